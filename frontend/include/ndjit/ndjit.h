@@ -1,0 +1,16 @@
+// ndjit's public C++ API: include this one header.
+//
+// Today it exposes the array runtime (dtypes, NDArray and its views, copies
+// and casts, .npy files, the memory pool) and the host target; the lazy
+// expression DSL is built on top of these.
+#pragma once
+
+#include "ndjit/codegen/target.h"
+#include "ndjit/error.h"
+#include "ndjit/runtime/buffer.h"
+#include "ndjit/runtime/cast.h"
+#include "ndjit/runtime/dtype.h"
+#include "ndjit/runtime/ndarray.h"
+#include "ndjit/runtime/npy.h"
+#include "ndjit/runtime/pool.h"
+#include "ndjit/runtime/shape.h"

@@ -1,0 +1,46 @@
+// A refcounted block of bytes that arrays view. Buffers from the pool are
+// 64-byte aligned; external buffers (an mmap, a user's pointer) keep whatever
+// alignment they came with and are released by their own deleter.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+
+#include "absl/status/statusor.h"
+#include "ndjit/runtime/pool.h"
+
+namespace ndjit {
+
+class Buffer {
+ public:
+  using Deleter = std::function<void(void* data, int64_t size)>;
+
+  // A pool block of at least `nbytes` bytes, uninitialised.
+  static absl::StatusOr<std::shared_ptr<Buffer>> Allocate(int64_t nbytes);
+  // Memory the caller owns; `deleter` (may be empty) runs when the last view
+  // goes away.
+  static std::shared_ptr<Buffer> WrapExternal(void* data, int64_t size, Deleter deleter);
+
+  ~Buffer();
+  Buffer(const Buffer&) = delete;
+  Buffer& operator=(const Buffer&) = delete;
+
+  char* data() const { return data_; }
+  // The usable size: what was asked for, not the pool's class size.
+  int64_t size() const { return size_; }
+  bool from_pool() const { return pool_size_ != 0; }
+
+ private:
+  Buffer(char* data, int64_t size, size_t pool_size, Deleter deleter)
+      : data_(data), size_(size), pool_size_(pool_size), deleter_(std::move(deleter)) {}
+
+  char* data_;
+  int64_t size_;
+  size_t pool_size_;  // class size when from the pool, else 0
+  Deleter deleter_;
+};
+
+using BufferPtr = std::shared_ptr<Buffer>;
+
+}  // namespace ndjit

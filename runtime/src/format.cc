@@ -1,0 +1,138 @@
+// NumPy-style printing of arrays (repr), for the demo, the REPL and tests.
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "ndjit/runtime/cast.h"
+#include "ndjit/runtime/ndarray.h"
+
+namespace ndjit {
+namespace {
+
+// Arrays with more elements are summarised with "..." (NumPy's threshold).
+constexpr int64_t kSummaryThreshold = 1000;
+constexpr int64_t kEdgeItems = 3;
+
+// The shortest "%g" text that reads back as the same value of `dtype`, with
+// at most 8 significant digits (NumPy's default print precision).
+std::string FormatReal(double x, DType dtype) {
+  if (std::isnan(x)) return "nan";
+  if (std::isinf(x)) return x > 0 ? "inf" : "-inf";
+  std::string s;
+  for (int digits = 1; digits <= 8; ++digits) {
+    s = absl::StrFormat("%.*g", digits, x);
+    const double back = std::strtod(s.c_str(), nullptr);
+    const bool same = dtype == DType::kFloat16   ? DoubleToHalfBits(back) == DoubleToHalfBits(x)
+                      : dtype == DType::kFloat32 ? static_cast<float>(back) == static_cast<float>(x)
+                                                 : back == x;
+    if (same) break;
+  }
+  // NumPy marks floats that print as integers with a trailing dot: "1.".
+  if (s.find_first_of(".e") == std::string::npos) s += ".";
+  return s;
+}
+
+std::string FormatElement(const char* p, DType dtype) {
+  switch (Kind(dtype)) {
+    case DTypeKind::kBool: return *reinterpret_cast<const uint8_t*>(p) ? "True" : "False";
+    case DTypeKind::kInt: {
+      int64_t v;
+      GetCastFn(dtype, DType::kInt64)(p, 0, reinterpret_cast<char*>(&v), 0, 1);
+      return absl::StrCat(v);
+    }
+    case DTypeKind::kUInt: {
+      uint64_t v;
+      GetCastFn(dtype, DType::kUInt64)(p, 0, reinterpret_cast<char*>(&v), 0, 1);
+      return absl::StrCat(v);
+    }
+    case DTypeKind::kFloat: {
+      double v;
+      GetCastFn(dtype, DType::kFloat64)(p, 0, reinterpret_cast<char*>(&v), 0, 1);
+      return FormatReal(v, dtype);
+    }
+    case DTypeKind::kComplex: {
+      std::complex<double> v;
+      GetCastFn(dtype, DType::kComplex128)(p, 0, reinterpret_cast<char*>(&v), 0, 1);
+      const DType part = dtype == DType::kComplex64 ? DType::kFloat32 : DType::kFloat64;
+      const std::string im = FormatReal(v.imag(), part);
+      return absl::StrCat(FormatReal(v.real(), part), im[0] == '-' ? "" : "+", im, "j");
+    }
+  }
+  return "?";
+}
+
+// Columns align on the decimal point, as NumPy's do: `left` is the width up
+// to the '.', `right` the '.' and what follows (0 for integers).
+struct Width {
+  size_t left = 0, right = 0;
+};
+
+Width Measure(const std::string& s) {
+  const size_t dot = s.find('.');
+  if (dot == std::string::npos) return {s.size(), 0};
+  return {dot, s.size() - dot};
+}
+
+// Walks the elements that are printed (all, or the edges when summarising).
+// Without `out` it only measures, returning the widest parts.
+Width FormatAxis(const NDArray& a, const char* p, int axis, bool summarise, Width width,
+                 std::string* out) {
+  if (axis == a.ndim()) {
+    const std::string s = FormatElement(p, a.dtype());
+    const Width w = Measure(s);
+    if (out != nullptr) {
+      out->append(width.left - w.left, ' ');
+      out->append(s);
+      out->append(width.right - w.right, ' ');
+    }
+    return w;
+  }
+  const int64_t n = a.shape()[axis];
+  if (out != nullptr) out->push_back('[');
+  const std::string sep = axis + 1 == a.ndim()
+                              ? ", "
+                              : absl::StrCat(",", std::string(a.ndim() - axis - 1, '\n'),
+                                             std::string(7 + axis, ' '));
+  Width widest;
+  for (int64_t i = 0; i < n; ++i) {
+    if (summarise && n > 2 * kEdgeItems && i == kEdgeItems) {
+      if (out != nullptr) absl::StrAppend(out, "...", sep);
+      i = n - kEdgeItems;
+    }
+    const Width w = FormatAxis(a, p + i * a.strides()[axis], axis + 1, summarise, width, out);
+    widest.left = std::max(widest.left, w.left);
+    widest.right = std::max(widest.right, w.right);
+    if (out != nullptr && i + 1 < n) out->append(sep);
+  }
+  if (out != nullptr) out->push_back(']');
+  return widest;
+}
+
+}  // namespace
+
+std::string ArrayRepr(const NDArray& a) {
+  if (!a.valid()) return "array(<null>)";
+  std::string out = "array(";
+  if (a.size() == 0 && a.ndim() > 0) {
+    out += "[]";
+  } else {
+    const bool summarise = a.size() > kSummaryThreshold;
+    const Width width = FormatAxis(a, a.data(), 0, summarise, Width{}, nullptr);
+    FormatAxis(a, a.data(), 0, summarise, width, &out);
+  }
+  // NumPy leaves out the dtype only for its defaults.
+  const DType d = a.dtype();
+  if (d != DType::kFloat64 && d != DType::kInt64 && d != DType::kBool && d != DType::kComplex128) {
+    absl::StrAppend(&out, ", dtype=", Name(d));
+  } else if (a.size() == 0 && d != DType::kFloat64) {
+    absl::StrAppend(&out, ", dtype=", Name(d));
+  }
+  if (a.size() == 0 && a.ndim() > 1) absl::StrAppend(&out, ", shape=", ShapeRepr(a.shape()));
+  out += ")";
+  return out;
+}
+
+}  // namespace ndjit

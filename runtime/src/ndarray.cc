@@ -1,0 +1,167 @@
+// NDArray creation, metadata, contiguity flags and element access.
+#include "ndjit/runtime/ndarray.h"
+
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "ndjit/runtime/cast.h"
+
+namespace ndjit {
+
+NDArray NDArray::View(int64_t offset, Shape shape, Strides strides, bool writeable) const {
+  NDArray v;
+  v.buffer_ = buffer_;
+  v.offset_ = offset;
+  v.dtype_ = dtype_;
+  v.size_ = 1;
+  for (int64_t d : shape) v.size_ *= d;
+  v.shape_ = std::move(shape);
+  v.strides_ = std::move(strides);
+  v.writeable_ = writeable;
+  return v;
+}
+
+absl::StatusOr<NDArray> NDArray::Empty(Dims shape, DType dtype, Order order) {
+  if (order != Order::kC && order != Order::kF) {
+    return absl::InvalidArgumentError("empty(): only 'C' or 'F' order is permitted");
+  }
+  absl::StatusOr<int64_t> size = CheckedSize(shape, ItemSize(dtype));
+  if (!size.ok()) return size.status();
+  absl::StatusOr<BufferPtr> buffer = Buffer::Allocate(*size * ItemSize(dtype));
+  if (!buffer.ok()) {
+    return absl::ResourceExhaustedError(absl::StrCat("Unable to allocate ", *size * ItemSize(dtype),
+                                                     " bytes for an array with shape ",
+                                                     ShapeRepr(shape), " and data type ",
+                                                     Name(dtype)));
+  }
+  NDArray a;
+  a.buffer_ = *std::move(buffer);
+  a.dtype_ = dtype;
+  a.shape_.assign(shape.begin(), shape.end());
+  a.strides_ = ContiguousStrides(shape, ItemSize(dtype), order);
+  a.size_ = *size;
+  a.writeable_ = true;
+  return a;
+}
+
+absl::StatusOr<NDArray> NDArray::Zeros(Dims shape, DType dtype, Order order) {
+  absl::StatusOr<NDArray> a = Empty(shape, dtype, order);
+  if (a.ok()) std::memset(a->data(), 0, static_cast<size_t>(a->nbytes()));
+  return a;
+}
+
+absl::StatusOr<NDArray> NDArray::Full(Dims shape, DType dtype, double value) {
+  absl::StatusOr<NDArray> a = Empty(shape, dtype);
+  if (!a.ok()) return a;
+  GetCastFn(DType::kFloat64, dtype)(reinterpret_cast<const char*>(&value), 0, a->data(),
+                                    a->itemsize(), a->size());
+  return a;
+}
+
+absl::StatusOr<NDArray> NDArray::Arange(int64_t n, DType dtype) {
+  const int64_t count = n < 0 ? 0 : n;
+  absl::StatusOr<NDArray> a = Empty({count}, DType::kInt64);
+  if (!a.ok()) return a;
+  auto* p = reinterpret_cast<int64_t*>(a->data());
+  for (int64_t i = 0; i < count; ++i) p[i] = i;
+  return dtype == DType::kInt64 ? a : a->AsType(dtype);
+}
+
+absl::StatusOr<NDArray> NDArray::FromBuffer(BufferPtr buffer, int64_t offset, DType dtype,
+                                            Dims shape, Dims strides, bool writeable) {
+  if (buffer == nullptr) return absl::InvalidArgumentError("FromBuffer(): null buffer");
+  if (shape.size() != strides.size()) {
+    return absl::InvalidArgumentError(absl::StrCat("FromBuffer(): shape ", ShapeString(shape),
+                                                   " and strides ", ShapeString(strides),
+                                                   " differ in length"));
+  }
+  absl::StatusOr<int64_t> size = CheckedSize(shape, ItemSize(dtype));
+  if (!size.ok()) return size.status();
+  absl::StatusOr<ByteRange> extent = ByteExtent(shape, strides, ItemSize(dtype));
+  if (!extent.ok()) return extent.status();
+  if (offset < 0 || offset > buffer->size()) {
+    return absl::OutOfRangeError(absl::StrCat("offset ", offset, " is outside the buffer of ",
+                                              buffer->size(), " bytes"));
+  }
+  if (*size > 0 && (offset + extent->begin < 0 || offset > buffer->size() - extent->end)) {
+    return absl::OutOfRangeError(absl::StrCat(
+        "shape ", ShapeString(shape), " with strides ", ShapeString(strides), " spans bytes [",
+        extent->begin, ", ", extent->end, ") around offset ", offset,
+        ", outside the buffer of ", buffer->size(), " bytes"));
+  }
+  NDArray a;
+  a.buffer_ = std::move(buffer);
+  a.offset_ = offset;
+  a.dtype_ = dtype;
+  a.shape_.assign(shape.begin(), shape.end());
+  a.strides_.assign(strides.begin(), strides.end());
+  a.size_ = *size;
+  a.writeable_ = writeable;
+  return a;
+}
+
+namespace {
+bool IsContiguous(Dims shape, Dims strides, int64_t itemsize, bool c_order) {
+  int64_t expected = itemsize;
+  const int n = static_cast<int>(shape.size());
+  for (int k = 0; k < n; ++k) {
+    const int i = c_order ? n - 1 - k : k;
+    if (shape[i] == 0) return true;
+    if (shape[i] == 1) continue;
+    if (strides[i] != expected) return false;
+    expected *= shape[i];
+  }
+  return true;
+}
+}  // namespace
+
+bool NDArray::IsCContiguous() const { return IsContiguous(shape_, strides_, itemsize(), true); }
+bool NDArray::IsFContiguous() const { return IsContiguous(shape_, strides_, itemsize(), false); }
+
+std::string NDArray::Describe() const {
+  if (!valid()) return "<null array>";
+  std::string flags;
+  if (IsCContiguous()) flags += "C";
+  if (IsFContiguous()) flags += "F";
+  if (!writeable_) flags += "R";
+  return absl::StrCat(Name(dtype_), " ", ShapeRepr(shape_), " strides ", ShapeRepr(strides_),
+                      " offset ", offset_, flags.empty() ? "" : " ", flags);
+}
+
+absl::StatusOr<char*> NDArray::ElementPointer(Dims index) const {
+  if (!valid()) return absl::FailedPreconditionError("item access on a null array");
+  if (static_cast<int>(index.size()) != ndim()) {
+    return absl::InvalidArgumentError(absl::StrCat("incorrect number of indices for array: array is ",
+                                                   ndim(), "-dimensional, but ", index.size(),
+                                                   " were given"));
+  }
+  char* p = data();
+  for (int i = 0; i < ndim(); ++i) {
+    int64_t k = index[i];
+    if (k < -shape_[i] || k >= shape_[i]) {
+      return absl::OutOfRangeError(absl::StrCat("index ", k, " is out of bounds for axis ", i,
+                                                " with size ", shape_[i]));
+    }
+    if (k < 0) k += shape_[i];
+    p += k * strides_[i];
+  }
+  return p;
+}
+
+absl::Status NDArray::ReadItem(Dims index, DType as, void* out) const {
+  absl::StatusOr<char*> p = ElementPointer(index);
+  if (!p.ok()) return p.status();
+  GetCastFn(dtype_, as)(*p, 0, static_cast<char*>(out), 0, 1);
+  return absl::OkStatus();
+}
+
+absl::Status NDArray::WriteItem(Dims index, DType from, const void* value) const {
+  if (valid() && !writeable_) return absl::InvalidArgumentError("assignment destination is read-only");
+  absl::StatusOr<char*> p = ElementPointer(index);
+  if (!p.ok()) return p.status();
+  GetCastFn(from, dtype_)(static_cast<const char*>(value), 0, *p, 0, 1);
+  return absl::OkStatus();
+}
+
+}  // namespace ndjit

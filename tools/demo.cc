@@ -1,0 +1,69 @@
+// A tour of the array runtime: what `make run` prints. Every line is computed.
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include "ndjit/ndjit.h"
+
+namespace {
+
+using ndjit::NDArray;
+using ndjit::ValueOrThrow;
+
+void Show(const char* what, const NDArray& a) {
+  std::printf("%s\n  %s\n%s\n\n", what, a.Describe().c_str(), ndjit::ArrayRepr(a).c_str());
+}
+
+void Run() {
+  std::printf("host: %s\n\n", ndjit::codegen::GetHostTarget().Describe().c_str());
+
+  NDArray a = ValueOrThrow(ValueOrThrow(NDArray::Arange(12, ndjit::DType::kInt32)).Reshape({3, 4}));
+  Show("a = arange(12, dtype=int32).reshape(3, 4)", a);
+  Show("a.T  (a view: strides swapped)", a.T());
+  Show("a[::-1, 1::2]  (negative step, no copy)",
+       ValueOrThrow(a.Index({ndjit::Slice{{}, {}, -1}, ndjit::Slice{1, {}, 2}})));
+  Show("a[:, None, 2]", ValueOrThrow(a.Index({ndjit::Slice{}, ndjit::NewAxis{}, int64_t{2}})));
+  Show("a.diagonal()", ValueOrThrow(a.Diagonal()));
+  Show("sliding_window_view(arange(6), 3)",
+       ValueOrThrow(ndjit::SlidingWindowView(ValueOrThrow(NDArray::Arange(6)), {3})));
+  Show("a.T.reshape(12)  (not expressible as a view: copied)", ValueOrThrow(a.T().Reshape({12})));
+
+  NDArray f = ValueOrThrow(NDArray::Full({2, 3}, ndjit::DType::kFloat16, 1.0 / 3));
+  Show("full((2, 3), 1/3, dtype=float16)", f);
+  std::printf("promote_types(int8, uint8) = %s; float32 array * 2.0 -> %s; int32 * 2.0 -> %s\n\n",
+              std::string(ndjit::Name(ndjit::PromoteTypes(ndjit::DType::kInt8, ndjit::DType::kUInt8))).c_str(),
+              std::string(ndjit::Name(ndjit::ResultTypeWithScalar(ndjit::DType::kFloat32,
+                                                                  ndjit::WeakScalar::kFloat))).c_str(),
+              std::string(ndjit::Name(ndjit::ResultTypeWithScalar(ndjit::DType::kInt32,
+                                                                  ndjit::WeakScalar::kFloat))).c_str());
+
+  const char* tmp = std::getenv("TMPDIR");
+  const std::string path = std::string(tmp ? tmp : "/tmp") + "/ndjit-demo.npy";
+  ndjit::ThrowIfError(ndjit::SaveNpy(path, a.T()));
+  NDArray m = ValueOrThrow(ndjit::OpenNpyMemmap(path, ndjit::MmapMode::kReadOnly));
+  Show(("save('" + path + "', a.T); load(mmap_mode='r')").c_str(), m);
+
+  const ndjit::PoolStats s = ndjit::GetPoolStats();
+  std::printf("pool: %lld bytes in use, peak %lld, %lld cached; %lld hits, %lld misses\n",
+              static_cast<long long>(s.bytes_in_use), static_cast<long long>(s.peak_bytes_in_use),
+              static_cast<long long>(s.bytes_cached), static_cast<long long>(s.cache_hits),
+              static_cast<long long>(s.cache_misses));
+
+  try {
+    ValueOrThrow(a.Reshape({5, 3}));
+  } catch (const ndjit::Error& e) {
+    std::printf("a.reshape(5, 3) -> error: %s\n", e.what());
+  }
+}
+
+}  // namespace
+
+int main() {
+  try {
+    Run();
+  } catch (const ndjit::Error& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs ndjit's build and test dependencies from Debian 12 packages.
+# Idempotent: packages already present are skipped, and `apt-get update` runs
+# at most once, only when something is missing. Needs root (or sudo).
+set -euo pipefail
+
+packages=(
+  build-essential cmake make pkg-config ccache
+  llvm-19-dev libzstd-dev clang-19
+  libabsl-dev libhwy-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  libedit-dev
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  # "install ok installed" is the only status that means the package is usable.
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+  sudo="sudo"
+fi
+
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -q
+$sudo apt-get install -y -q --no-install-recommends "${missing[@]}"
