@@ -33,6 +33,13 @@ test-sanitize: deps
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS)
 
+# Short benchmark run; Google Benchmark's JSON goes to bench/results/latest.json.
+bench: build
+	mkdir -p bench/results
+	./$(BUILD)/bench/ndjit-bench --benchmark_min_time=0.2 --benchmark_repetitions=3 \
+	  --benchmark_report_aggregates_only=true \
+	  --benchmark_out=bench/results/latest.json --benchmark_out_format=json
+
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)
 

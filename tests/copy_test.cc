@@ -120,8 +120,7 @@ TEST(Cast, BoolHalfAndComplex) {
   EXPECT_EQ(CastOne<int32_t>(float16::FromBits(0xc100)), -2);  // -2.5 truncates
   EXPECT_EQ(CastOne<double>(std::complex<double>(1.5, 9)), 1.5);
   EXPECT_EQ(CastOne<std::complex<float>>(int32_t{7}), std::complex<float>(7, 0));
-  EXPECT_EQ(CastOne<std::complex<double>>(std::complex<float>(1, -2)),
-            std::complex<double>(1, -2));
+  EXPECT_EQ(CastOne<std::complex<double>>(std::complex<float>(1, -2)), std::complex<double>(1, -2));
   // Bytes other than 0 and 1 in a bool array read as true, without UB.
   uint8_t raw = 2;
   int32_t out = 0;
@@ -131,9 +130,9 @@ TEST(Cast, BoolHalfAndComplex) {
 }
 
 TEST(Cast, AsTypeEveryPairRoundTripsSmallIntegers) {
-  const DType all[] = {DType::kBool,    DType::kInt8,    DType::kInt16,    DType::kInt32,
-                       DType::kInt64,   DType::kUInt8,   DType::kUInt16,   DType::kUInt32,
-                       DType::kUInt64,  DType::kFloat16, DType::kFloat32,  DType::kFloat64,
+  const DType all[] = {DType::kBool,      DType::kInt8,      DType::kInt16,   DType::kInt32,
+                       DType::kInt64,     DType::kUInt8,     DType::kUInt16,  DType::kUInt32,
+                       DType::kUInt64,    DType::kFloat16,   DType::kFloat32, DType::kFloat64,
                        DType::kComplex64, DType::kComplex128};
   for (DType from : all) {
     for (DType to : all) {
@@ -178,7 +177,8 @@ TEST(Format, ReprLooksLikeNumPy) {
   EXPECT_EQ(ArrayRepr(*NDArray::Zeros({0, 2}, DType::kFloat32)),
             "array([], dtype=float32, shape=(0, 2))");
   // Floats print with the fewest digits that identify the value in their dtype.
-  EXPECT_EQ(ArrayRepr(*NDArray::Full({1}, DType::kFloat16, 1.0 / 3)), "array([0.3333], dtype=float16)");
+  EXPECT_EQ(ArrayRepr(*NDArray::Full({1}, DType::kFloat16, 1.0 / 3)),
+            "array([0.3333], dtype=float16)");
   EXPECT_EQ(ArrayRepr(*NDArray::Full({1}, DType::kFloat32, 0.1)), "array([0.1], dtype=float32)");
   EXPECT_EQ(ArrayRepr(*NDArray::Full({1}, DType::kFloat64, 1.0 / 3)), "array([0.33333333])");
   const std::string big = ArrayRepr(Iota({2000}));

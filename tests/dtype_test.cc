@@ -7,9 +7,9 @@
 namespace ndjit {
 namespace {
 
-constexpr DType kAll[] = {DType::kBool,    DType::kInt8,    DType::kInt16,     DType::kInt32,
-                          DType::kInt64,   DType::kUInt8,   DType::kUInt16,    DType::kUInt32,
-                          DType::kUInt64,  DType::kFloat16, DType::kFloat32,   DType::kFloat64,
+constexpr DType kAll[] = {DType::kBool,      DType::kInt8,      DType::kInt16,   DType::kInt32,
+                          DType::kInt64,     DType::kUInt8,     DType::kUInt16,  DType::kUInt32,
+                          DType::kUInt64,    DType::kFloat16,   DType::kFloat32, DType::kFloat64,
                           DType::kComplex64, DType::kComplex128};
 
 DType D(const std::string& code) { return *DTypeFromString(code); }
@@ -21,12 +21,12 @@ TEST(DType, NamesSizesAndTypeStringsAreNumPys) {
     int size;
     const char* descr;
   } expect[] = {
-      {DType::kBool, "bool", 1, "|b1"},        {DType::kInt8, "int8", 1, "|i1"},
-      {DType::kInt16, "int16", 2, "<i2"},      {DType::kInt32, "int32", 4, "<i4"},
-      {DType::kInt64, "int64", 8, "<i8"},      {DType::kUInt8, "uint8", 1, "|u1"},
-      {DType::kUInt16, "uint16", 2, "<u2"},    {DType::kUInt32, "uint32", 4, "<u4"},
-      {DType::kUInt64, "uint64", 8, "<u8"},    {DType::kFloat16, "float16", 2, "<f2"},
-      {DType::kFloat32, "float32", 4, "<f4"},  {DType::kFloat64, "float64", 8, "<f8"},
+      {DType::kBool, "bool", 1, "|b1"},           {DType::kInt8, "int8", 1, "|i1"},
+      {DType::kInt16, "int16", 2, "<i2"},         {DType::kInt32, "int32", 4, "<i4"},
+      {DType::kInt64, "int64", 8, "<i8"},         {DType::kUInt8, "uint8", 1, "|u1"},
+      {DType::kUInt16, "uint16", 2, "<u2"},       {DType::kUInt32, "uint32", 4, "<u4"},
+      {DType::kUInt64, "uint64", 8, "<u8"},       {DType::kFloat16, "float16", 2, "<f2"},
+      {DType::kFloat32, "float32", 4, "<f4"},     {DType::kFloat64, "float64", 8, "<f8"},
       {DType::kComplex64, "complex64", 8, "<c8"}, {DType::kComplex128, "complex128", 16, "<c16"},
   };
   ASSERT_EQ(std::size(expect), static_cast<size_t>(kNumDTypes));

@@ -20,9 +20,9 @@ TEST(Half, KnownValues) {
   EXPECT_EQ(DoubleToHalfBits(0x1p-24), 0x0001);   // smallest subnormal
   EXPECT_EQ(DoubleToHalfBits(0x1p-25), 0x0000);   // halfway to 0: ties to even
   EXPECT_EQ(DoubleToHalfBits(0x1.8p-25), 0x0001);
-  EXPECT_EQ(DoubleToHalfBits(0x1p-14), 0x0400);   // smallest normal
-  EXPECT_EQ(DoubleToHalfBits(1.0 + 0x1p-11), 0x3c00);          // tie -> even
-  EXPECT_EQ(DoubleToHalfBits(1.0 + 3 * 0x1p-11), 0x3c02);      // tie -> even (up)
+  EXPECT_EQ(DoubleToHalfBits(0x1p-14), 0x0400);            // smallest normal
+  EXPECT_EQ(DoubleToHalfBits(1.0 + 0x1p-11), 0x3c00);      // tie -> even
+  EXPECT_EQ(DoubleToHalfBits(1.0 + 3 * 0x1p-11), 0x3c02);  // tie -> even (up)
   EXPECT_EQ(DoubleToHalfBits(INFINITY), 0x7c00);
   EXPECT_EQ(DoubleToHalfBits(-INFINITY), 0xfc00);
   EXPECT_TRUE(std::isnan(HalfBitsToDouble(DoubleToHalfBits(NAN))));
@@ -36,7 +36,9 @@ TEST(Half, EveryHalfRoundTripsThroughDouble) {
     if (is_nan) {
       ASSERT_TRUE(std::isnan(d)) << b;
       // Quiet NaNs keep their payload and sign.
-      if (b & 0x0200) ASSERT_EQ(DoubleToHalfBits(d), b) << b;
+      if (b & 0x0200) {
+        ASSERT_EQ(DoubleToHalfBits(d), b) << b;
+      }
     } else {
       ASSERT_EQ(DoubleToHalfBits(d), b) << b;
     }

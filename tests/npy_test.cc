@@ -77,9 +77,9 @@ TEST(Npy, NonContiguousArraysAreWrittenInCOrder) {
 }
 
 TEST(Npy, RoundTripsEveryDType) {
-  const DType all[] = {DType::kBool,    DType::kInt8,    DType::kInt16,    DType::kInt32,
-                       DType::kInt64,   DType::kUInt8,   DType::kUInt16,   DType::kUInt32,
-                       DType::kUInt64,  DType::kFloat16, DType::kFloat32,  DType::kFloat64,
+  const DType all[] = {DType::kBool,      DType::kInt8,      DType::kInt16,   DType::kInt32,
+                       DType::kInt64,     DType::kUInt8,     DType::kUInt16,  DType::kUInt32,
+                       DType::kUInt64,    DType::kFloat16,   DType::kFloat32, DType::kFloat64,
                        DType::kComplex64, DType::kComplex128};
   for (DType t : all) {
     NDArray a = *NDArray::Arange(t == DType::kBool ? 2 : 24, t);
@@ -115,8 +115,8 @@ TEST(Npy, ReadsBigEndianFortranAndLaterVersions) {
   EXPECT_EQ(*c.Item<std::complex<float>>({1}), std::complex<float>(0, 3));
 
   std::string dh = "{'descr': '>f2', 'fortran_order': False, 'shape': (1,)}\n";
-  NDArray h = *NpyFromBytes("\x93NUMPY\x01\x00"s + static_cast<char>(dh.size()) + '\0' + dh +
-                            "\x3c\x00"s);
+  NDArray h =
+      *NpyFromBytes("\x93NUMPY\x01\x00"s + static_cast<char>(dh.size()) + '\0' + dh + "\x3c\x00"s);
   EXPECT_EQ(*h.Item<double>({0}), 1.0);
 }
 
@@ -152,8 +152,10 @@ TEST(Npy, MalformedFilesGiveClearErrors) {
                             "'shape': (99999999999999999999999,), }"))
                 .find("does not fit in int64"),
             std::string::npos);
-  EXPECT_FALSE(NpyFromBytes(with_dict("{'descr': '<f4', 'fortran_order': Maybe, 'shape': ()}")).ok());
-  EXPECT_FALSE(NpyFromBytes(with_dict("{'descr': '<f4', 'fortran_order': False, 'shape': (3,")).ok());
+  EXPECT_FALSE(
+      NpyFromBytes(with_dict("{'descr': '<f4', 'fortran_order': Maybe, 'shape': ()}")).ok());
+  EXPECT_FALSE(
+      NpyFromBytes(with_dict("{'descr': '<f4', 'fortran_order': False, 'shape': (3,")).ok());
   EXPECT_FALSE(NpyFromBytes(with_dict("{'descr': '<f4', 'extra': 1}")).ok());
   EXPECT_FALSE(NpyFromBytes(with_dict("{'descr: '<f4'}")).ok());
   EXPECT_FALSE(NpyFromBytes("").ok());
@@ -197,9 +199,7 @@ TEST(Npy, MemoryMapRejectsBadFiles) {
   }
   EXPECT_NE(OpenNpyMemmap(path, MmapMode::kReadOnly).status().message().find("file truncated"),
             absl::string_view::npos);
-  {
-    std::ofstream f(path, std::ios::binary | std::ios::trunc);
-  }
+  { std::ofstream f(path, std::ios::binary | std::ios::trunc); }
   EXPECT_FALSE(OpenNpyMemmap(path, MmapMode::kReadOnly).ok());
   std::string be = "{'descr': '>f8', 'fortran_order': False, 'shape': (1,), }\n";
   {

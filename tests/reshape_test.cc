@@ -84,7 +84,8 @@ TEST(Reshape, ZeroSizeArrays) {
 
 TEST(Reshape, Errors) {
   NDArray a = Iota({12});
-  EXPECT_EQ(a.Reshape({5, 3}).status().message(), "cannot reshape array of size 12 into shape (5,3)");
+  EXPECT_EQ(a.Reshape({5, 3}).status().message(),
+            "cannot reshape array of size 12 into shape (5,3)");
   EXPECT_EQ(a.Reshape({-1, 5}).status().message(),
             "cannot reshape array of size 12 into shape (-1,5)");
   EXPECT_EQ(a.Reshape({-1, -1}).status().message(), "can only specify one unknown dimension");

@@ -30,12 +30,16 @@ void Run() {
 
   NDArray f = ValueOrThrow(NDArray::Full({2, 3}, ndjit::DType::kFloat16, 1.0 / 3));
   Show("full((2, 3), 1/3, dtype=float16)", f);
-  std::printf("promote_types(int8, uint8) = %s; float32 array * 2.0 -> %s; int32 * 2.0 -> %s\n\n",
-              std::string(ndjit::Name(ndjit::PromoteTypes(ndjit::DType::kInt8, ndjit::DType::kUInt8))).c_str(),
-              std::string(ndjit::Name(ndjit::ResultTypeWithScalar(ndjit::DType::kFloat32,
-                                                                  ndjit::WeakScalar::kFloat))).c_str(),
-              std::string(ndjit::Name(ndjit::ResultTypeWithScalar(ndjit::DType::kInt32,
-                                                                  ndjit::WeakScalar::kFloat))).c_str());
+  std::printf(
+      "promote_types(int8, uint8) = %s; float32 array * 2.0 -> %s; int32 * 2.0 -> %s\n\n",
+      std::string(ndjit::Name(ndjit::PromoteTypes(ndjit::DType::kInt8, ndjit::DType::kUInt8)))
+          .c_str(),
+      std::string(ndjit::Name(ndjit::ResultTypeWithScalar(ndjit::DType::kFloat32,
+                                                          ndjit::WeakScalar::kFloat)))
+          .c_str(),
+      std::string(
+          ndjit::Name(ndjit::ResultTypeWithScalar(ndjit::DType::kInt32, ndjit::WeakScalar::kFloat)))
+          .c_str());
 
   const char* tmp = std::getenv("TMPDIR");
   const std::string path = std::string(tmp ? tmp : "/tmp") + "/ndjit-demo.npy";

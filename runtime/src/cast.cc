@@ -54,8 +54,8 @@ To FromDouble(double x) {
   } else {
     // Signed or narrower unsigned: through int64, then wrap like a C cast of
     // the x86 cvttsd2si result.
-    const int64_t wide = (x > -0x1p63 && x < 0x1p63) ? static_cast<int64_t>(x)
-                                                     : std::numeric_limits<int64_t>::min();
+    const int64_t wide =
+        (x > -0x1p63 && x < 0x1p63) ? static_cast<int64_t>(x) : std::numeric_limits<int64_t>::min();
     return static_cast<To>(static_cast<uint64_t>(wide));
   }
 }

@@ -59,10 +59,9 @@ absl::StatusOr<NDArray> NDArray::Copy(Order order) const {
 absl::StatusOr<NDArray> NDArray::AsType(DType dtype, Casting casting, Order order) const {
   if (!valid()) return absl::FailedPreconditionError("astype(): the array is null");
   if (!CanCast(dtype_, dtype, casting)) {
-    return absl::InvalidArgumentError(absl::StrCat("Cannot cast array data from dtype('",
-                                                   Name(dtype_), "') to dtype('", Name(dtype),
-                                                   "') according to the rule '",
-                                                   CastingName(casting), "'"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("Cannot cast array data from dtype('", Name(dtype_), "') to dtype('",
+                     Name(dtype), "') according to the rule '", CastingName(casting), "'"));
   }
   absl::StatusOr<NDArray> out = NewLike(*this, dtype, order);
   if (out.ok()) CastInto(*out, *this);

@@ -21,28 +21,40 @@ constexpr DType FromIndex(int i) { return static_cast<DType>(i); }
 // Position of a kind in NumPy's "same_kind" order.
 constexpr int KindRank(DTypeKind k) {
   switch (k) {
-    case DTypeKind::kBool: return 0;
-    case DTypeKind::kUInt: return 1;
-    case DTypeKind::kInt: return 2;
-    case DTypeKind::kFloat: return 3;
-    case DTypeKind::kComplex: return 4;
+    case DTypeKind::kBool:
+      return 0;
+    case DTypeKind::kUInt:
+      return 1;
+    case DTypeKind::kInt:
+      return 2;
+    case DTypeKind::kFloat:
+      return 3;
+    case DTypeKind::kComplex:
+      return 4;
   }
   return 0;
 }
 
 constexpr DType SignedOfSize(int size) {
   switch (size) {
-    case 1: return DType::kInt8;
-    case 2: return DType::kInt16;
-    case 4: return DType::kInt32;
-    default: return DType::kInt64;
+    case 1:
+      return DType::kInt8;
+    case 2:
+      return DType::kInt16;
+    case 4:
+      return DType::kInt32;
+    default:
+      return DType::kInt64;
   }
 }
 constexpr DType FloatOfSize(int size) {
   switch (size) {
-    case 2: return DType::kFloat16;
-    case 4: return DType::kFloat32;
-    default: return DType::kFloat64;
+    case 2:
+      return DType::kFloat16;
+    case 4:
+      return DType::kFloat32;
+    default:
+      return DType::kFloat64;
   }
 }
 
@@ -91,16 +103,13 @@ constexpr PromotionTable kPromotion = BuildPromotionTable();
 static_assert(kPromotion[Index(DType::kInt8)][Index(DType::kUInt8)] == DType::kInt16);
 static_assert(kPromotion[Index(DType::kInt64)][Index(DType::kUInt64)] == DType::kFloat64);
 static_assert(kPromotion[Index(DType::kFloat16)][Index(DType::kInt16)] == DType::kFloat32);
-static_assert(kPromotion[Index(DType::kComplex64)][Index(DType::kFloat64)] ==
-              DType::kComplex128);
+static_assert(kPromotion[Index(DType::kComplex64)][Index(DType::kFloat64)] == DType::kComplex128);
 
 }  // namespace
 
 const DTypeInfo& Info(DType t) { return kInfo[Index(t)]; }
 
-bool IsInteger(DType t) {
-  return Kind(t) == DTypeKind::kInt || Kind(t) == DTypeKind::kUInt;
-}
+bool IsInteger(DType t) { return Kind(t) == DTypeKind::kInt || Kind(t) == DTypeKind::kUInt; }
 bool IsFloating(DType t) { return Kind(t) == DTypeKind::kFloat; }
 bool IsComplex(DType t) { return Kind(t) == DTypeKind::kComplex; }
 
@@ -126,10 +135,14 @@ DType PromoteTypes(DType a, DType b) { return kPromotion[Index(a)][Index(b)]; }
 
 DType DefaultDType(WeakScalar scalar) {
   switch (scalar) {
-    case WeakScalar::kBool: return DType::kBool;
-    case WeakScalar::kInt: return DType::kInt64;
-    case WeakScalar::kFloat: return DType::kFloat64;
-    case WeakScalar::kComplex: return DType::kComplex128;
+    case WeakScalar::kBool:
+      return DType::kBool;
+    case WeakScalar::kInt:
+      return DType::kInt64;
+    case WeakScalar::kFloat:
+      return DType::kFloat64;
+    case WeakScalar::kComplex:
+      return DType::kComplex128;
   }
   return DType::kFloat64;
 }
@@ -168,11 +181,16 @@ bool CanCast(DType from, DType to, Casting casting) {
 
 absl::string_view CastingName(Casting casting) {
   switch (casting) {
-    case Casting::kNo: return "no";
-    case Casting::kEquiv: return "equiv";
-    case Casting::kSafe: return "safe";
-    case Casting::kSameKind: return "same_kind";
-    case Casting::kUnsafe: return "unsafe";
+    case Casting::kNo:
+      return "no";
+    case Casting::kEquiv:
+      return "equiv";
+    case Casting::kSafe:
+      return "safe";
+    case Casting::kSameKind:
+      return "same_kind";
+    case Casting::kUnsafe:
+      return "unsafe";
   }
   return "?";
 }

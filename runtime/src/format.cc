@@ -37,7 +37,8 @@ std::string FormatReal(double x, DType dtype) {
 
 std::string FormatElement(const char* p, DType dtype) {
   switch (Kind(dtype)) {
-    case DTypeKind::kBool: return *reinterpret_cast<const uint8_t*>(p) ? "True" : "False";
+    case DTypeKind::kBool:
+      return *reinterpret_cast<const uint8_t*>(p) ? "True" : "False";
     case DTypeKind::kInt: {
       int64_t v;
       GetCastFn(dtype, DType::kInt64)(p, 0, reinterpret_cast<char*>(&v), 0, 1);
@@ -92,10 +93,10 @@ Width FormatAxis(const NDArray& a, const char* p, int axis, bool summarise, Widt
   }
   const int64_t n = a.shape()[axis];
   if (out != nullptr) out->push_back('[');
-  const std::string sep = axis + 1 == a.ndim()
-                              ? ", "
-                              : absl::StrCat(",", std::string(a.ndim() - axis - 1, '\n'),
-                                             std::string(7 + axis, ' '));
+  const std::string sep =
+      axis + 1 == a.ndim()
+          ? ", "
+          : absl::StrCat(",", std::string(a.ndim() - axis - 1, '\n'), std::string(7 + axis, ' '));
   Width widest;
   for (int64_t i = 0; i < n; ++i) {
     if (summarise && n > 2 * kEdgeItems && i == kEdgeItems) {

@@ -67,8 +67,8 @@ absl::StatusOr<NDArray> NDArray::Index(absl::Span<const IndexItem> items) const 
     if (const auto* i = std::get_if<int64_t>(&item)) {
       const int64_t n = shape_[axis];
       if (*i < -n || *i >= n) {
-        return absl::OutOfRangeError(absl::StrCat("index ", *i, " is out of bounds for axis ",
-                                                  axis, " with size ", n));
+        return absl::OutOfRangeError(
+            absl::StrCat("index ", *i, " is out of bounds for axis ", axis, " with size ", n));
       }
       offset += (*i < 0 ? *i + n : *i) * strides_[axis];
       ++axis;

@@ -30,10 +30,9 @@ absl::StatusOr<NDArray> NDArray::Empty(Dims shape, DType dtype, Order order) {
   if (!size.ok()) return size.status();
   absl::StatusOr<BufferPtr> buffer = Buffer::Allocate(*size * ItemSize(dtype));
   if (!buffer.ok()) {
-    return absl::ResourceExhaustedError(absl::StrCat("Unable to allocate ", *size * ItemSize(dtype),
-                                                     " bytes for an array with shape ",
-                                                     ShapeRepr(shape), " and data type ",
-                                                     Name(dtype)));
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "Unable to allocate ", *size * ItemSize(dtype), " bytes for an array with shape ",
+        ShapeRepr(shape), " and data type ", Name(dtype)));
   }
   NDArray a;
   a.buffer_ = *std::move(buffer);
@@ -81,14 +80,14 @@ absl::StatusOr<NDArray> NDArray::FromBuffer(BufferPtr buffer, int64_t offset, DT
   absl::StatusOr<ByteRange> extent = ByteExtent(shape, strides, ItemSize(dtype));
   if (!extent.ok()) return extent.status();
   if (offset < 0 || offset > buffer->size()) {
-    return absl::OutOfRangeError(absl::StrCat("offset ", offset, " is outside the buffer of ",
-                                              buffer->size(), " bytes"));
+    return absl::OutOfRangeError(
+        absl::StrCat("offset ", offset, " is outside the buffer of ", buffer->size(), " bytes"));
   }
   if (*size > 0 && (offset + extent->begin < 0 || offset > buffer->size() - extent->end)) {
-    return absl::OutOfRangeError(absl::StrCat(
-        "shape ", ShapeString(shape), " with strides ", ShapeString(strides), " spans bytes [",
-        extent->begin, ", ", extent->end, ") around offset ", offset,
-        ", outside the buffer of ", buffer->size(), " bytes"));
+    return absl::OutOfRangeError(
+        absl::StrCat("shape ", ShapeString(shape), " with strides ", ShapeString(strides),
+                     " spans bytes [", extent->begin, ", ", extent->end, ") around offset ", offset,
+                     ", outside the buffer of ", buffer->size(), " bytes"));
   }
   NDArray a;
   a.buffer_ = std::move(buffer);
@@ -132,16 +131,16 @@ std::string NDArray::Describe() const {
 absl::StatusOr<char*> NDArray::ElementPointer(Dims index) const {
   if (!valid()) return absl::FailedPreconditionError("item access on a null array");
   if (static_cast<int>(index.size()) != ndim()) {
-    return absl::InvalidArgumentError(absl::StrCat("incorrect number of indices for array: array is ",
-                                                   ndim(), "-dimensional, but ", index.size(),
-                                                   " were given"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("incorrect number of indices for array: array is ", ndim(),
+                     "-dimensional, but ", index.size(), " were given"));
   }
   char* p = data();
   for (int i = 0; i < ndim(); ++i) {
     int64_t k = index[i];
     if (k < -shape_[i] || k >= shape_[i]) {
-      return absl::OutOfRangeError(absl::StrCat("index ", k, " is out of bounds for axis ", i,
-                                                " with size ", shape_[i]));
+      return absl::OutOfRangeError(
+          absl::StrCat("index ", k, " is out of bounds for axis ", i, " with size ", shape_[i]));
     }
     if (k < 0) k += shape_[i];
     p += k * strides_[i];
@@ -157,7 +156,8 @@ absl::Status NDArray::ReadItem(Dims index, DType as, void* out) const {
 }
 
 absl::Status NDArray::WriteItem(Dims index, DType from, const void* value) const {
-  if (valid() && !writeable_) return absl::InvalidArgumentError("assignment destination is read-only");
+  if (valid() && !writeable_)
+    return absl::InvalidArgumentError("assignment destination is read-only");
   absl::StatusOr<char*> p = ElementPointer(index);
   if (!p.ok()) return p.status();
   GetCastFn(from, dtype_)(static_cast<const char*>(value), 0, *p, 0, 1);

@@ -206,9 +206,9 @@ void SwapBytes(char* data, int64_t count, DType dtype) {
 absl::Status CheckDataPresent(const NpyHeader& h, size_t file_size) {
   const int64_t available = static_cast<int64_t>(file_size) - h.data_offset;
   if (available >= h.data_bytes) return absl::OkStatus();
-  return absl::InvalidArgumentError(absl::StrCat(
-      "npy data: file truncated: shape ", ShapeString(h.shape), " of ", Name(h.dtype), " needs ",
-      h.data_bytes, " bytes but only ", available, " follow the header"));
+  return absl::InvalidArgumentError(
+      absl::StrCat("npy data: file truncated: shape ", ShapeString(h.shape), " of ", Name(h.dtype),
+                   " needs ", h.data_bytes, " bytes but only ", available, " follow the header"));
 }
 
 absl::Status FileError(absl::string_view op, const std::string& path) {
@@ -274,9 +274,9 @@ absl::StatusOr<std::string> NpyBytes(const NDArray& a) {
   if (!a.valid()) return absl::FailedPreconditionError("save(): the array is null");
   // NumPy writes Fortran order only for arrays that are F- but not C-contiguous.
   const bool fortran = a.IsFContiguous() && !a.IsCContiguous();
-  std::string dict = absl::StrCat("{'descr': '", Info(a.dtype()).descr, "', 'fortran_order': ",
-                                  fortran ? "True" : "False", ", 'shape': ", ShapeRepr(a.shape()),
-                                  ", }");
+  std::string dict = absl::StrCat("{'descr': '", Info(a.dtype()).descr,
+                                  "', 'fortran_order': ", fortran ? "True" : "False",
+                                  ", 'shape': ", ShapeRepr(a.shape()), ", }");
   if (a.ndim() > 0) {
     const int64_t growth = a.shape()[fortran ? a.ndim() - 1 : 0];
     dict.append(kGrowthAxisMaxDigits - absl::StrCat(growth).size(), ' ');
@@ -290,7 +290,8 @@ absl::StatusOr<std::string> NpyBytes(const NDArray& a) {
   std::string out(kMagic);
   out.push_back(static_cast<char>(v1 ? 1 : 2));
   out.push_back(0);
-  for (int i = 0; i < (v1 ? 2 : 4); ++i) out.push_back(static_cast<char>((total_len >> (8 * i)) & 0xff));
+  for (int i = 0; i < (v1 ? 2 : 4); ++i)
+    out.push_back(static_cast<char>((total_len >> (8 * i)) & 0xff));
   out += dict;
   out.append(static_cast<size_t>(pad), ' ');
   out.push_back('\n');
@@ -327,7 +328,9 @@ absl::StatusOr<NDArray> LoadNpy(const std::string& path) {
   if (!f) return FileError("load(): cannot open", path);
   std::string bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
   absl::StatusOr<NDArray> a = NpyFromBytes(bytes);
-  if (!a.ok()) return absl::Status(a.status().code(), absl::StrCat("load('", path, "'): ", a.status().message()));
+  if (!a.ok())
+    return absl::Status(a.status().code(),
+                        absl::StrCat("load('", path, "'): ", a.status().message()));
   return a;
 }
 
@@ -337,22 +340,27 @@ absl::StatusOr<NDArray> OpenNpyMemmap(const std::string& path, MmapMode mode) {
   struct stat st;
   if (fstat(fd, &st) != 0 || st.st_size == 0) {
     close(fd);
-    return absl::InvalidArgumentError(absl::StrCat("load(mmap): '", path, "' is empty or unreadable"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("load(mmap): '", path, "' is empty or unreadable"));
   }
   const auto length = static_cast<size_t>(st.st_size);
   const int prot = mode == MmapMode::kReadOnly ? PROT_READ : PROT_READ | PROT_WRITE;
   void* map = mmap(nullptr, length, prot, MAP_PRIVATE, fd, 0);
   close(fd);  // the mapping keeps the file alive
   if (map == MAP_FAILED) return FileError("load(mmap): cannot map", path);
-  BufferPtr buffer = Buffer::WrapExternal(map, static_cast<int64_t>(length),
-                                          [](void* p, int64_t n) { munmap(p, static_cast<size_t>(n)); });
+  BufferPtr buffer =
+      Buffer::WrapExternal(map, static_cast<int64_t>(length),
+                           [](void* p, int64_t n) { munmap(p, static_cast<size_t>(n)); });
   const absl::string_view bytes(static_cast<const char*>(map), length);
   absl::StatusOr<NpyHeader> h = ParseNpyHeader(bytes);
-  if (!h.ok()) return absl::Status(h.status().code(), absl::StrCat("load('", path, "'): ", h.status().message()));
+  if (!h.ok())
+    return absl::Status(h.status().code(),
+                        absl::StrCat("load('", path, "'): ", h.status().message()));
   if (h->big_endian) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "load('", path, "'): big-endian data cannot be memory-mapped on this little-endian host; "
-        "load it without mmap to byte-swap it"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("load('", path,
+                     "'): big-endian data cannot be memory-mapped on this little-endian host; "
+                     "load it without mmap to byte-swap it"));
   }
   if (absl::Status s = CheckDataPresent(*h, length); !s.ok()) {
     return absl::Status(s.code(), absl::StrCat("load('", path, "'): ", s.message()));

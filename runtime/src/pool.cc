@@ -202,9 +202,9 @@ size_t PoolClassSize(size_t nbytes) {
 
 absl::StatusOr<PoolBlock> PoolAllocate(size_t nbytes) {
   if (nbytes > kMaxRequest) {
-    return absl::ResourceExhaustedError(
-        absl::StrCat("Unable to allocate ", nbytes, " bytes: larger than the pool's limit of ",
-                     kMaxRequest, " bytes"));
+    return absl::ResourceExhaustedError(absl::StrCat("Unable to allocate ", nbytes,
+                                                     " bytes: larger than the pool's limit of ",
+                                                     kMaxRequest, " bytes"));
   }
   Counters& s = Stats();
   PoolBlock block;

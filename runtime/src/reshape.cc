@@ -21,8 +21,8 @@ absl::StatusOr<Shape> ResolveShape(Dims requested, int64_t size) {
       if (unknown >= 0) return absl::InvalidArgumentError("can only specify one unknown dimension");
       unknown = i;
     } else if (shape[i] < 0) {
-      return absl::InvalidArgumentError(absl::StrCat("negative dimensions not allowed: shape ",
-                                                     ShapeString(requested)));
+      return absl::InvalidArgumentError(
+          absl::StrCat("negative dimensions not allowed: shape ", ShapeString(requested)));
     } else {
       overflow = overflow || __builtin_mul_overflow(known, shape[i], &known);
     }
@@ -130,8 +130,6 @@ absl::StatusOr<NDArray> NDArray::Reshape(Dims shape, Order order) const {
   return copy->ReshapeView(*resolved, order);
 }
 
-absl::StatusOr<NDArray> NDArray::Ravel(Order order) const {
-  return Reshape({-1}, order);
-}
+absl::StatusOr<NDArray> NDArray::Ravel(Order order) const { return Reshape({-1}, order); }
 
 }  // namespace ndjit

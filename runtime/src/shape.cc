@@ -63,8 +63,8 @@ absl::StatusOr<ByteRange> ByteExtent(Dims shape, Dims strides, int64_t itemsize)
     overflow = overflow || (span < 0 ? __builtin_add_overflow(r.begin, span, &r.begin)
                                      : __builtin_add_overflow(r.end, span, &r.end));
     if (overflow) {
-      return absl::InvalidArgumentError(absl::StrCat("shape ", ShapeString(shape),
-                                                     " with strides ", ShapeString(strides),
+      return absl::InvalidArgumentError(absl::StrCat("shape ", ShapeString(shape), " with strides ",
+                                                     ShapeString(strides),
                                                      " spans more bytes than int64 can count"));
     }
   }
@@ -79,8 +79,8 @@ absl::StatusOr<Shape> BroadcastShapes(Dims a, Dims b) {
     const int64_t db = k < b.size() ? b[b.size() - 1 - k] : 1;
     if (da != db && da != 1 && db != 1) {
       return absl::InvalidArgumentError(
-          absl::StrCat("operands could not be broadcast together with shapes ", ShapeString(a),
-                       " ", ShapeString(b)));
+          absl::StrCat("operands could not be broadcast together with shapes ", ShapeString(a), " ",
+                       ShapeString(b)));
     }
     out[n - 1 - k] = da == 1 ? db : da;
   }

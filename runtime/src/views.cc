@@ -14,7 +14,7 @@ namespace {
 // Normalises a list of axes for an array of `ndim` dims; `what` names the
 // argument in the error for a repeated axis.
 absl::StatusOr<absl::InlinedVector<int, 6>> NormalizeAxes(Dims axes, int ndim,
-                                                           absl::string_view what) {
+                                                          absl::string_view what) {
   absl::InlinedVector<int, 6> out;
   absl::InlinedVector<bool, 6> seen(ndim, false);
   for (int64_t a : axes) {
@@ -81,7 +81,8 @@ absl::StatusOr<NDArray> NDArray::MoveAxis(Dims source, Dims destination) const {
     return absl::InvalidArgumentError(
         "`source` and `destination` arguments must have the same number of elements");
   }
-  absl::StatusOr<absl::InlinedVector<int, 6>> src = NormalizeAxes(source, ndim(), "`source` argument");
+  absl::StatusOr<absl::InlinedVector<int, 6>> src =
+      NormalizeAxes(source, ndim(), "`source` argument");
   if (!src.ok()) return src.status();
   absl::StatusOr<absl::InlinedVector<int, 6>> dst =
       NormalizeAxes(destination, ndim(), "`destination` argument");
@@ -222,9 +223,10 @@ absl::StatusOr<NDArray> NDArray::Diagonal(int64_t offset, int64_t axis1, int64_t
 
 absl::StatusOr<NDArray> AsStrided(const NDArray& a, Dims shape, Dims strides, bool writeable) {
   if (absl::Status s = CheckValid(a, "as_strided"); !s.ok()) return s;
-  absl::StatusOr<NDArray> v = NDArray::FromBuffer(a.buffer(), a.offset(), a.dtype(), shape,
-                                                  strides, writeable && a.writeable());
-  if (!v.ok()) return absl::Status(v.status().code(), absl::StrCat("as_strided(): ", v.status().message()));
+  absl::StatusOr<NDArray> v = NDArray::FromBuffer(a.buffer(), a.offset(), a.dtype(), shape, strides,
+                                                  writeable && a.writeable());
+  if (!v.ok())
+    return absl::Status(v.status().code(), absl::StrCat("as_strided(): ", v.status().message()));
   return v;
 }
 

@@ -14,20 +14,20 @@
 namespace ndjit {
 
 // X(Enumerator, C++ storage type, NumPy name, kind char, item size, .npy type string)
-#define NDJIT_DTYPES(X)                                                \
-  X(kBool, bool, "bool", 'b', 1, "|b1")                                \
-  X(kInt8, int8_t, "int8", 'i', 1, "|i1")                              \
-  X(kInt16, int16_t, "int16", 'i', 2, "<i2")                           \
-  X(kInt32, int32_t, "int32", 'i', 4, "<i4")                           \
-  X(kInt64, int64_t, "int64", 'i', 8, "<i8")                           \
-  X(kUInt8, uint8_t, "uint8", 'u', 1, "|u1")                           \
-  X(kUInt16, uint16_t, "uint16", 'u', 2, "<u2")                        \
-  X(kUInt32, uint32_t, "uint32", 'u', 4, "<u4")                        \
-  X(kUInt64, uint64_t, "uint64", 'u', 8, "<u8")                        \
-  X(kFloat16, ::ndjit::float16, "float16", 'f', 2, "<f2")              \
-  X(kFloat32, float, "float32", 'f', 4, "<f4")                         \
-  X(kFloat64, double, "float64", 'f', 8, "<f8")                        \
-  X(kComplex64, std::complex<float>, "complex64", 'c', 8, "<c8")       \
+#define NDJIT_DTYPES(X)                                          \
+  X(kBool, bool, "bool", 'b', 1, "|b1")                          \
+  X(kInt8, int8_t, "int8", 'i', 1, "|i1")                        \
+  X(kInt16, int16_t, "int16", 'i', 2, "<i2")                     \
+  X(kInt32, int32_t, "int32", 'i', 4, "<i4")                     \
+  X(kInt64, int64_t, "int64", 'i', 8, "<i8")                     \
+  X(kUInt8, uint8_t, "uint8", 'u', 1, "|u1")                     \
+  X(kUInt16, uint16_t, "uint16", 'u', 2, "<u2")                  \
+  X(kUInt32, uint32_t, "uint32", 'u', 4, "<u4")                  \
+  X(kUInt64, uint64_t, "uint64", 'u', 8, "<u8")                  \
+  X(kFloat16, ::ndjit::float16, "float16", 'f', 2, "<f2")        \
+  X(kFloat32, float, "float32", 'f', 4, "<f4")                   \
+  X(kFloat64, double, "float64", 'f', 8, "<f8")                  \
+  X(kComplex64, std::complex<float>, "complex64", 'c', 8, "<c8") \
   X(kComplex128, std::complex<double>, "complex128", 'c', 16, "<c16")
 
 enum class DType : uint8_t {
@@ -43,19 +43,13 @@ inline constexpr int kNumDTypes = 0
     ;
 
 // NumPy's kind characters: b(ool), i(nt), u(nsigned), f(loat), c(omplex).
-enum class DTypeKind : char {
-  kBool = 'b',
-  kInt = 'i',
-  kUInt = 'u',
-  kFloat = 'f',
-  kComplex = 'c'
-};
+enum class DTypeKind : char { kBool = 'b', kInt = 'i', kUInt = 'u', kFloat = 'f', kComplex = 'c' };
 
 struct DTypeInfo {
   absl::string_view name;  // "float32"
   DTypeKind kind;
-  int itemsize;           // bytes; also the alignment, except complex (half of it)
-  absl::string_view descr; // the .npy / array-interface type string, "<f4", "|b1"
+  int itemsize;             // bytes; also the alignment, except complex (half of it)
+  absl::string_view descr;  // the .npy / array-interface type string, "<f4", "|b1"
 };
 
 const DTypeInfo& Info(DType t);
@@ -76,14 +70,14 @@ template <DType T>
 struct CTypeOf;
 template <typename T>
 struct DTypeOf;
-#define NDJIT_X(e, T, name, kind, size, descr)                           \
-  template <>                                                     \
-  struct CTypeOf<DType::e> {                                      \
-    using type = T;                                               \
-  };                                                              \
-  template <>                                                     \
-  struct DTypeOf<T> {                                             \
-    static constexpr DType value = DType::e;                      \
+#define NDJIT_X(e, T, name, kind, size, descr) \
+  template <>                                  \
+  struct CTypeOf<DType::e> {                   \
+    using type = T;                            \
+  };                                           \
+  template <>                                  \
+  struct DTypeOf<T> {                          \
+    static constexpr DType value = DType::e;   \
   };
 NDJIT_DTYPES(NDJIT_X)
 #undef NDJIT_X

@@ -21,13 +21,13 @@ namespace ndjit {
 inline constexpr size_t kBufferAlignment = 64;
 
 struct PoolStats {
-  int64_t bytes_in_use = 0;       // handed out and not yet freed (class sizes)
-  int64_t peak_bytes_in_use = 0;  // since start or the last ResetPeakBytesInUse()
-  int64_t bytes_cached = 0;       // freed blocks kept for reuse
-  int64_t cache_hits = 0;         // requests served from a cache
-  int64_t cache_misses = 0;       // requests that went to the system
-  int64_t system_allocations = 0; // blocks obtained from the system
-  int64_t system_frees = 0;       // blocks returned to the system
+  int64_t bytes_in_use = 0;        // handed out and not yet freed (class sizes)
+  int64_t peak_bytes_in_use = 0;   // since start or the last ResetPeakBytesInUse()
+  int64_t bytes_cached = 0;        // freed blocks kept for reuse
+  int64_t cache_hits = 0;          // requests served from a cache
+  int64_t cache_misses = 0;        // requests that went to the system
+  int64_t system_allocations = 0;  // blocks obtained from the system
+  int64_t system_frees = 0;        // blocks returned to the system
 };
 
 struct PoolBlock {
