@@ -1,0 +1,114 @@
+// The graph IR: an immutable DAG of array operations, deduplicated on
+// construction (structurally equal nodes are the same object, so common
+// subexpressions are shared for free). Every node knows its dtype and shape.
+//
+// Leaves are arrays (strided NDArray views, read in place) and scalars
+// (a value broadcast to a shape). View operations applied to a lazy value are
+// pushed through elementwise nodes down to the leaves, where they become
+// NDArray views: a slice of `a + b` is `a[s] + b[s]`, so no view node and no
+// copy ever appears in the graph.
+#pragma once
+
+#include <complex>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/container/inlined_vector.h"
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "ndjit/ir/ops.h"
+#include "ndjit/runtime/ndarray.h"
+
+namespace ndjit::ir {
+
+enum class NodeKind : uint8_t {
+  kArray,   // a leaf: an NDArray read in place
+  kScalar,  // a leaf: one value of `dtype`, broadcast to `shape`
+  kUfunc,   // an op of the op table applied to its inputs
+  kCast,    // astype: the input converted to `dtype` (unsafe casting rules)
+};
+
+// A scalar literal, exact for every dtype: integers in `i` (uint64 values
+// above INT64_MAX stored bit-cast), reals and complex in `c`.
+struct ScalarValue {
+  int64_t i = 0;
+  std::complex<double> c;
+  bool operator==(const ScalarValue& o) const;
+};
+
+class Node;
+using NodePtr = std::shared_ptr<const Node>;
+
+class Node {
+ public:
+  NodeKind kind() const { return kind_; }
+  DType dtype() const { return dtype_; }
+  Dims shape() const { return shape_; }
+  int ndim() const { return static_cast<int>(shape_.size()); }
+  int64_t size() const;
+  absl::Span<const NodePtr> inputs() const { return inputs_; }
+  // kUfunc only.
+  Ufunc op() const { return op_; }
+  DType compute_dtype() const { return compute_; }
+  // kArray only.
+  const NDArray& array() const { return array_; }
+  // kScalar only.
+  const ScalarValue& scalar() const { return scalar_; }
+  size_t hash() const { return hash_; }
+
+  ~Node();
+
+ private:
+  friend class NodeBuilder;
+  Node() = default;
+
+  NodeKind kind_ = NodeKind::kScalar;
+  Ufunc op_ = Ufunc::kAdd;
+  DType dtype_ = DType::kFloat64;
+  DType compute_ = DType::kFloat64;
+  Shape shape_;
+  absl::InlinedVector<NodePtr, 3> inputs_;
+  NDArray array_;
+  ScalarValue scalar_;
+  size_t hash_ = 0;
+};
+
+// --- Construction: every function returns the unique node for its structure.
+NodePtr MakeArray(const NDArray& a);
+NodePtr MakeScalar(DType dtype, ScalarValue value, Dims shape = {});
+// A Python-style literal typed for use with an operand of `like` (NEP 50).
+NodePtr MakeScalarLike(DType like, double value);
+NodePtr MakeScalarLike(DType like, int64_t value);
+// Applies a ufunc: resolves the loop dtype, broadcasts the shapes, and
+// checks arity. Errors carry NumPy's texts.
+absl::StatusOr<NodePtr> MakeUfunc(Ufunc op, absl::Span<const NodePtr> inputs);
+absl::StatusOr<NodePtr> MakeCast(const NodePtr& input, DType dtype);
+
+// --- View operations on lazy values (pushed down to the leaves). `view`
+// maps an array of `node`'s shape to the viewed array; it is applied to each
+// leaf after broadcasting the leaf to `node`'s shape.
+using ViewFn = std::function<absl::StatusOr<NDArray>(const NDArray&)>;
+absl::StatusOr<NodePtr> ApplyView(const NodePtr& node, const ViewFn& view);
+
+// Statistics of the intern table, for tests and the REPL.
+struct GraphStats {
+  int64_t live_nodes = 0;
+  int64_t constructed = 0;  // requests to build a node
+  int64_t deduplicated = 0; // requests answered with an existing node
+};
+GraphStats GetGraphStats();
+
+// Nodes reachable from `outputs`, each after its inputs, each once.
+std::vector<const Node*> TopologicalOrder(absl::Span<const NodePtr> outputs);
+
+// "%2 = multiply f32[1024,768] %0, %1" lines, numbered in topological order;
+// leaves show their strides or value. Stable for equal graphs.
+std::string PrintGraph(absl::Span<const NodePtr> outputs);
+// "f32[1024,768]" and "f32".
+std::string TypeString(DType dtype, Dims shape);
+std::string ShortTypeName(DType dtype);
+
+}  // namespace ndjit::ir

@@ -1,0 +1,370 @@
+#include "ndjit/ir/graph.h"
+
+#include <atomic>
+#include <cstring>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/synchronization/mutex.h"
+#include "ndjit/runtime/cast.h"
+
+namespace ndjit::ir {
+namespace {
+
+std::atomic<int64_t> g_live{0};
+std::atomic<int64_t> g_constructed{0};
+std::atomic<int64_t> g_deduplicated{0};
+
+size_t Mix(size_t h, uint64_t v) {
+  // splitmix64's finaliser over the running value: cheap and well spread.
+  uint64_t x = h ^ (v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2));
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+  return static_cast<size_t>(x ^ (x >> 31));
+}
+
+uint64_t Bits(double d) {
+  uint64_t b;
+  std::memcpy(&b, &d, sizeof b);
+  return b;
+}
+
+bool SameArray(const NDArray& a, const NDArray& b) {
+  return a.buffer() == b.buffer() && a.offset() == b.offset() && a.dtype() == b.dtype() &&
+         a.shape() == b.shape() && a.strides() == b.strides();
+}
+
+}  // namespace
+
+bool ScalarValue::operator==(const ScalarValue& o) const {
+  return i == o.i && Bits(c.real()) == Bits(o.c.real()) && Bits(c.imag()) == Bits(o.c.imag());
+}
+
+int64_t Node::size() const {
+  int64_t n = 1;
+  for (int64_t d : shape_) n *= d;
+  return n;
+}
+
+Node::~Node() { g_live.fetch_sub(1, std::memory_order_relaxed); }
+
+// Builds candidate nodes and interns them. Nodes are only ever compared and
+// hashed by structure: kind, op, dtypes, shape, input identities, leaf data.
+class NodeBuilder {
+ public:
+  static NodePtr Intern(Node&& candidate) {
+    candidate.hash_ = Hash(candidate);
+    g_constructed.fetch_add(1, std::memory_order_relaxed);
+    Table& t = GetTable();
+    absl::MutexLock lock(&t.mu);
+    std::vector<std::weak_ptr<const Node>>& bucket = t.buckets[candidate.hash_];
+    for (auto it = bucket.begin(); it != bucket.end();) {
+      NodePtr existing = it->lock();
+      if (existing == nullptr) {
+        it = bucket.erase(it);
+        continue;
+      }
+      if (Equal(*existing, candidate)) {
+        g_deduplicated.fetch_add(1, std::memory_order_relaxed);
+        return existing;
+      }
+      ++it;
+    }
+    auto node = NodePtr(new Node(std::move(candidate)));
+    g_live.fetch_add(1, std::memory_order_relaxed);
+    bucket.push_back(node);
+    if (++t.inserts_since_sweep > 4096) Sweep(t);
+    return node;
+  }
+
+  static Node Blank(NodeKind kind, DType dtype, Dims shape) {
+    Node n;
+    n.kind_ = kind;
+    n.dtype_ = dtype;
+    n.compute_ = dtype;
+    n.shape_.assign(shape.begin(), shape.end());
+    return n;
+  }
+  static void SetOp(Node& n, Ufunc op, DType compute) {
+    n.op_ = op;
+    n.compute_ = compute;
+  }
+  static void AddInput(Node& n, NodePtr in) { n.inputs_.push_back(std::move(in)); }
+  static void SetArray(Node& n, NDArray a) { n.array_ = std::move(a); }
+  static void SetScalar(Node& n, ScalarValue v) { n.scalar_ = v; }
+
+ private:
+  struct Table {
+    absl::Mutex mu;
+    absl::flat_hash_map<size_t, std::vector<std::weak_ptr<const Node>>> buckets ABSL_GUARDED_BY(mu);
+    int64_t inserts_since_sweep ABSL_GUARDED_BY(mu) = 0;
+  };
+  static Table& GetTable() {
+    static Table* t = new Table;  // never destroyed: nodes may outlive statics
+    return *t;
+  }
+
+  // Drops the entries of nodes that have died. Expired weak_ptrs are freed
+  // here rather than in ~Node, so no node destructor ever takes the lock.
+  static void Sweep(Table& t) ABSL_EXCLUSIVE_LOCKS_REQUIRED(t.mu) {
+    t.inserts_since_sweep = 0;
+    for (auto it = t.buckets.begin(); it != t.buckets.end();) {
+      auto& v = it->second;
+      v.erase(std::remove_if(v.begin(), v.end(), [](const auto& w) { return w.expired(); }),
+              v.end());
+      if (v.empty()) {
+        t.buckets.erase(it++);
+      } else {
+        ++it;
+      }
+    }
+  }
+
+  static size_t Hash(const Node& n) {
+    size_t h = Mix(0, static_cast<uint64_t>(n.kind_));
+    h = Mix(h, static_cast<uint64_t>(n.op_));
+    h = Mix(h, static_cast<uint64_t>(n.dtype_));
+    h = Mix(h, static_cast<uint64_t>(n.compute_));
+    for (int64_t d : n.shape_) h = Mix(h, static_cast<uint64_t>(d));
+    for (const NodePtr& in : n.inputs_) h = Mix(h, reinterpret_cast<uintptr_t>(in.get()));
+    if (n.kind_ == NodeKind::kArray) {
+      h = Mix(h, reinterpret_cast<uintptr_t>(n.array_.buffer().get()));
+      h = Mix(h, static_cast<uint64_t>(n.array_.offset()));
+      for (int64_t s : n.array_.strides()) h = Mix(h, static_cast<uint64_t>(s));
+    }
+    if (n.kind_ == NodeKind::kScalar) {
+      h = Mix(h, static_cast<uint64_t>(n.scalar_.i));
+      h = Mix(h, Bits(n.scalar_.c.real()));
+      h = Mix(h, Bits(n.scalar_.c.imag()));
+    }
+    return h;
+  }
+
+  static bool Equal(const Node& a, const Node& b) {
+    if (a.hash_ != b.hash_ || a.kind_ != b.kind_ || a.op_ != b.op_ || a.dtype_ != b.dtype_ ||
+        a.compute_ != b.compute_ || a.shape_ != b.shape_ || a.inputs_.size() != b.inputs_.size()) {
+      return false;
+    }
+    for (size_t i = 0; i < a.inputs_.size(); ++i) {
+      if (a.inputs_[i] != b.inputs_[i]) return false;
+    }
+    if (a.kind_ == NodeKind::kArray && !SameArray(a.array_, b.array_)) return false;
+    if (a.kind_ == NodeKind::kScalar && !(a.scalar_ == b.scalar_)) return false;
+    return true;
+  }
+};
+
+NodePtr MakeArray(const NDArray& a) {
+  Node n = NodeBuilder::Blank(NodeKind::kArray, a.dtype(), a.shape());
+  NodeBuilder::SetArray(n, a);
+  return NodeBuilder::Intern(std::move(n));
+}
+
+NodePtr MakeScalar(DType dtype, ScalarValue value, Dims shape) {
+  // Normalise the value to what `dtype` can hold, so that equal scalars of
+  // one dtype intern to one node and every evaluator reads the same value.
+  ScalarValue v;
+  if (IsComplex(dtype) || IsFloating(dtype)) {
+    std::complex<double> c;
+    char buf[16];
+    GetCastFn(DType::kComplex128, dtype)(reinterpret_cast<const char*>(&value.c), 0, buf, 0, 1);
+    GetCastFn(dtype, DType::kComplex128)(buf, 0, reinterpret_cast<char*>(&c), 0, 1);
+    v.c = c;
+  } else {
+    char buf[16];
+    GetCastFn(DType::kInt64, dtype)(reinterpret_cast<const char*>(&value.i), 0, buf, 0, 1);
+    GetCastFn(dtype, DType::kInt64)(buf, 0, reinterpret_cast<char*>(&v.i), 0, 1);
+    v.c = dtype == DType::kUInt64 ? static_cast<double>(static_cast<uint64_t>(v.i))
+                                  : static_cast<double>(v.i);
+  }
+  Node n = NodeBuilder::Blank(NodeKind::kScalar, dtype, shape);
+  NodeBuilder::SetScalar(n, v);
+  return NodeBuilder::Intern(std::move(n));
+}
+
+NodePtr MakeScalarLike(DType like, double value) {
+  ScalarValue v;
+  v.c = value;
+  v.i = static_cast<int64_t>(std::isfinite(value) && std::fabs(value) < 0x1p63 ? value : 0);
+  return MakeScalar(ResultTypeWithScalar(like, WeakScalar::kFloat), v);
+}
+
+NodePtr MakeScalarLike(DType like, int64_t value) {
+  ScalarValue v;
+  v.i = value;
+  v.c = static_cast<double>(value);
+  return MakeScalar(ResultTypeWithScalar(like, WeakScalar::kInt), v);
+}
+
+absl::StatusOr<NodePtr> MakeUfunc(Ufunc op, absl::Span<const NodePtr> inputs) {
+  absl::InlinedVector<DType, 3> dtypes;
+  for (const NodePtr& in : inputs) dtypes.push_back(in->dtype());
+  absl::StatusOr<Signature> sig = ResolveSignature(op, dtypes);
+  if (!sig.ok()) return sig.status();
+  Shape shape;
+  for (const NodePtr& in : inputs) {
+    absl::StatusOr<Shape> b = BroadcastShapes(shape, in->shape());
+    if (!b.ok()) {
+      // NumPy names every operand's shape.
+      std::vector<std::string> shapes;
+      for (const NodePtr& i : inputs) shapes.push_back(ShapeString(i->shape()));
+      return absl::InvalidArgumentError(absl::StrCat(
+          "operands could not be broadcast together with shapes ", absl::StrJoin(shapes, " ")));
+    }
+    shape = *std::move(b);
+  }
+  Node n = NodeBuilder::Blank(NodeKind::kUfunc, sig->output, shape);
+  NodeBuilder::SetOp(n, op, sig->compute);
+  for (const NodePtr& in : inputs) NodeBuilder::AddInput(n, in);
+  return NodeBuilder::Intern(std::move(n));
+}
+
+absl::StatusOr<NodePtr> MakeCast(const NodePtr& input, DType dtype) {
+  if (input->dtype() == dtype) return input;  // exact: a no-op
+  Node n = NodeBuilder::Blank(NodeKind::kCast, dtype, input->shape());
+  NodeBuilder::AddInput(n, input);
+  return NodeBuilder::Intern(std::move(n));
+}
+
+absl::StatusOr<NodePtr> ApplyView(const NodePtr& root, const ViewFn& view) {
+  const Shape root_shape(root->shape().begin(), root->shape().end());
+  // Broadcasting composes, so every leaf can be broadcast straight to the
+  // root's shape and then viewed: one transformation for all paths, which
+  // lets shared subgraphs be rewritten once.
+  auto leaf_view = [&](const NDArray& leaf) -> absl::StatusOr<NDArray> {
+    absl::StatusOr<NDArray> b = leaf.BroadcastTo(root_shape);
+    if (!b.ok()) return b.status();
+    return view(*b);
+  };
+  absl::flat_hash_map<const Node*, NodePtr> done;
+  std::function<absl::StatusOr<NodePtr>(const NodePtr&)> rewrite =
+      [&](const NodePtr& n) -> absl::StatusOr<NodePtr> {
+    if (auto it = done.find(n.get()); it != done.end()) return it->second;
+    absl::StatusOr<NodePtr> out;
+    switch (n->kind()) {
+      case NodeKind::kArray: {
+        absl::StatusOr<NDArray> v = leaf_view(n->array());
+        out = v.ok() ? absl::StatusOr<NodePtr>(MakeArray(*v)) : v.status();
+        break;
+      }
+      case NodeKind::kScalar: {
+        // Only the shape matters: view a zero-strided stand-in.
+        absl::StatusOr<NDArray> one = NDArray::Zeros({}, DType::kInt8);
+        absl::StatusOr<NDArray> v = leaf_view(*one);
+        out = v.ok() ? absl::StatusOr<NodePtr>(MakeScalar(n->dtype(), n->scalar(), v->shape()))
+                     : v.status();
+        break;
+      }
+      case NodeKind::kUfunc:
+      case NodeKind::kCast: {
+        absl::InlinedVector<NodePtr, 3> ins;
+        for (const NodePtr& in : n->inputs()) {
+          absl::StatusOr<NodePtr> r = rewrite(in);
+          if (!r.ok()) return r.status();
+          ins.push_back(*std::move(r));
+        }
+        out = n->kind() == NodeKind::kUfunc ? MakeUfunc(n->op(), ins) : MakeCast(ins[0], n->dtype());
+        break;
+      }
+    }
+    if (out.ok()) done.emplace(n.get(), *out);
+    return out;
+  };
+  return rewrite(root);
+}
+
+GraphStats GetGraphStats() {
+  GraphStats s;
+  s.live_nodes = g_live.load(std::memory_order_relaxed);
+  s.constructed = g_constructed.load(std::memory_order_relaxed);
+  s.deduplicated = g_deduplicated.load(std::memory_order_relaxed);
+  return s;
+}
+
+std::vector<const Node*> TopologicalOrder(absl::Span<const NodePtr> outputs) {
+  std::vector<const Node*> order;
+  absl::flat_hash_map<const Node*, bool> seen;
+  // Iterative post-order: deep chains must not overflow the stack.
+  std::vector<std::pair<const Node*, size_t>> stack;
+  for (const NodePtr& out : outputs) {
+    if (!seen.emplace(out.get(), true).second) continue;
+    stack.emplace_back(out.get(), 0);
+    while (!stack.empty()) {
+      auto& [node, next] = stack.back();
+      if (next < node->inputs().size()) {
+        const Node* in = node->inputs()[next++].get();
+        if (seen.emplace(in, true).second) stack.emplace_back(in, 0);
+      } else {
+        order.push_back(node);
+        stack.pop_back();
+      }
+    }
+  }
+  return order;
+}
+
+std::string ShortTypeName(DType dtype) {
+  switch (Kind(dtype)) {
+    case DTypeKind::kBool: return "bool";
+    case DTypeKind::kInt: return absl::StrCat("i", 8 * ItemSize(dtype));
+    case DTypeKind::kUInt: return absl::StrCat("u", 8 * ItemSize(dtype));
+    case DTypeKind::kFloat: return absl::StrCat("f", 8 * ItemSize(dtype));
+    case DTypeKind::kComplex: return absl::StrCat("c", 8 * ItemSize(dtype));
+  }
+  return "?";
+}
+
+std::string TypeString(DType dtype, Dims shape) {
+  return absl::StrCat(ShortTypeName(dtype), "[", absl::StrJoin(shape, ","), "]");
+}
+
+std::string PrintGraph(absl::Span<const NodePtr> outputs) {
+  const std::vector<const Node*> order = TopologicalOrder(outputs);
+  absl::flat_hash_map<const Node*, int> id;
+  std::string out;
+  for (const Node* n : order) {
+    const int k = static_cast<int>(id.size());
+    id[n] = k;
+    absl::StrAppend(&out, "%", k, " = ");
+    switch (n->kind()) {
+      case NodeKind::kArray:
+        absl::StrAppend(&out, "array ", TypeString(n->dtype(), n->shape()), " strides (",
+                        absl::StrJoin(n->array().strides(), ","), ")");
+        break;
+      case NodeKind::kScalar: {
+        absl::StrAppend(&out, "scalar ", TypeString(n->dtype(), n->shape()), " ");
+        if (IsComplex(n->dtype())) {
+          absl::StrAppend(&out, "(", n->scalar().c.real(), n->scalar().c.imag() < 0 ? "" : "+",
+                          n->scalar().c.imag(), "j)");
+        } else if (IsFloating(n->dtype())) {
+          absl::StrAppend(&out, n->scalar().c.real());
+        } else if (n->dtype() == DType::kUInt64) {
+          absl::StrAppend(&out, static_cast<uint64_t>(n->scalar().i));
+        } else {
+          absl::StrAppend(&out, n->scalar().i);
+        }
+        break;
+      }
+      case NodeKind::kUfunc:
+      case NodeKind::kCast: {
+        absl::StrAppend(&out, n->kind() == NodeKind::kCast ? "cast" : Name(n->op()), " ",
+                        TypeString(n->dtype(), n->shape()));
+        const char* sep = " ";
+        for (const NodePtr& in : n->inputs()) {
+          absl::StrAppend(&out, sep, "%", id[in.get()]);
+          sep = ", ";
+        }
+        if (n->kind() == NodeKind::kUfunc && n->compute_dtype() != n->dtype()) {
+          absl::StrAppend(&out, " in ", ShortTypeName(n->compute_dtype()));
+        }
+        break;
+      }
+    }
+    out += "\n";
+  }
+  return out;
+}
+
+}  // namespace ndjit::ir

@@ -1,0 +1,153 @@
+#include "ndjit/ir/reference.h"
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "ndjit/ir/scalar_ops.h"
+#include "ndjit/runtime/cast.h"
+
+namespace ndjit::ir {
+namespace {
+
+// float16 computes in float; every other type in itself.
+template <typename S>
+using ComputeOf = std::conditional_t<std::is_same_v<S, float16>, float, S>;
+
+template <typename S>
+ComputeOf<S> Load(const char* p) {
+  S v;
+  std::memcpy(&v, p, sizeof v);
+  if constexpr (std::is_same_v<S, float16>) {
+    return static_cast<float>(v);
+  } else {
+    return v;
+  }
+}
+
+template <typename T>
+void Store(char* p, T v) {
+  std::memcpy(p, &v, sizeof v);
+}
+
+// Runs `op` over n elements of C-contiguous inputs already cast to S.
+template <typename S>
+absl::Status RunLoop(const Node& node, absl::Span<const NDArray> ins, const NDArray& out) {
+  using C = ComputeOf<S>;
+  const Ufunc op = node.op();
+  const UfuncInfo& info = Info(op);
+  const int64_t n = out.size();
+  const int64_t item = sizeof(S);
+  char* o = out.data();
+  auto in = [&](int k, int64_t i) { return Load<S>(ins[k].data() + i * item); };
+  if constexpr (std::is_integral_v<S> && !std::is_same_v<S, bool> && std::is_signed_v<S>) {
+    if (op == Ufunc::kPower) {
+      for (int64_t i = 0; i < n; ++i) {
+        if (in(1, i) < 0) {
+          return absl::InvalidArgumentError("Integers to negative integer powers are not allowed.");
+        }
+      }
+    }
+  }
+  for (int64_t i = 0; i < n; ++i) {
+    if (info.output == OutputRule::kBool) {
+      const bool r = info.arity == 1 ? scalar::ApplyPredicate<C>(op, in(0, i))
+                                     : scalar::ApplyPredicate<C>(op, in(0, i), in(1, i));
+      Store<uint8_t>(o + i, r ? 1 : 0);
+      continue;
+    }
+    if constexpr (scalar::IsComplexT<C>::value) {
+      if (info.output == OutputRule::kReal) {
+        const C z = in(0, i);
+        const auto r = op == Ufunc::kAbsolute ? std::abs(z) : op == Ufunc::kReal ? z.real() : z.imag();
+        Store(o + i * (item / 2), r);
+        continue;
+      }
+    } else {
+      if (op == Ufunc::kImag) {
+        Store<S>(o + i * item, S{});
+        continue;
+      }
+    }
+    C r;
+    if (op == Ufunc::kWhere) {
+      r = ins[0].data()[i] != 0 ? in(1, i) : in(2, i);
+    } else if (info.arity == 1) {
+      r = scalar::Apply<C>(op, in(0, i));
+    } else if (info.arity == 2) {
+      r = scalar::Apply<C>(op, in(0, i), in(1, i));
+    } else {
+      r = scalar::Apply<C>(op, in(0, i), in(1, i), in(2, i));
+    }
+    if constexpr (std::is_same_v<S, float16>) {
+      Store(o + i * item, float16(static_cast<double>(r)));
+    } else {
+      Store<S>(o + i * item, r);
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<NDArray> EvalUfunc(const Node& node, absl::Span<const NDArray> inputs) {
+  std::vector<NDArray> cast;
+  for (size_t k = 0; k < inputs.size(); ++k) {
+    absl::StatusOr<NDArray> b = inputs[k].BroadcastTo(node.shape());
+    if (!b.ok()) return b.status();
+    // where's condition is read as bool; everything else in the loop type.
+    const DType to = node.op() == Ufunc::kWhere && k == 0 ? DType::kBool : node.compute_dtype();
+    absl::StatusOr<NDArray> c = b->AsType(to, Casting::kUnsafe, Order::kC);
+    if (!c.ok()) return c.status();
+    cast.push_back(*std::move(c));
+  }
+  absl::StatusOr<NDArray> out = NDArray::Empty(node.shape(), node.dtype());
+  if (!out.ok()) return out;
+  absl::Status s;
+  switch (node.compute_dtype()) {
+#define NDJIT_X(e, T, name, kind, size, descr) \
+  case DType::e:                               \
+    s = RunLoop<T>(node, cast, *out);          \
+    break;
+    NDJIT_DTYPES(NDJIT_X)
+#undef NDJIT_X
+  }
+  if (!s.ok()) return s;
+  return out;
+}
+
+}  // namespace
+
+absl::StatusOr<NDArray> EvaluateReference(const NodePtr& root) {
+  absl::flat_hash_map<const Node*, NDArray> value;
+  for (const Node* n : TopologicalOrder({root})) {
+    absl::StatusOr<NDArray> v;
+    switch (n->kind()) {
+      case NodeKind::kArray:
+        v = n->array();
+        break;
+      case NodeKind::kScalar: {
+        absl::StatusOr<NDArray> one = NDArray::Empty({}, n->dtype());
+        if (!one.ok()) return one.status();
+        GetCastFn(DType::kComplex128, n->dtype())(reinterpret_cast<const char*>(&n->scalar().c), 0,
+                                                  one->data(), 0, 1);
+        if (IsInteger(n->dtype()) || n->dtype() == DType::kBool) {
+          GetCastFn(DType::kInt64, n->dtype())(reinterpret_cast<const char*>(&n->scalar().i), 0,
+                                               one->data(), 0, 1);
+        }
+        v = one->BroadcastTo(n->shape());
+        break;
+      }
+      case NodeKind::kCast:
+        v = value.at(n->inputs()[0].get()).AsType(n->dtype(), Casting::kUnsafe, Order::kC);
+        break;
+      case NodeKind::kUfunc: {
+        std::vector<NDArray> ins;
+        for (const NodePtr& in : n->inputs()) ins.push_back(value.at(in.get()));
+        v = EvalUfunc(*n, ins);
+        break;
+      }
+    }
+    if (!v.ok()) return v.status();
+    value.emplace(n, *std::move(v));
+  }
+  return value.at(root.get()).Copy(Order::kC);
+}
+
+}  // namespace ndjit::ir

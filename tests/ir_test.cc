@@ -1,0 +1,174 @@
+#include <cmath>
+#include <limits>
+
+#include "gtest/gtest.h"
+#include "ndjit/ir/graph.h"
+#include "ndjit/ir/ops.h"
+#include "ndjit/ir/reference.h"
+#include "test_util.h"
+
+namespace ndjit::ir {
+namespace {
+
+using ndjit::testing::Iota;
+using ndjit::testing::Values;
+using V = std::vector<double>;
+
+DType Resolve(Ufunc u, std::initializer_list<DType> in) {
+  absl::StatusOr<Signature> s = ResolveSignature(u, in);
+  EXPECT_TRUE(s.ok()) << s.status();
+  return s.ok() ? s->output : DType::kBool;
+}
+
+TEST(Ops, TableNamesAndLookup) {
+  EXPECT_EQ(Name(Ufunc::kArctan2), "arctan2");
+  EXPECT_EQ(*UfuncFromName("add"), Ufunc::kAdd);
+  EXPECT_EQ(*UfuncFromName("true_divide"), Ufunc::kTrueDivide);
+  EXPECT_EQ(*UfuncFromName("abs"), Ufunc::kAbsolute);
+  EXPECT_FALSE(UfuncFromName("frobnicate").ok());
+  for (int i = 0; i < kNumUfuncs; ++i) {
+    const auto u = static_cast<Ufunc>(i);
+    EXPECT_EQ(*UfuncFromName(Name(u)), u);
+    EXPECT_GE(Info(u).arity, 1);
+    EXPECT_FALSE(Info(u).loops.empty());
+  }
+}
+
+// Expected dtypes are what NumPy 1.24/2.x print for arrays of these dtypes.
+TEST(Ops, LoopSearchMatchesNumPy) {
+  EXPECT_EQ(Resolve(Ufunc::kAdd, {DType::kInt8, DType::kUInt8}), DType::kInt16);
+  EXPECT_EQ(Resolve(Ufunc::kAdd, {DType::kBool, DType::kBool}), DType::kBool);
+  EXPECT_EQ(Resolve(Ufunc::kAdd, {DType::kInt64, DType::kUInt64}), DType::kFloat64);
+  EXPECT_EQ(Resolve(Ufunc::kTrueDivide, {DType::kInt8, DType::kInt8}), DType::kFloat64);
+  EXPECT_EQ(Resolve(Ufunc::kTrueDivide, {DType::kFloat16, DType::kFloat16}), DType::kFloat16);
+  EXPECT_EQ(Resolve(Ufunc::kTrueDivide, {DType::kFloat32, DType::kInt8}), DType::kFloat32);
+  EXPECT_EQ(Resolve(Ufunc::kSqrt, {DType::kInt8}), DType::kFloat16);
+  EXPECT_EQ(Resolve(Ufunc::kSqrt, {DType::kUInt16}), DType::kFloat32);
+  EXPECT_EQ(Resolve(Ufunc::kSqrt, {DType::kInt32}), DType::kFloat64);
+  EXPECT_EQ(Resolve(Ufunc::kSqrt, {DType::kBool}), DType::kFloat16);
+  EXPECT_EQ(Resolve(Ufunc::kSqrt, {DType::kComplex64}), DType::kComplex64);
+  EXPECT_EQ(Resolve(Ufunc::kAbsolute, {DType::kComplex64}), DType::kFloat32);
+  EXPECT_EQ(Resolve(Ufunc::kLess, {DType::kInt8, DType::kUInt8}), DType::kBool);
+  EXPECT_EQ(ResolveSignature(Ufunc::kLess, {DType::kInt8, DType::kUInt8})->compute, DType::kInt16);
+  EXPECT_EQ(Resolve(Ufunc::kSign, {DType::kBool}), DType::kInt8);
+  EXPECT_EQ(Resolve(Ufunc::kWhere, {DType::kFloat64, DType::kInt8, DType::kFloat32}),
+            DType::kFloat32);
+  EXPECT_EQ(ResolveSignature(Ufunc::kFloor, {DType::kComplex64}).status().message(),
+            "ufunc 'floor' not supported for the input types (dtype('complex64')), and the inputs "
+            "could not be safely coerced to any supported types according to the casting rule "
+            "''safe''");
+  EXPECT_FALSE(ResolveSignature(Ufunc::kBitwiseAnd, {DType::kFloat32, DType::kInt8}).ok());
+  EXPECT_EQ(ResolveSignature(Ufunc::kSubtract, {DType::kBool, DType::kBool}).status().message(),
+            "numpy boolean subtract, the `-` operator, is not supported, use the bitwise_xor, the "
+            "`^` operator, or the logical_xor function instead.");
+  EXPECT_FALSE(ResolveSignature(Ufunc::kAdd, {DType::kInt8}).ok());
+}
+
+TEST(Graph, NodesAreDeduplicatedOnConstruction) {
+  NDArray a = Iota({3, 4}, DType::kFloat32);
+  NodePtr x = MakeArray(a);
+  EXPECT_EQ(MakeArray(a), x);
+  NodePtr two = MakeScalarLike(DType::kFloat32, 2.0);
+  EXPECT_EQ(two->dtype(), DType::kFloat32);  // NEP 50: weak
+  NodePtr p = *MakeUfunc(Ufunc::kMultiply, {x, two});
+  NodePtr q = *MakeUfunc(Ufunc::kMultiply, {x, MakeScalarLike(DType::kFloat32, 2.0)});
+  EXPECT_EQ(p, q);
+  EXPECT_NE(p, *MakeUfunc(Ufunc::kMultiply, {x, MakeScalarLike(DType::kFloat32, 3.0)}));
+  EXPECT_EQ(p->shape(), Dims({3, 4}));
+  // Views of the same memory are the same leaf; different views differ.
+  EXPECT_EQ(MakeArray(*a.Index({int64_t{0}})), MakeArray(*a.Index({int64_t{0}})));
+  EXPECT_NE(MakeArray(*a.Index({int64_t{0}})), MakeArray(*a.Index({int64_t{1}})));
+  EXPECT_EQ(*MakeCast(x, DType::kFloat32), x);
+}
+
+TEST(Graph, ShapesBroadcastAndErrorsNameAllShapes) {
+  NodePtr a = MakeArray(Iota({3, 1}));
+  NodePtr b = MakeArray(Iota({4}));
+  EXPECT_EQ((*MakeUfunc(Ufunc::kAdd, {a, b}))->shape(), Dims({3, 4}));
+  EXPECT_EQ(MakeUfunc(Ufunc::kAdd, {MakeArray(Iota({3, 4})), MakeArray(Iota({5}))})
+                .status()
+                .message(),
+            "operands could not be broadcast together with shapes (3,4) (5,)");
+}
+
+TEST(Graph, PrinterShowsStableNames) {
+  NodePtr x = MakeArray(Iota({2, 3}, DType::kFloat32));
+  NodePtr y = *MakeUfunc(Ufunc::kExp, {x});
+  NodePtr z = *MakeUfunc(Ufunc::kMultiply, {y, MakeScalarLike(DType::kFloat32, 0.5)});
+  NodePtr w = *MakeUfunc(Ufunc::kLess, {z, y});
+  EXPECT_EQ(PrintGraph({w}),
+            "%0 = array f32[2,3] strides (12,4)\n"
+            "%1 = exp f32[2,3] %0\n"
+            "%2 = scalar f32[] 0.5\n"
+            "%3 = multiply f32[2,3] %1, %2\n"
+            "%4 = less bool[2,3] %3, %1 in f32\n");
+}
+
+TEST(Graph, ViewsArePushedDownToTheLeaves) {
+  NDArray a = Iota({3, 4}, DType::kFloat64);
+  NDArray b = Iota({4}, DType::kFloat64);
+  NodePtr sum = *MakeUfunc(Ufunc::kAdd, {MakeArray(a), MakeArray(b)});
+  NodePtr t = *ApplyView(sum, [](const NDArray& v) {
+    return v.Index({Slice{{}, {}, -1}, Slice{1, 3, {}}});
+  });
+  EXPECT_EQ(t->shape(), Dims({3, 2}));
+  ASSERT_EQ(t->inputs().size(), 2u);
+  EXPECT_EQ(t->inputs()[0]->kind(), NodeKind::kArray);
+  EXPECT_EQ(t->inputs()[1]->array().strides(), Dims({0, 8}));  // b was broadcast, then sliced
+  EXPECT_EQ(Values(*EvaluateReference(t)), (V{10, 12, 6, 8, 2, 4}));
+  NodePtr tr = *ApplyView(sum, [](const NDArray& v) { return absl::StatusOr<NDArray>(v.T()); });
+  EXPECT_EQ(Values(*EvaluateReference(tr)), (V{0, 4, 8, 2, 6, 10, 4, 8, 12, 6, 10, 14}));
+}
+
+TEST(Reference, IntegerSemanticsFollowNumPy) {
+  auto eval = [](Ufunc op, std::vector<int64_t> x, std::vector<int64_t> y, DType t) {
+    NDArray a = *(*NDArray::FromValues<int64_t>({static_cast<int64_t>(x.size())}, x)).AsType(t);
+    NDArray b = *(*NDArray::FromValues<int64_t>({static_cast<int64_t>(y.size())}, y)).AsType(t);
+    return Values(*EvaluateReference(*MakeUfunc(op, {MakeArray(a), MakeArray(b)})));
+  };
+  EXPECT_EQ(eval(Ufunc::kFloorDivide, {7, -7, 7, -7, 5}, {2, 2, -2, -2, 0}, DType::kInt32),
+            (V{3, -4, -4, 3, 0}));
+  EXPECT_EQ(eval(Ufunc::kRemainder, {7, -7, 7, -7, 5}, {2, 2, -2, -2, 0}, DType::kInt32),
+            (V{1, 1, -1, -1, 0}));
+  EXPECT_EQ(eval(Ufunc::kAdd, {127}, {1}, DType::kInt8), (V{-128}));
+  EXPECT_EQ(eval(Ufunc::kFloorDivide, {-128}, {-1}, DType::kInt8), (V{-128}));
+  EXPECT_EQ(eval(Ufunc::kLeftShift, {1, 1}, {3, 70}, DType::kInt64), (V{8, 0}));
+  EXPECT_EQ(eval(Ufunc::kRightShift, {-16, -16}, {2, 99}, DType::kInt16), (V{-4, -1}));
+  EXPECT_EQ(eval(Ufunc::kPower, {3, 2}, {4, 10}, DType::kUInt8), (V{81, 0}));
+  NDArray i = Iota({2}, DType::kInt32);
+  NDArray neg = *NDArray::Full({2}, DType::kInt32, -1);
+  EXPECT_EQ(EvaluateReference(*MakeUfunc(Ufunc::kPower, {MakeArray(i), MakeArray(neg)}))
+                .status()
+                .message(),
+            "Integers to negative integer powers are not allowed.");
+}
+
+TEST(Reference, FloatSemanticsFollowNumPy) {
+  NDArray x = *NDArray::FromValues<double>({4}, std::vector<double>{-7.5, 7.5, NAN, 3.0});
+  NDArray y = *NDArray::FromValues<double>({4}, std::vector<double>{2.0, -2.0, 1.0, 0.0});
+  auto eval = [&](Ufunc op) {
+    return Values(*EvaluateReference(*MakeUfunc(op, {MakeArray(x), MakeArray(y)})));
+  };
+  V fd = eval(Ufunc::kFloorDivide);
+  EXPECT_EQ(fd[0], -4);
+  EXPECT_EQ(fd[1], -4);
+  EXPECT_TRUE(std::isnan(fd[2]));
+  EXPECT_EQ(fd[3], INFINITY);
+  V rem = eval(Ufunc::kRemainder);
+  EXPECT_EQ(rem[0], 0.5);
+  EXPECT_EQ(rem[1], -0.5);
+  EXPECT_TRUE(std::isnan(rem[3]));
+  V mx = eval(Ufunc::kMaximum);
+  EXPECT_TRUE(std::isnan(mx[2]));  // NaN propagates
+  EXPECT_EQ(eval(Ufunc::kFmax)[2], 1.0);  // fmax ignores it
+  V lt = eval(Ufunc::kLess);
+  EXPECT_EQ(lt, (V{1, 0, 0, 0}));
+  // float16 computes in float32 and rounds back once.
+  NDArray h = *NDArray::Full({1}, DType::kFloat16, 1.0);
+  NodePtr third = *MakeUfunc(Ufunc::kTrueDivide, {MakeArray(h), MakeScalarLike(DType::kFloat16, 3.0)});
+  EXPECT_EQ(third->dtype(), DType::kFloat16);
+  EXPECT_EQ((*EvaluateReference(third)).Item<float16>({0})->bits, 0x3555);
+}
+
+}  // namespace
+}  // namespace ndjit::ir
