@@ -42,6 +42,14 @@ bool ScalarValue::operator==(const ScalarValue& o) const {
   return i == o.i && Bits(c.real()) == Bits(o.c.real()) && Bits(c.imag()) == Bits(o.c.imag());
 }
 
+void ScalarToStorage(const ScalarValue& v, DType dtype, char* out) {
+  if (IsComplex(dtype) || IsFloating(dtype)) {
+    GetCastFn(DType::kComplex128, dtype)(reinterpret_cast<const char*>(&v.c), 0, out, 0, 1);
+  } else {
+    GetCastFn(DType::kInt64, dtype)(reinterpret_cast<const char*>(&v.i), 0, out, 0, 1);
+  }
+}
+
 int64_t Node::size() const {
   int64_t n = 1;
   for (int64_t d : shape_) n *= d;
@@ -166,15 +174,11 @@ NodePtr MakeScalar(DType dtype, ScalarValue value, Dims shape) {
   // Normalise the value to what `dtype` can hold, so that equal scalars of
   // one dtype intern to one node and every evaluator reads the same value.
   ScalarValue v;
+  char buf[16];
+  ScalarToStorage(value, dtype, buf);
   if (IsComplex(dtype) || IsFloating(dtype)) {
-    std::complex<double> c;
-    char buf[16];
-    GetCastFn(DType::kComplex128, dtype)(reinterpret_cast<const char*>(&value.c), 0, buf, 0, 1);
-    GetCastFn(dtype, DType::kComplex128)(buf, 0, reinterpret_cast<char*>(&c), 0, 1);
-    v.c = c;
+    GetCastFn(dtype, DType::kComplex128)(buf, 0, reinterpret_cast<char*>(&v.c), 0, 1);
   } else {
-    char buf[16];
-    GetCastFn(DType::kInt64, dtype)(reinterpret_cast<const char*>(&value.i), 0, buf, 0, 1);
     GetCastFn(dtype, DType::kInt64)(buf, 0, reinterpret_cast<char*>(&v.i), 0, 1);
     v.c = dtype == DType::kUInt64 ? static_cast<double>(static_cast<uint64_t>(v.i))
                                   : static_cast<double>(v.i);
@@ -265,7 +269,8 @@ absl::StatusOr<NodePtr> ApplyView(const NodePtr& root, const ViewFn& view) {
           if (!r.ok()) return r.status();
           ins.push_back(*std::move(r));
         }
-        out = n->kind() == NodeKind::kUfunc ? MakeUfunc(n->op(), ins) : MakeCast(ins[0], n->dtype());
+        out =
+            n->kind() == NodeKind::kUfunc ? MakeUfunc(n->op(), ins) : MakeCast(ins[0], n->dtype());
         break;
       }
     }
@@ -307,11 +312,16 @@ std::vector<const Node*> TopologicalOrder(absl::Span<const NodePtr> outputs) {
 
 std::string ShortTypeName(DType dtype) {
   switch (Kind(dtype)) {
-    case DTypeKind::kBool: return "bool";
-    case DTypeKind::kInt: return absl::StrCat("i", 8 * ItemSize(dtype));
-    case DTypeKind::kUInt: return absl::StrCat("u", 8 * ItemSize(dtype));
-    case DTypeKind::kFloat: return absl::StrCat("f", 8 * ItemSize(dtype));
-    case DTypeKind::kComplex: return absl::StrCat("c", 8 * ItemSize(dtype));
+    case DTypeKind::kBool:
+      return "bool";
+    case DTypeKind::kInt:
+      return absl::StrCat("i", 8 * ItemSize(dtype));
+    case DTypeKind::kUInt:
+      return absl::StrCat("u", 8 * ItemSize(dtype));
+    case DTypeKind::kFloat:
+      return absl::StrCat("f", 8 * ItemSize(dtype));
+    case DTypeKind::kComplex:
+      return absl::StrCat("c", 8 * ItemSize(dtype));
   }
   return "?";
 }

@@ -11,15 +11,15 @@ namespace {
 
 constexpr std::array<UfuncInfo, kNumUfuncs> kUfuncs = {{
 #define NDJIT_X(e, name, arity, loops, out, flags, sym) \
-  {name, arity, loops, OutputRule::out, static_cast<uint32_t>(flags), sym},
+  {#name, arity, loops, OutputRule::out, static_cast<uint32_t>(flags), sym},
     NDJIT_UFUNCS(NDJIT_X)
 #undef NDJIT_X
 }};
 
 constexpr absl::string_view kTypeChars = "?bhilBHILefdFD";
 constexpr DType kTypeCharDTypes[] = {
-    DType::kBool,   DType::kInt8,   DType::kInt16,   DType::kInt32,     DType::kInt64,
-    DType::kUInt8,  DType::kUInt16, DType::kUInt32,  DType::kUInt64,    DType::kFloat16,
+    DType::kBool,    DType::kInt8,    DType::kInt16,     DType::kInt32,     DType::kInt64,
+    DType::kUInt8,   DType::kUInt16,  DType::kUInt32,    DType::kUInt64,    DType::kFloat16,
     DType::kFloat32, DType::kFloat64, DType::kComplex64, DType::kComplex128};
 
 DType FromTypeChar(char c) { return kTypeCharDTypes[kTypeChars.find(c)]; }
@@ -43,13 +43,19 @@ char TypeChar(DType t) {
 
 absl::StatusOr<Ufunc> UfuncFromName(absl::string_view name) {
   static constexpr std::pair<absl::string_view, Ufunc> kAliases[] = {
-      {"true_divide", Ufunc::kTrueDivide}, {"abs", Ufunc::kAbsolute},
-      {"mod", Ufunc::kRemainder},          {"conj", Ufunc::kConjugate},
-      {"pow", Ufunc::kPower},              {"bitwise_not", Ufunc::kInvert},
+      {"true_divide", Ufunc::kTrueDivide},
+      {"abs", Ufunc::kAbsolute},
+      {"mod", Ufunc::kRemainder},
+      {"conj", Ufunc::kConjugate},
+      {"pow", Ufunc::kPower},
+      {"bitwise_not", Ufunc::kInvert},
       {"asin", Ufunc::kArcsin},
-      {"acos", Ufunc::kArccos},            {"atan", Ufunc::kArctan},
-      {"atan2", Ufunc::kArctan2},          {"asinh", Ufunc::kArcsinh},
-      {"acosh", Ufunc::kArccosh},          {"atanh", Ufunc::kArctanh},
+      {"acos", Ufunc::kArccos},
+      {"atan", Ufunc::kArctan},
+      {"atan2", Ufunc::kArctan2},
+      {"asinh", Ufunc::kArcsinh},
+      {"acosh", Ufunc::kArccosh},
+      {"atanh", Ufunc::kArctanh},
   };
   for (int i = 0; i < kNumUfuncs; ++i) {
     if (kUfuncs[i].name == name) return static_cast<Ufunc>(i);
@@ -63,8 +69,8 @@ absl::StatusOr<Ufunc> UfuncFromName(absl::string_view name) {
 absl::StatusOr<Signature> ResolveSignature(Ufunc u, absl::Span<const DType> inputs) {
   const UfuncInfo& info = Info(u);
   if (static_cast<int>(inputs.size()) != info.arity) {
-    return absl::InvalidArgumentError(absl::StrCat(info.name, "() takes ", info.arity,
-                                                   " arguments, got ", inputs.size()));
+    return absl::InvalidArgumentError(
+        absl::StrCat(info.name, "() takes ", info.arity, " arguments, got ", inputs.size()));
   }
   // where(cond, x, y): any condition is read as bool; x and y pick the loop.
   if (u == Ufunc::kWhere) inputs = inputs.subspan(1);

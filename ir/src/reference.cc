@@ -3,7 +3,6 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "ndjit/ir/scalar_ops.h"
-#include "ndjit/runtime/cast.h"
 
 namespace ndjit::ir {
 namespace {
@@ -57,7 +56,9 @@ absl::Status RunLoop(const Node& node, absl::Span<const NDArray> ins, const NDAr
     if constexpr (scalar::IsComplexT<C>::value) {
       if (info.output == OutputRule::kReal) {
         const C z = in(0, i);
-        const auto r = op == Ufunc::kAbsolute ? std::abs(z) : op == Ufunc::kReal ? z.real() : z.imag();
+        const auto r = op == Ufunc::kAbsolute ? std::abs(z)
+                       : op == Ufunc::kReal   ? z.real()
+                                              : z.imag();
         Store(o + i * (item / 2), r);
         continue;
       }
@@ -125,12 +126,7 @@ absl::StatusOr<NDArray> EvaluateReference(const NodePtr& root) {
       case NodeKind::kScalar: {
         absl::StatusOr<NDArray> one = NDArray::Empty({}, n->dtype());
         if (!one.ok()) return one.status();
-        GetCastFn(DType::kComplex128, n->dtype())(reinterpret_cast<const char*>(&n->scalar().c), 0,
-                                                  one->data(), 0, 1);
-        if (IsInteger(n->dtype()) || n->dtype() == DType::kBool) {
-          GetCastFn(DType::kInt64, n->dtype())(reinterpret_cast<const char*>(&n->scalar().i), 0,
-                                               one->data(), 0, 1);
-        }
+        ScalarToStorage(n->scalar(), n->dtype(), one->data());
         v = one->BroadcastTo(n->shape());
         break;
       }

@@ -5,6 +5,8 @@
 // expression DSL is built on top of these.
 #pragma once
 
+#include "ndjit/array.h"
+#include "ndjit/codegen/jit.h"
 #include "ndjit/codegen/target.h"
 #include "ndjit/error.h"
 #include "ndjit/runtime/buffer.h"

@@ -39,6 +39,9 @@ struct ScalarValue {
   bool operator==(const ScalarValue& o) const;
 };
 
+// Writes `v` as one element of `dtype` (ItemSize(dtype) bytes) at `out`.
+void ScalarToStorage(const ScalarValue& v, DType dtype, char* out);
+
 class Node;
 using NodePtr = std::shared_ptr<const Node>;
 
@@ -96,8 +99,8 @@ absl::StatusOr<NodePtr> ApplyView(const NodePtr& node, const ViewFn& view);
 // Statistics of the intern table, for tests and the REPL.
 struct GraphStats {
   int64_t live_nodes = 0;
-  int64_t constructed = 0;  // requests to build a node
-  int64_t deduplicated = 0; // requests answered with an existing node
+  int64_t constructed = 0;   // requests to build a node
+  int64_t deduplicated = 0;  // requests answered with an existing node
 };
 GraphStats GetGraphStats();
 

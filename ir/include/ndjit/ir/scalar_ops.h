@@ -197,17 +197,25 @@ T Apply(Ufunc op, T a, T b = T{}, T c = T{}) {
   using U = std::conditional_t<kInt, std::make_unsigned_t<std::conditional_t<kInt, T, int>>, T>;
   switch (op) {
     case Ufunc::kAdd:
-      if constexpr (std::is_same_v<T, bool>) return a || b;
-      else if constexpr (kInt) return Wrap<T>(static_cast<U>(a) + static_cast<U>(b));
-      else return a + b;
+      if constexpr (std::is_same_v<T, bool>)
+        return a || b;
+      else if constexpr (kInt)
+        return Wrap<T>(static_cast<U>(a) + static_cast<U>(b));
+      else
+        return a + b;
     case Ufunc::kSubtract:
-      if constexpr (kInt) return Wrap<T>(static_cast<U>(a) - static_cast<U>(b));
-      else if constexpr (!std::is_same_v<T, bool>) return a - b;
+      if constexpr (kInt)
+        return Wrap<T>(static_cast<U>(a) - static_cast<U>(b));
+      else if constexpr (!std::is_same_v<T, bool>)
+        return a - b;
       break;
     case Ufunc::kMultiply:
-      if constexpr (std::is_same_v<T, bool>) return a && b;
-      else if constexpr (kInt) return Wrap<T>(static_cast<U>(static_cast<U>(a) * static_cast<U>(b)));
-      else return a * b;
+      if constexpr (std::is_same_v<T, bool>)
+        return a && b;
+      else if constexpr (kInt)
+        return Wrap<T>(static_cast<U>(static_cast<U>(a) * static_cast<U>(b)));
+      else
+        return a * b;
     case Ufunc::kTrueDivide:
       if constexpr (kFloat || kComplex) return a / b;
       break;
@@ -218,18 +226,26 @@ T Apply(Ufunc op, T a, T b = T{}, T c = T{}) {
       if constexpr (kInt || kFloat) return Remainder(a, b);
       break;
     case Ufunc::kPower:
-      if constexpr (kInt) return IntPower(a, b);
-      else if constexpr (kFloat || kComplex) return std::pow(a, b);
+      if constexpr (kInt)
+        return IntPower(a, b);
+      else if constexpr (kFloat || kComplex)
+        return std::pow(a, b);
       break;
     case Ufunc::kNegative:
-      if constexpr (kInt) return Wrap<T>(-static_cast<U>(a));
-      else if constexpr (!std::is_same_v<T, bool>) return -a;
+      if constexpr (kInt)
+        return Wrap<T>(-static_cast<U>(a));
+      else if constexpr (!std::is_same_v<T, bool>)
+        return -a;
       break;
-    case Ufunc::kPositive: return a;
+    case Ufunc::kPositive:
+      return a;
     case Ufunc::kAbsolute:
-      if constexpr (kInt) return a < 0 ? Wrap<T>(-static_cast<U>(a)) : a;
-      else if constexpr (kFloat) return std::fabs(a);
-      else return a;  // bool; complex is handled as kReal output
+      if constexpr (kInt)
+        return a < 0 ? Wrap<T>(-static_cast<U>(a)) : a;
+      else if constexpr (kFloat)
+        return std::fabs(a);
+      else
+        return a;  // bool; complex is handled as kReal output
     case Ufunc::kSign:
       if constexpr (!std::is_same_v<T, bool>) return Sign(a);
       break;
@@ -243,8 +259,10 @@ T Apply(Ufunc op, T a, T b = T{}, T c = T{}) {
       if constexpr (std::is_integral_v<T>) return static_cast<T>(a ^ b);
       break;
     case Ufunc::kInvert:
-      if constexpr (std::is_same_v<T, bool>) return !a;
-      else if constexpr (kInt) return static_cast<T>(~a);
+      if constexpr (std::is_same_v<T, bool>)
+        return !a;
+      else if constexpr (kInt)
+        return static_cast<T>(~a);
       break;
     case Ufunc::kLeftShift:
       if constexpr (kInt) return LeftShift(a, b);
@@ -252,11 +270,16 @@ T Apply(Ufunc op, T a, T b = T{}, T c = T{}) {
     case Ufunc::kRightShift:
       if constexpr (kInt) return RightShift(a, b);
       break;
-    case Ufunc::kMinimum: return Minimum(a, b);
-    case Ufunc::kMaximum: return Maximum(a, b);
-    case Ufunc::kFmin: return Fmin(a, b);
-    case Ufunc::kFmax: return Fmax(a, b);
-    case Ufunc::kClip: return Minimum(Maximum(a, b), c);
+    case Ufunc::kMinimum:
+      return Minimum(a, b);
+    case Ufunc::kMaximum:
+      return Maximum(a, b);
+    case Ufunc::kFmin:
+      return Fmin(a, b);
+    case Ufunc::kFmax:
+      return Fmax(a, b);
+    case Ufunc::kClip:
+      return Minimum(Maximum(a, b), c);
     case Ufunc::kFloor:
       if constexpr (kFloat) return std::floor(a);
       break;
@@ -267,62 +290,104 @@ T Apply(Ufunc op, T a, T b = T{}, T c = T{}) {
       if constexpr (kFloat) return std::trunc(a);
       break;
     case Ufunc::kRint:
-      if constexpr (kFloat) return std::nearbyint(a);
-      else if constexpr (kComplex) return T(std::nearbyint(a.real()), std::nearbyint(a.imag()));
+      if constexpr (kFloat)
+        return std::nearbyint(a);
+      else if constexpr (kComplex)
+        return T(std::nearbyint(a.real()), std::nearbyint(a.imag()));
       break;
     case Ufunc::kSquare:
-      if constexpr (kInt) return Wrap<T>(static_cast<U>(static_cast<U>(a) * static_cast<U>(a)));
-      else if constexpr (!std::is_same_v<T, bool>) return a * a;
+      if constexpr (kInt)
+        return Wrap<T>(static_cast<U>(static_cast<U>(a) * static_cast<U>(a)));
+      else if constexpr (!std::is_same_v<T, bool>)
+        return a * a;
       break;
     case Ufunc::kReciprocal:
       if constexpr (!std::is_same_v<T, bool>) return Reciprocal(a);
       break;
     case Ufunc::kConjugate:
-      if constexpr (kComplex) return std::conj(a);
-      else return a;
-    default: break;
+      if constexpr (kComplex)
+        return std::conj(a);
+      else
+        return a;
+    case Ufunc::kReal:
+      return a;  // real and imag of complex are kReal-rule
+    case Ufunc::kImag:
+      return T{};  // outputs, handled by the evaluator
+    default:
+      break;
   }
   if constexpr (kFloat || kComplex) {
     switch (op) {
-      case Ufunc::kSqrt: return std::sqrt(a);
-      case Ufunc::kExp: return std::exp(a);
-      case Ufunc::kLog: return std::log(a);
-      case Ufunc::kLog10: return std::log10(a);
-      case Ufunc::kSin: return std::sin(a);
-      case Ufunc::kCos: return std::cos(a);
-      case Ufunc::kTan: return std::tan(a);
-      case Ufunc::kArcsin: return std::asin(a);
-      case Ufunc::kArccos: return std::acos(a);
-      case Ufunc::kArctan: return std::atan(a);
-      case Ufunc::kSinh: return std::sinh(a);
-      case Ufunc::kCosh: return std::cosh(a);
-      case Ufunc::kTanh: return std::tanh(a);
-      case Ufunc::kArcsinh: return std::asinh(a);
-      case Ufunc::kArccosh: return std::acosh(a);
-      case Ufunc::kArctanh: return std::atanh(a);
-      default: break;
+      case Ufunc::kSqrt:
+        return std::sqrt(a);
+      case Ufunc::kExp:
+        return std::exp(a);
+      case Ufunc::kLog:
+        return std::log(a);
+      case Ufunc::kLog10:
+        return std::log10(a);
+      case Ufunc::kSin:
+        return std::sin(a);
+      case Ufunc::kCos:
+        return std::cos(a);
+      case Ufunc::kTan:
+        return std::tan(a);
+      case Ufunc::kArcsin:
+        return std::asin(a);
+      case Ufunc::kArccos:
+        return std::acos(a);
+      case Ufunc::kArctan:
+        return std::atan(a);
+      case Ufunc::kSinh:
+        return std::sinh(a);
+      case Ufunc::kCosh:
+        return std::cosh(a);
+      case Ufunc::kTanh:
+        return std::tanh(a);
+      case Ufunc::kArcsinh:
+        return std::asinh(a);
+      case Ufunc::kArccosh:
+        return std::acosh(a);
+      case Ufunc::kArctanh:
+        return std::atanh(a);
+      default:
+        break;
     }
   }
   if constexpr (kFloat) {
     switch (op) {
-      case Ufunc::kCbrt: return std::cbrt(a);
-      case Ufunc::kExp2: return std::exp2(a);
-      case Ufunc::kExpm1: return std::expm1(a);
-      case Ufunc::kLog2: return std::log2(a);
-      case Ufunc::kLog1p: return std::log1p(a);
-      case Ufunc::kArctan2: return std::atan2(a, b);
-      case Ufunc::kHypot: return std::hypot(a, b);
-      case Ufunc::kCopysign: return std::copysign(a, b);
-      default: break;
+      case Ufunc::kCbrt:
+        return std::cbrt(a);
+      case Ufunc::kExp2:
+        return std::exp2(a);
+      case Ufunc::kExpm1:
+        return std::expm1(a);
+      case Ufunc::kLog2:
+        return std::log2(a);
+      case Ufunc::kLog1p:
+        return std::log1p(a);
+      case Ufunc::kArctan2:
+        return std::atan2(a, b);
+      case Ufunc::kHypot:
+        return std::hypot(a, b);
+      case Ufunc::kCopysign:
+        return std::copysign(a, b);
+      default:
+        break;
     }
   }
   if constexpr (kComplex) {
     switch (op) {
-      case Ufunc::kExp2: return std::pow(T(2), a);
-      case Ufunc::kExpm1: return std::exp(a) - T(1);
-      case Ufunc::kLog2: return std::log(a) / std::log(T(2));
-      case Ufunc::kLog1p: return std::log(a + T(1));
-      default: break;
+      case Ufunc::kExp2:
+        return std::pow(T(2), a);
+      case Ufunc::kExpm1:
+        return std::exp(a) - T(1);
+      case Ufunc::kLog2:
+        return std::log(a) / std::log(T(2));
+      case Ufunc::kLog1p:
+        return std::log(a + T(1));
+      default:
+        break;
     }
   }
   // ResolveSignature never picks a loop type the op lacks.
@@ -333,26 +398,44 @@ T Apply(Ufunc op, T a, T b = T{}, T c = T{}) {
 template <typename T>
 bool ApplyPredicate(Ufunc op, T a, T b = T{}) {
   switch (op) {
-    case Ufunc::kEqual: return a == b;
-    case Ufunc::kNotEqual: return a != b;
-    case Ufunc::kLess: return !IsNan(a) && !IsNan(b) && Less(a, b);
-    case Ufunc::kLessEqual: return !IsNan(a) && !IsNan(b) && !Less(b, a);
-    case Ufunc::kGreater: return !IsNan(a) && !IsNan(b) && Less(b, a);
-    case Ufunc::kGreaterEqual: return !IsNan(a) && !IsNan(b) && !Less(a, b);
-    case Ufunc::kLogicalAnd: return Truthy(a) && Truthy(b);
-    case Ufunc::kLogicalOr: return Truthy(a) || Truthy(b);
-    case Ufunc::kLogicalXor: return Truthy(a) != Truthy(b);
-    case Ufunc::kLogicalNot: return !Truthy(a);
-    case Ufunc::kIsnan: return IsNan(a);
+    case Ufunc::kEqual:
+      return a == b;
+    case Ufunc::kNotEqual:
+      return a != b;
+    case Ufunc::kLess:
+      return !IsNan(a) && !IsNan(b) && Less(a, b);
+    case Ufunc::kLessEqual:
+      return !IsNan(a) && !IsNan(b) && !Less(b, a);
+    case Ufunc::kGreater:
+      return !IsNan(a) && !IsNan(b) && Less(b, a);
+    case Ufunc::kGreaterEqual:
+      return !IsNan(a) && !IsNan(b) && !Less(a, b);
+    case Ufunc::kLogicalAnd:
+      return Truthy(a) && Truthy(b);
+    case Ufunc::kLogicalOr:
+      return Truthy(a) || Truthy(b);
+    case Ufunc::kLogicalXor:
+      return Truthy(a) != Truthy(b);
+    case Ufunc::kLogicalNot:
+      return !Truthy(a);
+    case Ufunc::kIsnan:
+      return IsNan(a);
     case Ufunc::kIsinf:
-      if constexpr (IsComplexT<T>::value) return std::isinf(a.real()) || std::isinf(a.imag());
-      else if constexpr (std::is_floating_point_v<T>) return std::isinf(a);
-      else return false;
+      if constexpr (IsComplexT<T>::value)
+        return std::isinf(a.real()) || std::isinf(a.imag());
+      else if constexpr (std::is_floating_point_v<T>)
+        return std::isinf(a);
+      else
+        return false;
     case Ufunc::kIsfinite:
-      if constexpr (IsComplexT<T>::value) return std::isfinite(a.real()) && std::isfinite(a.imag());
-      else if constexpr (std::is_floating_point_v<T>) return std::isfinite(a);
-      else return true;
-    default: return false;
+      if constexpr (IsComplexT<T>::value)
+        return std::isfinite(a.real()) && std::isfinite(a.imag());
+      else if constexpr (std::is_floating_point_v<T>)
+        return std::isfinite(a);
+      else
+        return true;
+    default:
+      return false;
   }
 }
 

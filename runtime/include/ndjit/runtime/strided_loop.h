@@ -7,66 +7,54 @@
 #include <array>
 #include <cstdint>
 #include <numeric>
+#include <vector>
 
 #include "absl/container/inlined_vector.h"
+#include "absl/types/span.h"
 #include "ndjit/runtime/shape.h"
 
 namespace ndjit {
 
-// Calls fn(ptrs, n, inner_strides) once per innermost row, where ptrs[k]
-// points at operand k's first element of the row. Dims of size 1 are
-// dropped, the remaining ones are ordered by operand 0's stride (largest
-// outside) and adjacent dims that are contiguous for every operand are
-// merged, so a contiguous copy is a single call.
+// The loop nest a strided walk of several operands over `shape` needs: dims
+// of size 1 dropped, the rest ordered by operand 0's stride (largest
+// outside), and adjacent dims that are contiguous for every operand merged,
+// so a contiguous array of any rank becomes one dim. Empty `sizes` means one
+// element; `empty` means a size of 0 somewhere.
+struct CoalescedDims {
+  bool empty = false;
+  absl::InlinedVector<int64_t, 6> sizes;
+  std::vector<absl::InlinedVector<int64_t, 6>> strides;  // [operand][dim]
+};
+CoalescedDims CoalesceDims(Dims shape, absl::Span<const Dims> strides);
+
+// Calls fn(ptrs, n, inner_strides) once per innermost row of the coalesced
+// loop nest, where ptrs[k] points at operand k's first element of the row.
 template <size_t N, typename Fn>
 void ForEachRow(Dims shape, std::array<char*, N> base, const std::array<Dims, N>& strides,
                 Fn&& fn) {
-  struct Dim {
-    int64_t size;
-    std::array<int64_t, N> stride;
-  };
-  absl::InlinedVector<Dim, 8> dims;
-  for (size_t i = 0; i < shape.size(); ++i) {
-    if (shape[i] == 0) return;
-    if (shape[i] == 1) continue;
-    Dim d{shape[i], {}};
-    for (size_t k = 0; k < N; ++k) d.stride[k] = strides[k][i];
-    dims.push_back(d);
+  const CoalescedDims c = CoalesceDims(shape, absl::MakeConstSpan(strides));
+  if (c.empty) return;
+  if (c.sizes.empty()) {
+    fn(base, int64_t{1}, std::array<int64_t, N>{});
+    return;
   }
-  std::stable_sort(dims.begin(), dims.end(), [](const Dim& a, const Dim& b) {
-    return std::abs(a.stride[0]) > std::abs(b.stride[0]);
-  });
-  absl::InlinedVector<Dim, 8> merged;
-  for (const Dim& d : dims) {
-    if (!merged.empty()) {
-      Dim& outer = merged.back();
-      bool contiguous = true;
-      for (size_t k = 0; k < N; ++k) contiguous &= outer.stride[k] == d.stride[k] * d.size;
-      if (contiguous) {
-        outer.size *= d.size;
-        outer.stride = d.stride;
-        continue;
-      }
-    }
-    merged.push_back(d);
-  }
-  if (merged.empty()) merged.push_back(Dim{1, {}});
-  const Dim inner = merged.back();
-  merged.pop_back();
-  absl::InlinedVector<int64_t, 8> counter(merged.size(), 0);
+  const int outer = static_cast<int>(c.sizes.size()) - 1;
+  const int64_t inner_size = c.sizes[outer];
+  std::array<int64_t, N> inner_stride;
+  for (size_t k = 0; k < N; ++k) inner_stride[k] = c.strides[k][outer];
+  absl::InlinedVector<int64_t, 8> counter(outer, 0);
   std::array<char*, N> ptrs = base;
   while (true) {
-    fn(ptrs, inner.size, inner.stride);
-    // Odometer increment over the outer dims, innermost of them first.
-    int axis = static_cast<int>(merged.size()) - 1;
-    // Pointers only ever move between elements, never past the last one.
+    fn(ptrs, inner_size, inner_stride);
+    // Odometer over the outer dims, innermost of them first. Pointers only
+    // ever move between elements, never past the last one.
+    int axis = outer - 1;
     for (; axis >= 0; --axis) {
-      const Dim& d = merged[axis];
-      if (++counter[axis] < d.size) {
-        for (size_t k = 0; k < N; ++k) ptrs[k] += d.stride[k];
+      if (++counter[axis] < c.sizes[axis]) {
+        for (size_t k = 0; k < N; ++k) ptrs[k] += c.strides[k][axis];
         break;
       }
-      for (size_t k = 0; k < N; ++k) ptrs[k] -= d.stride[k] * (d.size - 1);
+      for (size_t k = 0; k < N; ++k) ptrs[k] -= c.strides[k][axis] * (c.sizes[axis] - 1);
       counter[axis] = 0;
     }
     if (axis < 0) return;

@@ -1,0 +1,38 @@
+// The JIT: compiles loop-IR kernels to host machine code through LLVM ORC,
+// caches them by structure, and runs them. No LLVM type crosses this header.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "ndjit/ir/kernel.h"
+
+namespace ndjit::codegen {
+
+// Every kernel's C signature (see codegen/src/lower.h for the layout).
+using KernelFn = void (*)(char* const* ptrs, const int64_t* sizes, const int64_t* strides,
+                          const char* scalars, int64_t* status);
+
+struct CompileStats {
+  int64_t kernels_compiled = 0;
+  int64_t cache_hits = 0;
+  double compile_ms = 0;  // total wall time spent compiling
+};
+
+// The compiled kernel for `spec`: from the cache when a kernel of the same
+// structure was compiled before. Thread-safe.
+absl::StatusOr<KernelFn> GetKernel(const ir::KernelSpec& spec);
+
+// Compiles (or reuses) and runs the launch's kernel, writing its outputs.
+absl::Status RunKernel(const ir::KernelLaunch& launch);
+
+CompileStats GetCompileStats();
+
+// The kernel's LLVM IR, before or after the optimisation pipeline, and its
+// host assembly: what the REPL's :llvm and :asm show.
+absl::StatusOr<std::string> KernelLLVMIR(const ir::KernelSpec& spec, bool optimized);
+absl::StatusOr<std::string> KernelAssembly(const ir::KernelSpec& spec);
+
+}  // namespace ndjit::codegen

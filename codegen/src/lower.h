@@ -1,0 +1,45 @@
+// Internal to codegen/: lowering of the loop IR to LLVM IR.
+//
+// Every SSA value of a kernel body is an LLVM vector of `lanes` elements in
+// its register type: bool -> i1, integers -> iN, float16 and float32 ->
+// float (float16 computes in float32 and is rounded back after each op, as
+// NumPy does), float64 -> double.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "llvm/IR/IRBuilder.h"
+#include "llvm/IR/LLVMContext.h"
+#include "llvm/IR/Module.h"
+#include "ndjit/ir/kernel.h"
+
+namespace ndjit::codegen {
+
+// The kernel's C signature: every kernel is called the same way.
+//   void kernel(char* const* ptrs, const int64_t* sizes,
+//               const int64_t* strides /* [operand * rank + loop] */,
+//               const char* scalars /* 16 bytes a slot */, int64_t* status)
+// `status` receives nonzero if a lane raised an error NumPy raises
+// (an integer to a negative power).
+inline constexpr int kScalarSlotBytes = 16;
+inline constexpr int64_t kStatusNegativePower = 1;
+
+llvm::Type* RegisterType(llvm::LLVMContext& ctx, DType t);
+llvm::Type* StorageType(llvm::LLVMContext& ctx, DType t);
+
+// Converts a value between register representations with the unsafe casting
+// rules of runtime/cast.h.
+llvm::Value* LowerCast(llvm::IRBuilder<>& b, DType from, DType to, llvm::Value* v);
+
+// Lowers one ufunc application; `args` are already in the loop dtype
+// (where's condition in bool). May record an error in `status_flag`, an i1
+// vector the caller ORs into the kernel's status.
+llvm::Value* LowerUfunc(llvm::IRBuilder<>& b, const ir::Instr& instr,
+                        llvm::ArrayRef<llvm::Value*> args, llvm::Value** status_flag);
+
+// Builds the whole kernel function `name` into `module`.
+absl::Status LowerKernel(const ir::KernelSpec& spec, const std::string& name, llvm::Module& module);
+
+}  // namespace ndjit::codegen

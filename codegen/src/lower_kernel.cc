@@ -1,0 +1,261 @@
+// The kernel skeleton: argument unpacking, the loop nest, and the body's
+// loads and stores for each inner-loop access pattern.
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "llvm/IR/Function.h"
+#include "llvm/IR/Intrinsics.h"
+#include "lower.h"
+
+namespace ndjit::codegen {
+namespace {
+
+using llvm::Value;
+
+class KernelLowering {
+ public:
+  KernelLowering(const ir::KernelSpec& spec, llvm::Module& m)
+      : spec_(spec), m_(m), ctx_(m.getContext()), b_(ctx_) {}
+
+  absl::Status Build(const std::string& name) {
+    llvm::Type* ptr = llvm::PointerType::getUnqual(ctx_);
+    auto* fty = llvm::FunctionType::get(b_.getVoidTy(), {ptr, ptr, ptr, ptr, ptr}, false);
+    fn_ = llvm::Function::Create(fty, llvm::Function::ExternalLinkage, name, m_);
+    fn_->addFnAttr(llvm::Attribute::NoUnwind);
+    auto arg = fn_->arg_begin();
+    Value* ptrs = &*arg++;
+    Value* sizes = &*arg++;
+    Value* strides = &*arg++;
+    Value* scalars = &*arg++;
+    Value* status = &*arg++;
+
+    b_.SetInsertPoint(llvm::BasicBlock::Create(ctx_, "entry", fn_));
+    const int rank = spec_.rank;
+    const int nops = static_cast<int>(spec_.operands.size());
+    llvm::Type* i64 = b_.getInt64Ty();
+    for (int d = 0; d < rank; ++d) {
+      sizes_.push_back(b_.CreateLoad(i64, b_.CreateConstGEP1_64(i64, sizes, d)));
+    }
+    strides_.resize(nops);
+    std::vector<Value*> base(nops);
+    for (int k = 0; k < nops; ++k) {
+      base[k] = b_.CreateLoad(ptr, b_.CreateConstGEP1_64(ptr, ptrs, k));
+      for (int d = 0; d < rank; ++d) {
+        strides_[k].push_back(
+            b_.CreateLoad(i64, b_.CreateConstGEP1_64(i64, strides, k * rank + d)));
+      }
+    }
+    // Scalar arguments are loop-invariant: loaded and splat once.
+    for (size_t s = 0; s < spec_.scalars.size(); ++s) {
+      const DType t = spec_.scalars[s];
+      Value* slot = b_.CreateConstGEP1_64(b_.getInt8Ty(), scalars, s * kScalarSlotBytes);
+      scalar_splats_.push_back(Splat(ToRegister(t, b_.CreateLoad(StorageType(ctx_, t), slot))));
+    }
+    error_ = b_.CreateAlloca(b_.getInt1Ty());
+    b_.CreateStore(b_.getFalse(), error_);
+
+    EmitLoop(0, base);
+
+    Value* failed = b_.CreateLoad(b_.getInt1Ty(), error_);
+    b_.CreateStore(b_.CreateSelect(failed, b_.getInt64(kStatusNegativePower), b_.getInt64(0)),
+                   status);
+    b_.CreateRetVoid();
+    return absl::OkStatus();
+  }
+
+ private:
+  int Lanes() const { return spec_.lanes; }
+  llvm::Type* Vec(llvm::Type* elem) const { return llvm::FixedVectorType::get(elem, Lanes()); }
+  Value* Splat(Value* v) { return b_.CreateVectorSplat(Lanes(), v); }
+
+  // Storage -> register representation (scalar or vector).
+  Value* ToRegister(DType t, Value* v) {
+    if (t == DType::kBool) return b_.CreateICmpNE(v, llvm::Constant::getNullValue(v->getType()));
+    if (t == DType::kFloat16) {
+      llvm::Type* f = b_.getFloatTy();
+      if (auto* vt = llvm::dyn_cast<llvm::VectorType>(v->getType())) {
+        f = llvm::VectorType::get(f, vt->getElementCount());
+      }
+      return b_.CreateFPExt(v, f);
+    }
+    return v;
+  }
+  Value* ToStorage(DType t, Value* v) {
+    if (t == DType::kBool) return b_.CreateZExt(v, Vec(b_.getInt8Ty()));
+    if (t == DType::kFloat16) return b_.CreateFPTrunc(v, Vec(b_.getHalfTy()));
+    return v;
+  }
+
+  // A counted loop from 0 to `n`; `body` receives the induction variable.
+  template <typename Body>
+  void CountedLoop(Value* n, int64_t step, Value* limit, Body&& body) {
+    llvm::BasicBlock* pre = b_.GetInsertBlock();
+    auto* header = llvm::BasicBlock::Create(ctx_, "loop", fn_);
+    auto* inner = llvm::BasicBlock::Create(ctx_, "body", fn_);
+    auto* exit = llvm::BasicBlock::Create(ctx_, "exit", fn_);
+    b_.CreateBr(header);
+    b_.SetInsertPoint(header);
+    llvm::PHINode* i = b_.CreatePHI(b_.getInt64Ty(), 2);
+    i->addIncoming(b_.getInt64(0), pre);
+    // Runs while i + step <= limit (limit is n for step 1).
+    b_.CreateCondBr(b_.CreateICmpSLE(b_.CreateAdd(i, b_.getInt64(step)), limit), inner, exit);
+    b_.SetInsertPoint(inner);
+    body(i);
+    Value* next = b_.CreateAdd(i, b_.getInt64(step));
+    i->addIncoming(next, b_.GetInsertBlock());
+    b_.CreateBr(header);
+    b_.SetInsertPoint(exit);
+    exit_index_ = i;
+  }
+
+  void EmitLoop(int d, const std::vector<Value*>& ptrs) {
+    const int nops = static_cast<int>(ptrs.size());
+    if (d + 1 == spec_.rank) {
+      EmitInner(ptrs);
+      return;
+    }
+    CountedLoop(sizes_[d], 1, sizes_[d], [&](Value* i) {
+      std::vector<Value*> next(nops);
+      for (int k = 0; k < nops; ++k) {
+        next[k] = b_.CreateGEP(b_.getInt8Ty(), ptrs[k], b_.CreateMul(i, strides_[k][d]));
+      }
+      EmitLoop(d + 1, next);
+    });
+  }
+
+  void EmitInner(const std::vector<Value*>& rows) {
+    const int inner = spec_.rank - 1;
+    Value* n = sizes_[inner];
+    // Broadcast operands: one element per row, splat.
+    row_splats_.assign(rows.size(), nullptr);
+    for (size_t k = spec_.num_outputs; k < rows.size(); ++k) {
+      if (spec_.inner[k] != ir::InnerAccess::kBroadcast) continue;
+      const DType t = spec_.operands[k];
+      row_splats_[k] = Splat(ToRegister(t, b_.CreateLoad(StorageType(ctx_, t), rows[k])));
+    }
+    CountedLoop(n, Lanes(), n, [&](Value* j) { EmitBody(rows, j, nullptr); });
+    Value* j = exit_index_;
+    // The masked tail: at most one partial vector.
+    auto* tail = llvm::BasicBlock::Create(ctx_, "tail", fn_);
+    auto* done = llvm::BasicBlock::Create(ctx_, "done", fn_);
+    b_.CreateCondBr(b_.CreateICmpSLT(j, n), tail, done);
+    b_.SetInsertPoint(tail);
+    Value* lane_index = b_.CreateAdd(Splat(j), Iota());
+    EmitBody(rows, j, b_.CreateICmpSLT(lane_index, Splat(n)));
+    b_.CreateBr(done);
+    b_.SetInsertPoint(done);
+  }
+
+  Value* Iota() {
+    std::vector<llvm::Constant*> lanes;
+    for (int l = 0; l < Lanes(); ++l) lanes.push_back(b_.getInt64(l));
+    return llvm::ConstantVector::get(lanes);
+  }
+
+  Value* Addresses(Value* row, Value* j, int k) {
+    Value* index = b_.CreateAdd(Splat(j), Iota());
+    return b_.CreateGEP(b_.getInt8Ty(), row, b_.CreateMul(index, Splat(strides_[k].back())));
+  }
+
+  Value* AllTrue() { return llvm::ConstantInt::getTrue(Vec(b_.getInt1Ty())); }
+
+  void EmitBody(const std::vector<Value*>& rows, Value* j, Value* mask) {
+    std::vector<Value*> values;
+    for (const ir::Instr& in : spec_.body) {
+      Value* v = nullptr;
+      switch (in.kind) {
+        case ir::Instr::kLoad: {
+          const int k = in.slot;
+          llvm::Type* st = Vec(StorageType(ctx_, in.dtype));
+          const llvm::Align align(1);
+          switch (spec_.inner[k]) {
+            case ir::InnerAccess::kBroadcast:
+              v = row_splats_[k];
+              break;
+            case ir::InnerAccess::kContiguous: {
+              Value* p = b_.CreateGEP(b_.getInt8Ty(), rows[k],
+                                      b_.CreateMul(j, b_.getInt64(ItemSize(in.dtype))));
+              Value* raw = mask ? static_cast<Value*>(b_.CreateMaskedLoad(
+                                      st, p, align, mask, llvm::Constant::getNullValue(st)))
+                                : static_cast<Value*>(b_.CreateAlignedLoad(st, p, align));
+              v = ToRegister(in.dtype, raw);
+              break;
+            }
+            case ir::InnerAccess::kStrided:
+              v = ToRegister(in.dtype, b_.CreateMaskedGather(st, Addresses(rows[k], j, k), align,
+                                                             mask ? mask : AllTrue(),
+                                                             llvm::Constant::getNullValue(st)));
+              break;
+          }
+          break;
+        }
+        case ir::Instr::kScalarArg:
+          v = scalar_splats_[in.slot];
+          break;
+        case ir::Instr::kCast:
+          v = LowerCast(b_, spec_.body[in.args[0]].dtype, in.dtype, values[in.args[0]]);
+          break;
+        case ir::Instr::kUfunc: {
+          std::vector<Value*> args;
+          for (int a : in.args) args.push_back(values[a]);
+          Value* flag = nullptr;
+          v = LowerUfunc(b_, in, args, &flag);
+          if (flag != nullptr) {
+            if (mask) flag = b_.CreateAnd(flag, mask);
+            Value* any = b_.CreateOrReduce(flag);
+            b_.CreateStore(b_.CreateOr(b_.CreateLoad(b_.getInt1Ty(), error_), any), error_);
+          }
+          break;
+        }
+        case ir::Instr::kStore: {
+          const int k = in.slot;
+          Value* data = ToStorage(in.dtype, values[in.args[0]]);
+          const llvm::Align align(1);
+          if (spec_.inner[k] == ir::InnerAccess::kContiguous) {
+            Value* p = b_.CreateGEP(b_.getInt8Ty(), rows[k],
+                                    b_.CreateMul(j, b_.getInt64(ItemSize(in.dtype))));
+            if (mask) {
+              b_.CreateMaskedStore(data, p, align, mask);
+            } else {
+              b_.CreateAlignedStore(data, p, align);
+            }
+          } else {
+            b_.CreateMaskedScatter(data, Addresses(rows[k], j, k), align, mask ? mask : AllTrue());
+          }
+          break;
+        }
+      }
+      values.push_back(v);
+    }
+  }
+
+  const ir::KernelSpec& spec_;
+  llvm::Module& m_;
+  llvm::LLVMContext& ctx_;
+  llvm::IRBuilder<> b_;
+  llvm::Function* fn_ = nullptr;
+  std::vector<Value*> sizes_;
+  std::vector<std::vector<Value*>> strides_;
+  std::vector<Value*> scalar_splats_;
+  std::vector<Value*> row_splats_;
+  Value* error_ = nullptr;
+  Value* exit_index_ = nullptr;
+};
+
+}  // namespace
+
+absl::Status LowerKernel(const ir::KernelSpec& spec, const std::string& name,
+                         llvm::Module& module) {
+  for (DType t : spec.operands) {
+    if (IsComplex(t)) return absl::UnimplementedError("the JIT does not lower complex dtypes yet");
+  }
+  for (const ir::Instr& in : spec.body) {
+    if (IsComplex(in.dtype) || IsComplex(in.compute)) {
+      return absl::UnimplementedError("the JIT does not lower complex dtypes yet");
+    }
+  }
+  return KernelLowering(spec, module).Build(name);
+}
+
+}  // namespace ndjit::codegen

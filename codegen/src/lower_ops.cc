@@ -1,0 +1,458 @@
+// Lowering of casts and ufuncs to LLVM IR on vectors. Semantics must match
+// ir/scalar_ops.h: bit for bit for ops flagged kExact in the op table.
+#include <string>
+
+#include "llvm/IR/Intrinsics.h"
+#include "lower.h"
+
+namespace ndjit::codegen {
+namespace {
+
+using llvm::Value;
+
+bool IsSigned(DType t) { return Kind(t) == DTypeKind::kInt; }
+bool IsInt(DType t) { return IsInteger(t); }
+bool IsReal(DType t) { return IsFloating(t); }
+
+Value* Const(llvm::IRBuilder<>& b, Value* like, double v) {
+  return llvm::ConstantFP::get(like->getType(), v);
+}
+Value* IConst(llvm::IRBuilder<>& b, Value* like, int64_t v) {
+  return llvm::ConstantInt::get(like->getType(), static_cast<uint64_t>(v), true);
+}
+
+// float16 results are rounded to half after every op, then widened back.
+Value* RoundIfHalf(llvm::IRBuilder<>& b, DType t, Value* v) {
+  if (t != DType::kFloat16) return v;
+  auto* vt = llvm::cast<llvm::VectorType>(v->getType());
+  llvm::Type* half = llvm::VectorType::get(b.getHalfTy(), vt->getElementCount());
+  return b.CreateFPExt(b.CreateFPTrunc(v, half), v->getType());
+}
+
+// Calls a libm function lane by lane: exact agreement with the reference
+// evaluator, which calls the same functions. Used where no vector
+// implementation is wired in.
+Value* PerLane(llvm::IRBuilder<>& b, const char* f32_name, const char* f64_name,
+               llvm::ArrayRef<Value*> args) {
+  auto* vt = llvm::cast<llvm::FixedVectorType>(args[0]->getType());
+  llvm::Type* elem = vt->getElementType();
+  const char* name = elem->isFloatTy() ? f32_name : f64_name;
+  llvm::Module* m = b.GetInsertBlock()->getModule();
+  std::vector<llvm::Type*> params(args.size(), elem);
+  llvm::FunctionCallee fn =
+      m->getOrInsertFunction(name, llvm::FunctionType::get(elem, params, false));
+  Value* out = llvm::PoisonValue::get(vt);
+  for (unsigned lane = 0; lane < vt->getNumElements(); ++lane) {
+    std::vector<Value*> scalars;
+    for (Value* a : args) scalars.push_back(b.CreateExtractElement(a, lane));
+    out = b.CreateInsertElement(out, b.CreateCall(fn, scalars), lane);
+  }
+  return out;
+}
+
+Value* Truthy(llvm::IRBuilder<>& b, DType t, Value* v) {
+  if (t == DType::kBool) return v;
+  if (IsReal(t)) return b.CreateFCmpUNE(v, Const(b, v, 0.0));
+  return b.CreateICmpNE(v, IConst(b, v, 0));
+}
+
+Value* IsNanV(llvm::IRBuilder<>& b, Value* v) { return b.CreateFCmpUNO(v, v); }
+
+Value* Less(llvm::IRBuilder<>& b, DType t, Value* x, Value* y) {
+  if (IsReal(t)) return b.CreateFCmpOLT(x, y);
+  return IsSigned(t) ? b.CreateICmpSLT(x, y) : b.CreateICmpULT(x, y);
+}
+
+Value* MinMax(llvm::IRBuilder<>& b, DType t, bool is_min, bool ignore_nan, Value* x, Value* y) {
+  if (!IsReal(t)) {
+    Value* lt = is_min ? Less(b, t, y, x) : Less(b, t, x, y);
+    return b.CreateSelect(lt, y, x);
+  }
+  // llvm.minimum/maximum propagate NaN and order -0 below +0, as the
+  // reference does.
+  Value* r = is_min ? b.CreateMinimum(x, y) : b.CreateMaximum(x, y);
+  if (!ignore_nan) return r;
+  return b.CreateSelect(IsNanV(b, y), x, b.CreateSelect(IsNanV(b, x), y, r));
+}
+
+Value* IntFloorDivide(llvm::IRBuilder<>& b, DType t, Value* x, Value* y, bool want_remainder) {
+  Value* zero = IConst(b, x, 0);
+  Value* one = IConst(b, x, 1);
+  Value* y_zero = b.CreateICmpEQ(y, zero);
+  if (!IsSigned(t)) {
+    Value* safe = b.CreateSelect(y_zero, one, y);
+    Value* r = want_remainder ? b.CreateURem(x, safe) : b.CreateUDiv(x, safe);
+    return b.CreateSelect(y_zero, zero, r);
+  }
+  // Division by -1 (which traps for INT_MIN) and by 0 are answered apart.
+  Value* y_neg_one = b.CreateICmpEQ(y, IConst(b, x, -1));
+  Value* safe = b.CreateSelect(b.CreateOr(y_zero, y_neg_one), one, y);
+  Value* q = b.CreateSDiv(x, safe);
+  Value* r = b.CreateSRem(x, safe);
+  Value* adjust = b.CreateAnd(b.CreateICmpNE(r, zero),
+                              b.CreateICmpNE(b.CreateICmpSLT(r, zero), b.CreateICmpSLT(y, zero)));
+  Value* out = want_remainder ? b.CreateSelect(adjust, b.CreateAdd(r, y), r)
+                              : b.CreateSelect(adjust, b.CreateSub(q, one), q);
+  Value* by_neg_one = want_remainder ? zero : b.CreateSub(zero, x);
+  return b.CreateSelect(y_zero, zero, b.CreateSelect(y_neg_one, by_neg_one, out));
+}
+
+// NumPy's npy_divmod for floats; frem is C's fmod.
+Value* FloatFloorDivide(llvm::IRBuilder<>& b, Value* x, Value* y, bool want_remainder) {
+  Value* zero = Const(b, x, 0.0);
+  Value* mod = b.CreateFRem(x, y);
+  Value* y_neg = b.CreateFCmpOLT(y, zero);
+  Value* mod_nonzero = b.CreateFCmpUNE(mod, zero);
+  Value* fix = b.CreateAnd(mod_nonzero, b.CreateXor(y_neg, b.CreateFCmpOLT(mod, zero)));
+  if (want_remainder) {
+    Value* r = b.CreateSelect(fix, b.CreateFAdd(mod, y), mod);
+    r = b.CreateSelect(mod_nonzero, r, b.CreateBinaryIntrinsic(llvm::Intrinsic::copysign, zero, y));
+    return b.CreateSelect(b.CreateFCmpOEQ(y, zero), mod, r);
+  }
+  Value* div = b.CreateFDiv(b.CreateFSub(x, mod), y);
+  div = b.CreateSelect(fix, b.CreateFSub(div, Const(b, x, 1.0)), div);
+  Value* fl = b.CreateUnaryIntrinsic(llvm::Intrinsic::floor, div);
+  fl = b.CreateSelect(b.CreateFCmpOGT(b.CreateFSub(div, fl), Const(b, x, 0.5)),
+                      b.CreateFAdd(fl, Const(b, x, 1.0)), fl);
+  Value* quotient = b.CreateFDiv(x, y);
+  Value* signed_zero = b.CreateBinaryIntrinsic(llvm::Intrinsic::copysign, zero, quotient);
+  fl = b.CreateSelect(b.CreateFCmpOEQ(div, zero), signed_zero, fl);
+  return b.CreateSelect(b.CreateFCmpOEQ(y, zero), quotient, fl);
+}
+
+Value* IntPower(llvm::IRBuilder<>& b, Value* base, Value* exp, bool is_signed,
+                Value** status_flag) {
+  const unsigned bits =
+      llvm::cast<llvm::VectorType>(base->getType())->getElementType()->getIntegerBitWidth();
+  if (is_signed && status_flag != nullptr) *status_flag = b.CreateICmpSLT(exp, IConst(b, exp, 0));
+  Value* result = IConst(b, base, 1);
+  Value* one = IConst(b, exp, 1);
+  Value* zero = IConst(b, exp, 0);
+  // Square-and-multiply over every exponent bit, in wrapping arithmetic.
+  for (unsigned i = 0; i < bits; ++i) {
+    Value* bit = b.CreateICmpNE(b.CreateAnd(b.CreateLShr(exp, IConst(b, exp, i)), one), zero);
+    result = b.CreateSelect(bit, b.CreateMul(result, base), result);
+    base = b.CreateMul(base, base);
+  }
+  return result;
+}
+
+Value* Shift(llvm::IRBuilder<>& b, DType t, bool left, Value* x, Value* y) {
+  const unsigned bits =
+      llvm::cast<llvm::VectorType>(x->getType())->getElementType()->getIntegerBitWidth();
+  Value* too_far = b.CreateICmpUGE(y, IConst(b, y, bits));
+  if (left) return b.CreateSelect(too_far, IConst(b, x, 0), b.CreateShl(x, y));
+  if (!IsSigned(t)) return b.CreateSelect(too_far, IConst(b, x, 0), b.CreateLShr(x, y));
+  return b.CreateSelect(too_far, b.CreateAShr(x, IConst(b, x, bits - 1)), b.CreateAShr(x, y));
+}
+
+Value* Sign(llvm::IRBuilder<>& b, DType t, Value* x) {
+  if (IsReal(t)) {
+    Value* zero = Const(b, x, 0.0);
+    Value* r = b.CreateSelect(b.CreateFCmpOGT(x, zero), Const(b, x, 1.0),
+                              b.CreateSelect(b.CreateFCmpOLT(x, zero), Const(b, x, -1.0), zero));
+    return b.CreateSelect(IsNanV(b, x), x, r);
+  }
+  Value* zero = IConst(b, x, 0);
+  if (!IsSigned(t)) return b.CreateZExt(b.CreateICmpNE(x, zero), x->getType());
+  return b.CreateSub(b.CreateZExt(b.CreateICmpSGT(x, zero), x->getType()),
+                     b.CreateZExt(b.CreateICmpSLT(x, zero), x->getType()));
+}
+
+Value* Predicate(llvm::IRBuilder<>& b, ir::Ufunc op, DType t, llvm::ArrayRef<Value*> a) {
+  using ir::Ufunc;
+  const bool real = IsReal(t);
+  switch (op) {
+    case Ufunc::kEqual:
+      return real ? b.CreateFCmpOEQ(a[0], a[1]) : b.CreateICmpEQ(a[0], a[1]);
+    case Ufunc::kNotEqual:
+      return real ? b.CreateFCmpUNE(a[0], a[1]) : b.CreateICmpNE(a[0], a[1]);
+    case Ufunc::kLess:
+      return Less(b, t, a[0], a[1]);
+    case Ufunc::kGreater:
+      return Less(b, t, a[1], a[0]);
+    case Ufunc::kLessEqual:
+      if (real) return b.CreateFCmpOLE(a[0], a[1]);
+      return IsSigned(t) ? b.CreateICmpSLE(a[0], a[1]) : b.CreateICmpULE(a[0], a[1]);
+    case Ufunc::kGreaterEqual:
+      if (real) return b.CreateFCmpOGE(a[0], a[1]);
+      return IsSigned(t) ? b.CreateICmpSGE(a[0], a[1]) : b.CreateICmpUGE(a[0], a[1]);
+    case Ufunc::kLogicalAnd:
+      return b.CreateAnd(Truthy(b, t, a[0]), Truthy(b, t, a[1]));
+    case Ufunc::kLogicalOr:
+      return b.CreateOr(Truthy(b, t, a[0]), Truthy(b, t, a[1]));
+    case Ufunc::kLogicalXor:
+      return b.CreateXor(Truthy(b, t, a[0]), Truthy(b, t, a[1]));
+    case Ufunc::kLogicalNot:
+      return b.CreateNot(Truthy(b, t, a[0]));
+    default:
+      break;
+  }
+  auto* vt = llvm::cast<llvm::VectorType>(a[0]->getType());
+  llvm::Type* i1 = llvm::VectorType::get(b.getInt1Ty(), vt->getElementCount());
+  if (!real) {
+    return op == Ufunc::kIsfinite ? llvm::ConstantInt::getTrue(i1)
+                                  : llvm::ConstantInt::getFalse(i1);
+  }
+  Value* mag = b.CreateUnaryIntrinsic(llvm::Intrinsic::fabs, a[0]);
+  Value* inf = Const(b, a[0], INFINITY);
+  switch (op) {
+    case Ufunc::kIsnan:
+      return IsNanV(b, a[0]);
+    case Ufunc::kIsinf:
+      return b.CreateFCmpOEQ(mag, inf);
+    case Ufunc::kIsfinite:
+      return b.CreateFCmpOLT(mag, inf);
+    default:
+      return llvm::ConstantInt::getFalse(i1);
+  }
+}
+
+Value* FloatMath(llvm::IRBuilder<>& b, ir::Ufunc op, llvm::ArrayRef<Value*> a) {
+  using ir::Ufunc;
+  using llvm::Intrinsic::ID;
+  auto un = [&](ID id) { return b.CreateUnaryIntrinsic(id, a[0]); };
+  switch (op) {
+    case Ufunc::kFloor:
+      return un(llvm::Intrinsic::floor);
+    case Ufunc::kCeil:
+      return un(llvm::Intrinsic::ceil);
+    case Ufunc::kTrunc:
+      return un(llvm::Intrinsic::trunc);
+    case Ufunc::kRint:
+      return un(llvm::Intrinsic::rint);
+    case Ufunc::kSqrt:
+      return un(llvm::Intrinsic::sqrt);
+    case Ufunc::kCopysign:
+      return b.CreateBinaryIntrinsic(llvm::Intrinsic::copysign, a[0], a[1]);
+    case Ufunc::kPower:
+      return PerLane(b, "powf", "pow", a);
+    case Ufunc::kCbrt:
+      return PerLane(b, "cbrtf", "cbrt", a);
+    case Ufunc::kExp:
+      return PerLane(b, "expf", "exp", a);
+    case Ufunc::kExp2:
+      return PerLane(b, "exp2f", "exp2", a);
+    case Ufunc::kExpm1:
+      return PerLane(b, "expm1f", "expm1", a);
+    case Ufunc::kLog:
+      return PerLane(b, "logf", "log", a);
+    case Ufunc::kLog2:
+      return PerLane(b, "log2f", "log2", a);
+    case Ufunc::kLog10:
+      return PerLane(b, "log10f", "log10", a);
+    case Ufunc::kLog1p:
+      return PerLane(b, "log1pf", "log1p", a);
+    case Ufunc::kSin:
+      return PerLane(b, "sinf", "sin", a);
+    case Ufunc::kCos:
+      return PerLane(b, "cosf", "cos", a);
+    case Ufunc::kTan:
+      return PerLane(b, "tanf", "tan", a);
+    case Ufunc::kArcsin:
+      return PerLane(b, "asinf", "asin", a);
+    case Ufunc::kArccos:
+      return PerLane(b, "acosf", "acos", a);
+    case Ufunc::kArctan:
+      return PerLane(b, "atanf", "atan", a);
+    case Ufunc::kArctan2:
+      return PerLane(b, "atan2f", "atan2", a);
+    case Ufunc::kSinh:
+      return PerLane(b, "sinhf", "sinh", a);
+    case Ufunc::kCosh:
+      return PerLane(b, "coshf", "cosh", a);
+    case Ufunc::kTanh:
+      return PerLane(b, "tanhf", "tanh", a);
+    case Ufunc::kArcsinh:
+      return PerLane(b, "asinhf", "asinh", a);
+    case Ufunc::kArccosh:
+      return PerLane(b, "acoshf", "acosh", a);
+    case Ufunc::kArctanh:
+      return PerLane(b, "atanhf", "atanh", a);
+    case Ufunc::kHypot:
+      return PerLane(b, "hypotf", "hypot", a);
+    default:
+      return nullptr;
+  }
+}
+
+}  // namespace
+
+llvm::Type* RegisterType(llvm::LLVMContext& ctx, DType t) {
+  switch (Kind(t)) {
+    case DTypeKind::kBool:
+      return llvm::Type::getInt1Ty(ctx);
+    case DTypeKind::kInt:
+    case DTypeKind::kUInt:
+      return llvm::Type::getIntNTy(ctx, 8 * ItemSize(t));
+    case DTypeKind::kFloat:
+      return t == DType::kFloat64 ? llvm::Type::getDoubleTy(ctx) : llvm::Type::getFloatTy(ctx);
+    case DTypeKind::kComplex:
+      break;
+  }
+  return nullptr;
+}
+
+llvm::Type* StorageType(llvm::LLVMContext& ctx, DType t) {
+  if (t == DType::kBool) return llvm::Type::getInt8Ty(ctx);
+  if (t == DType::kFloat16) return llvm::Type::getHalfTy(ctx);
+  return RegisterType(ctx, t);
+}
+
+Value* LowerCast(llvm::IRBuilder<>& b, DType from, DType to, Value* v) {
+  if (from == to) return v;
+  auto* vt = llvm::cast<llvm::VectorType>(v->getType());
+  llvm::Type* dst = llvm::VectorType::get(RegisterType(b.getContext(), to), vt->getElementCount());
+  if (to == DType::kBool) return Truthy(b, from, v);
+  if (from == DType::kBool) return IsReal(to) ? b.CreateUIToFP(v, dst) : b.CreateZExt(v, dst);
+  if (IsInt(from) && IsInt(to)) {
+    return IsSigned(from) ? b.CreateSExtOrTrunc(v, dst) : b.CreateZExtOrTrunc(v, dst);
+  }
+  if (IsInt(from)) {
+    // Integer -> float16 rounds once: every integer a float32 cannot hold
+    // exactly is beyond float16's range anyway.
+    Value* f = IsSigned(from) ? b.CreateSIToFP(v, dst) : b.CreateUIToFP(v, dst);
+    return RoundIfHalf(b, to, f);
+  }
+  if (IsReal(to)) {
+    if (to == DType::kFloat16) {
+      llvm::Type* half = llvm::VectorType::get(b.getHalfTy(), vt->getElementCount());
+      return b.CreateFPExt(b.CreateFPTrunc(v, half), dst);  // from float64 directly: one rounding
+    }
+    return v->getType() == dst
+               ? v
+               : (to == DType::kFloat64 ? b.CreateFPExt(v, dst) : b.CreateFPTrunc(v, dst));
+  }
+  // Float -> integer: truncate toward zero where int64 can hold the value,
+  // else INT64_MIN (NaN included), then wrap to the width: runtime/cast.h.
+  llvm::Type* i64 = llvm::VectorType::get(b.getInt64Ty(), vt->getElementCount());
+  Value* in_range = b.CreateAnd(b.CreateFCmpOGT(v, Const(b, v, -0x1p63)),
+                                b.CreateFCmpOLT(v, Const(b, v, 0x1p63)));
+  Value* wide = b.CreateIntrinsic(llvm::Intrinsic::fptosi_sat, {i64, v->getType()}, {v});
+  Value* int_min = llvm::ConstantInt::get(i64, static_cast<uint64_t>(INT64_MIN));
+  wide = b.CreateSelect(in_range, wide, int_min);
+  if (to == DType::kUInt64) {
+    Value* high = b.CreateAnd(b.CreateFCmpOGE(v, Const(b, v, 0x1p63)),
+                              b.CreateFCmpOLT(v, Const(b, v, 0x1p64)));
+    Value* as_unsigned = b.CreateIntrinsic(llvm::Intrinsic::fptoui_sat, {i64, v->getType()}, {v});
+    wide = b.CreateSelect(high, as_unsigned, wide);
+  }
+  return b.CreateTrunc(wide, dst);
+}
+
+Value* LowerUfunc(llvm::IRBuilder<>& b, const ir::Instr& instr, llvm::ArrayRef<Value*> a,
+                  Value** status_flag) {
+  using ir::Ufunc;
+  const DType t = instr.compute;
+  const Ufunc op = instr.op;
+  const ir::UfuncInfo& info = ir::Info(op);
+  if (info.output == ir::OutputRule::kBool) return Predicate(b, op, t, a);
+  const bool real = IsReal(t);
+  const bool boolean = t == DType::kBool;
+  Value* r = nullptr;
+  switch (op) {
+    case Ufunc::kAdd:
+      r = boolean ? b.CreateOr(a[0], a[1])
+          : real  ? b.CreateFAdd(a[0], a[1])
+                  : b.CreateAdd(a[0], a[1]);
+      break;
+    case Ufunc::kSubtract:
+      r = real ? b.CreateFSub(a[0], a[1]) : b.CreateSub(a[0], a[1]);
+      break;
+    case Ufunc::kMultiply:
+      r = boolean ? b.CreateAnd(a[0], a[1])
+          : real  ? b.CreateFMul(a[0], a[1])
+                  : b.CreateMul(a[0], a[1]);
+      break;
+    case Ufunc::kTrueDivide:
+      r = b.CreateFDiv(a[0], a[1]);
+      break;
+    case Ufunc::kFloorDivide:
+    case Ufunc::kRemainder:
+      r = real ? FloatFloorDivide(b, a[0], a[1], op == Ufunc::kRemainder)
+               : IntFloorDivide(b, t, a[0], a[1], op == Ufunc::kRemainder);
+      break;
+    case Ufunc::kPower:
+      r = real ? FloatMath(b, op, a) : IntPower(b, a[0], a[1], IsSigned(t), status_flag);
+      break;
+    case Ufunc::kNegative:
+      r = real ? b.CreateFNeg(a[0]) : b.CreateNeg(a[0]);
+      break;
+    case Ufunc::kPositive:
+    case Ufunc::kConjugate:
+    case Ufunc::kReal:
+      r = a[0];
+      break;
+    case Ufunc::kImag:
+      r = llvm::Constant::getNullValue(a[0]->getType());
+      break;
+    case Ufunc::kAbsolute:
+      if (real) {
+        r = b.CreateUnaryIntrinsic(llvm::Intrinsic::fabs, a[0]);
+      } else if (IsSigned(t)) {
+        r = b.CreateSelect(b.CreateICmpSLT(a[0], IConst(b, a[0], 0)), b.CreateNeg(a[0]), a[0]);
+      } else {
+        r = a[0];
+      }
+      break;
+    case Ufunc::kSign:
+      r = Sign(b, t, a[0]);
+      break;
+    case Ufunc::kBitwiseAnd:
+      r = b.CreateAnd(a[0], a[1]);
+      break;
+    case Ufunc::kBitwiseOr:
+      r = b.CreateOr(a[0], a[1]);
+      break;
+    case Ufunc::kBitwiseXor:
+      r = b.CreateXor(a[0], a[1]);
+      break;
+    case Ufunc::kInvert:
+      r = b.CreateNot(a[0]);
+      break;
+    case Ufunc::kLeftShift:
+      r = Shift(b, t, true, a[0], a[1]);
+      break;
+    case Ufunc::kRightShift:
+      r = Shift(b, t, false, a[0], a[1]);
+      break;
+    case Ufunc::kMinimum:
+      r = MinMax(b, t, true, false, a[0], a[1]);
+      break;
+    case Ufunc::kMaximum:
+      r = MinMax(b, t, false, false, a[0], a[1]);
+      break;
+    case Ufunc::kFmin:
+      r = MinMax(b, t, true, true, a[0], a[1]);
+      break;
+    case Ufunc::kFmax:
+      r = MinMax(b, t, false, true, a[0], a[1]);
+      break;
+    case Ufunc::kClip:
+      r = MinMax(b, t, true, false, MinMax(b, t, false, false, a[0], a[1]), a[2]);
+      break;
+    case Ufunc::kWhere:
+      r = b.CreateSelect(a[0], a[1], a[2]);
+      break;
+    case Ufunc::kSquare:
+      r = real ? b.CreateFMul(a[0], a[0]) : b.CreateMul(a[0], a[0]);
+      break;
+    case Ufunc::kReciprocal:
+      if (real) {
+        r = b.CreateFDiv(Const(b, a[0], 1.0), a[0]);
+      } else {
+        Value* zero = b.CreateICmpEQ(a[0], IConst(b, a[0], 0));
+        Value* safe = b.CreateSelect(zero, IConst(b, a[0], 1), a[0]);
+        Value* q = IsSigned(t) ? b.CreateSDiv(IConst(b, a[0], 1), safe)
+                               : b.CreateUDiv(IConst(b, a[0], 1), safe);
+        r = b.CreateSelect(zero, IConst(b, a[0], 0), q);
+      }
+      break;
+    default:
+      r = FloatMath(b, op, a);
+      break;
+  }
+  return real ? RoundIfHalf(b, t, r) : r;
+}
+
+}  // namespace ndjit::codegen

@@ -1,0 +1,208 @@
+// The DSL: lazy array handles. Operators and functions build graph nodes and
+// compute nothing; values are computed when they are read (eval(), item(),
+// array(), printing) or for several outputs at once with ndjit::eval(x, y).
+//
+//   ndjit::Array<float> a = ndjit::FromNDArray(x), b = ...;
+//   auto r = ndjit::tanh(a) * ndjit::exp(-b * b) + 2.0f;   // nothing runs yet
+//   ndjit::NDArray out = r.array();                          // one fused kernel
+//
+// Array<> holds any dtype (decided at run time); Array<T> is the same handle
+// with its dtype checked to be T's. Handles own their operands: `auto e = a +
+// b;` then dropping a and b is safe. Errors throw ndjit::Error with NumPy's
+// texts.
+#pragma once
+
+#include <complex>
+#include <memory>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "ndjit/error.h"
+#include "ndjit/ir/graph.h"
+#include "ndjit/runtime/ndarray.h"
+
+namespace ndjit {
+
+template <typename T = void>
+class Array;
+
+namespace internal {
+struct ArrayState;
+}  // namespace internal
+
+template <>
+class Array<void> {
+ public:
+  Array() = default;
+  // Wraps an existing array (or view) without copying.
+  explicit Array(const NDArray& a);
+  explicit Array(ir::NodePtr node);
+
+  bool valid() const { return state_ != nullptr; }
+  DType dtype() const;
+  Dims shape() const;
+  int ndim() const { return static_cast<int>(shape().size()); }
+  int64_t size() const;
+
+  // The graph node this handle stands for (an array leaf once evaluated).
+  ir::NodePtr node() const;
+
+  // --- Reading: each evaluates first (once; the result is kept) ----------
+  const Array& eval() const;
+  NDArray array() const;
+  template <typename V>
+  V item(Dims index = {}) const {
+    return ValueOrThrow(array().Item<V>(index));
+  }
+  std::string repr() const { return ArrayRepr(array()); }
+
+  // --- Views (never copy; on lazy values they reach the leaves) ----------
+  Array operator[](std::initializer_list<IndexItem> items) const;
+  Array index(absl::Span<const IndexItem> items) const;
+  Array T() const;
+  Array transpose(Dims axes = {}) const;
+  Array swapaxes(int64_t a, int64_t b) const;
+  Array broadcast_to(Dims shape) const;
+  Array squeeze(std::optional<Dims> axes = std::nullopt) const;
+  Array expand_dims(Dims axes) const;
+  // A view where the strides allow, else evaluates and copies (NumPy's rule).
+  Array reshape(Dims shape) const;
+  Array astype(DType dtype) const;
+
+ protected:
+  std::shared_ptr<internal::ArrayState> state_;
+
+ private:
+  Array View(const ir::ViewFn& fn) const;
+  friend void EvaluateAll(absl::Span<const Array<void>* const> arrays);
+};
+
+template <typename Elem>
+class Array : public Array<void> {
+ public:
+  static_assert(std::is_arithmetic_v<Elem> || std::is_same_v<Elem, float16> ||
+                    std::is_same_v<Elem, std::complex<float>> ||
+                    std::is_same_v<Elem, std::complex<double>>,
+                "Array<T> needs one of the dtypes' C++ types (float, int32_t, ...)");
+  Array() = default;
+  // Checks that the value's dtype is T's.
+  Array(const Array<void>& a) : Array<void>(a) {  // NOLINT: implicit by design
+    if (valid() && dtype() != kDTypeOf<Elem>) {
+      throw Error(absl::InvalidArgumentError(std::string("cannot hold a ") +
+                                             std::string(Name(dtype())) + " array in Array<" +
+                                             std::string(Name(kDTypeOf<Elem>)) + ">"));
+    }
+  }
+  explicit Array(const NDArray& a) : Array(Array<void>(a)) {}
+  Elem item(Dims index = {}) const { return Array<void>::item<Elem>(index); }
+};
+
+// Evaluates several arrays together: shared inputs are read once and shared
+// subexpressions computed once.
+void EvaluateAll(absl::Span<const Array<>* const> arrays);
+template <typename... A>
+void eval(const A&... arrays) {
+  const Array<>* list[] = {&static_cast<const Array<>&>(arrays)...};
+  EvaluateAll(list);
+}
+
+// --- Construction ----------------------------------------------------------
+inline Array<> FromNDArray(const NDArray& a) { return Array<>(a); }
+Array<> zeros(Dims shape, DType dtype = DType::kFloat64);
+Array<> full(Dims shape, double value, DType dtype = DType::kFloat64);
+Array<> arange(int64_t n, DType dtype = DType::kInt64);
+
+// --- Ufuncs, one function per op-table entry ---------------------------------
+Array<> apply(ir::Ufunc op, std::initializer_list<Array<>> inputs);
+
+#define NDJIT_DECLARE_UFUNC(e, name, arity, loops, out, flags, sym) \
+  NDJIT_DECLARE_UFUNC_##arity(e, name)
+#define NDJIT_DECLARE_UFUNC_1(e, name) \
+  inline Array<> name(const Array<>& a) { return apply(ir::Ufunc::e, {a}); }
+#define NDJIT_DECLARE_UFUNC_2(e, name) \
+  inline Array<> name(const Array<>& a, const Array<>& b) { return apply(ir::Ufunc::e, {a, b}); }
+#define NDJIT_DECLARE_UFUNC_3(e, name)                                        \
+  inline Array<> name(const Array<>& a, const Array<>& b, const Array<>& c) { \
+    return apply(ir::Ufunc::e, {a, b, c});                                    \
+  }
+NDJIT_UFUNCS(NDJIT_DECLARE_UFUNC)
+#undef NDJIT_DECLARE_UFUNC
+#undef NDJIT_DECLARE_UFUNC_1
+#undef NDJIT_DECLARE_UFUNC_2
+#undef NDJIT_DECLARE_UFUNC_3
+inline Array<> abs(const Array<>& a) { return absolute(a); }
+inline Array<> conj(const Array<>& a) { return conjugate(a); }
+
+// --- Python scalars are weak (NEP 50): they take the array's dtype ---------
+template <typename S>
+concept PythonScalar = std::is_arithmetic_v<S> || std::is_same_v<S, std::complex<double>>;
+
+// A scalar typed for use with `like`, as NumPy >= 2 types a Python literal.
+Array<> Weak(const Array<>& like, double v);
+Array<> Weak(const Array<>& like, int64_t v);
+Array<> Weak(const Array<>& like, bool v);
+template <PythonScalar S>
+Array<> Weak(const Array<>& like, S v) {
+  if constexpr (std::is_floating_point_v<S>) {
+    return Weak(like, static_cast<double>(v));
+  } else if constexpr (std::is_same_v<S, bool>) {
+    return Weak(like, static_cast<bool>(v));
+  } else {
+    return Weak(like, static_cast<int64_t>(v));
+  }
+}
+
+#define NDJIT_BINARY_OPERATOR(sym, fn)                                                 \
+  inline Array<> operator sym(const Array<>& a, const Array<>& b) { return fn(a, b); } \
+  template <PythonScalar S>                                                            \
+  Array<> operator sym(const Array<>& a, S s) {                                        \
+    return fn(a, Weak(a, s));                                                          \
+  }                                                                                    \
+  template <PythonScalar S>                                                            \
+  Array<> operator sym(S s, const Array<>& b) {                                        \
+    return fn(Weak(b, s), b);                                                          \
+  }
+NDJIT_BINARY_OPERATOR(+, add)
+NDJIT_BINARY_OPERATOR(-, subtract)
+NDJIT_BINARY_OPERATOR(*, multiply)
+NDJIT_BINARY_OPERATOR(/, divide)
+NDJIT_BINARY_OPERATOR(%, remainder)
+NDJIT_BINARY_OPERATOR(&, bitwise_and)
+NDJIT_BINARY_OPERATOR(|, bitwise_or)
+NDJIT_BINARY_OPERATOR(^, bitwise_xor)
+NDJIT_BINARY_OPERATOR(<<, left_shift)
+NDJIT_BINARY_OPERATOR(>>, right_shift)
+NDJIT_BINARY_OPERATOR(==, equal)
+NDJIT_BINARY_OPERATOR(!=, not_equal)
+NDJIT_BINARY_OPERATOR(<, less)
+NDJIT_BINARY_OPERATOR(<=, less_equal)
+NDJIT_BINARY_OPERATOR(>, greater)
+NDJIT_BINARY_OPERATOR(>=, greater_equal)
+#undef NDJIT_BINARY_OPERATOR
+inline Array<> operator-(const Array<>& a) { return negative(a); }
+inline Array<> operator+(const Array<>& a) { return positive(a); }
+inline Array<> operator~(const Array<>& a) { return invert(a); }
+template <PythonScalar S>
+Array<> pow(const Array<>& a, S s) {
+  return power(a, Weak(a, s));
+}
+inline Array<> pow(const Array<>& a, const Array<>& b) { return power(a, b); }
+template <PythonScalar S>
+Array<> where(const Array<>& c, const Array<>& x, S y) {
+  return where(c, x, Weak(x, y));
+}
+template <PythonScalar S, PythonScalar R>
+Array<> clip(const Array<>& a, S lo, R hi) {
+  return clip(a, Weak(a, lo), Weak(a, hi));
+}
+
+// Statistics of evaluation, for tests and the REPL.
+struct EvalStats {
+  int64_t evaluations = 0;  // calls that ran something
+  int64_t kernels_run = 0;  // JIT kernel launches
+  int64_t fallbacks = 0;    // evaluations the reference evaluator ran
+};
+EvalStats GetEvalStats();
+
+}  // namespace ndjit

@@ -1,0 +1,142 @@
+// Array handles: construction, views and the scalar rules. Evaluation is in
+// evaluate.cc.
+#include "ndjit/array.h"
+
+#include "absl/synchronization/mutex.h"
+#include "ndjit/internal/array_state.h"
+#include "ndjit/runtime/cast.h"
+
+namespace ndjit {
+
+Array<>::Array(const NDArray& a) {
+  if (!a.valid()) throw Error(absl::InvalidArgumentError("Array(): the NDArray is null"));
+  state_ = std::make_shared<internal::ArrayState>(ir::MakeArray(a));
+}
+
+Array<>::Array(ir::NodePtr node) {
+  if (node == nullptr) throw Error(absl::InvalidArgumentError("Array(): null node"));
+  state_ = std::make_shared<internal::ArrayState>(std::move(node));
+}
+
+ir::NodePtr Array<>::node() const {
+  if (!state_) throw Error(absl::FailedPreconditionError("the Array is empty"));
+  return state_->Node();
+}
+
+DType Array<>::dtype() const { return node()->dtype(); }
+Dims Array<>::shape() const { return node()->shape(); }
+int64_t Array<>::size() const { return node()->size(); }
+
+const Array<>& Array<>::eval() const {
+  const Array* self = this;
+  EvaluateAll({&self, 1});
+  return *this;
+}
+
+NDArray Array<>::array() const {
+  eval();
+  return state_->Node()->array();
+}
+
+Array<> Array<>::View(const ir::ViewFn& fn) const {
+  const ir::NodePtr n = node();
+  if (n->kind() == ir::NodeKind::kArray) return Array(ValueOrThrow(fn(n->array())));
+  return Array(ValueOrThrow(ir::ApplyView(n, fn)));
+}
+
+Array<> Array<>::operator[](std::initializer_list<IndexItem> items) const { return index(items); }
+
+Array<> Array<>::index(absl::Span<const IndexItem> items) const {
+  std::vector<IndexItem> copy(items.begin(), items.end());
+  return View([copy](const NDArray& a) { return a.Index(copy); });
+}
+
+Array<> Array<>::T() const {
+  return View([](const NDArray& a) { return absl::StatusOr<NDArray>(a.T()); });
+}
+
+Array<> Array<>::transpose(Dims axes) const {
+  Shape copy(axes.begin(), axes.end());
+  return View([copy](const NDArray& a) { return a.Transpose(copy); });
+}
+
+Array<> Array<>::swapaxes(int64_t a, int64_t b) const {
+  return View([a, b](const NDArray& x) { return x.SwapAxes(a, b); });
+}
+
+Array<> Array<>::broadcast_to(Dims shape) const {
+  Shape copy(shape.begin(), shape.end());
+  return View([copy](const NDArray& a) { return a.BroadcastTo(copy); });
+}
+
+Array<> Array<>::squeeze(std::optional<Dims> axes) const {
+  std::optional<Shape> copy;
+  if (axes) copy.emplace(axes->begin(), axes->end());
+  return View([copy](const NDArray& a) { return copy ? a.Squeeze(Dims(*copy)) : a.Squeeze(); });
+}
+
+Array<> Array<>::expand_dims(Dims axes) const {
+  Shape copy(axes.begin(), axes.end());
+  return View([copy](const NDArray& a) { return a.ExpandDims(copy); });
+}
+
+Array<> Array<>::reshape(Dims shape) const {
+  Shape copy(shape.begin(), shape.end());
+  const ir::NodePtr n = node();
+  if (n->kind() == ir::NodeKind::kArray) return Array(ValueOrThrow(n->array().Reshape(copy)));
+  // On a lazy value, a reshape every leaf can take as a view stays lazy;
+  // otherwise the value is computed and reshaped like an array.
+  absl::StatusOr<ir::NodePtr> lazy =
+      ir::ApplyView(n, [copy](const NDArray& a) { return a.ReshapeView(copy); });
+  if (lazy.ok()) return Array(*lazy);
+  return Array(ValueOrThrow(array().Reshape(copy)));
+}
+
+Array<> Array<>::astype(DType dtype) const {
+  return Array(ValueOrThrow(ir::MakeCast(node(), dtype)));
+}
+
+Array<> apply(ir::Ufunc op, std::initializer_list<Array<>> inputs) {
+  std::vector<ir::NodePtr> nodes;
+  for (const Array<>& a : inputs) nodes.push_back(a.node());
+  return Array<>(ValueOrThrow(ir::MakeUfunc(op, nodes)));
+}
+
+Array<> Weak(const Array<>& like, double v) { return Array<>(ir::MakeScalarLike(like.dtype(), v)); }
+
+Array<> Weak(const Array<>& like, int64_t v) {
+  const DType t = ResultTypeWithScalar(like.dtype(), WeakScalar::kInt);
+  // NEP 50: a Python integer must fit the array's integer type.
+  if (IsInteger(t)) {
+    char buf[8];
+    int64_t back = 0;
+    ir::ScalarValue sv;
+    sv.i = v;
+    ir::ScalarToStorage(sv, t, buf);
+    GetCastFn(t, DType::kInt64)(buf, 0, reinterpret_cast<char*>(&back), 0, 1);
+    if (back != v || (t == DType::kUInt64 && v < 0)) {
+      throw Error(absl::OutOfRangeError("Python integer " + std::to_string(v) +
+                                        " out of bounds for " + std::string(Name(t))));
+    }
+  }
+  return Array<>(ir::MakeScalarLike(like.dtype(), v));
+}
+
+Array<> Weak(const Array<>& like, bool v) {
+  ir::ScalarValue sv;
+  sv.i = v ? 1 : 0;
+  sv.c = v ? 1.0 : 0.0;
+  return Array<>(ir::MakeScalar(like.dtype(), sv));
+}
+
+Array<> zeros(Dims shape, DType dtype) {
+  return Array<>(ValueOrThrow(NDArray::Zeros(shape, dtype)));
+}
+
+Array<> full(Dims shape, double value, DType dtype) {
+  return Array<>(ValueOrThrow(NDArray::Full(shape, dtype, value)));
+}
+
+Array<> arange(int64_t n, DType dtype) { return Array<>(ValueOrThrow(NDArray::Arange(n, dtype))); }
+
+}  // namespace ndjit

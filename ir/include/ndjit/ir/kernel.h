@@ -1,0 +1,72 @@
+// Fusion and the loop IR. Every elementwise node reachable from a set of
+// outputs of one shape becomes one kernel: a loop nest whose body is a
+// straight-line SSA program of loads, scalar arguments, ops, casts and
+// stores. Kernels are shape-generic: the KernelSpec (the structure) is what
+// codegen compiles and caches; sizes, strides, data pointers and scalar
+// values arrive at launch.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "absl/container/inlined_vector.h"
+#include "absl/status/statusor.h"
+#include "ndjit/ir/graph.h"
+
+namespace ndjit::ir {
+
+// One instruction; value i is the result of body[i].
+struct Instr {
+  enum Kind : uint8_t { kLoad, kScalarArg, kUfunc, kCast, kStore };
+  Kind kind = kLoad;
+  DType dtype = DType::kFloat64;     // the value's dtype (kStore: the stored dtype)
+  DType compute = DType::kFloat64;   // kUfunc: the loop dtype its inputs arrive in
+  Ufunc op = Ufunc::kAdd;            // kUfunc
+  int slot = -1;                     // kLoad/kStore: operand; kScalarArg: scalar index
+  absl::InlinedVector<int, 3> args;  // value indices
+};
+
+// How an operand is read along the innermost loop.
+enum class InnerAccess : uint8_t {
+  kContiguous,  // stride == itemsize: vector loads and stores
+  kBroadcast,   // stride == 0: loaded once per row and splat
+  kStrided,     // anything else: gathers and scatters
+};
+
+struct KernelSpec {
+  // Outputs first (operand 0 decides the loop order), then inputs.
+  std::vector<DType> operands;
+  int num_outputs = 0;
+  std::vector<DType> scalars;
+  std::vector<Instr> body;
+  int rank = 1;                    // depth of the loop nest, >= 1
+  std::vector<InnerAccess> inner;  // per operand
+  int lanes = 1;                   // vector width of the innermost loop
+
+  // Equal keys compile to the same machine code; sizes and values never
+  // appear in it.
+  std::string Key() const;
+};
+
+// A kernel and everything one run of it needs.
+struct KernelLaunch {
+  KernelSpec spec;
+  std::vector<NDArray> arrays;  // per operand (outputs freshly allocated)
+  std::vector<ScalarValue> scalar_values;
+  bool empty = false;            // some dimension is 0: nothing to run
+  Shape sizes;                   // per loop, outermost first
+  std::vector<Strides> strides;  // [operand][loop], bytes
+  std::vector<NodePtr> outputs;  // the graph nodes the outputs hold
+};
+
+// Plans one fused kernel computing `outputs`, which must share one shape and
+// contain only elementwise nodes. `vector_bytes` is the target's vector
+// register size. Outputs are allocated here: C order, or F order when every
+// full-shape input array is F- and not C-contiguous (NumPy's order='K').
+absl::StatusOr<KernelLaunch> PlanElementwiseKernel(absl::Span<const NodePtr> outputs,
+                                                   int vector_bytes);
+
+// The loop IR, as the REPL's `:loops` shows it.
+std::string PrintKernel(const KernelLaunch& launch);
+
+}  // namespace ndjit::ir

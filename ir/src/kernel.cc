@@ -1,0 +1,225 @@
+#include "ndjit/ir/kernel.h"
+
+#include <algorithm>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "ndjit/runtime/strided_loop.h"
+
+namespace ndjit::ir {
+namespace {
+
+const char* AccessName(InnerAccess a) {
+  switch (a) {
+    case InnerAccess::kContiguous:
+      return "contiguous";
+    case InnerAccess::kBroadcast:
+      return "broadcast";
+    case InnerAccess::kStrided:
+      return "strided";
+  }
+  return "?";
+}
+
+// float16 values live in float32 registers, so they cost 4 bytes a lane.
+int RegisterBytes(DType t) { return t == DType::kFloat16 ? 4 : ItemSize(t); }
+
+Order OutputOrder(absl::Span<const NDArray> inputs, Dims shape) {
+  bool any = false;
+  for (const NDArray& a : inputs) {
+    if (a.shape() != shape) continue;
+    if (!a.IsFContiguous() || a.IsCContiguous()) return Order::kC;
+    any = true;
+  }
+  return any ? Order::kF : Order::kC;
+}
+
+}  // namespace
+
+std::string KernelSpec::Key() const {
+  std::string k = absl::StrCat("r", rank, "l", lanes, "o", num_outputs, ":");
+  for (size_t i = 0; i < operands.size(); ++i) {
+    absl::StrAppend(&k, static_cast<int>(operands[i]), "/", static_cast<int>(inner[i]), ",");
+  }
+  k += "s:";
+  for (DType t : scalars) absl::StrAppend(&k, static_cast<int>(t), ",");
+  k += "b:";
+  for (const Instr& in : body) {
+    absl::StrAppend(&k, static_cast<int>(in.kind), ".", static_cast<int>(in.dtype), ".",
+                    static_cast<int>(in.compute), ".", static_cast<int>(in.op), ".", in.slot, "(",
+                    absl::StrJoin(in.args, ","), ");");
+  }
+  return k;
+}
+
+absl::StatusOr<KernelLaunch> PlanElementwiseKernel(absl::Span<const NodePtr> outputs,
+                                                   int vector_bytes) {
+  if (outputs.empty()) return absl::InvalidArgumentError("PlanElementwiseKernel(): no outputs");
+  const Shape shape(outputs[0]->shape().begin(), outputs[0]->shape().end());
+  for (const NodePtr& o : outputs) {
+    if (o->shape() != Dims(shape)) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("PlanElementwiseKernel(): outputs of shapes ", ShapeString(shape), " and ",
+                       ShapeString(o->shape()), " cannot share a loop nest"));
+    }
+  }
+  KernelLaunch launch;
+  KernelSpec& spec = launch.spec;
+  launch.outputs.assign(outputs.begin(), outputs.end());
+  spec.num_outputs = static_cast<int>(outputs.size());
+  for (const NodePtr& o : outputs) spec.operands.push_back(o->dtype());
+  launch.arrays.resize(outputs.size());
+
+  std::vector<NDArray> inputs;  // leaf arrays broadcast to the loop shape
+  absl::flat_hash_map<const Node*, int> value_of;
+  int widest = 1;
+  auto emit = [&](Instr in) {
+    widest = std::max({widest, RegisterBytes(in.dtype), RegisterBytes(in.compute)});
+    spec.body.push_back(std::move(in));
+    return static_cast<int>(spec.body.size()) - 1;
+  };
+  auto cast_to = [&](int value, DType to) {
+    if (spec.body[value].dtype == to) return value;
+    Instr c;
+    c.kind = Instr::kCast;
+    c.dtype = to;
+    c.compute = to;
+    c.args = {value};
+    return emit(std::move(c));
+  };
+  for (const Node* n : TopologicalOrder(outputs)) {
+    Instr in;
+    in.dtype = n->dtype();
+    in.compute = n->dtype();
+    switch (n->kind()) {
+      case NodeKind::kArray: {
+        absl::StatusOr<NDArray> b = n->array().BroadcastTo(shape);
+        if (!b.ok()) return b.status();
+        in.kind = Instr::kLoad;
+        in.slot = static_cast<int>(spec.operands.size());
+        spec.operands.push_back(n->dtype());
+        inputs.push_back(*b);
+        break;
+      }
+      case NodeKind::kScalar:
+        in.kind = Instr::kScalarArg;
+        in.slot = static_cast<int>(spec.scalars.size());
+        spec.scalars.push_back(n->dtype());
+        launch.scalar_values.push_back(n->scalar());
+        break;
+      case NodeKind::kCast:
+        in.kind = Instr::kCast;
+        in.args = {value_of.at(n->inputs()[0].get())};
+        break;
+      case NodeKind::kUfunc: {
+        in.kind = Instr::kUfunc;
+        in.op = n->op();
+        in.compute = n->compute_dtype();
+        for (size_t k = 0; k < n->inputs().size(); ++k) {
+          const DType to = n->op() == Ufunc::kWhere && k == 0 ? DType::kBool : n->compute_dtype();
+          in.args.push_back(cast_to(value_of.at(n->inputs()[k].get()), to));
+        }
+        break;
+      }
+    }
+    value_of[n] = emit(std::move(in));
+  }
+  for (int k = 0; k < spec.num_outputs; ++k) {
+    Instr st;
+    st.kind = Instr::kStore;
+    st.dtype = outputs[k]->dtype();
+    st.compute = st.dtype;
+    st.slot = k;
+    st.args = {value_of.at(outputs[k].get())};
+    emit(std::move(st));
+  }
+
+  const Order order = OutputOrder(inputs, shape);
+  for (int k = 0; k < spec.num_outputs; ++k) {
+    absl::StatusOr<NDArray> out = NDArray::Empty(shape, outputs[k]->dtype(), order);
+    if (!out.ok()) return out.status();
+    launch.arrays[k] = *std::move(out);
+  }
+  for (NDArray& a : inputs) launch.arrays.push_back(std::move(a));
+
+  std::vector<Dims> strides;
+  for (const NDArray& a : launch.arrays) strides.push_back(a.strides());
+  const CoalescedDims c = CoalesceDims(shape, strides);
+  launch.empty = c.empty;
+  if (c.empty || c.sizes.empty()) {
+    launch.sizes = {c.empty ? 0 : 1};
+    launch.strides.assign(launch.arrays.size(), Strides{0});
+  } else {
+    launch.sizes.assign(c.sizes.begin(), c.sizes.end());
+    for (const auto& s : c.strides) launch.strides.emplace_back(s.begin(), s.end());
+  }
+  spec.rank = static_cast<int>(launch.sizes.size());
+  for (size_t k = 0; k < launch.arrays.size(); ++k) {
+    const int64_t s = launch.strides[k].back();
+    spec.inner.push_back(s == 0                            ? InnerAccess::kBroadcast
+                         : s == ItemSize(spec.operands[k]) ? InnerAccess::kContiguous
+                                                           : InnerAccess::kStrided);
+  }
+  spec.lanes = std::max(1, vector_bytes / widest);
+  return launch;
+}
+
+std::string PrintKernel(const KernelLaunch& launch) {
+  const KernelSpec& spec = launch.spec;
+  auto operand_name = [&](int k) {
+    return k < spec.num_outputs ? absl::StrCat("out", k) : absl::StrCat("in", k - spec.num_outputs);
+  };
+  std::vector<std::string> params;
+  for (int k = 0; k < static_cast<int>(spec.operands.size()); ++k) {
+    params.push_back(absl::StrCat(operand_name(k), " ", ShortTypeName(spec.operands[k]), " (",
+                                  AccessName(spec.inner[k]), ")"));
+  }
+  for (size_t s = 0; s < spec.scalars.size(); ++s) {
+    params.push_back(absl::StrCat("s", s, " ", ShortTypeName(spec.scalars[s])));
+  }
+  std::string out = absl::StrCat("kernel(", absl::StrJoin(params, ", "), ")\n");
+  std::string indent = "  ";
+  std::vector<std::string> index;
+  for (int d = 0; d < spec.rank; ++d) {
+    index.push_back(absl::StrCat("i", d));
+    const bool inner = d + 1 == spec.rank;
+    absl::StrAppend(&out, indent, "for i", d, " in [0, ", launch.sizes[d], ")",
+                    inner && spec.lanes > 1 ? absl::StrCat(" step ", spec.lanes, ": vector x",
+                                                           spec.lanes, ", masked tail")
+                                            : ": serial",
+                    "\n");
+    indent += "  ";
+  }
+  const std::string at = absl::StrCat("[", absl::StrJoin(index, ", "), "]");
+  for (size_t i = 0; i < spec.body.size(); ++i) {
+    const Instr& in = spec.body[i];
+    std::vector<std::string> args;
+    for (int a : in.args) args.push_back(absl::StrCat("%", a));
+    absl::StrAppend(&out, indent);
+    switch (in.kind) {
+      case Instr::kLoad:
+        absl::StrAppend(&out, "%", i, " = load ", ShortTypeName(in.dtype), " ",
+                        operand_name(in.slot), at);
+        break;
+      case Instr::kScalarArg:
+        absl::StrAppend(&out, "%", i, " = scalar ", ShortTypeName(in.dtype), " s", in.slot);
+        break;
+      case Instr::kCast:
+        absl::StrAppend(&out, "%", i, " = cast ", ShortTypeName(in.dtype), " ", args[0]);
+        break;
+      case Instr::kUfunc:
+        absl::StrAppend(&out, "%", i, " = ", Name(in.op), " ", ShortTypeName(in.dtype), " ",
+                        absl::StrJoin(args, ", "));
+        break;
+      case Instr::kStore:
+        absl::StrAppend(&out, "store ", operand_name(in.slot), at, ", ", args[0]);
+        break;
+    }
+    out += "\n";
+  }
+  return out;
+}
+
+}  // namespace ndjit::ir

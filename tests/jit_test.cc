@@ -1,0 +1,270 @@
+// The JIT against the reference evaluator: every ufunc, every dtype NumPy
+// defines it for, several memory layouts. Ops flagged kExact must agree bit
+// for bit (any NaN equals any NaN); the others within 4 ULP.
+#include <cmath>
+#include <cstring>
+#include <random>
+
+#include "gtest/gtest.h"
+#include "ndjit/codegen/jit.h"
+#include "ndjit/ir/reference.h"
+#include "ndjit/ndjit.h"
+#include "test_util.h"
+
+namespace ndjit {
+namespace {
+
+constexpr DType kAll[] = {DType::kBool,   DType::kInt8,    DType::kInt16,   DType::kInt32,
+                          DType::kInt64,  DType::kUInt8,   DType::kUInt16,  DType::kUInt32,
+                          DType::kUInt64, DType::kFloat16, DType::kFloat32, DType::kFloat64};
+
+// Interesting values for a dtype, `n` of them, from a seed.
+NDArray Sample(DType t, int64_t n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::vector<double> special = {0, 1, -1, 2, -2, 3, 7, -7, 100, -100, 127, -128, 255};
+  if (IsFloating(t)) {
+    special.insert(special.end(), {0.5, -0.5, 1.5, 2.5, -2.5, NAN, INFINITY, -INFINITY, -0.0, 1e-3,
+                                   3.14159, 1e4, -65504, 1e-7});
+    if (t != DType::kFloat16) special.insert(special.end(), {1e30, -1e30, 1e-40});
+  }
+  NDArray out = *NDArray::Empty({n}, t);
+  std::uniform_real_distribution<double> uni(-50, 50);
+  for (int64_t i = 0; i < n; ++i) {
+    const double v = i < static_cast<int64_t>(special.size()) && (i + seed) % 2 == 0
+                         ? special[(i + seed) % special.size()]
+                         : (IsFloating(t) ? uni(rng) : std::round(uni(rng)));
+    EXPECT_TRUE(out.SetItem<double>({i}, v).ok());
+  }
+  return out;
+}
+
+uint64_t OrderedBits(double x) {
+  int64_t b;
+  std::memcpy(&b, &x, 8);
+  return b < 0 ? ~static_cast<uint64_t>(b) : static_cast<uint64_t>(b) | (uint64_t{1} << 63);
+}
+
+// ULP distance measured in the dtype's own precision.
+double UlpDistance(double a, double b, DType t) {
+  if (t == DType::kFloat32) {
+    float fa = static_cast<float>(a), fb = static_cast<float>(b);
+    int32_t ia, ib;
+    std::memcpy(&ia, &fa, 4);
+    std::memcpy(&ib, &fb, 4);
+    const int64_t oa = ia < 0 ? -(static_cast<int64_t>(ia) & 0x7fffffff) : ia;
+    const int64_t ob = ib < 0 ? -(static_cast<int64_t>(ib) & 0x7fffffff) : ib;
+    return static_cast<double>(std::llabs(oa - ob));
+  }
+  if (t == DType::kFloat16) {
+    return std::fabs(static_cast<double>(DoubleToHalfBits(a)) - DoubleToHalfBits(b)) > 0
+               ? std::fabs(a - b) / std::max(std::fabs(a), 1e-30) * 1024
+               : 0;
+  }
+  const uint64_t oa = OrderedBits(a), ob = OrderedBits(b);
+  return static_cast<double>(oa > ob ? oa - ob : ob - oa);
+}
+
+void ExpectSame(const NDArray& got, const NDArray& want, bool exact, const std::string& what) {
+  ASSERT_EQ(got.dtype(), want.dtype()) << what;
+  ASSERT_EQ(got.shape(), want.shape()) << what;
+  const std::vector<double> g = testing::Values(got), w = testing::Values(want);
+  for (size_t i = 0; i < g.size(); ++i) {
+    if (std::isnan(g[i]) && std::isnan(w[i])) continue;
+    if (exact || !IsFloating(got.dtype())) {
+      if (IsInteger(got.dtype()) && ItemSize(got.dtype()) == 8) {
+        // Doubles cannot hold every int64: compare exactly as integers.
+        const bool same =
+            got.dtype() == DType::kUInt64
+                ? testing::Values<uint64_t>(got)[i] == testing::Values<uint64_t>(want)[i]
+                : testing::Values<int64_t>(got)[i] == testing::Values<int64_t>(want)[i];
+        ASSERT_TRUE(same) << what << " at " << i;
+        continue;
+      }
+      ASSERT_TRUE(g[i] == w[i] && std::signbit(g[i]) == std::signbit(w[i]))
+          << what << " at " << i << ": jit " << g[i] << " reference " << w[i];
+    } else {
+      ASSERT_LE(UlpDistance(g[i], w[i], got.dtype()), 4.0)
+          << what << " at " << i << ": jit " << g[i] << " reference " << w[i];
+    }
+  }
+}
+
+// Evaluates `node` with the JIT and with the reference; both must fail alike
+// or agree.
+void Check(const ir::NodePtr& node, const std::string& what) {
+  absl::StatusOr<NDArray> want = ir::EvaluateReference(node);
+  absl::StatusOr<ir::KernelLaunch> launch = ir::PlanElementwiseKernel({node}, 64);
+  ASSERT_TRUE(launch.ok()) << launch.status();
+  absl::Status s = codegen::RunKernel(*launch);
+  if (!want.ok()) {
+    EXPECT_EQ(s.message(), want.status().message()) << what;
+    return;
+  }
+  ASSERT_TRUE(s.ok()) << what << ": " << s;
+  const bool exact =
+      node->kind() != ir::NodeKind::kUfunc || (ir::Info(node->op()).flags & ir::kExact);
+  ExpectSame(launch->arrays[0], *want, exact, what);
+}
+
+// Layout variants of a 1-D sample: as is, reversed, strided, 2-D transposed,
+// broadcast along a new axis, 0-d, empty.
+std::vector<std::pair<std::string, NDArray>> Layouts(const NDArray& x) {
+  std::vector<std::pair<std::string, NDArray>> out;
+  out.emplace_back("contiguous", x);
+  out.emplace_back("reversed", *x.Index({Slice{{}, {}, -1}}));
+  out.emplace_back("strided", *x.Index({Slice{1, {}, 3}}));
+  out.emplace_back("transposed", x.Index({Slice{0, 36, {}}})->Reshape({4, 9})->T());
+  out.emplace_back("broadcast", *x.Index({Slice{0, 9, {}}})->BroadcastTo({4, 9}));
+  out.emplace_back("0-d", *x.Index({int64_t{3}}));
+  out.emplace_back("empty", *x.Index({Slice{5, 5, {}}}));
+  return out;
+}
+
+class UfuncTest : public ::testing::TestWithParam<ir::Ufunc> {};
+
+TEST_P(UfuncTest, MatchesReferenceForEveryDTypeAndLayout) {
+  const ir::Ufunc op = GetParam();
+  const ir::UfuncInfo& info = ir::Info(op);
+  for (DType t : kAll) {
+    std::vector<DType> in_types(info.arity, t);
+    if (op == ir::Ufunc::kWhere) in_types[0] = DType::kBool;
+    if (!ir::ResolveSignature(op, in_types).ok()) continue;
+    std::vector<NDArray> samples;
+    for (int k = 0; k < info.arity; ++k) samples.push_back(Sample(in_types[k], 37, 11 + 7 * k));
+    if (op == ir::Ufunc::kPower && IsInteger(t)) {
+      // Small non-negative exponents; negative ones are an error tested below.
+      samples[1] = *(*NDArray::Arange(37, DType::kInt64)).AsType(t);
+      for (int64_t i = 0; i < 37; ++i) ASSERT_TRUE(samples[1].SetItem<int64_t>({i}, i % 9).ok());
+    }
+    const auto layouts0 = Layouts(samples[0]);
+    for (size_t l = 0; l < layouts0.size(); ++l) {
+      std::vector<ir::NodePtr> ins;
+      for (int k = 0; k < info.arity; ++k)
+        ins.push_back(ir::MakeArray(Layouts(samples[k])[l].second));
+      ir::NodePtr node = *ir::MakeUfunc(op, ins);
+      Check(node, std::string(info.name) + " " + std::string(Name(t)) + " " + layouts0[l].first);
+    }
+  }
+}
+
+std::vector<ir::Ufunc> AllUfuncs() {
+  std::vector<ir::Ufunc> all;
+  for (int i = 0; i < ir::kNumUfuncs; ++i) all.push_back(static_cast<ir::Ufunc>(i));
+  return all;
+}
+
+INSTANTIATE_TEST_SUITE_P(AllUfuncs, UfuncTest, ::testing::ValuesIn(AllUfuncs()),
+                         [](const ::testing::TestParamInfo<ir::Ufunc>& p) {
+                           return std::string(ir::Name(p.param));
+                         });
+
+TEST(Jit, CastsBetweenEveryPairMatchTheRuntime) {
+  for (DType from : kAll) {
+    NDArray x = Sample(from, 37, 5);
+    for (DType to : kAll) {
+      Check(*ir::MakeCast(ir::MakeArray(x), to),
+            std::string("cast ") + std::string(Name(from)) + " -> " + std::string(Name(to)));
+    }
+  }
+}
+
+TEST(Jit, NegativeIntegerPowerIsAnError) {
+  NDArray base = *NDArray::Full({5}, DType::kInt32, 2);
+  NDArray exp = *NDArray::Full({5}, DType::kInt32, -1);
+  Check(*ir::MakeUfunc(ir::Ufunc::kPower, {ir::MakeArray(base), ir::MakeArray(exp)}), "power");
+  Array<> a(base), e(exp);
+  EXPECT_THROW(pow(a, e).eval(), Error);
+}
+
+TEST(Jit, KernelsAreCachedByStructureNotSizeOrValue) {
+  NDArray a = *NDArray::Full({1000}, DType::kFloat32, 1.5);
+  NDArray b = *NDArray::Full({77}, DType::kFloat32, 2.5);
+  const codegen::CompileStats before = codegen::GetCompileStats();
+  Array<float> x(a), y(b);
+  Array<float> r1 = x * 2.0f + 1.0f;
+  Array<float> r2 = y * 3.0f + 4.0f;  // same structure: other size, other literals
+  EXPECT_EQ(r1.item({999}), 4.0f);
+  EXPECT_EQ(r2.item({76}), 11.5f);
+  const codegen::CompileStats after = codegen::GetCompileStats();
+  EXPECT_EQ(after.kernels_compiled - before.kernels_compiled, 1);
+  EXPECT_GE(after.cache_hits - before.cache_hits, 1);
+}
+
+TEST(Dsl, LazyUntilReadAndHandlesOwnOperands) {
+  const EvalStats before = GetEvalStats();
+  Array<> r;
+  {
+    Array<float> a(*NDArray::Full({3, 4}, DType::kFloat32, 2.0));
+    Array<float> b(*NDArray::Full({4}, DType::kFloat32, 3.0));
+    r = sqrt(a * a + b * b) - 1;  // a and b go out of scope here
+  }
+  EXPECT_EQ(GetEvalStats().evaluations, before.evaluations);
+  EXPECT_EQ(r.dtype(), DType::kFloat32);
+  EXPECT_EQ(r.shape(), Dims({3, 4}));
+  EXPECT_FLOAT_EQ(r.item<float>({2, 3}), std::sqrt(13.0f) - 1);
+  EXPECT_EQ(GetEvalStats().evaluations, before.evaluations + 1);
+  r.item<float>({0, 0});  // already computed
+  EXPECT_EQ(GetEvalStats().evaluations, before.evaluations + 1);
+}
+
+TEST(Dsl, SeveralOutputsEvaluateTogether) {
+  Array<double> x(*NDArray::Arange(10, DType::kFloat64));
+  Array<> s = sin(x), c = cos(x), t = x * 2;
+  const EvalStats before = GetEvalStats();
+  eval(s, c, t);
+  EXPECT_EQ(GetEvalStats().evaluations, before.evaluations + 1);
+  EXPECT_EQ(GetEvalStats().kernels_run, before.kernels_run + 1);  // one shape, one kernel
+  EXPECT_DOUBLE_EQ(s.item<double>({3}), std::sin(3.0));
+  EXPECT_DOUBLE_EQ(t.item<double>({9}), 18.0);
+}
+
+TEST(Dsl, ViewsOfLazyValuesReadLeavesInPlace) {
+  NDArray base = *NDArray::Arange(12, DType::kFloat32);
+  Array<float> a(*base.Reshape({3, 4}));
+  Array<> e = (a + 1)[{Slice{{}, {}, -1}, Slice{1, 3, {}}}].T();
+  EXPECT_EQ(e.shape(), Dims({2, 3}));
+  EXPECT_EQ(e.node()->inputs()[0]->kind(), ir::NodeKind::kArray);
+  EXPECT_EQ(testing::Values(e.array()), (std::vector<double>{10, 6, 2, 11, 7, 3}));
+  Array<> r = (a * 2).reshape({2, 6});
+  EXPECT_EQ(r.item<float>({1, 0}), 12.0f);
+}
+
+TEST(Dsl, ScalarsAreWeakAndErrorsAreNumPys) {
+  Array<> i8(*NDArray::Arange(4, DType::kInt8));
+  EXPECT_EQ((i8 + 1).dtype(), DType::kInt8);
+  EXPECT_EQ((i8 * 2.5).dtype(), DType::kFloat64);
+  Array<> f32(*NDArray::Arange(4, DType::kFloat32));
+  EXPECT_EQ((f32 * 2.0).dtype(), DType::kFloat32);
+  EXPECT_EQ((f32 < 2).dtype(), DType::kBool);
+  try {
+    (void)(i8 + 300);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "Python integer 300 out of bounds for int8");
+  }
+  try {
+    Array<> a(*NDArray::Zeros({3, 4}, DType::kFloat32)), b(*NDArray::Zeros({5}, DType::kFloat32));
+    (void)(a + b);
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "operands could not be broadcast together with shapes (3,4) (5,)");
+  }
+  EXPECT_THROW(Array<int32_t>{f32}, Error);
+}
+
+TEST(Dsl, FloatSixteenComputesInFloat32AndRoundsOnce) {
+  Array<> h(*NDArray::Full({3}, DType::kFloat16, 1.0));
+  Array<> r = h / 3;
+  EXPECT_EQ(r.dtype(), DType::kFloat16);
+  EXPECT_EQ(r.item<float16>({1}).bits, 0x3555);
+}
+
+TEST(Dsl, ComplexFallsBackToTheReference) {
+  Array<> z(*NDArray::Full({4}, DType::kComplex64, 2.0));
+  const EvalStats before = GetEvalStats();
+  EXPECT_EQ((z * z).item<std::complex<float>>({0}), std::complex<float>(4, 0));
+  EXPECT_EQ(GetEvalStats().fallbacks, before.fallbacks + 1);
+}
+
+}  // namespace
+}  // namespace ndjit
