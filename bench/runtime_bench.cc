@@ -93,5 +93,3 @@ BENCHMARK(BM_MallocFree)->Name("Pool/aligned_alloc_free")->Arg(4096)->Arg(1 << 2
 
 }  // namespace
 }  // namespace ndjit
-
-BENCHMARK_MAIN();

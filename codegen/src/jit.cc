@@ -21,6 +21,7 @@
 #include "lower.h"
 #include "ndjit/codegen/target.h"
 #include "ndjit/runtime/cast.h"
+#include "vecmath.h"
 
 namespace ndjit::codegen {
 namespace {
@@ -87,11 +88,13 @@ class Jit {
     module->setDataLayout(tm_->createDataLayout());
     module->setTargetTriple(tm_->getTargetTriple().str());
     if (absl::Status s = LowerKernel(spec, name, *module); !s.ok()) return s;
-    for (llvm::Function& f : *module) {
-      if (f.isDeclaration()) continue;
-      f.addFnAttr("target-cpu", tm_->getTargetCPU());
-      f.addFnAttr("target-features", tm_->getTargetFeatureString());
+    if (llvm::Function* kernel = module->getFunction(name)) {
+      kernel->addFnAttr("target-cpu", tm_->getTargetCPU());
+      kernel->addFnAttr("target-features", tm_->getTargetFeatureString());
+      // Keep full-width vectors even where the CPU's tuning prefers narrower.
+      kernel->addFnAttr("min-legal-vector-width", std::to_string(GetHostTarget().vector_bits));
     }
+    if (absl::Status s = LinkVecMath(*module); !s.ok()) return s;
     std::string problems;
     llvm::raw_string_ostream os(problems);
     if (llvm::verifyModule(*module, &os)) {

@@ -27,9 +27,9 @@ DType Array<>::dtype() const { return node()->dtype(); }
 Dims Array<>::shape() const { return node()->shape(); }
 int64_t Array<>::size() const { return node()->size(); }
 
-const Array<>& Array<>::eval() const {
+const Array<>& Array<>::eval(Backend backend) const {
   const Array* self = this;
-  EvaluateAll({&self, 1});
+  EvaluateAll({&self, 1}, backend);
   return *this;
 }
 

@@ -21,29 +21,15 @@ std::atomic<int64_t> g_evaluations{0};
 std::atomic<int64_t> g_kernels{0};
 std::atomic<int64_t> g_fallbacks{0};
 
-bool ForceReference() {
-  static const bool force = [] {
+Backend EffectiveBackend(Backend requested) {
+  static const bool force_reference = [] {
     const char* b = std::getenv("NDJIT_BACKEND");
     return b != nullptr && std::strcmp(b, "reference") == 0;
   }();
-  return force;
+  return force_reference ? Backend::kReference : requested;
 }
 
-// Computes `outputs` (one shape) with one JIT kernel, or with the reference
-// evaluator where the JIT cannot lower something yet (complex dtypes).
-absl::StatusOr<std::vector<NDArray>> Compute(absl::Span<const ir::NodePtr> outputs) {
-  if (!ForceReference()) {
-    const int vector_bytes = codegen::GetHostTarget().vector_bits / 8;
-    absl::StatusOr<ir::KernelLaunch> launch = ir::PlanElementwiseKernel(outputs, vector_bytes);
-    if (!launch.ok()) return launch.status();
-    absl::Status s = codegen::RunKernel(*launch);
-    if (s.ok()) {
-      g_kernels.fetch_add(1, std::memory_order_relaxed);
-      return std::vector<NDArray>(launch->arrays.begin(),
-                                  launch->arrays.begin() + launch->spec.num_outputs);
-    }
-    if (s.code() != absl::StatusCode::kUnimplemented) return s;
-  }
+absl::StatusOr<std::vector<NDArray>> Reference(absl::Span<const ir::NodePtr> outputs) {
   g_fallbacks.fetch_add(1, std::memory_order_relaxed);
   std::vector<NDArray> out;
   for (const ir::NodePtr& n : outputs) {
@@ -54,9 +40,74 @@ absl::StatusOr<std::vector<NDArray>> Compute(absl::Span<const ir::NodePtr> outpu
   return out;
 }
 
+// Computes `outputs` (one shape) with one JIT kernel, writing into `out` if
+// given; the reference evaluator steps in where the JIT cannot lower
+// something yet (complex dtypes).
+absl::StatusOr<std::vector<NDArray>> Fused(absl::Span<const ir::NodePtr> outputs,
+                                           absl::Span<const NDArray> out = {}) {
+  const int vector_bytes = codegen::GetHostTarget().vector_bits / 8;
+  absl::StatusOr<ir::KernelLaunch> launch = ir::PlanElementwiseKernel(outputs, vector_bytes, out);
+  if (!launch.ok()) return launch.status();
+  absl::Status s = codegen::RunKernel(*launch);
+  if (s.ok()) {
+    g_kernels.fetch_add(1, std::memory_order_relaxed);
+    return std::vector<NDArray>(launch->arrays.begin(),
+                                launch->arrays.begin() + launch->spec.num_outputs);
+  }
+  if (s.code() != absl::StatusCode::kUnimplemented) return s;
+  absl::StatusOr<std::vector<NDArray>> ref = Reference(outputs);
+  if (!ref.ok() || out.empty()) return ref;
+  for (size_t i = 0; i < out.size(); ++i) {
+    if (absl::Status c = CopyTo(out[i], (*ref)[i]); !c.ok()) return c;
+  }
+  return std::vector<NDArray>(out.begin(), out.end());
+}
+
+// NumPy's way: one kernel per node, every intermediate materialised.
+absl::StatusOr<NDArray> Eager(const ir::NodePtr& root) {
+  absl::flat_hash_map<const ir::Node*, ir::NodePtr> done;
+  for (const ir::Node* n : ir::TopologicalOrder({root})) {
+    if (n->kind() == ir::NodeKind::kArray || n->kind() == ir::NodeKind::kScalar) continue;
+    std::vector<ir::NodePtr> ins;
+    for (const ir::NodePtr& in : n->inputs()) {
+      auto it = done.find(in.get());
+      ins.push_back(it == done.end() ? in : it->second);
+    }
+    absl::StatusOr<ir::NodePtr> single = n->kind() == ir::NodeKind::kCast
+                                             ? ir::MakeCast(ins[0], n->dtype())
+                                             : ir::MakeUfunc(n->op(), ins);
+    if (!single.ok()) return single.status();
+    absl::StatusOr<std::vector<NDArray>> v = Fused({*single});
+    if (!v.ok()) return v.status();
+    done[n] = ir::MakeArray((*v)[0]);
+  }
+  auto it = done.find(root.get());
+  return it == done.end() ? root->array() : it->second->array();
+}
+
+absl::StatusOr<std::vector<NDArray>> Compute(absl::Span<const ir::NodePtr> outputs,
+                                             Backend backend) {
+  switch (EffectiveBackend(backend)) {
+    case Backend::kJit:
+      return Fused(outputs);
+    case Backend::kReference:
+      return Reference(outputs);
+    case Backend::kEager: {
+      std::vector<NDArray> out;
+      for (const ir::NodePtr& n : outputs) {
+        absl::StatusOr<NDArray> v = Eager(n);
+        if (!v.ok()) return v.status();
+        out.push_back(*std::move(v));
+      }
+      return out;
+    }
+  }
+  return absl::InternalError("unknown backend");
+}
+
 }  // namespace
 
-void EvaluateAll(absl::Span<const Array<>* const> arrays) {
+void EvaluateAll(absl::Span<const Array<>* const> arrays, Backend backend) {
   // Distinct unevaluated nodes, grouped by shape: each group is one kernel.
   std::vector<std::vector<ir::NodePtr>> groups;
   absl::flat_hash_map<const ir::Node*, bool> seen;
@@ -75,7 +126,7 @@ void EvaluateAll(absl::Span<const Array<>* const> arrays) {
   g_evaluations.fetch_add(1, std::memory_order_relaxed);
   absl::flat_hash_map<const ir::Node*, ir::NodePtr> result;
   for (const auto& group : groups) {
-    std::vector<NDArray> values = ValueOrThrow(Compute(group));
+    std::vector<NDArray> values = ValueOrThrow(Compute(group, backend));
     for (size_t i = 0; i < group.size(); ++i) result[group[i].get()] = ir::MakeArray(values[i]);
   }
   for (const Array<>* a : arrays) {
@@ -83,6 +134,48 @@ void EvaluateAll(absl::Span<const Array<>* const> arrays) {
     absl::MutexLock lock(&st.mu);
     if (auto it = result.find(st.node.get()); it != result.end()) st.node = it->second;
   }
+}
+
+void Array<>::eval_into(const NDArray& out) const {
+  if (!out.valid()) throw Error(absl::InvalidArgumentError("eval_into(): the out array is null"));
+  if (!out.writeable())
+    throw Error(absl::InvalidArgumentError("assignment destination is read-only"));
+  ir::NodePtr n = node();
+  if (!CanCast(n->dtype(), out.dtype(), Casting::kSameKind)) {
+    throw Error(absl::InvalidArgumentError(
+        "Cannot cast ufunc output from dtype('" + std::string(Name(n->dtype())) + "') to dtype('" +
+        std::string(Name(out.dtype())) + "') with casting rule 'same_kind'"));
+  }
+  if (n->shape() != out.shape()) {
+    Shape target(out.shape().begin(), out.shape().end());
+    absl::StatusOr<ir::NodePtr> b =
+        ir::ApplyView(n, [&](const NDArray& a) { return a.BroadcastTo(target); });
+    if (!b.ok()) {
+      throw Error(absl::InvalidArgumentError(
+          "non-broadcastable output operand with shape " + ShapeString(out.shape()) +
+          " doesn't match the broadcast shape " + ShapeString(n->shape())));
+    }
+    n = *b;
+  }
+  n = ValueOrThrow(ir::MakeCast(n, out.dtype()));
+  // Writing while reading the same element is safe only when out is exactly
+  // one of the inputs (same element order); any other overlap goes through a
+  // temporary.
+  bool harmful_overlap = false;
+  for (const ir::Node* leaf : ir::TopologicalOrder({n})) {
+    if (leaf->kind() != ir::NodeKind::kArray || !MayShareMemory(leaf->array(), out)) continue;
+    const NDArray& in = leaf->array();
+    harmful_overlap |=
+        !(in.data() == out.data() && in.shape() == out.shape() && in.strides() == out.strides());
+  }
+  g_evaluations.fetch_add(1, std::memory_order_relaxed);
+  if (n->kind() == ir::NodeKind::kArray || harmful_overlap) {
+    const NDArray value =
+        n->kind() == ir::NodeKind::kArray ? n->array() : ValueOrThrow(Fused({n}))[0];
+    ThrowIfError(CopyTo(out, value, Casting::kUnsafe));
+    return;
+  }
+  ValueOrThrow(Fused({n}, {out}));
 }
 
 EvalStats GetEvalStats() {

@@ -55,7 +55,8 @@ std::string KernelSpec::Key() const {
 }
 
 absl::StatusOr<KernelLaunch> PlanElementwiseKernel(absl::Span<const NodePtr> outputs,
-                                                   int vector_bytes) {
+                                                   int vector_bytes,
+                                                   absl::Span<const NDArray> out) {
   if (outputs.empty()) return absl::InvalidArgumentError("PlanElementwiseKernel(): no outputs");
   const Shape shape(outputs[0]->shape().begin(), outputs[0]->shape().end());
   for (const NodePtr& o : outputs) {
@@ -138,9 +139,19 @@ absl::StatusOr<KernelLaunch> PlanElementwiseKernel(absl::Span<const NodePtr> out
 
   const Order order = OutputOrder(inputs, shape);
   for (int k = 0; k < spec.num_outputs; ++k) {
-    absl::StatusOr<NDArray> out = NDArray::Empty(shape, outputs[k]->dtype(), order);
-    if (!out.ok()) return out.status();
-    launch.arrays[k] = *std::move(out);
+    if (!out.empty()) {
+      if (out.size() != outputs.size() || out[k].shape() != Dims(shape) ||
+          out[k].dtype() != outputs[k]->dtype() || !out[k].writeable()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("PlanElementwiseKernel(): out array ", k, " (", out[k].Describe(),
+                         ") does not take a writeable ", TypeString(outputs[k]->dtype(), shape)));
+      }
+      launch.arrays[k] = out[k];
+      continue;
+    }
+    absl::StatusOr<NDArray> fresh = NDArray::Empty(shape, outputs[k]->dtype(), order);
+    if (!fresh.ok()) return fresh.status();
+    launch.arrays[k] = *std::move(fresh);
   }
   for (NDArray& a : inputs) launch.arrays.push_back(std::move(a));
 

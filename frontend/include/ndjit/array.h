@@ -27,6 +27,13 @@ namespace ndjit {
 template <typename T = void>
 class Array;
 
+// How evaluation runs the graph. kJit fuses every elementwise node feeding
+// the outputs into one compiled kernel; kEager runs one kernel per node and
+// materialises every intermediate (how NumPy evaluates: the baseline the
+// benchmarks compare against); kReference is the plain scalar evaluator that
+// tests trust. NDJIT_BACKEND=reference in the environment forces the last.
+enum class Backend { kJit, kEager, kReference };
+
 namespace internal {
 struct ArrayState;
 }  // namespace internal
@@ -49,7 +56,10 @@ class Array<void> {
   ir::NodePtr node() const;
 
   // --- Reading: each evaluates first (once; the result is kept) ----------
-  const Array& eval() const;
+  const Array& eval(Backend backend = Backend::kJit) const;
+  // Computes the value into `out` (NumPy's out=): broadcast to out's shape
+  // and cast with the same_kind rule. `out` may be one of the inputs.
+  void eval_into(const NDArray& out) const;
   NDArray array() const;
   template <typename V>
   V item(Dims index = {}) const {
@@ -75,7 +85,7 @@ class Array<void> {
 
  private:
   Array View(const ir::ViewFn& fn) const;
-  friend void EvaluateAll(absl::Span<const Array<void>* const> arrays);
+  friend void EvaluateAll(absl::Span<const Array<void>* const> arrays, Backend backend);
 };
 
 template <typename Elem>
@@ -100,7 +110,7 @@ class Array : public Array<void> {
 
 // Evaluates several arrays together: shared inputs are read once and shared
 // subexpressions computed once.
-void EvaluateAll(absl::Span<const Array<>* const> arrays);
+void EvaluateAll(absl::Span<const Array<>* const> arrays, Backend backend = Backend::kJit);
 template <typename... A>
 void eval(const A&... arrays) {
   const Array<>* list[] = {&static_cast<const Array<>&>(arrays)...};

@@ -63,8 +63,11 @@ struct KernelLaunch {
 // contain only elementwise nodes. `vector_bytes` is the target's vector
 // register size. Outputs are allocated here: C order, or F order when every
 // full-shape input array is F- and not C-contiguous (NumPy's order='K').
+// With `out`, the outputs are written into those arrays instead (one per
+// output, of its shape and dtype; the caller rules out harmful overlap).
 absl::StatusOr<KernelLaunch> PlanElementwiseKernel(absl::Span<const NodePtr> outputs,
-                                                   int vector_bytes);
+                                                   int vector_bytes,
+                                                   absl::Span<const NDArray> out = {});
 
 // The loop IR, as the REPL's `:loops` shows it.
 std::string PrintKernel(const KernelLaunch& launch);

@@ -1,0 +1,137 @@
+// The workloads of ../shared/WORKLOADS.md that the engine runs today, each as
+// ndjit fused vs ndjit eager (one kernel per op with temporaries: NumPy's
+// way), beside a STREAM triad measured in the same run. Names and counters
+// follow WORKLOADS.md: <case>/<variant>/<threads>T, bytes_per_second.
+#include <benchmark/benchmark.h>
+
+#include <cmath>
+#include <cstring>
+#include <random>
+
+#include "ndjit/ndjit.h"
+
+namespace ndjit {
+namespace {
+
+constexpr int64_t kN = int64_t{1} << 24;
+constexpr int64_t kSmall = 1000;  // W11
+
+NDArray Random(int64_t n, uint32_t seed, float lo = 0.5f, float hi = 2.0f) {
+  NDArray a = *NDArray::Empty({n}, DType::kFloat32);
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> d(lo, hi);
+  auto* p = reinterpret_cast<float*>(a.data());
+  for (int64_t i = 0; i < n; ++i) p[i] = d(rng);
+  return a;
+}
+
+struct Inputs {
+  explicit Inputs(int64_t n) : a(Random(n, 1)), b(Random(n, 2)), c(Random(n, 3, -2, 2)) {}
+  NDArray a, b, c;
+};
+
+Inputs& Big() {
+  static Inputs* in = new Inputs(kN);
+  return *in;
+}
+
+Array<> W2(const Array<>& a, const Array<>& b, const Array<>& c) {
+  return 2 * a + 3 * b * c - a / (b + 1);
+}
+Array<> W3(const Array<>& a, const Array<>& b, const Array<>& c) {
+  return tanh(a) * exp(-b * b) + sqrt(abs(c));
+}
+
+// Variants must agree before they are timed.
+bool Agree(const NDArray& x, const NDArray& y, double tol) {
+  const auto* p = reinterpret_cast<const float*>(x.data());
+  const auto* q = reinterpret_cast<const float*>(y.data());
+  for (int64_t i = 0; i < x.size(); ++i) {
+    if (!(std::fabs(p[i] - q[i]) <= tol * std::max(1.0f, std::fabs(q[i])))) return false;
+  }
+  return true;
+}
+
+void BM_StreamTriad(benchmark::State& state) {
+  Inputs& in = Big();
+  NDArray out = Random(kN, 9);
+  auto* o = reinterpret_cast<float*>(out.data());
+  const auto* b = reinterpret_cast<const float*>(in.b.data());
+  const auto* c = reinterpret_cast<const float*>(in.c.data());
+  for (auto _ : state) {
+    for (int64_t i = 0; i < kN; ++i) o[i] = b[i] + 3.0f * c[i];
+    benchmark::ClobberMemory();
+  }
+  state.SetBytesProcessed(state.iterations() * 3 * 4 * kN);
+}
+BENCHMARK(BM_StreamTriad)->Name("STREAM/triad/1T")->UseRealTime()->Unit(benchmark::kMillisecond);
+
+void BM_W1(benchmark::State& state, Backend backend) {
+  Inputs& in = Big();
+  NDArray y = *in.c.Copy();
+  Array<> x(in.a), yy(y);
+  for (auto _ : state) {
+    if (backend == Backend::kJit) {
+      (2.5f * x + yy).eval_into(y);  // in place, as W1 asks
+    } else {
+      benchmark::DoNotOptimize((2.5f * x + yy).eval(backend).array().data());
+    }
+  }
+  state.SetBytesProcessed(state.iterations() * 3 * 4 * kN);
+}
+BENCHMARK_CAPTURE(BM_W1, ndjit, Backend::kJit)
+    ->Name("W1/ndjit/1T")
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_W1, eager, Backend::kEager)
+    ->Name("W1/eager/1T")
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+
+using Expression = Array<> (*)(const Array<>&, const Array<>&, const Array<>&);
+
+void RunExpression(benchmark::State& state, Expression F, Backend backend, int64_t n) {
+  static Inputs* small = new Inputs(kSmall);
+  Inputs& in = n == kN ? Big() : *small;
+  Array<> a(in.a), b(in.b), c(in.c);
+  const NDArray fused = F(a, b, c).eval(Backend::kJit).array();
+  const NDArray eager = F(a, b, c).eval(Backend::kEager).array();
+  if (!Agree(fused, eager, 1e-5)) state.SkipWithError("ndjit and eager results differ");
+  for (auto _ : state) benchmark::DoNotOptimize(F(a, b, c).eval(backend).array().data());
+  state.SetBytesProcessed(state.iterations() * 4 * 4 * n);
+  state.SetItemsProcessed(state.iterations() * n);
+}
+void BM_W2(benchmark::State& state, Backend backend, int64_t n) {
+  RunExpression(state, W2, backend, n);
+}
+void BM_W3(benchmark::State& state, Backend backend, int64_t n) {
+  RunExpression(state, W3, backend, n);
+}
+
+BENCHMARK_CAPTURE(BM_W2, ndjit, Backend::kJit, kN)
+    ->Name("W2/ndjit/1T")
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_W2, eager, Backend::kEager, kN)
+    ->Name("W2/eager/1T")
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_W3, ndjit, Backend::kJit, kN)
+    ->Name("W3/ndjit/1T")
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_W3, eager, Backend::kEager, kN)
+    ->Name("W3/eager/1T")
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_W2, ndjit, Backend::kJit, kSmall)
+    ->Name("W11/ndjit/1T")
+    ->UseRealTime()
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_W2, eager, Backend::kEager, kSmall)
+    ->Name("W11/eager/1T")
+    ->UseRealTime()
+    ->Unit(benchmark::kMicrosecond);
+
+}  // namespace
+}  // namespace ndjit
