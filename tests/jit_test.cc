@@ -268,3 +268,55 @@ TEST(Dsl, ComplexFallsBackToTheReference) {
 
 }  // namespace
 }  // namespace ndjit
+
+namespace ndjit {
+namespace {
+
+TEST(Dsl, EvalIntoWritesInPlaceAndHandlesOverlap) {
+  NDArray y = *NDArray::Arange(8, DType::kFloat32);
+  Array<> x(*NDArray::Full({8}, DType::kFloat32, 2.0)), yy(y);
+  (2.5f * x + yy).eval_into(y);  // W1: y = a*x + y in place
+  EXPECT_EQ(testing::Values(y), (std::vector<double>{5, 6, 7, 8, 9, 10, 11, 12}));
+  // Shifted overlap needs a temporary: z[1:] = z[:-1] * 2 must read every
+  // old value before any is overwritten.
+  NDArray z = *NDArray::Arange(40, DType::kInt64);
+  Array<> zz(z);
+  (zz[{Slice{{}, -1, {}}}] * 2).eval_into(*z.Index({Slice{1, {}, {}}}));
+  std::vector<double> expect(40, 0);
+  for (int i = 1; i < 40; ++i) expect[i] = 2 * (i - 1);
+  EXPECT_EQ(testing::Values(z), expect);
+  // Broadcast into out, and a same_kind cast.
+  NDArray out = *NDArray::Zeros({2, 3}, DType::kFloat32);
+  Array<>(*NDArray::Arange(3, DType::kFloat64)).eval_into(out);
+  EXPECT_EQ(testing::Values(out), (std::vector<double>{0, 1, 2, 0, 1, 2}));
+  NDArray ints = *NDArray::Zeros({3}, DType::kInt32);
+  EXPECT_THROW((Array<>(*NDArray::Arange(3, DType::kFloat64)) * 1.5).eval_into(ints), Error);
+  EXPECT_THROW(x.eval_into(*NDArray::Zeros({3}, DType::kFloat32)), Error);
+}
+
+TEST(Dsl, ReEvaluationReadsCurrentInputs) {
+  NDArray a = *NDArray::Full({100}, DType::kFloat64, 1.0);
+  Array<> x(a);
+  EXPECT_EQ((x * 3 + 1).item<double>({7}), 4.0);
+  ASSERT_TRUE(a.SetItem<double>({7}, 10.0).ok());
+  // The same expression over the same array is the same graph node, and its
+  // plan is reused, but the data is read again.
+  EXPECT_EQ((x * 3 + 1).item<double>({7}), 31.0);
+}
+
+TEST(Dsl, EagerAndReferenceBackendsAgreeWithTheJit) {
+  NDArray a = *NDArray::Arange(50, DType::kFloat32);
+  Array<> x(*a.Reshape({5, 10}));
+  auto expr = [&] { return tanh(x / 10) * exp(-x * x / 100) + sqrt(abs(x - 20)); };
+  const std::vector<double> jit = testing::Values(expr().eval(Backend::kJit).array());
+  const std::vector<double> eager = testing::Values(expr().eval(Backend::kEager).array());
+  const std::vector<double> ref = testing::Values(expr().eval(Backend::kReference).array());
+  ASSERT_EQ(jit.size(), ref.size());
+  for (size_t i = 0; i < jit.size(); ++i) {
+    EXPECT_NEAR(jit[i], ref[i], 1e-5 * std::max(1.0, std::fabs(ref[i])));
+    EXPECT_NEAR(eager[i], ref[i], 1e-5 * std::max(1.0, std::fabs(ref[i])));
+  }
+}
+
+}  // namespace
+}  // namespace ndjit

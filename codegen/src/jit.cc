@@ -2,6 +2,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
@@ -38,24 +39,12 @@ class Jit {
   }
 
   absl::StatusOr<KernelFn> Compile(const ir::KernelSpec& spec) {
-    const std::string key = spec.Key();
-    {
-      absl::MutexLock lock(&mu_);
-      if (auto it = cache_.find(key); it != cache_.end()) {
-        ++stats_.cache_hits;
-        return it->second;
-      }
-    }
+    const size_t key = spec.Hash();
+    if (std::optional<KernelFn> fn = Lookup(key, spec)) return *fn;
     // Compiles serialise: LLVM's pipeline is the expensive part and a second
     // thread asking for the same kernel must get the same function.
     absl::MutexLock compile_lock(&compile_mu_);
-    {
-      absl::MutexLock lock(&mu_);
-      if (auto it = cache_.find(key); it != cache_.end()) {
-        ++stats_.cache_hits;
-        return it->second;
-      }
-    }
+    if (std::optional<KernelFn> fn = Lookup(key, spec)) return *fn;
     const auto start = std::chrono::steady_clock::now();
     const std::string name = absl::StrCat("ndjit_kernel_", next_id_++);
     auto ctx = std::make_unique<llvm::LLVMContext>();
@@ -74,7 +63,7 @@ class Jit {
     const double ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
     absl::MutexLock lock(&mu_);
-    cache_.emplace(key, fn);
+    cache_[key].emplace_back(spec, fn);
     ++stats_.kernels_compiled;
     stats_.compile_ms += ms;
     return fn;
@@ -116,6 +105,19 @@ class Jit {
     }
     pm.run(**m);
     return std::string(text.str());
+  }
+
+  std::optional<KernelFn> Lookup(size_t key, const ir::KernelSpec& spec) {
+    absl::MutexLock lock(&mu_);
+    auto it = cache_.find(key);
+    if (it == cache_.end()) return std::nullopt;
+    for (const auto& [s, fn] : it->second) {
+      if (s == spec) {
+        ++stats_.cache_hits;
+        return fn;
+      }
+    }
+    return std::nullopt;
   }
 
   CompileStats Stats() {
@@ -169,7 +171,9 @@ class Jit {
   std::unique_ptr<llvm::TargetMachine> tm_;
   absl::Mutex compile_mu_;
   absl::Mutex mu_;
-  absl::flat_hash_map<std::string, KernelFn> cache_ ABSL_GUARDED_BY(mu_);
+  // Specs by hash; a bucket holds every spec that shares a hash.
+  absl::flat_hash_map<size_t, std::vector<std::pair<ir::KernelSpec, KernelFn>>> cache_
+      ABSL_GUARDED_BY(mu_);
   CompileStats stats_ ABSL_GUARDED_BY(mu_);
   int64_t next_id_ = 0;  // guarded by compile_mu_
 };
@@ -182,29 +186,30 @@ absl::StatusOr<KernelFn> GetKernel(const ir::KernelSpec& spec) {
   return (*jit)->Compile(spec);
 }
 
-absl::Status RunKernel(const ir::KernelLaunch& launch) {
-  absl::StatusOr<KernelFn> fn = GetKernel(launch.spec);
+absl::Status RunKernel(const ir::KernelSpec& spec, absl::Span<char* const> ptrs, Dims sizes,
+                       absl::Span<const Strides> strides,
+                       absl::Span<const ir::ScalarValue> scalar_values) {
+  absl::StatusOr<KernelFn> fn = GetKernel(spec);
   if (!fn.ok()) return fn.status();
-  if (launch.empty) return absl::OkStatus();
-  const ir::KernelSpec& spec = launch.spec;
-  const size_t nops = launch.arrays.size();
-  absl::InlinedVector<char*, 8> ptrs;
-  for (const NDArray& a : launch.arrays) ptrs.push_back(a.data());
-  absl::InlinedVector<int64_t, 32> strides;
-  for (size_t k = 0; k < nops; ++k) {
-    for (int64_t s : launch.strides[k]) strides.push_back(s);
-  }
-  std::vector<char> scalars(spec.scalars.size() * kScalarSlotBytes + 1);
+  absl::InlinedVector<int64_t, 32> flat;
+  for (const Strides& s : strides) flat.insert(flat.end(), s.begin(), s.end());
+  absl::InlinedVector<char, 64> scalars(spec.scalars.size() * kScalarSlotBytes + 1);
   for (size_t s = 0; s < spec.scalars.size(); ++s) {
-    ir::ScalarToStorage(launch.scalar_values[s], spec.scalars[s],
-                        scalars.data() + s * kScalarSlotBytes);
+    ir::ScalarToStorage(scalar_values[s], spec.scalars[s], scalars.data() + s * kScalarSlotBytes);
   }
   int64_t status = 0;
-  (*fn)(ptrs.data(), launch.sizes.data(), strides.data(), scalars.data(), &status);
+  (*fn)(ptrs.data(), sizes.data(), flat.data(), scalars.data(), &status);
   if (status == kStatusNegativePower) {
     return absl::InvalidArgumentError("Integers to negative integer powers are not allowed.");
   }
   return absl::OkStatus();
+}
+
+absl::Status RunKernel(const ir::KernelLaunch& launch) {
+  if (launch.empty) return GetKernel(launch.spec).status();
+  absl::InlinedVector<char*, 8> ptrs;
+  for (const NDArray& a : launch.arrays) ptrs.push_back(a.data());
+  return RunKernel(launch.spec, ptrs, launch.sizes, launch.strides, launch.scalar_values);
 }
 
 CompileStats GetCompileStats() {

@@ -40,19 +40,104 @@ absl::StatusOr<std::vector<NDArray>> Reference(absl::Span<const ir::NodePtr> out
   return out;
 }
 
+// A plan kept for running again: everything but the data. Input pointers
+// stay valid while the root lives (its leaves hold the inputs' buffers).
+struct CachedPlan {
+  ir::KernelSpec spec;
+  Shape sizes;
+  std::vector<Strides> strides;
+  std::vector<ir::ScalarValue> scalars;
+  std::vector<char*> input_ptrs;
+  Shape output_shape;
+  std::vector<DType> output_dtypes;
+  Order output_order = Order::kC;
+};
+
+// Plans of single-output evaluations, by root node. Interning makes the same
+// expression over the same arrays the same root, so a loop that re-evaluates
+// it skips planning; the weak pointer tells a live root from a reused address.
+class PlanCache {
+ public:
+  std::shared_ptr<const CachedPlan> Find(const ir::NodePtr& root) {
+    absl::MutexLock lock(&mu_);
+    auto it = plans_.find(root.get());
+    if (it == plans_.end() || it->second.root.lock() != root) return nullptr;
+    return it->second.plan;
+  }
+  void Put(const ir::NodePtr& root, const ir::KernelLaunch& launch) {
+    auto plan = std::make_shared<CachedPlan>();
+    plan->spec = launch.spec;
+    plan->sizes = launch.sizes;
+    plan->strides = launch.strides;
+    plan->scalars = launch.scalar_values;
+    for (size_t k = launch.spec.num_outputs; k < launch.arrays.size(); ++k) {
+      plan->input_ptrs.push_back(launch.arrays[k].data());
+    }
+    const NDArray& out = launch.arrays[0];
+    plan->output_shape.assign(out.shape().begin(), out.shape().end());
+    for (int k = 0; k < launch.spec.num_outputs; ++k) {
+      plan->output_dtypes.push_back(launch.arrays[k].dtype());
+    }
+    plan->output_order = out.IsFContiguous() && !out.IsCContiguous() ? Order::kF : Order::kC;
+    absl::MutexLock lock(&mu_);
+    if (plans_.size() >= kMaxPlans) plans_.clear();
+    plans_[root.get()] = Entry{root, std::move(plan)};
+  }
+
+ private:
+  static constexpr size_t kMaxPlans = 256;
+  struct Entry {
+    std::weak_ptr<const ir::Node> root;
+    std::shared_ptr<const CachedPlan> plan;
+  };
+  absl::Mutex mu_;
+  absl::flat_hash_map<const ir::Node*, Entry> plans_ ABSL_GUARDED_BY(mu_);
+};
+
+PlanCache& Plans() {
+  static PlanCache* cache = new PlanCache;
+  return *cache;
+}
+
+// Runs a cached plan again into freshly allocated outputs.
+absl::StatusOr<std::vector<NDArray>> Rerun(const CachedPlan& plan) {
+  std::vector<NDArray> outs;
+  absl::InlinedVector<char*, 8> ptrs;
+  for (DType t : plan.output_dtypes) {
+    absl::StatusOr<NDArray> fresh = NDArray::Empty(plan.output_shape, t, plan.output_order);
+    if (!fresh.ok()) return fresh.status();
+    ptrs.push_back(fresh->data());
+    outs.push_back(*std::move(fresh));
+  }
+  ptrs.insert(ptrs.end(), plan.input_ptrs.begin(), plan.input_ptrs.end());
+  if (absl::Status s = codegen::RunKernel(plan.spec, ptrs, plan.sizes, plan.strides, plan.scalars);
+      !s.ok()) {
+    return s;
+  }
+  g_kernels.fetch_add(1, std::memory_order_relaxed);
+  return outs;
+}
+
 // Computes `outputs` (one shape) with one JIT kernel, writing into `out` if
 // given; the reference evaluator steps in where the JIT cannot lower
 // something yet (complex dtypes).
 absl::StatusOr<std::vector<NDArray>> Fused(absl::Span<const ir::NodePtr> outputs,
                                            absl::Span<const NDArray> out = {}) {
+  const bool cacheable = outputs.size() == 1 && out.empty();
+  if (cacheable) {
+    if (std::shared_ptr<const CachedPlan> plan = Plans().Find(outputs[0])) return Rerun(*plan);
+  }
   const int vector_bytes = codegen::GetHostTarget().vector_bits / 8;
   absl::StatusOr<ir::KernelLaunch> launch = ir::PlanElementwiseKernel(outputs, vector_bytes, out);
   if (!launch.ok()) return launch.status();
   absl::Status s = codegen::RunKernel(*launch);
   if (s.ok()) {
     g_kernels.fetch_add(1, std::memory_order_relaxed);
-    return std::vector<NDArray>(launch->arrays.begin(),
+    std::vector<NDArray> result(launch->arrays.begin(),
                                 launch->arrays.begin() + launch->spec.num_outputs);
+    // Empty launches have nothing worth caching (and no kernel to rerun).
+    if (cacheable && !launch->empty) Plans().Put(outputs[0], *launch);
+    return result;
   }
   if (s.code() != absl::StatusCode::kUnimplemented) return s;
   absl::StatusOr<std::vector<NDArray>> ref = Reference(outputs);

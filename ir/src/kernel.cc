@@ -38,20 +38,23 @@ Order OutputOrder(absl::Span<const NDArray> inputs, Dims shape) {
 
 }  // namespace
 
-std::string KernelSpec::Key() const {
-  std::string k = absl::StrCat("r", rank, "l", lanes, "o", num_outputs, ":");
-  for (size_t i = 0; i < operands.size(); ++i) {
-    absl::StrAppend(&k, static_cast<int>(operands[i]), "/", static_cast<int>(inner[i]), ",");
-  }
-  k += "s:";
-  for (DType t : scalars) absl::StrAppend(&k, static_cast<int>(t), ",");
-  k += "b:";
+size_t KernelSpec::Hash() const {
+  // FNV-1a over the fields that decide the generated code.
+  uint64_t h = 1469598103934665603ull;
+  auto mix = [&](uint64_t v) { h = (h ^ v) * 1099511628211ull; };
+  mix(rank);
+  mix(lanes);
+  mix(num_outputs);
+  for (DType t : operands) mix(static_cast<uint64_t>(t));
+  for (InnerAccess a : inner) mix(static_cast<uint64_t>(a));
+  for (DType t : scalars) mix(static_cast<uint64_t>(t) + 64);
   for (const Instr& in : body) {
-    absl::StrAppend(&k, static_cast<int>(in.kind), ".", static_cast<int>(in.dtype), ".",
-                    static_cast<int>(in.compute), ".", static_cast<int>(in.op), ".", in.slot, "(",
-                    absl::StrJoin(in.args, ","), ");");
+    mix(static_cast<uint64_t>(in.kind) | static_cast<uint64_t>(in.dtype) << 8 |
+        static_cast<uint64_t>(in.compute) << 16 | static_cast<uint64_t>(in.op) << 24 |
+        static_cast<uint64_t>(in.slot + 1) << 32);
+    for (int a : in.args) mix(static_cast<uint64_t>(a));
   }
-  return k;
+  return static_cast<size_t>(h);
 }
 
 absl::StatusOr<KernelLaunch> PlanElementwiseKernel(absl::Span<const NodePtr> outputs,

@@ -16,6 +16,7 @@ constexpr std::array<UfuncInfo, kNumUfuncs> kUfuncs = {{
 #undef NDJIT_X
 }};
 
+
 constexpr absl::string_view kTypeChars = "?bhilBHILefdFD";
 constexpr DType kTypeCharDTypes[] = {
     DType::kBool,    DType::kInt8,    DType::kInt16,     DType::kInt32,     DType::kInt64,
@@ -66,7 +67,7 @@ absl::StatusOr<Ufunc> UfuncFromName(absl::string_view name) {
   return absl::NotFoundError(absl::StrCat("no ufunc named '", name, "'"));
 }
 
-absl::StatusOr<Signature> ResolveSignature(Ufunc u, absl::Span<const DType> inputs) {
+static absl::StatusOr<Signature> SearchLoops(Ufunc u, absl::Span<const DType> inputs) {
   const UfuncInfo& info = Info(u);
   if (static_cast<int>(inputs.size()) != info.arity) {
     return absl::InvalidArgumentError(
@@ -106,6 +107,49 @@ absl::StatusOr<Signature> ResolveSignature(Ufunc u, absl::Span<const DType> inpu
       "ufunc '", info.name, "' not supported for the input types (", DTypeList(inputs),
       "), and the inputs could not be safely coerced to any supported types according to the "
       "casting rule ''safe''"));
+}
+
+namespace {
+
+// Loop search answers for every unary and binary signature, computed once:
+// the search runs on every graph construction and must be cheap.
+struct SignatureTable {
+  struct Entry {
+    bool ok = false;
+    Signature sig;
+  };
+  std::vector<Entry> entries = std::vector<Entry>(kNumUfuncs * kNumDTypes * kNumDTypes);
+  SignatureTable() {
+    for (int u = 0; u < kNumUfuncs; ++u) {
+      const auto op = static_cast<Ufunc>(u);
+      if (Info(op).arity > 2) continue;
+      for (int a = 0; a < kNumDTypes; ++a) {
+        for (int b = 0; b < (Info(op).arity == 2 ? kNumDTypes : 1); ++b) {
+          const DType in[2] = {static_cast<DType>(a), static_cast<DType>(b)};
+          absl::StatusOr<Signature> s = SearchLoops(op, absl::MakeConstSpan(in, Info(op).arity));
+          Entry& e = entries[(u * kNumDTypes + a) * kNumDTypes + b];
+          e.ok = s.ok();
+          if (s.ok()) e.sig = *s;
+        }
+      }
+    }
+  }
+};
+
+}  // namespace
+
+absl::StatusOr<Signature> ResolveSignature(Ufunc u, absl::Span<const DType> inputs) {
+  const int arity = Info(u).arity;
+  if (arity <= 2 && static_cast<int>(inputs.size()) == arity) {
+    static const SignatureTable* table = new SignatureTable;
+    const int a = static_cast<int>(inputs[0]);
+    const int b = arity == 2 ? static_cast<int>(inputs[1]) : 0;
+    const SignatureTable::Entry& e =
+        table->entries[(static_cast<int>(u) * kNumDTypes + a) * kNumDTypes + b];
+    if (e.ok) return e.sig;
+  }
+  // Errors (and three-input ops) take the slow path, which builds the text.
+  return SearchLoops(u, inputs);
 }
 
 }  // namespace ndjit::ir

@@ -28,6 +28,12 @@ absl::StatusOr<KernelFn> GetKernel(const ir::KernelSpec& spec);
 // Compiles (or reuses) and runs the launch's kernel, writing its outputs.
 absl::Status RunKernel(const ir::KernelLaunch& launch);
 
+// The same from raw parts: one data pointer per operand (outputs first), the
+// loop sizes, per-operand strides and the scalar values.
+absl::Status RunKernel(const ir::KernelSpec& spec, absl::Span<char* const> ptrs, Dims sizes,
+                       absl::Span<const Strides> strides,
+                       absl::Span<const ir::ScalarValue> scalar_values);
+
 CompileStats GetCompileStats();
 
 // The kernel's LLVM IR, before or after the optimisation pipeline, and its

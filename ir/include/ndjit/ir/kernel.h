@@ -6,6 +6,7 @@
 // values arrive at launch.
 #pragma once
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,11 @@ struct Instr {
   Ufunc op = Ufunc::kAdd;            // kUfunc
   int slot = -1;                     // kLoad/kStore: operand; kScalarArg: scalar index
   absl::InlinedVector<int, 3> args;  // value indices
+
+  bool operator==(const Instr& o) const {
+    return kind == o.kind && dtype == o.dtype && compute == o.compute && op == o.op &&
+           slot == o.slot && std::equal(args.begin(), args.end(), o.args.begin(), o.args.end());
+  }
 };
 
 // How an operand is read along the innermost loop.
@@ -43,9 +49,10 @@ struct KernelSpec {
   std::vector<InnerAccess> inner;  // per operand
   int lanes = 1;                   // vector width of the innermost loop
 
-  // Equal keys compile to the same machine code; sizes and values never
-  // appear in it.
-  std::string Key() const;
+  // Equal specs compile to the same machine code; sizes and values are not
+  // part of a spec. Hash() is for the kernel cache.
+  bool operator==(const KernelSpec&) const = default;
+  size_t Hash() const;
 };
 
 // A kernel and everything one run of it needs.
