@@ -57,6 +57,8 @@ class KernelLowering {
 
     EmitLoop(0, base);
 
+    // Streaming stores are weakly ordered: make them visible before return.
+    if (spec_.stream_outputs) b_.CreateFence(llvm::AtomicOrdering::SequentiallyConsistent);
     Value* failed = b_.CreateLoad(b_.getInt1Ty(), error_);
     b_.CreateStore(b_.CreateSelect(failed, b_.getInt64(kStatusNegativePower), b_.getInt64(0)),
                    status);
@@ -217,6 +219,12 @@ class KernelLowering {
                                     b_.CreateMul(j, b_.getInt64(ItemSize(in.dtype))));
             if (mask) {
               b_.CreateMaskedStore(data, p, align, mask);
+            } else if (spec_.stream_outputs) {
+              const llvm::Align vector(static_cast<uint64_t>(Lanes()) * ItemSize(in.dtype));
+              llvm::StoreInst* st = b_.CreateAlignedStore(data, p, vector);
+              st->setMetadata(
+                  llvm::LLVMContext::MD_nontemporal,
+                  llvm::MDNode::get(ctx_, llvm::ConstantAsMetadata::get(b_.getInt32(1))));
             } else {
               b_.CreateAlignedStore(data, p, align);
             }

@@ -166,6 +166,11 @@ absl::StatusOr<NDArray> Eager(const ir::NodePtr& root) {
     if (!v.ok()) return v.status();
     done[n] = ir::MakeArray((*v)[0]);
   }
+  if (root->kind() == ir::NodeKind::kScalar) {
+    absl::StatusOr<std::vector<NDArray>> v = Fused({root});
+    if (!v.ok()) return v.status();
+    return (*v)[0];
+  }
   auto it = done.find(root.get());
   return it == done.end() ? root->array() : it->second->array();
 }

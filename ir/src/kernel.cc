@@ -45,6 +45,7 @@ size_t KernelSpec::Hash() const {
   mix(rank);
   mix(lanes);
   mix(num_outputs);
+  mix(stream_outputs ? 1 : 0);
   for (DType t : operands) mix(static_cast<uint64_t>(t));
   for (InnerAccess a : inner) mix(static_cast<uint64_t>(a));
   for (DType t : scalars) mix(static_cast<uint64_t>(t) + 64);
@@ -177,6 +178,17 @@ absl::StatusOr<KernelLaunch> PlanElementwiseKernel(absl::Span<const NodePtr> out
                                                            : InnerAccess::kStrided);
   }
   spec.lanes = std::max(1, vector_bytes / widest);
+  // Streaming stores pay off once the output is far larger than the caches,
+  // and need every full vector store aligned to the vector's size.
+  constexpr int64_t kStreamingBytes = int64_t{4} << 20;
+  bool stream = out.empty() && spec.rank == 1 && !launch.empty;
+  for (int k = 0; k < spec.num_outputs && stream; ++k) {
+    const int64_t vector = int64_t{spec.lanes} * ItemSize(spec.operands[k]);
+    stream = spec.inner[k] == InnerAccess::kContiguous &&
+             launch.arrays[k].nbytes() >= kStreamingBytes &&
+             reinterpret_cast<uintptr_t>(launch.arrays[k].data()) % vector == 0;
+  }
+  spec.stream_outputs = stream;
   return launch;
 }
 

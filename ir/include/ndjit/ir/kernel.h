@@ -48,6 +48,9 @@ struct KernelSpec {
   int rank = 1;                    // depth of the loop nest, >= 1
   std::vector<InnerAccess> inner;  // per operand
   int lanes = 1;                   // vector width of the innermost loop
+  // Outputs are written with non-temporal (streaming) stores: set for large
+  // fresh outputs, whose writes would otherwise first read every line in.
+  bool stream_outputs = false;
 
   // Equal specs compile to the same machine code; sizes and values are not
   // part of a spec. Hash() is for the kernel cache.

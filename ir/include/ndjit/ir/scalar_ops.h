@@ -136,16 +136,24 @@ bool Less(T a, T b) {
   }
 }
 
+// Signed zeros order as IEEE 754-2019's minimum/maximum do: -0 < +0. (NumPy
+// leaves this to the platform; one rule keeps the JIT and the reference equal.)
 template <typename T>
 T Minimum(T a, T b) {
   if (IsNan(a)) return a;
   if (IsNan(b)) return b;
+  if constexpr (std::is_floating_point_v<T>) {
+    if (a == b) return std::signbit(a) ? a : b;
+  }
   return Less(b, a) ? b : a;
 }
 template <typename T>
 T Maximum(T a, T b) {
   if (IsNan(a)) return a;
   if (IsNan(b)) return b;
+  if constexpr (std::is_floating_point_v<T>) {
+    if (a == b) return std::signbit(a) ? b : a;
+  }
   return Less(a, b) ? b : a;
 }
 template <typename T>
