@@ -4,7 +4,6 @@
 
 #include "absl/synchronization/mutex.h"
 #include "ndjit/internal/array_state.h"
-#include "ndjit/runtime/cast.h"
 
 namespace ndjit {
 
@@ -97,7 +96,7 @@ Array<> Array<>::astype(DType dtype) const {
 }
 
 Array<> apply(ir::Ufunc op, std::initializer_list<Array<>> inputs) {
-  std::vector<ir::NodePtr> nodes;
+  absl::InlinedVector<ir::NodePtr, 3> nodes;
   for (const Array<>& a : inputs) nodes.push_back(a.node());
   return Array<>(ValueOrThrow(ir::MakeUfunc(op, nodes)));
 }
@@ -105,21 +104,15 @@ Array<> apply(ir::Ufunc op, std::initializer_list<Array<>> inputs) {
 Array<> Weak(const Array<>& like, double v) { return Array<>(ir::MakeScalarLike(like.dtype(), v)); }
 
 Array<> Weak(const Array<>& like, int64_t v) {
-  const DType t = ResultTypeWithScalar(like.dtype(), WeakScalar::kInt);
-  // NEP 50: a Python integer must fit the array's integer type.
-  if (IsInteger(t)) {
-    char buf[8];
-    int64_t back = 0;
-    ir::ScalarValue sv;
-    sv.i = v;
-    ir::ScalarToStorage(sv, t, buf);
-    GetCastFn(t, DType::kInt64)(buf, 0, reinterpret_cast<char*>(&back), 0, 1);
-    if (back != v || (t == DType::kUInt64 && v < 0)) {
-      throw Error(absl::OutOfRangeError("Python integer " + std::to_string(v) +
-                                        " out of bounds for " + std::string(Name(t))));
-    }
+  ir::NodePtr n = ir::MakeScalarLike(like.dtype(), v);
+  // NEP 50: a Python integer must fit the array's integer type. The node
+  // holds the value as the dtype stores it, so a mismatch means it did not.
+  const DType t = n->dtype();
+  if (IsInteger(t) && (n->scalar().i != v || (t == DType::kUInt64 && v < 0))) {
+    throw Error(absl::OutOfRangeError("Python integer " + std::to_string(v) +
+                                      " out of bounds for " + std::string(Name(t))));
   }
-  return Array<>(ir::MakeScalarLike(like.dtype(), v));
+  return Array<>(std::move(n));
 }
 
 Array<> Weak(const Array<>& like, bool v) {

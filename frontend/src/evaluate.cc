@@ -40,8 +40,8 @@ absl::StatusOr<std::vector<NDArray>> Reference(absl::Span<const ir::NodePtr> out
   return out;
 }
 
-// A plan kept for running again: everything but the data. Input pointers
-// stay valid while the root lives (its leaves hold the inputs' buffers).
+// A plan kept for running again: everything but the output data. Input
+// pointers stay valid while the root lives (its leaves hold the buffers).
 struct CachedPlan {
   ir::KernelSpec spec;
   Shape sizes;
@@ -53,18 +53,27 @@ struct CachedPlan {
   Order output_order = Order::kC;
 };
 
-// Plans of single-output evaluations, by root node. Interning makes the same
-// expression over the same arrays the same root, so a loop that re-evaluates
-// it skips planning; the weak pointer tells a live root from a reused address.
+// Plans of single-output evaluations over small arrays, by root node. Planning
+// costs microseconds, which matters only when the kernel itself is that
+// short. Interning makes the same expression over the same arrays the same
+// root node; the cache holds its roots, so rebuilding an expression in a loop
+// finds the plan again. Holding a root holds its input arrays, hence the
+// size limit.
 class PlanCache {
  public:
+  static constexpr int64_t kMaxInputBytes = int64_t{64} << 10;
+
   std::shared_ptr<const CachedPlan> Find(const ir::NodePtr& root) {
     absl::MutexLock lock(&mu_);
     auto it = plans_.find(root.get());
-    if (it == plans_.end() || it->second.root.lock() != root) return nullptr;
-    return it->second.plan;
+    return it == plans_.end() ? nullptr : it->second.plan;
   }
   void Put(const ir::NodePtr& root, const ir::KernelLaunch& launch) {
+    int64_t input_bytes = 0;
+    for (size_t k = launch.spec.num_outputs; k < launch.arrays.size(); ++k) {
+      input_bytes += launch.arrays[k].buffer()->size();
+    }
+    if (input_bytes > kMaxInputBytes) return;
     auto plan = std::make_shared<CachedPlan>();
     plan->spec = launch.spec;
     plan->sizes = launch.sizes;
@@ -87,7 +96,7 @@ class PlanCache {
  private:
   static constexpr size_t kMaxPlans = 256;
   struct Entry {
-    std::weak_ptr<const ir::Node> root;
+    ir::NodePtr root;  // keeps the key's node (and so its address) alive
     std::shared_ptr<const CachedPlan> plan;
   };
   absl::Mutex mu_;
