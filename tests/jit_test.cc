@@ -22,7 +22,7 @@ constexpr DType kAll[] = {DType::kBool,   DType::kInt8,    DType::kInt16,   DTyp
 NDArray Sample(DType t, int64_t n, uint32_t seed) {
   std::mt19937 rng(seed);
   std::vector<double> special = {0, 1, -1, 2, -2, 3, 7, -7, 100, -100, 127, -128, 255};
-  if (IsFloating(t)) {
+  if (IsFloating(t) || IsComplex(t)) {
     special.insert(special.end(), {0.5, -0.5, 1.5, 2.5, -2.5, NAN, INFINITY, -INFINITY, -0.0, 1e-3,
                                    3.14159, 1e4, -65504, 1e-7});
     if (t != DType::kFloat16) special.insert(special.end(), {1e30, -1e30, 1e-40});
@@ -32,8 +32,13 @@ NDArray Sample(DType t, int64_t n, uint32_t seed) {
   for (int64_t i = 0; i < n; ++i) {
     const double v = i < static_cast<int64_t>(special.size()) && (i + seed) % 2 == 0
                          ? special[(i + seed) % special.size()]
-                         : (IsFloating(t) ? uni(rng) : std::round(uni(rng)));
-    EXPECT_TRUE(out.SetItem<double>({i}, v).ok());
+                         : (IsInteger(t) || t == DType::kBool ? std::round(uni(rng)) : uni(rng));
+    if (IsComplex(t)) {
+      const double im = i % 3 == 0 ? 0.0 : std::round(uni(rng)) / 4;
+      EXPECT_TRUE(out.SetItem<std::complex<double>>({i}, {v, im}).ok());
+    } else {
+      EXPECT_TRUE(out.SetItem<double>({i}, v).ok());
+    }
   }
   return out;
 }
@@ -67,6 +72,21 @@ double UlpDistance(double a, double b, DType t) {
 void ExpectSame(const NDArray& got, const NDArray& want, bool exact, const std::string& what) {
   ASSERT_EQ(got.dtype(), want.dtype()) << what;
   ASSERT_EQ(got.shape(), want.shape()) << what;
+  if (IsComplex(got.dtype())) {
+    // Both halves must match: as two real arrays.
+    const auto g = testing::Values<std::complex<double>>(got);
+    const auto w = testing::Values<std::complex<double>>(want);
+    for (size_t i = 0; i < g.size(); ++i) {
+      for (int part = 0; part < 2; ++part) {
+        const double x = part ? g[i].imag() : g[i].real();
+        const double y = part ? w[i].imag() : w[i].real();
+        if (std::isnan(x) && std::isnan(y)) continue;
+        ASSERT_TRUE(x == y && std::signbit(x) == std::signbit(y))
+            << what << " at " << i << ": jit " << g[i] << " reference " << w[i];
+      }
+    }
+    return;
+  }
   const std::vector<double> g = testing::Values(got), w = testing::Values(want);
   for (size_t i = 0; i < g.size(); ++i) {
     if (std::isnan(g[i]) && std::isnan(w[i])) continue;
@@ -259,11 +279,21 @@ TEST(Dsl, FloatSixteenComputesInFloat32AndRoundsOnce) {
   EXPECT_EQ(r.item<float16>({1}).bits, 0x3555);
 }
 
-TEST(Dsl, ComplexFallsBackToTheReference) {
-  Array<> z(*NDArray::Full({4}, DType::kComplex64, 2.0));
+TEST(Dsl, ComplexRunsInTheJit) {
+  NDArray data = *NDArray::Empty({5}, DType::kComplex64);
+  for (int64_t i = 0; i < 5; ++i) {
+    ASSERT_TRUE(data.SetItem<std::complex<double>>({i}, {1.0 * i, 2.0 - i}).ok());
+  }
+  Array<> z(data);
   const EvalStats before = GetEvalStats();
-  EXPECT_EQ((z * z).item<std::complex<float>>({0}), std::complex<float>(4, 0));
-  EXPECT_EQ(GetEvalStats().fallbacks, before.fallbacks + 1);
+  Array<> r = z * conj(z) + sqrt(z) / 2;
+  EXPECT_EQ(r.dtype(), DType::kComplex64);
+  const std::complex<float> z3(3, -1);
+  const std::complex<float> want = z3 * std::conj(z3) + std::sqrt(z3) / 2.0f;
+  EXPECT_NEAR(std::abs(r.item<std::complex<float>>({3}) - want), 0, 1e-6);
+  EXPECT_EQ(abs(z).dtype(), DType::kFloat32);
+  EXPECT_FLOAT_EQ(abs(z).item<float>({3}), std::abs(z3));
+  EXPECT_EQ(GetEvalStats().fallbacks, before.fallbacks);
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
+#include "complex_helpers.h"
 #include "llvm/ExecutionEngine/Orc/ExecutionUtils.h"
 #include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
 #include "llvm/ExecutionEngine/Orc/LLJIT.h"
@@ -146,6 +147,15 @@ class Jit {
         (*jit)->getDataLayout().getGlobalPrefix());
     if (!process) return absl::InternalError(absl::StrCat("JIT: ", ErrorText(process.takeError())));
     (*jit)->getMainJITDylib().addGenerator(std::move(*process));
+    // Helpers kernels call by name; defined here so no export flags matter.
+    llvm::orc::SymbolMap helpers;
+    helpers[(*jit)->mangleAndIntern("ndjit_complex_apply")] = llvm::orc::ExecutorSymbolDef(
+        llvm::orc::ExecutorAddr::fromPtr(&ndjit_complex_apply),
+        llvm::JITSymbolFlags::Exported | llvm::JITSymbolFlags::Callable);
+    if (llvm::Error e =
+            (*jit)->getMainJITDylib().define(llvm::orc::absoluteSymbols(std::move(helpers)))) {
+      return absl::InternalError(absl::StrCat("JIT: ", ErrorText(std::move(e))));
+    }
     auto* j = new Jit;  // lives for the process: kernels must stay callable
     j->jit_ = std::move(*jit);
     j->tm_ = std::move(*tm);

@@ -50,7 +50,7 @@ class KernelLowering {
     for (size_t s = 0; s < spec_.scalars.size(); ++s) {
       const DType t = spec_.scalars[s];
       Value* slot = b_.CreateConstGEP1_64(b_.getInt8Ty(), scalars, s * kScalarSlotBytes);
-      scalar_splats_.push_back(Splat(ToRegister(t, b_.CreateLoad(StorageType(ctx_, t), slot))));
+      scalar_splats_.push_back(LoadSplat(t, slot));
     }
     error_ = b_.CreateAlloca(b_.getInt1Ty());
     b_.CreateStore(b_.getFalse(), error_);
@@ -70,6 +70,29 @@ class KernelLowering {
   int Lanes() const { return spec_.lanes; }
   llvm::Type* Vec(llvm::Type* elem) const { return llvm::FixedVectorType::get(elem, Lanes()); }
   Value* Splat(Value* v) { return b_.CreateVectorSplat(Lanes(), v); }
+
+  // Complex values are interleaved (re, im) pairs: twice the lanes.
+  int Width(DType t) const { return Lanes() * (IsComplex(t) ? 2 : 1); }
+  llvm::Type* VecFor(DType t) const {
+    return llvm::FixedVectorType::get(StorageType(ctx_, t), Width(t));
+  }
+
+  // One element at `p`, in registers, repeated across all lanes.
+  Value* LoadSplat(DType t, Value* p) {
+    if (!IsComplex(t)) return Splat(ToRegister(t, b_.CreateLoad(StorageType(ctx_, t), p)));
+    Value* pair = b_.CreateLoad(llvm::FixedVectorType::get(StorageType(ctx_, t), 2), p);
+    std::vector<int> mask;
+    for (int i = 0; i < Width(t); ++i) mask.push_back(i % 2);
+    return b_.CreateShuffleVector(pair, mask);
+  }
+
+  // A lane mask widened to cover both halves of complex lanes.
+  Value* MaskFor(DType t, Value* mask) {
+    if (!IsComplex(t)) return mask;
+    std::vector<int> m;
+    for (int i = 0; i < Width(t); ++i) m.push_back(i / 2);
+    return b_.CreateShuffleVector(mask, m);
+  }
 
   // Storage -> register representation (scalar or vector).
   Value* ToRegister(DType t, Value* v) {
@@ -134,7 +157,7 @@ class KernelLowering {
     for (size_t k = spec_.num_outputs; k < rows.size(); ++k) {
       if (spec_.inner[k] != ir::InnerAccess::kBroadcast) continue;
       const DType t = spec_.operands[k];
-      row_splats_[k] = Splat(ToRegister(t, b_.CreateLoad(StorageType(ctx_, t), rows[k])));
+      row_splats_[k] = LoadSplat(t, rows[k]);
     }
     CountedLoop(n, Lanes(), n, [&](Value* j) { EmitBody(rows, j, nullptr); });
     Value* j = exit_index_;
@@ -155,12 +178,27 @@ class KernelLowering {
     return llvm::ConstantVector::get(lanes);
   }
 
-  Value* Addresses(Value* row, Value* j, int k) {
-    Value* index = b_.CreateAdd(Splat(j), Iota());
-    return b_.CreateGEP(b_.getInt8Ty(), row, b_.CreateMul(index, Splat(strides_[k].back())));
+  // Per-element addresses of a strided operand (both halves of complex).
+  Value* Addresses(Value* row, Value* j, int k, DType t) {
+    if (!IsComplex(t)) {
+      Value* index = b_.CreateAdd(Splat(j), Iota());
+      return b_.CreateGEP(b_.getInt8Ty(), row, b_.CreateMul(index, Splat(strides_[k].back())));
+    }
+    const int w = Width(t);
+    std::vector<llvm::Constant*> lane, part;
+    for (int i = 0; i < w; ++i) {
+      lane.push_back(b_.getInt64(i / 2));
+      part.push_back(b_.getInt64((i % 2) * ItemSize(t) / 2));
+    }
+    Value* index = b_.CreateAdd(b_.CreateVectorSplat(w, j), llvm::ConstantVector::get(lane));
+    Value* offset = b_.CreateAdd(b_.CreateMul(index, b_.CreateVectorSplat(w, strides_[k].back())),
+                                 llvm::ConstantVector::get(part));
+    return b_.CreateGEP(b_.getInt8Ty(), row, offset);
   }
 
-  Value* AllTrue() { return llvm::ConstantInt::getTrue(Vec(b_.getInt1Ty())); }
+  Value* AllTrue(DType t) {
+    return llvm::ConstantInt::getTrue(llvm::FixedVectorType::get(b_.getInt1Ty(), Width(t)));
+  }
 
   void EmitBody(const std::vector<Value*>& rows, Value* j, Value* mask) {
     std::vector<Value*> values;
@@ -169,7 +207,8 @@ class KernelLowering {
       switch (in.kind) {
         case ir::Instr::kLoad: {
           const int k = in.slot;
-          llvm::Type* st = Vec(StorageType(ctx_, in.dtype));
+          llvm::Type* st = VecFor(in.dtype);
+          Value* lane_mask = mask ? MaskFor(in.dtype, mask) : nullptr;
           const llvm::Align align(1);
           switch (spec_.inner[k]) {
             case ir::InnerAccess::kBroadcast:
@@ -179,15 +218,16 @@ class KernelLowering {
               Value* p = b_.CreateGEP(b_.getInt8Ty(), rows[k],
                                       b_.CreateMul(j, b_.getInt64(ItemSize(in.dtype))));
               Value* raw = mask ? static_cast<Value*>(b_.CreateMaskedLoad(
-                                      st, p, align, mask, llvm::Constant::getNullValue(st)))
+                                      st, p, align, lane_mask, llvm::Constant::getNullValue(st)))
                                 : static_cast<Value*>(b_.CreateAlignedLoad(st, p, align));
               v = ToRegister(in.dtype, raw);
               break;
             }
             case ir::InnerAccess::kStrided:
-              v = ToRegister(in.dtype, b_.CreateMaskedGather(st, Addresses(rows[k], j, k), align,
-                                                             mask ? mask : AllTrue(),
-                                                             llvm::Constant::getNullValue(st)));
+              v = ToRegister(in.dtype,
+                             b_.CreateMaskedGather(st, Addresses(rows[k], j, k, in.dtype), align,
+                                                   mask ? lane_mask : AllTrue(in.dtype),
+                                                   llvm::Constant::getNullValue(st)));
               break;
           }
           break;
@@ -213,12 +253,13 @@ class KernelLowering {
         case ir::Instr::kStore: {
           const int k = in.slot;
           Value* data = ToStorage(in.dtype, values[in.args[0]]);
+          Value* lane_mask = mask ? MaskFor(in.dtype, mask) : nullptr;
           const llvm::Align align(1);
           if (spec_.inner[k] == ir::InnerAccess::kContiguous) {
             Value* p = b_.CreateGEP(b_.getInt8Ty(), rows[k],
                                     b_.CreateMul(j, b_.getInt64(ItemSize(in.dtype))));
             if (mask) {
-              b_.CreateMaskedStore(data, p, align, mask);
+              b_.CreateMaskedStore(data, p, align, lane_mask);
             } else if (spec_.stream_outputs) {
               const llvm::Align vector(static_cast<uint64_t>(Lanes()) * ItemSize(in.dtype));
               llvm::StoreInst* st = b_.CreateAlignedStore(data, p, vector);
@@ -229,7 +270,8 @@ class KernelLowering {
               b_.CreateAlignedStore(data, p, align);
             }
           } else {
-            b_.CreateMaskedScatter(data, Addresses(rows[k], j, k), align, mask ? mask : AllTrue());
+            b_.CreateMaskedScatter(data, Addresses(rows[k], j, k, in.dtype), align,
+                                   mask ? lane_mask : AllTrue(in.dtype));
           }
           break;
         }
@@ -255,14 +297,6 @@ class KernelLowering {
 
 absl::Status LowerKernel(const ir::KernelSpec& spec, const std::string& name,
                          llvm::Module& module) {
-  for (DType t : spec.operands) {
-    if (IsComplex(t)) return absl::UnimplementedError("the JIT does not lower complex dtypes yet");
-  }
-  for (const ir::Instr& in : spec.body) {
-    if (IsComplex(in.dtype) || IsComplex(in.compute)) {
-      return absl::UnimplementedError("the JIT does not lower complex dtypes yet");
-    }
-  }
   return KernelLowering(spec, module).Build(name);
 }
 

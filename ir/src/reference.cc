@@ -56,10 +56,7 @@ absl::Status RunLoop(const Node& node, absl::Span<const NDArray> ins, const NDAr
     if constexpr (scalar::IsComplexT<C>::value) {
       if (info.output == OutputRule::kReal) {
         const C z = in(0, i);
-        const auto r = op == Ufunc::kAbsolute ? std::abs(z)
-                       : op == Ufunc::kReal   ? z.real()
-                                              : z.imag();
-        Store(o + i * (item / 2), r);
+        Store(o + i * (item / 2), scalar::ApplyReal(op, z));
         continue;
       }
     } else {

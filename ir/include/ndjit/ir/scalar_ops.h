@@ -196,6 +196,28 @@ T Reciprocal(T a) {
   }
 }
 
+// NumPy's complex product: the textbook formula, without C99's recovery of
+// infinities from NaN results (which std::complex performs).
+template <typename C>
+C ComplexMultiply(C a, C b) {
+  return C(a.real() * b.real() - a.imag() * b.imag(), a.real() * b.imag() + a.imag() * b.real());
+}
+
+// Ufuncs whose output rule is kReal, on complex input.
+template <typename C>
+typename C::value_type ApplyReal(Ufunc op, C z) {
+  switch (op) {
+    case Ufunc::kAbsolute:
+      return std::abs(z);
+    case Ufunc::kReal:
+      return z.real();
+    case Ufunc::kImag:
+      return z.imag();
+    default:
+      return 0;
+  }
+}
+
 // Applies a ufunc whose output rule is kSame (output type T).
 template <typename T>
 T Apply(Ufunc op, T a, T b = T{}, T c = T{}) {
