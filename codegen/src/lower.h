@@ -39,6 +39,14 @@ llvm::Value* LowerCast(llvm::IRBuilder<>& b, DType from, DType to, llvm::Value* 
 llvm::Value* LowerUfunc(llvm::IRBuilder<>& b, const ir::Instr& instr,
                         llvm::ArrayRef<llvm::Value*> args, llvm::Value** status_flag);
 
+// Complex vectors (lower_complex.cc): the even or odd components, pairing
+// two real vectors back up, truthiness, and the ops on complex loop dtypes.
+llvm::Value* Part(llvm::IRBuilder<>& b, llvm::Value* v, int which);
+llvm::Value* Interleave(llvm::IRBuilder<>& b, llvm::Value* re, llvm::Value* im);
+llvm::Value* ComplexTruthy(llvm::IRBuilder<>& b, llvm::Value* z);
+llvm::Value* LowerComplex(llvm::IRBuilder<>& b, const ir::Instr& instr,
+                          llvm::ArrayRef<llvm::Value*> args);
+
 // Builds the whole kernel function `name` into `module`.
 absl::Status LowerKernel(const ir::KernelSpec& spec, const std::string& name, llvm::Module& module);
 
