@@ -212,9 +212,11 @@ std::string PrintKernel(const KernelLaunch& launch) {
     index.push_back(absl::StrCat("i", d));
     const bool inner = d + 1 == spec.rank;
     absl::StrAppend(&out, indent, "for i", d, " in [0, ", launch.sizes[d], ")",
-                    inner && spec.lanes > 1 ? absl::StrCat(" step ", spec.lanes, ": vector x",
-                                                           spec.lanes, ", masked tail")
-                                            : ": serial",
+                    inner && spec.lanes > 1
+                        ? absl::StrCat(" step ", spec.lanes, ": vector x", spec.lanes,
+                                       ", masked tail",
+                                       spec.stream_outputs ? ", streaming stores" : "")
+                        : ": serial",
                     "\n");
     indent += "  ";
   }
