@@ -118,7 +118,6 @@ constexpr double kDblMax = 1.7976931348623157e+308;
         .raw;                                                \
   }
 
-NDJIT_HWY_UNARY(exp, Exp, -87.0, 88.0, -707.0, 709.0)
 NDJIT_HWY_UNARY(expm1, Expm1, -87.0, 88.0, -707.0, 709.0)
 NDJIT_HWY_UNARY(log, Log, kFltMin, kFltMax, kDblMin, kDblMax)
 NDJIT_HWY_UNARY(log2, Log2, kFltMin, kFltMax, kDblMin, kDblMax)
@@ -126,7 +125,6 @@ NDJIT_HWY_UNARY(log10, Log10, kFltMin, kFltMax, kDblMin, kDblMax)
 NDJIT_HWY_UNARY(log1p, Log1p, 0.0, kFltMax, 0.0, kDblMax)
 NDJIT_HWY_UNARY(sin, Sin, -39000.0, 39000.0, -39000.0, 39000.0)
 NDJIT_HWY_UNARY(cos, Cos, -39000.0, 39000.0, -39000.0, 39000.0)
-NDJIT_HWY_UNARY(tanh, Tanh, -kFltMax, kFltMax, -kDblMax, kDblMax)
 NDJIT_HWY_UNARY(sinh, Sinh, -88.0, 88.0, -709.0, 709.0)
 NDJIT_HWY_UNARY(asin, Asin, -1.0, 1.0, -1.0, 1.0)
 NDJIT_HWY_UNARY(acos, Acos, -1.0, 1.0, -1.0, 1.0)
@@ -135,6 +133,86 @@ NDJIT_HWY_UNARY(asinh, Asinh, -kFltMax, kFltMax, -kDblMax, kDblMax)
 NDJIT_HWY_UNARY(acosh, Acosh, 1.0, kFltMax, 1.0, kDblMax)
 NDJIT_HWY_UNARY(atanh, Atanh, -0.9999999, 0.9999999, -0.9999999999999999, 0.9999999999999999)
 #undef NDJIT_HWY_UNARY
+
+namespace {
+
+// float32 e^x for x in [-86, 88]: x = q ln2 + r with |r| <= ln2/2 (ln2 split
+// in two so q ln2 is exact enough), e^r by its Taylor series to r^7 (the
+// next term is below 2^-27 of the result), and 2^q added to the exponent
+// field, which the range keeps normal. Cheaper than a general exp that must
+// also handle overflow and subnormal results: those lanes go to libm.
+HWY_INLINE VF ExpCore(DF d, VF x) {
+  const hn::RebindToSigned<DF> di;
+  const VF q = hn::Round(hn::Mul(x, hn::Set(d, 1.44269504088896341f)));
+  VF r = hn::NegMulAdd(q, hn::Set(d, 0.693359375f), x);  // ln2, high part: exact products
+  r = hn::NegMulAdd(q, hn::Set(d, -2.12194440e-4f), r);  // ln2 - high part
+  VF p = hn::Set(d, 1.0f / 5040);
+  p = hn::MulAdd(p, r, hn::Set(d, 1.0f / 720));
+  p = hn::MulAdd(p, r, hn::Set(d, 1.0f / 120));
+  p = hn::MulAdd(p, r, hn::Set(d, 1.0f / 24));
+  p = hn::MulAdd(p, r, hn::Set(d, 1.0f / 6));
+  p = hn::MulAdd(p, r, hn::Set(d, 0.5f));
+  p = hn::MulAdd(p, r, hn::Set(d, 1.0f));
+  p = hn::MulAdd(p, r, hn::Set(d, 1.0f));
+  const auto scale = hn::ShiftLeft<23>(hn::ConvertTo(di, q));
+  return hn::BitCast(d, hn::Add(hn::BitCast(di, p), scale));
+}
+
+}  // namespace
+
+extern "C" RawF ndjit_exp_f32(RawF raw) {
+  const DF d;
+  const VF x{raw};
+  return Patch(d, ExpCore(d, x), Within(d, x, -86.0, 88.0), x, +[](float v) {
+           return std::exp(v);
+         }).raw;
+}
+
+extern "C" RawD ndjit_exp_f64(RawD raw) {
+  const DD d;
+  const VD x{raw};
+  return Patch(d, hn::Exp(d, x), Within(d, x, -707.0, 709.0), x, +[](double v) {
+           return std::exp(v);
+         }).raw;
+}
+
+// float32 tanh: x + x^3 P(x^2) from the series near 0 (|x| < 0.55, where the
+// next term is below 2^-28), and 1 - 2 / (e^(2|x|) + 1) elsewhere, with the
+// division as a reciprocal estimate refined by one Newton step. Beyond
+// |x| = 9 the result rounds to 1.
+extern "C" RawF ndjit_tanh_f32(RawF raw) {
+  const DF d;
+  const VF x{raw};
+  const VF a = hn::Abs(x);
+  const VF e = ExpCore(d, hn::Min(hn::Add(a, a), hn::Set(d, 20.0f)));
+  const VF den = hn::Add(e, hn::Set(d, 1.0f));
+  VF rc = hn::ApproximateReciprocal(den);
+  rc = hn::Mul(rc, hn::NegMulAdd(den, rc, hn::Set(d, 2.0f)));
+  const VF large = hn::CopySign(hn::NegMulAdd(hn::Set(d, 2.0f), rc, hn::Set(d, 1.0f)), x);
+  const auto near_zero = hn::Lt(a, hn::Set(d, 0.55f));
+  VF result = large;
+  if (!hn::AllFalse(d, near_zero)) {
+    // Series coefficients (from the Bernoulli numbers), in x^2, Estrin form.
+    const VF x2 = hn::Mul(x, x);
+    const VF x4 = hn::Mul(x2, x2);
+    const VF p01 = hn::MulAdd(hn::Set(d, 2.0f / 15.0f), x2, hn::Set(d, -1.0f / 3.0f));
+    const VF p23 = hn::MulAdd(hn::Set(d, 62.0f / 2835.0f), x2, hn::Set(d, -17.0f / 315.0f));
+    const VF p45 = hn::MulAdd(hn::Set(d, 21844.0f / 6081075.0f), x2, hn::Set(d, -1382.0f / 155925.0f));
+    const VF p67 = hn::MulAdd(hn::Set(d, 6404582.0f / 10854718875.0f), x2,
+                              hn::Set(d, -929569.0f / 638512875.0f));
+    const VF p = hn::MulAdd(hn::MulAdd(p67, x4, p45), hn::Mul(x4, x4), hn::MulAdd(p23, x4, p01));
+    result = hn::IfThenElse(near_zero, hn::MulAdd(hn::Mul(x2, x), p, x), large);
+  }
+  return Patch(d, result, hn::IsFinite(x), x, +[](float v) { return std::tanh(v); }).raw;
+}
+
+extern "C" RawD ndjit_tanh_f64(RawD raw) {
+  const DD d;
+  const VD x{raw};
+  return Patch(d, hn::Tanh(d, x), Within(d, x, -kDblMax, kDblMax), x, +[](double v) {
+           return std::tanh(v);
+         }).raw;
+}
 
 // float32 functions computed in float64 (no Highway version, or one whose
 // composition would cost float32 accuracy).
