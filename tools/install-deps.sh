@@ -10,6 +10,7 @@ packages=(
   libabsl-dev libhwy-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libedit-dev
+  libeigen3-dev
 )
 
 missing=()
