@@ -7,6 +7,7 @@
 
 #include "gtest/gtest.h"
 #include "ndjit/codegen/jit.h"
+#include "ndjit/ir/eager.h"
 #include "ndjit/ir/reference.h"
 #include "ndjit/ndjit.h"
 #include "test_util.h"
@@ -346,6 +347,56 @@ TEST(Dsl, EagerAndReferenceBackendsAgreeWithTheJit) {
     EXPECT_NEAR(jit[i], ref[i], 1e-5 * std::max(1.0, std::fabs(ref[i])));
     EXPECT_NEAR(eager[i], ref[i], 1e-5 * std::max(1.0, std::fabs(ref[i])));
   }
+}
+
+}  // namespace
+}  // namespace ndjit
+
+namespace ndjit {
+namespace {
+
+TEST(Eager, PrecompiledKernelsCoverFloatArithmeticAndMath) {
+  NDArray x = *NDArray::Empty({37}, DType::kFloat32);
+  for (int64_t i = 0; i < 37; ++i) ASSERT_TRUE(x.SetItem<double>({i}, (i - 18) * 0.37).ok());
+  const ir::NodePtr leaf = ir::MakeArray(x);
+  for (ir::Ufunc op : {ir::Ufunc::kTanh, ir::Ufunc::kExp, ir::Ufunc::kSqrt, ir::Ufunc::kNegative}) {
+    const ir::NodePtr n = *ir::MakeUfunc(op, {leaf});
+    std::optional<absl::StatusOr<NDArray>> got = ir::EvaluateEagerKernel(*n, {x});
+    ASSERT_TRUE(got.has_value()) << ir::Name(op);
+    ExpectSame(**got, *ir::EvaluateReference(n), (ir::Info(op).flags & ir::kExact) != 0,
+               std::string(ir::Name(op)));
+  }
+  // A scalar operand, then ops and dtypes without a precompiled kernel.
+  NDArray two = *NDArray::Full({}, DType::kFloat32, 2.0);
+  const ir::NodePtr sum = *ir::MakeUfunc(ir::Ufunc::kAdd, {leaf, ir::MakeArray(two)});
+  ExpectSame(**ir::EvaluateEagerKernel(*sum, {x, two}), *ir::EvaluateReference(sum), true, "add");
+  const NDArray ints = *NDArray::Arange(5, DType::kInt32);
+  const ir::NodePtr int_neg = *ir::MakeUfunc(ir::Ufunc::kNegative, {ir::MakeArray(ints)});
+  EXPECT_FALSE(ir::EvaluateEagerKernel(*int_neg, {ints}).has_value());
+  const ir::NodePtr hyp = *ir::MakeUfunc(ir::Ufunc::kHypot, {leaf, leaf});
+  EXPECT_FALSE(ir::EvaluateEagerKernel(*hyp, {x, x}).has_value());
+}
+
+TEST(Dsl, FusedEvaluationAllocatesOnlyItsOutput) {
+  // W2's shape of work: no intermediate may be materialised.
+  const int64_t n = 1 << 16;
+  Array<> a(*NDArray::Full({n}, DType::kFloat32, 1.5)),
+      b(*NDArray::Full({n}, DType::kFloat32, 2.0)), c(*NDArray::Full({n}, DType::kFloat32, 3.0));
+  Array<> r = 2 * a + 3 * b * c - a / (b + 1);
+  r.node();  // graph built; nothing allocated for values yet
+  ReleaseCachedMemory();
+  const PoolStats before = GetPoolStats();
+  ResetPeakBytesInUse();
+  r.eval();
+  const PoolStats after = GetPoolStats();
+  EXPECT_EQ(after.peak_bytes_in_use - before.bytes_in_use,
+            static_cast<int64_t>(PoolClassSize(n * 4)));
+  // The eager way materialises temporaries.
+  ResetPeakBytesInUse();
+  const int64_t base = GetPoolStats().bytes_in_use;
+  (2 * a + 3 * b * c - a / (b + 1)).eval(Backend::kEager);
+  EXPECT_GT(GetPoolStats().peak_bytes_in_use - base,
+            2 * static_cast<int64_t>(PoolClassSize(n * 4)));
 }
 
 }  // namespace

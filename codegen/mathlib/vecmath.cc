@@ -1,296 +1,56 @@
-// Vector math for JIT kernels. This file is compiled by clang-19 into LLVM
-// bitcode once per target family (AVX-512, AVX2, SSE4), embedded in the
-// library, linked into each kernel module that calls it, and inlined there:
-// transcendental functions run at vector speed inside the fused loop instead
-// of as per-element libm calls.
-//
-// Every function covers its whole domain. Lanes inside the range where
-// Highway's polynomial is documented to hold (at most 4 ULP) take the vector
-// path; any other lane (huge arguments, NaN, infinities, poles) is finished
-// by the C library, so the rare lanes cost time but never accuracy.
-// float32 functions without a Highway version compute in float64 and round
-// once, which keeps them well inside 4 ULP.
+// Vector math for JIT kernels: the whole-domain functions of
+// runtime/include/ndjit/runtime/vector_math-inl.h behind a C ABI. This file
+// is compiled by clang-19 into LLVM bitcode once per target family (AVX-512,
+// AVX2, SSE4), embedded in the library, linked into each kernel module that
+// calls it, and inlined there: transcendental functions run at vector speed
+// inside the fused loop instead of as per-element libm calls.
 //
 // ABI: extern "C" functions on the target's full native vector, named
-// ndjit_<numpy name>_<f32|f64>.
-#include <cmath>
-
-#include "hwy/contrib/math/math-inl.h"
-#include "hwy/highway.h"
+// ndjit_<C name>_<f32|f64>.
+#include "ndjit/runtime/vector_math-inl.h"
 
 namespace hn = hwy::HWY_NAMESPACE;
+namespace vm = ndjit::HWY_NAMESPACE::vm;
 
 namespace {
-
 using DF = hn::ScalableTag<float>;
 using DD = hn::ScalableTag<double>;
-using VF = hn::Vec<DF>;
-using VD = hn::Vec<DD>;
 using RawF = decltype(hn::Zero(DF()).raw);
 using RawD = decltype(hn::Zero(DD()).raw);
-
-// Replaces the lanes where `ok` is false by `slow` of that lane.
-template <class D, class V, class M, typename S>
-HWY_INLINE V Patch(D d, V fast, M ok, V x, S (*slow)(S)) {
-  if (HWY_LIKELY(hn::AllTrue(d, ok))) return fast;
-  HWY_ALIGN S in[hn::MaxLanes(d)];
-  HWY_ALIGN S out[hn::MaxLanes(d)];
-  HWY_ALIGN S good[hn::MaxLanes(d)];
-  hn::Store(x, d, in);
-  hn::Store(fast, d, out);
-  hn::Store(hn::VecFromMask(d, ok), d, good);
-  for (size_t i = 0; i < hn::Lanes(d); ++i) {
-    if (good[i] == 0) out[i] = slow(in[i]);
-  }
-  return hn::Load(d, out);
-}
-
-template <class D, class V, class M, typename S>
-HWY_INLINE V Patch2(D d, V fast, M ok, V x, V y, S (*slow)(S, S)) {
-  if (HWY_LIKELY(hn::AllTrue(d, ok))) return fast;
-  HWY_ALIGN S in_x[hn::MaxLanes(d)];
-  HWY_ALIGN S in_y[hn::MaxLanes(d)];
-  HWY_ALIGN S out[hn::MaxLanes(d)];
-  HWY_ALIGN S good[hn::MaxLanes(d)];
-  hn::Store(x, d, in_x);
-  hn::Store(y, d, in_y);
-  hn::Store(fast, d, out);
-  hn::Store(hn::VecFromMask(d, ok), d, good);
-  for (size_t i = 0; i < hn::Lanes(d); ++i) {
-    if (good[i] == 0) out[i] = slow(in_x[i], in_y[i]);
-  }
-  return hn::Load(d, out);
-}
-
-// lo <= x <= hi (false for NaN).
-template <class D, class V>
-HWY_INLINE auto Within(D d, V x, double lo, double hi) {
-  using T = hn::TFromD<D>;
-  return hn::And(hn::Ge(x, hn::Set(d, static_cast<T>(lo))),
-                 hn::Le(x, hn::Set(d, static_cast<T>(hi))));
-}
-
-// float32 through float64: f(lower half) and f(upper half), rounded once.
-template <class F>
-HWY_INLINE VF ViaDouble(VF x, F f) {
-  const DF df;
-  const hn::Half<DF> dh;
-  const hn::Repartition<double, DF> dd;
-  const VD lo = f(dd, hn::PromoteTo(dd, hn::LowerHalf(dh, x)));
-  const VD hi = f(dd, hn::PromoteTo(dd, hn::UpperHalf(dh, x)));
-  return hn::Combine(df, hn::DemoteTo(dh, hi), hn::DemoteTo(dh, lo));
-}
-template <class F>
-HWY_INLINE VF ViaDouble2(VF x, VF y, F f) {
-  const DF df;
-  const hn::Half<DF> dh;
-  const hn::Repartition<double, DF> dd;
-  const VD lo =
-      f(dd, hn::PromoteTo(dd, hn::LowerHalf(dh, x)), hn::PromoteTo(dd, hn::LowerHalf(dh, y)));
-  const VD hi =
-      f(dd, hn::PromoteTo(dd, hn::UpperHalf(dh, x)), hn::PromoteTo(dd, hn::UpperHalf(dh, y)));
-  return hn::Combine(df, hn::DemoteTo(dh, hi), hn::DemoteTo(dh, lo));
-}
-
-constexpr double kFltMin = 1.1754943508222875e-38;
-constexpr double kFltMax = 3.4028234663852886e+38;
-constexpr double kDblMin = 2.2250738585072014e-308;
-constexpr double kDblMax = 1.7976931348623157e+308;
-
 }  // namespace
 
-// Highway functions with their documented ranges (float32 / float64).
-#define NDJIT_HWY_UNARY(name, Fn, lo32, hi32, lo64, hi64)    \
-  extern "C" RawF ndjit_##name##_f32(RawF raw) {             \
-    const DF d;                                              \
-    const VF x{raw};                                         \
-    return Patch(                                            \
-               d, hn::Fn(d, x), Within(d, x, lo32, hi32), x, \
-               +[](float v) { return std::name(v); })        \
-        .raw;                                                \
-  }                                                          \
-  extern "C" RawD ndjit_##name##_f64(RawD raw) {             \
-    const DD d;                                              \
-    const VD x{raw};                                         \
-    return Patch(                                            \
-               d, hn::Fn(d, x), Within(d, x, lo64, hi64), x, \
-               +[](double v) { return std::name(v); })       \
-        .raw;                                                \
-  }
+#define NDJIT_BOTH(name)                                                                    \
+  extern "C" RawF ndjit_##name##_f32(RawF x) { return vm::name(DF(), hn::Vec<DF>{x}).raw; } \
+  extern "C" RawD ndjit_##name##_f64(RawD x) { return vm::name(DD(), hn::Vec<DD>{x}).raw; }
+#define NDJIT_F32(name) \
+  extern "C" RawF ndjit_##name##_f32(RawF x) { return vm::name(DF(), hn::Vec<DF>{x}).raw; }
 
-NDJIT_HWY_UNARY(expm1, Expm1, -87.0, 88.0, -707.0, 709.0)
-NDJIT_HWY_UNARY(log, Log, kFltMin, kFltMax, kDblMin, kDblMax)
-NDJIT_HWY_UNARY(log2, Log2, kFltMin, kFltMax, kDblMin, kDblMax)
-NDJIT_HWY_UNARY(log10, Log10, kFltMin, kFltMax, kDblMin, kDblMax)
-NDJIT_HWY_UNARY(log1p, Log1p, 0.0, kFltMax, 0.0, kDblMax)
-NDJIT_HWY_UNARY(sin, Sin, -39000.0, 39000.0, -39000.0, 39000.0)
-NDJIT_HWY_UNARY(cos, Cos, -39000.0, 39000.0, -39000.0, 39000.0)
-NDJIT_HWY_UNARY(sinh, Sinh, -88.0, 88.0, -709.0, 709.0)
-NDJIT_HWY_UNARY(asin, Asin, -1.0, 1.0, -1.0, 1.0)
-NDJIT_HWY_UNARY(acos, Acos, -1.0, 1.0, -1.0, 1.0)
-NDJIT_HWY_UNARY(atan, Atan, -kFltMax, kFltMax, -kDblMax, kDblMax)
-NDJIT_HWY_UNARY(asinh, Asinh, -kFltMax, kFltMax, -kDblMax, kDblMax)
-NDJIT_HWY_UNARY(acosh, Acosh, 1.0, kFltMax, 1.0, kDblMax)
-NDJIT_HWY_UNARY(atanh, Atanh, -0.9999999, 0.9999999, -0.9999999999999999, 0.9999999999999999)
-#undef NDJIT_HWY_UNARY
+NDJIT_BOTH(exp)
+NDJIT_BOTH(expm1)
+NDJIT_BOTH(log)
+NDJIT_BOTH(log2)
+NDJIT_BOTH(log10)
+NDJIT_BOTH(log1p)
+NDJIT_BOTH(sin)
+NDJIT_BOTH(cos)
+NDJIT_BOTH(tanh)
+NDJIT_BOTH(sinh)
+NDJIT_BOTH(asin)
+NDJIT_BOTH(acos)
+NDJIT_BOTH(atan)
+NDJIT_BOTH(asinh)
+NDJIT_BOTH(acosh)
+NDJIT_BOTH(atanh)
+NDJIT_F32(tan)
+NDJIT_F32(cosh)
+NDJIT_F32(exp2)
+NDJIT_F32(cbrt)
+#undef NDJIT_BOTH
+#undef NDJIT_F32
 
-namespace {
-
-// float32 e^x for x in [-86, 88]: x = q ln2 + r with |r| <= ln2/2 (ln2 split
-// in two so q ln2 is exact enough), e^r by its Taylor series to r^7 (the
-// next term is below 2^-27 of the result), and 2^q added to the exponent
-// field, which the range keeps normal. Cheaper than a general exp that must
-// also handle overflow and subnormal results: those lanes go to libm.
-HWY_INLINE VF ExpCore(DF d, VF x) {
-  const hn::RebindToSigned<DF> di;
-  const VF q = hn::Round(hn::Mul(x, hn::Set(d, 1.44269504088896341f)));
-  VF r = hn::NegMulAdd(q, hn::Set(d, 0.693359375f), x);  // ln2, high part: exact products
-  r = hn::NegMulAdd(q, hn::Set(d, -2.12194440e-4f), r);  // ln2 - high part
-  VF p = hn::Set(d, 1.0f / 5040);
-  p = hn::MulAdd(p, r, hn::Set(d, 1.0f / 720));
-  p = hn::MulAdd(p, r, hn::Set(d, 1.0f / 120));
-  p = hn::MulAdd(p, r, hn::Set(d, 1.0f / 24));
-  p = hn::MulAdd(p, r, hn::Set(d, 1.0f / 6));
-  p = hn::MulAdd(p, r, hn::Set(d, 0.5f));
-  p = hn::MulAdd(p, r, hn::Set(d, 1.0f));
-  p = hn::MulAdd(p, r, hn::Set(d, 1.0f));
-#if HWY_TARGET == HWY_AVX3
-  (void)di;
-  return VF{_mm512_scalef_ps(p.raw, q.raw)};  // p * 2^q in one instruction
-#else
-  const auto scale = hn::ShiftLeft<23>(hn::ConvertTo(di, q));
-  return hn::BitCast(d, hn::Add(hn::BitCast(di, p), scale));
-#endif
+extern "C" RawF ndjit_hypot_f32(RawF x, RawF y) {
+  return vm::hypot(DF(), hn::Vec<DF>{x}, hn::Vec<DF>{y}).raw;
 }
-
-}  // namespace
-
-extern "C" RawF ndjit_exp_f32(RawF raw) {
-  const DF d;
-  const VF x{raw};
-  return Patch(d, ExpCore(d, x), Within(d, x, -86.0, 88.0), x, +[](float v) {
-           return std::exp(v);
-         }).raw;
-}
-
-extern "C" RawD ndjit_exp_f64(RawD raw) {
-  const DD d;
-  const VD x{raw};
-  return Patch(d, hn::Exp(d, x), Within(d, x, -707.0, 709.0), x, +[](double v) {
-           return std::exp(v);
-         }).raw;
-}
-
-// float32 tanh: x + x^3 P(x^2) from the series near 0 (|x| < 0.55, where the
-// next term is below 2^-28), and 1 - 2 / (e^(2|x|) + 1) elsewhere, with the
-// division as a reciprocal estimate refined by one Newton step. Beyond
-// |x| = 9 the result rounds to 1.
-extern "C" RawF ndjit_tanh_f32(RawF raw) {
-  const DF d;
-  const VF x{raw};
-  const VF a = hn::Abs(x);
-  const VF e = ExpCore(d, hn::Min(hn::Add(a, a), hn::Set(d, 20.0f)));
-  const VF den = hn::Add(e, hn::Set(d, 1.0f));
-  VF rc = hn::ApproximateReciprocal(den);
-  rc = hn::Mul(rc, hn::NegMulAdd(den, rc, hn::Set(d, 2.0f)));
-  const VF large = hn::CopySign(hn::NegMulAdd(hn::Set(d, 2.0f), rc, hn::Set(d, 1.0f)), x);
-  const auto near_zero = hn::Lt(a, hn::Set(d, 0.55f));
-  VF result = large;
-  if (!hn::AllFalse(d, near_zero)) {
-    // Series coefficients (from the Bernoulli numbers), in x^2, Estrin form.
-    const VF x2 = hn::Mul(x, x);
-    const VF x4 = hn::Mul(x2, x2);
-    const VF p01 = hn::MulAdd(hn::Set(d, 2.0f / 15.0f), x2, hn::Set(d, -1.0f / 3.0f));
-    const VF p23 = hn::MulAdd(hn::Set(d, 62.0f / 2835.0f), x2, hn::Set(d, -17.0f / 315.0f));
-    const VF p45 = hn::MulAdd(hn::Set(d, 21844.0f / 6081075.0f), x2, hn::Set(d, -1382.0f / 155925.0f));
-    const VF p67 = hn::MulAdd(hn::Set(d, 6404582.0f / 10854718875.0f), x2,
-                              hn::Set(d, -929569.0f / 638512875.0f));
-    const VF p = hn::MulAdd(hn::MulAdd(p67, x4, p45), hn::Mul(x4, x4), hn::MulAdd(p23, x4, p01));
-    result = hn::IfThenElse(near_zero, hn::MulAdd(hn::Mul(x2, x), p, x), large);
-  }
-  return Patch(d, result, hn::IsFinite(x), x, +[](float v) { return std::tanh(v); }).raw;
-}
-
-extern "C" RawD ndjit_tanh_f64(RawD raw) {
-  const DD d;
-  const VD x{raw};
-  return Patch(d, hn::Tanh(d, x), Within(d, x, -kDblMax, kDblMax), x, +[](double v) {
-           return std::tanh(v);
-         }).raw;
-}
-
-// float32 functions computed in float64 (no Highway version, or one whose
-// composition would cost float32 accuracy).
-extern "C" RawF ndjit_tan_f32(RawF raw) {
-  const DF d;
-  const VF x{raw};
-  const VF r = ViaDouble(x, [](auto dd, VD v) { return hn::Div(hn::Sin(dd, v), hn::Cos(dd, v)); });
-  return Patch(
-             d, r, Within(d, x, -39000.0, 39000.0), x, +[](float v) { return std::tan(v); })
-      .raw;
-}
-
-extern "C" RawF ndjit_cosh_f32(RawF raw) {
-  const DF d;
-  const VF x{raw};
-  const VF r = ViaDouble(x, [](auto dd, VD v) {
-    const VD e = hn::Exp(dd, v);
-    return hn::Mul(hn::Set(dd, 0.5), hn::Add(e, hn::Div(hn::Set(dd, 1.0), e)));
-  });
-  return Patch(
-             d, r, Within(d, x, -89.0, 89.0), x, +[](float v) { return std::cosh(v); })
-      .raw;
-}
-
-extern "C" RawF ndjit_exp2_f32(RawF raw) {
-  const DF d;
-  const VF x{raw};
-  const VF r = ViaDouble(x, [](auto dd, VD v) {
-    return hn::Exp(dd, hn::Mul(v, hn::Set(dd, 0.69314718055994530942)));
-  });
-  return Patch(
-             d, r, Within(d, x, -149.0, 127.9), x, +[](float v) { return std::exp2(v); })
-      .raw;
-}
-
-extern "C" RawF ndjit_cbrt_f32(RawF raw) {
-  const DF d;
-  const VF x{raw};
-  // |x|^(1/3) = exp(log|x| / 3) in float64, with x's sign.
-  const VF r = ViaDouble(x, [](auto dd, VD v) {
-    const VD m = hn::Exp(dd, hn::Mul(hn::Log(dd, hn::Abs(v)), hn::Set(dd, 1.0 / 3.0)));
-    return hn::CopySign(m, v);
-  });
-  const auto ok = hn::And(hn::IsFinite(x), hn::Ne(x, hn::Zero(d)));
-  return Patch(
-             d, r, ok, x, +[](float v) { return std::cbrt(v); })
-      .raw;
-}
-
-extern "C" RawF ndjit_hypot_f32(RawF rx, RawF ry) {
-  const DF d;
-  const VF x{rx}, y{ry};
-  const VF r = ViaDouble2(
-      x, y, [](auto dd, VD a, VD b) { return hn::Sqrt(hn::MulAdd(a, a, hn::Mul(b, b))); });
-  const auto ok = hn::And(hn::IsFinite(x), hn::IsFinite(y));
-  return Patch2(
-             d, r, ok, x, y, +[](float a, float b) { return std::hypot(a, b); })
-      .raw;
-}
-
-extern "C" RawF ndjit_arctan2_f32(RawF ry, RawF rx) {
-  const DF d;
-  const VF y{ry}, x{rx};
-  // atan(y/x) in float64, moved into x's half-plane; zeros and non-finite
-  // lanes (the signed-zero and infinity rules) go to the C library.
-  const VF r = ViaDouble2(y, x, [](auto dd, VD b, VD a) {
-    const VD t = hn::Atan(dd, hn::Div(b, a));
-    const VD pi = hn::CopySign(hn::Set(dd, 3.14159265358979323846), b);
-    return hn::IfThenElse(hn::Lt(a, hn::Zero(dd)), hn::Add(t, pi), t);
-  });
-  const auto ok = hn::And(hn::And(hn::IsFinite(x), hn::IsFinite(y)),
-                          hn::And(hn::Ne(x, hn::Zero(d)), hn::Ne(y, hn::Zero(d))));
-  return Patch2(
-             d, r, ok, y, x, +[](float a, float b) { return std::atan2(a, b); })
-      .raw;
+extern "C" RawF ndjit_arctan2_f32(RawF y, RawF x) {
+  return vm::arctan2(DF(), hn::Vec<DF>{y}, hn::Vec<DF>{x}).raw;
 }

@@ -11,6 +11,7 @@
 #include "ndjit/codegen/jit.h"
 #include "ndjit/codegen/target.h"
 #include "ndjit/internal/array_state.h"
+#include "ndjit/ir/eager.h"
 #include "ndjit/ir/kernel.h"
 #include "ndjit/ir/reference.h"
 
@@ -171,6 +172,22 @@ absl::StatusOr<NDArray> Eager(const ir::NodePtr& root) {
                                              ? ir::MakeCast(ins[0], n->dtype())
                                              : ir::MakeUfunc(n->op(), ins);
     if (!single.ok()) return single.status();
+    // A precompiled kernel where one covers the op; else a one-op JIT kernel.
+    std::vector<NDArray> arrays;
+    for (const ir::NodePtr& in : ins) {
+      if (in->kind() == ir::NodeKind::kArray) {
+        arrays.push_back(in->array());
+      } else {
+        NDArray one = ValueOrThrow(NDArray::Empty({}, in->dtype()));
+        ir::ScalarToStorage(in->scalar(), in->dtype(), one.data());
+        arrays.push_back(std::move(one));
+      }
+    }
+    if (std::optional<absl::StatusOr<NDArray>> pre = ir::EvaluateEagerKernel(**single, arrays)) {
+      if (!pre->ok()) return pre->status();
+      done[n] = ir::MakeArray(**pre);
+      continue;
+    }
     absl::StatusOr<std::vector<NDArray>> v = Fused({*single});
     if (!v.ok()) return v.status();
     done[n] = ir::MakeArray((*v)[0]);

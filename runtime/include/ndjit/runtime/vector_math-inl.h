@@ -1,0 +1,280 @@
+// Vector math over whole domains, on Highway vectors: the one implementation
+// behind the JIT's inlined math (codegen/mathlib/vecmath.cc compiles it to
+// bitcode) and the eager evaluator's precompiled kernels (ir/src/eager.cc).
+//
+// Lanes inside the range where Highway's polynomials are documented to hold
+// (at most 4 ULP) take the vector path; any other lane (huge arguments, NaN,
+// infinities, poles) is finished by the C library, so rare lanes cost time
+// but never accuracy. float32 functions without a Highway version compute in
+// float64 and round once. Re-included once per target (Highway's scheme).
+#if defined(NDJIT_RUNTIME_VECTOR_MATH_INL_H_) == defined(HWY_TARGET_TOGGLE)
+#ifdef NDJIT_RUNTIME_VECTOR_MATH_INL_H_
+#undef NDJIT_RUNTIME_VECTOR_MATH_INL_H_
+#else
+#define NDJIT_RUNTIME_VECTOR_MATH_INL_H_
+#endif
+
+#include <cmath>
+
+#include "hwy/contrib/math/math-inl.h"
+#include "hwy/highway.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace ndjit::HWY_NAMESPACE::vm {
+
+namespace hn = hwy::HWY_NAMESPACE;
+
+// Replaces the lanes where `ok` is false by `slow` of that lane.
+template <class D, class V, class M, typename S>
+HWY_INLINE V Patch(D d, V fast, M ok, V x, S (*slow)(S)) {
+  if (HWY_LIKELY(hn::AllTrue(d, ok))) return fast;
+  HWY_ALIGN S in[hn::MaxLanes(d)];
+  HWY_ALIGN S out[hn::MaxLanes(d)];
+  HWY_ALIGN S good[hn::MaxLanes(d)];
+  hn::Store(x, d, in);
+  hn::Store(fast, d, out);
+  hn::Store(hn::VecFromMask(d, ok), d, good);
+  for (size_t i = 0; i < hn::Lanes(d); ++i) {
+    if (good[i] == 0) out[i] = slow(in[i]);
+  }
+  return hn::Load(d, out);
+}
+
+template <class D, class V, class M, typename S>
+HWY_INLINE V Patch2(D d, V fast, M ok, V x, V y, S (*slow)(S, S)) {
+  if (HWY_LIKELY(hn::AllTrue(d, ok))) return fast;
+  HWY_ALIGN S in_x[hn::MaxLanes(d)];
+  HWY_ALIGN S in_y[hn::MaxLanes(d)];
+  HWY_ALIGN S out[hn::MaxLanes(d)];
+  HWY_ALIGN S good[hn::MaxLanes(d)];
+  hn::Store(x, d, in_x);
+  hn::Store(y, d, in_y);
+  hn::Store(fast, d, out);
+  hn::Store(hn::VecFromMask(d, ok), d, good);
+  for (size_t i = 0; i < hn::Lanes(d); ++i) {
+    if (good[i] == 0) out[i] = slow(in_x[i], in_y[i]);
+  }
+  return hn::Load(d, out);
+}
+
+// lo <= x <= hi (false for NaN).
+template <class D, class V>
+HWY_INLINE auto Within(D d, V x, double lo, double hi) {
+  using T = hn::TFromD<D>;
+  return hn::And(hn::Ge(x, hn::Set(d, static_cast<T>(lo))),
+                 hn::Le(x, hn::Set(d, static_cast<T>(hi))));
+}
+
+#if HWY_TARGET != HWY_SCALAR  // needs vectors of at least two lanes
+// float32 through float64: f(lower half) and f(upper half), rounded once.
+template <class DF, class F>
+HWY_INLINE hn::Vec<DF> ViaDouble(DF df, hn::Vec<DF> x, F f) {
+  const hn::Half<DF> dh;
+  const hn::Repartition<double, DF> dd;
+  const auto lo = f(dd, hn::PromoteTo(dd, hn::LowerHalf(dh, x)));
+  const auto hi = f(dd, hn::PromoteTo(dd, hn::UpperHalf(dh, x)));
+  return hn::Combine(df, hn::DemoteTo(dh, hi), hn::DemoteTo(dh, lo));
+}
+template <class DF, class F>
+HWY_INLINE hn::Vec<DF> ViaDouble2(DF df, hn::Vec<DF> x, hn::Vec<DF> y, F f) {
+  const hn::Half<DF> dh;
+  const hn::Repartition<double, DF> dd;
+  const auto lo =
+      f(dd, hn::PromoteTo(dd, hn::LowerHalf(dh, x)), hn::PromoteTo(dd, hn::LowerHalf(dh, y)));
+  const auto hi =
+      f(dd, hn::PromoteTo(dd, hn::UpperHalf(dh, x)), hn::PromoteTo(dd, hn::UpperHalf(dh, y)));
+  return hn::Combine(df, hn::DemoteTo(dh, hi), hn::DemoteTo(dh, lo));
+}
+
+#endif
+
+constexpr double kFltMin = 1.1754943508222875e-38;
+constexpr double kFltMax = 3.4028234663852886e+38;
+constexpr double kDblMin = 2.2250738585072014e-308;
+constexpr double kDblMax = 1.7976931348623157e+308;
+
+// Highway functions with their documented ranges (float32 / float64).
+#define NDJIT_VM_HWY_UNARY(name, Fn, lo32, hi32, lo64, hi64)                    \
+  template <class D, class V>                                                   \
+  HWY_INLINE V name(D d, V x) {                                                 \
+    using T = hn::TFromD<D>;                                                    \
+    const bool f32 = sizeof(T) == 4;                                            \
+    return Patch(                                                               \
+        d, hn::Fn(d, x), Within(d, x, f32 ? lo32 : lo64, f32 ? hi32 : hi64), x, \
+        +[](T v) -> T { return std::name(v); });                                \
+  }
+NDJIT_VM_HWY_UNARY(expm1, Expm1, -87.0, 88.0, -707.0, 709.0)
+NDJIT_VM_HWY_UNARY(log, Log, kFltMin, kFltMax, kDblMin, kDblMax)
+NDJIT_VM_HWY_UNARY(log2, Log2, kFltMin, kFltMax, kDblMin, kDblMax)
+NDJIT_VM_HWY_UNARY(log10, Log10, kFltMin, kFltMax, kDblMin, kDblMax)
+NDJIT_VM_HWY_UNARY(log1p, Log1p, 0.0, kFltMax, 0.0, kDblMax)
+NDJIT_VM_HWY_UNARY(sin, Sin, -39000.0, 39000.0, -39000.0, 39000.0)
+NDJIT_VM_HWY_UNARY(cos, Cos, -39000.0, 39000.0, -39000.0, 39000.0)
+NDJIT_VM_HWY_UNARY(sinh, Sinh, -88.0, 88.0, -709.0, 709.0)
+NDJIT_VM_HWY_UNARY(asin, Asin, -1.0, 1.0, -1.0, 1.0)
+NDJIT_VM_HWY_UNARY(acos, Acos, -1.0, 1.0, -1.0, 1.0)
+NDJIT_VM_HWY_UNARY(atan, Atan, -kFltMax, kFltMax, -kDblMax, kDblMax)
+NDJIT_VM_HWY_UNARY(asinh, Asinh, -kFltMax, kFltMax, -kDblMax, kDblMax)
+NDJIT_VM_HWY_UNARY(acosh, Acosh, 1.0, kFltMax, 1.0, kDblMax)
+NDJIT_VM_HWY_UNARY(atanh, Atanh, -0.9999999, 0.9999999, -0.9999999999999999, 0.9999999999999999)
+#undef NDJIT_VM_HWY_UNARY
+
+// float32 e^x for x in [-86, 88]: x = q ln2 + r with |r| <= ln2/2 (ln2 split
+// in two so q ln2 is exact enough), e^r by its Taylor series to r^7 (the
+// next term is below 2^-27 of the result), and 2^q added to the exponent
+// field, which the range keeps normal. Cheaper than a general exp that must
+// also handle overflow and subnormal results: those lanes go to libm.
+template <class DF, class VF = hn::Vec<DF>>
+HWY_INLINE VF ExpCore(DF d, VF x) {
+  const hn::RebindToSigned<DF> di;
+  const VF q = hn::Round(hn::Mul(x, hn::Set(d, 1.44269504088896341f)));
+  VF r = hn::NegMulAdd(q, hn::Set(d, 0.693359375f), x);  // ln2, high part: exact products
+  r = hn::NegMulAdd(q, hn::Set(d, -2.12194440e-4f), r);  // ln2 - high part
+  VF p = hn::Set(d, 1.0f / 5040);
+  p = hn::MulAdd(p, r, hn::Set(d, 1.0f / 720));
+  p = hn::MulAdd(p, r, hn::Set(d, 1.0f / 120));
+  p = hn::MulAdd(p, r, hn::Set(d, 1.0f / 24));
+  p = hn::MulAdd(p, r, hn::Set(d, 1.0f / 6));
+  p = hn::MulAdd(p, r, hn::Set(d, 0.5f));
+  p = hn::MulAdd(p, r, hn::Set(d, 1.0f));
+  p = hn::MulAdd(p, r, hn::Set(d, 1.0f));
+#if HWY_TARGET == HWY_AVX3
+  if constexpr (sizeof(VF) == 64) {
+    return VF{_mm512_scalef_ps(p.raw, q.raw)};  // p * 2^q in one instruction
+  }
+#endif
+  const auto scale = hn::ShiftLeft<23>(hn::ConvertTo(di, q));
+  return hn::BitCast(d, hn::Add(hn::BitCast(di, p), scale));
+}
+
+template <class D, class V>
+HWY_INLINE V exp(D d, V x) {
+  using T = hn::TFromD<D>;
+  if constexpr (sizeof(T) == 4) {
+    return Patch(
+        d, ExpCore(d, x), Within(d, x, -86.0, 88.0), x, +[](T v) -> T { return std::exp(v); });
+  } else {
+    return Patch(
+        d, hn::Exp(d, x), Within(d, x, -707.0, 709.0), x, +[](T v) -> T { return std::exp(v); });
+  }
+}
+
+// tanh: for float32, x + x^3 P(x^2) from the series near 0 (|x| < 0.55,
+// where the next term is below 2^-28), and 1 - 2 / (e^(2|x|) + 1) elsewhere,
+// with the division as a reciprocal estimate refined by one Newton step;
+// beyond |x| = 9 the result rounds to 1. float64 uses Highway's.
+template <class D, class V>
+HWY_INLINE V tanh(D d, V x) {
+  using T = hn::TFromD<D>;
+  if constexpr (sizeof(T) == 8) {
+    return Patch(
+        d, hn::Tanh(d, x), hn::IsFinite(x), x, +[](T v) -> T { return std::tanh(v); });
+  } else {
+    const V a = hn::Abs(x);
+    const V e = ExpCore(d, hn::Min(hn::Add(a, a), hn::Set(d, 20.0f)));
+    const V den = hn::Add(e, hn::Set(d, 1.0f));
+    V rc = hn::ApproximateReciprocal(den);
+    rc = hn::Mul(rc, hn::NegMulAdd(den, rc, hn::Set(d, 2.0f)));
+    const V large = hn::CopySign(hn::NegMulAdd(hn::Set(d, 2.0f), rc, hn::Set(d, 1.0f)), x);
+    const auto near_zero = hn::Lt(a, hn::Set(d, 0.55f));
+    V result = large;
+    if (!hn::AllFalse(d, near_zero)) {
+      // Series coefficients (from the Bernoulli numbers), in x^2, Estrin form.
+      const V x2 = hn::Mul(x, x);
+      const V x4 = hn::Mul(x2, x2);
+      const V p01 = hn::MulAdd(hn::Set(d, 2.0f / 15.0f), x2, hn::Set(d, -1.0f / 3.0f));
+      const V p23 = hn::MulAdd(hn::Set(d, 62.0f / 2835.0f), x2, hn::Set(d, -17.0f / 315.0f));
+      const V p45 =
+          hn::MulAdd(hn::Set(d, 21844.0f / 6081075.0f), x2, hn::Set(d, -1382.0f / 155925.0f));
+      const V p67 = hn::MulAdd(hn::Set(d, 6404582.0f / 10854718875.0f), x2,
+                               hn::Set(d, -929569.0f / 638512875.0f));
+      const V p = hn::MulAdd(hn::MulAdd(p67, x4, p45), hn::Mul(x4, x4), hn::MulAdd(p23, x4, p01));
+      result = hn::IfThenElse(near_zero, hn::MulAdd(hn::Mul(x2, x), p, x), large);
+    }
+    return Patch(
+        d, result, hn::IsFinite(x), x, +[](T v) -> T { return std::tanh(v); });
+  }
+}
+
+#if HWY_TARGET != HWY_SCALAR
+// float32 only.
+template <class DF>
+HWY_INLINE hn::Vec<DF> tan(DF d, hn::Vec<DF> x) {
+  using VF = hn::Vec<DF>;
+  const VF r =
+      ViaDouble(d, x, [](auto dd, auto v) { return hn::Div(hn::Sin(dd, v), hn::Cos(dd, v)); });
+  return Patch(
+      d, r, Within(d, x, -39000.0, 39000.0), x, +[](float v) -> float { return std::tan(v); });
+}
+
+// float32 only.
+template <class DF>
+HWY_INLINE hn::Vec<DF> cosh(DF d, hn::Vec<DF> x) {
+  using VF = hn::Vec<DF>;
+  const VF r = ViaDouble(d, x, [](auto dd, auto v) {
+    const auto e = hn::Exp(dd, v);
+    return hn::Mul(hn::Set(dd, 0.5), hn::Add(e, hn::Div(hn::Set(dd, 1.0), e)));
+  });
+  return Patch(
+      d, r, Within(d, x, -89.0, 89.0), x, +[](float v) -> float { return std::cosh(v); });
+}
+
+// float32 only.
+template <class DF>
+HWY_INLINE hn::Vec<DF> exp2(DF d, hn::Vec<DF> x) {
+  using VF = hn::Vec<DF>;
+  const VF r = ViaDouble(d, x, [](auto dd, auto v) {
+    return hn::Exp(dd, hn::Mul(v, hn::Set(dd, 0.69314718055994530942)));
+  });
+  return Patch(
+      d, r, Within(d, x, -149.0, 127.9), x, +[](float v) -> float { return std::exp2(v); });
+}
+
+// float32 only.
+template <class DF>
+HWY_INLINE hn::Vec<DF> cbrt(DF d, hn::Vec<DF> x) {
+  using VF = hn::Vec<DF>;
+  // |x|^(1/3) = exp(log|x| / 3) in float64, with x's sign.
+  const VF r = ViaDouble(d, x, [](auto dd, auto v) {
+    const auto m = hn::Exp(dd, hn::Mul(hn::Log(dd, hn::Abs(v)), hn::Set(dd, 1.0 / 3.0)));
+    return hn::CopySign(m, v);
+  });
+  const auto ok = hn::And(hn::IsFinite(x), hn::Ne(x, hn::Zero(d)));
+  return Patch(
+      d, r, ok, x, +[](float v) -> float { return std::cbrt(v); });
+}
+
+// float32 only.
+template <class DF>
+HWY_INLINE hn::Vec<DF> hypot(DF d, hn::Vec<DF> x, hn::Vec<DF> y) {
+  using VF = hn::Vec<DF>;
+  const VF r = ViaDouble2(
+      d, x, y, [](auto dd, auto a, auto b) { return hn::Sqrt(hn::MulAdd(a, a, hn::Mul(b, b))); });
+  const auto ok = hn::And(hn::IsFinite(x), hn::IsFinite(y));
+  return Patch2(
+      d, r, ok, x, y, +[](float a, float b) -> float { return std::hypot(a, b); });
+}
+
+// float32 only.
+template <class DF>
+HWY_INLINE hn::Vec<DF> arctan2(DF d, hn::Vec<DF> y, hn::Vec<DF> x) {
+  using VF = hn::Vec<DF>;
+  // atan(y/x) in float64, moved into x's half-plane; zeros and non-finite
+  // lanes (the signed-zero and infinity rules) go to the C library.
+  const VF r = ViaDouble2(d, y, x, [](auto dd, auto b, auto a) {
+    const auto t = hn::Atan(dd, hn::Div(b, a));
+    const auto pi = hn::CopySign(hn::Set(dd, 3.14159265358979323846), b);
+    return hn::IfThenElse(hn::Lt(a, hn::Zero(dd)), hn::Add(t, pi), t);
+  });
+  const auto ok = hn::And(hn::And(hn::IsFinite(x), hn::IsFinite(y)),
+                          hn::And(hn::Ne(x, hn::Zero(d)), hn::Ne(y, hn::Zero(d))));
+  return Patch2(
+      d, r, ok, y, x, +[](float a, float b) -> float { return std::atan2(a, b); });
+}
+
+#endif  // HWY_TARGET != HWY_SCALAR
+
+}  // namespace ndjit::HWY_NAMESPACE::vm
+HWY_AFTER_NAMESPACE();
+
+#endif  // NDJIT_RUNTIME_VECTOR_MATH_INL_H_
