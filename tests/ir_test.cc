@@ -85,10 +85,9 @@ TEST(Graph, ShapesBroadcastAndErrorsNameAllShapes) {
   NodePtr a = MakeArray(Iota({3, 1}));
   NodePtr b = MakeArray(Iota({4}));
   EXPECT_EQ((*MakeUfunc(Ufunc::kAdd, {a, b}))->shape(), Dims({3, 4}));
-  EXPECT_EQ(MakeUfunc(Ufunc::kAdd, {MakeArray(Iota({3, 4})), MakeArray(Iota({5}))})
-                .status()
-                .message(),
-            "operands could not be broadcast together with shapes (3,4) (5,)");
+  EXPECT_EQ(
+      MakeUfunc(Ufunc::kAdd, {MakeArray(Iota({3, 4})), MakeArray(Iota({5}))}).status().message(),
+      "operands could not be broadcast together with shapes (3,4) (5,)");
 }
 
 TEST(Graph, PrinterShowsStableNames) {
@@ -159,15 +158,52 @@ TEST(Reference, FloatSemanticsFollowNumPy) {
   EXPECT_EQ(rem[1], -0.5);
   EXPECT_TRUE(std::isnan(rem[3]));
   V mx = eval(Ufunc::kMaximum);
-  EXPECT_TRUE(std::isnan(mx[2]));  // NaN propagates
+  EXPECT_TRUE(std::isnan(mx[2]));         // NaN propagates
   EXPECT_EQ(eval(Ufunc::kFmax)[2], 1.0);  // fmax ignores it
   V lt = eval(Ufunc::kLess);
   EXPECT_EQ(lt, (V{1, 0, 0, 0}));
   // float16 computes in float32 and rounds back once.
   NDArray h = *NDArray::Full({1}, DType::kFloat16, 1.0);
-  NodePtr third = *MakeUfunc(Ufunc::kTrueDivide, {MakeArray(h), MakeScalarLike(DType::kFloat16, 3.0)});
+  NodePtr third =
+      *MakeUfunc(Ufunc::kTrueDivide, {MakeArray(h), MakeScalarLike(DType::kFloat16, 3.0)});
   EXPECT_EQ(third->dtype(), DType::kFloat16);
   EXPECT_EQ((*EvaluateReference(third)).Item<float16>({0})->bits, 0x3555);
+}
+
+}  // namespace
+}  // namespace ndjit::ir
+
+namespace ndjit::ir {
+namespace {
+
+TEST(Simplify, OnlyIdentitiesExactUnderIeee) {
+  NodePtr x = MakeArray(ndjit::testing::Iota({4}, DType::kFloat32));
+  auto s = [](DType t, double v) {
+    ScalarValue sv;
+    sv.c = v;
+    sv.i = static_cast<int64_t>(v);
+    return MakeScalar(t, sv);
+  };
+  EXPECT_EQ(*MakeUfunc(Ufunc::kMultiply, {x, s(DType::kFloat32, 1)}), x);
+  EXPECT_EQ(*MakeUfunc(Ufunc::kMultiply, {s(DType::kFloat32, 1), x}), x);
+  EXPECT_EQ(*MakeUfunc(Ufunc::kTrueDivide, {x, s(DType::kFloat32, 1)}), x);
+  EXPECT_EQ(*MakeUfunc(Ufunc::kSubtract, {x, s(DType::kFloat32, 0)}), x);
+  EXPECT_EQ(*MakeUfunc(Ufunc::kAdd, {x, s(DType::kFloat32, -0.0)}), x);
+  EXPECT_EQ(*MakeUfunc(Ufunc::kNegative, {*MakeUfunc(Ufunc::kNegative, {x})}), x);
+  // Not exact: -0 + 0 is +0; and x - (-0) turns -0 into +0.
+  EXPECT_NE(*MakeUfunc(Ufunc::kAdd, {x, s(DType::kFloat32, 0.0)}), x);
+  EXPECT_NE(*MakeUfunc(Ufunc::kSubtract, {x, s(DType::kFloat32, -0.0)}), x);
+  // The result would change dtype or shape: kept as an op.
+  EXPECT_NE(*MakeUfunc(Ufunc::kMultiply, {x, s(DType::kFloat64, 1)}), x);
+  NodePtr wide = MakeArray(ndjit::testing::Iota({3, 4}, DType::kFloat32));
+  EXPECT_EQ((*MakeUfunc(Ufunc::kMultiply,
+                        {x, *MakeUfunc(Ufunc::kMultiply, {wide, s(DType::kFloat32, 0)})}))
+                ->shape(),
+            Dims({3, 4}));
+  // Integers: x + 0 is exact.
+  NodePtr i = MakeArray(ndjit::testing::Iota({4}, DType::kInt32));
+  EXPECT_EQ(*MakeUfunc(Ufunc::kAdd, {i, s(DType::kInt32, 0)}), i);
+  EXPECT_EQ(*MakeUfunc(Ufunc::kReal, {i}), i);
 }
 
 }  // namespace

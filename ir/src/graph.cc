@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/synchronization/mutex.h"
+#include "ndjit/ir/simplify.h"
 #include "ndjit/runtime/cast.h"
 
 namespace ndjit::ir {
@@ -219,6 +220,7 @@ absl::StatusOr<NodePtr> MakeUfunc(Ufunc op, absl::Span<const NodePtr> inputs) {
     }
     shape = *std::move(b);
   }
+  if (NodePtr same = SimplifyUfunc(op, inputs, sig->output, shape)) return same;
   Node n = NodeBuilder::Blank(NodeKind::kUfunc, sig->output, shape);
   NodeBuilder::SetOp(n, op, sig->compute);
   for (const NodePtr& in : inputs) NodeBuilder::AddInput(n, in);
