@@ -24,25 +24,10 @@ namespace ndjit::HWY_NAMESPACE::vm {
 
 namespace hn = hwy::HWY_NAMESPACE;
 
-// Replaces the lanes where `ok` is false by `slow` of that lane.
+// The rare path of Patch/Patch2, kept out of line: inlined into every
+// kernel, its per-lane library calls would multiply the code the JIT compiles.
 template <class D, class V, class M, typename S>
-HWY_INLINE V Patch(D d, V fast, M ok, V x, S (*slow)(S)) {
-  if (HWY_LIKELY(hn::AllTrue(d, ok))) return fast;
-  HWY_ALIGN S in[hn::MaxLanes(d)];
-  HWY_ALIGN S out[hn::MaxLanes(d)];
-  HWY_ALIGN S good[hn::MaxLanes(d)];
-  hn::Store(x, d, in);
-  hn::Store(fast, d, out);
-  hn::Store(hn::VecFromMask(d, ok), d, good);
-  for (size_t i = 0; i < hn::Lanes(d); ++i) {
-    if (good[i] == 0) out[i] = slow(in[i]);
-  }
-  return hn::Load(d, out);
-}
-
-template <class D, class V, class M, typename S>
-HWY_INLINE V Patch2(D d, V fast, M ok, V x, V y, S (*slow)(S, S)) {
-  if (HWY_LIKELY(hn::AllTrue(d, ok))) return fast;
+HWY_NOINLINE V PatchLanes(D d, V fast, M ok, V x, V y, S (*slow1)(S), S (*slow2)(S, S)) {
   HWY_ALIGN S in_x[hn::MaxLanes(d)];
   HWY_ALIGN S in_y[hn::MaxLanes(d)];
   HWY_ALIGN S out[hn::MaxLanes(d)];
@@ -52,9 +37,22 @@ HWY_INLINE V Patch2(D d, V fast, M ok, V x, V y, S (*slow)(S, S)) {
   hn::Store(fast, d, out);
   hn::Store(hn::VecFromMask(d, ok), d, good);
   for (size_t i = 0; i < hn::Lanes(d); ++i) {
-    if (good[i] == 0) out[i] = slow(in_x[i], in_y[i]);
+    if (good[i] == 0) out[i] = slow1 != nullptr ? slow1(in_x[i]) : slow2(in_x[i], in_y[i]);
   }
   return hn::Load(d, out);
+}
+
+// Replaces the lanes where `ok` is false by `slow` of that lane.
+template <class D, class V, class M, typename S>
+HWY_INLINE V Patch(D d, V fast, M ok, V x, S (*slow)(S)) {
+  if (HWY_LIKELY(hn::AllTrue(d, ok))) return fast;
+  return PatchLanes<D, V, M, S>(d, fast, ok, x, x, slow, nullptr);
+}
+
+template <class D, class V, class M, typename S>
+HWY_INLINE V Patch2(D d, V fast, M ok, V x, V y, S (*slow)(S, S)) {
+  if (HWY_LIKELY(hn::AllTrue(d, ok))) return fast;
+  return PatchLanes<D, V, M, S>(d, fast, ok, x, y, nullptr, slow);
 }
 
 // lo <= x <= hi (false for NaN).
