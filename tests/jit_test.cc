@@ -1,9 +1,12 @@
 // The JIT against the reference evaluator: every ufunc, every dtype NumPy
 // defines it for, several memory layouts. Ops flagged kExact must agree bit
 // for bit (any NaN equals any NaN); the others within 4 ULP.
+#include <atomic>
 #include <cmath>
 #include <cstring>
 #include <random>
+#include <sstream>
+#include <thread>
 
 #include "gtest/gtest.h"
 #include "ndjit/codegen/jit.h"
@@ -397,6 +400,44 @@ TEST(Dsl, FusedEvaluationAllocatesOnlyItsOutput) {
   (2 * a + 3 * b * c - a / (b + 1)).eval(Backend::kEager);
   EXPECT_GT(GetPoolStats().peak_bytes_in_use - base,
             2 * static_cast<int64_t>(PoolClassSize(n * 4)));
+}
+
+}  // namespace
+}  // namespace ndjit
+
+namespace ndjit {
+namespace {
+
+TEST(Dsl, ReadingEvaluatesPrintingAndSaving) {
+  Array<> x(*NDArray::Arange(4, DType::kInt32));
+  std::ostringstream os;
+  os << x * 2;
+  EXPECT_EQ(os.str(), "array([0, 2, 4, 6], dtype=int32)");
+  const std::string path = ::testing::TempDir() + "ndjit_dsl_save.npy";
+  (x + 1).save(path);
+  EXPECT_EQ(testing::Values(*LoadNpy(path)), (std::vector<double>{1, 2, 3, 4}));
+  std::remove(path.c_str());
+  EXPECT_EQ(*static_cast<const int32_t*>((x * 3).data()), 0);
+}
+
+TEST(Dsl, ConcurrentEvaluationsShareTheKernelCache) {
+  NDArray base = *NDArray::Arange(1000, DType::kFloat64);
+  std::vector<std::thread> threads;
+  std::atomic<int> wrong{0};
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      Array<> x(base);
+      for (int i = 0; i < 50; ++i) {
+        // Some expressions are shared between threads, some are not.
+        Array<> r = (i % 2 ? sin(x) * (t + 1.0) : x * x + t) - 1.0;
+        const double v = r.item<double>({7});
+        const double want = (i % 2 ? std::sin(7.0) * (t + 1.0) : 49.0 + t) - 1.0;
+        if (std::fabs(v - want) > 1e-12) wrong.fetch_add(1);
+      }
+    });
+  }
+  for (std::thread& th : threads) th.join();
+  EXPECT_EQ(wrong.load(), 0);
 }
 
 }  // namespace

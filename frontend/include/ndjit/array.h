@@ -14,6 +14,7 @@
 
 #include <complex>
 #include <memory>
+#include <ostream>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -21,6 +22,7 @@
 #include "ndjit/error.h"
 #include "ndjit/ir/graph.h"
 #include "ndjit/runtime/ndarray.h"
+#include "ndjit/runtime/npy.h"
 
 namespace ndjit {
 
@@ -66,6 +68,10 @@ class Array<void> {
     return ValueOrThrow(array().Item<V>(index));
   }
   std::string repr() const { return ArrayRepr(array()); }
+  // The first element's address (the array may be strided: see array()).
+  const void* data() const { return array().data(); }
+  // Writes the value as a .npy file NumPy reads.
+  void save(const std::string& path) const { ThrowIfError(SaveNpy(path, array())); }
 
   // --- Views (never copy; on lazy values they reach the leaves) ----------
   Array operator[](std::initializer_list<IndexItem> items) const;
@@ -206,6 +212,9 @@ template <PythonScalar S, PythonScalar R>
 Array<> clip(const Array<>& a, S lo, R hi) {
   return clip(a, Weak(a, lo), Weak(a, hi));
 }
+
+// Printing evaluates: NumPy's repr.
+inline std::ostream& operator<<(std::ostream& os, const Array<>& a) { return os << a.repr(); }
 
 // Statistics of evaluation, for tests and the REPL.
 struct EvalStats {
