@@ -208,3 +208,25 @@ TEST(Simplify, OnlyIdentitiesExactUnderIeee) {
 
 }  // namespace
 }  // namespace ndjit::ir
+
+namespace ndjit::ir {
+namespace {
+
+TEST(Simplify, PowersWithNumPysFastPaths) {
+  NodePtr x = MakeArray(ndjit::testing::Iota({4}, DType::kFloat64));
+  auto pw = [&](double e) {
+    return *MakeUfunc(Ufunc::kPower, {x, MakeScalarLike(DType::kFloat64, e)});
+  };
+  EXPECT_EQ(pw(2)->op(), Ufunc::kSquare);
+  EXPECT_EQ(pw(0.5)->op(), Ufunc::kSqrt);
+  EXPECT_EQ(pw(-1)->op(), Ufunc::kReciprocal);
+  EXPECT_EQ(pw(1), x);
+  EXPECT_EQ(pw(3)->op(), Ufunc::kPower);
+  // Integer arrays keep power (and its negative-exponent error).
+  NodePtr i = MakeArray(ndjit::testing::Iota({4}, DType::kInt32));
+  EXPECT_EQ((*MakeUfunc(Ufunc::kPower, {i, MakeScalarLike(DType::kInt32, int64_t{2})}))->op(),
+            Ufunc::kPower);
+}
+
+}  // namespace
+}  // namespace ndjit::ir

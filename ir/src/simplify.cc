@@ -6,6 +6,7 @@ namespace ndjit::ir {
 namespace {
 
 // A scalar leaf whose value is exactly `v` (for floats, with `v`'s sign).
+// Complex scalars must also have a +0 imaginary part.
 bool IsScalar(const NodePtr& n, double v) {
   if (n->kind() != NodeKind::kScalar) return false;
   const ScalarValue& s = n->scalar();
@@ -53,6 +54,25 @@ NodePtr SimplifyUfunc(Ufunc op, absl::Span<const NodePtr> inputs, DType dtype, D
     case Ufunc::kConjugate:
     case Ufunc::kReal:
       return IsComplex(inputs[0]->dtype()) ? nullptr : keep(inputs[0]);
+    case Ufunc::kPower: {
+      // NumPy's own fast paths for inexact arrays and a scalar exponent:
+      // x**2 is square(x), x**0.5 is sqrt(x), x**-1 is reciprocal(x), x**1 is x.
+      const NodePtr& x = inputs[0];
+      if (!(IsFloating(dtype) || IsComplex(dtype)) || x->dtype() != dtype) return nullptr;
+      if (IsScalar(inputs[1], 1)) return keep(x);
+      Ufunc fast;
+      if (IsScalar(inputs[1], 2)) {
+        fast = Ufunc::kSquare;
+      } else if (IsScalar(inputs[1], 0.5)) {
+        fast = Ufunc::kSqrt;
+      } else if (IsScalar(inputs[1], -1)) {
+        fast = Ufunc::kReciprocal;
+      } else {
+        return nullptr;
+      }
+      absl::StatusOr<NodePtr> r = MakeUfunc(fast, {x});
+      return r.ok() && (*r)->shape() == shape ? *r : nullptr;
+    }
     default:
       return nullptr;
   }

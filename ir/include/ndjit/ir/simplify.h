@@ -1,7 +1,8 @@
 // Algebraic simplification at graph construction, limited to identities that
 // are exact under IEEE 754 for every input (NaNs, infinities and signed zeros
 // included): x*1, x/1, x-0, x+(-0), -(-x), +x, and conj/real of real values.
-// Not x+0: -0 + 0 is +0.
+// Not x+0: -0 + 0 is +0. Also NumPy's fast paths for a power of an inexact
+// array to a scalar: **2 is square, **0.5 sqrt, **-1 reciprocal, **1 itself.
 #pragma once
 
 #include "absl/types/span.h"
