@@ -51,6 +51,9 @@ NDJIT_F32(cbrt)
 extern "C" RawF ndjit_hypot_f32(RawF x, RawF y) {
   return vm::hypot(DF(), hn::Vec<DF>{x}, hn::Vec<DF>{y}).raw;
 }
+extern "C" RawF ndjit_pow_f32(RawF x, RawF y) {
+  return vm::pow(DF(), hn::Vec<DF>{x}, hn::Vec<DF>{y}).raw;
+}
 extern "C" RawF ndjit_arctan2_f32(RawF y, RawF x) {
   return vm::arctan2(DF(), hn::Vec<DF>{y}, hn::Vec<DF>{x}).raw;
 }

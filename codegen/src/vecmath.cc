@@ -66,16 +66,16 @@ std::string VecMathFunction(absl::string_view numpy_name, bool f64) {
   if (math.bits == 0) return "";
   // The bitcode uses C's names.
   static const std::pair<absl::string_view, absl::string_view> kCNames[] = {
-      {"arcsin", "asin"},   {"arccos", "acos"},   {"arctan", "atan"},
-      {"arcsinh", "asinh"}, {"arccosh", "acosh"}, {"arctanh", "atanh"}};
+      {"arcsin", "asin"},   {"arccos", "acos"},   {"arctan", "atan"}, {"arcsinh", "asinh"},
+      {"arccosh", "acosh"}, {"arctanh", "atanh"}, {"power", "pow"}};
   absl::string_view c_name = numpy_name;
   for (const auto& [np, c] : kCNames) {
     if (np == numpy_name) c_name = c;
   }
   static const absl::string_view kFloat32Functions[] = {
-      "exp",  "expm1", "log",  "log2", "log10", "log1p",  "sin",   "cos",
-      "tanh", "sinh",  "asin", "acos", "atan",  "asinh",  "acosh", "atanh",
-      "tan",  "cosh",  "exp2", "cbrt", "hypot", "arctan2"};
+      "exp",  "expm1", "log",  "log2", "log10", "log1p",   "sin",   "cos",
+      "tanh", "sinh",  "asin", "acos", "atan",  "asinh",   "acosh", "atanh",
+      "tan",  "cosh",  "exp2", "cbrt", "hypot", "arctan2", "pow"};
   bool found = false;
   if (f64) {
     for (const char* n : kFloat64Functions) found |= numpy_name == n;

@@ -270,6 +270,20 @@ HWY_INLINE hn::Vec<DF> arctan2(DF d, hn::Vec<DF> y, hn::Vec<DF> x) {
       d, r, ok, y, x, +[](float a, float b) -> float { return std::atan2(a, b); });
 }
 
+// float32 only: x^y = e^(y ln x) in float64, for finite x > 0 and finite y;
+// the sign rules of negative bases, zeros, infinities and NaNs go to libm.
+template <class DF>
+HWY_INLINE hn::Vec<DF> pow(DF d, hn::Vec<DF> x, hn::Vec<DF> y) {
+  const auto r = ViaDouble2(d, x, y, [](auto dd, auto a, auto b) {
+    // Highway's float64 exp holds up to 706; e^706 already rounds to a
+    // float32 infinity, so clamping there keeps overflow exact.
+    return hn::Exp(dd, hn::Min(hn::Mul(b, hn::Log(dd, a)), hn::Set(dd, 706.0)));
+  });
+  const auto ok = hn::And(hn::And(hn::IsFinite(x), hn::IsFinite(y)), hn::Gt(x, hn::Zero(d)));
+  return Patch2(
+      d, r, ok, x, y, +[](float a, float b) -> float { return std::pow(a, b); });
+}
+
 #endif  // HWY_TARGET != HWY_SCALAR
 
 }  // namespace ndjit::HWY_NAMESPACE::vm
