@@ -4,10 +4,10 @@
 #include <memory>
 #include <optional>
 
+#include <mutex>
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/synchronization/mutex.h"
 #include "complex_helpers.h"
 #include "llvm/ExecutionEngine/Orc/ExecutionUtils.h"
 #include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
@@ -44,7 +44,7 @@ class Jit {
     if (std::optional<KernelFn> fn = Lookup(key, spec)) return *fn;
     // Compiles serialise: LLVM's pipeline is the expensive part and a second
     // thread asking for the same kernel must get the same function.
-    absl::MutexLock compile_lock(&compile_mu_);
+    std::lock_guard<std::mutex> compile_lock(compile_mu_);
     if (std::optional<KernelFn> fn = Lookup(key, spec)) return *fn;
     const auto start = std::chrono::steady_clock::now();
     const std::string name = absl::StrCat("ndjit_kernel_", next_id_++);
@@ -63,7 +63,7 @@ class Jit {
     auto fn = addr->toPtr<KernelFn>();
     const double ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     cache_[key].emplace_back(spec, fn);
     ++stats_.kernels_compiled;
     stats_.compile_ms += ms;
@@ -109,7 +109,7 @@ class Jit {
   }
 
   std::optional<KernelFn> Lookup(size_t key, const ir::KernelSpec& spec) {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     auto it = cache_.find(key);
     if (it == cache_.end()) return std::nullopt;
     for (const auto& [s, fn] : it->second) {
@@ -122,7 +122,7 @@ class Jit {
   }
 
   CompileStats Stats() {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     return stats_;
   }
 
@@ -179,12 +179,11 @@ class Jit {
 
   std::unique_ptr<llvm::orc::LLJIT> jit_;
   std::unique_ptr<llvm::TargetMachine> tm_;
-  absl::Mutex compile_mu_;
-  absl::Mutex mu_;
-  // Specs by hash; a bucket holds every spec that shares a hash.
-  absl::flat_hash_map<size_t, std::vector<std::pair<ir::KernelSpec, KernelFn>>> cache_
-      ABSL_GUARDED_BY(mu_);
-  CompileStats stats_ ABSL_GUARDED_BY(mu_);
+  std::mutex compile_mu_;
+  std::mutex mu_;
+  // Specs by hash; a bucket holds every spec that shares a hash. Guarded by mu_.
+  absl::flat_hash_map<size_t, std::vector<std::pair<ir::KernelSpec, KernelFn>>> cache_;
+  CompileStats stats_;   // guarded by mu_
   int64_t next_id_ = 0;  // guarded by compile_mu_
 };
 

@@ -65,7 +65,7 @@ class PlanCache {
   static constexpr int64_t kMaxInputBytes = int64_t{64} << 10;
 
   std::shared_ptr<const CachedPlan> Find(const ir::NodePtr& root) {
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     auto it = plans_.find(root.get());
     return it == plans_.end() ? nullptr : it->second.plan;
   }
@@ -89,7 +89,7 @@ class PlanCache {
       plan->output_dtypes.push_back(launch.arrays[k].dtype());
     }
     plan->output_order = out.IsFContiguous() && !out.IsCContiguous() ? Order::kF : Order::kC;
-    absl::MutexLock lock(&mu_);
+    std::lock_guard<std::mutex> lock(mu_);
     if (plans_.size() >= kMaxPlans) plans_.clear();
     plans_[root.get()] = Entry{root, std::move(plan)};
   }
@@ -100,8 +100,8 @@ class PlanCache {
     ir::NodePtr root;  // keeps the key's node (and so its address) alive
     std::shared_ptr<const CachedPlan> plan;
   };
-  absl::Mutex mu_;
-  absl::flat_hash_map<const ir::Node*, Entry> plans_ ABSL_GUARDED_BY(mu_);
+  std::mutex mu_;
+  absl::flat_hash_map<const ir::Node*, Entry> plans_;  // guarded by mu_
 };
 
 PlanCache& Plans() {
@@ -247,7 +247,7 @@ void EvaluateAll(absl::Span<const Array<>* const> arrays, Backend backend) {
   }
   for (const Array<>* a : arrays) {
     internal::ArrayState& st = *a->state_;
-    absl::MutexLock lock(&st.mu);
+    std::lock_guard<std::mutex> lock(st.mu);
     if (auto it = result.find(st.node.get()); it != result.end()) st.node = it->second;
   }
 }

@@ -3,11 +3,11 @@
 #include <atomic>
 #include <cstring>
 
+#include <mutex>
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/synchronization/mutex.h"
 #include "ndjit/ir/simplify.h"
 #include "ndjit/runtime/cast.h"
 
@@ -67,7 +67,7 @@ class NodeBuilder {
     candidate.hash_ = Hash(candidate);
     g_constructed.fetch_add(1, std::memory_order_relaxed);
     Table& t = GetTable();
-    absl::MutexLock lock(&t.mu);
+    std::lock_guard<std::mutex> lock(t.mu);
     std::vector<std::weak_ptr<const Node>>& bucket = t.buckets[candidate.hash_];
     for (auto it = bucket.begin(); it != bucket.end();) {
       NodePtr existing = it->lock();
@@ -106,9 +106,9 @@ class NodeBuilder {
 
  private:
   struct Table {
-    absl::Mutex mu;
-    absl::flat_hash_map<size_t, std::vector<std::weak_ptr<const Node>>> buckets ABSL_GUARDED_BY(mu);
-    int64_t inserts_since_sweep ABSL_GUARDED_BY(mu) = 0;
+    std::mutex mu;
+    absl::flat_hash_map<size_t, std::vector<std::weak_ptr<const Node>>> buckets;  // guarded by mu
+    int64_t inserts_since_sweep = 0;                                              // guarded by mu
   };
   static Table& GetTable() {
     static Table* t = new Table;  // never destroyed: nodes may outlive statics
@@ -117,7 +117,7 @@ class NodeBuilder {
 
   // Drops the entries of nodes that have died. Expired weak_ptrs are freed
   // here rather than in ~Node, so no node destructor ever takes the lock.
-  static void Sweep(Table& t) ABSL_EXCLUSIVE_LOCKS_REQUIRED(t.mu) {
+  static void Sweep(Table& t) {
     t.inserts_since_sweep = 0;
     for (auto it = t.buckets.begin(); it != t.buckets.end();) {
       auto& v = it->second;

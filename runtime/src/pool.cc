@@ -9,10 +9,9 @@
 #include <cstdlib>
 #include <vector>
 
-#include "absl/base/thread_annotations.h"
+#include <mutex>
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
 
 namespace ndjit {
 namespace {
@@ -94,7 +93,7 @@ class SharedCache {
  public:
   bool Take(int cls, PoolBlock* out) {
     Class& c = classes_[cls];
-    absl::MutexLock lock(&c.mu);
+    std::lock_guard<std::mutex> lock(c.mu);
     if (c.blocks.empty()) return false;
     *out = c.blocks.back();
     c.blocks.pop_back();
@@ -112,7 +111,7 @@ class SharedCache {
     }
     s.bytes_cached.fetch_add(size, std::memory_order_relaxed);
     Class& c = classes_[cls];
-    absl::MutexLock lock(&c.mu);
+    std::lock_guard<std::mutex> lock(c.mu);
     c.blocks.push_back(block);
   }
 
@@ -120,7 +119,7 @@ class SharedCache {
     for (Class& c : classes_) {
       std::vector<PoolBlock> blocks;
       {
-        absl::MutexLock lock(&c.mu);
+        std::lock_guard<std::mutex> lock(c.mu);
         blocks.swap(c.blocks);
       }
       for (const PoolBlock& b : blocks) {
@@ -132,8 +131,8 @@ class SharedCache {
 
  private:
   struct Class {
-    absl::Mutex mu;
-    std::vector<PoolBlock> blocks ABSL_GUARDED_BY(mu);
+    std::mutex mu;
+    std::vector<PoolBlock> blocks;  // guarded by mu
   };
   std::array<Class, kNumClasses> classes_;
 };

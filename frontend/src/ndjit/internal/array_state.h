@@ -2,7 +2,7 @@
 // the value has been computed. Shared by every copy of the handle.
 #pragma once
 
-#include "absl/synchronization/mutex.h"
+#include <mutex>
 #include "ndjit/ir/graph.h"
 
 namespace ndjit::internal {
@@ -11,12 +11,12 @@ struct ArrayState {
   explicit ArrayState(ir::NodePtr n) : node(std::move(n)) {}
 
   ir::NodePtr Node() {
-    absl::MutexLock lock(&mu);
+    std::lock_guard<std::mutex> lock(mu);
     return node;
   }
 
-  absl::Mutex mu;
-  ir::NodePtr node ABSL_GUARDED_BY(mu);
+  std::mutex mu;
+  ir::NodePtr node;  // guarded by mu
 };
 
 }  // namespace ndjit::internal
