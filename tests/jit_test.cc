@@ -442,3 +442,48 @@ TEST(Dsl, ConcurrentEvaluationsShareTheKernelCache) {
 
 }  // namespace
 }  // namespace ndjit
+
+namespace ndjit {
+namespace {
+
+TEST(Dsl, BadInputThrowsNumPysErrors) {
+  auto message = [](auto&& f) -> std::string {
+    try {
+      f();
+    } catch (const Error& e) {
+      return e.what();
+    }
+    return "no error";
+  };
+  Array<> empty;
+  EXPECT_EQ(message([&] { (void)(empty + 1); }), "the Array is empty");
+  Array<> x(*NDArray::Arange(12, DType::kFloat32));
+  Array<> lazy = x * 2;
+  EXPECT_EQ(message([&] {
+              (void)lazy.reshape({5, 3});
+            }),
+            "cannot reshape array of size 12 into shape (5,3)");
+  EXPECT_EQ(message([&] { (void)lazy[{int64_t{12}}]; }),
+            "index 12 is out of bounds for axis 0 with size 12");
+  EXPECT_EQ(message([&] { (void)lazy.transpose({1}); }),
+            "axis 1 is out of bounds for array of dimension 1");
+  EXPECT_EQ(message([&] { (void)lazy.transpose({0, 1}); }), "axes don't match array");
+  EXPECT_EQ(message([&] { (void)(lazy & 1); }),
+            "ufunc 'bitwise_and' not supported for the input types (dtype('float32'), "
+            "dtype('float32')), and the inputs could not be safely coerced to any supported types "
+            "according to the casting rule ''safe''");
+  EXPECT_EQ(message([&] { lazy.eval_into(*NDArray::Zeros({5}, DType::kFloat32)); }),
+            "non-broadcastable output operand with shape (5,) doesn't match the broadcast shape "
+            "(12,)");
+  // A huge broadcast builds fine (nothing is allocated) and fails when evaluated;
+  // its 2^52 bytes are beyond what the pool ever asks the system for.
+  Array<> huge = x.broadcast_to({int64_t{1} << 46, 12}) + 1;
+  EXPECT_EQ(huge.shape(), Dims({int64_t{1} << 46, 12}));
+  EXPECT_NE(message([&] {
+              (void)huge.item<float>({0, 0});
+            }).find("Unable to allocate"),
+            std::string::npos);
+}
+
+}  // namespace
+}  // namespace ndjit
