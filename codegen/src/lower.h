@@ -39,6 +39,11 @@ llvm::Value* LowerCast(llvm::IRBuilder<>& b, DType from, DType to, llvm::Value* 
 llvm::Value* LowerUfunc(llvm::IRBuilder<>& b, const ir::Instr& instr,
                         llvm::ArrayRef<llvm::Value*> args, llvm::Value** status_flag);
 
+// Calls the vector math function `name` (vecmath.h) on vectors of any lane
+// count: narrower ones are padded to the function's width, wider ones split.
+llvm::Value* CallVector(llvm::IRBuilder<>& b, const std::string& name,
+                        llvm::ArrayRef<llvm::Value*> args);
+
 // Complex vectors (lower_complex.cc): the even or odd components, pairing
 // two real vectors back up, truthiness, and the ops on complex loop dtypes.
 llvm::Value* Part(llvm::IRBuilder<>& b, llvm::Value* v, int which);

@@ -9,6 +9,7 @@
 
 #include "llvm/IR/Intrinsics.h"
 #include "lower.h"
+#include "vecmath.h"
 
 namespace ndjit::codegen {
 
@@ -160,6 +161,15 @@ Value* LowerComplex(llvm::IRBuilder<>& b, const ir::Instr& instr, llvm::ArrayRef
       return product(a[0], a[0]);
     case Ufunc::kConjugate:
       return Interleave(b, Part(b, a[0], 0), b.CreateFNeg(Part(b, a[0], 1)));
+    case Ufunc::kAbsolute: {
+      // |z| of complex64 is hypotf(re, im), which the vector math computes
+      // exactly as the C library does (in double, rounded once).
+      const std::string hypot = VecMathFunction("hypot", false);
+      if (instr.compute == DType::kComplex64 && !hypot.empty()) {
+        return CallVector(b, hypot, {Part(b, a[0], 0), Part(b, a[0], 1)});
+      }
+      return ComplexPerLane(b, instr, a);
+    }
     case Ufunc::kReal:
       return Part(b, a[0], 0);
     case Ufunc::kImag:

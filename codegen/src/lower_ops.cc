@@ -51,48 +51,6 @@ Value* PerLane(llvm::IRBuilder<>& b, const char* f32_name, const char* f64_name,
   return out;
 }
 
-// Calls a vector math function (native width N) on values of any lane count:
-// narrower values are padded, wider ones split.
-Value* CallVector(llvm::IRBuilder<>& b, const std::string& name, llvm::ArrayRef<Value*> args) {
-  auto* vt = llvm::cast<llvm::FixedVectorType>(args[0]->getType());
-  llvm::Type* elem = vt->getElementType();
-  const unsigned lanes = vt->getNumElements();
-  const unsigned native = GetVecMath().bits / elem->getPrimitiveSizeInBits();
-  auto* nt = llvm::FixedVectorType::get(elem, native);
-  llvm::Module* m = b.GetInsertBlock()->getModule();
-  std::vector<llvm::Type*> params(args.size(), nt);
-  llvm::FunctionCallee fn =
-      m->getOrInsertFunction(name, llvm::FunctionType::get(nt, params, false));
-  auto slice = [&](Value* v, unsigned first, unsigned count, unsigned width) {
-    std::vector<int> mask;
-    for (unsigned i = 0; i < width; ++i)
-      mask.push_back(i < count ? static_cast<int>(first + i) : -1);
-    return b.CreateShuffleVector(v, mask);
-  };
-  std::vector<Value*> parts;
-  for (unsigned first = 0; first < lanes; first += native) {
-    const unsigned count = std::min(native, lanes - first);
-    std::vector<Value*> chunk;
-    for (Value* a : args) chunk.push_back(lanes == native ? a : slice(a, first, count, native));
-    Value* r = b.CreateCall(fn, chunk);
-    parts.push_back(count == native ? r : slice(r, 0, count, count));
-  }
-  Value* out = parts[0];
-  for (size_t p = 1; p < parts.size(); ++p) {
-    // Concatenate: both halves have the same width here.
-    const unsigned w = llvm::cast<llvm::FixedVectorType>(out->getType())->getNumElements();
-    std::vector<int> mask;
-    for (unsigned i = 0; i < w + native; ++i) mask.push_back(static_cast<int>(i));
-    Value* wide = b.CreateShuffleVector(parts[p], llvm::PoisonValue::get(parts[p]->getType()), [&] {
-      std::vector<int> m;
-      for (unsigned i = 0; i < w; ++i) m.push_back(i < native ? static_cast<int>(i) : -1);
-      return m;
-    }());
-    out = b.CreateShuffleVector(out, wide, mask);
-  }
-  return out;
-}
-
 Value* Truthy(llvm::IRBuilder<>& b, DType t, Value* v) {
   if (t == DType::kBool) return v;
   if (IsReal(t)) return b.CreateFCmpUNE(v, Const(b, v, 0.0));
@@ -326,6 +284,48 @@ Value* FloatMath(llvm::IRBuilder<>& b, ir::Ufunc op, llvm::ArrayRef<Value*> a) {
 }
 
 }  // namespace
+
+// Calls a vector math function (native width N) on values of any lane count:
+// narrower values are padded, wider ones split.
+Value* CallVector(llvm::IRBuilder<>& b, const std::string& name, llvm::ArrayRef<Value*> args) {
+  auto* vt = llvm::cast<llvm::FixedVectorType>(args[0]->getType());
+  llvm::Type* elem = vt->getElementType();
+  const unsigned lanes = vt->getNumElements();
+  const unsigned native = GetVecMath().bits / elem->getPrimitiveSizeInBits();
+  auto* nt = llvm::FixedVectorType::get(elem, native);
+  llvm::Module* m = b.GetInsertBlock()->getModule();
+  std::vector<llvm::Type*> params(args.size(), nt);
+  llvm::FunctionCallee fn =
+      m->getOrInsertFunction(name, llvm::FunctionType::get(nt, params, false));
+  auto slice = [&](Value* v, unsigned first, unsigned count, unsigned width) {
+    std::vector<int> mask;
+    for (unsigned i = 0; i < width; ++i)
+      mask.push_back(i < count ? static_cast<int>(first + i) : -1);
+    return b.CreateShuffleVector(v, mask);
+  };
+  std::vector<Value*> parts;
+  for (unsigned first = 0; first < lanes; first += native) {
+    const unsigned count = std::min(native, lanes - first);
+    std::vector<Value*> chunk;
+    for (Value* a : args) chunk.push_back(lanes == native ? a : slice(a, first, count, native));
+    Value* r = b.CreateCall(fn, chunk);
+    parts.push_back(count == native ? r : slice(r, 0, count, count));
+  }
+  Value* out = parts[0];
+  for (size_t p = 1; p < parts.size(); ++p) {
+    // Concatenate: both halves have the same width here.
+    const unsigned w = llvm::cast<llvm::FixedVectorType>(out->getType())->getNumElements();
+    std::vector<int> mask;
+    for (unsigned i = 0; i < w + native; ++i) mask.push_back(static_cast<int>(i));
+    Value* wide = b.CreateShuffleVector(parts[p], llvm::PoisonValue::get(parts[p]->getType()), [&] {
+      std::vector<int> m;
+      for (unsigned i = 0; i < w; ++i) m.push_back(i < native ? static_cast<int>(i) : -1);
+      return m;
+    }());
+    out = b.CreateShuffleVector(out, wide, mask);
+  }
+  return out;
+}
 
 llvm::Type* RegisterType(llvm::LLVMContext& ctx, DType t) {
   switch (Kind(t)) {
