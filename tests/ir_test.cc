@@ -3,8 +3,10 @@
 
 #include "gtest/gtest.h"
 #include "ndjit/ir/graph.h"
+#include "ndjit/ir/kernel.h"
 #include "ndjit/ir/ops.h"
 #include "ndjit/ir/reference.h"
+#include "ndjit/ir/verify_kernel.h"
 #include "test_util.h"
 
 namespace ndjit::ir {
@@ -226,6 +228,35 @@ TEST(Simplify, PowersWithNumPysFastPaths) {
   NodePtr i = MakeArray(ndjit::testing::Iota({4}, DType::kInt32));
   EXPECT_EQ((*MakeUfunc(Ufunc::kPower, {i, MakeScalarLike(DType::kInt32, int64_t{2})}))->op(),
             Ufunc::kPower);
+}
+
+}  // namespace
+}  // namespace ndjit::ir
+
+namespace ndjit::ir {
+namespace {
+
+TEST(VerifyKernel, PlansPassAndBrokenSpecsFail) {
+  NodePtr a = MakeArray(ndjit::testing::Iota({3, 4}, DType::kFloat32));
+  NodePtr b = MakeArray(ndjit::testing::Iota({4}, DType::kInt8));
+  NodePtr r = *MakeUfunc(Ufunc::kLess, {*MakeUfunc(Ufunc::kAdd, {a, b}), a});
+  const KernelSpec good = PlanElementwiseKernel({r}, 64)->spec;
+  EXPECT_TRUE(VerifyKernel(good).ok());
+  KernelSpec s = good;
+  std::swap(s.body[0], s.body[1]);
+  s.body[0].args = {1};
+  EXPECT_FALSE(VerifyKernel(s).ok());  // an argument names a later value
+  s = good;
+  s.body.pop_back();
+  EXPECT_EQ(VerifyKernel(s).message(), "loop IR: output 0 is stored 0 times");
+  s = good;
+  for (Instr& in : s.body) {
+    if (in.kind == Instr::kUfunc && in.op == Ufunc::kAdd) in.dtype = DType::kFloat64;
+  }
+  EXPECT_FALSE(VerifyKernel(s).ok());  // result dtype not the op table's
+  s = good;
+  s.inner.pop_back();
+  EXPECT_FALSE(VerifyKernel(s).ok());
 }
 
 }  // namespace

@@ -22,6 +22,7 @@
 #include "llvm/Target/TargetMachine.h"
 #include "lower.h"
 #include "ndjit/codegen/target.h"
+#include "ndjit/ir/verify_kernel.h"
 #include "ndjit/runtime/cast.h"
 #include "vecmath.h"
 
@@ -77,6 +78,7 @@ class Jit {
     auto module = std::make_unique<llvm::Module>(name, ctx);
     module->setDataLayout(tm_->createDataLayout());
     module->setTargetTriple(tm_->getTargetTriple().str());
+    if (absl::Status s = ir::VerifyKernel(spec); !s.ok()) return s;
     if (absl::Status s = LowerKernel(spec, name, *module); !s.ok()) return s;
     if (llvm::Function* kernel = module->getFunction(name)) {
       kernel->addFnAttr("target-cpu", tm_->getTargetCPU());

@@ -1,0 +1,81 @@
+#include "ndjit/ir/verify_kernel.h"
+
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+
+namespace ndjit::ir {
+namespace {
+
+absl::Status Bad(size_t i, absl::string_view what) {
+  return absl::InternalError(absl::StrCat("loop IR: instruction %", i, ": ", what));
+}
+
+}  // namespace
+
+absl::Status VerifyKernel(const KernelSpec& spec) {
+  const int nops = static_cast<int>(spec.operands.size());
+  if (spec.rank < 1 || spec.lanes < 1)
+    return absl::InternalError("loop IR: rank and lanes must be >= 1");
+  if (spec.num_outputs < 1 || spec.num_outputs > nops) {
+    return absl::InternalError("loop IR: bad number of outputs");
+  }
+  if (static_cast<int>(spec.inner.size()) != nops) {
+    return absl::InternalError("loop IR: one inner-loop access per operand is needed");
+  }
+  std::vector<int> stores(spec.num_outputs, 0);
+  for (size_t i = 0; i < spec.body.size(); ++i) {
+    const Instr& in = spec.body[i];
+    for (int a : in.args) {
+      if (a < 0 || static_cast<size_t>(a) >= i) return Bad(i, "argument is not an earlier value");
+      if (spec.body[a].kind == Instr::kStore) return Bad(i, "argument is a store");
+    }
+    switch (in.kind) {
+      case Instr::kLoad:
+        if (in.slot < spec.num_outputs || in.slot >= nops) return Bad(i, "load of a non-input");
+        if (spec.operands[in.slot] != in.dtype)
+          return Bad(i, "load dtype differs from its operand");
+        break;
+      case Instr::kScalarArg:
+        if (in.slot < 0 || in.slot >= static_cast<int>(spec.scalars.size())) {
+          return Bad(i, "scalar slot out of range");
+        }
+        if (spec.scalars[in.slot] != in.dtype) return Bad(i, "scalar dtype differs from its slot");
+        break;
+      case Instr::kCast:
+        if (in.args.size() != 1) return Bad(i, "cast needs one argument");
+        break;
+      case Instr::kUfunc: {
+        const UfuncInfo& info = Info(in.op);
+        if (static_cast<int>(in.args.size()) != info.arity) return Bad(i, "wrong arity");
+        for (size_t k = 0; k < in.args.size(); ++k) {
+          const DType want = in.op == Ufunc::kWhere && k == 0 ? DType::kBool : in.compute;
+          if (spec.body[in.args[k]].dtype != want) return Bad(i, "argument not in the loop dtype");
+        }
+        absl::StatusOr<Signature> sig =
+            ResolveSignature(in.op, std::vector<DType>(in.args.size(), in.compute));
+        if (in.op != Ufunc::kWhere &&
+            (!sig.ok() || sig->compute != in.compute || sig->output != in.dtype)) {
+          return Bad(i, "result dtype is not the op table's");
+        }
+        break;
+      }
+      case Instr::kStore:
+        if (in.slot < 0 || in.slot >= spec.num_outputs) return Bad(i, "store to a non-output");
+        if (in.args.size() != 1 || spec.body[in.args[0]].dtype != in.dtype ||
+            spec.operands[in.slot] != in.dtype) {
+          return Bad(i, "stored value's dtype differs from the output's");
+        }
+        ++stores[in.slot];
+        break;
+    }
+  }
+  for (int k = 0; k < spec.num_outputs; ++k) {
+    if (stores[k] != 1)
+      return absl::InternalError(
+          absl::StrCat("loop IR: output ", k, " is stored ", stores[k], " times"));
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace ndjit::ir
