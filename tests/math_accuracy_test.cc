@@ -34,17 +34,40 @@ NDArray Inputs(int n, uint32_t seed) {
   std::mt19937_64 rng(seed);
   NDArray a = *NDArray::Empty({n}, kDTypeOf<F>);
   F* p = reinterpret_cast<F*>(a.data());
-  const F specials[] = {0, -0.0, 1, -1, 0.5, -0.5, 2, 1e-30f, -1e-30f, 88.5f, -88.5f, 100, -100,
-                        1e4, 39000, 40000, 1e10, -1e10, INFINITY, -INFINITY, NAN,
-                        std::numeric_limits<F>::min(), std::numeric_limits<F>::denorm_min(),
-                        std::numeric_limits<F>::max(), -std::numeric_limits<F>::max(),
-                        0.9999999f, -0.9999999f, 1.0000001f};
+  const F specials[] = {0,
+                        -0.0,
+                        1,
+                        -1,
+                        0.5,
+                        -0.5,
+                        2,
+                        1e-30f,
+                        -1e-30f,
+                        88.5f,
+                        -88.5f,
+                        100,
+                        -100,
+                        1e4,
+                        39000,
+                        40000,
+                        1e10,
+                        -1e10,
+                        INFINITY,
+                        -INFINITY,
+                        NAN,
+                        std::numeric_limits<F>::min(),
+                        std::numeric_limits<F>::denorm_min(),
+                        std::numeric_limits<F>::max(),
+                        -std::numeric_limits<F>::max(),
+                        0.9999999f,
+                        -0.9999999f,
+                        1.0000001f};
   int i = 0;
   for (F s : specials) p[i++] = s;
   for (; i < n; ++i) {
     if (i % 2) {  // uniform in value over a moderate range
       p[i] = static_cast<F>(std::uniform_real_distribution<double>(-20, 20)(rng));
-    } else {      // uniform in bit pattern: every binade
+    } else {  // uniform in bit pattern: every binade
       uint64_t bits = rng();
       F f;
       std::memcpy(&f, &bits, sizeof f);
@@ -80,10 +103,10 @@ void CheckFunction(ir::Ufunc op, int n) {
 }
 
 const ir::Ufunc kTranscendental[] = {
-    ir::Ufunc::kExp,    ir::Ufunc::kExp2,    ir::Ufunc::kExpm1,   ir::Ufunc::kLog,
-    ir::Ufunc::kLog2,   ir::Ufunc::kLog10,   ir::Ufunc::kLog1p,   ir::Ufunc::kSin,
-    ir::Ufunc::kCos,    ir::Ufunc::kTan,     ir::Ufunc::kArcsin,  ir::Ufunc::kArccos,
-    ir::Ufunc::kArctan, ir::Ufunc::kSinh,    ir::Ufunc::kCosh,    ir::Ufunc::kTanh,
+    ir::Ufunc::kExp,     ir::Ufunc::kExp2,    ir::Ufunc::kExpm1,   ir::Ufunc::kLog,
+    ir::Ufunc::kLog2,    ir::Ufunc::kLog10,   ir::Ufunc::kLog1p,   ir::Ufunc::kSin,
+    ir::Ufunc::kCos,     ir::Ufunc::kTan,     ir::Ufunc::kArcsin,  ir::Ufunc::kArccos,
+    ir::Ufunc::kArctan,  ir::Ufunc::kSinh,    ir::Ufunc::kCosh,    ir::Ufunc::kTanh,
     ir::Ufunc::kArcsinh, ir::Ufunc::kArccosh, ir::Ufunc::kArctanh, ir::Ufunc::kCbrt,
     ir::Ufunc::kArctan2, ir::Ufunc::kHypot,   ir::Ufunc::kPower};
 

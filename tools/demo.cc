@@ -83,8 +83,9 @@ void JitTour() {
     for (int i = 0; i < 5; ++i) {
       const auto t0 = std::chrono::steady_clock::now();
       f();
-      best = std::min(best, std::chrono::duration<double, std::milli>(
-                                std::chrono::steady_clock::now() - t0).count());
+      best = std::min(
+          best,
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
     }
     return best;
   };
@@ -92,8 +93,8 @@ void JitTour() {
   const double eager = time_ms([&] { expr().eval(ndjit::Backend::kEager); });
   const double gb = 4.0 * 4 * n / 1e9;
   const ndjit::codegen::CompileStats cs = ndjit::codegen::GetCompileStats();
-  std::printf("fused: %.2f ms (%.1f GB/s)   eager, one kernel per op: %.2f ms (%.1f GB/s)\n",
-              fused, gb / fused * 1e3, eager, gb / eager * 1e3);
+  std::printf("fused: %.2f ms (%.1f GB/s)   eager, one kernel per op: %.2f ms (%.1f GB/s)\n", fused,
+              gb / fused * 1e3, eager, gb / eager * 1e3);
   std::printf("kernels compiled: %lld in %.1f ms; cache hits: %lld\n",
               static_cast<long long>(cs.kernels_compiled), cs.compile_ms,
               static_cast<long long>(cs.cache_hits));

@@ -211,13 +211,13 @@ std::string PrintKernel(const KernelLaunch& launch) {
   for (int d = 0; d < spec.rank; ++d) {
     index.push_back(absl::StrCat("i", d));
     const bool inner = d + 1 == spec.rank;
-    absl::StrAppend(&out, indent, "for i", d, " in [0, ", launch.sizes[d], ")",
-                    inner && spec.lanes > 1
-                        ? absl::StrCat(" step ", spec.lanes, ": vector x", spec.lanes,
-                                       ", masked tail",
-                                       spec.stream_outputs ? ", streaming stores" : "")
-                        : ": serial",
-                    "\n");
+    absl::StrAppend(
+        &out, indent, "for i", d, " in [0, ", launch.sizes[d], ")",
+        inner && spec.lanes > 1
+            ? absl::StrCat(" step ", spec.lanes, ": vector x", spec.lanes, ", masked tail",
+                           spec.stream_outputs ? ", streaming stores" : "")
+            : ": serial",
+        "\n");
     indent += "  ";
   }
   const std::string at = absl::StrCat("[", absl::StrJoin(index, ", "), "]");

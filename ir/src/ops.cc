@@ -16,7 +16,6 @@ constexpr std::array<UfuncInfo, kNumUfuncs> kUfuncs = {{
 #undef NDJIT_X
 }};
 
-
 constexpr absl::string_view kTypeChars = "?bhilBHILefdFD";
 constexpr DType kTypeCharDTypes[] = {
     DType::kBool,    DType::kInt8,    DType::kInt16,     DType::kInt32,     DType::kInt64,
