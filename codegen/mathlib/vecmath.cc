@@ -41,15 +41,18 @@ NDJIT_BOTH(atan)
 NDJIT_BOTH(asinh)
 NDJIT_BOTH(acosh)
 NDJIT_BOTH(atanh)
+NDJIT_BOTH(cosh)
+NDJIT_BOTH(cbrt)
 NDJIT_F32(tan)
-NDJIT_F32(cosh)
 NDJIT_F32(exp2)
-NDJIT_F32(cbrt)
 #undef NDJIT_BOTH
 #undef NDJIT_F32
 
 extern "C" RawF ndjit_hypot_f32(RawF x, RawF y) {
   return vm::hypot(DF(), hn::Vec<DF>{x}, hn::Vec<DF>{y}).raw;
+}
+extern "C" RawD ndjit_hypot_f64(RawD x, RawD y) {
+  return vm::hypot(DD(), hn::Vec<DD>{x}, hn::Vec<DD>{y}).raw;
 }
 extern "C" RawF ndjit_pow_f32(RawF x, RawF y) {
   return vm::pow(DF(), hn::Vec<DF>{x}, hn::Vec<DF>{y}).raw;

@@ -51,8 +51,8 @@ VecMath Choose() {
 
 // Functions the bitcode defines in float64 (the rest exist for float32 only).
 constexpr const char* kFloat64Functions[] = {
-    "exp",  "expm1", "log",    "log2",   "log10",  "log1p",   "sin",     "cos",
-    "tanh", "sinh",  "arcsin", "arccos", "arctan", "arcsinh", "arccosh", "arctanh"};
+    "exp",    "expm1",  "log",    "log2",    "log10",   "log1p",   "sin",  "cos",  "tanh", "sinh",
+    "arcsin", "arccos", "arctan", "arcsinh", "arccosh", "arctanh", "cosh", "cbrt", "hypot"};
 
 }  // namespace
 

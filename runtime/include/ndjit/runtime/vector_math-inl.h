@@ -209,12 +209,22 @@ HWY_INLINE hn::Vec<DF> tan(DF d, hn::Vec<DF> x) {
 template <class DF>
 HWY_INLINE hn::Vec<DF> cosh(DF d, hn::Vec<DF> x) {
   using VF = hn::Vec<DF>;
-  const VF r = ViaDouble(d, x, [](auto dd, auto v) {
-    const auto e = hn::Exp(dd, v);
-    return hn::Mul(hn::Set(dd, 0.5), hn::Add(e, hn::Div(hn::Set(dd, 1.0), e)));
-  });
-  return Patch(
-      d, r, Within(d, x, -89.0, 89.0), x, +[](float v) -> float { return std::cosh(v); });
+  using T = hn::TFromD<DF>;
+  if constexpr (sizeof(T) == 8) {
+    // (e + 1/e) / 2 where Highway's exp holds; beyond, e^|x| overflows before
+    // cosh does, and libm takes the lane.
+    const VF e = hn::Exp(d, hn::Abs(x));
+    const VF r = hn::Mul(hn::Set(d, 0.5), hn::Add(e, hn::Div(hn::Set(d, 1.0), e)));
+    return Patch(
+        d, r, Within(d, x, -705.0, 705.0), x, +[](T v) -> T { return std::cosh(v); });
+  } else {
+    const VF r = ViaDouble(d, x, [](auto dd, auto v) {
+      const auto e = hn::Exp(dd, v);
+      return hn::Mul(hn::Set(dd, 0.5), hn::Add(e, hn::Div(hn::Set(dd, 1.0), e)));
+    });
+    return Patch(
+        d, r, Within(d, x, -89.0, 89.0), x, +[](T v) -> T { return std::cosh(v); });
+  }
 }
 
 // float32 only.
@@ -232,25 +242,52 @@ HWY_INLINE hn::Vec<DF> exp2(DF d, hn::Vec<DF> x) {
 template <class DF>
 HWY_INLINE hn::Vec<DF> cbrt(DF d, hn::Vec<DF> x) {
   using VF = hn::Vec<DF>;
-  // |x|^(1/3) = exp(log|x| / 3) in float64, with x's sign.
-  const VF r = ViaDouble(d, x, [](auto dd, auto v) {
-    const auto m = hn::Exp(dd, hn::Mul(hn::Log(dd, hn::Abs(v)), hn::Set(dd, 1.0 / 3.0)));
-    return hn::CopySign(m, v);
-  });
-  const auto ok = hn::And(hn::IsFinite(x), hn::Ne(x, hn::Zero(d)));
-  return Patch(
-      d, r, ok, x, +[](float v) -> float { return std::cbrt(v); });
+  using T = hn::TFromD<DF>;
+  if constexpr (sizeof(T) == 8) {
+    // exp(log|x| / 3) is within ~100 ULP; one Newton step for y^3 = |x|,
+    // y' = y + (|x|/y^2 - y) / 3, squares that error away. Written as a small
+    // correction to y, so its own rounding barely reaches the result.
+    const VF a = hn::Abs(x);
+    const VF y = hn::Exp(d, hn::Mul(hn::Log(d, a), hn::Set(d, 1.0 / 3.0)));
+    const VF y1 = hn::MulAdd(hn::Sub(hn::Div(a, hn::Mul(y, y)), y), hn::Set(d, 1.0 / 3.0), y);
+    const auto ok = hn::And(hn::IsFinite(x), hn::Ge(a, hn::Set(d, kDblMin)));
+    return Patch(
+        d, hn::CopySign(y1, x), ok, x, +[](T v) -> T { return std::cbrt(v); });
+  } else {
+    // |x|^(1/3) = exp(log|x| / 3) in float64, with x's sign.
+    const VF r = ViaDouble(d, x, [](auto dd, auto v) {
+      const auto m = hn::Exp(dd, hn::Mul(hn::Log(dd, hn::Abs(v)), hn::Set(dd, 1.0 / 3.0)));
+      return hn::CopySign(m, v);
+    });
+    const auto ok = hn::And(hn::IsFinite(x), hn::Ne(x, hn::Zero(d)));
+    return Patch(
+        d, r, ok, x, +[](T v) -> T { return std::cbrt(v); });
+  }
 }
 
 // float32 only.
 template <class DF>
 HWY_INLINE hn::Vec<DF> hypot(DF d, hn::Vec<DF> x, hn::Vec<DF> y) {
   using VF = hn::Vec<DF>;
-  const VF r = ViaDouble2(
-      d, x, y, [](auto dd, auto a, auto b) { return hn::Sqrt(hn::MulAdd(a, a, hn::Mul(b, b))); });
-  const auto ok = hn::And(hn::IsFinite(x), hn::IsFinite(y));
-  return Patch2(
-      d, r, ok, x, y, +[](float a, float b) -> float { return std::hypot(a, b); });
+  using T = hn::TFromD<DF>;
+  if constexpr (sizeof(T) == 8) {
+    // m sqrt(1 + (n/m)^2) with m = max(|x|, |y|): no overflow or underflow
+    // in between. Zeros and non-finite lanes follow libm's rules.
+    const VF ax = hn::Abs(x);
+    const VF ay = hn::Abs(y);
+    const VF m = hn::Max(ax, ay);
+    const VF q = hn::Div(hn::Min(ax, ay), m);
+    const VF r = hn::Mul(m, hn::Sqrt(hn::MulAdd(q, q, hn::Set(d, 1.0))));
+    const auto ok = hn::And(hn::And(hn::IsFinite(x), hn::IsFinite(y)), hn::Gt(m, hn::Zero(d)));
+    return Patch2(
+        d, r, ok, x, y, +[](T a, T b) -> T { return std::hypot(a, b); });
+  } else {
+    const VF r = ViaDouble2(
+        d, x, y, [](auto dd, auto a, auto b) { return hn::Sqrt(hn::MulAdd(a, a, hn::Mul(b, b))); });
+    const auto ok = hn::And(hn::IsFinite(x), hn::IsFinite(y));
+    return Patch2(
+        d, r, ok, x, y, +[](T a, T b) -> T { return std::hypot(a, b); });
+  }
 }
 
 // float32 only.
