@@ -261,3 +261,22 @@ TEST(VerifyKernel, PlansPassAndBrokenSpecsFail) {
 
 }  // namespace
 }  // namespace ndjit::ir
+
+namespace ndjit::ir {
+namespace {
+
+TEST(Graph, SubstituteReplacesComputedSubexpressions) {
+  NodePtr a = MakeArray(ndjit::testing::Iota({4}, DType::kFloat64));
+  NodePtr c = MakeArray(ndjit::testing::Iota({3, 4}, DType::kFloat64));
+  NodePtr sum = *MakeUfunc(Ufunc::kAdd, {a, a});
+  NodePtr prod = *MakeUfunc(Ufunc::kMultiply, {sum, c});
+  NodePtr value = MakeArray(*EvaluateReference(sum));
+  NodePtr r = *Substitute(prod, {{sum.get(), value}});
+  EXPECT_EQ(r->inputs()[0], value);
+  EXPECT_EQ(r->inputs()[1], c);
+  EXPECT_EQ(Values(*EvaluateReference(r)), Values(*EvaluateReference(prod)));
+  EXPECT_EQ(*Substitute(prod, {}), prod);  // nothing to replace: the same node
+}
+
+}  // namespace
+}  // namespace ndjit::ir

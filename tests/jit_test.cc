@@ -487,3 +487,22 @@ TEST(Dsl, BadInputThrowsNumPysErrors) {
 
 }  // namespace
 }  // namespace ndjit
+
+namespace ndjit {
+namespace {
+
+TEST(Dsl, SharedSubexpressionsAcrossShapesAreComputedOnce) {
+  Array<> a(*NDArray::Arange(4, DType::kFloat64)), c(*NDArray::Full({3, 4}, DType::kFloat64, 2.0));
+  Array<> x = exp(a) + 1;  // shape (4,)
+  Array<> y = x * c;       // shape (3, 4), uses x
+  const EvalStats before = GetEvalStats();
+  eval(y, x);
+  EXPECT_EQ(GetEvalStats().kernels_run, before.kernels_run + 2);
+  // x's kernel runs exp and add; y's reads x's result and only multiplies.
+  EXPECT_EQ(GetEvalStats().kernel_ops, before.kernel_ops + 3);
+  EXPECT_EQ(y.item<double>({2, 3}), 2 * (std::exp(3.0) + 1));
+  EXPECT_EQ(x.item<double>({3}), std::exp(3.0) + 1);
+}
+
+}  // namespace
+}  // namespace ndjit

@@ -21,6 +21,14 @@ namespace {
 std::atomic<int64_t> g_evaluations{0};
 std::atomic<int64_t> g_kernels{0};
 std::atomic<int64_t> g_fallbacks{0};
+std::atomic<int64_t> g_kernel_ops{0};
+
+void NoteKernel(const ir::KernelSpec& spec) {
+  int64_t ops = 0;
+  for (const ir::Instr& in : spec.body) ops += in.kind == ir::Instr::kUfunc;
+  g_kernels.fetch_add(1, std::memory_order_relaxed);
+  g_kernel_ops.fetch_add(ops, std::memory_order_relaxed);
+}
 
 Backend EffectiveBackend(Backend requested) {
   static const bool force_reference = [] {
@@ -124,7 +132,7 @@ absl::StatusOr<std::vector<NDArray>> Rerun(const CachedPlan& plan) {
       !s.ok()) {
     return s;
   }
-  g_kernels.fetch_add(1, std::memory_order_relaxed);
+  NoteKernel(plan.spec);
   return outs;
 }
 
@@ -142,7 +150,7 @@ absl::StatusOr<std::vector<NDArray>> Fused(absl::Span<const ir::NodePtr> outputs
   if (!launch.ok()) return launch.status();
   absl::Status s = codegen::RunKernel(*launch);
   if (s.ok()) {
-    g_kernels.fetch_add(1, std::memory_order_relaxed);
+    NoteKernel(launch->spec);
     std::vector<NDArray> result(launch->arrays.begin(),
                                 launch->arrays.begin() + launch->spec.num_outputs);
     // Empty launches have nothing worth caching (and no kernel to rerun).
@@ -240,9 +248,17 @@ void EvaluateAll(absl::Span<const Array<>* const> arrays, Backend backend) {
   }
   if (groups.empty()) return;
   g_evaluations.fetch_add(1, std::memory_order_relaxed);
+  // Smaller shapes first: a broadcast result usually feeds the larger ones,
+  // which then read it as an array instead of computing it again.
+  std::stable_sort(groups.begin(), groups.end(),
+                   [](const auto& x, const auto& y) { return x[0]->size() < y[0]->size(); });
   absl::flat_hash_map<const ir::Node*, ir::NodePtr> result;
-  for (const auto& group : groups) {
-    std::vector<NDArray> values = ValueOrThrow(Compute(group, backend));
+  for (std::vector<ir::NodePtr> group : groups) {
+    std::vector<ir::NodePtr> roots;
+    for (const ir::NodePtr& n : group) {
+      roots.push_back(result.empty() ? n : ValueOrThrow(ir::Substitute(n, result)));
+    }
+    std::vector<NDArray> values = ValueOrThrow(Compute(roots, backend));
     for (size_t i = 0; i < group.size(); ++i) result[group[i].get()] = ir::MakeArray(values[i]);
   }
   for (const Array<>* a : arrays) {
@@ -299,6 +315,7 @@ EvalStats GetEvalStats() {
   s.evaluations = g_evaluations.load(std::memory_order_relaxed);
   s.kernels_run = g_kernels.load(std::memory_order_relaxed);
   s.fallbacks = g_fallbacks.load(std::memory_order_relaxed);
+  s.kernel_ops = g_kernel_ops.load(std::memory_order_relaxed);
   return s;
 }
 

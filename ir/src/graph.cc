@@ -282,6 +282,31 @@ absl::StatusOr<NodePtr> ApplyView(const NodePtr& root, const ViewFn& view) {
   return rewrite(root);
 }
 
+absl::StatusOr<NodePtr> Substitute(const NodePtr& root,
+                                   const absl::flat_hash_map<const Node*, NodePtr>& with) {
+  absl::flat_hash_map<const Node*, NodePtr> done;
+  std::function<absl::StatusOr<NodePtr>(const NodePtr&)> rewrite =
+      [&](const NodePtr& n) -> absl::StatusOr<NodePtr> {
+    if (auto it = with.find(n.get()); it != with.end()) return it->second;
+    if (auto it = done.find(n.get()); it != done.end()) return it->second;
+    if (n->inputs().empty()) return n;
+    absl::InlinedVector<NodePtr, 3> ins;
+    bool changed = false;
+    for (const NodePtr& in : n->inputs()) {
+      absl::StatusOr<NodePtr> r = rewrite(in);
+      if (!r.ok()) return r.status();
+      changed |= *r != in;
+      ins.push_back(*std::move(r));
+    }
+    absl::StatusOr<NodePtr> out = !changed                       ? absl::StatusOr<NodePtr>(n)
+                                  : n->kind() == NodeKind::kCast ? MakeCast(ins[0], n->dtype())
+                                                                 : MakeUfunc(n->op(), ins);
+    if (out.ok()) done.emplace(n.get(), *out);
+    return out;
+  };
+  return rewrite(root);
+}
+
 GraphStats GetGraphStats() {
   GraphStats s;
   s.live_nodes = g_live.load(std::memory_order_relaxed);

@@ -221,6 +221,7 @@ struct EvalStats {
   int64_t evaluations = 0;  // calls that ran something
   int64_t kernels_run = 0;  // JIT kernel launches
   int64_t fallbacks = 0;    // evaluations the reference evaluator ran
+  int64_t kernel_ops = 0;   // ufunc instructions in the kernels launched
 };
 EvalStats GetEvalStats();
 

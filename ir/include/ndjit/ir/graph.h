@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/container/inlined_vector.h"
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
@@ -95,6 +96,11 @@ absl::StatusOr<NodePtr> MakeCast(const NodePtr& input, DType dtype);
 // leaf after broadcasting the leaf to `node`'s shape.
 using ViewFn = std::function<absl::StatusOr<NDArray>(const NDArray&)>;
 absl::StatusOr<NodePtr> ApplyView(const NodePtr& node, const ViewFn& view);
+
+// `root` with every node that `with` maps replaced by its mapping (an array
+// leaf holding an already computed value, typically), rebuilt above it.
+absl::StatusOr<NodePtr> Substitute(const NodePtr& root,
+                                   const absl::flat_hash_map<const Node*, NodePtr>& with);
 
 // Statistics of the intern table, for tests and the REPL.
 struct GraphStats {
