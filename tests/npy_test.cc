@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <random>
 #include <string>
 
 #include "gtest/gtest.h"
@@ -210,6 +211,38 @@ TEST(Npy, MemoryMapRejectsBadFiles) {
             absl::string_view::npos);
   EXPECT_TRUE(LoadNpy(path).ok());  // without mmap, it is byte-swapped
   std::remove(path.c_str());
+}
+
+}  // namespace
+}  // namespace ndjit
+
+namespace ndjit {
+namespace {
+
+// Corrupted files must give an error or a valid array, never a crash or an
+// out-of-bounds read (the sanitizer pass runs this too).
+TEST(Npy, RandomCorruptionNeverCrashes) {
+  const std::string good = *NpyBytes(Iota({3, 5}, DType::kFloat64));
+  std::mt19937 rng(99);
+  int rejected = 0;
+  for (int trial = 0; trial < 5000; ++trial) {
+    std::string bytes = good;
+    const int edits = 1 + static_cast<int>(rng() % 4);
+    for (int e = 0; e < edits; ++e) {
+      const size_t at = rng() % std::min<size_t>(bytes.size(), 140);  // mostly the header
+      bytes[at] = static_cast<char>(rng() % 256);
+    }
+    if (rng() % 4 == 0) bytes.resize(rng() % bytes.size());
+    absl::StatusOr<NDArray> a = NpyFromBytes(bytes);
+    if (!a.ok()) {
+      ++rejected;
+      EXPECT_FALSE(a.status().message().empty());
+    } else {
+      // Whatever was accepted is a self-consistent array.
+      EXPECT_EQ(testing::Values(*a).size(), static_cast<size_t>(a->size()));
+    }
+  }
+  EXPECT_GT(rejected, 1000);
 }
 
 }  // namespace
