@@ -280,3 +280,24 @@ TEST(Graph, SubstituteReplacesComputedSubexpressions) {
 
 }  // namespace
 }  // namespace ndjit::ir
+
+namespace ndjit::ir {
+namespace {
+
+TEST(Graph, StatsCountDeduplicationAndLiveNodes) {
+  const GraphStats before = GetGraphStats();
+  {
+    NodePtr x = MakeArray(ndjit::testing::Iota({5}, DType::kFloat32));
+    NodePtr a = *MakeUfunc(Ufunc::kSin, {x});
+    NodePtr b = *MakeUfunc(Ufunc::kSin, {x});  // the same node again
+    EXPECT_EQ(a, b);
+    const GraphStats during = GetGraphStats();
+    EXPECT_EQ(during.constructed - before.constructed, 3);
+    EXPECT_EQ(during.deduplicated - before.deduplicated, 1);
+    EXPECT_EQ(during.live_nodes - before.live_nodes, 2);
+  }
+  EXPECT_EQ(GetGraphStats().live_nodes, before.live_nodes);
+}
+
+}  // namespace
+}  // namespace ndjit::ir

@@ -47,32 +47,6 @@ NDArray Sample(DType t, int64_t n, uint32_t seed) {
   return out;
 }
 
-uint64_t OrderedBits(double x) {
-  int64_t b;
-  std::memcpy(&b, &x, 8);
-  return b < 0 ? ~static_cast<uint64_t>(b) : static_cast<uint64_t>(b) | (uint64_t{1} << 63);
-}
-
-// ULP distance measured in the dtype's own precision.
-double UlpDistance(double a, double b, DType t) {
-  if (t == DType::kFloat32) {
-    float fa = static_cast<float>(a), fb = static_cast<float>(b);
-    int32_t ia, ib;
-    std::memcpy(&ia, &fa, 4);
-    std::memcpy(&ib, &fb, 4);
-    const int64_t oa = ia < 0 ? -(static_cast<int64_t>(ia) & 0x7fffffff) : ia;
-    const int64_t ob = ib < 0 ? -(static_cast<int64_t>(ib) & 0x7fffffff) : ib;
-    return static_cast<double>(std::llabs(oa - ob));
-  }
-  if (t == DType::kFloat16) {
-    return std::fabs(static_cast<double>(DoubleToHalfBits(a)) - DoubleToHalfBits(b)) > 0
-               ? std::fabs(a - b) / std::max(std::fabs(a), 1e-30) * 1024
-               : 0;
-  }
-  const uint64_t oa = OrderedBits(a), ob = OrderedBits(b);
-  return static_cast<double>(oa > ob ? oa - ob : ob - oa);
-}
-
 void ExpectSame(const NDArray& got, const NDArray& want, bool exact, const std::string& what) {
   ASSERT_EQ(got.dtype(), want.dtype()) << what;
   ASSERT_EQ(got.shape(), want.shape()) << what;
@@ -91,23 +65,23 @@ void ExpectSame(const NDArray& got, const NDArray& want, bool exact, const std::
     }
     return;
   }
+  if (IsInteger(got.dtype()) && ItemSize(got.dtype()) == 8) {
+    // Doubles cannot hold every 64-bit integer: compare them as integers.
+    if (got.dtype() == DType::kUInt64) {
+      ASSERT_EQ(testing::Values<uint64_t>(got), testing::Values<uint64_t>(want)) << what;
+    } else {
+      ASSERT_EQ(testing::Values<int64_t>(got), testing::Values<int64_t>(want)) << what;
+    }
+    return;
+  }
   const std::vector<double> g = testing::Values(got), w = testing::Values(want);
   for (size_t i = 0; i < g.size(); ++i) {
     if (std::isnan(g[i]) && std::isnan(w[i])) continue;
     if (exact || !IsFloating(got.dtype())) {
-      if (IsInteger(got.dtype()) && ItemSize(got.dtype()) == 8) {
-        // Doubles cannot hold every int64: compare exactly as integers.
-        const bool same =
-            got.dtype() == DType::kUInt64
-                ? testing::Values<uint64_t>(got)[i] == testing::Values<uint64_t>(want)[i]
-                : testing::Values<int64_t>(got)[i] == testing::Values<int64_t>(want)[i];
-        ASSERT_TRUE(same) << what << " at " << i;
-        continue;
-      }
       ASSERT_TRUE(g[i] == w[i] && std::signbit(g[i]) == std::signbit(w[i]))
           << what << " at " << i << ": jit " << g[i] << " reference " << w[i];
     } else {
-      ASSERT_LE(UlpDistance(g[i], w[i], got.dtype()), 4.0)
+      ASSERT_LE(testing::UlpDistance(g[i], w[i], got.dtype()), 4)
           << what << " at " << i << ": jit " << g[i] << " reference " << w[i];
     }
   }

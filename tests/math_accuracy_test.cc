@@ -12,22 +12,10 @@
 #include "ndjit/ir/graph.h"
 #include "ndjit/ir/kernel.h"
 #include "ndjit/ir/reference.h"
+#include "test_util.h"
 
 namespace ndjit {
 namespace {
-
-template <typename F>
-int64_t Ordered(F x) {
-  if constexpr (sizeof(F) == 4) {
-    int32_t i;
-    std::memcpy(&i, &x, 4);
-    return i < 0 ? -static_cast<int64_t>(i & 0x7fffffff) : i;
-  } else {
-    int64_t i;
-    std::memcpy(&i, &x, 8);
-    return i < 0 ? -(i & 0x7fffffffffffffffll) : i;
-  }
-}
 
 template <typename F>
 NDArray Inputs(int n, uint32_t seed) {
@@ -94,7 +82,7 @@ void CheckFunction(ir::Ufunc op, int n) {
   int64_t worst = 0;
   for (int i = 0; i < n; ++i) {
     if (std::isnan(g[i]) && std::isnan(w[i])) continue;
-    const int64_t ulp = std::llabs(Ordered(g[i]) - Ordered(w[i]));
+    const int64_t ulp = testing::UlpDistance(g[i], w[i], kDTypeOf<F>);
     worst = std::max(worst, ulp);
     ASSERT_LE(ulp, 4) << ir::Name(op) << "(" << in[i] << ") = " << g[i] << ", libm " << w[i];
   }

@@ -3,6 +3,7 @@
 // loops that copies use, so it can serve as their reference.
 #pragma once
 
+#include <cstring>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -35,6 +36,30 @@ std::vector<T> Values(const NDArray& a) {
   }
 }
 
-inline std::vector<double> Doubles(std::initializer_list<double> v) { return v; }
+// How many representable values of `t` (float16, float32 or float64) lie
+// between a and b: their distance in units in the last place.
+inline int64_t UlpDistance(double a, double b, DType t) {
+  auto ordered = [t](double x) -> int64_t {
+    int64_t bits, sign_bit;
+    if (t == DType::kFloat16) {
+      bits = DoubleToHalfBits(x);
+      sign_bit = int64_t{1} << 15;
+    } else if (t == DType::kFloat32) {
+      const auto f = static_cast<float>(x);
+      uint32_t u;
+      std::memcpy(&u, &f, 4);
+      bits = u;
+      sign_bit = int64_t{1} << 31;
+    } else {
+      uint64_t u;
+      std::memcpy(&u, &x, 8);
+      // Magnitude in the low 63 bits; the sign is applied below.
+      return (u >> 63) ? -static_cast<int64_t>(u & ~(uint64_t{1} << 63)) : static_cast<int64_t>(u);
+    }
+    return (bits & sign_bit) ? -(bits & (sign_bit - 1)) : bits;
+  };
+  const int64_t d = ordered(a) - ordered(b);
+  return d < 0 ? -d : d;
+}
 
 }  // namespace ndjit::testing

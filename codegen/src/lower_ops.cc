@@ -12,8 +12,6 @@ namespace {
 using llvm::Value;
 
 bool IsSigned(DType t) { return Kind(t) == DTypeKind::kInt; }
-bool IsInt(DType t) { return IsInteger(t); }
-bool IsReal(DType t) { return IsFloating(t); }
 
 Value* Const(llvm::IRBuilder<>& b, Value* like, double v) {
   return llvm::ConstantFP::get(like->getType(), v);
@@ -53,19 +51,19 @@ Value* PerLane(llvm::IRBuilder<>& b, const char* f32_name, const char* f64_name,
 
 Value* Truthy(llvm::IRBuilder<>& b, DType t, Value* v) {
   if (t == DType::kBool) return v;
-  if (IsReal(t)) return b.CreateFCmpUNE(v, Const(b, v, 0.0));
+  if (IsFloating(t)) return b.CreateFCmpUNE(v, Const(b, v, 0.0));
   return b.CreateICmpNE(v, IConst(b, v, 0));
 }
 
 Value* IsNanV(llvm::IRBuilder<>& b, Value* v) { return b.CreateFCmpUNO(v, v); }
 
 Value* Less(llvm::IRBuilder<>& b, DType t, Value* x, Value* y) {
-  if (IsReal(t)) return b.CreateFCmpOLT(x, y);
+  if (IsFloating(t)) return b.CreateFCmpOLT(x, y);
   return IsSigned(t) ? b.CreateICmpSLT(x, y) : b.CreateICmpULT(x, y);
 }
 
 Value* MinMax(llvm::IRBuilder<>& b, DType t, bool is_min, bool ignore_nan, Value* x, Value* y) {
-  if (!IsReal(t)) {
+  if (!IsFloating(t)) {
     Value* lt = is_min ? Less(b, t, y, x) : Less(b, t, x, y);
     return b.CreateSelect(lt, y, x);
   }
@@ -148,7 +146,7 @@ Value* Shift(llvm::IRBuilder<>& b, DType t, bool left, Value* x, Value* y) {
 }
 
 Value* Sign(llvm::IRBuilder<>& b, DType t, Value* x) {
-  if (IsReal(t)) {
+  if (IsFloating(t)) {
     Value* zero = Const(b, x, 0.0);
     Value* r = b.CreateSelect(b.CreateFCmpOGT(x, zero), Const(b, x, 1.0),
                               b.CreateSelect(b.CreateFCmpOLT(x, zero), Const(b, x, -1.0), zero));
@@ -162,7 +160,7 @@ Value* Sign(llvm::IRBuilder<>& b, DType t, Value* x) {
 
 Value* Predicate(llvm::IRBuilder<>& b, ir::Ufunc op, DType t, llvm::ArrayRef<Value*> a) {
   using ir::Ufunc;
-  const bool real = IsReal(t);
+  const bool real = IsFloating(t);
   switch (op) {
     case Ufunc::kEqual:
       return real ? b.CreateFCmpOEQ(a[0], a[1]) : b.CreateICmpEQ(a[0], a[1]);
@@ -367,17 +365,17 @@ Value* LowerCast(llvm::IRBuilder<>& b, DType from, DType to, Value* v) {
   auto* vt = llvm::cast<llvm::VectorType>(v->getType());
   llvm::Type* dst = llvm::VectorType::get(RegisterType(b.getContext(), to), vt->getElementCount());
   if (to == DType::kBool) return Truthy(b, from, v);
-  if (from == DType::kBool) return IsReal(to) ? b.CreateUIToFP(v, dst) : b.CreateZExt(v, dst);
-  if (IsInt(from) && IsInt(to)) {
+  if (from == DType::kBool) return IsFloating(to) ? b.CreateUIToFP(v, dst) : b.CreateZExt(v, dst);
+  if (IsInteger(from) && IsInteger(to)) {
     return IsSigned(from) ? b.CreateSExtOrTrunc(v, dst) : b.CreateZExtOrTrunc(v, dst);
   }
-  if (IsInt(from)) {
+  if (IsInteger(from)) {
     // Integer -> float16 rounds once: every integer a float32 cannot hold
     // exactly is beyond float16's range anyway.
     Value* f = IsSigned(from) ? b.CreateSIToFP(v, dst) : b.CreateUIToFP(v, dst);
     return RoundIfHalf(b, to, f);
   }
-  if (IsReal(to)) {
+  if (IsFloating(to)) {
     if (to == DType::kFloat16) {
       llvm::Type* half = llvm::VectorType::get(b.getHalfTy(), vt->getElementCount());
       return b.CreateFPExt(b.CreateFPTrunc(v, half), dst);  // from float64 directly: one rounding
@@ -411,7 +409,7 @@ Value* LowerUfunc(llvm::IRBuilder<>& b, const ir::Instr& instr, llvm::ArrayRef<V
   const ir::UfuncInfo& info = ir::Info(op);
   if (IsComplex(t)) return LowerComplex(b, instr, a);
   if (info.output == ir::OutputRule::kBool) return Predicate(b, op, t, a);
-  const bool real = IsReal(t);
+  const bool real = IsFloating(t);
   const bool boolean = t == DType::kBool;
   Value* r = nullptr;
   switch (op) {

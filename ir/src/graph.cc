@@ -57,7 +57,9 @@ int64_t Node::size() const {
   return n;
 }
 
-Node::~Node() { g_live.fetch_sub(1, std::memory_order_relaxed); }
+Node::~Node() {
+  if (interned_) g_live.fetch_sub(1, std::memory_order_relaxed);
+}
 
 // Builds candidate nodes and interns them. Nodes are only ever compared and
 // hashed by structure: kind, op, dtypes, shape, input identities, leaf data.
@@ -81,7 +83,9 @@ class NodeBuilder {
       }
       ++it;
     }
+    candidate.interned_ = true;
     auto node = NodePtr(new Node(std::move(candidate)));
+    candidate.interned_ = false;  // the moved-from shell is not a graph node
     g_live.fetch_add(1, std::memory_order_relaxed);
     bucket.push_back(node);
     if (++t.inserts_since_sweep > 4096) Sweep(t);

@@ -78,6 +78,7 @@ class Node {
   NDArray array_;
   ScalarValue scalar_;
   size_t hash_ = 0;
+  bool interned_ = false;  // false for the candidates interning compares and drops
 };
 
 // --- Construction: every function returns the unique node for its structure.
