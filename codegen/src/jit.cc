@@ -219,7 +219,9 @@ absl::Status RunKernel(const ir::KernelSpec& spec, absl::Span<char* const> ptrs,
 absl::Status RunKernel(const ir::KernelLaunch& launch) {
   if (launch.empty) return absl::OkStatus();  // no element: nothing to compile or run
   absl::InlinedVector<char*, 8> ptrs;
-  for (const NDArray& a : launch.arrays) ptrs.push_back(a.data());
+  for (size_t k = 0; k < launch.arrays.size(); ++k) {
+    ptrs.push_back(launch.arrays[k].data() + (launch.offsets.empty() ? 0 : launch.offsets[k]));
+  }
   return RunKernel(launch.spec, ptrs, launch.sizes, launch.strides, launch.scalar_values);
 }
 

@@ -19,6 +19,11 @@ class KernelLowering {
       : spec_(spec), m_(m), ctx_(m.getContext()), b_(ctx_) {}
 
   absl::Status Build(const std::string& name) {
+    for (const ir::Instr& in : spec_.body) {
+      if (in.kind == ir::Instr::kAccumulate && IsComplex(in.dtype)) {
+        return absl::UnimplementedError("JIT: complex reductions are not lowered yet");
+      }
+    }
     llvm::Type* ptr = llvm::PointerType::getUnqual(ctx_);
     auto* fty = llvm::FunctionType::get(b_.getVoidTy(), {ptr, ptr, ptr, ptr, ptr}, false);
     fn_ = llvm::Function::Create(fty, llvm::Function::ExternalLinkage, name, m_);
@@ -54,6 +59,7 @@ class KernelLowering {
     }
     error_ = b_.CreateAlloca(b_.getInt1Ty());
     b_.CreateStore(b_.getFalse(), error_);
+    entry_ = b_.GetInsertBlock();
 
     EmitLoop(0, base);
 
@@ -159,6 +165,7 @@ class KernelLowering {
       const DType t = spec_.operands[k];
       row_splats_[k] = LoadSplat(t, rows[k]);
     }
+    if (spec_.reduce_inner) StartAccumulators();
     CountedLoop(n, Lanes(), n, [&](Value* j) { EmitBody(rows, j, nullptr); });
     Value* j = exit_index_;
     // The masked tail: at most one partial vector.
@@ -170,6 +177,150 @@ class KernelLowering {
     EmitBody(rows, j, b_.CreateICmpSLT(lane_index, Splat(n)));
     b_.CreateBr(done);
     b_.SetInsertPoint(done);
+    if (spec_.reduce_inner) FinishAccumulators(rows);
+  }
+
+  // --- Reductions -----------------------------------------------------------
+  // A register accumulator per kAccumulate, for the innermost loop. Allocas
+  // live in the entry block so that mem2reg turns them into loop phis.
+  void StartAccumulators() {
+    accumulators_.assign(spec_.body.size(), {});
+    for (size_t i = 0; i < spec_.body.size(); ++i) {
+      const ir::Instr& in = spec_.body[i];
+      if (in.kind != ir::Instr::kAccumulate) continue;
+      llvm::Type* vt = Vec(RegisterType(ctx_, in.dtype));
+      llvm::IRBuilder<> entry(entry_, entry_->begin());
+      Accumulator& a = accumulators_[i];
+      a.sum = entry.CreateAlloca(vt);
+      b_.CreateStore(Splat(Identity(in)), a.sum);
+      if (in.compensated) {
+        a.carry = entry.CreateAlloca(vt);
+        b_.CreateStore(llvm::Constant::getNullValue(vt), a.carry);
+      }
+    }
+  }
+
+  // The op's identity as one register value: what masked-off lanes fold in.
+  Value* Identity(const ir::Instr& in) {
+    llvm::Type* t = RegisterType(ctx_, in.dtype);
+    const bool max = in.op == ir::Ufunc::kMaximum;
+    switch (in.op) {
+      case ir::Ufunc::kMultiply:
+      case ir::Ufunc::kLogicalAnd:
+        return t->isFloatingPointTy() ? llvm::ConstantFP::get(t, 1.0) : llvm::ConstantInt::get(t, 1);
+      case ir::Ufunc::kMaximum:
+      case ir::Ufunc::kMinimum: {
+        if (t->isFloatingPointTy()) return llvm::ConstantFP::getInfinity(t, max);
+        const unsigned bits = t->getIntegerBitWidth();
+        if (in.dtype == DType::kBool || Kind(in.dtype) == DTypeKind::kUInt) {
+          return max ? llvm::ConstantInt::get(ctx_, llvm::APInt::getMinValue(bits))
+                     : llvm::ConstantInt::get(ctx_, llvm::APInt::getMaxValue(bits));
+        }
+        return max ? llvm::ConstantInt::get(ctx_, llvm::APInt::getSignedMinValue(bits))
+                   : llvm::ConstantInt::get(ctx_, llvm::APInt::getSignedMaxValue(bits));
+      }
+      default:
+        return llvm::Constant::getNullValue(t);
+    }
+  }
+
+  Value* Fold(const ir::Instr& in, Value* x, Value* y) {
+    ir::Instr op;
+    op.kind = ir::Instr::kUfunc;
+    op.op = in.op;
+    op.dtype = in.dtype;
+    op.compute = in.dtype;
+    Value* flag = nullptr;
+    return LowerUfunc(b_, op, {x, y}, &flag);
+  }
+
+  void AccumulateInRegisters(size_t i, Value* v, Value* mask) {
+    const ir::Instr& in = spec_.body[i];
+    Accumulator& a = accumulators_[i];
+    llvm::Type* vt = Vec(RegisterType(ctx_, in.dtype));
+    if (mask) v = b_.CreateSelect(mask, v, Splat(Identity(in)));
+    Value* sum = b_.CreateLoad(vt, a.sum);
+    if (a.carry == nullptr) {
+      b_.CreateStore(Fold(in, sum, v), a.sum);
+      return;
+    }
+    // Kahan: `carry` holds the low-order part lost by the running sum.
+    Value* carry = b_.CreateLoad(vt, a.carry);
+    Value* y = b_.CreateFSub(v, carry);
+    Value* t = b_.CreateFAdd(sum, y);
+    b_.CreateStore(b_.CreateFSub(b_.CreateFSub(t, sum), y), a.carry);
+    b_.CreateStore(t, a.sum);
+  }
+
+  // Folds each accumulator's lanes pairwise and into its output element.
+  void FinishAccumulators(const std::vector<Value*>& rows) {
+    for (size_t i = 0; i < spec_.body.size(); ++i) {
+      const ir::Instr& in = spec_.body[i];
+      if (in.kind != ir::Instr::kAccumulate) continue;
+      Accumulator& a = accumulators_[i];
+      llvm::Type* vt = Vec(RegisterType(ctx_, in.dtype));
+      Value* v = b_.CreateLoad(vt, a.sum);
+      if (a.carry != nullptr) v = b_.CreateFSub(v, b_.CreateLoad(vt, a.carry));
+      for (int w = Lanes(); w > 1; w /= 2) {
+        std::vector<int> lo, hi;
+        for (int l = 0; l < w / 2; ++l) {
+          lo.push_back(l);
+          hi.push_back(l + w / 2);
+        }
+        v = Fold(in, b_.CreateShuffleVector(v, lo), b_.CreateShuffleVector(v, hi));
+      }
+      llvm::Type* st = StorageType(ctx_, in.dtype);
+      Value* p = rows[in.slot];
+      Value* old = b_.CreateLoad(st, p);
+      Value* one = b_.CreateInsertElement(
+          llvm::PoisonValue::get(llvm::FixedVectorType::get(RegisterType(ctx_, in.dtype), 1)),
+          ScalarToRegister(in.dtype, old), uint64_t{0});
+      Value* r = b_.CreateExtractElement(Fold(in, one, v), uint64_t{0});
+      b_.CreateStore(ScalarToStorage(in.dtype, r), p);
+    }
+  }
+
+  Value* ScalarToRegister(DType t, Value* v) {
+    if (t == DType::kBool) return b_.CreateICmpNE(v, b_.getInt8(0));
+    if (t == DType::kFloat16) return b_.CreateFPExt(v, b_.getFloatTy());
+    return v;
+  }
+  Value* ScalarToStorage(DType t, Value* v) {
+    if (t == DType::kBool) return b_.CreateZExt(v, b_.getInt8Ty());
+    if (t == DType::kFloat16) return b_.CreateFPTrunc(v, b_.getHalfTy());
+    return v;
+  }
+
+  // Output elements that differ along the innermost loop fold in memory:
+  // load, combine, store (the rows stay in cache across the reduced loops).
+  void AccumulateInMemory(const ir::Instr& in, const std::vector<Value*>& rows, Value* j,
+                          Value* v, Value* mask) {
+    const int k = in.slot;
+    llvm::Type* st = VecFor(in.dtype);
+    const llvm::Align align(1);
+    Value* old;
+    Value* p = nullptr;
+    Value* addresses = nullptr;
+    if (spec_.inner[k] == ir::InnerAccess::kContiguous) {
+      p = b_.CreateGEP(b_.getInt8Ty(), rows[k], b_.CreateMul(j, b_.getInt64(ItemSize(in.dtype))));
+      old = mask ? static_cast<Value*>(b_.CreateMaskedLoad(st, p, align, mask,
+                                                           llvm::Constant::getNullValue(st)))
+                 : static_cast<Value*>(b_.CreateAlignedLoad(st, p, align));
+    } else {
+      addresses = Addresses(rows[k], j, k, in.dtype);
+      old = b_.CreateMaskedGather(st, addresses, align, mask ? mask : AllTrue(in.dtype),
+                                  llvm::Constant::getNullValue(st));
+    }
+    Value* data = ToStorage(in.dtype, Fold(in, ToRegister(in.dtype, old), v));
+    if (p != nullptr) {
+      if (mask) {
+        b_.CreateMaskedStore(data, p, align, mask);
+      } else {
+        b_.CreateAlignedStore(data, p, align);
+      }
+    } else {
+      b_.CreateMaskedScatter(data, addresses, align, mask ? mask : AllTrue(in.dtype));
+    }
   }
 
   Value* Iota() {
@@ -275,6 +426,13 @@ class KernelLowering {
           }
           break;
         }
+        case ir::Instr::kAccumulate:
+          if (spec_.reduce_inner) {
+            AccumulateInRegisters(values.size(), values[in.args[0]], mask);
+          } else {
+            AccumulateInMemory(in, rows, j, values[in.args[0]], mask);
+          }
+          break;
       }
       values.push_back(v);
     }
@@ -291,6 +449,12 @@ class KernelLowering {
   std::vector<Value*> row_splats_;
   Value* error_ = nullptr;
   Value* exit_index_ = nullptr;
+  llvm::BasicBlock* entry_ = nullptr;
+  struct Accumulator {
+    Value* sum = nullptr;
+    Value* carry = nullptr;  // Kahan compensation, when asked for
+  };
+  std::vector<Accumulator> accumulators_;  // by body index
 };
 
 }  // namespace

@@ -37,10 +37,23 @@ NDArray Array<>::array() const {
   return state_->Node()->array();
 }
 
+namespace {
+
+// Views cannot pass through a reduction: its value is computed first.
+absl::StatusOr<ir::NodePtr> Materialize(const ir::NodePtr& n) {
+  try {
+    return ir::MakeArray(Array<>(n).array());
+  } catch (const Error& e) {
+    return absl::Status(e.code(), e.what());
+  }
+}
+
+}  // namespace
+
 Array<> Array<>::View(const ir::ViewFn& fn) const {
   const ir::NodePtr n = node();
   if (n->kind() == ir::NodeKind::kArray) return Array(ValueOrThrow(fn(n->array())));
-  return Array(ValueOrThrow(ir::ApplyView(n, fn)));
+  return Array(ValueOrThrow(ir::ApplyView(n, fn, Materialize)));
 }
 
 Array<> Array<>::operator[](std::initializer_list<IndexItem> items) const { return index(items); }
@@ -86,7 +99,7 @@ Array<> Array<>::reshape(Dims shape) const {
   // On a lazy value, a reshape every leaf can take as a view stays lazy;
   // otherwise the value is computed and reshaped like an array.
   absl::StatusOr<ir::NodePtr> lazy =
-      ir::ApplyView(n, [copy](const NDArray& a) { return a.ReshapeView(copy); });
+      ir::ApplyView(n, [copy](const NDArray& a) { return a.ReshapeView(copy); }, Materialize);
   if (lazy.ok()) return Array(*lazy);
   return Array(ValueOrThrow(array().Reshape(copy)));
 }

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "ndjit/array.h"
 #include "ndjit/codegen/jit.h"
 #include "ndjit/codegen/target.h"
@@ -22,6 +23,7 @@ std::atomic<int64_t> g_evaluations{0};
 std::atomic<int64_t> g_kernels{0};
 std::atomic<int64_t> g_fallbacks{0};
 std::atomic<int64_t> g_kernel_ops{0};
+std::atomic<int64_t> g_intermediate_bytes{0};
 
 void NoteKernel(const ir::KernelSpec& spec) {
   int64_t ops = 0;
@@ -166,6 +168,31 @@ absl::StatusOr<std::vector<NDArray>> Fused(absl::Span<const ir::NodePtr> outputs
   return std::vector<NDArray>(out.begin(), out.end());
 }
 
+// One reduction node, with the elementwise work below it fused into its
+// loop. Its input must hold no other reduction.
+absl::StatusOr<NDArray> Reduce(const ir::NodePtr& node) {
+  const int vector_bytes = codegen::GetHostTarget().vector_bits / 8;
+  absl::StatusOr<ir::ReductionPlan> plan = ir::PlanReduction({node}, vector_bytes);
+  if (!plan.ok()) return plan.status();
+  for (const ir::KernelLaunch& piece : plan->pieces) {
+    if (piece.empty) continue;
+    absl::Status s = codegen::RunKernel(piece);
+    if (s.code() == absl::StatusCode::kUnimplemented) {
+      absl::StatusOr<std::vector<NDArray>> ref = Reference({node});
+      if (!ref.ok()) return ref.status();
+      return (*ref)[0];
+    }
+    if (!s.ok()) return s;
+    NoteKernel(piece.spec);
+  }
+  absl::StatusOr<NDArray> value = ir::FinishReduction(*plan, 0);
+  if (!value.ok()) return value;
+  // Partials that are not the value itself were scratch space.
+  const NDArray& p = plan->partials[0];
+  if (p.buffer() != value->buffer()) g_intermediate_bytes.fetch_add(p.nbytes());
+  return value;
+}
+
 // NumPy's way: one kernel per node, every intermediate materialised.
 absl::StatusOr<NDArray> Eager(const ir::NodePtr& root) {
   absl::flat_hash_map<const ir::Node*, ir::NodePtr> done;
@@ -175,6 +202,22 @@ absl::StatusOr<NDArray> Eager(const ir::NodePtr& root) {
     for (const ir::NodePtr& in : n->inputs()) {
       auto it = done.find(in.get());
       ins.push_back(it == done.end() ? in : it->second);
+    }
+    if (n->kind() == ir::NodeKind::kReduce) {
+      absl::StatusOr<ir::NodePtr> r = ir::MakeReduce(
+          n->op(), ins[0], std::vector<int64_t>(n->axes().begin(), n->axes().end()), n->keepdims());
+      if (!r.ok()) return r.status();
+      absl::StatusOr<NDArray> v;
+      if ((*r)->kind() == ir::NodeKind::kReduce) {
+        v = Reduce(*r);
+      } else {
+        absl::StatusOr<std::vector<NDArray>> f = Fused({*r});
+        if (!f.ok()) return f.status();
+        v = (*f)[0];
+      }
+      if (!v.ok()) return v.status();
+      done[n] = ir::MakeArray(*v);
+      continue;
     }
     absl::StatusOr<ir::NodePtr> single = n->kind() == ir::NodeKind::kCast
                                              ? ir::MakeCast(ins[0], n->dtype())
@@ -209,11 +252,89 @@ absl::StatusOr<NDArray> Eager(const ir::NodePtr& root) {
   return it == done.end() ? root->array() : it->second->array();
 }
 
+// What identifies a reduction's value, keepdims aside.
+struct ReductionKey {
+  const ir::Node* input;
+  ir::Ufunc op;
+  std::vector<int> axes;
+  bool operator==(const ReductionKey&) const = default;
+  template <typename H>
+  friend H AbslHashValue(H h, const ReductionKey& k) {
+    return H::combine(std::move(h), k.input, k.op, k.axes);
+  }
+};
+
+// Computes every reduction below `outputs`, innermost first, each as its
+// own kernel, and returns the outputs with the reductions replaced by their
+// values. Reductions that differ only in keepdims are computed once.
+absl::StatusOr<std::vector<ir::NodePtr>> CutAtReductions(
+    absl::Span<const ir::NodePtr> outputs) {
+  absl::flat_hash_map<const ir::Node*, ir::NodePtr> with;
+  absl::flat_hash_map<ReductionKey, NDArray> computed;  // values in the reduced dtype, keepdims shape
+  std::vector<ir::NodePtr> keep_alive;
+  const std::vector<const ir::Node*> order = ir::TopologicalOrder(outputs);
+  for (const ir::Node* n : order) {
+    if (n->kind() != ir::NodeKind::kReduce) continue;
+    ir::NodePtr input = n->inputs()[0];
+    if (!with.empty()) {
+      absl::StatusOr<ir::NodePtr> sub = ir::Substitute(input, with);
+      if (!sub.ok()) return sub.status();
+      input = *sub;
+    }
+    keep_alive.push_back(input);
+    ReductionKey key{input.get(), n->op(), std::vector<int>(n->axes().begin(), n->axes().end())};
+    auto it = computed.find(key);
+    if (it == computed.end()) {
+      absl::StatusOr<ir::NodePtr> r = ir::MakeReduce(
+          n->op(), input, std::vector<int64_t>(n->axes().begin(), n->axes().end()), true);
+      if (!r.ok()) return r.status();
+      absl::StatusOr<NDArray> v = Reduce(*r);
+      if (!v.ok()) return v.status();
+      it = computed.emplace(key, *std::move(v)).first;
+    }
+    absl::StatusOr<NDArray> shaped = it->second.Reshape(n->shape());
+    if (!shaped.ok()) return shaped.status();
+    with[n] = ir::MakeArray(*shaped);
+  }
+  absl::flat_hash_set<const ir::Node*> values;
+  for (const auto& [n, v] : with) values.insert(v.get());
+  std::vector<ir::NodePtr> roots;
+  for (const ir::NodePtr& o : outputs) {
+    if (with.empty()) {
+      roots.push_back(o);
+      continue;
+    }
+    absl::StatusOr<ir::NodePtr> sub = ir::Substitute(o, with);
+    if (!sub.ok()) return sub.status();
+    // Reduction values other kernels read are the evaluation's intermediates.
+    if ((*sub)->kind() != ir::NodeKind::kArray) {
+      for (const ir::Node* n : ir::TopologicalOrder({*sub})) {
+        if (values.contains(n)) g_intermediate_bytes.fetch_add(n->array().nbytes());
+      }
+    }
+    roots.push_back(*std::move(sub));
+  }
+  return roots;
+}
+
+// The JIT path: reductions first, then one fused kernel for the rest.
+absl::StatusOr<std::vector<NDArray>> FusedGraph(absl::Span<const ir::NodePtr> outputs,
+                                                absl::Span<const NDArray> out = {}) {
+  absl::StatusOr<std::vector<ir::NodePtr>> roots = CutAtReductions(outputs);
+  if (!roots.ok()) return roots.status();
+  bool all_arrays = true;
+  for (const ir::NodePtr& r : *roots) all_arrays &= r->kind() == ir::NodeKind::kArray;
+  if (!all_arrays || !out.empty()) return Fused(*roots, out);
+  std::vector<NDArray> values;
+  for (const ir::NodePtr& r : *roots) values.push_back(r->array());
+  return values;
+}
+
 absl::StatusOr<std::vector<NDArray>> Compute(absl::Span<const ir::NodePtr> outputs,
                                              Backend backend) {
   switch (EffectiveBackend(backend)) {
     case Backend::kJit:
-      return Fused(outputs);
+      return FusedGraph(outputs);
     case Backend::kReference:
       return Reference(outputs);
     case Backend::kEager: {
@@ -303,11 +424,11 @@ void Array<>::eval_into(const NDArray& out) const {
   g_evaluations.fetch_add(1, std::memory_order_relaxed);
   if (n->kind() == ir::NodeKind::kArray || harmful_overlap) {
     const NDArray value =
-        n->kind() == ir::NodeKind::kArray ? n->array() : ValueOrThrow(Fused({n}))[0];
+        n->kind() == ir::NodeKind::kArray ? n->array() : ValueOrThrow(FusedGraph({n}))[0];
     ThrowIfError(CopyTo(out, value, Casting::kUnsafe));
     return;
   }
-  ValueOrThrow(Fused({n}, {out}));
+  ValueOrThrow(FusedGraph({n}, {out}));
 }
 
 EvalStats GetEvalStats() {
@@ -316,6 +437,7 @@ EvalStats GetEvalStats() {
   s.kernels_run = g_kernels.load(std::memory_order_relaxed);
   s.fallbacks = g_fallbacks.load(std::memory_order_relaxed);
   s.kernel_ops = g_kernel_ops.load(std::memory_order_relaxed);
+  s.intermediate_bytes = g_intermediate_bytes.load(std::memory_order_relaxed);
   return s;
 }
 

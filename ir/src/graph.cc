@@ -1,6 +1,7 @@
 #include "ndjit/ir/graph.h"
 
 #include <atomic>
+#include <algorithm>
 #include <cstring>
 
 #include <mutex>
@@ -105,6 +106,11 @@ class NodeBuilder {
     n.compute_ = compute;
   }
   static void AddInput(Node& n, NodePtr in) { n.inputs_.push_back(std::move(in)); }
+  static void SetReduce(Node& n, Ufunc op, absl::Span<const int> axes, bool keepdims) {
+    n.op_ = op;
+    n.axes_.assign(axes.begin(), axes.end());
+    n.keepdims_ = keepdims;
+  }
   static void SetArray(Node& n, NDArray a) { n.array_ = std::move(a); }
   static void SetScalar(Node& n, ScalarValue v) { n.scalar_ = v; }
 
@@ -142,6 +148,8 @@ class NodeBuilder {
     h = Mix(h, static_cast<uint64_t>(n.compute_));
     for (int64_t d : n.shape_) h = Mix(h, static_cast<uint64_t>(d));
     for (const NodePtr& in : n.inputs_) h = Mix(h, reinterpret_cast<uintptr_t>(in.get()));
+    for (int a : n.axes_) h = Mix(h, static_cast<uint64_t>(a));
+    h = Mix(h, n.keepdims_ ? 1 : 0);
     if (n.kind_ == NodeKind::kArray) {
       h = Mix(h, reinterpret_cast<uintptr_t>(n.array_.buffer().get()));
       h = Mix(h, static_cast<uint64_t>(n.array_.offset()));
@@ -157,7 +165,8 @@ class NodeBuilder {
 
   static bool Equal(const Node& a, const Node& b) {
     if (a.hash_ != b.hash_ || a.kind_ != b.kind_ || a.op_ != b.op_ || a.dtype_ != b.dtype_ ||
-        a.compute_ != b.compute_ || a.shape_ != b.shape_ || a.inputs_.size() != b.inputs_.size()) {
+        a.compute_ != b.compute_ || a.shape_ != b.shape_ || a.inputs_.size() != b.inputs_.size() ||
+        a.axes_ != b.axes_ || a.keepdims_ != b.keepdims_) {
       return false;
     }
     for (size_t i = 0; i < a.inputs_.size(); ++i) {
@@ -238,7 +247,84 @@ absl::StatusOr<NodePtr> MakeCast(const NodePtr& input, DType dtype) {
   return NodeBuilder::Intern(std::move(n));
 }
 
-absl::StatusOr<NodePtr> ApplyView(const NodePtr& root, const ViewFn& view) {
+bool IsReductionOp(Ufunc op) {
+  switch (op) {
+    case Ufunc::kAdd:
+    case Ufunc::kMultiply:
+    case Ufunc::kMinimum:
+    case Ufunc::kMaximum:
+    case Ufunc::kLogicalOr:
+    case Ufunc::kLogicalAnd:
+      return true;
+    default:
+      return false;
+  }
+}
+
+absl::string_view ReductionName(Ufunc op) {
+  switch (op) {
+    case Ufunc::kAdd:
+      return "sum";
+    case Ufunc::kMultiply:
+      return "prod";
+    case Ufunc::kMinimum:
+      return "min";
+    case Ufunc::kMaximum:
+      return "max";
+    case Ufunc::kLogicalOr:
+      return "any";
+    case Ufunc::kLogicalAnd:
+      return "all";
+    default:
+      return Name(op);
+  }
+}
+
+absl::StatusOr<NodePtr> MakeReduce(Ufunc op, const NodePtr& input, absl::Span<const int64_t> axes,
+                                   bool keepdims) {
+  if (!IsReductionOp(op)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("reduce is not supported for the ufunc ", Name(op)));
+  }
+  if ((op == Ufunc::kLogicalOr || op == Ufunc::kLogicalAnd) && input->dtype() != DType::kBool) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(Name(op), ".reduce needs a bool input, not ", Name(input->dtype())));
+  }
+  const int ndim = input->ndim();
+  absl::InlinedVector<int, 4> sorted;
+  for (int64_t a : axes) {
+    if (a < -ndim || a >= ndim) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("axis ", a, " is out of bounds for array of dimension ", ndim));
+    }
+    const int axis = static_cast<int>(a < 0 ? a + ndim : a);
+    if (std::find(sorted.begin(), sorted.end(), axis) != sorted.end()) {
+      return absl::InvalidArgumentError("duplicate value in 'axis'");
+    }
+    sorted.push_back(axis);
+  }
+  std::sort(sorted.begin(), sorted.end());
+  int64_t extent = 1;
+  Shape shape;
+  for (int d = 0; d < ndim; ++d) {
+    const bool reduced = std::find(sorted.begin(), sorted.end(), d) != sorted.end();
+    if (reduced) extent *= input->shape()[d];
+    if (!reduced) shape.push_back(input->shape()[d]);
+    if (reduced && keepdims) shape.push_back(1);
+  }
+  if (extent == 0 && (op == Ufunc::kMinimum || op == Ufunc::kMaximum)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "zero-size array to reduction operation ", Name(op), " which has no identity"));
+  }
+  if (sorted.empty()) return input;
+  Node n = NodeBuilder::Blank(NodeKind::kReduce, input->dtype(), shape);
+  NodeBuilder::SetReduce(n, op, sorted, keepdims);
+  NodeBuilder::AddInput(n, input);
+  return NodeBuilder::Intern(std::move(n));
+}
+
+absl::StatusOr<NodePtr> ApplyView(const NodePtr& root, const ViewFn& view,
+                                  const MaterializeFn& materialize) {
   const Shape root_shape(root->shape().begin(), root->shape().end());
   // Broadcasting composes, so every leaf can be broadcast straight to the
   // root's shape and then viewed: one transformation for all paths, which
@@ -279,6 +365,19 @@ absl::StatusOr<NodePtr> ApplyView(const NodePtr& root, const ViewFn& view) {
             n->kind() == NodeKind::kUfunc ? MakeUfunc(n->op(), ins) : MakeCast(ins[0], n->dtype());
         break;
       }
+      case NodeKind::kReduce: {
+        if (materialize == nullptr) {
+          return absl::UnimplementedError("a view of a reduction's result needs its value");
+        }
+        absl::StatusOr<NodePtr> m = materialize(n);
+        if (!m.ok()) return m.status();
+        if ((*m)->kind() != NodeKind::kArray) {
+          return absl::InternalError("ApplyView(): materialize did not return an array");
+        }
+        absl::StatusOr<NDArray> v = leaf_view((*m)->array());
+        out = v.ok() ? absl::StatusOr<NodePtr>(MakeArray(*v)) : v.status();
+        break;
+      }
     }
     if (out.ok()) done.emplace(n.get(), *out);
     return out;
@@ -302,9 +401,17 @@ absl::StatusOr<NodePtr> Substitute(const NodePtr& root,
       changed |= *r != in;
       ins.push_back(*std::move(r));
     }
-    absl::StatusOr<NodePtr> out = !changed                       ? absl::StatusOr<NodePtr>(n)
-                                  : n->kind() == NodeKind::kCast ? MakeCast(ins[0], n->dtype())
-                                                                 : MakeUfunc(n->op(), ins);
+    absl::StatusOr<NodePtr> out;
+    if (!changed) {
+      out = n;
+    } else if (n->kind() == NodeKind::kCast) {
+      out = MakeCast(ins[0], n->dtype());
+    } else if (n->kind() == NodeKind::kReduce) {
+      out = MakeReduce(n->op(), ins[0], std::vector<int64_t>(n->axes().begin(), n->axes().end()),
+                       n->keepdims());
+    } else {
+      out = MakeUfunc(n->op(), ins);
+    }
     if (out.ok()) done.emplace(n.get(), *out);
     return out;
   };
@@ -402,6 +509,11 @@ std::string PrintGraph(absl::Span<const NodePtr> outputs) {
         }
         break;
       }
+      case NodeKind::kReduce:
+        absl::StrAppend(&out, ReductionName(n->op()), " ", TypeString(n->dtype(), n->shape()),
+                        " %", id[n->inputs()[0].get()], " axis=(", absl::StrJoin(n->axes(), ","),
+                        n->axes().size() == 1 ? ",)" : ")", n->keepdims() ? " keepdims" : "");
+        break;
     }
     out += "\n";
   }

@@ -6,6 +6,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "kernel_body.h"
 #include "ndjit/runtime/strided_loop.h"
 
 namespace ndjit::ir {
@@ -38,6 +39,74 @@ Order OutputOrder(absl::Span<const NDArray> inputs, Dims shape) {
 
 }  // namespace
 
+InnerAccess AccessOf(int64_t inner_stride, DType dtype) {
+  return inner_stride == 0                 ? InnerAccess::kBroadcast
+         : inner_stride == ItemSize(dtype) ? InnerAccess::kContiguous
+                                           : InnerAccess::kStrided;
+}
+
+int BodyBuilder::Append(Instr in) {
+  widest_ = std::max({widest_, RegisterBytes(in.dtype), RegisterBytes(in.compute)});
+  launch_.spec.body.push_back(std::move(in));
+  return static_cast<int>(launch_.spec.body.size()) - 1;
+}
+
+int BodyBuilder::CastTo(int value, DType to) {
+  if (launch_.spec.body[value].dtype == to) return value;
+  Instr c;
+  c.kind = Instr::kCast;
+  c.dtype = to;
+  c.compute = to;
+  c.args = {value};
+  return Append(std::move(c));
+}
+
+absl::Status BodyBuilder::Emit(absl::Span<const NodePtr> values) {
+  KernelSpec& spec = launch_.spec;
+  for (const Node* n : TopologicalOrder(values)) {
+    if (value_of_.contains(n)) continue;
+    Instr in;
+    in.dtype = n->dtype();
+    in.compute = n->dtype();
+    switch (n->kind()) {
+      case NodeKind::kArray: {
+        absl::StatusOr<NDArray> b = n->array().BroadcastTo(shape_);
+        if (!b.ok()) return b.status();
+        in.kind = Instr::kLoad;
+        in.slot = static_cast<int>(spec.operands.size());
+        spec.operands.push_back(n->dtype());
+        inputs_.push_back(*b);
+        break;
+      }
+      case NodeKind::kScalar:
+        in.kind = Instr::kScalarArg;
+        in.slot = static_cast<int>(spec.scalars.size());
+        spec.scalars.push_back(n->dtype());
+        launch_.scalar_values.push_back(n->scalar());
+        break;
+      case NodeKind::kCast:
+        in.kind = Instr::kCast;
+        in.args = {value_of_.at(n->inputs()[0].get())};
+        break;
+      case NodeKind::kUfunc: {
+        in.kind = Instr::kUfunc;
+        in.op = n->op();
+        in.compute = n->compute_dtype();
+        for (size_t k = 0; k < n->inputs().size(); ++k) {
+          const DType to = n->op() == Ufunc::kWhere && k == 0 ? DType::kBool : n->compute_dtype();
+          in.args.push_back(CastTo(value_of_.at(n->inputs()[k].get()), to));
+        }
+        break;
+      }
+      case NodeKind::kReduce:
+        return absl::InternalError(
+            "a kernel body cannot hold a reduction: its result must be computed first");
+    }
+    value_of_[n] = Append(std::move(in));
+  }
+  return absl::OkStatus();
+}
+
 size_t KernelSpec::Hash() const {
   // FNV-1a over the fields that decide the generated code.
   uint64_t h = 1469598103934665603ull;
@@ -46,13 +115,14 @@ size_t KernelSpec::Hash() const {
   mix(lanes);
   mix(num_outputs);
   mix(stream_outputs ? 1 : 0);
+  mix(reduce_inner ? 1 : 0);
   for (DType t : operands) mix(static_cast<uint64_t>(t));
   for (InnerAccess a : inner) mix(static_cast<uint64_t>(a));
   for (DType t : scalars) mix(static_cast<uint64_t>(t) + 64);
   for (const Instr& in : body) {
     mix(static_cast<uint64_t>(in.kind) | static_cast<uint64_t>(in.dtype) << 8 |
         static_cast<uint64_t>(in.compute) << 16 | static_cast<uint64_t>(in.op) << 24 |
-        static_cast<uint64_t>(in.slot + 1) << 32);
+        static_cast<uint64_t>(in.slot + 1) << 32 | static_cast<uint64_t>(in.compensated) << 48);
     for (int a : in.args) mix(static_cast<uint64_t>(a));
   }
   return static_cast<size_t>(h);
@@ -77,69 +147,18 @@ absl::StatusOr<KernelLaunch> PlanElementwiseKernel(absl::Span<const NodePtr> out
   for (const NodePtr& o : outputs) spec.operands.push_back(o->dtype());
   launch.arrays.resize(outputs.size());
 
-  std::vector<NDArray> inputs;  // leaf arrays broadcast to the loop shape
-  absl::flat_hash_map<const Node*, int> value_of;
-  int widest = 1;
-  auto emit = [&](Instr in) {
-    widest = std::max({widest, RegisterBytes(in.dtype), RegisterBytes(in.compute)});
-    spec.body.push_back(std::move(in));
-    return static_cast<int>(spec.body.size()) - 1;
-  };
-  auto cast_to = [&](int value, DType to) {
-    if (spec.body[value].dtype == to) return value;
-    Instr c;
-    c.kind = Instr::kCast;
-    c.dtype = to;
-    c.compute = to;
-    c.args = {value};
-    return emit(std::move(c));
-  };
-  for (const Node* n : TopologicalOrder(outputs)) {
-    Instr in;
-    in.dtype = n->dtype();
-    in.compute = n->dtype();
-    switch (n->kind()) {
-      case NodeKind::kArray: {
-        absl::StatusOr<NDArray> b = n->array().BroadcastTo(shape);
-        if (!b.ok()) return b.status();
-        in.kind = Instr::kLoad;
-        in.slot = static_cast<int>(spec.operands.size());
-        spec.operands.push_back(n->dtype());
-        inputs.push_back(*b);
-        break;
-      }
-      case NodeKind::kScalar:
-        in.kind = Instr::kScalarArg;
-        in.slot = static_cast<int>(spec.scalars.size());
-        spec.scalars.push_back(n->dtype());
-        launch.scalar_values.push_back(n->scalar());
-        break;
-      case NodeKind::kCast:
-        in.kind = Instr::kCast;
-        in.args = {value_of.at(n->inputs()[0].get())};
-        break;
-      case NodeKind::kUfunc: {
-        in.kind = Instr::kUfunc;
-        in.op = n->op();
-        in.compute = n->compute_dtype();
-        for (size_t k = 0; k < n->inputs().size(); ++k) {
-          const DType to = n->op() == Ufunc::kWhere && k == 0 ? DType::kBool : n->compute_dtype();
-          in.args.push_back(cast_to(value_of.at(n->inputs()[k].get()), to));
-        }
-        break;
-      }
-    }
-    value_of[n] = emit(std::move(in));
-  }
+  BodyBuilder body(launch, shape);
+  if (absl::Status s = body.Emit(outputs); !s.ok()) return s;
   for (int k = 0; k < spec.num_outputs; ++k) {
     Instr st;
     st.kind = Instr::kStore;
     st.dtype = outputs[k]->dtype();
     st.compute = st.dtype;
     st.slot = k;
-    st.args = {value_of.at(outputs[k].get())};
-    emit(std::move(st));
+    st.args = {body.ValueOf(outputs[k].get())};
+    body.Append(std::move(st));
   }
+  std::vector<NDArray>& inputs = body.inputs();
 
   const Order order = OutputOrder(inputs, shape);
   for (int k = 0; k < spec.num_outputs; ++k) {
@@ -172,12 +191,9 @@ absl::StatusOr<KernelLaunch> PlanElementwiseKernel(absl::Span<const NodePtr> out
   }
   spec.rank = static_cast<int>(launch.sizes.size());
   for (size_t k = 0; k < launch.arrays.size(); ++k) {
-    const int64_t s = launch.strides[k].back();
-    spec.inner.push_back(s == 0                            ? InnerAccess::kBroadcast
-                         : s == ItemSize(spec.operands[k]) ? InnerAccess::kContiguous
-                                                           : InnerAccess::kStrided);
+    spec.inner.push_back(AccessOf(launch.strides[k].back(), spec.operands[k]));
   }
-  spec.lanes = std::max(1, vector_bytes / widest);
+  spec.lanes = std::max(1, vector_bytes / body.widest());
   // Streaming stores pay off once the output is far larger than the caches,
   // and need every full vector store aligned to the vector's size.
   constexpr int64_t kStreamingBytes = int64_t{4} << 20;
@@ -215,7 +231,8 @@ std::string PrintKernel(const KernelLaunch& launch) {
         &out, indent, "for i", d, " in [0, ", launch.sizes[d], ")",
         inner && spec.lanes > 1
             ? absl::StrCat(" step ", spec.lanes, ": vector x", spec.lanes, ", masked tail",
-                           spec.stream_outputs ? ", streaming stores" : "")
+                           spec.stream_outputs ? ", streaming stores" : "",
+                           spec.reduce_inner ? ", reduced in registers" : "")
             : ": serial",
         "\n");
     indent += "  ";
@@ -243,6 +260,10 @@ std::string PrintKernel(const KernelLaunch& launch) {
         break;
       case Instr::kStore:
         absl::StrAppend(&out, "store ", operand_name(in.slot), at, ", ", args[0]);
+        break;
+      case Instr::kAccumulate:
+        absl::StrAppend(&out, "accumulate ", Name(in.op), in.compensated ? " (compensated)" : "",
+                        " ", operand_name(in.slot), at, ", ", args[0]);
         break;
     }
     out += "\n";

@@ -1,5 +1,9 @@
 #include "ndjit/ir/reference.h"
 
+#include <algorithm>
+#include <complex>
+#include <vector>
+
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "ndjit/ir/scalar_ops.h"
@@ -110,6 +114,90 @@ absl::StatusOr<NDArray> EvalUfunc(const Node& node, absl::Span<const NDArray> in
   return out;
 }
 
+// Float sums accumulate in long double (complex: both parts), so the
+// reference is more accurate than any evaluator it checks; every other op
+// folds in the compute type with the ufunc's own semantics.
+template <typename S>
+absl::Status RunReduce(const Node& node, const NDArray& in, const NDArray& out) {
+  using C = ComputeOf<S>;
+  constexpr bool kFloat = std::is_floating_point_v<C>;
+  constexpr bool kComplex = scalar::IsComplexT<C>::value;
+  using Wide = std::conditional_t<
+      kFloat, long double,
+      std::conditional_t<kComplex, std::complex<long double>, C>>;
+  const Ufunc op = node.op();
+  const bool wide_sum = (kFloat || kComplex) && op == Ufunc::kAdd;
+  const int64_t n_out = out.size();
+  std::vector<Wide> wide(n_out, Wide{});
+  std::vector<C> acc(n_out, C{});
+  std::vector<bool> first(n_out, true);
+  // Output element index of each input element, by an odometer over the
+  // input's C order; reduced axes contribute nothing.
+  const int ndim = in.ndim();
+  std::vector<int64_t> out_stride(ndim, 0);
+  int64_t s = 1;
+  for (int d = ndim - 1; d >= 0; --d) {
+    if (std::find(node.axes().begin(), node.axes().end(), d) != node.axes().end()) continue;
+    out_stride[d] = s;
+    s *= in.shape()[d];
+  }
+  std::vector<int64_t> idx(ndim, 0);
+  const int64_t n_in = in.size();
+  for (int64_t i = 0; i < n_in; ++i) {
+    int64_t o = 0;
+    for (int d = 0; d < ndim; ++d) o += idx[d] * out_stride[d];
+    const C v = Load<S>(in.data() + i * sizeof(S));
+    if (wide_sum) {
+      if constexpr (kFloat || kComplex) wide[o] += static_cast<Wide>(v);
+    } else if (first[o]) {
+      acc[o] = v;
+    } else if constexpr (std::is_same_v<C, bool>) {
+      acc[o] = op == Ufunc::kLogicalAnd || op == Ufunc::kMultiply || op == Ufunc::kMinimum
+                   ? (acc[o] && v)
+                   : (acc[o] || v);
+    } else if (op == Ufunc::kLogicalOr || op == Ufunc::kLogicalAnd) {
+      return absl::InternalError("logical reductions take bool inputs");
+    } else {
+      acc[o] = scalar::Apply<C>(op, acc[o], v);
+    }
+    first[o] = false;
+    for (int d = ndim - 1; d >= 0 && ++idx[d] == in.shape()[d]; --d) idx[d] = 0;
+  }
+  for (int64_t o = 0; o < n_out; ++o) {
+    C r = acc[o];
+    if (wide_sum) {
+      if constexpr (kFloat || kComplex) r = static_cast<C>(wide[o]);
+    } else if (first[o]) {
+      // An empty extent: the op's identity (ops without one were refused).
+      r = op == Ufunc::kMultiply || op == Ufunc::kLogicalAnd ? C(1) : C{};
+    }
+    if constexpr (std::is_same_v<S, float16>) {
+      Store(out.data() + o * sizeof(S), float16(static_cast<double>(r)));
+    } else {
+      Store<S>(out.data() + o * sizeof(S), static_cast<S>(r));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<NDArray> EvalReduce(const Node& node, const NDArray& input) {
+  absl::StatusOr<NDArray> in = input.Copy(Order::kC);
+  if (!in.ok()) return in.status();
+  absl::StatusOr<NDArray> out = NDArray::Empty(node.shape(), node.dtype());
+  if (!out.ok()) return out;
+  absl::Status s;
+  switch (node.dtype()) {
+#define NDJIT_X(e, T, name, kind, size, descr) \
+  case DType::e:                               \
+    s = RunReduce<T>(node, *in, *out);         \
+    break;
+    NDJIT_DTYPES(NDJIT_X)
+#undef NDJIT_X
+  }
+  if (!s.ok()) return s;
+  return out;
+}
+
 }  // namespace
 
 absl::StatusOr<NDArray> EvaluateReference(const NodePtr& root) {
@@ -136,6 +224,9 @@ absl::StatusOr<NDArray> EvaluateReference(const NodePtr& root) {
         v = EvalUfunc(*n, ins);
         break;
       }
+      case NodeKind::kReduce:
+        v = EvalReduce(*n, value.at(n->inputs()[0].get()));
+        break;
     }
     if (!v.ok()) return v.status();
     value.emplace(n, *std::move(v));

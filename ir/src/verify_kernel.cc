@@ -28,7 +28,9 @@ absl::Status VerifyKernel(const KernelSpec& spec) {
     const Instr& in = spec.body[i];
     for (int a : in.args) {
       if (a < 0 || static_cast<size_t>(a) >= i) return Bad(i, "argument is not an earlier value");
-      if (spec.body[a].kind == Instr::kStore) return Bad(i, "argument is a store");
+      if (spec.body[a].kind == Instr::kStore || spec.body[a].kind == Instr::kAccumulate) {
+        return Bad(i, "argument is a store");
+      }
     }
     switch (in.kind) {
       case Instr::kLoad:
@@ -60,6 +62,9 @@ absl::Status VerifyKernel(const KernelSpec& spec) {
         }
         break;
       }
+      case Instr::kAccumulate:
+        if (!IsReductionOp(in.op)) return Bad(i, "accumulates with an op that does not reduce");
+        [[fallthrough]];
       case Instr::kStore:
         if (in.slot < 0 || in.slot >= spec.num_outputs) return Bad(i, "store to a non-output");
         if (in.args.size() != 1 || spec.body[in.args[0]].dtype != in.dtype ||

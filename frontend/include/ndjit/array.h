@@ -13,6 +13,8 @@
 #pragma once
 
 #include <complex>
+#include <initializer_list>
+#include <optional>
 #include <memory>
 #include <ostream>
 #include <string>
@@ -213,6 +215,53 @@ Array<> clip(const Array<>& a, S lo, R hi) {
   return clip(a, Weak(a, lo), Weak(a, hi));
 }
 
+// --- Reductions ---------------------------------------------------------------
+// NumPy's reductions with its result dtypes (sum of int32 is int64, mean of
+// ints is float64, argmax is int64), NaN rules (max propagates NaN) and
+// empty-input rules (sum is 0, mean is NaN, max raises). The elementwise
+// work that feeds a reduction runs inside the reduction's loop.
+//
+// `axis`: omitted or {} = every axis (NumPy's None), one axis (negative
+// counts from the end), or several: Axis{0, 2}. Axis::None() spells it out.
+class Axis {
+ public:
+  Axis() = default;
+  Axis(int a) : all_(false), axes_{a} {}      // NOLINT: implicit by design
+  Axis(int64_t a) : all_(false), axes_{a} {}  // NOLINT
+  Axis(std::initializer_list<int64_t> a) : all_(false), axes_(a) {}  // NOLINT
+  explicit Axis(std::vector<int64_t> a) : all_(false), axes_(std::move(a)) {}
+  static Axis None() { return Axis(); }
+  bool all() const { return all_; }
+  const std::vector<int64_t>& axes() const { return axes_; }
+
+ private:
+  bool all_ = true;
+  std::vector<int64_t> axes_;
+};
+
+Array<> sum(const Array<>& a, Axis axis = {}, bool keepdims = false,
+            std::optional<DType> dtype = std::nullopt);
+Array<> prod(const Array<>& a, Axis axis = {}, bool keepdims = false,
+             std::optional<DType> dtype = std::nullopt);
+Array<> max(const Array<>& a, Axis axis = {}, bool keepdims = false);
+Array<> min(const Array<>& a, Axis axis = {}, bool keepdims = false);
+Array<> any(const Array<>& a, Axis axis = {}, bool keepdims = false);
+Array<> all(const Array<>& a, Axis axis = {}, bool keepdims = false);
+Array<> mean(const Array<>& a, Axis axis = {}, bool keepdims = false,
+             std::optional<DType> dtype = std::nullopt);
+// Variance and standard deviation, dividing by n - ddof (NumPy's `std` is
+// `stddev` here: `std` names the C++ namespace).
+Array<> var(const Array<>& a, Axis axis = {}, int64_t ddof = 0, bool keepdims = false);
+Array<> stddev(const Array<>& a, Axis axis = {}, int64_t ddof = 0, bool keepdims = false);
+// Index of the first maximum (minimum, or the first NaN) along `axis`, or in
+// the flattened array when omitted.
+Array<> argmax(const Array<>& a, std::optional<int64_t> axis = std::nullopt,
+               bool keepdims = false);
+Array<> argmin(const Array<>& a, std::optional<int64_t> axis = std::nullopt,
+               bool keepdims = false);
+// log(sum(exp(a))) computed without overflow (scipy.special.logsumexp).
+Array<> logsumexp(const Array<>& a, Axis axis = {}, bool keepdims = false);
+
 // Printing evaluates: NumPy's repr.
 inline std::ostream& operator<<(std::ostream& os, const Array<>& a) { return os << a.repr(); }
 
@@ -222,6 +271,9 @@ struct EvalStats {
   int64_t kernels_run = 0;  // JIT kernel launches
   int64_t fallbacks = 0;    // evaluations the reference evaluator ran
   int64_t kernel_ops = 0;   // ufunc instructions in the kernels launched
+  // Bytes allocated for values an evaluation computes but does not return:
+  // reduction partials and reduction results that later kernels read.
+  int64_t intermediate_bytes = 0;
 };
 EvalStats GetEvalStats();
 

@@ -30,7 +30,13 @@ enum class NodeKind : uint8_t {
   kScalar,  // a leaf: one value of `dtype`, broadcast to `shape`
   kUfunc,   // an op of the op table applied to its inputs
   kCast,    // astype: the input converted to `dtype` (unsafe casting rules)
+  kReduce,  // `op` folded over `axes` of the input (NumPy's op.reduce)
 };
+
+// The ops a reduction folds with, and NumPy's names for the reductions.
+// logical_or / logical_and fold bool inputs (any / all).
+bool IsReductionOp(Ufunc op);
+absl::string_view ReductionName(Ufunc op);
 
 // A scalar literal, exact for every dtype: integers in `i` (uint64 values
 // above INT64_MAX stored bit-cast), reals and complex in `c`.
@@ -54,8 +60,12 @@ class Node {
   int ndim() const { return static_cast<int>(shape_.size()); }
   int64_t size() const;
   absl::Span<const NodePtr> inputs() const { return inputs_; }
-  // kUfunc only.
+  // kUfunc and kReduce.
   Ufunc op() const { return op_; }
+  // kReduce only: the reduced axes of the input (sorted), and whether they
+  // are kept as size-1 dims of the result.
+  absl::Span<const int> axes() const { return axes_; }
+  bool keepdims() const { return keepdims_; }
   DType compute_dtype() const { return compute_; }
   // kArray only.
   const NDArray& array() const { return array_; }
@@ -75,6 +85,8 @@ class Node {
   DType compute_ = DType::kFloat64;
   Shape shape_;
   absl::InlinedVector<NodePtr, 3> inputs_;
+  absl::InlinedVector<int, 4> axes_;
+  bool keepdims_ = false;
   NDArray array_;
   ScalarValue scalar_;
   size_t hash_ = 0;
@@ -91,12 +103,23 @@ NodePtr MakeScalarLike(DType like, int64_t value);
 // checks arity. Errors carry NumPy's texts.
 absl::StatusOr<NodePtr> MakeUfunc(Ufunc op, absl::Span<const NodePtr> inputs);
 absl::StatusOr<NodePtr> MakeCast(const NodePtr& input, DType dtype);
+// Folds `op` over `axes` (any order, negative counting from the end; empty
+// = none) of `input`; the result keeps the input's dtype (callers cast to
+// the accumulator dtype first). Reducing an empty extent with an op that
+// has no identity is NumPy's error.
+absl::StatusOr<NodePtr> MakeReduce(Ufunc op, const NodePtr& input, absl::Span<const int64_t> axes,
+                                   bool keepdims);
 
 // --- View operations on lazy values (pushed down to the leaves). `view`
 // maps an array of `node`'s shape to the viewed array; it is applied to each
 // leaf after broadcasting the leaf to `node`'s shape.
+// Views cannot pass through a reduction: `materialize` turns such a node
+// into an array leaf first (the frontend evaluates it); without it, viewing
+// a value computed by a reduction is an error.
 using ViewFn = std::function<absl::StatusOr<NDArray>(const NDArray&)>;
-absl::StatusOr<NodePtr> ApplyView(const NodePtr& node, const ViewFn& view);
+using MaterializeFn = std::function<absl::StatusOr<NodePtr>(const NodePtr&)>;
+absl::StatusOr<NodePtr> ApplyView(const NodePtr& node, const ViewFn& view,
+                                  const MaterializeFn& materialize = nullptr);
 
 // `root` with every node that `with` maps replaced by its mapping (an array
 // leaf holding an already computed value, typically), rebuilt above it.

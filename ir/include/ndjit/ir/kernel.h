@@ -17,18 +17,25 @@
 namespace ndjit::ir {
 
 // One instruction; value i is the result of body[i].
+//
+// kAccumulate folds its value into an output with `op` (a reduction):
+// out[i] = op(out[i], value[i]), where the output's strides are 0 along the
+// reduced loops. The output holds the op's identity before the first run.
+// `compensated` asks for Kahan summation along the innermost loop.
 struct Instr {
-  enum Kind : uint8_t { kLoad, kScalarArg, kUfunc, kCast, kStore };
+  enum Kind : uint8_t { kLoad, kScalarArg, kUfunc, kCast, kStore, kAccumulate };
   Kind kind = kLoad;
   DType dtype = DType::kFloat64;     // the value's dtype (kStore: the stored dtype)
   DType compute = DType::kFloat64;   // kUfunc: the loop dtype its inputs arrive in
   Ufunc op = Ufunc::kAdd;            // kUfunc
   int slot = -1;                     // kLoad/kStore: operand; kScalarArg: scalar index
   absl::InlinedVector<int, 3> args;  // value indices
+  bool compensated = false;          // kAccumulate
 
   bool operator==(const Instr& o) const {
     return kind == o.kind && dtype == o.dtype && compute == o.compute && op == o.op &&
-           slot == o.slot && std::equal(args.begin(), args.end(), o.args.begin(), o.args.end());
+           slot == o.slot && compensated == o.compensated &&
+           std::equal(args.begin(), args.end(), o.args.begin(), o.args.end());
   }
 };
 
@@ -51,6 +58,9 @@ struct KernelSpec {
   // Outputs are written with non-temporal (streaming) stores: set for large
   // fresh outputs, whose writes would otherwise first read every line in.
   bool stream_outputs = false;
+  // Reductions: every output's innermost stride is 0, so the innermost loop
+  // folds into registers and each output element is updated once per row.
+  bool reduce_inner = false;
 
   // Equal specs compile to the same machine code; sizes and values are not
   // part of a spec. Hash() is for the kernel cache.
@@ -66,6 +76,7 @@ struct KernelLaunch {
   bool empty = false;            // some dimension is 0: nothing to run
   Shape sizes;                   // per loop, outermost first
   std::vector<Strides> strides;  // [operand][loop], bytes
+  std::vector<int64_t> offsets;  // per operand, bytes from arrays[k].data(); empty = none
   std::vector<NodePtr> outputs;  // the graph nodes the outputs hold
 };
 
@@ -78,6 +89,32 @@ struct KernelLaunch {
 absl::StatusOr<KernelLaunch> PlanElementwiseKernel(absl::Span<const NodePtr> outputs,
                                                    int vector_bytes,
                                                    absl::Span<const NDArray> out = {});
+
+// Plans the kernels of reductions that share one input shape and one set of
+// reduced axes, with the elementwise work that produces their inputs fused
+// into the loop. Loops follow the inputs' memory order. When the outermost
+// loop is reduced and the work is large, it is cut into `chunks` of fixed
+// size (a function of the shape only, never of the thread count): each
+// chunk folds into its own slab of `partials`, so chunks can run in
+// parallel and the slabs are then combined in a fixed pairwise tree, which
+// makes results bit-identical for every thread count.
+struct ReductionPlan {
+  std::vector<KernelLaunch> pieces;  // full chunks, then the ragged last one
+  // Per reduction: [chunks, kept dims...] in the accumulator dtype, holding
+  // the op's identity until the pieces run.
+  std::vector<NDArray> partials;
+  int64_t chunks = 1;
+  std::vector<NodePtr> outputs;  // the kReduce nodes
+};
+absl::StatusOr<ReductionPlan> PlanReduction(absl::Span<const NodePtr> reductions, int vector_bytes);
+
+// After the pieces ran: combines reduction k's slabs in the fixed pairwise
+// tree and returns its value in the node's dtype and shape.
+absl::StatusOr<NDArray> FinishReduction(const ReductionPlan& plan, int k);
+
+// The dtype a reduction accumulates in: float16/float32 sums and products
+// in float64 (rounded once at the end), everything else in its own dtype.
+DType AccumulatorDType(Ufunc op, DType dtype);
 
 // The loop IR, as the REPL's `:loops` shows it.
 std::string PrintKernel(const KernelLaunch& launch);

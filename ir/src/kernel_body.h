@@ -1,0 +1,41 @@
+// Internal to ir/: building a kernel's straight-line body from graph nodes,
+// shared by the elementwise and the reduction planners.
+#pragma once
+
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "ndjit/ir/kernel.h"
+
+namespace ndjit::ir {
+
+class BodyBuilder {
+ public:
+  BodyBuilder(KernelLaunch& launch, Shape shape) : launch_(launch), shape_(std::move(shape)) {}
+
+  // Emits every node reachable from `values` that is not emitted yet: array
+  // leaves become loads of new input operands (broadcast to the loop
+  // shape), scalars become scalar arguments. The nodes must be elementwise.
+  absl::Status Emit(absl::Span<const NodePtr> values);
+  int ValueOf(const Node* n) const { return value_of_.at(n); }
+  int Append(Instr in);
+  int CastTo(int value, DType to);
+
+  // The leaf arrays read, in operand order after the outputs.
+  std::vector<NDArray>& inputs() { return inputs_; }
+  // The widest register lane any value needs, in bytes.
+  int widest() const { return widest_; }
+
+ private:
+  KernelLaunch& launch_;
+  Shape shape_;
+  std::vector<NDArray> inputs_;
+  absl::flat_hash_map<const Node*, int> value_of_;
+  int widest_ = 1;
+};
+
+// How the innermost loop reaches operand k (from its innermost stride).
+InnerAccess AccessOf(int64_t inner_stride, DType dtype);
+
+}  // namespace ndjit::ir
