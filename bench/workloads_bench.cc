@@ -9,20 +9,19 @@
 #include <random>
 
 #include "ndjit/ndjit.h"
+#include "ndjit/runtime/thread_pool.h"
+#include "bench_util.h"
 
 namespace ndjit {
 namespace {
+
+using bench::Threads;
 
 constexpr int64_t kN = int64_t{1} << 24;
 constexpr int64_t kSmall = 1000;  // W11
 
 NDArray Random(int64_t n, uint32_t seed, float lo = 0.5f, float hi = 2.0f) {
-  NDArray a = *NDArray::Empty({n}, DType::kFloat32);
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> d(lo, hi);
-  auto* p = reinterpret_cast<float*>(a.data());
-  for (int64_t i = 0; i < n; ++i) p[i] = d(rng);
-  return a;
+  return bench::RandomFloats({n}, seed, lo, hi);
 }
 
 struct Inputs {
@@ -53,6 +52,7 @@ bool Agree(const NDArray& x, const NDArray& y, double tol) {
 }
 
 void BM_StreamTriad(benchmark::State& state) {
+  Threads threads(1);
   Inputs& in = Big();
   NDArray out = Random(kN, 9);
   auto* o = reinterpret_cast<float*>(out.data());
@@ -66,7 +66,8 @@ void BM_StreamTriad(benchmark::State& state) {
 }
 BENCHMARK(BM_StreamTriad)->Name("STREAM/triad/1T")->UseRealTime()->Unit(benchmark::kMillisecond);
 
-void BM_W1(benchmark::State& state, Backend backend) {
+void BM_W1(benchmark::State& state, Backend backend, int threads) {
+  Threads t(threads);
   Inputs& in = Big();
   NDArray y = *in.c.Copy();
   Array<> x(in.a), yy(y);
@@ -79,18 +80,24 @@ void BM_W1(benchmark::State& state, Backend backend) {
   }
   state.SetBytesProcessed(state.iterations() * 3 * 4 * kN);
 }
-BENCHMARK_CAPTURE(BM_W1, ndjit, Backend::kJit)
+BENCHMARK_CAPTURE(BM_W1, ndjit, Backend::kJit, 1)
     ->Name("W1/ndjit/1T")
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_W1, eager, Backend::kEager)
+BENCHMARK_CAPTURE(BM_W1, ndjit, Backend::kJit, 2)
+    ->Name("W1/ndjit/2T")
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_W1, eager, Backend::kEager, 1)
     ->Name("W1/eager/1T")
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
 
 using Expression = Array<> (*)(const Array<>&, const Array<>&, const Array<>&);
 
-void RunExpression(benchmark::State& state, Expression F, Backend backend, int64_t n) {
+void RunExpression(benchmark::State& state, Expression F, Backend backend, int64_t n,
+                   int threads) {
+  Threads t(threads);
   static Inputs* small = new Inputs(kSmall);
   Inputs& in = n == kN ? Big() : *small;
   Array<> a(in.a), b(in.b), c(in.c);
@@ -101,34 +108,42 @@ void RunExpression(benchmark::State& state, Expression F, Backend backend, int64
   state.SetBytesProcessed(state.iterations() * 4 * 4 * n);
   state.SetItemsProcessed(state.iterations() * n);
 }
-void BM_W2(benchmark::State& state, Backend backend, int64_t n) {
-  RunExpression(state, W2, backend, n);
+void BM_W2(benchmark::State& state, Backend backend, int64_t n, int threads) {
+  RunExpression(state, W2, backend, n, threads);
 }
-void BM_W3(benchmark::State& state, Backend backend, int64_t n) {
-  RunExpression(state, W3, backend, n);
+void BM_W3(benchmark::State& state, Backend backend, int64_t n, int threads) {
+  RunExpression(state, W3, backend, n, threads);
 }
 
-BENCHMARK_CAPTURE(BM_W2, ndjit, Backend::kJit, kN)
+BENCHMARK_CAPTURE(BM_W2, ndjit, Backend::kJit, kN, 1)
     ->Name("W2/ndjit/1T")
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_W2, eager, Backend::kEager, kN)
+BENCHMARK_CAPTURE(BM_W2, ndjit, Backend::kJit, kN, 2)
+    ->Name("W2/ndjit/2T")
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_W2, eager, Backend::kEager, kN, 1)
     ->Name("W2/eager/1T")
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_W3, ndjit, Backend::kJit, kN)
+BENCHMARK_CAPTURE(BM_W3, ndjit, Backend::kJit, kN, 1)
     ->Name("W3/ndjit/1T")
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_W3, eager, Backend::kEager, kN)
+BENCHMARK_CAPTURE(BM_W3, ndjit, Backend::kJit, kN, 2)
+    ->Name("W3/ndjit/2T")
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_W3, eager, Backend::kEager, kN, 1)
     ->Name("W3/eager/1T")
     ->UseRealTime()
     ->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_W2, ndjit, Backend::kJit, kSmall)
+BENCHMARK_CAPTURE(BM_W2, ndjit, Backend::kJit, kSmall, 1)
     ->Name("W11/ndjit/1T")
     ->UseRealTime()
     ->Unit(benchmark::kMicrosecond);
-BENCHMARK_CAPTURE(BM_W2, eager, Backend::kEager, kSmall)
+BENCHMARK_CAPTURE(BM_W2, eager, Backend::kEager, kSmall, 1)
     ->Name("W11/eager/1T")
     ->UseRealTime()
     ->Unit(benchmark::kMicrosecond);

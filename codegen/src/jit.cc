@@ -1,8 +1,10 @@
 #include "ndjit/codegen/jit.h"
 
+#include <algorithm>
 #include <chrono>
 #include <memory>
 #include <optional>
+#include <vector>
 
 #include <mutex>
 #include "absl/container/flat_hash_map.h"
@@ -24,6 +26,7 @@
 #include "ndjit/codegen/target.h"
 #include "ndjit/ir/verify_kernel.h"
 #include "ndjit/runtime/cast.h"
+#include "ndjit/runtime/thread_pool.h"
 #include "vecmath.h"
 
 namespace ndjit::codegen {
@@ -197,6 +200,10 @@ absl::StatusOr<KernelFn> GetKernel(const ir::KernelSpec& spec) {
   return (*jit)->Compile(spec);
 }
 
+// Below this many elements a kernel runs on the calling thread: waking a
+// thread costs microseconds.
+constexpr int64_t kParallelMinElements = int64_t{1} << 16;
+
 absl::Status RunKernel(const ir::KernelSpec& spec, absl::Span<char* const> ptrs, Dims sizes,
                        absl::Span<const Strides> strides,
                        absl::Span<const ir::ScalarValue> scalar_values) {
@@ -208,10 +215,39 @@ absl::Status RunKernel(const ir::KernelSpec& spec, absl::Span<char* const> ptrs,
   for (size_t s = 0; s < spec.scalars.size(); ++s) {
     ir::ScalarToStorage(scalar_values[s], spec.scalars[s], scalars.data() + s * kScalarSlotBytes);
   }
-  int64_t status = 0;
-  (*fn)(ptrs.data(), sizes.data(), flat.data(), scalars.data(), &status);
-  if (status == kStatusNegativePower) {
-    return absl::InvalidArgumentError("Integers to negative integer powers are not allowed.");
+  // The outermost loop runs in parallel when every output moves along it
+  // (no two tasks write one element) and there is enough work to share.
+  int64_t total = 1;
+  for (int64_t s : sizes) total *= s;
+  bool splittable = sizes[0] >= 2;
+  for (int k = 0; k < spec.num_outputs; ++k) splittable &= strides[k][0] != 0;
+  const int threads = GetNumThreads();
+  int64_t tasks = 1;
+  if (splittable && threads > 1 && total >= kParallelMinElements && !InParallelTask()) {
+    // A few tasks per thread even out threads that a busy machine slows.
+    tasks = std::min({sizes[0], int64_t{4} * threads, total / (kParallelMinElements / 2)});
+  }
+  const int64_t rank = static_cast<int64_t>(sizes.size());
+  // A rank-1 loop is the vector loop itself: tasks start on 64-element
+  // boundaries, which keeps streaming stores aligned.
+  const int64_t align = rank == 1 ? 64 : 1;
+  std::vector<int64_t> status(tasks, 0);
+  ParallelFor(tasks, [&](int64_t t) {
+    auto bound = [&](int64_t i) {
+      return i == tasks ? sizes[0] : std::min(sizes[0], sizes[0] * i / tasks / align * align);
+    };
+    const int64_t begin = bound(t), end = bound(t + 1);
+    if (end <= begin) return;
+    absl::InlinedVector<int64_t, 8> local_sizes(sizes.begin(), sizes.end());
+    local_sizes[0] = end - begin;
+    absl::InlinedVector<char*, 8> local_ptrs(ptrs.begin(), ptrs.end());
+    for (size_t k = 0; k < local_ptrs.size(); ++k) local_ptrs[k] += begin * strides[k][0];
+    (*fn)(local_ptrs.data(), local_sizes.data(), flat.data(), scalars.data(), &status[t]);
+  });
+  for (int64_t s : status) {
+    if (s == kStatusNegativePower) {
+      return absl::InvalidArgumentError("Integers to negative integer powers are not allowed.");
+    }
   }
   return absl::OkStatus();
 }

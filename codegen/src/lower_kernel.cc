@@ -1,5 +1,7 @@
 // The kernel skeleton: argument unpacking, the loop nest, and the body's
 // loads and stores for each inner-loop access pattern.
+#include <algorithm>
+#include <optional>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -118,9 +120,10 @@ class KernelLowering {
     return v;
   }
 
-  // A counted loop from 0 to `n`; `body` receives the induction variable.
+  // A counted loop from `start` (0 if null) while i + step <= limit;
+  // `body` receives the induction variable. exit_index_ is where it stopped.
   template <typename Body>
-  void CountedLoop(Value* n, int64_t step, Value* limit, Body&& body) {
+  void CountedLoop(Value* start, int64_t step, Value* limit, Body&& body) {
     llvm::BasicBlock* pre = b_.GetInsertBlock();
     auto* header = llvm::BasicBlock::Create(ctx_, "loop", fn_);
     auto* inner = llvm::BasicBlock::Create(ctx_, "body", fn_);
@@ -128,8 +131,7 @@ class KernelLowering {
     b_.CreateBr(header);
     b_.SetInsertPoint(header);
     llvm::PHINode* i = b_.CreatePHI(b_.getInt64Ty(), 2);
-    i->addIncoming(b_.getInt64(0), pre);
-    // Runs while i + step <= limit (limit is n for step 1).
+    i->addIncoming(start ? start : b_.getInt64(0), pre);
     b_.CreateCondBr(b_.CreateICmpSLE(b_.CreateAdd(i, b_.getInt64(step)), limit), inner, exit);
     b_.SetInsertPoint(inner);
     body(i);
@@ -143,30 +145,50 @@ class KernelLowering {
   void EmitLoop(int d, const std::vector<Value*>& ptrs) {
     const int nops = static_cast<int>(ptrs.size());
     if (d + 1 == spec_.rank) {
-      EmitInner(ptrs);
+      EmitInner({ptrs});
       return;
     }
-    CountedLoop(sizes_[d], 1, sizes_[d], [&](Value* i) {
+    auto rows_at = [&](Value* i) {
       std::vector<Value*> next(nops);
       for (int k = 0; k < nops; ++k) {
         next[k] = b_.CreateGEP(b_.getInt8Ty(), ptrs[k], b_.CreateMul(i, strides_[k][d]));
       }
-      EmitLoop(d + 1, next);
+      return next;
+    };
+    Value* start = nullptr;
+    if (d + 2 == spec_.rank && spec_.unroll > 1) {
+      // `unroll` rows at a time, then the remaining rows one by one.
+      CountedLoop(nullptr, spec_.unroll, sizes_[d], [&](Value* i) {
+        std::vector<std::vector<Value*>> sets;
+        for (int u = 0; u < spec_.unroll; ++u) sets.push_back(rows_at(b_.CreateAdd(i, b_.getInt64(u))));
+        EmitInner(sets);
+      });
+      start = exit_index_;
+    }
+    CountedLoop(start, 1, sizes_[d], [&](Value* i) {
+      if (d + 2 == spec_.rank) {
+        EmitInner({rows_at(i)});
+      } else {
+        EmitLoop(d + 1, rows_at(i));
+      }
     });
   }
 
-  void EmitInner(const std::vector<Value*>& rows) {
+  // The innermost loop over one row of every operand, or over several rows
+  // (`sets`) whose accumulated values fold together before one update.
+  void EmitInner(const std::vector<std::vector<Value*>>& sets) {
     const int inner = spec_.rank - 1;
     Value* n = sizes_[inner];
     // Broadcast operands: one element per row, splat.
-    row_splats_.assign(rows.size(), nullptr);
-    for (size_t k = spec_.num_outputs; k < rows.size(); ++k) {
-      if (spec_.inner[k] != ir::InnerAccess::kBroadcast) continue;
-      const DType t = spec_.operands[k];
-      row_splats_[k] = LoadSplat(t, rows[k]);
+    row_splats_.assign(sets.size(), std::vector<Value*>(sets[0].size(), nullptr));
+    for (size_t u = 0; u < sets.size(); ++u) {
+      for (size_t k = spec_.num_outputs; k < sets[u].size(); ++k) {
+        if (spec_.inner[k] != ir::InnerAccess::kBroadcast) continue;
+        row_splats_[u][k] = LoadSplat(spec_.operands[k], sets[u][k]);
+      }
     }
     if (spec_.reduce_inner) StartAccumulators();
-    CountedLoop(n, Lanes(), n, [&](Value* j) { EmitBody(rows, j, nullptr); });
+    CountedLoop(nullptr, Lanes(), n, [&](Value* j) { EmitBodies(sets, j, nullptr); });
     Value* j = exit_index_;
     // The masked tail: at most one partial vector.
     auto* tail = llvm::BasicBlock::Create(ctx_, "tail", fn_);
@@ -174,25 +196,72 @@ class KernelLowering {
     b_.CreateCondBr(b_.CreateICmpSLT(j, n), tail, done);
     b_.SetInsertPoint(tail);
     Value* lane_index = b_.CreateAdd(Splat(j), Iota());
-    EmitBody(rows, j, b_.CreateICmpSLT(lane_index, Splat(n)));
+    EmitBodies(sets, j, b_.CreateICmpSLT(lane_index, Splat(n)));
     b_.CreateBr(done);
     b_.SetInsertPoint(done);
-    if (spec_.reduce_inner) FinishAccumulators(rows);
+    if (spec_.reduce_inner) FinishAccumulators(sets[0]);
+  }
+
+  void EmitBodies(const std::vector<std::vector<Value*>>& sets, Value* j, Value* mask) {
+    if (sets.size() == 1) {
+      EmitBody(sets[0], 0, j, mask);
+      return;
+    }
+    pending_.assign(spec_.body.size(), {});
+    for (size_t u = 0; u < sets.size(); ++u) EmitBody(sets[u], u, j, mask);
+    for (size_t i = 0; i < spec_.body.size(); ++i) {
+      const ir::Instr& in = spec_.body[i];
+      if (in.kind != ir::Instr::kAccumulate) continue;
+      std::vector<Value*> v = pending_[i];
+      while (v.size() > 1) {
+        std::vector<Value*> next;
+        for (size_t a = 0; a + 1 < v.size(); a += 2) {
+          next.push_back(Fold(in, v[a], v[a + 1], in.compute));
+        }
+        if (v.size() % 2) next.push_back(v.back());
+        v = std::move(next);
+      }
+      AccumulateInMemory(in, sets[0], j, v[0], mask);
+    }
+    pending_.clear();
   }
 
   // --- Reductions -----------------------------------------------------------
   // A register accumulator per kAccumulate, for the innermost loop. Allocas
   // live in the entry block so that mem2reg turns them into loop phis.
+  // Values that widen (float32 into float64) fold to a quarter of the
+  // lanes, at most 8, in float32 first; the rest accumulate at full width.
+  int AccLanes(const ir::Instr& in) const {
+    return in.compute != in.dtype ? std::max(1, std::min(Lanes() / 4, 8)) : Lanes();
+  }
+  llvm::Type* AccType(const ir::Instr& in) const {
+    return llvm::FixedVectorType::get(RegisterType(ctx_, in.dtype), AccLanes(in));
+  }
+
+  // Folds the halves of `v` together until `lanes` remain.
+  Value* FoldTo(const ir::Instr& in, DType t, Value* v, int lanes) {
+    for (int w = llvm::cast<llvm::FixedVectorType>(v->getType())->getNumElements(); w > lanes;
+         w /= 2) {
+      std::vector<int> lo, hi;
+      for (int l = 0; l < w / 2; ++l) {
+        lo.push_back(l);
+        hi.push_back(l + w / 2);
+      }
+      v = Fold(in, b_.CreateShuffleVector(v, lo), b_.CreateShuffleVector(v, hi), t);
+    }
+    return v;
+  }
+
   void StartAccumulators() {
     accumulators_.assign(spec_.body.size(), {});
     for (size_t i = 0; i < spec_.body.size(); ++i) {
       const ir::Instr& in = spec_.body[i];
       if (in.kind != ir::Instr::kAccumulate) continue;
-      llvm::Type* vt = Vec(RegisterType(ctx_, in.dtype));
+      llvm::Type* vt = AccType(in);
       llvm::IRBuilder<> entry(entry_, entry_->begin());
       Accumulator& a = accumulators_[i];
       a.sum = entry.CreateAlloca(vt);
-      b_.CreateStore(Splat(Identity(in)), a.sum);
+      b_.CreateStore(b_.CreateVectorSplat(AccLanes(in), Identity(in)), a.sum);
       if (in.compensated) {
         a.carry = entry.CreateAlloca(vt);
         b_.CreateStore(llvm::Constant::getNullValue(vt), a.carry);
@@ -201,8 +270,9 @@ class KernelLowering {
   }
 
   // The op's identity as one register value: what masked-off lanes fold in.
-  Value* Identity(const ir::Instr& in) {
-    llvm::Type* t = RegisterType(ctx_, in.dtype);
+  Value* Identity(const ir::Instr& in) { return Identity(in, in.dtype); }
+  Value* Identity(const ir::Instr& in, DType dtype) {
+    llvm::Type* t = RegisterType(ctx_, dtype);
     const bool max = in.op == ir::Ufunc::kMaximum;
     switch (in.op) {
       case ir::Ufunc::kMultiply:
@@ -212,7 +282,7 @@ class KernelLowering {
       case ir::Ufunc::kMinimum: {
         if (t->isFloatingPointTy()) return llvm::ConstantFP::getInfinity(t, max);
         const unsigned bits = t->getIntegerBitWidth();
-        if (in.dtype == DType::kBool || Kind(in.dtype) == DTypeKind::kUInt) {
+        if (dtype == DType::kBool || Kind(dtype) == DTypeKind::kUInt) {
           return max ? llvm::ConstantInt::get(ctx_, llvm::APInt::getMinValue(bits))
                      : llvm::ConstantInt::get(ctx_, llvm::APInt::getMaxValue(bits));
         }
@@ -224,12 +294,13 @@ class KernelLowering {
     }
   }
 
-  Value* Fold(const ir::Instr& in, Value* x, Value* y) {
+  // Combines two values of dtype `t` with the accumulate's op.
+  Value* Fold(const ir::Instr& in, Value* x, Value* y, std::optional<DType> t = std::nullopt) {
     ir::Instr op;
     op.kind = ir::Instr::kUfunc;
     op.op = in.op;
-    op.dtype = in.dtype;
-    op.compute = in.dtype;
+    op.dtype = t.value_or(in.dtype);
+    op.compute = op.dtype;
     Value* flag = nullptr;
     return LowerUfunc(b_, op, {x, y}, &flag);
   }
@@ -237,8 +308,11 @@ class KernelLowering {
   void AccumulateInRegisters(size_t i, Value* v, Value* mask) {
     const ir::Instr& in = spec_.body[i];
     Accumulator& a = accumulators_[i];
-    llvm::Type* vt = Vec(RegisterType(ctx_, in.dtype));
-    if (mask) v = b_.CreateSelect(mask, v, Splat(Identity(in)));
+    llvm::Type* vt = AccType(in);
+    if (mask) v = b_.CreateSelect(mask, v, Splat(Identity(in, in.compute)));
+    if (in.compute != in.dtype) {
+      v = LowerCast(b_, in.compute, in.dtype, FoldTo(in, in.compute, v, AccLanes(in)));
+    }
     Value* sum = b_.CreateLoad(vt, a.sum);
     if (a.carry == nullptr) {
       b_.CreateStore(Fold(in, sum, v), a.sum);
@@ -258,17 +332,10 @@ class KernelLowering {
       const ir::Instr& in = spec_.body[i];
       if (in.kind != ir::Instr::kAccumulate) continue;
       Accumulator& a = accumulators_[i];
-      llvm::Type* vt = Vec(RegisterType(ctx_, in.dtype));
+      llvm::Type* vt = AccType(in);
       Value* v = b_.CreateLoad(vt, a.sum);
       if (a.carry != nullptr) v = b_.CreateFSub(v, b_.CreateLoad(vt, a.carry));
-      for (int w = Lanes(); w > 1; w /= 2) {
-        std::vector<int> lo, hi;
-        for (int l = 0; l < w / 2; ++l) {
-          lo.push_back(l);
-          hi.push_back(l + w / 2);
-        }
-        v = Fold(in, b_.CreateShuffleVector(v, lo), b_.CreateShuffleVector(v, hi));
-      }
+      v = FoldTo(in, in.dtype, v, 1);
       llvm::Type* st = StorageType(ctx_, in.dtype);
       Value* p = rows[in.slot];
       Value* old = b_.CreateLoad(st, p);
@@ -311,6 +378,7 @@ class KernelLowering {
       old = b_.CreateMaskedGather(st, addresses, align, mask ? mask : AllTrue(in.dtype),
                                   llvm::Constant::getNullValue(st));
     }
+    if (in.compute != in.dtype) v = LowerCast(b_, in.compute, in.dtype, v);
     Value* data = ToStorage(in.dtype, Fold(in, ToRegister(in.dtype, old), v));
     if (p != nullptr) {
       if (mask) {
@@ -351,7 +419,8 @@ class KernelLowering {
     return llvm::ConstantInt::getTrue(llvm::FixedVectorType::get(b_.getInt1Ty(), Width(t)));
   }
 
-  void EmitBody(const std::vector<Value*>& rows, Value* j, Value* mask) {
+  // One copy of the body over the rows of set `set`.
+  void EmitBody(const std::vector<Value*>& rows, size_t set, Value* j, Value* mask) {
     std::vector<Value*> values;
     for (const ir::Instr& in : spec_.body) {
       Value* v = nullptr;
@@ -363,7 +432,7 @@ class KernelLowering {
           const llvm::Align align(1);
           switch (spec_.inner[k]) {
             case ir::InnerAccess::kBroadcast:
-              v = row_splats_[k];
+              v = row_splats_[set][k];
               break;
             case ir::InnerAccess::kContiguous: {
               Value* p = b_.CreateGEP(b_.getInt8Ty(), rows[k],
@@ -427,7 +496,9 @@ class KernelLowering {
           break;
         }
         case ir::Instr::kAccumulate:
-          if (spec_.reduce_inner) {
+          if (!pending_.empty()) {
+            pending_[values.size()].push_back(values[in.args[0]]);
+          } else if (spec_.reduce_inner) {
             AccumulateInRegisters(values.size(), values[in.args[0]], mask);
           } else {
             AccumulateInMemory(in, rows, j, values[in.args[0]], mask);
@@ -446,7 +517,8 @@ class KernelLowering {
   std::vector<Value*> sizes_;
   std::vector<std::vector<Value*>> strides_;
   std::vector<Value*> scalar_splats_;
-  std::vector<Value*> row_splats_;
+  std::vector<std::vector<Value*>> row_splats_;  // [row set][operand]
+  std::vector<std::vector<Value*>> pending_;      // unrolled rows' values, by body index
   Value* error_ = nullptr;
   Value* exit_index_ = nullptr;
   llvm::BasicBlock* entry_ = nullptr;

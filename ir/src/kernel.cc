@@ -116,6 +116,7 @@ size_t KernelSpec::Hash() const {
   mix(num_outputs);
   mix(stream_outputs ? 1 : 0);
   mix(reduce_inner ? 1 : 0);
+  mix(unroll);
   for (DType t : operands) mix(static_cast<uint64_t>(t));
   for (InnerAccess a : inner) mix(static_cast<uint64_t>(a));
   for (DType t : scalars) mix(static_cast<uint64_t>(t) + 64);
@@ -227,8 +228,10 @@ std::string PrintKernel(const KernelLaunch& launch) {
   for (int d = 0; d < spec.rank; ++d) {
     index.push_back(absl::StrCat("i", d));
     const bool inner = d + 1 == spec.rank;
+    const bool unrolled = spec.unroll > 1 && d + 2 == spec.rank;
     absl::StrAppend(
         &out, indent, "for i", d, " in [0, ", launch.sizes[d], ")",
+        unrolled ? absl::StrCat(" step ", spec.unroll, ": rows folded in registers") : "",
         inner && spec.lanes > 1
             ? absl::StrCat(" step ", spec.lanes, ": vector x", spec.lanes, ", masked tail",
                            spec.stream_outputs ? ", streaming stores" : "",
@@ -262,8 +265,10 @@ std::string PrintKernel(const KernelLaunch& launch) {
         absl::StrAppend(&out, "store ", operand_name(in.slot), at, ", ", args[0]);
         break;
       case Instr::kAccumulate:
-        absl::StrAppend(&out, "accumulate ", Name(in.op), in.compensated ? " (compensated)" : "",
-                        " ", operand_name(in.slot), at, ", ", args[0]);
+        absl::StrAppend(&out, "accumulate ", Name(in.op), " ", ShortTypeName(in.dtype),
+                        in.compute != in.dtype ? absl::StrCat(" (from ", ShortTypeName(in.compute), ")") : "",
+                        in.compensated ? " (compensated)" : "", " ", operand_name(in.slot), at, ", ",
+                        args[0]);
         break;
     }
     out += "\n";

@@ -21,6 +21,8 @@ namespace {
 constexpr int64_t kChunkMinElements = int64_t{1} << 15;
 constexpr int64_t kElementsPerChunk = int64_t{1} << 16;
 constexpr int64_t kMaxChunks = 64;
+// Rows of a reduced loop folded in registers per in-memory update.
+constexpr int kUnrollRows = 8;
 
 ScalarValue Identity(Ufunc op, DType t) {
   ScalarValue v;
@@ -185,16 +187,22 @@ absl::StatusOr<ReductionPlan> PlanReduction(absl::Span<const NodePtr> reductions
   std::vector<NodePtr> values;
   for (const NodePtr& r : reductions) values.push_back(r->inputs()[0]);
   if (absl::Status s = body.Emit(values); !s.ok()) return s;
+  // Vector width from the values, not the accumulators: float32 work stays
+  // at full width and widens only for the adds.
+  const int value_bytes = body.widest();
   for (int k = 0; k < nout; ++k) {
     const NodePtr& r = reductions[k];
     Instr a;
     a.kind = Instr::kAccumulate;
     a.op = r->op();
     a.dtype = acc[k];
-    a.compute = acc[k];
     a.slot = k;
     a.compensated = r->op() == Ufunc::kAdd && IsFloating(r->dtype()) && acc[k] == r->dtype();
-    a.args = {body.CastTo(body.ValueOf(r->inputs()[0].get()), acc[k])};
+    // float32 values widen inside the accumulate, after a few have been
+    // added in float32 (see Instr); other dtypes arrive in the accumulator's.
+    const bool widen_late = r->dtype() == DType::kFloat32 && acc[k] == DType::kFloat64;
+    a.compute = widen_late ? DType::kFloat32 : acc[k];
+    a.args = {body.CastTo(body.ValueOf(r->inputs()[0].get()), a.compute)};
     body.Append(std::move(a));
   }
 
@@ -253,7 +261,7 @@ absl::StatusOr<ReductionPlan> PlanReduction(absl::Span<const NodePtr> reductions
   spec.reduce_inner = true;
   for (int k = 0; k < nout; ++k) spec.reduce_inner &= loop_strides[k].back() == 0;
   // Twice the register width: two independent accumulator chains.
-  spec.lanes = std::max(1, 2 * vector_bytes / body.widest());
+  spec.lanes = std::max(1, 2 * vector_bytes / value_bytes);
   base.empty = c.empty;
   if (c.empty) {
     spec.rank = static_cast<int>(sizes.size());
@@ -284,6 +292,11 @@ absl::StatusOr<ReductionPlan> PlanReduction(absl::Span<const NodePtr> reductions
   }
   for (int k = 0; k < nops; ++k) {
     spec.inner.push_back(AccessOf(base.strides[k].back(), spec.operands[k]));
+  }
+  if (!spec.reduce_inner && spec.rank >= 2) {
+    bool next_reduced = true;
+    for (int k = 0; k < nout; ++k) next_reduced &= base.strides[k][spec.rank - 2] == 0;
+    if (next_reduced) spec.unroll = kUnrollRows;
   }
   const int64_t tail = plan.chunks > 1 ? sizes[0] % chunk_len : 0;
   if (tail > 0) {

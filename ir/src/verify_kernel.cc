@@ -64,7 +64,15 @@ absl::Status VerifyKernel(const KernelSpec& spec) {
       }
       case Instr::kAccumulate:
         if (!IsReductionOp(in.op)) return Bad(i, "accumulates with an op that does not reduce");
-        [[fallthrough]];
+        if (in.slot < 0 || in.slot >= spec.num_outputs) return Bad(i, "accumulate to a non-output");
+        if (in.args.size() != 1 || spec.body[in.args[0]].dtype != in.compute ||
+            spec.operands[in.slot] != in.dtype ||
+            (in.compute != in.dtype &&
+             !(in.compute == DType::kFloat32 && in.dtype == DType::kFloat64))) {
+          return Bad(i, "accumulated value's dtype does not fit the output's");
+        }
+        ++stores[in.slot];
+        break;
       case Instr::kStore:
         if (in.slot < 0 || in.slot >= spec.num_outputs) return Bad(i, "store to a non-output");
         if (in.args.size() != 1 || spec.body[in.args[0]].dtype != in.dtype ||

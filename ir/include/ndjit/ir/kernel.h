@@ -21,7 +21,10 @@ namespace ndjit::ir {
 // kAccumulate folds its value into an output with `op` (a reduction):
 // out[i] = op(out[i], value[i]), where the output's strides are 0 along the
 // reduced loops. The output holds the op's identity before the first run.
-// `compensated` asks for Kahan summation along the innermost loop.
+// `compensated` asks for Kahan summation along the innermost loop. When
+// `compute` (the value's dtype) is float32 and `dtype` float64, up to four
+// vectors' worth of values are added in float32 before widening: the
+// conversions cost less, and the error stays that of a short pairwise sum.
 struct Instr {
   enum Kind : uint8_t { kLoad, kScalarArg, kUfunc, kCast, kStore, kAccumulate };
   Kind kind = kLoad;
@@ -61,6 +64,10 @@ struct KernelSpec {
   // Reductions: every output's innermost stride is 0, so the innermost loop
   // folds into registers and each output element is updated once per row.
   bool reduce_inner = false;
+  // Reductions whose innermost loop is kept but whose next loop is reduced
+  // fold `unroll` rows of that loop in registers before each in-memory
+  // update: the output row is read and written once per `unroll` rows.
+  int unroll = 1;
 
   // Equal specs compile to the same machine code; sizes and values are not
   // part of a spec. Hash() is for the kernel cache.

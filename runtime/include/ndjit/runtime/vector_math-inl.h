@@ -148,6 +148,16 @@ HWY_INLINE VF ExpCore(DF d, VF x) {
 template <class D, class V>
 HWY_INLINE V exp(D d, V x) {
   using T = hn::TFromD<D>;
+#if HWY_TARGET == HWY_AVX3
+  if constexpr (sizeof(T) == 4 && sizeof(V) == 64) {
+    // vscalefps saturates to inf and rounds into the subnormals itself, so
+    // every lane takes the fast path once x is clamped to where the
+    // reduction stays exact. min/max return their second operand when
+    // either is NaN: x goes second, and NaN propagates.
+    const __m512 lo = _mm512_set1_ps(-104.0f), hi = _mm512_set1_ps(89.0f);
+    return ExpCore(d, V{_mm512_max_ps(lo, _mm512_min_ps(hi, x.raw))});
+  }
+#endif
   if constexpr (sizeof(T) == 4) {
     return Patch(
         d, ExpCore(d, x), Within(d, x, -86.0, 88.0), x, +[](T v) -> T { return std::exp(v); });

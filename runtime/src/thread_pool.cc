@@ -1,0 +1,162 @@
+#include "ndjit/runtime/thread_pool.h"
+
+#include <sched.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdlib>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace ndjit {
+namespace {
+
+thread_local bool t_in_task = false;
+
+// One loop at a time: the caller publishes a job, workers and the caller
+// take task indices from a shared counter until none are left.
+class Pool {
+ public:
+  static Pool& Get() {
+    static Pool* pool = new Pool;  // never destroyed: workers outlive statics
+    return *pool;
+  }
+
+  int threads() const { return threads_.load(std::memory_order_relaxed); }
+
+  void Resize(int n) {
+    std::lock_guard<std::mutex> busy(run_mu_);
+    StopWorkers();
+    threads_.store(n, std::memory_order_relaxed);
+    StartWorkers(n - 1);
+  }
+
+  void Run(int64_t tasks, absl::FunctionRef<void(int64_t)> fn) {
+    std::unique_lock<std::mutex> busy(run_mu_, std::try_to_lock);
+    if (!busy.owns_lock() || workers_.empty()) {
+      for (int64_t t = 0; t < tasks; ++t) fn(t);
+      return;
+    }
+    auto job = std::make_shared<Job>(fn, tasks);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      job_ = job;
+      ++generation_;
+    }
+    wake_.notify_all();
+    Finish(*job, job->Work());
+    std::unique_lock<std::mutex> lock(mu_);
+    done_.wait(lock, [&] { return job->finished == tasks; });
+    job_ = nullptr;
+  }
+
+ private:
+  // One loop. A worker that wakes late may still hold a finished job: its
+  // counter is exhausted, so it runs nothing and never calls `fn`.
+  struct Job {
+    Job(absl::FunctionRef<void(int64_t)> f, int64_t n) : fn(f), tasks(n) {}
+    // Takes tasks until none are left; returns how many it ran.
+    int64_t Work() {
+      int64_t ran = 0;
+      for (int64_t t; (t = next.fetch_add(1, std::memory_order_relaxed)) < tasks; ++ran) fn(t);
+      return ran;
+    }
+    absl::FunctionRef<void(int64_t)> fn;
+    const int64_t tasks;
+    std::atomic<int64_t> next{0};
+    int64_t finished = 0;  // guarded by Pool::mu_
+  };
+
+  Pool() {
+    const int n = DefaultNumThreads();
+    threads_.store(n, std::memory_order_relaxed);
+    StartWorkers(n - 1);
+  }
+
+  void Finish(Job& job, int64_t ran) {
+    std::lock_guard<std::mutex> lock(mu_);
+    job.finished += ran;
+    if (job.finished == job.tasks) done_.notify_all();
+  }
+
+  void WorkerLoop() {
+    t_in_task = true;
+    uint64_t seen = 0;
+    for (;;) {
+      std::shared_ptr<Job> job;
+      {
+        std::unique_lock<std::mutex> lock(mu_);
+        wake_.wait(lock, [&] { return stop_ || generation_ != seen; });
+        if (stop_) return;
+        seen = generation_;
+        job = job_;
+      }
+      if (job != nullptr) Finish(*job, job->Work());
+    }
+  }
+
+  void StartWorkers(int n) {
+    stop_ = false;
+    for (int i = 0; i < n; ++i) workers_.emplace_back([this] { WorkerLoop(); });
+  }
+
+  void StopWorkers() {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    wake_.notify_all();
+    for (std::thread& w : workers_) w.join();
+    workers_.clear();
+  }
+
+  std::atomic<int> threads_{1};
+  std::mutex run_mu_;  // held by the caller whose loop occupies the pool
+  std::vector<std::thread> workers_;
+  std::mutex mu_;
+  std::condition_variable wake_, done_;
+  bool stop_ = false;         // guarded by mu_
+  uint64_t generation_ = 0;   // guarded by mu_
+  std::shared_ptr<Job> job_;  // guarded by mu_
+};
+
+}  // namespace
+
+int DefaultNumThreads() {
+  if (const char* env = std::getenv("NDJIT_NUM_THREADS")) {
+    char* end = nullptr;
+    const long n = std::strtol(env, &end, 10);
+    if (end != env && *end == '\0' && n > 0 && n <= 1024) return static_cast<int>(n);
+  }
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) == 0) {
+    const int n = CPU_COUNT(&set);
+    if (n > 0) return n;
+  }
+  const unsigned hw = std::thread::hardware_concurrency();
+  return hw > 0 ? static_cast<int>(hw) : 1;
+}
+
+int GetNumThreads() { return Pool::Get().threads(); }
+
+void SetNumThreads(int n) {
+  if (t_in_task) return;  // the running loop owns the pool: resizing would deadlock
+  const int want = n > 0 ? std::min(n, 1024) : DefaultNumThreads();
+  if (want != Pool::Get().threads()) Pool::Get().Resize(want);
+}
+
+void ParallelFor(int64_t tasks, absl::FunctionRef<void(int64_t)> fn) {
+  if (tasks <= 0) return;
+  if (t_in_task || tasks == 1 || GetNumThreads() == 1) {
+    for (int64_t t = 0; t < tasks; ++t) fn(t);
+    return;
+  }
+  Pool::Get().Run(tasks, fn);
+}
+
+bool InParallelTask() { return t_in_task; }
+
+}  // namespace ndjit
