@@ -373,3 +373,26 @@ TEST(ReductionFusionTest, W6SoftmaxRunsThreeKernelsAndKeepsOnlyRowVectors) {
 
 }  // namespace
 }  // namespace ndjit
+
+namespace ndjit {
+namespace {
+
+// Transposed reads run in register-transposed tiles; every edge case of the
+// tiling (partial tiles in either direction, bands) must match the reference.
+TEST(TiledTransposeTest, MatchesTheReferenceAtEveryEdge) {
+  for (DType t : {DType::kFloat32, DType::kFloat64, DType::kInt32, DType::kInt64, DType::kUInt8,
+                  DType::kFloat16}) {
+    for (auto [rows, cols] : std::vector<std::pair<int64_t, int64_t>>{
+             {16, 16}, {37, 53}, {64, 17}, {5, 300}, {300, 5}, {1, 1}, {129, 600}}) {
+      Array<> a(Data(t, {cols, rows}, 1)), b(Data(t, {rows, cols}, 2));
+      Array<> got = a.T() + b * Weak(b, 2);
+      Array<> want = a.T() + b * Weak(b, 2);
+      want.eval(Backend::kReference);
+      ExpectClose(got.array(), want.array(), false,
+                  std::string(Name(t)) + " " + std::to_string(rows) + "x" + std::to_string(cols));
+    }
+  }
+}
+
+}  // namespace
+}  // namespace ndjit

@@ -15,6 +15,9 @@ namespace {
 
 using llvm::Value;
 
+// Tiles per band of columns in tiled (transposing) loops.
+constexpr int64_t kTileBand = 32;
+
 class KernelLowering {
  public:
   KernelLowering(const ir::KernelSpec& spec, llvm::Module& m)
@@ -155,6 +158,10 @@ class KernelLowering {
       }
       return next;
     };
+    if (d + 2 == spec_.rank && Tiled()) {
+      EmitTiles(d, ptrs);
+      return;
+    }
     Value* start = nullptr;
     if (d + 2 == spec_.rank && spec_.unroll > 1) {
       // `unroll` rows at a time, then the remaining rows one by one.
@@ -174,12 +181,96 @@ class KernelLowering {
     });
   }
 
-  // The innermost loop over one row of every operand, or over several rows
-  // (`sets`) whose accumulated values fold together before one update.
-  void EmitInner(const std::vector<std::vector<Value*>>& sets) {
-    const int inner = spec_.rank - 1;
-    Value* n = sizes_[inner];
-    // Broadcast operands: one element per row, splat.
+  bool Tiled() const {
+    return std::count(spec_.inner.begin(), spec_.inner.end(), ir::InnerAccess::kTransposed) > 0;
+  }
+
+  // Loops d and d + 1 in lanes x lanes tiles. In a tile, each transposed
+  // input is read as `lanes` vector loads along loop d and transposed in
+  // registers; every other operand is read along loop d + 1 as usual. Rows
+  // and columns that do not fill a tile take the plain loops (gathers).
+  void EmitTiles(int d, const std::vector<Value*>& ptrs) {
+    const int nops = static_cast<int>(ptrs.size());
+    const int lanes = Lanes();
+    auto rows_at = [&](Value* i) {
+      std::vector<Value*> next(nops);
+      for (int k = 0; k < nops; ++k) {
+        next[k] = b_.CreateGEP(b_.getInt8Ty(), ptrs[k], b_.CreateMul(i, strides_[k][d]));
+      }
+      return next;
+    };
+    // Full tiles, a band of kTileBand columns at a time: the band's rows of
+    // a transposed input stay in cache while the tiles walk down the rows.
+    Value* full_rows = b_.CreateSub(sizes_[d], b_.CreateSRem(sizes_[d], b_.getInt64(lanes)));
+    Value* full_cols =
+        b_.CreateSub(sizes_[d + 1], b_.CreateSRem(sizes_[d + 1], b_.getInt64(lanes)));
+    const int64_t band = kTileBand * lanes;
+    CountedLoop(nullptr, band, b_.CreateAdd(full_cols, b_.getInt64(band - 1)), [&](Value* cb) {
+      Value* band_end = b_.CreateBinaryIntrinsic(llvm::Intrinsic::smin,
+                                                 b_.CreateAdd(cb, b_.getInt64(band)), full_cols);
+      CountedLoop(nullptr, lanes, full_rows, [&](Value* r0) {
+        const std::vector<Value*> block = rows_at(r0);
+        CountedLoop(cb, lanes, band_end, [&](Value* c0) { EmitTile(block, r0, c0, rows_at); });
+      });
+    });
+    // Columns past the last full tile, for the full rows; then the rows
+    // past the last full tile, whole.
+    CountedLoop(nullptr, 1, full_rows, [&](Value* r) { EmitInner({rows_at(r)}, full_cols); });
+    CountedLoop(full_rows, 1, sizes_[d], [&](Value* r) { EmitInner({rows_at(r)}); });
+  }
+
+  template <typename RowsAt>
+  void EmitTile(const std::vector<Value*>& block, Value* r0, Value* c0, RowsAt&& rows_at) {
+    const int nops = static_cast<int>(block.size());
+    const int lanes = Lanes();
+    const int d = spec_.rank - 2;
+    transposed_.assign(nops, {});
+    for (int k = spec_.num_outputs; k < nops; ++k) {
+      if (spec_.inner[k] != ir::InnerAccess::kTransposed) continue;
+      const DType t = spec_.operands[k];
+      Value* corner = b_.CreateGEP(b_.getInt8Ty(), block[k], b_.CreateMul(c0, strides_[k][d + 1]));
+      std::vector<Value*> v(lanes);
+      for (int c = 0; c < lanes; ++c) {
+        Value* p = b_.CreateGEP(b_.getInt8Ty(), corner,
+                                b_.CreateMul(b_.getInt64(c), strides_[k][d + 1]));
+        v[c] = b_.CreateAlignedLoad(VecFor(t), p, llvm::Align(1));
+      }
+      transposed_[k] = Transpose(std::move(v));
+      for (Value*& row : transposed_[k]) row = ToRegister(t, row);
+    }
+    for (int r = 0; r < lanes; ++r) {
+      const std::vector<Value*> rows = rows_at(b_.CreateAdd(r0, b_.getInt64(r)));
+      SplatBroadcastOperands({rows});
+      tile_row_ = r;
+      EmitBody(rows, 0, c0, nullptr);
+    }
+    transposed_.clear();
+  }
+
+  // Transposes a square of `lanes` vectors by swapping off-diagonal blocks
+  // of halving size between row pairs: log2(lanes) stages of shuffles.
+  std::vector<Value*> Transpose(std::vector<Value*> v) {
+    const int n = static_cast<int>(v.size());
+    for (int b = n / 2; b >= 1; b /= 2) {
+      for (int i = 0; i < n; ++i) {
+        if (i & b) continue;
+        std::vector<int> lo, hi;
+        for (int k = 0; k < n / (2 * b); ++k) {
+          for (int t = 0; t < b; ++t) lo.push_back(k * 2 * b + t);
+          for (int t = 0; t < b; ++t) lo.push_back(n + k * 2 * b + t);
+          for (int t = 0; t < b; ++t) hi.push_back(k * 2 * b + b + t);
+          for (int t = 0; t < b; ++t) hi.push_back(n + k * 2 * b + b + t);
+        }
+        Value* a = b_.CreateShuffleVector(v[i], v[i + b], lo);
+        Value* c = b_.CreateShuffleVector(v[i], v[i + b], hi);
+        v[i] = a;
+        v[i + b] = c;
+      }
+    }
+    return v;
+  }
+
+  void SplatBroadcastOperands(const std::vector<std::vector<Value*>>& sets) {
     row_splats_.assign(sets.size(), std::vector<Value*>(sets[0].size(), nullptr));
     for (size_t u = 0; u < sets.size(); ++u) {
       for (size_t k = spec_.num_outputs; k < sets[u].size(); ++k) {
@@ -187,8 +278,18 @@ class KernelLowering {
         row_splats_[u][k] = LoadSplat(spec_.operands[k], sets[u][k]);
       }
     }
+  }
+
+  // The innermost loop over one row of every operand, or over several rows
+  // (`sets`) whose accumulated values fold together before one update;
+  // from column `start` (0 if null) to the end.
+  void EmitInner(const std::vector<std::vector<Value*>>& sets, Value* start = nullptr) {
+    const int inner = spec_.rank - 1;
+    Value* n = sizes_[inner];
+    // Broadcast operands: one element per row, splat.
+    SplatBroadcastOperands(sets);
     if (spec_.reduce_inner) StartAccumulators();
-    CountedLoop(nullptr, Lanes(), n, [&](Value* j) { EmitBodies(sets, j, nullptr); });
+    CountedLoop(start, Lanes(), n, [&](Value* j) { EmitBodies(sets, j, nullptr); });
     Value* j = exit_index_;
     // The masked tail: at most one partial vector.
     auto* tail = llvm::BasicBlock::Create(ctx_, "tail", fn_);
@@ -443,6 +544,12 @@ class KernelLowering {
               v = ToRegister(in.dtype, raw);
               break;
             }
+            case ir::InnerAccess::kTransposed:
+              if (!transposed_.empty()) {
+                v = transposed_[k][tile_row_];
+                break;
+              }
+              [[fallthrough]];
             case ir::InnerAccess::kStrided:
               v = ToRegister(in.dtype,
                              b_.CreateMaskedGather(st, Addresses(rows[k], j, k, in.dtype), align,
@@ -519,6 +626,8 @@ class KernelLowering {
   std::vector<Value*> scalar_splats_;
   std::vector<std::vector<Value*>> row_splats_;  // [row set][operand]
   std::vector<std::vector<Value*>> pending_;      // unrolled rows' values, by body index
+  std::vector<std::vector<Value*>> transposed_;   // in a tile: [operand][tile row]
+  int tile_row_ = 0;
   Value* error_ = nullptr;
   Value* exit_index_ = nullptr;
   llvm::BasicBlock* entry_ = nullptr;

@@ -20,6 +20,8 @@ const char* AccessName(InnerAccess a) {
       return "broadcast";
     case InnerAccess::kStrided:
       return "strided";
+    case InnerAccess::kTransposed:
+      return "transposed";
   }
   return "?";
 }
@@ -195,15 +197,32 @@ absl::StatusOr<KernelLaunch> PlanElementwiseKernel(absl::Span<const NodePtr> out
     spec.inner.push_back(AccessOf(launch.strides[k].back(), spec.operands[k]));
   }
   spec.lanes = std::max(1, vector_bytes / body.widest());
+  // Inputs that run along the second-innermost loop while the outputs run
+  // along the innermost: 2-D tiles, so both sides are read along lines.
+  if (spec.rank >= 2 && spec.lanes >= 4) {
+    bool outputs_contiguous = true;
+    for (int k = 0; k < spec.num_outputs; ++k) {
+      outputs_contiguous &= spec.inner[k] == InnerAccess::kContiguous;
+    }
+    for (size_t k = spec.num_outputs; k < spec.inner.size() && outputs_contiguous; ++k) {
+      const int64_t item = ItemSize(spec.operands[k]);
+      if (spec.inner[k] == InnerAccess::kStrided && !IsComplex(spec.operands[k]) && item >= 4 &&
+          launch.strides[k][spec.rank - 2] == item) {
+        spec.inner[k] = InnerAccess::kTransposed;
+      }
+    }
+  }
   // Streaming stores pay off once the output is far larger than the caches,
   // and need every full vector store aligned to the vector's size.
   constexpr int64_t kStreamingBytes = int64_t{4} << 20;
-  bool stream = out.empty() && spec.rank == 1 && !launch.empty;
+  // Every row must start on a vector boundary for that.
+  bool stream = out.empty() && !launch.empty;
   for (int k = 0; k < spec.num_outputs && stream; ++k) {
     const int64_t vector = int64_t{spec.lanes} * ItemSize(spec.operands[k]);
     stream = spec.inner[k] == InnerAccess::kContiguous &&
              launch.arrays[k].nbytes() >= kStreamingBytes &&
              reinterpret_cast<uintptr_t>(launch.arrays[k].data()) % vector == 0;
+    for (int d = 0; d + 1 < spec.rank && stream; ++d) stream = launch.strides[k][d] % vector == 0;
   }
   spec.stream_outputs = stream;
   return launch;
@@ -234,6 +253,11 @@ std::string PrintKernel(const KernelLaunch& launch) {
         unrolled ? absl::StrCat(" step ", spec.unroll, ": rows folded in registers") : "",
         inner && spec.lanes > 1
             ? absl::StrCat(" step ", spec.lanes, ": vector x", spec.lanes, ", masked tail",
+                           std::count(spec.inner.begin(), spec.inner.end(),
+                                      InnerAccess::kTransposed) > 0
+                               ? absl::StrCat(", ", spec.lanes, "x", spec.lanes,
+                                              " tiles with the loop above")
+                               : "",
                            spec.stream_outputs ? ", streaming stores" : "",
                            spec.reduce_inner ? ", reduced in registers" : "")
             : ": serial",

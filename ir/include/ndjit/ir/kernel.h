@@ -47,6 +47,10 @@ enum class InnerAccess : uint8_t {
   kContiguous,  // stride == itemsize: vector loads and stores
   kBroadcast,   // stride == 0: loaded once per row and splat
   kStrided,     // anything else: gathers and scatters
+  // Strided along the inner loop but contiguous along the next one out (a
+  // transposed input): read in lanes x lanes tiles, each row of the tile a
+  // vector load, transposed in registers. Loops outside the tiles gather.
+  kTransposed,
 };
 
 struct KernelSpec {
