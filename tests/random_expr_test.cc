@@ -3,6 +3,7 @@
 // the eager evaluator and the reference evaluator. Trees built from ops
 // flagged kExact must agree bit for bit (NaNs as a class); trees with
 // transcendental ops are kept shallow and compared within a tolerance.
+// Reductions appear inside trees (keepdims) and at their roots.
 #include <cmath>
 #include <random>
 
@@ -58,6 +59,35 @@ class Generator {
     return Array<>(shaped);
   }
 
+  // A reduction of `x` over a random non-empty set of its axes. Inside a
+  // tree the reduced dims are kept, so the result still broadcasts. Exact
+  // trees only sum integers: float sums round differently from the
+  // reference's long double.
+  Array<> Reduce(const Array<>& x, bool keepdims) {
+    if (x.ndim() == 0) return x;
+    std::vector<int64_t> axes;
+    for (int d = 0; d < x.ndim(); ++d) {
+      if (Pick(2) == 0) axes.push_back(Pick(2) ? d : d - x.ndim());
+    }
+    if (axes.empty()) axes.push_back(Pick(x.ndim()));
+    const Axis axis(axes);
+    const bool integral = !IsFloating(x.dtype()) && !IsComplex(x.dtype());
+    switch (Pick(exact_only_ && !integral ? 4 : 6)) {
+      case 0:
+        return max(x, axis, keepdims);
+      case 1:
+        return min(x, axis, keepdims);
+      case 2:
+        return any(x, axis, keepdims);
+      case 3:
+        return all(x, axis, keepdims);
+      case 4:
+        return sum(x, axis, keepdims);
+      default:
+        return prod(x, axis, keepdims);
+    }
+  }
+
   Array<> Tree(int depth) {
     if (depth == 0 || Pick(4) == 0) return Leaf();
     for (int attempt = 0; attempt < 20; ++attempt) {
@@ -67,6 +97,7 @@ class Generator {
       for (int k = 0; k < arity; ++k) ins.push_back(Tree(depth - 1).node());
       absl::StatusOr<ir::NodePtr> n = ir::MakeUfunc(op, ins);
       if (n.ok()) {
+        if (Pick(5) == 0) return Reduce(Array<>(*n), true);
         if (Pick(8) == 0) {
           return Array<>(*ir::MakeCast(*n, kLeafTypes[Pick(std::size(kLeafTypes))]));
         }
@@ -100,7 +131,8 @@ void Compare(const NDArray& got, const NDArray& want, double tol, const std::str
 
 void RunSeed(uint32_t seed, bool exact, int depth) {
   Generator gen(seed, exact);
-  const Array<> expr = gen.Tree(depth);
+  Array<> expr = gen.Tree(depth);
+  if (gen.Pick(4) == 0) expr = gen.Reduce(expr, false);
   const std::string what = "seed " + std::to_string(seed) + "\n" + ir::PrintGraph({expr.node()});
   absl::StatusOr<NDArray> want = ir::EvaluateReference(expr.node());
   auto run = [&](Backend b) -> absl::StatusOr<NDArray> {

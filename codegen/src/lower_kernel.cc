@@ -167,7 +167,9 @@ class KernelLowering {
       // `unroll` rows at a time, then the remaining rows one by one.
       CountedLoop(nullptr, spec_.unroll, sizes_[d], [&](Value* i) {
         std::vector<std::vector<Value*>> sets;
-        for (int u = 0; u < spec_.unroll; ++u) sets.push_back(rows_at(b_.CreateAdd(i, b_.getInt64(u))));
+        for (int u = 0; u < spec_.unroll; ++u) {
+          sets.push_back(rows_at(b_.CreateAdd(i, b_.getInt64(u))));
+        }
         EmitInner(sets);
       });
       start = exit_index_;
@@ -282,10 +284,11 @@ class KernelLowering {
 
   // The innermost loop over one row of every operand, or over several rows
   // (`sets`) whose accumulated values fold together before one update;
-  // from column `start` (0 if null) to the end.
-  void EmitInner(const std::vector<std::vector<Value*>>& sets, Value* start = nullptr) {
+  // over columns [start, end) (0 and the loop's size if null).
+  void EmitInner(const std::vector<std::vector<Value*>>& sets, Value* start = nullptr,
+                 Value* end = nullptr) {
     const int inner = spec_.rank - 1;
-    Value* n = sizes_[inner];
+    Value* n = end ? end : sizes_[inner];
     // Broadcast operands: one element per row, splat.
     SplatBroadcastOperands(sets);
     if (spec_.reduce_inner) StartAccumulators();

@@ -21,6 +21,10 @@ namespace {
 constexpr int64_t kChunkMinElements = int64_t{1} << 15;
 constexpr int64_t kElementsPerChunk = int64_t{1} << 16;
 constexpr int64_t kMaxChunks = 64;
+constexpr int64_t kMaxPartialBytes = int64_t{128} << 10;
+// Enough chunks to share between the threads of a typical machine, whatever
+// the partials cost (the count must not depend on the thread setting).
+constexpr int64_t kMinChunks = 8;
 // Rows of a reduced loop folded in registers per in-memory update.
 constexpr int kUnrollRows = 8;
 
@@ -65,9 +69,13 @@ ScalarValue Identity(Ufunc op, DType t) {
 absl::Status Fill(const NDArray& a, const ScalarValue& v) {
   char one[16];
   ScalarToStorage(v, a.dtype(), one);
-  const int64_t item = a.itemsize();
-  // The partials are fresh C-contiguous arrays.
-  for (int64_t i = 0; i < a.size(); ++i) std::memcpy(a.data() + i * item, one, item);
+  // The partials are fresh C-contiguous arrays: fill by doubling copies.
+  const int64_t bytes = a.nbytes();
+  if (bytes == 0) return absl::OkStatus();
+  std::memcpy(a.data(), one, a.itemsize());
+  for (int64_t done = a.itemsize(); done < bytes; done *= 2) {
+    std::memcpy(a.data() + done, a.data(), std::min(done, bytes - done));
+  }
   return absl::OkStatus();
 }
 
@@ -163,10 +171,11 @@ absl::StatusOr<ReductionPlan> PlanReduction(absl::Span<const NodePtr> reductions
     return std::find(first->axes().begin(), first->axes().end(), d) != first->axes().end();
   };
   Shape kept;
-  int64_t total = 1;
+  int64_t total = 1, kept_size = 1;
   for (int d = 0; d < ndim; ++d) {
     total *= shape[d];
     if (!reduced(d)) kept.push_back(shape[d]);
+    if (!reduced(d)) kept_size *= shape[d];
   }
 
   // One template launch: the body, operands and strides over the input's
@@ -242,7 +251,12 @@ absl::StatusOr<ReductionPlan> PlanReduction(absl::Span<const NodePtr> reductions
   bool outer_reduced = true;
   for (int k = 0; k < nout; ++k) outer_reduced &= loop_strides[k][0] == 0;
   if (!c.empty && outer_reduced && total >= kChunkMinElements && sizes[0] >= 2) {
-    const int64_t want = std::clamp(total / kElementsPerChunk, int64_t{2}, kMaxChunks);
+    // Each chunk owns a slab of partial results: bound their total size.
+    int64_t slab_bytes = 0;
+    for (int k = 0; k < nout; ++k) slab_bytes += ItemSize(acc[k]) * kept_size;
+    const int64_t by_bytes = std::max<int64_t>(2, kMaxPartialBytes / std::max<int64_t>(slab_bytes, 1));
+    const int64_t want = std::clamp(total / kElementsPerChunk, int64_t{2},
+                                    std::min(kMaxChunks, std::max(kMinChunks, by_bytes)));
     chunk_len = (sizes[0] + std::min(want, sizes[0]) - 1) / std::min(want, sizes[0]);
     plan.chunks = (sizes[0] + chunk_len - 1) / chunk_len;
   }
