@@ -231,7 +231,7 @@ absl::Status RunKernel(const ir::KernelSpec& spec, absl::Span<char* const> ptrs,
   // A rank-1 loop is the vector loop itself: tasks start on 64-element
   // boundaries, which keeps streaming stores aligned.
   const int64_t align = rank == 1 ? 64 : 1;
-  std::vector<int64_t> status(tasks, 0);
+  absl::InlinedVector<int64_t, 16> status(tasks, 0);
   ParallelFor(tasks, [&](int64_t t) {
     auto bound = [&](int64_t i) {
       return i == tasks ? sizes[0] : std::min(sizes[0], sizes[0] * i / tasks / align * align);

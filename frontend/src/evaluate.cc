@@ -320,6 +320,9 @@ absl::StatusOr<std::vector<ir::NodePtr>> CutAtReductions(
 // The JIT path: reductions first, then one fused kernel for the rest.
 absl::StatusOr<std::vector<NDArray>> FusedGraph(absl::Span<const ir::NodePtr> outputs,
                                                 absl::Span<const NDArray> out = {}) {
+  bool reductions = false;
+  for (const ir::NodePtr& o : outputs) reductions |= o->has_reduction();
+  if (!reductions) return Fused(outputs, out);
   absl::StatusOr<std::vector<ir::NodePtr>> roots = CutAtReductions(outputs);
   if (!roots.ok()) return roots.status();
   bool all_arrays = true;

@@ -105,7 +105,10 @@ class NodeBuilder {
     n.op_ = op;
     n.compute_ = compute;
   }
-  static void AddInput(Node& n, NodePtr in) { n.inputs_.push_back(std::move(in)); }
+  static void AddInput(Node& n, NodePtr in) {
+    n.has_reduction_ |= in->has_reduction_ || n.kind_ == NodeKind::kReduce;
+    n.inputs_.push_back(std::move(in));
+  }
   static void SetReduce(Node& n, Ufunc op, absl::Span<const int> axes, bool keepdims) {
     n.op_ = op;
     n.axes_.assign(axes.begin(), axes.end());

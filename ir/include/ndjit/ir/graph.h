@@ -66,6 +66,8 @@ class Node {
   // are kept as size-1 dims of the result.
   absl::Span<const int> axes() const { return axes_; }
   bool keepdims() const { return keepdims_; }
+  // Whether this node or any node below it is a reduction.
+  bool has_reduction() const { return has_reduction_; }
   DType compute_dtype() const { return compute_; }
   // kArray only.
   const NDArray& array() const { return array_; }
@@ -87,6 +89,7 @@ class Node {
   absl::InlinedVector<NodePtr, 3> inputs_;
   absl::InlinedVector<int, 4> axes_;
   bool keepdims_ = false;
+  bool has_reduction_ = false;
   NDArray array_;
   ScalarValue scalar_;
   size_t hash_ = 0;
