@@ -1,4 +1,4 @@
-// Eigen 3.4 variants of W1-W3, written as an Eigen user would: Array maps
+// Eigen 3.4 variants of W1-W6 and W8, written as an Eigen user would: Array maps
 // over the same input data, results into preallocated arrays, compiled for
 // this CPU (-march=native). Each checks its result against ndjit's before
 // timing.
@@ -8,6 +8,7 @@
 #include <cmath>
 #include <random>
 
+#include "bench_util.h"
 #include "ndjit/ndjit.h"
 
 namespace ndjit {
@@ -89,6 +90,132 @@ void BM_W3Eigen(benchmark::State& state) {
   state.SetBytesProcessed(state.iterations() * 4 * 4 * kN);
 }
 BENCHMARK(BM_W3Eigen)->Name("W3/eigen/1T")->UseRealTime()->Unit(benchmark::kMillisecond);
+
+// --- W4-W6 and W8 --------------------------------------------------------------
+using RowMajor = Eigen::Array<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using MatrixMap = Eigen::Map<RowMajor>;
+using VectorMap = Eigen::Map<Eigen::ArrayXf>;
+
+constexpr int64_t kSide = 4096;
+
+struct Matrices {
+  NDArray m = bench::RandomFloats({kSide, kSide}, 3, -4, 4);
+  NDArray m2 = bench::RandomFloats({kSide, kSide}, 4, -4, 4);
+  NDArray x = bench::RandomFloats({kSide}, 5, -3, 3), y = bench::RandomFloats({kSide}, 6, -3, 3);
+  RowMajor out = RowMajor(kSide, kSide);
+  MatrixMap M() const { return MatrixMap(reinterpret_cast<float*>(m.data()), kSide, kSide); }
+  MatrixMap M2() const { return MatrixMap(reinterpret_cast<float*>(m2.data()), kSide, kSide); }
+};
+
+Matrices& Mats() {
+  static Matrices* d = new Matrices;
+  return *d;
+}
+
+// Every `step`-th element of two float arrays agrees to `tol` (relative).
+bool Near(const float* x, const NDArray& ndjit_result, int64_t n, double tol, int64_t step = 997) {
+  const NDArray r = *ndjit_result.AsType(DType::kFloat32, Casting::kUnsafe, Order::kC);
+  const auto* p = reinterpret_cast<const float*>(r.data());
+  for (int64_t i = 0; i < n; i += step) {
+    if (!(std::fabs(x[i] - p[i]) <= tol * std::max(1.0f, std::fabs(p[i])))) return false;
+  }
+  return true;
+}
+
+void BM_W4Eigen(benchmark::State& state) {
+  Matrices& d = Mats();
+  const VectorMap x(reinterpret_cast<float*>(d.x.data()), kSide);
+  const VectorMap y(reinterpret_cast<float*>(d.y.data()), kSide);
+  auto run = [&] {
+    float s = 0;
+    for (int64_t i = 0; i < kSide; ++i) s += (-(y - x[i]).square()).exp().sum();
+    return s;
+  };
+  const Array<> xx(d.x), yy(d.y);
+  const Array<> diff = xx.index({Slice{}, NewAxis{}}) - yy.index({NewAxis{}, Slice{}});
+  const float got = run();
+  if (!Near(&got, sum(exp(-(diff * diff))).array(), 1, 1e-4)) {
+    state.SkipWithError("Eigen and ndjit results differ");
+  }
+  for (auto _ : state) benchmark::DoNotOptimize(run());
+  state.SetBytesProcessed(state.iterations() * 2 * 4 * kSide);
+  state.SetItemsProcessed(state.iterations() * kSide * kSide);
+}
+BENCHMARK(BM_W4Eigen)->Name("W4/eigen/1T")->UseRealTime()->Unit(benchmark::kMillisecond);
+
+void BM_W5DotEigen(benchmark::State& state) {
+  Data& d = Inputs();
+  const float got = (d.a * d.b).sum();
+  Array<> a(View(d.a)), b(View(d.b));
+  if (!Near(&got, sum(a * b).array(), 1, 1e-4)) state.SkipWithError("results differ");
+  for (auto _ : state) benchmark::DoNotOptimize((d.a * d.b).sum());
+  state.SetBytesProcessed(state.iterations() * 2 * 4 * kN);
+}
+BENCHMARK(BM_W5DotEigen)->Name("W5dot/eigen/1T")->UseRealTime()->Unit(benchmark::kMillisecond);
+
+void BM_W5RowMaxEigen(benchmark::State& state) {
+  Matrices& d = Mats();
+  Eigen::ArrayXf r = d.M().rowwise().maxCoeff();
+  if (!Near(r.data(), max(Array<>(d.m), 1).array(), kSide, 0, 1)) {
+    state.SkipWithError("results differ");
+  }
+  for (auto _ : state) {
+    r = d.M().rowwise().maxCoeff();
+    benchmark::ClobberMemory();
+  }
+  state.SetBytesProcessed(state.iterations() * 4 * kSide * kSide);
+}
+BENCHMARK(BM_W5RowMaxEigen)->Name("W5rowmax/eigen/1T")->UseRealTime()->Unit(benchmark::kMillisecond);
+
+void BM_W5ColSumEigen(benchmark::State& state) {
+  Matrices& d = Mats();
+  Eigen::Array<float, 1, Eigen::Dynamic> r = d.M().colwise().sum();
+  // Eigen adds 4096 rows in float32 one after another: its error is far
+  // above ndjit's (float64 partial sums), hence the looser check.
+  if (!Near(r.data(), sum(Array<>(d.m), 0).array(), kSide, 2e-3, 1)) {
+    state.SkipWithError("results differ");
+  }
+  for (auto _ : state) {
+    r = d.M().colwise().sum();
+    benchmark::ClobberMemory();
+  }
+  state.SetBytesProcessed(state.iterations() * 4 * kSide * kSide);
+}
+BENCHMARK(BM_W5ColSumEigen)->Name("W5colsum/eigen/1T")->UseRealTime()->Unit(benchmark::kMillisecond);
+
+void BM_W6Eigen(benchmark::State& state) {
+  Matrices& d = Mats();
+  auto run = [&] {
+    const RowMajor e = (d.M().colwise() - d.M().rowwise().maxCoeff()).exp();
+    d.out = e.colwise() / e.rowwise().sum();
+  };
+  run();
+  const Array<> a(d.m);
+  const Array<> e = exp(a - max(a, 1, true));
+  if (!Near(d.out.data(), (e / sum(e, 1, true)).array(), kSide * kSide, 1e-4)) {
+    state.SkipWithError("results differ");
+  }
+  for (auto _ : state) {
+    run();
+    benchmark::ClobberMemory();
+  }
+  state.SetBytesProcessed(state.iterations() * 2 * 4 * kSide * kSide);
+}
+BENCHMARK(BM_W6Eigen)->Name("W6/eigen/1T")->UseRealTime()->Unit(benchmark::kMillisecond);
+
+void BM_W8Eigen(benchmark::State& state) {
+  Matrices& d = Mats();
+  d.out = d.M().transpose() + d.M2();
+  if (!Near(d.out.data(), (Array<>(d.m).T() + Array<>(d.m2)).array(), kSide * kSide, 0)) {
+    state.SkipWithError("results differ");
+  }
+  for (auto _ : state) {
+    d.out = d.M().transpose() + d.M2();
+    benchmark::ClobberMemory();
+  }
+  state.SetBytesProcessed(state.iterations() * 3 * 4 * kSide * kSide);
+}
+BENCHMARK(BM_W8Eigen)->Name("W8/eigen/1T")->UseRealTime()->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace ndjit
