@@ -17,6 +17,8 @@ using llvm::Value;
 
 // Tiles per band of columns in tiled (transposing) loops.
 constexpr int64_t kTileBand = 32;
+// How many tiles ahead tiled loops prefetch their untransposed inputs.
+constexpr int64_t kTilePrefetch = 4;
 
 class KernelLowering {
  public:
@@ -242,6 +244,16 @@ class KernelLowering {
     }
     for (int r = 0; r < lanes; ++r) {
       const std::vector<Value*> rows = rows_at(b_.CreateAdd(r0, b_.getInt64(r)));
+      // A tile reads `lanes` rows of each other input side by side: more
+      // streams than the hardware prefetcher follows. Fetch ahead by hand.
+      for (int k = spec_.num_outputs; k < nops; ++k) {
+        if (spec_.inner[k] != ir::InnerAccess::kContiguous) continue;
+        Value* ahead = b_.CreateAdd(c0, b_.getInt64(kTilePrefetch * lanes));
+        Value* p = b_.CreateGEP(b_.getInt8Ty(), rows[k],
+                                b_.CreateMul(ahead, b_.getInt64(ItemSize(spec_.operands[k]))));
+        b_.CreateIntrinsic(llvm::Intrinsic::prefetch, {p->getType()},
+                           {p, b_.getInt32(0), b_.getInt32(3), b_.getInt32(1)});
+      }
       SplatBroadcastOperands({rows});
       tile_row_ = r;
       EmitBody(rows, 0, c0, nullptr);
