@@ -103,6 +103,24 @@ void JitTour() {
   std::printf("r[0] = %g (2*1.5 + 3*0.5*-2 - 1.5/1.5 = -1)\n", r.item<float>({0}));
 }
 
+// Reductions: a row softmax cut into as few kernels as its data allow.
+void ReductionTour() {
+  using ndjit::Array;
+  Array<> m(ValueOrThrow(NDArray::Arange(12, ndjit::DType::kFloat32)).Reshape({3, 4}).value());
+  const Array<> e = ndjit::exp(m - ndjit::max(m, 1, true));
+  const Array<> softmax = e / ndjit::sum(e, 1, true);
+  std::printf("softmax of arange(12).reshape(3, 4) along axis 1: the graph\n%s\n",
+              ndjit::ir::PrintGraph({softmax.node()}).c_str());
+  const ndjit::EvalStats before = ndjit::GetEvalStats();
+  softmax.eval();
+  const ndjit::EvalStats after = ndjit::GetEvalStats();
+  std::printf("%s\nran %lld kernels (row max, row sum of exp, the output), %lld bytes of "
+              "intermediates; sum = %g, argmax(axis=1) = %s\n",
+              softmax.repr().c_str(), static_cast<long long>(after.kernels_run - before.kernels_run),
+              static_cast<long long>(after.intermediate_bytes - before.intermediate_bytes),
+              ndjit::sum(softmax).item<double>(), ndjit::argmax(m, 1).repr().c_str());
+}
+
 }  // namespace
 
 int main() {
@@ -110,6 +128,8 @@ int main() {
     Run();
     std::printf("\n");
     JitTour();
+    std::printf("\n");
+    ReductionTour();
   } catch (const ndjit::Error& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 1;
