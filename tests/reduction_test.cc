@@ -354,6 +354,21 @@ TEST(ReductionFusionTest, W5DotIsOnePass) {
   EXPECT_LE(delta.bytes(), 64 * 8);
 }
 
+TEST(ReductionFusionTest, SiblingReductionsShareOnePass) {
+  Array<> a(Data(DType::kFloat32, {300, 200}, 3));
+  Array<> s = sum(a * a, 1), m = max(a, 1), n = min(a + 1.0f, 1), t = sum(a, 0);
+  Delta delta;
+  eval(s, m, n, t);
+  // The three row reductions read `a` once together; the column sum is its
+  // own pass (other axes).
+  EXPECT_EQ(delta.kernels(), 2);
+  Array<> want_s = sum(a * a, 1), want_n = min(a + 1.0f, 1);
+  want_s.eval(Backend::kReference);
+  want_n.eval(Backend::kReference);
+  ExpectClose(s.array(), want_s.array(), true, "sum of squares");
+  ExpectClose(n.array(), want_n.array(), false, "min");
+}
+
 TEST(ReductionFusionTest, W6SoftmaxRunsThreeKernelsAndKeepsOnlyRowVectors) {
   const int64_t rows = 64, cols = 300;
   Array<> a(Data(DType::kFloat32, {rows, cols}, 5));

@@ -170,27 +170,35 @@ absl::StatusOr<std::vector<NDArray>> Fused(absl::Span<const ir::NodePtr> outputs
 
 // One reduction node, with the elementwise work below it fused into its
 // loop. Its input must hold no other reduction.
-absl::StatusOr<NDArray> Reduce(const ir::NodePtr& node) {
+absl::StatusOr<std::vector<NDArray>> ReduceAll(absl::Span<const ir::NodePtr> nodes) {
   const int vector_bytes = codegen::GetHostTarget().vector_bits / 8;
-  absl::StatusOr<ir::ReductionPlan> plan = ir::PlanReduction({node}, vector_bytes);
+  absl::StatusOr<ir::ReductionPlan> plan = ir::PlanReduction(nodes, vector_bytes);
   if (!plan.ok()) return plan.status();
   for (const ir::KernelLaunch& piece : plan->pieces) {
     if (piece.empty) continue;
     absl::Status s = codegen::RunKernel(piece);
-    if (s.code() == absl::StatusCode::kUnimplemented) {
-      absl::StatusOr<std::vector<NDArray>> ref = Reference({node});
-      if (!ref.ok()) return ref.status();
-      return (*ref)[0];
-    }
+    if (s.code() == absl::StatusCode::kUnimplemented) return Reference(nodes);
     if (!s.ok()) return s;
     NoteKernel(piece.spec);
   }
-  absl::StatusOr<NDArray> value = ir::FinishReduction(*plan, 0);
-  if (!value.ok()) return value;
-  // Partials that are not the value itself were scratch space.
-  const NDArray& p = plan->partials[0];
-  if (p.buffer() != value->buffer()) g_intermediate_bytes.fetch_add(p.nbytes());
-  return value;
+  std::vector<NDArray> values;
+  for (size_t k = 0; k < nodes.size(); ++k) {
+    absl::StatusOr<NDArray> value = ir::FinishReduction(*plan, static_cast<int>(k));
+    if (!value.ok()) return value.status();
+    // Partials that are not the value itself were scratch space.
+    const NDArray& p = plan->partials[k];
+    if (p.buffer() != value->buffer()) g_intermediate_bytes.fetch_add(p.nbytes());
+    values.push_back(*std::move(value));
+  }
+  return values;
+}
+
+// One reduction node, with the elementwise work below it fused into its
+// loop. Its input must hold no other reduction.
+absl::StatusOr<NDArray> Reduce(const ir::NodePtr& node) {
+  absl::StatusOr<std::vector<NDArray>> v = ReduceAll({node});
+  if (!v.ok()) return v.status();
+  return (*v)[0];
 }
 
 // NumPy's way: one kernel per node, every intermediate materialised.
@@ -272,29 +280,58 @@ absl::StatusOr<std::vector<ir::NodePtr>> CutAtReductions(
   absl::flat_hash_map<const ir::Node*, ir::NodePtr> with;
   absl::flat_hash_map<ReductionKey, NDArray> computed;  // values in the reduced dtype, keepdims shape
   std::vector<ir::NodePtr> keep_alive;
-  const std::vector<const ir::Node*> order = ir::TopologicalOrder(outputs);
-  for (const ir::Node* n : order) {
-    if (n->kind() != ir::NodeKind::kReduce) continue;
-    ir::NodePtr input = n->inputs()[0];
-    if (!with.empty()) {
-      absl::StatusOr<ir::NodePtr> sub = ir::Substitute(input, with);
-      if (!sub.ok()) return sub.status();
-      input = *sub;
-    }
-    keep_alive.push_back(input);
-    ReductionKey key{input.get(), n->op(), std::vector<int>(n->axes().begin(), n->axes().end())};
-    auto it = computed.find(key);
-    if (it == computed.end()) {
+  std::vector<const ir::Node*> pending;
+  for (const ir::Node* n : ir::TopologicalOrder(outputs)) {
+    if (n->kind() == ir::NodeKind::kReduce) pending.push_back(n);
+  }
+  // In waves: every reduction whose input holds no other one runs now, and
+  // those that share an input shape and axes share one kernel (one pass).
+  while (!pending.empty()) {
+    std::vector<std::pair<const ir::Node*, ReductionKey>> ready;
+    std::vector<const ir::Node*> later;
+    std::vector<std::vector<ir::NodePtr>> groups;
+    for (const ir::Node* n : pending) {
+      absl::StatusOr<ir::NodePtr> input = ir::Substitute(n->inputs()[0], with);
+      if (!input.ok()) return input.status();
+      if ((*input)->has_reduction()) {
+        later.push_back(n);
+        continue;
+      }
+      keep_alive.push_back(*input);
+      ReductionKey key{input->get(), n->op(), std::vector<int>(n->axes().begin(), n->axes().end())};
+      ready.emplace_back(n, key);
+      if (computed.contains(key)) continue;
       absl::StatusOr<ir::NodePtr> r = ir::MakeReduce(
-          n->op(), input, std::vector<int64_t>(n->axes().begin(), n->axes().end()), true);
+          n->op(), *input, std::vector<int64_t>(n->axes().begin(), n->axes().end()), true);
       if (!r.ok()) return r.status();
-      absl::StatusOr<NDArray> v = Reduce(*r);
-      if (!v.ok()) return v.status();
-      it = computed.emplace(key, *std::move(v)).first;
+      computed.emplace(key, NDArray());  // claimed: computed with its group
+      auto g = std::find_if(groups.begin(), groups.end(), [&](const auto& grp) {
+        return grp[0]->inputs()[0]->shape() == (*r)->inputs()[0]->shape() &&
+               std::equal(grp[0]->axes().begin(), grp[0]->axes().end(), (*r)->axes().begin(),
+                          (*r)->axes().end());
+      });
+      if (g == groups.end()) {
+        groups.push_back({*r});
+      } else {
+        g->push_back(*r);
+      }
     }
-    absl::StatusOr<NDArray> shaped = it->second.Reshape(n->shape());
-    if (!shaped.ok()) return shaped.status();
-    with[n] = ir::MakeArray(*shaped);
+    if (ready.empty()) return absl::InternalError("CutAtReductions(): no reduction is ready");
+    for (const std::vector<ir::NodePtr>& group : groups) {
+      absl::StatusOr<std::vector<NDArray>> v = ReduceAll(group);
+      if (!v.ok()) return v.status();
+      for (size_t k = 0; k < group.size(); ++k) {
+        const ir::Node& r = *group[k];
+        computed[ReductionKey{r.inputs()[0].get(), r.op(),
+                              std::vector<int>(r.axes().begin(), r.axes().end())}] = (*v)[k];
+      }
+    }
+    for (const auto& [n, key] : ready) {
+      absl::StatusOr<NDArray> shaped = computed.at(key).Reshape(n->shape());
+      if (!shaped.ok()) return shaped.status();
+      with[n] = ir::MakeArray(*shaped);
+    }
+    pending = std::move(later);
   }
   absl::flat_hash_set<const ir::Node*> values;
   for (const auto& [n, v] : with) values.insert(v.get());
