@@ -17,8 +17,6 @@ using llvm::Value;
 
 // Tiles per band of columns in tiled (transposing) loops.
 constexpr int64_t kTileBand = 32;
-// How many tiles ahead tiled loops prefetch their untransposed inputs.
-constexpr int64_t kTilePrefetch = 4;
 
 class KernelLowering {
  public:
@@ -242,21 +240,24 @@ class KernelLowering {
       transposed_[k] = Transpose(std::move(v));
       for (Value*& row : transposed_[k]) row = ToRegister(t, row);
     }
-    for (int r = 0; r < lanes; ++r) {
-      const std::vector<Value*> rows = rows_at(b_.CreateAdd(r0, b_.getInt64(r)));
-      // A tile reads `lanes` rows of each other input side by side: more
-      // streams than the hardware prefetcher follows. Fetch ahead by hand.
-      for (int k = spec_.num_outputs; k < nops; ++k) {
-        if (spec_.inner[k] != ir::InnerAccess::kContiguous) continue;
-        Value* ahead = b_.CreateAdd(c0, b_.getInt64(kTilePrefetch * lanes));
-        Value* p = b_.CreateGEP(b_.getInt8Ty(), rows[k],
-                                b_.CreateMul(ahead, b_.getInt64(ItemSize(spec_.operands[k]))));
-        b_.CreateIntrinsic(llvm::Intrinsic::prefetch, {p->getType()},
-                           {p, b_.getInt32(0), b_.getInt32(3), b_.getInt32(1)});
+    std::vector<std::vector<Value*>> rows(lanes);
+    for (int r = 0; r < lanes; ++r) rows[r] = rows_at(b_.CreateAdd(r0, b_.getInt64(r)));
+    // The other inputs' rows of the tile are loaded before any of its
+    // stores: the stores might alias them as far as LLVM knows, and loads
+    // interleaved with them leave too few lines in flight.
+    for (int k = spec_.num_outputs; k < nops; ++k) {
+      if (spec_.inner[k] != ir::InnerAccess::kContiguous) continue;
+      const DType t = spec_.operands[k];
+      transposed_[k].resize(lanes);
+      for (int r = 0; r < lanes; ++r) {
+        Value* p = b_.CreateGEP(b_.getInt8Ty(), rows[r][k], b_.CreateMul(c0, b_.getInt64(ItemSize(t))));
+        transposed_[k][r] = ToRegister(t, b_.CreateAlignedLoad(VecFor(t), p, llvm::Align(1)));
       }
-      SplatBroadcastOperands({rows});
+    }
+    for (int r = 0; r < lanes; ++r) {
+      SplatBroadcastOperands({rows[r]});
       tile_row_ = r;
-      EmitBody(rows, 0, c0, nullptr);
+      EmitBody(rows[r], 0, c0, nullptr);
     }
     transposed_.clear();
   }
@@ -551,6 +552,10 @@ class KernelLowering {
               v = row_splats_[set][k];
               break;
             case ir::InnerAccess::kContiguous: {
+              if (!transposed_.empty() && !transposed_[k].empty()) {
+                v = transposed_[k][tile_row_];  // preloaded for the tile
+                break;
+              }
               Value* p = b_.CreateGEP(b_.getInt8Ty(), rows[k],
                                       b_.CreateMul(j, b_.getInt64(ItemSize(in.dtype))));
               Value* raw = mask ? static_cast<Value*>(b_.CreateMaskedLoad(
