@@ -151,8 +151,10 @@ class NodeBuilder {
     h = Mix(h, static_cast<uint64_t>(n.compute_));
     for (int64_t d : n.shape_) h = Mix(h, static_cast<uint64_t>(d));
     for (const NodePtr& in : n.inputs_) h = Mix(h, reinterpret_cast<uintptr_t>(in.get()));
-    for (int a : n.axes_) h = Mix(h, static_cast<uint64_t>(a));
-    h = Mix(h, n.keepdims_ ? 1 : 0);
+    if (n.kind_ == NodeKind::kReduce) {
+      for (int a : n.axes_) h = Mix(h, static_cast<uint64_t>(a));
+      h = Mix(h, n.keepdims_ ? 1 : 0);
+    }
     if (n.kind_ == NodeKind::kArray) {
       h = Mix(h, reinterpret_cast<uintptr_t>(n.array_.buffer().get()));
       h = Mix(h, static_cast<uint64_t>(n.array_.offset()));

@@ -247,21 +247,27 @@ std::string PrintKernel(const KernelLaunch& launch) {
   for (int d = 0; d < spec.rank; ++d) {
     index.push_back(absl::StrCat("i", d));
     const bool inner = d + 1 == spec.rank;
-    const bool unrolled = spec.unroll > 1 && d + 2 == spec.rank;
-    absl::StrAppend(
-        &out, indent, "for i", d, " in [0, ", launch.sizes[d], ")",
-        unrolled ? absl::StrCat(" step ", spec.unroll, ": rows folded in registers") : "",
-        inner && spec.lanes > 1
-            ? absl::StrCat(" step ", spec.lanes, ": vector x", spec.lanes, ", masked tail",
-                           std::count(spec.inner.begin(), spec.inner.end(),
-                                      InnerAccess::kTransposed) > 0
-                               ? absl::StrCat(", ", spec.lanes, "x", spec.lanes,
-                                              " tiles with the loop above")
-                               : "",
-                           spec.stream_outputs ? ", streaming stores" : "",
-                           spec.reduce_inner ? ", reduced in registers" : "")
-            : ": serial",
-        "\n");
+    std::vector<std::string> notes;
+    std::string step;
+    if (inner && spec.lanes > 1) {
+      step = absl::StrCat(" step ", spec.lanes);
+      notes.push_back(absl::StrCat("vector x", spec.lanes, ", masked tail"));
+      if (std::count(spec.inner.begin(), spec.inner.end(), InnerAccess::kTransposed) > 0) {
+        notes.push_back(absl::StrCat(spec.lanes, "x", spec.lanes, " tiles with the loop above"));
+      }
+      if (spec.stream_outputs) notes.push_back("streaming stores");
+      if (spec.reduce_inner) notes.push_back("reduced in registers");
+    } else if (spec.unroll > 1 && d + 2 == spec.rank) {
+      step = absl::StrCat(" step ", spec.unroll);
+      notes.push_back(absl::StrCat(spec.unroll, " rows folded in registers per update"));
+    }
+    // The runtime splits loop 0 between threads when no two of its
+    // iterations write one output element.
+    bool parallel = d == 0 && launch.sizes[0] > 1;
+    for (int k = 0; k < spec.num_outputs && parallel; ++k) parallel = launch.strides[k][0] != 0;
+    notes.push_back(parallel ? "parallel" : "serial");
+    absl::StrAppend(&out, indent, "for i", d, " in [0, ", launch.sizes[d], ")", step, ": ",
+                    absl::StrJoin(notes, ", "), "\n");
     indent += "  ";
   }
   const std::string at = absl::StrCat("[", absl::StrJoin(index, ", "), "]");
