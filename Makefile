@@ -5,7 +5,7 @@ ASAN_BUILD ?= build-asan
 JOBS       ?= $(shell nproc)
 CMAKE_ARGS ?=
 
-.PHONY: all deps configure build run test test-release test-sanitize bench clean format
+.PHONY: all deps configure build run test test-release test-sanitize bench bench-full clean format
 
 all: build
 
@@ -33,12 +33,21 @@ test-sanitize: deps
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS)
 
-# Short benchmark run; Google Benchmark's JSON goes to bench/results/latest.json.
+# The roofline report: every workload beside this machine's limits and the
+# other tools, medians of 3 short repetitions (about 2 minutes). Writes
+# Google Benchmark's JSON, a markdown table and a PNG chart to bench/results/.
+BENCH_ARGS = --benchmark_report_aggregates_only=true --ndjit_report_dir=bench/results \
+  --benchmark_out=bench/results/latest.json --benchmark_out_format=json
 bench: build
+	@bash tools/install-deps.sh bench
 	mkdir -p bench/results
-	./$(BUILD)/bench/ndjit-bench --benchmark_min_time=0.2 --benchmark_repetitions=3 \
-	  --benchmark_report_aggregates_only=true \
-	  --benchmark_out=bench/results/latest.json --benchmark_out_format=json
+	./$(BUILD)/bench/ndjit-bench --benchmark_min_time=0.2 --benchmark_repetitions=3 $(BENCH_ARGS)
+
+# The same with longer runs: 9 repetitions of at least a second each.
+bench-full: build
+	@bash tools/install-deps.sh bench
+	mkdir -p bench/results
+	./$(BUILD)/bench/ndjit-bench --benchmark_min_time=1 --benchmark_repetitions=9 $(BENCH_ARGS)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

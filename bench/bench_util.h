@@ -2,6 +2,7 @@
 #pragma once
 
 #include <random>
+#include <string>
 
 #include "ndjit/runtime/ndarray.h"
 #include "ndjit/runtime/thread_pool.h"
@@ -24,5 +25,10 @@ inline NDArray RandomFloats(Dims shape, uint32_t seed, float lo, float hi) {
   for (int64_t i = 0; i < a.size(); ++i) p[i] = d(rng);
   return a;
 }
+
+// The W12 helper: evaluates workload `which` ("W2" or "W6") once in this
+// fresh process, prints the milliseconds it took (JIT start-up, planning,
+// compilation and the run), and returns the exit status.
+int FirstEvalMain(const char* which);
 
 }  // namespace ndjit::bench

@@ -217,5 +217,27 @@ void BM_W8Eigen(benchmark::State& state) {
 }
 BENCHMARK(BM_W8Eigen)->Name("W8/eigen/1T")->UseRealTime()->Unit(benchmark::kMillisecond);
 
+void BM_W9Eigen(benchmark::State& state) {
+  constexpr int64_t n = int64_t{1} << 20;
+  // The same record layout as W9/ndjit: float32 columns 5, 6, 7 of 8.
+  static NDArray* rec = new NDArray(bench::RandomFloats({n, 8}, 11, -3, 3));
+  using Field = Eigen::Map<const Eigen::ArrayXf, 0, Eigen::InnerStride<8>>;
+  const float* base = reinterpret_cast<const float*>(rec->data());
+  const Field vx(base + 5, n), vy(base + 6, n), vz(base + 7, n);
+  Eigen::ArrayXf speed = (vx.square() + vy.square() + vz.square()).sqrt();
+  const Array<> r(*rec);
+  const Array<> x = r.index({Slice{}, int64_t{5}}), y = r.index({Slice{}, int64_t{6}}),
+                z = r.index({Slice{}, int64_t{7}});
+  if (!Near(speed.data(), sqrt(x * x + y * y + z * z).array(), n, 1e-6)) {
+    state.SkipWithError("results differ");
+  }
+  for (auto _ : state) {
+    speed = (vx.square() + vy.square() + vz.square()).sqrt();
+    benchmark::ClobberMemory();
+  }
+  state.SetBytesProcessed(state.iterations() * 16 * n);
+}
+BENCHMARK(BM_W9Eigen)->Name("W9/eigen/1T")->UseRealTime()->Unit(benchmark::kMillisecond);
+
 }  // namespace
 }  // namespace ndjit

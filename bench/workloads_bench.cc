@@ -4,7 +4,12 @@
 // follow WORKLOADS.md: <case>/<variant>/<threads>T, bytes_per_second.
 #include <benchmark/benchmark.h>
 
+#include <chrono>
 #include <cmath>
+#include <cstdio>
+#include <string>
+
+#include <unistd.h>
 #include <cstring>
 #include <random>
 
@@ -148,5 +153,130 @@ BENCHMARK_CAPTURE(BM_W2, eager, Backend::kEager, kSmall, 1)
     ->UseRealTime()
     ->Unit(benchmark::kMicrosecond);
 
+// W9: 1 M records [('t','<u8'),('pos','<f4',(3,)),('vel','<f4',(3,))] with
+// align=True (32 bytes: vel at byte 20). Until record dtypes land, the
+// fields are strided float32 views of the records' bytes: the kernel reads
+// them in place, 12 of every 32 bytes.
+constexpr int64_t kRecords = int64_t{1} << 20;
+
+NDArray& Records() {
+  static NDArray* r = new NDArray(bench::RandomFloats({kRecords, 8}, 11, -3, 3));
+  return *r;
+}
+
+Array<> W9(const NDArray& rec) {
+  const Array<> r(rec);
+  const Array<> vx = r.index({Slice{}, int64_t{5}}), vy = r.index({Slice{}, int64_t{6}}),
+                vz = r.index({Slice{}, int64_t{7}});
+  return sqrt(vx * vx + vy * vy + vz * vz);
+}
+
+void BM_W9(benchmark::State& state, Backend backend, int threads) {
+  Threads t(threads);
+  const NDArray& rec = Records();
+  if (!Agree(W9(rec).eval(Backend::kJit).array(), W9(rec).eval(Backend::kEager).array(), 1e-6)) {
+    state.SkipWithError("ndjit and eager results differ");
+  }
+  for (auto _ : state) benchmark::DoNotOptimize(W9(rec).eval(backend).array().data());
+  state.SetBytesProcessed(state.iterations() * 16 * kRecords);
+}
+BENCHMARK_CAPTURE(BM_W9, ndjit, Backend::kJit, 1)
+    ->Name("W9/ndjit/1T")
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_W9, ndjit, Backend::kJit, 2)
+    ->Name("W9/ndjit/2T")
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_W9, eager, Backend::kEager, 1)
+    ->Name("W9/eager/1T")
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+
+// W12: compile latency. "cold" spawns a fresh process that evaluates the
+// workload once (JIT start-up, planning, compilation, a tiny run); "cached"
+// evaluates a new expression of the same structure in this process, whose
+// kernel the cache already holds. There is no disk cache yet.
+void BM_W12Cold(benchmark::State& state, const char* which) {
+  char exe[4096];
+  const ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  if (len <= 0) {
+    state.SkipWithError("cannot find this binary to spawn it");
+    return;
+  }
+  exe[len] = '\0';
+  const std::string cmd = "'" + std::string(exe) + "' --ndjit_first_eval=" + which;
+  for (auto _ : state) {
+    FILE* p = popen(cmd.c_str(), "r");
+    double ms = -1;
+    if (p == nullptr || std::fscanf(p, "%lf", &ms) != 1 || pclose(p) != 0 || ms < 0) {
+      state.SkipWithError("the first-evaluation helper failed");
+      break;
+    }
+    state.SetIterationTime(ms / 1e3);
+  }
+}
+BENCHMARK_CAPTURE(BM_W12Cold, w2, "W2")
+    ->Name("W12w2cold/ndjit/1T")
+    ->UseManualTime()
+    ->Iterations(3)
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_W12Cold, w6, "W6")
+    ->Name("W12w6cold/ndjit/1T")
+    ->UseManualTime()
+    ->Iterations(3)
+    ->Unit(benchmark::kMillisecond);
+
+Array<> SmallSoftmax(const NDArray& m) {
+  const Array<> a(m);
+  const Array<> e = exp(a - max(a, 1, true));
+  return e / sum(e, 1, true);
+}
+
+void BM_W12Cached(benchmark::State& state, bool softmax) {
+  Threads t(1);
+  const NDArray a = bench::RandomFloats({64, 64}, 1, 0.5f, 2), b = bench::RandomFloats({64, 64}, 2, 0.5f, 2);
+  const NDArray c = bench::RandomFloats({64, 64}, 3, 0.5f, 2);
+  for (auto _ : state) {
+    // Fresh handles each time: the graph is rebuilt, the kernel is found.
+    if (softmax) {
+      benchmark::DoNotOptimize(SmallSoftmax(a).array().data());
+    } else {
+      benchmark::DoNotOptimize(W2(Array<>(a), Array<>(b), Array<>(c)).array().data());
+    }
+  }
+}
+BENCHMARK_CAPTURE(BM_W12Cached, w2, false)
+    ->Name("W12w2cached/ndjit/1T")
+    ->UseRealTime()
+    ->Unit(benchmark::kMicrosecond);
+BENCHMARK_CAPTURE(BM_W12Cached, w6, true)
+    ->Name("W12w6cached/ndjit/1T")
+    ->UseRealTime()
+    ->Unit(benchmark::kMicrosecond);
+
 }  // namespace
+
+namespace bench {
+
+int FirstEvalMain(const char* which) {
+  const NDArray a = RandomFloats({64, 64}, 1, 0.5f, 2), b = RandomFloats({64, 64}, 2, 0.5f, 2);
+  const NDArray c = RandomFloats({64, 64}, 3, 0.5f, 2);
+  const auto t0 = std::chrono::steady_clock::now();
+  try {
+    if (std::string(which) == "W6") {
+      SmallSoftmax(a).eval();
+    } else {
+      W2(Array<>(a), Array<>(b), Array<>(c)).eval();
+    }
+  } catch (const Error& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
+  }
+  std::printf("%.3f\n",
+              std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  return 0;
+}
+
+}  // namespace bench
 }  // namespace ndjit

@@ -2,6 +2,8 @@
 # Installs ndjit's build and test dependencies from Debian 12 packages.
 # Idempotent: packages already present are skipped, and `apt-get update` runs
 # at most once, only when something is missing. Needs root (or sudo).
+# `install-deps.sh bench` adds what only `make bench` needs (gnuplot, which
+# draws the report's chart).
 set -euo pipefail
 
 packages=(
@@ -12,6 +14,9 @@ packages=(
   libedit-dev
   libeigen3-dev
 )
+if [ "${1:-}" = "bench" ]; then
+  packages+=(gnuplot-nox)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -517,8 +517,9 @@ class KernelLowering {
   // Per-element addresses of a strided operand (both halves of complex).
   Value* Addresses(Value* row, Value* j, int k, DType t) {
     if (!IsComplex(t)) {
-      Value* index = b_.CreateAdd(Splat(j), Iota());
-      return b_.CreateGEP(b_.getInt8Ty(), row, b_.CreateMul(index, Splat(strides_[k].back())));
+      Value* stride = strides_[k].back();
+      Value* base = b_.CreateGEP(b_.getInt8Ty(), row, b_.CreateMul(j, stride));
+      return b_.CreateGEP(b_.getInt8Ty(), base, b_.CreateMul(Iota(), Splat(stride)));
     }
     const int w = Width(t);
     std::vector<llvm::Constant*> lane, part;
@@ -530,6 +531,29 @@ class KernelLowering {
     Value* offset = b_.CreateAdd(b_.CreateMul(index, b_.CreateVectorSplat(w, strides_[k].back())),
                                  llvm::ConstantVector::get(part));
     return b_.CreateGEP(b_.getInt8Ty(), row, offset);
+  }
+
+  // A full vector of a strided operand lane by lane: scalar loads (stores)
+  // cost a cycle or two each, where this CPU's gathers (scatters) take
+  // about ten per element.
+  Value* LoadLanes(llvm::Type* vt, Value* row, Value* j, int k) {
+    llvm::Type* elem = llvm::cast<llvm::FixedVectorType>(vt)->getElementType();
+    Value* stride = strides_[k].back();
+    Value* p = b_.CreateGEP(b_.getInt8Ty(), row, b_.CreateMul(j, stride));
+    Value* v = llvm::PoisonValue::get(vt);
+    for (int l = 0; l < Lanes(); ++l) {
+      v = b_.CreateInsertElement(v, b_.CreateAlignedLoad(elem, p, llvm::Align(1)), uint64_t(l));
+      p = b_.CreateGEP(b_.getInt8Ty(), p, stride);
+    }
+    return v;
+  }
+  void StoreLanes(Value* data, Value* row, Value* j, int k) {
+    Value* stride = strides_[k].back();
+    Value* p = b_.CreateGEP(b_.getInt8Ty(), row, b_.CreateMul(j, stride));
+    for (int l = 0; l < Lanes(); ++l) {
+      b_.CreateAlignedStore(b_.CreateExtractElement(data, uint64_t(l)), p, llvm::Align(1));
+      p = b_.CreateGEP(b_.getInt8Ty(), p, stride);
+    }
   }
 
   Value* AllTrue(DType t) {
@@ -571,10 +595,12 @@ class KernelLowering {
               }
               [[fallthrough]];
             case ir::InnerAccess::kStrided:
-              v = ToRegister(in.dtype,
-                             b_.CreateMaskedGather(st, Addresses(rows[k], j, k, in.dtype), align,
-                                                   mask ? lane_mask : AllTrue(in.dtype),
-                                                   llvm::Constant::getNullValue(st)));
+              v = ToRegister(in.dtype, mask || IsComplex(in.dtype)
+                                           ? b_.CreateMaskedGather(
+                                                 st, Addresses(rows[k], j, k, in.dtype), align,
+                                                 mask ? lane_mask : AllTrue(in.dtype),
+                                                 llvm::Constant::getNullValue(st))
+                                           : LoadLanes(st, rows[k], j, k));
               break;
           }
           break;
@@ -617,8 +643,12 @@ class KernelLowering {
               b_.CreateAlignedStore(data, p, align);
             }
           } else {
-            b_.CreateMaskedScatter(data, Addresses(rows[k], j, k, in.dtype), align,
-                                   mask ? lane_mask : AllTrue(in.dtype));
+            if (mask || IsComplex(in.dtype)) {
+              b_.CreateMaskedScatter(data, Addresses(rows[k], j, k, in.dtype), align,
+                                     mask ? lane_mask : AllTrue(in.dtype));
+            } else {
+              StoreLanes(data, rows[k], j, k);
+            }
           }
           break;
         }

@@ -1,0 +1,171 @@
+#include "report.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace ndjit::bench {
+namespace {
+
+// "W5rowmax/ndjit/2T/real_time" -> {"W5rowmax", "ndjit", 2}.
+bool Parse(std::string name, Result& r) {
+  for (const char* suffix : {"/real_time", "/manual_time"}) {
+    const size_t at = name.rfind(suffix);
+    if (at != std::string::npos && at + std::string(suffix).size() == name.size()) name.resize(at);
+  }
+  const size_t a = name.find('/'), b = name.rfind('/');
+  if (a == std::string::npos || a == b || name.back() != 'T') return false;
+  r.workload = name.substr(0, a);
+  r.variant = name.substr(a + 1, b - a - 1);
+  r.threads = std::atoi(name.c_str() + b + 1);
+  return r.threads > 0;
+}
+
+double Counter(const benchmark::BenchmarkReporter::Run& run, const char* name) {
+  auto it = run.counters.find(name);
+  return it == run.counters.end() ? 0 : it->second.value;
+}
+
+std::string Fixed(double v, int digits) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
+  return buf;
+}
+
+// Three significant digits, as the tables in WORKLOADS.md.
+std::string Sig(double v) {
+  const int digits = v >= 100 ? 0 : v >= 10 ? 1 : v >= 1 ? 2 : 3;
+  return Fixed(v, digits);
+}
+
+std::string Time(double ms) { return ms >= 1 ? Sig(ms) + " ms" : Sig(ms * 1e3) + " µs"; }
+
+}  // namespace
+
+void CapturingReporter::ReportRuns(const std::vector<Run>& runs) {
+  benchmark::ConsoleReporter::ReportRuns(runs);
+  for (const Run& run : runs) {
+    // Repeated cases: keep the median; single runs: keep the run.
+    if (run.run_type == Run::RT_Aggregate && run.aggregate_name != "median") continue;
+    if (run.run_type == Run::RT_Iteration && run.repetitions > 1) continue;
+    Result r;
+    if (!Parse(run.benchmark_name(), r)) continue;
+    r.ms = run.GetAdjustedRealTime() / benchmark::GetTimeUnitMultiplier(run.time_unit) * 1e3;
+    r.bytes_per_s = Counter(run, "bytes_per_second");
+    r.items_per_s = Counter(run, "items_per_second");
+    if (run.error_occurred) r.error = run.error_message;
+    results_.push_back(r);
+  }
+}
+
+std::string WriteReport(const std::vector<Result>& results, const std::string& dir) {
+  auto find = [&](const std::string& w, const std::string& v, int t) -> const Result* {
+    for (const Result& r : results) {
+      if (r.workload == w && r.variant == v && r.threads == t && r.error.empty()) return &r;
+    }
+    return nullptr;
+  };
+  const Result* stream1 = find("STREAM", "triad", 1);
+  const Result* stream2 = find("STREAM", "triad", 2);
+  const Result* peak = find("PEAK", "fma", 1);
+  // Compute-bound cases are measured against the FMA peak, the rest
+  // against STREAM at the same thread count.
+  auto fraction = [&](const Result& r) -> double {
+    if (r.workload == "W4" || r.workload.rfind("W7", 0) == 0) {
+      return peak && r.items_per_s > 0 ? r.items_per_s / (peak->items_per_s * r.threads) : 0;
+    }
+    const Result* s = r.threads == 1 ? stream1 : stream2;
+    return s && r.bytes_per_s > 0 && s->bytes_per_s > 0 ? r.bytes_per_s / s->bytes_per_s : 0;
+  };
+
+  std::vector<std::string> workloads;
+  for (const Result& r : results) {
+    if (r.workload == "STREAM" || r.workload == "PEAK" || r.workload[0] != 'W') continue;
+    if (std::find(workloads.begin(), workloads.end(), r.workload) == workloads.end()) {
+      workloads.push_back(r.workload);
+    }
+  }
+  const std::vector<std::pair<std::string, int>> columns = {
+      {"ndjit", 1}, {"ndjit", 2}, {"eager", 1}, {"eigen", 1}, {"highway", 1}, {"openblas", 1}};
+
+  std::ostringstream md;
+  md << "| case | ndjit 1T | ndjit 2T | eager 1T | Eigen 1T | Highway 1T | OpenBLAS 1T | "
+        "best other / ndjit 1T |\n|---|---|---|---|---|---|---|---|\n";
+  auto limit_row = [&](const char* label, const Result* one, const Result* two, bool flops) {
+    if (one == nullptr) return;
+    auto cell = [&](const Result* r) {
+      if (r == nullptr) return std::string("–");
+      return Time(r->ms) + " · " +
+             (flops ? Sig(r->items_per_s / 1e9) + " GFLOP/s" : Sig(r->bytes_per_s / 1e9) + " GB/s");
+    };
+    md << "| " << label << " | " << cell(one) << " | " << cell(two) << " | | | | | |\n";
+  };
+  limit_row("STREAM triad (limit)", stream1, stream2, false);
+  limit_row("FMA peak, one core (limit)", peak, nullptr, true);
+  for (const std::string& w : workloads) {
+    md << "| " << w;
+    for (const auto& [variant, threads] : columns) {
+      const Result* r = find(w, variant, threads);
+      if (r == nullptr) {
+        md << " | –";
+        continue;
+      }
+      md << " | " << Time(r->ms);
+      const double f = fraction(*r);
+      if (f > 0) md << " (" << Fixed(100 * f, 0) << "%)";
+    }
+    const Result* ours = find(w, "ndjit", 1);
+    double best = 0;
+    for (const auto& [variant, threads] : columns) {
+      if (variant == "ndjit") continue;
+      if (const Result* r = find(w, variant, threads)) best = best == 0 ? r->ms : std::min(best, r->ms);
+    }
+    md << " | " << (ours && best > 0 ? Fixed(best / ours->ms, 2) + "x" : "–") << " |\n";
+  }
+  md << "\nMedian time per run; in brackets the fraction of this run's limit at the same "
+        "thread count: STREAM triad for memory-bound cases (effective bytes: inputs once + "
+        "output once), one core's FMA peak per thread for W4 (FLOP counted as the case "
+        "states). Last column: the fastest non-ndjit variant's time over ndjit's at 1 thread "
+        "(above 1: ndjit is faster).\n";
+  const std::string text = md.str();
+  std::ofstream(dir + "/latest.md") << text;
+
+  // The chart: one group of bars per workload, one bar per variant.
+  {
+    std::ofstream dat(dir + "/latest.dat");
+    dat << "case";
+    for (const auto& [variant, threads] : columns) dat << " " << variant << "_" << threads << "T";
+    dat << "\n";
+    for (const std::string& w : workloads) {
+      dat << w;
+      for (const auto& [variant, threads] : columns) {
+        const Result* r = find(w, variant, threads);
+        dat << " " << (r ? Fixed(100 * fraction(*r), 1) : "0");
+      }
+      dat << "\n";
+    }
+  }
+  std::ofstream(dir + "/latest.gp")
+      << "set terminal pngcairo size 1200,520 font 'sans,10'\n"
+         "set output '" << dir << "/latest.png'\n"
+         "set title 'ndjit workloads: percent of the limit measured in the same run "
+         "(STREAM triad; FMA peak for W4)'\n"
+         "set style data histograms\nset style histogram clustered gap 1\n"
+         "set style fill solid 0.85 border -1\nset boxwidth 0.9\n"
+         "set ylabel '% of limit'\nset yrange [0:*]\nset grid ytics\n"
+         "set key outside right top\nset xtics rotate by -30\n"
+         "plot for [i=2:" << columns.size() + 1 << "] '" << dir
+      << "/latest.dat' using i:xtic(1) title columnhead\n";
+  if (std::system("command -v gnuplot > /dev/null 2>&1") == 0) {
+    if (std::system(("gnuplot '" + dir + "/latest.gp'").c_str()) != 0) {
+      std::fprintf(stderr, "report: gnuplot failed; the chart was not written\n");
+    }
+  } else {
+    std::fprintf(stderr, "report: gnuplot is not installed; skipping %s/latest.png\n", dir.c_str());
+  }
+  return text;
+}
+
+}  // namespace ndjit::bench
