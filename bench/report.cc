@@ -51,7 +51,13 @@ void CapturingReporter::ReportRuns(const std::vector<Run>& runs) {
     if (run.run_type == Run::RT_Aggregate && run.aggregate_name != "median") continue;
     if (run.run_type == Run::RT_Iteration && run.repetitions > 1) continue;
     Result r;
-    if (!Parse(run.benchmark_name(), r)) continue;
+    std::string name = run.benchmark_name();
+    const std::string suffix = "_" + run.aggregate_name;
+    if (run.run_type == Run::RT_Aggregate && name.size() > suffix.size() &&
+        name.compare(name.size() - suffix.size(), suffix.size(), suffix) == 0) {
+      name.resize(name.size() - suffix.size());
+    }
+    if (!Parse(name, r)) continue;
     r.ms = run.GetAdjustedRealTime() / benchmark::GetTimeUnitMultiplier(run.time_unit) * 1e3;
     r.bytes_per_s = Counter(run, "bytes_per_second");
     r.items_per_s = Counter(run, "items_per_second");
