@@ -102,6 +102,10 @@ std::string WriteReport(const std::vector<Result>& results, const std::string& d
       workloads.push_back(r.workload);
     }
   }
+  // W1, W2, ..., W12 in numeric order, sub-cases after their workload.
+  std::stable_sort(workloads.begin(), workloads.end(), [](const std::string& a, const std::string& b) {
+    return std::atoi(a.c_str() + 1) < std::atoi(b.c_str() + 1);
+  });
   const std::vector<std::pair<std::string, int>> columns = {
       {"ndjit", 1}, {"ndjit", 2}, {"eager", 1}, {"eigen", 1}, {"highway", 1}, {"openblas", 1}};
 
@@ -147,19 +151,29 @@ std::string WriteReport(const std::vector<Result>& results, const std::string& d
   const std::string text = md.str();
   std::ofstream(dir + "/latest.md") << text;
 
-  // The chart: one group of bars per workload, one bar per variant.
+  // The chart: one group of bars per workload that has a limit, one bar per
+  // variant that ran.
+  std::vector<std::pair<std::string, int>> drawn;
+  for (const auto& col : columns) {
+    bool any = false;
+    for (const std::string& w : workloads) any |= find(w, col.first, col.second) != nullptr;
+    if (any) drawn.push_back(col);
+  }
   {
     std::ofstream dat(dir + "/latest.dat");
     dat << "case";
-    for (const auto& [variant, threads] : columns) dat << " " << variant << "_" << threads << "T";
+    for (const auto& [variant, threads] : drawn) dat << " " << variant << "-" << threads << "T";
     dat << "\n";
     for (const std::string& w : workloads) {
-      dat << w;
-      for (const auto& [variant, threads] : columns) {
+      std::string row = w;
+      bool limited = false;
+      for (const auto& [variant, threads] : drawn) {
         const Result* r = find(w, variant, threads);
-        dat << " " << (r ? Fixed(100 * fraction(*r), 1) : "0");
+        const double f = r ? fraction(*r) : 0;
+        limited |= f > 0;
+        row += " " + Fixed(100 * f, 1);
       }
-      dat << "\n";
+      if (limited) dat << row << "\n";
     }
   }
   std::ofstream(dir + "/latest.gp")
@@ -170,8 +184,8 @@ std::string WriteReport(const std::vector<Result>& results, const std::string& d
          "set style data histograms\nset style histogram clustered gap 1\n"
          "set style fill solid 0.85 border -1\nset boxwidth 0.9\n"
          "set ylabel '% of limit'\nset yrange [0:*]\nset grid ytics\n"
-         "set key outside right top\nset xtics rotate by -30\n"
-         "plot for [i=2:" << columns.size() + 1 << "] '" << dir
+         "set key outside right top noenhanced\nset xtics rotate by -30 noenhanced\n"
+         "plot for [i=2:" << drawn.size() + 1 << "] '" << dir
       << "/latest.dat' using i:xtic(1) title columnhead\n";
   if (std::system("command -v gnuplot > /dev/null 2>&1") == 0) {
     if (std::system(("gnuplot '" + dir + "/latest.gp'").c_str()) != 0) {
