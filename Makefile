@@ -18,8 +18,10 @@ configure: deps
 build: configure
 	cmake --build $(BUILD) -j $(JOBS)
 
+# The tour: `ndjit run` on a script of examples, each stage of their lowering
+# shown and timed against the eager evaluator.
 run: build
-	./$(BUILD)/tools/ndjit-demo
+	./$(BUILD)/tools/ndjit run tools/tour/tour.ndjit
 
 # The whole suite: the Release build, then the same tests under ASan + UBSan.
 test: test-release test-sanitize

@@ -15,6 +15,7 @@
 #include "ndjit/ir/eager.h"
 #include "ndjit/ir/kernel.h"
 #include "ndjit/ir/reference.h"
+#include "launch_recorder.h"
 
 namespace ndjit {
 namespace {
@@ -24,6 +25,7 @@ std::atomic<int64_t> g_kernels{0};
 std::atomic<int64_t> g_fallbacks{0};
 std::atomic<int64_t> g_kernel_ops{0};
 std::atomic<int64_t> g_intermediate_bytes{0};
+thread_local std::vector<ir::KernelLaunch>* t_recorder = nullptr;
 
 void NoteKernel(const ir::KernelSpec& spec) {
   int64_t ops = 0;
@@ -143,13 +145,14 @@ absl::StatusOr<std::vector<NDArray>> Rerun(const CachedPlan& plan) {
 // something yet (complex dtypes).
 absl::StatusOr<std::vector<NDArray>> Fused(absl::Span<const ir::NodePtr> outputs,
                                            absl::Span<const NDArray> out = {}) {
-  const bool cacheable = outputs.size() == 1 && out.empty();
+  const bool cacheable = outputs.size() == 1 && out.empty() && t_recorder == nullptr;
   if (cacheable) {
     if (std::shared_ptr<const CachedPlan> plan = Plans().Find(outputs[0])) return Rerun(*plan);
   }
   const int vector_bytes = codegen::GetHostTarget().vector_bits / 8;
   absl::StatusOr<ir::KernelLaunch> launch = ir::PlanElementwiseKernel(outputs, vector_bytes, out);
   if (!launch.ok()) return launch.status();
+  if (t_recorder != nullptr) t_recorder->push_back(*launch);
   absl::Status s = codegen::RunKernel(*launch);
   if (s.ok()) {
     NoteKernel(launch->spec);
@@ -176,6 +179,7 @@ absl::StatusOr<std::vector<NDArray>> ReduceAll(absl::Span<const ir::NodePtr> nod
   if (!plan.ok()) return plan.status();
   for (const ir::KernelLaunch& piece : plan->pieces) {
     if (piece.empty) continue;
+    if (t_recorder != nullptr) t_recorder->push_back(piece);
     absl::Status s = codegen::RunKernel(piece);
     if (s.code() == absl::StatusCode::kUnimplemented) return Reference(nodes);
     if (!s.ok()) return s;
@@ -470,6 +474,11 @@ void Array<>::eval_into(const NDArray& out) const {
   }
   ValueOrThrow(FusedGraph({n}, {out}));
 }
+
+namespace internal {
+void SetLaunchRecorder(std::vector<ir::KernelLaunch>* recorder) { t_recorder = recorder; }
+std::vector<ir::KernelLaunch>* LaunchRecorder() { return t_recorder; }
+}  // namespace internal
 
 EvalStats GetEvalStats() {
   EvalStats s;

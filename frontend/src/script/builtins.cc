@@ -1,0 +1,537 @@
+// The language's builtins: every ufunc of the op table under its NumPy name,
+// the reductions, shape functions, array creation, .npy files, and the
+// methods of arrays.
+#include <cmath>
+#include <random>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "ndjit/runtime/npy.h"
+#include "value.h"
+
+namespace ndjit::script {
+namespace {
+
+absl::Status Bad(const std::string& text) { return absl::InvalidArgumentError(text); }
+
+std::string KindName(const Value& v) {
+  switch (v.kind) {
+    case Value::kNone:
+      return "NoneType";
+    case Value::kArray:
+      return "ndarray";
+    case Value::kInt:
+      return "int";
+    case Value::kFloat:
+      return "float";
+    case Value::kBool:
+      return "bool";
+    case Value::kString:
+      return "str";
+    case Value::kTuple:
+      return "tuple";
+    case Value::kDType:
+      return "dtype";
+    case Value::kFunction:
+      return "function";
+    case Value::kModule:
+      return "module";
+  }
+  return "?";
+}
+
+absl::StatusOr<int64_t> ToInt(const Value& v, const std::string& what) {
+  if (v.kind == Value::kInt || v.kind == Value::kBool) return v.i;
+  if (v.kind == Value::kArray && v.array.ndim() == 0 && IsInteger(v.array.dtype())) {
+    return v.array.item<int64_t>();
+  }
+  return Bad(absl::StrCat(what, " must be an integer, not ", KindName(v)));
+}
+
+absl::StatusOr<double> ToFloat(const Value& v, const std::string& what) {
+  if (v.kind == Value::kInt || v.kind == Value::kBool) return static_cast<double>(v.i);
+  if (v.kind == Value::kFloat) return v.f;
+  return Bad(absl::StrCat(what, " must be a number, not ", KindName(v)));
+}
+
+// A shape: an int or a tuple of ints.
+absl::StatusOr<Shape> ToShape(const Value& v, const std::string& what) {
+  Shape s;
+  if (v.kind == Value::kTuple) {
+    for (const Value& x : v.items) {
+      absl::StatusOr<int64_t> n = ToInt(x, what);
+      if (!n.ok()) return n.status();
+      s.push_back(*n);
+    }
+    return s;
+  }
+  absl::StatusOr<int64_t> n = ToInt(v, what);
+  if (!n.ok()) return n.status();
+  s.push_back(*n);
+  return s;
+}
+
+// Shape arguments given either as one tuple or as several ints.
+absl::StatusOr<Shape> ShapeArgs(const std::vector<Value>& pos, size_t from, const std::string& what) {
+  if (pos.size() == from + 1) return ToShape(pos[from], what);
+  Shape s;
+  for (size_t k = from; k < pos.size(); ++k) {
+    absl::StatusOr<int64_t> n = ToInt(pos[k], what);
+    if (!n.ok()) return n.status();
+    s.push_back(*n);
+  }
+  return s;
+}
+
+absl::StatusOr<DType> ToDType(const Value& v) {
+  if (v.kind == Value::kDType) return v.dtype;
+  if (v.kind == Value::kString) {
+    absl::StatusOr<DType> t = DTypeFromString(v.s);
+    if (t.ok()) return t;
+  }
+  return Bad(absl::StrCat("data type not understood: ", Repr(v)));
+}
+
+// Takes keyword `name` (or positional `index`), if present.
+const Value* Arg(const Args& a, const std::string& name, size_t index) {
+  if (auto it = a.kw.find(name); it != a.kw.end()) return &it->second;
+  return index < a.pos.size() ? &a.pos[index] : nullptr;
+}
+
+absl::StatusOr<Axis> ToAxis(const Value* v) {
+  if (v == nullptr || v->kind == Value::kNone) return Axis();
+  if (v->kind == Value::kTuple) {
+    std::vector<int64_t> axes;
+    for (const Value& x : v->items) {
+      absl::StatusOr<int64_t> n = ToInt(x, "axis");
+      if (!n.ok()) return n.status();
+      axes.push_back(*n);
+    }
+    return Axis(axes);
+  }
+  absl::StatusOr<int64_t> n = ToInt(*v, "axis");
+  if (!n.ok()) return n.status();
+  return Axis(*n);
+}
+
+bool Truthy(const Value* v, bool dflt) {
+  if (v == nullptr) return dflt;
+  if (v->kind == Value::kBool || v->kind == Value::kInt) return v->i != 0;
+  return dflt;
+}
+
+std::mt19937_64& Rng() {
+  static std::mt19937_64 rng(0);
+  return rng;
+}
+
+absl::StatusOr<Value> Random(bool normal, const Args& a) {
+  if (const Value* seed = Arg(a, "seed", 1000)) {
+    absl::StatusOr<int64_t> s = ToInt(*seed, "seed");
+    if (!s.ok()) return s.status();
+    Rng().seed(static_cast<uint64_t>(*s));
+  }
+  Shape shape;
+  double loc = 0, scale = 1;
+  if (normal) {
+    for (auto [name, index, target] :
+         {std::tuple{"loc", 0, &loc}, std::tuple{"scale", 1, &scale}}) {
+      if (const Value* v = Arg(a, name, index)) {
+        absl::StatusOr<double> x = ToFloat(*v, name);
+        if (!x.ok()) return x.status();
+        *target = *x;
+      }
+    }
+    if (const Value* v = Arg(a, "size", 2)) {
+      absl::StatusOr<Shape> s = ToShape(*v, "size");
+      if (!s.ok()) return s.status();
+      shape = *s;
+    }
+  } else {
+    absl::StatusOr<Shape> s = ShapeArgs(a.pos, 0, "dimensions");
+    if (!s.ok()) return s.status();
+    if (!a.pos.empty()) shape = *s;
+  }
+  absl::StatusOr<NDArray> out = NDArray::Empty(shape, DType::kFloat64);
+  if (!out.ok()) return out.status();
+  double* p = reinterpret_cast<double*>(out->data());
+  std::uniform_real_distribution<double> uni(0, 1);
+  std::normal_distribution<double> gauss(loc, scale);
+  for (int64_t i = 0; i < out->size(); ++i) p[i] = normal ? gauss(Rng()) : uni(Rng());
+  return Value::Arr(Array<>(*out));
+}
+
+using Fn = std::function<absl::StatusOr<Value>(Args&)>;
+
+// Reductions share their argument handling: (a, axis, dtype/ddof, keepdims).
+Fn Reduction(const std::string& name) {
+  return [name](Args& a) -> absl::StatusOr<Value> {
+    if (a.pos.empty()) return Bad(absl::StrCat(name, "() missing required argument 'a'"));
+    absl::StatusOr<Array<>> x = ToArray(a.pos[0], name);
+    if (!x.ok()) return x.status();
+    const bool keep = Truthy(Arg(a, "keepdims", 1000), false);
+    const Value* axis_v = Arg(a, "axis", 1);
+    if (name == "argmax" || name == "argmin") {
+      std::optional<int64_t> axis;
+      if (axis_v != nullptr && axis_v->kind != Value::kNone) {
+        absl::StatusOr<int64_t> n = ToInt(*axis_v, "axis");
+        if (!n.ok()) return n.status();
+        axis = *n;
+      }
+      return Value::Arr(name == "argmax" ? argmax(*x, axis, keep) : argmin(*x, axis, keep));
+    }
+    absl::StatusOr<Axis> axis = ToAxis(axis_v);
+    if (!axis.ok()) return axis.status();
+    std::optional<DType> dtype;
+    if (const Value* d = Arg(a, "dtype", 1000); d != nullptr && d->kind != Value::kNone) {
+      absl::StatusOr<DType> t = ToDType(*d);
+      if (!t.ok()) return t.status();
+      dtype = *t;
+    }
+    if (name == "sum") return Value::Arr(sum(*x, *axis, keep, dtype));
+    if (name == "prod") return Value::Arr(prod(*x, *axis, keep, dtype));
+    if (name == "mean") return Value::Arr(mean(*x, *axis, keep, dtype));
+    if (name == "max" || name == "amax") return Value::Arr(max(*x, *axis, keep));
+    if (name == "min" || name == "amin") return Value::Arr(min(*x, *axis, keep));
+    if (name == "any") return Value::Arr(any(*x, *axis, keep));
+    if (name == "all") return Value::Arr(all(*x, *axis, keep));
+    if (name == "logsumexp") return Value::Arr(logsumexp(*x, *axis, keep));
+    int64_t ddof = 0;
+    if (const Value* d = Arg(a, "ddof", 1000)) {
+      absl::StatusOr<int64_t> n = ToInt(*d, "ddof");
+      if (!n.ok()) return n.status();
+      ddof = *n;
+    }
+    return Value::Arr(name == "var" ? var(*x, *axis, ddof, keep) : stddev(*x, *axis, ddof, keep));
+  };
+}
+
+std::map<std::string, Fn>& Table() {
+  static auto* table = new std::map<std::string, Fn>([] {
+    std::map<std::string, Fn> t;
+    for (int k = 0; k < ir::kNumUfuncs; ++k) {
+      const auto op = static_cast<ir::Ufunc>(k);
+      t[std::string(ir::Name(op))] = [op](Args& a) { return ApplyUfunc(op, a.pos); };
+    }
+    t["abs"] = t["absolute"];
+    t["conj"] = t["conjugate"];
+    t["true_divide"] = t["divide"];
+    for (const char* r : {"sum", "prod", "mean", "max", "min", "amax", "amin", "any", "all",
+                          "var", "std", "argmax", "argmin", "logsumexp"}) {
+      t[r] = Reduction(r);
+    }
+    auto array_arg = [](Args& a, const char* fn) -> absl::StatusOr<Array<>> {
+      if (a.pos.empty()) return Bad(absl::StrCat(fn, "() missing required argument 'a'"));
+      return ToArray(a.pos[0], fn);
+    };
+    t["transpose"] = [array_arg](Args& a) -> absl::StatusOr<Value> {
+      absl::StatusOr<Array<>> x = array_arg(a, "transpose");
+      if (!x.ok()) return x.status();
+      Shape axes;
+      if (a.pos.size() > 1 && a.pos[1].kind != Value::kNone) {
+        absl::StatusOr<Shape> s = ShapeArgs(a.pos, 1, "axes");
+        if (!s.ok()) return s.status();
+        axes = *s;
+      }
+      return Value::Arr(x->transpose(axes));
+    };
+    t["reshape"] = [array_arg](Args& a) -> absl::StatusOr<Value> {
+      absl::StatusOr<Array<>> x = array_arg(a, "reshape");
+      if (!x.ok()) return x.status();
+      absl::StatusOr<Shape> s = ShapeArgs(a.pos, 1, "shape");
+      if (!s.ok()) return s.status();
+      return Value::Arr(x->reshape(*s));
+    };
+    t["broadcast_to"] = [array_arg](Args& a) -> absl::StatusOr<Value> {
+      absl::StatusOr<Array<>> x = array_arg(a, "broadcast_to");
+      if (!x.ok()) return x.status();
+      const Value* s = Arg(a, "shape", 1);
+      if (s == nullptr) return Bad("broadcast_to() missing required argument 'shape'");
+      absl::StatusOr<Shape> shape = ToShape(*s, "shape");
+      if (!shape.ok()) return shape.status();
+      return Value::Arr(x->broadcast_to(*shape));
+    };
+    t["squeeze"] = [array_arg](Args& a) -> absl::StatusOr<Value> {
+      absl::StatusOr<Array<>> x = array_arg(a, "squeeze");
+      if (!x.ok()) return x.status();
+      const Value* ax = Arg(a, "axis", 1);
+      if (ax == nullptr || ax->kind == Value::kNone) return Value::Arr(x->squeeze());
+      absl::StatusOr<Shape> s = ToShape(*ax, "axis");
+      if (!s.ok()) return s.status();
+      return Value::Arr(x->squeeze(Dims(*s)));
+    };
+    t["expand_dims"] = [array_arg](Args& a) -> absl::StatusOr<Value> {
+      absl::StatusOr<Array<>> x = array_arg(a, "expand_dims");
+      if (!x.ok()) return x.status();
+      const Value* ax = Arg(a, "axis", 1);
+      if (ax == nullptr) return Bad("expand_dims() missing required argument 'axis'");
+      absl::StatusOr<Shape> s = ToShape(*ax, "axis");
+      if (!s.ok()) return s.status();
+      return Value::Arr(x->expand_dims(*s));
+    };
+    t["astype"] = [array_arg](Args& a) -> absl::StatusOr<Value> {
+      absl::StatusOr<Array<>> x = array_arg(a, "astype");
+      if (!x.ok()) return x.status();
+      const Value* d = Arg(a, "dtype", 1);
+      if (d == nullptr) return Bad("astype() missing required argument 'dtype'");
+      absl::StatusOr<DType> t = ToDType(*d);
+      if (!t.ok()) return t.status();
+      return Value::Arr(x->astype(*t));
+    };
+    auto creation = [](const char* fn, double fill) {
+      return [fn, fill](Args& a) -> absl::StatusOr<Value> {
+        const Value* s = Arg(a, "shape", 0);
+        if (s == nullptr) return Bad(absl::StrCat(fn, "() missing required argument 'shape'"));
+        absl::StatusOr<Shape> shape = ToShape(*s, "shape");
+        if (!shape.ok()) return shape.status();
+        double value = fill;
+        size_t dtype_at = 1;
+        if (std::string(fn) == "full") {
+          const Value* v = Arg(a, "fill_value", 1);
+          if (v == nullptr) return Bad("full() missing required argument 'fill_value'");
+          absl::StatusOr<double> x = ToFloat(*v, "fill_value");
+          if (!x.ok()) return x.status();
+          value = *x;
+          dtype_at = 2;
+        }
+        DType t = DType::kFloat64;
+        if (const Value* d = Arg(a, "dtype", dtype_at)) {
+          absl::StatusOr<DType> dt = ToDType(*d);
+          if (!dt.ok()) return dt.status();
+          t = *dt;
+        }
+        absl::StatusOr<NDArray> out = NDArray::Full(*shape, t, value);
+        if (!out.ok()) return out.status();
+        return Value::Arr(Array<>(*out));
+      };
+    };
+    t["zeros"] = creation("zeros", 0);
+    t["ones"] = creation("ones", 1);
+    t["full"] = creation("full", 0);
+    t["arange"] = [](Args& a) -> absl::StatusOr<Value> {
+      std::vector<double> p;
+      bool ints = true;
+      for (const Value& v : a.pos) {
+        absl::StatusOr<double> x = ToFloat(v, "arange() argument");
+        if (!x.ok()) return x.status();
+        ints &= v.kind != Value::kFloat;
+        p.push_back(*x);
+      }
+      if (p.empty() || p.size() > 3) return Bad("arange() takes 1 to 3 positional arguments");
+      const double start = p.size() > 1 ? p[0] : 0, stop = p.size() > 1 ? p[1] : p[0];
+      const double step = p.size() > 2 ? p[2] : 1;
+      if (step == 0) return Bad("Maximum allowed size exceeded");
+      const int64_t n = std::max<int64_t>(0, static_cast<int64_t>(std::ceil((stop - start) / step)));
+      DType t = ints ? DType::kInt64 : DType::kFloat64;
+      if (const Value* d = Arg(a, "dtype", 1000)) {
+        absl::StatusOr<DType> dt = ToDType(*d);
+        if (!dt.ok()) return dt.status();
+        t = *dt;
+      }
+      absl::StatusOr<NDArray> out = NDArray::Empty({n}, DType::kFloat64);
+      if (!out.ok()) return out.status();
+      for (int64_t i = 0; i < n; ++i) reinterpret_cast<double*>(out->data())[i] = start + i * step;
+      absl::StatusOr<NDArray> typed = out->AsType(t);
+      if (!typed.ok()) return typed.status();
+      return Value::Arr(Array<>(*typed));
+    };
+    t["linspace"] = [](Args& a) -> absl::StatusOr<Value> {
+      if (a.pos.size() < 2) return Bad("linspace() needs start and stop");
+      absl::StatusOr<double> lo = ToFloat(a.pos[0], "start"), hi = ToFloat(a.pos[1], "stop");
+      if (!lo.ok()) return lo.status();
+      if (!hi.ok()) return hi.status();
+      int64_t n = 50;
+      if (const Value* v = Arg(a, "num", 2)) {
+        absl::StatusOr<int64_t> k = ToInt(*v, "num");
+        if (!k.ok()) return k.status();
+        if (*k < 0) return Bad(absl::StrCat("Number of samples, ", *k, ", must be non-negative."));
+        n = *k;
+      }
+      absl::StatusOr<NDArray> out = NDArray::Empty({n}, DType::kFloat64);
+      if (!out.ok()) return out.status();
+      for (int64_t i = 0; i < n; ++i) {
+        reinterpret_cast<double*>(out->data())[i] =
+            n == 1 ? *lo : *lo + (*hi - *lo) * static_cast<double>(i) / static_cast<double>(n - 1);
+      }
+      return Value::Arr(Array<>(*out));
+    };
+    t["eye"] = [](Args& a) -> absl::StatusOr<Value> {
+      if (a.pos.empty()) return Bad("eye() missing required argument 'N'");
+      absl::StatusOr<int64_t> n = ToInt(a.pos[0], "N");
+      if (!n.ok()) return n.status();
+      absl::StatusOr<NDArray> out = NDArray::Zeros({*n, *n}, DType::kFloat64);
+      if (!out.ok()) return out.status();
+      for (int64_t i = 0; i < *n; ++i) reinterpret_cast<double*>(out->data())[i * (*n + 1)] = 1;
+      return Value::Arr(Array<>(*out));
+    };
+    t["random.rand"] = [](Args& a) { return Random(false, a); };
+    t["random.normal"] = [](Args& a) { return Random(true, a); };
+    t["random.seed"] = [](Args& a) -> absl::StatusOr<Value> {
+      if (a.pos.empty()) return Bad("seed() missing required argument 'seed'");
+      absl::StatusOr<int64_t> s = ToInt(a.pos[0], "seed");
+      if (!s.ok()) return s.status();
+      Rng().seed(static_cast<uint64_t>(*s));
+      return Value();
+    };
+    // np.array / np.asarray: the value computed now (optionally cast), so
+    // later expressions read it instead of recomputing it.
+    t["array"] = [](Args& a) -> absl::StatusOr<Value> {
+      if (a.pos.empty()) return Bad("array() missing required argument 'object'");
+      absl::StatusOr<Array<>> x = ToArray(a.pos[0], "array");
+      if (!x.ok()) return x.status();
+      Array<> v = *x;
+      if (const Value* d = Arg(a, "dtype", 1); d != nullptr && d->kind != Value::kNone) {
+        absl::StatusOr<DType> t = ToDType(*d);
+        if (!t.ok()) return t.status();
+        v = v.astype(*t);
+      }
+      return Value::Arr(Array<>(Array<>(v.node()).array()));
+    };
+    t["asarray"] = t["array"];
+    t["load"] = [](Args& a) -> absl::StatusOr<Value> {
+      if (a.pos.empty() || a.pos[0].kind != Value::kString) return Bad("load() needs a file name");
+      absl::StatusOr<NDArray> x = LoadNpy(a.pos[0].s);
+      if (!x.ok()) return x.status();
+      return Value::Arr(Array<>(*x));
+    };
+    t["save"] = [](Args& a) -> absl::StatusOr<Value> {
+      if (a.pos.size() != 2 || a.pos[0].kind != Value::kString) {
+        return Bad("save() needs a file name and an array");
+      }
+      absl::StatusOr<Array<>> x = ToArray(a.pos[1], "save");
+      if (!x.ok()) return x.status();
+      if (absl::Status s = SaveNpy(a.pos[0].s, x->array()); !s.ok()) return s;
+      return Value();
+    };
+    for (const char* c : {"einsum", "matmul", "tensordot", "dot", "inner", "outer", "vdot"}) {
+      t[c] = [c](Args&) -> absl::StatusOr<Value> {
+        return absl::UnimplementedError(absl::StrCat(c, "() is not implemented yet"));
+      };
+    }
+    return t;
+  }());
+  return *table;
+}
+
+}  // namespace
+
+bool IsBuiltin(const std::string& name) { return Table().contains(name); }
+
+bool IsMethod(const std::string& name) {
+  static const char* kMethods[] = {"sum",    "prod",   "mean",      "max",     "min",
+                                   "any",    "all",    "var",       "std",     "argmax",
+                                   "argmin", "astype", "reshape",   "transpose", "squeeze"};
+  for (const char* m : kMethods) {
+    if (name == m) return true;
+  }
+  return false;
+}
+
+std::vector<std::string> BuiltinNames() {
+  std::vector<std::string> out;
+  for (const auto& [name, fn] : Table()) out.push_back(name);
+  return out;
+}
+
+absl::StatusOr<Value> CallBuiltin(const std::string& name, Args args) {
+  auto it = Table().find(name);
+  if (it == Table().end()) return Bad(absl::StrCat("name '", name, "' is not defined"));
+  try {
+    return it->second(args);
+  } catch (const Error& e) {
+    return absl::Status(e.code(), e.what());
+  }
+}
+
+absl::StatusOr<Array<>> ToArray(const Value& v, const std::string& what) {
+  switch (v.kind) {
+    case Value::kArray:
+      return v.array;
+    case Value::kBool:
+    case Value::kInt:
+    case Value::kFloat: {
+      const DType t = v.kind == Value::kBool  ? DType::kBool
+                      : v.kind == Value::kInt ? DType::kInt64
+                                              : DType::kFloat64;
+      ir::ScalarValue s;
+      s.i = v.kind == Value::kFloat ? 0 : v.i;
+      s.c = v.kind == Value::kFloat ? v.f : static_cast<double>(v.i);
+      absl::StatusOr<NDArray> one = NDArray::Empty({}, t);
+      if (!one.ok()) return one.status();
+      ir::ScalarToStorage(s, t, one->data());
+      return Array<>(*one);
+    }
+    default:
+      return Bad(absl::StrCat(what, "(): expected an array or a number, not ", KindName(v)));
+  }
+}
+
+absl::StatusOr<Value> ApplyUfunc(ir::Ufunc op, const std::vector<Value>& ins) {
+  const ir::UfuncInfo& info = ir::Info(op);
+  if (static_cast<int>(ins.size()) != info.arity) {
+    return Bad(absl::StrCat(info.name, "() takes ", info.arity, " arguments (", ins.size(),
+                            " given)"));
+  }
+  // Python numbers take the dtype of the first array beside them.
+  const Value* like = nullptr;
+  for (const Value& v : ins) {
+    if (v.kind == Value::kArray) {
+      like = &v;
+      break;
+    }
+  }
+  try {
+    std::vector<ir::NodePtr> nodes;
+    for (const Value& v : ins) {
+      if (like != nullptr && v.IsNumber()) {
+        const Array<> w = v.kind == Value::kFloat ? Weak(like->array, v.f)
+                          : v.kind == Value::kBool ? Weak(like->array, v.i != 0)
+                                                   : Weak(like->array, v.i);
+        nodes.push_back(w.node());
+        continue;
+      }
+      absl::StatusOr<Array<>> a = ToArray(v, std::string(info.name));
+      if (!a.ok()) return a.status();
+      nodes.push_back(a->node());
+    }
+    absl::StatusOr<ir::NodePtr> n = ir::MakeUfunc(op, nodes);
+    if (!n.ok()) return n.status();
+    return Value::Arr(Array<>(*n));
+  } catch (const Error& e) {
+    return absl::Status(e.code(), e.what());
+  }
+}
+
+std::string Repr(const Value& v) {
+  switch (v.kind) {
+    case Value::kNone:
+      return "None";
+    case Value::kArray:
+      return v.array.repr();
+    case Value::kInt:
+      return absl::StrCat(v.i);
+    case Value::kFloat: {
+      std::string s = absl::StrCat(v.f);
+      if (s.find_first_of(".eEn") == std::string::npos) s += ".0";
+      return s;
+    }
+    case Value::kBool:
+      return v.i ? "True" : "False";
+    case Value::kString:
+      return absl::StrCat("'", v.s, "'");
+    case Value::kTuple: {
+      std::vector<std::string> parts;
+      for (const Value& x : v.items) parts.push_back(Repr(x));
+      return absl::StrCat("(", absl::StrJoin(parts, ", "), v.items.size() == 1 ? ",)" : ")");
+    }
+    case Value::kDType:
+      return absl::StrCat("dtype('", Name(v.dtype), "')");
+    case Value::kFunction:
+      return absl::StrCat("<function ", v.s, ">");
+    case Value::kModule:
+      return absl::StrCat("<module '", v.s, "'>");
+  }
+  return "?";
+}
+
+}  // namespace ndjit::script

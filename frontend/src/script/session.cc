@@ -1,0 +1,576 @@
+// The language's evaluator: a Session's variables, statements, and the
+// explorer commands that print each stage of an expression's lowering.
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/strip.h"
+#include "ast.h"
+#include "launch_recorder.h"
+#include "ndjit/codegen/jit.h"
+#include "ndjit/script.h"
+#include "value.h"
+
+namespace ndjit::script {
+namespace {
+
+absl::Status Bad(const std::string& text) { return absl::InvalidArgumentError(text); }
+
+absl::StatusOr<ir::Ufunc> OperatorUfunc(const std::string& op) {
+  static const std::pair<const char*, ir::Ufunc> kOps[] = {
+      {"+", ir::Ufunc::kAdd},         {"-", ir::Ufunc::kSubtract},
+      {"*", ir::Ufunc::kMultiply},    {"/", ir::Ufunc::kTrueDivide},
+      {"//", ir::Ufunc::kFloorDivide}, {"%", ir::Ufunc::kRemainder},
+      {"**", ir::Ufunc::kPower},      {"&", ir::Ufunc::kBitwiseAnd},
+      {"|", ir::Ufunc::kBitwiseOr},   {"^", ir::Ufunc::kBitwiseXor},
+      {"<<", ir::Ufunc::kLeftShift},  {">>", ir::Ufunc::kRightShift},
+      {"==", ir::Ufunc::kEqual},      {"!=", ir::Ufunc::kNotEqual},
+      {"<", ir::Ufunc::kLess},        {"<=", ir::Ufunc::kLessEqual},
+      {">", ir::Ufunc::kGreater},     {">=", ir::Ufunc::kGreaterEqual}};
+  for (const auto& [text, op_enum] : kOps) {
+    if (op == text) return op_enum;
+  }
+  if (op == "@") return absl::UnimplementedError("the @ operator (matmul) is not implemented yet");
+  return Bad(absl::StrCat("unsupported operator ", op));
+}
+
+// Python's arithmetic on two numbers (ints stay ints where Python's do).
+absl::StatusOr<Value> NumberOp(const std::string& op, const Value& a, const Value& b) {
+  const bool ints = a.kind != Value::kFloat && b.kind != Value::kFloat;
+  const double x = a.kind == Value::kFloat ? a.f : static_cast<double>(a.i);
+  const double y = b.kind == Value::kFloat ? b.f : static_cast<double>(b.i);
+  if (op == "==") return Value::Bool(x == y);
+  if (op == "!=") return Value::Bool(x != y);
+  if (op == "<") return Value::Bool(x < y);
+  if (op == "<=") return Value::Bool(x <= y);
+  if (op == ">") return Value::Bool(x > y);
+  if (op == ">=") return Value::Bool(x >= y);
+  if (op == "/") {
+    if (y == 0) return Bad("division by zero");
+    return Value::Float(x / y);
+  }
+  if ((op == "//" || op == "%") && y == 0) return Bad("integer division or modulo by zero");
+  if (ints) {
+    const int64_t i = a.i, j = b.i;
+    if (op == "+") return Value::Int(i + j);
+    if (op == "-") return Value::Int(i - j);
+    if (op == "*") return Value::Int(i * j);
+    if (op == "//") return Value::Int(i / j - ((i % j != 0) && ((i < 0) != (j < 0))));
+    if (op == "%") return Value::Int(((i % j) + j) % j);
+    if (op == "**" && j >= 0) return Value::Int(static_cast<int64_t>(std::pow(x, y)));
+    if (op == "&") return Value::Int(i & j);
+    if (op == "|") return Value::Int(i | j);
+    if (op == "^") return Value::Int(i ^ j);
+    if (op == "<<") return Value::Int(i << j);
+    if (op == ">>") return Value::Int(i >> j);
+  }
+  if (op == "+") return Value::Float(x + y);
+  if (op == "-") return Value::Float(x - y);
+  if (op == "*") return Value::Float(x * y);
+  if (op == "**") return Value::Float(std::pow(x, y));
+  if (op == "//") return Value::Float(std::floor(x / y));
+  if (op == "%") return Value::Float(x - std::floor(x / y) * y);
+  return Bad(absl::StrCat("unsupported operand type(s) for ", op, ": 'float' and 'float'"));
+}
+
+std::optional<DType> DTypeName(const std::string& name) {
+  if (name == "float") return DType::kFloat64;
+  if (name == "int") return DType::kInt64;
+  if (name == "complex") return DType::kComplex128;
+  if (name == "bool" || name == "bool_") return DType::kBool;
+  absl::StatusOr<DType> t = DTypeFromString(name);
+  // Only full names are bare names: "f4" is not a Python identifier anyone means.
+  if (t.ok() && Name(*t) == name) return *t;
+  return std::nullopt;
+}
+
+}  // namespace
+
+struct Session::Impl {
+  std::map<std::string, Value> vars;
+
+  absl::StatusOr<Value> Lookup(const std::string& name) {
+    if (auto it = vars.find(name); it != vars.end()) return it->second;
+    if (name == "True" || name == "False") return Value::Bool(name == "True");
+    if (std::optional<DType> t = DTypeName(name)) return Value::DTypeOf(*t);
+    if (name == "np" || name == "numpy" || name == "random") {
+      Value m;
+      m.kind = Value::kModule;
+      m.s = name == "random" ? "random" : "np";
+      return m;
+    }
+    if (name == "pi") return Value::Float(M_PI);
+    if (name == "e") return Value::Float(M_E);
+    if (name == "inf") return Value::Float(INFINITY);
+    if (name == "nan") return Value::Float(NAN);
+    if (IsBuiltin(name)) return Value::Function(name);
+    return Bad(absl::StrCat("name '", name, "' is not defined"));
+  }
+
+  absl::StatusOr<Value> Eval(const Node& n) {
+    switch (n.kind) {
+      case Node::kNumber: {
+        if (n.is_int) {
+          int64_t v;
+          if (!absl::SimpleAtoi(n.text, &v)) {
+            return Bad(absl::StrCat("integer literal ", n.text, " is too large"));
+          }
+          return Value::Int(v);
+        }
+        double d;
+        if (!absl::SimpleAtod(n.text, &d)) return Bad(absl::StrCat("bad number ", n.text));
+        return Value::Float(d);
+      }
+      case Node::kString:
+        return Value::Str(n.text);
+      case Node::kName:
+        return Lookup(n.text);
+      case Node::kNone:
+        return Value();
+      case Node::kEllipsis:
+        return Bad("'...' is only allowed in an index");
+      case Node::kTuple: {
+        Value t;
+        t.kind = Value::kTuple;
+        for (const NodePtr& k : n.kids) {
+          absl::StatusOr<Value> v = Eval(*k);
+          if (!v.ok()) return v;
+          t.items.push_back(*std::move(v));
+        }
+        return t;
+      }
+      case Node::kUnary: {
+        absl::StatusOr<Value> v = Eval(*n.kids[0]);
+        if (!v.ok()) return v;
+        if (v->IsNumber()) {
+          if (n.text == "+") return v;
+          if (n.text == "~") {
+            if (v->kind == Value::kFloat) return Bad("bad operand type for unary ~: 'float'");
+            return v->kind == Value::kBool ? Value::Bool(!v->i) : Value::Int(~v->i);
+          }
+          return v->kind == Value::kFloat ? Value::Float(-v->f) : Value::Int(-v->i);
+        }
+        const ir::Ufunc op = n.text == "-"   ? ir::Ufunc::kNegative
+                             : n.text == "+" ? ir::Ufunc::kPositive
+                                             : ir::Ufunc::kInvert;
+        return ApplyUfunc(op, {*v});
+      }
+      case Node::kBinary:
+      case Node::kCompare: {
+        absl::StatusOr<Value> a = Eval(*n.kids[0]);
+        if (!a.ok()) return a;
+        absl::StatusOr<Value> b = Eval(*n.kids[1]);
+        if (!b.ok()) return b;
+        if (a->IsNumber() && b->IsNumber()) return NumberOp(n.text, *a, *b);
+        absl::StatusOr<ir::Ufunc> op = OperatorUfunc(n.text);
+        if (!op.ok()) return op.status();
+        return ApplyUfunc(*op, {*a, *b});
+      }
+      case Node::kCall:
+        return Call(n);
+      case Node::kAttribute:
+        return Attribute(n);
+      case Node::kSubscript:
+        return Subscript(n);
+      case Node::kSlice:
+        return Bad("a slice is only allowed in an index");
+      case Node::kAssign: {
+        absl::StatusOr<Value> v = Eval(*n.kids[0]);
+        if (!v.ok()) return v;
+        // A fresh handle: printing the variable later computes a copy, so
+        // the explorer can still show the variable's graph.
+        if (v->kind == Value::kArray) v = Value::Arr(Array<>(v->array.node()));
+        vars[n.text] = *v;
+        return Value();
+      }
+    }
+    return Bad("unknown syntax");
+  }
+
+  absl::StatusOr<Value> Call(const Node& n) {
+    absl::StatusOr<Value> callee = Eval(*n.kids[0]);
+    if (!callee.ok()) return callee;
+    Args args;
+    if (callee->self) args.pos.push_back(*callee->self);
+    for (size_t k = 1; k < n.kids.size(); ++k) {
+      absl::StatusOr<Value> v = Eval(*n.kids[k]);
+      if (!v.ok()) return v;
+      args.pos.push_back(*std::move(v));
+    }
+    for (size_t k = 0; k < n.keywords.size(); ++k) {
+      absl::StatusOr<Value> v = Eval(*n.kwargs[k]);
+      if (!v.ok()) return v;
+      args.kw[n.keywords[k]] = *std::move(v);
+    }
+    if (callee->kind == Value::kDType) {  // float32(x): a cast
+      if (args.pos.size() != 1) return Bad("a dtype call takes one argument");
+      absl::StatusOr<Array<>> a = ToArray(args.pos[0], Name(callee->dtype).data());
+      if (!a.ok()) return a.status();
+      return Value::Arr(a->astype(callee->dtype));
+    }
+    if (callee->kind != Value::kFunction) {
+      return Bad(absl::StrCat("'", Repr(*callee), "' is not callable"));
+    }
+    return CallBuiltin(callee->s, std::move(args));
+  }
+
+  absl::StatusOr<Value> Attribute(const Node& n) {
+    absl::StatusOr<Value> obj = Eval(*n.kids[0]);
+    if (!obj.ok()) return obj;
+    const std::string& name = n.text;
+    if (obj->kind == Value::kModule) {
+      if (obj->s == "random") {
+        if (!IsBuiltin("random." + name)) {
+          return Bad(absl::StrCat("module 'numpy.random' has no attribute '", name, "'"));
+        }
+        return Value::Function("random." + name);
+      }
+      if (name != "random" && vars.contains(name)) {
+        return Bad(absl::StrCat("module 'numpy' has no attribute '", name, "'"));
+      }
+      return Lookup(name);
+    }
+    if (obj->kind != Value::kArray) {
+      return Bad(absl::StrCat("'", Repr(*obj), "' has no attribute '", name, "'"));
+    }
+    const Array<>& a = obj->array;
+    if (name == "T") return Value::Arr(a.T());
+    if (name == "dtype") return Value::DTypeOf(a.dtype());
+    if (name == "ndim") return Value::Int(a.ndim());
+    if (name == "size") return Value::Int(a.size());
+    if (name == "shape") {
+      Value t;
+      t.kind = Value::kTuple;
+      for (int64_t d : a.shape()) t.items.push_back(Value::Int(d));
+      return t;
+    }
+    if (IsMethod(name)) return Value::Function(name, std::make_shared<Value>(*obj));
+    return Bad(absl::StrCat("'numpy.ndarray' object has no attribute '", name, "'"));
+  }
+
+  absl::StatusOr<std::optional<int64_t>> OptionalInt(const NodePtr& n) {
+    if (n == nullptr) return std::optional<int64_t>();
+    absl::StatusOr<Value> v = Eval(*n);
+    if (!v.ok()) return v.status();
+    if (v->kind == Value::kNone) return std::optional<int64_t>();
+    if (v->kind != Value::kInt && v->kind != Value::kBool) {
+      return Bad("slice indices must be integers or None");
+    }
+    return std::optional<int64_t>(v->i);
+  }
+
+  absl::StatusOr<Value> Subscript(const Node& n) {
+    absl::StatusOr<Value> obj = Eval(*n.kids[0]);
+    if (!obj.ok()) return obj;
+    std::vector<IndexItem> items;
+    for (size_t k = 1; k < n.kids.size(); ++k) {
+      const Node& item = *n.kids[k];
+      if (item.kind == Node::kEllipsis) {
+        items.push_back(Ellipsis{});
+      } else if (item.kind == Node::kSlice) {
+        Slice s;
+        for (int part = 0; part < 3; ++part) {
+          absl::StatusOr<std::optional<int64_t>> v = OptionalInt(item.kids[part]);
+          if (!v.ok()) return v.status();
+          (part == 0 ? s.start : part == 1 ? s.stop : s.step) = *v;
+        }
+        items.push_back(s);
+      } else {
+        absl::StatusOr<Value> v = Eval(item);
+        if (!v.ok()) return v;
+        if (v->kind == Value::kNone) {
+          items.push_back(NewAxis{});
+        } else if (v->kind == Value::kInt) {
+          items.push_back(v->i);
+        } else {
+          return Bad("only integers, slices (`:`), ellipsis (`...`) and None are valid indices");
+        }
+      }
+    }
+    if (obj->kind == Value::kTuple) {
+      if (items.size() != 1 || !std::holds_alternative<int64_t>(items[0])) {
+        return Bad("tuple indices must be integers");
+      }
+      int64_t i = std::get<int64_t>(items[0]);
+      const int64_t size = static_cast<int64_t>(obj->items.size());
+      if (i < 0) i += size;
+      if (i < 0 || i >= size) return Bad("tuple index out of range");
+      return obj->items[i];
+    }
+    if (obj->kind != Value::kArray) return Bad(absl::StrCat("'", Repr(*obj), "' is not subscriptable"));
+    try {
+      return Value::Arr(obj->array.index(items));
+    } catch (const Error& e) {
+      return absl::Status(e.code(), e.what());
+    }
+  }
+
+  // --- Explorer commands ---------------------------------------------------
+
+  absl::StatusOr<Array<>> ArrayOf(absl::string_view expr) {
+    absl::StatusOr<NodePtr> ast = ParseStatement(expr);
+    if (!ast.ok()) return ast.status();
+    absl::StatusOr<Value> v = Eval(**ast);
+    if (!v.ok()) return v.status();
+    if (v->kind != Value::kArray) return Bad("the explorer shows array expressions");
+    return v->array;
+  }
+
+  // Evaluates a fresh copy of `a`, recording the kernels it runs.
+  absl::StatusOr<std::vector<ir::KernelLaunch>> Record(const Array<>& a, double* ms = nullptr) {
+    std::vector<ir::KernelLaunch> launches;
+    internal::SetLaunchRecorder(&launches);
+    const auto t0 = std::chrono::steady_clock::now();
+    try {
+      Array<>(a.node()).eval();
+    } catch (const Error& e) {
+      internal::SetLaunchRecorder(nullptr);
+      return absl::Status(e.code(), e.what());
+    }
+    internal::SetLaunchRecorder(nullptr);
+    if (ms) *ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    // The pieces of one chunked reduction share their code: show it once.
+    std::vector<ir::KernelLaunch> distinct;
+    for (ir::KernelLaunch& l : launches) {
+      if (!distinct.empty() && distinct.back().spec == l.spec) continue;
+      distinct.push_back(std::move(l));
+    }
+    return distinct;
+  }
+
+  absl::StatusOr<std::string> Command(absl::string_view line);
+};
+
+absl::StatusOr<std::string> Session::Impl::Command(absl::string_view line) {
+  line = absl::StripAsciiWhitespace(line);
+  const size_t space = line.find(' ');
+  const std::string cmd(line.substr(0, space));
+  std::string rest(space == absl::string_view::npos ? "" : absl::StripAsciiWhitespace(line.substr(space)));
+  if (cmd == ":help") {
+    return std::string(
+        ":graph x      the graph of expression x after simplification\n"
+        ":fused x      the kernels x runs: what each fuses, its operands, bytes moved\n"
+        ":loops x      each kernel's loop IR: loop order, vector width, tiles, parallel loop\n"
+        ":llvm x [opt] each kernel's LLVM IR, before (or after) optimisation\n"
+        ":asm x        each kernel's host assembly\n"
+        ":dot x FILE   the graph as Graphviz, reductions marked\n"
+        ":time x       compile and run time, GB/s, and the eager evaluator's, side by side\n"
+        ":cache        the kernel cache's counters\n"
+        ":vars         the variables\n"
+        ":help         this list\n");
+  }
+  if (cmd == ":cache") {
+    const codegen::CompileStats s = codegen::GetCompileStats();
+    return absl::StrCat("kernels compiled: ", s.kernels_compiled, ", cache hits: ", s.cache_hits,
+                        ", compile time: ", absl::StrFormat("%.1f", s.compile_ms), " ms\n");
+  }
+  if (cmd == ":vars") {
+    std::string out;
+    for (const auto& [name, v] : vars) {
+      absl::StrAppend(&out, name, ": ",
+                      v.kind == Value::kArray ? ir::TypeString(v.array.dtype(), v.array.shape())
+                                              : Repr(v),
+                      "\n");
+    }
+    return out;
+  }
+  static const char* kWithExpression[] = {":graph", ":fused", ":loops", ":llvm",
+                                          ":asm",   ":dot",   ":time"};
+  if (std::find_if(std::begin(kWithExpression), std::end(kWithExpression),
+                   [&](const char* c) { return cmd == c; }) == std::end(kWithExpression)) {
+    return Bad(absl::StrCat("unknown command ", cmd, " (:help lists commands)"));
+  }
+  bool optimized = false;
+  std::string file;
+  if (cmd == ":llvm" && absl::EndsWith(rest, " opt")) {
+    optimized = true;
+    rest.resize(rest.size() - 4);
+  }
+  if (cmd == ":dot") {
+    const size_t last = rest.rfind(' ');
+    if (last == std::string::npos) return Bad(":dot needs an expression and a file name");
+    file = rest.substr(last + 1);
+    rest.resize(last);
+  }
+  if (rest.empty()) return Bad(absl::StrCat(cmd, " needs an expression (:help lists commands)"));
+  absl::StatusOr<Array<>> a = ArrayOf(rest);
+  if (!a.ok()) return a.status();
+  if (cmd == ":graph") return ir::PrintGraph({a->node()});
+  if (cmd == ":dot") {
+    std::string dot = "digraph ndjit {\n  rankdir=BT;\n  node [shape=box, fontname=monospace];\n";
+    const std::vector<const ir::Node*> order = ir::TopologicalOrder({a->node()});
+    std::map<const ir::Node*, int> id;
+    for (const ir::Node* n : order) {
+      const int k = static_cast<int>(id.size());
+      id[n] = k;
+      std::string label = n->kind() == ir::NodeKind::kArray    ? "array"
+                          : n->kind() == ir::NodeKind::kScalar ? "scalar"
+                          : n->kind() == ir::NodeKind::kCast   ? "cast"
+                          : n->kind() == ir::NodeKind::kReduce
+                              ? std::string(ir::ReductionName(n->op()))
+                              : std::string(ir::Name(n->op()));
+      absl::StrAppend(&dot, "  n", k, " [label=\"%", k, " ", label, "\\n",
+                      ir::TypeString(n->dtype(), n->shape()), "\"",
+                      n->kind() == ir::NodeKind::kReduce ? ", style=filled, fillcolor=lightblue" : "",
+                      "];\n");
+      for (const ir::NodePtr& in : n->inputs()) absl::StrAppend(&dot, "  n", id[in.get()], " -> n", k, ";\n");
+    }
+    dot += "}\n";
+    std::ofstream f(file);
+    if (!(f << dot)) return Bad(absl::StrCat("cannot write ", file));
+    return absl::StrCat("wrote ", file, " (", order.size(), " nodes)\n");
+  }
+  double first_ms = 0;
+  const codegen::CompileStats before = codegen::GetCompileStats();
+  absl::StatusOr<std::vector<ir::KernelLaunch>> launches = Record(*a, &first_ms);
+  if (!launches.ok()) return launches.status();
+  if (launches->empty()) return std::string("no kernel runs: the value is an array already\n");
+  std::string out;
+  if (cmd == ":fused" || cmd == ":loops") {
+    for (size_t k = 0; k < launches->size(); ++k) {
+      const ir::KernelLaunch& l = (*launches)[k];
+      // Broadcast dims (stride 0) re-read the same bytes: count them once.
+      int64_t bytes = 0;
+      for (const NDArray& x : l.arrays) {
+        int64_t n = x.itemsize();
+        for (int d = 0; d < x.ndim(); ++d) n *= x.strides()[d] == 0 ? 1 : x.shape()[d];
+        bytes += n;
+      }
+      int64_t ops = 0;
+      for (const ir::Instr& in : l.spec.body) ops += in.kind == ir::Instr::kUfunc;
+      std::vector<std::string> computes;
+      for (const ir::NodePtr& o : l.outputs) {
+        computes.push_back(absl::StrCat(
+            o->kind() == ir::NodeKind::kReduce ? std::string(ir::ReductionName(o->op()))
+            : o->kind() == ir::NodeKind::kUfunc ? std::string(ir::Name(o->op()))
+                                                : "copy",
+            " ", ir::TypeString(o->dtype(), o->shape())));
+      }
+      absl::StrAppend(&out, "kernel ", k, ": computes ", absl::StrJoin(computes, ", "), "; reads ",
+                      l.arrays.size() - l.spec.num_outputs, " array(s) and ",
+                      l.spec.scalars.size(), " scalar(s); fuses ", ops, " op(s); moves ",
+                      bytes, " bytes\n");
+      if (cmd == ":loops") absl::StrAppend(&out, ir::PrintKernel(l));
+    }
+    return out;
+  }
+  if (cmd == ":llvm" || cmd == ":asm") {
+    for (size_t k = 0; k < launches->size(); ++k) {
+      absl::StatusOr<std::string> text = cmd == ":asm"
+                                             ? codegen::KernelAssembly((*launches)[k].spec)
+                                             : codegen::KernelLLVMIR((*launches)[k].spec, optimized);
+      if (!text.ok()) return text.status();
+      absl::StrAppend(&out, "; kernel ", k, "\n", *text);
+    }
+    return out;
+  }
+  if (cmd == ":time") {
+    const codegen::CompileStats after = codegen::GetCompileStats();
+    auto best_of = [&](Backend b) {
+      double best = 1e30;
+      for (int r = 0; r < 5; ++r) {
+        const auto t0 = std::chrono::steady_clock::now();
+        Array<>(a->node()).eval(b);
+        best = std::min(best, std::chrono::duration<double, std::milli>(
+                                  std::chrono::steady_clock::now() - t0)
+                                  .count());
+      }
+      return best;
+    };
+    double jit_ms, eager_ms;
+    try {
+      jit_ms = best_of(Backend::kJit);
+      eager_ms = best_of(Backend::kEager);
+    } catch (const Error& e) {
+      return absl::Status(e.code(), e.what());
+    }
+    // Bytes that must move: every input read once, every kernel output written once.
+    int64_t bytes = 0;
+    for (const ir::Node* n : ir::TopologicalOrder({a->node()})) {
+      if (n->kind() == ir::NodeKind::kArray) bytes += n->array().nbytes();
+    }
+    bytes += a->size() * ItemSize(a->dtype());
+    auto rate = [&](double ms) { return absl::StrFormat("%.2f GB/s", bytes / ms / 1e6); };
+    return absl::StrCat(
+        absl::StrFormat("first evaluation %.3f ms, of which compiling %.3f ms (%d kernel(s))\n",
+                        first_ms, after.compile_ms - before.compile_ms,
+                        static_cast<int>(after.kernels_compiled - before.kernels_compiled)),
+        absl::StrFormat("fused: %.3f ms, %s   eager: %.3f ms, %s   (%.1fx)\n", jit_ms,
+                        rate(jit_ms), eager_ms, rate(eager_ms), eager_ms / jit_ms));
+  }
+  return Bad(absl::StrCat("unknown command ", cmd, " (:help lists commands)"));
+}
+
+Session::Session() : impl_(std::make_shared<Impl>()) {}
+
+void Session::Set(const std::string& name, const Array<>& value) {
+  impl_->vars[name] = Value::Arr(value);
+}
+
+absl::StatusOr<std::string> Session::Execute(absl::string_view line) {
+  const absl::string_view trimmed = absl::StripAsciiWhitespace(line);
+  if (trimmed.empty() || trimmed[0] == '#') return std::string();
+  try {
+    if (trimmed[0] == ':') return impl_->Command(trimmed);
+    absl::StatusOr<NodePtr> ast = ParseStatement(line);
+    if (!ast.ok()) return ast.status();
+    absl::StatusOr<Value> v = impl_->Eval(**ast);
+    if (!v.ok()) return v.status();
+    if ((*ast)->kind == Node::kAssign || v->kind == Value::kNone) return std::string();
+    if (v->kind == Value::kArray) return Array<>(v->array.node()).repr() + "\n";
+    return Repr(*v) + "\n";
+  } catch (const Error& e) {
+    return absl::Status(e.code(), e.what());
+  }
+}
+
+absl::StatusOr<NDArray> Session::EvaluateArray(absl::string_view expr) {
+  try {
+    absl::StatusOr<NodePtr> ast = ParseStatement(expr);
+    if (!ast.ok()) return ast.status();
+    if ((*ast)->kind == Node::kAssign) return Bad("expected an expression, not an assignment");
+    absl::StatusOr<Value> v = impl_->Eval(**ast);
+    if (!v.ok()) return v.status();
+    absl::StatusOr<Array<>> a = ToArray(*v, "eval");
+    if (!a.ok()) return a.status();
+    return Array<>(a->node()).array();
+  } catch (const Error& e) {
+    return absl::Status(e.code(), e.what());
+  }
+}
+
+std::vector<std::string> Session::Completions(absl::string_view prefix) const {
+  std::vector<std::string> names = BuiltinNames();
+  for (const auto& [name, v] : impl_->vars) names.push_back(name);
+  for (const char* c : {":graph", ":fused", ":loops", ":llvm", ":asm", ":dot", ":time", ":cache",
+                        ":vars", ":help", "float32", "float64", "int32", "int64", "bool"}) {
+    names.push_back(c);
+  }
+  std::vector<std::string> out;
+  for (const std::string& n : names) {
+    if (absl::StartsWith(n, prefix)) out.push_back(n);
+  }
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
+std::string ErrorDisplay(absl::string_view line, const absl::Status& status) {
+  // Syntax errors end in "(column N)": draw the caret there.
+  const std::string message(status.message());
+  const size_t at = message.rfind(" (column ");
+  int column = 0;
+  if (at != std::string::npos && absl::SimpleAtoi(absl::StripSuffix(message.substr(at + 9), ")"), &column) &&
+      column >= 1) {
+    return absl::StrCat("  ", line, "\n  ", std::string(column - 1, ' '), "^\nerror: ",
+                        message.substr(0, at));
+  }
+  return absl::StrCat("error: ", message);
+}
+
+}  // namespace ndjit::script

@@ -1,0 +1,93 @@
+// Internal to the script language: run-time values and the builtins.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "ndjit/array.h"
+
+namespace ndjit::script {
+
+struct Value {
+  enum Kind { kNone, kArray, kInt, kFloat, kBool, kString, kTuple, kDType, kFunction, kModule };
+  Kind kind = kNone;
+  Array<> array;
+  int64_t i = 0;
+  double f = 0;
+  std::string s;  // kString; kFunction / kModule: the name
+  std::vector<Value> items;
+  DType dtype = DType::kFloat64;
+  std::shared_ptr<Value> self;  // kFunction: the bound object of a method
+
+  static Value Arr(Array<> a) {
+    Value v;
+    v.kind = kArray;
+    v.array = std::move(a);
+    return v;
+  }
+  static Value Int(int64_t x) {
+    Value v;
+    v.kind = kInt;
+    v.i = x;
+    return v;
+  }
+  static Value Float(double x) {
+    Value v;
+    v.kind = kFloat;
+    v.f = x;
+    return v;
+  }
+  static Value Bool(bool x) {
+    Value v;
+    v.kind = kBool;
+    v.i = x;
+    return v;
+  }
+  static Value Str(std::string x) {
+    Value v;
+    v.kind = kString;
+    v.s = std::move(x);
+    return v;
+  }
+  static Value DTypeOf(DType t) {
+    Value v;
+    v.kind = kDType;
+    v.dtype = t;
+    return v;
+  }
+  static Value Function(std::string name, std::shared_ptr<Value> self = nullptr) {
+    Value v;
+    v.kind = kFunction;
+    v.s = std::move(name);
+    v.self = std::move(self);
+    return v;
+  }
+  bool IsNumber() const { return kind == kInt || kind == kFloat || kind == kBool; }
+};
+
+// Arguments of a call: positional, then keyword.
+struct Args {
+  std::vector<Value> pos;
+  std::map<std::string, Value> kw;
+};
+
+// Calls builtin `name` (functions, and methods with `self` first).
+absl::StatusOr<Value> CallBuiltin(const std::string& name, Args args);
+// Whether `name` is a builtin function, or a method of arrays.
+bool IsBuiltin(const std::string& name);
+bool IsMethod(const std::string& name);
+std::vector<std::string> BuiltinNames();
+
+// The value as an array (numbers become 0-d arrays of NumPy's default
+// dtypes), or an error naming `what`.
+absl::StatusOr<Array<>> ToArray(const Value& v, const std::string& what);
+// Applies ufunc `op` to values: Python numbers are weak (NEP 50) beside arrays.
+absl::StatusOr<Value> ApplyUfunc(ir::Ufunc op, const std::vector<Value>& ins);
+// NumPy's repr of a value.
+std::string Repr(const Value& v);
+
+}  // namespace ndjit::script

@@ -1,0 +1,210 @@
+// The ndjit language and the `ndjit` binary: statements and their printouts
+// (golden texts), syntax errors with carets, a scripted session through
+// `ndjit run`, `ndjit eval` round trips through .npy files, and a must-fail
+// set that checks exit statuses and the one-line `error:` message.
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <string>
+
+#include "gtest/gtest.h"
+#include "ndjit/ndjit.h"
+#include "ndjit/script.h"
+#include "test_util.h"
+
+namespace ndjit::script {
+namespace {
+
+std::string Exec(Session& s, const std::string& line) {
+  absl::StatusOr<std::string> out = s.Execute(line);
+  return out.ok() ? *out : ErrorDisplay(line, out.status());
+}
+
+TEST(ScriptTest, ExpressionsFollowNumPy) {
+  Session s;
+  EXPECT_EQ(Exec(s, "x = arange(12).reshape(3, 4)"), "");
+  EXPECT_EQ(Exec(s, "x.shape"), "(3, 4)\n");
+  EXPECT_EQ(Exec(s, "x.dtype"), "dtype('int64')\n");
+  EXPECT_EQ(Exec(s, "x[1:, ::-1]"), "array([[ 7,  6,  5,  4],\n       [11, 10,  9,  8]])\n");
+  EXPECT_EQ(Exec(s, "x[None, ..., 2]"), "array([[ 2,  6, 10]])\n");
+  EXPECT_EQ(Exec(s, "x.T[0]"), "array([0, 4, 8])\n");
+  EXPECT_EQ(Exec(s, "x.sum(axis=1)"), "array([ 6, 22, 38])\n");
+  EXPECT_EQ(Exec(s, "np.max(x, 0, keepdims=True)"), "array([[ 8,  9, 10, 11]])\n");
+  EXPECT_EQ(Exec(s, "(x > 5).sum()"), "array(6)\n");
+  EXPECT_EQ(Exec(s, "transpose(x, (1, 0)).shape"), "(4, 3)\n");
+  EXPECT_EQ(Exec(s, "x.astype(float32)[0] / 2"), "array([0. , 0.5, 1. , 1.5], dtype=float32)\n");
+  EXPECT_EQ(Exec(s, "where(x % 2 == 0, x, -1)[0]"), "array([ 0, -1,  2, -1])\n");
+  EXPECT_EQ(Exec(s, "2 ** 10, 7 // -2, -7 % 3, 1 / 4"), "(1024, -4, 2, 0.25)\n");
+  EXPECT_EQ(Exec(s, "~True, -3 << 2"), "(False, -12)\n");
+  EXPECT_EQ(Exec(s, "linspace(0, 1, 5)"), "array([0.  , 0.25, 0.5 , 0.75, 1.  ])\n");
+  EXPECT_EQ(Exec(s, "eye(2)"), "array([[1., 0.],\n       [0., 1.]])\n");
+  EXPECT_EQ(Exec(s, "zeros((2, 2), dtype=int32).dtype"), "dtype('int32')\n");
+  EXPECT_EQ(Exec(s, "random.rand(3, seed=1).shape"), "(3,)\n");
+  EXPECT_EQ(Exec(s, "argmax(x[:, ::-1], axis=1)"), "array([0, 0, 0])\n");
+}
+
+TEST(ScriptTest, SyntaxErrorsPointAtTheirColumn) {
+  Session s;
+  EXPECT_EQ(Exec(s, "x + * 2"), "  x + * 2\n      ^\nerror: invalid syntax");
+  EXPECT_EQ(Exec(s, "f(1, 2"), "  f(1, 2\n        ^\nerror: expected ')' before the end");
+  EXPECT_EQ(Exec(s, "a[1:2"), "  a[1:2\n       ^\nerror: expected ']' before the end");
+  EXPECT_EQ(Exec(s, "f(x=1, 2)"),
+            "  f(x=1, 2)\n         ^\nerror: positional argument follows keyword argument");
+  EXPECT_EQ(Exec(s, "1 $ 2"), "  1 $ 2\n    ^\nerror: invalid character '$'");
+  EXPECT_EQ(Exec(s, "'abc"), "  'abc\n  ^\nerror: unterminated string literal");
+  EXPECT_EQ(Exec(s, "a < b < c"),
+            "  a < b < c\n        ^\nerror: chained comparisons are not supported on arrays");
+  // The session keeps working after errors.
+  EXPECT_EQ(Exec(s, "1 + 1"), "2\n");
+}
+
+TEST(ScriptTest, EvaluationErrorsAreNumPys) {
+  Session s;
+  Exec(s, "x = arange(12).reshape(3, 4)");
+  EXPECT_EQ(Exec(s, "y + 1"), "error: name 'y' is not defined");
+  EXPECT_EQ(Exec(s, "x.reshape(5, 3)"), "error: cannot reshape array of size 12 into shape (5,3)");
+  EXPECT_EQ(Exec(s, "x + arange(5)"),
+            "error: operands could not be broadcast together with shapes (3,4) (5,)");
+  EXPECT_EQ(Exec(s, "x.sum(axis=2)"), "error: axis 2 is out of bounds for array of dimension 2");
+  EXPECT_EQ(Exec(s, "x.foo"), "error: 'numpy.ndarray' object has no attribute 'foo'");
+  EXPECT_EQ(Exec(s, "x[0, 0, 0]"),
+            "error: too many indices for array: array is 2-dimensional, but 3 were indexed");
+  EXPECT_EQ(Exec(s, "max(zeros(0))"),
+            "error: zero-size array to reduction operation maximum which has no identity");
+  EXPECT_EQ(Exec(s, "einsum('ij,jk->ik', x, x)"), "error: einsum() is not implemented yet");
+  EXPECT_EQ(Exec(s, "1 // 0"), "error: integer division or modulo by zero");
+}
+
+// Golden printouts of each stage. Vector widths depend on the host: they
+// are masked to "L" before comparing.
+std::string MaskLanes(std::string text) {
+  text = std::regex_replace(text, std::regex("step \\d+: vector x\\d+"), "step L: vector xL");
+  return std::regex_replace(text, std::regex("\\d+x\\d+ tiles"), "LxL tiles");
+}
+
+TEST(ScriptTest, StagePrintoutsAreStable) {
+  Session s;
+  Exec(s, "x = array(arange(12).reshape(3, 4), dtype=float32)");
+  EXPECT_EQ(Exec(s, ":graph exp(x - x.max(axis=1, keepdims=True))"),
+            "%0 = array f32[3,4] strides (16,4)\n"
+            "%1 = max f32[3,1] %0 axis=(1,) keepdims\n"
+            "%2 = subtract f32[3,4] %0, %1\n"
+            "%3 = exp f32[3,4] %2\n");
+  EXPECT_EQ(MaskLanes(Exec(s, ":loops x * 2 + 1")),
+            "kernel 0: computes add f32[3,4]; reads 1 array(s) and 2 scalar(s); fuses 2 op(s); "
+            "moves 96 bytes\n"
+            "kernel(out0 f32 (contiguous), in0 f32 (contiguous), s0 f32, s1 f32)\n"
+            "  for i0 in [0, 12) step L: vector xL, masked tail, parallel\n"
+            "    %0 = load f32 in0[i0]\n"
+            "    %1 = scalar f32 s0\n"
+            "    %2 = multiply f32 %0, %1\n"
+            "    %3 = scalar f32 s1\n"
+            "    %4 = add f32 %2, %3\n"
+            "    store out0[i0], %4\n");
+  EXPECT_EQ(Exec(s, ":fused exp(x - x.max(axis=1, keepdims=True)) / 2"),
+            "kernel 0: computes max f32[3,1]; reads 1 array(s) and 0 scalar(s); fuses 0 op(s); "
+            "moves 60 bytes\n"
+            "kernel 1: computes divide f32[3,4]; reads 2 array(s) and 1 scalar(s); fuses 3 "
+            "op(s); moves 108 bytes\n");
+  const std::string ir = Exec(s, ":llvm x + 1");
+  EXPECT_NE(ir.find("define void @kernel"), std::string::npos) << ir;
+  EXPECT_NE(Exec(s, ":llvm x + 1 opt").find("fadd"), std::string::npos);
+  EXPECT_NE(Exec(s, ":asm x + 1").find("ret"), std::string::npos);
+  EXPECT_NE(Exec(s, ":time x + 1").find("fused:"), std::string::npos);
+  EXPECT_NE(Exec(s, ":cache").find("kernels compiled:"), std::string::npos);
+  EXPECT_EQ(Exec(s, ":nope x"), "error: unknown command :nope (:help lists commands)");
+  EXPECT_EQ(Exec(s, ":loops"), "error: :loops needs an expression (:help lists commands)");
+}
+
+TEST(ScriptTest, CompletionOffersNamesAndCommands) {
+  Session s;
+  Exec(s, "value = 3");
+  const std::vector<std::string> v = s.Completions("va");
+  EXPECT_NE(std::find(v.begin(), v.end(), "value"), v.end());
+  EXPECT_NE(std::find(v.begin(), v.end(), "var"), v.end());
+  const std::vector<std::string> c = s.Completions(":lo");
+  EXPECT_EQ(c, std::vector<std::string>({":loops"}));
+}
+
+// --- The binary ----------------------------------------------------------------
+
+struct Result {
+  int status = -1;
+  std::string out, err;
+};
+
+Result Cli(const std::string& args) {
+  const std::string dir = ::testing::TempDir();
+  const std::string out = dir + "/cli_out.txt", err = dir + "/cli_err.txt";
+  const int raw = std::system((std::string("'") + NDJIT_CLI + "' " + args + " > '" + out +
+                               "' 2> '" + err + "' < /dev/null")
+                                  .c_str());
+  Result r;
+  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
+  std::stringstream o, e;
+  o << std::ifstream(out).rdbuf();
+  e << std::ifstream(err).rdbuf();
+  r.out = o.str();
+  r.err = e.str();
+  return r;
+}
+
+TEST(CliTest, RunsAScriptAsASession) {
+  const std::string path = ::testing::TempDir() + "/session.ndjit";
+  std::ofstream(path) << "# a comment\nx = arange(6)\nx * 2\nx +\nx.sum()\n";
+  const Result r = Cli("run '" + path + "'");
+  EXPECT_EQ(r.status, 1);  // one statement failed; the others ran
+  EXPECT_EQ(r.out,
+            "# a comment\n>>> x = arange(6)\n>>> x * 2\narray([ 0,  2,  4,  6,  8, 10])\n"
+            ">>> x +\n  x +\n     ^\nerror: unexpected end of input\n>>> x.sum()\narray(15)\n");
+}
+
+TEST(CliTest, EvalRoundTripsThroughNpyFiles) {
+  const std::string dir = ::testing::TempDir();
+  ASSERT_TRUE(SaveNpy(dir + "/a.npy", testing::Iota({2, 3}, DType::kFloat32)).ok());
+  ASSERT_TRUE(SaveNpy(dir + "/b.npy", testing::Iota({3}, DType::kFloat32)).ok());
+  const Result r = Cli("eval 'a * 2 + b[None, ::-1]' --in a=" + dir + "/a.npy --in b=" + dir +
+                       "/b.npy --out " + dir + "/c.npy");
+  ASSERT_EQ(r.status, 0) << r.err;
+  absl::StatusOr<NDArray> c = LoadNpy(dir + "/c.npy");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->dtype(), DType::kFloat32);
+  EXPECT_EQ(testing::Values(*c), std::vector<double>({2, 3, 4, 8, 9, 10}));
+  const Result printed = Cli("eval 'a.sum(axis=0)' --in a=" + dir + "/a.npy");
+  EXPECT_EQ(printed.status, 0);
+  EXPECT_EQ(printed.out, "array([3., 5., 7.], dtype=float32)\n");
+}
+
+TEST(CliTest, BadInputFailsWithOneErrorLine) {
+  const std::string dir = ::testing::TempDir();
+  ASSERT_TRUE(SaveNpy(dir + "/m.npy", testing::Iota({2, 3}, DType::kFloat64)).ok());
+  std::ofstream(dir + "/junk.npy") << "not an npy file";
+  const std::vector<std::string> cases = {
+      "eval 'm +* 2' --in m=" + dir + "/m.npy",
+      "eval 'q + 1'",
+      "eval 'm + arange(4)' --in m=" + dir + "/m.npy",
+      "eval 'm.reshape(4, 4)' --in m=" + dir + "/m.npy",
+      "eval 'm' --in m=" + dir + "/missing.npy",
+      "eval 'm' --in m=" + dir + "/junk.npy",
+      "eval 'm' --in nonsense",
+      "eval 'm' --in",
+      "eval 'm * 2' --in m=" + dir + "/m.npy --out /nonexistent/dir/x.npy",
+      "eval '(((('",
+      "run /nonexistent/script.ndjit",
+      "frobnicate",
+  };
+  for (const std::string& args : cases) {
+    const Result r = Cli(args);
+    EXPECT_NE(r.status, 0) << args;
+    EXPECT_NE(r.status, -1) << args << ": crashed";
+    if (args == "frobnicate") continue;  // usage text
+    EXPECT_EQ(r.err.rfind("error: ", 0), 0u) << args << ": " << r.err;
+    EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << args << ": " << r.err;
+  }
+}
+
+}  // namespace
+}  // namespace ndjit::script

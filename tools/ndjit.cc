@@ -1,0 +1,163 @@
+// `ndjit`: the lowering explorer.
+//   ndjit repl                       interactive, with history and completion
+//   ndjit run FILE                   runs a script, echoing each statement
+//   ndjit eval EXPR [--in NAME=PATH.npy]... [--out PATH.npy]
+// Errors print "error: ..." (REPL and scripts show a caret under syntax
+// errors) and never end the REPL; `run` and `eval` exit non-zero after one.
+#include <editline/readline.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "ndjit/ndjit.h"
+#include "ndjit/script.h"
+
+namespace {
+
+ndjit::script::Session* g_session = nullptr;
+
+char* CompletionEntry(const char* text, int state) {
+  static std::vector<std::string> matches;
+  static size_t next = 0;
+  if (state == 0) {
+    matches = g_session->Completions(text);
+    next = 0;
+  }
+  return next < matches.size() ? strdup(matches[next++].c_str()) : nullptr;
+}
+
+int Usage() {
+  std::fprintf(stderr,
+               "usage: ndjit repl\n"
+               "       ndjit run FILE\n"
+               "       ndjit eval EXPR [--in NAME=PATH.npy]... [--out PATH.npy]\n");
+  return 2;
+}
+
+int Repl() {
+  ndjit::script::Session session;
+  g_session = &session;
+  rl_completion_entry_function = CompletionEntry;
+  const char* home = std::getenv("HOME");
+  const std::string history = std::string(home ? home : ".") + "/.ndjit_history";
+  read_history(history.c_str());
+  std::printf("ndjit: NumPy's expressions, lazily fused and compiled. :help lists commands.\n");
+  while (char* raw = readline(">>> ")) {
+    const std::string line(raw);
+    std::free(raw);
+    if (line.find_first_not_of(" \t") == std::string::npos) continue;
+    add_history(line.c_str());
+    if (line == "exit" || line == "quit" || line == "exit()" || line == "quit()") break;
+    absl::StatusOr<std::string> out = session.Execute(line);
+    if (out.ok()) {
+      std::fputs(out->c_str(), stdout);
+    } else {
+      std::printf("%s\n", ndjit::script::ErrorDisplay(line, out.status()).c_str());
+    }
+  }
+  write_history(history.c_str());
+  return 0;
+}
+
+int Run(const char* path) {
+  std::ifstream in(path);
+  if (!in) {
+    std::fprintf(stderr, "error: cannot open %s\n", path);
+    return 1;
+  }
+  ndjit::script::Session session;
+  int failures = 0;
+  std::string line;
+  while (std::getline(in, line)) {
+    const size_t first = line.find_first_not_of(" \t");
+    if (first == std::string::npos) {
+      std::printf("\n");
+      continue;
+    }
+    if (line[first] == '#') {  // comments are narration: shown as they are
+      std::printf("%s\n", line.c_str());
+      continue;
+    }
+    std::printf(">>> %s\n", line.c_str());
+    absl::StatusOr<std::string> out = session.Execute(line);
+    if (out.ok()) {
+      std::fputs(out->c_str(), stdout);
+    } else {
+      ++failures;
+      std::printf("%s\n", ndjit::script::ErrorDisplay(line, out.status()).c_str());
+    }
+    std::fflush(stdout);
+  }
+  return failures == 0 ? 0 : 1;
+}
+
+int Eval(int argc, char** argv) {
+  if (argc < 3) return Usage();
+  ndjit::script::Session session;
+  const std::string expr = argv[2];
+  std::string out_path;
+  for (int i = 3; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if ((arg == "--in" || arg == "--out") && i + 1 >= argc) {
+      std::fprintf(stderr, "error: %s needs a value\n", arg.c_str());
+      return 2;
+    }
+    if (arg == "--out") {
+      out_path = argv[++i];
+    } else if (arg == "--in") {
+      const std::string spec = argv[++i];
+      const size_t eq = spec.find('=');
+      if (eq == std::string::npos || eq == 0) {
+        std::fprintf(stderr, "error: --in takes NAME=PATH.npy, not '%s'\n", spec.c_str());
+        return 2;
+      }
+      absl::StatusOr<ndjit::NDArray> a = ndjit::LoadNpy(spec.substr(eq + 1));
+      if (!a.ok()) {
+        std::fprintf(stderr, "error: %s: %s\n", spec.substr(eq + 1).c_str(),
+                     std::string(a.status().message()).c_str());
+        return 1;
+      }
+      session.Set(spec.substr(0, eq), ndjit::Array<>(*a));
+    } else {
+      std::fprintf(stderr, "error: unknown argument '%s'\n", arg.c_str());
+      return 2;
+    }
+  }
+  if (out_path.empty()) {
+    absl::StatusOr<std::string> out = session.Execute(expr);
+    if (!out.ok()) {
+      std::fprintf(stderr, "error: %s\n", std::string(out.status().message()).c_str());
+      return 1;
+    }
+    std::fputs(out->c_str(), stdout);
+    return 0;
+  }
+  absl::StatusOr<ndjit::NDArray> value = session.EvaluateArray(expr);
+  absl::Status saved = value.ok() ? ndjit::SaveNpy(out_path, *value) : value.status();
+  if (!saved.ok()) {
+    std::fprintf(stderr, "error: %s\n", std::string(saved.message()).c_str());
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2) return Usage();
+  const std::string cmd = argv[1];
+  try {
+    if (cmd == "repl") return Repl();
+    if (cmd == "run" && argc == 3) return Run(argv[2]);
+    if (cmd == "eval") return Eval(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
+  }
+  return Usage();
+}
