@@ -98,12 +98,14 @@ TEST(ScriptTest, StagePrintoutsAreStable) {
             "moves 96 bytes\n"
             "kernel(out0 f32 (contiguous), in0 f32 (contiguous), s0 f32, s1 f32)\n"
             "  for i0 in [0, 12) step L: vector xL, masked tail, parallel\n"
-            "    %0 = load f32 in0[i0]\n"
-            "    %1 = scalar f32 s0\n"
-            "    %2 = multiply f32 %0, %1\n"
-            "    %3 = scalar f32 s1\n"
-            "    %4 = add f32 %2, %3\n"
+            "    %0 = load f32 in0[i0]    # %0\n"
+            "    %1 = scalar f32 s0    # %1\n"
+            "    %2 = multiply f32 %0, %1    # %2\n"
+            "    %3 = scalar f32 s1    # %3\n"
+            "    %4 = add f32 %2, %3    # %4\n"
             "    store out0[i0], %4\n");
+  // The same names in the LLVM IR: graph node %2 is the value g2.
+  EXPECT_NE(Exec(s, ":llvm x * 2 + 1").find("%g2 = fmul"), std::string::npos);
   EXPECT_EQ(Exec(s, ":fused exp(x - x.max(axis=1, keepdims=True)) / 2"),
             "kernel 0: computes max f32[3,1]; reads 1 array(s) and 0 scalar(s); fuses 0 op(s); "
             "moves 60 bytes\n"

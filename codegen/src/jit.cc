@@ -75,14 +75,14 @@ class Jit {
   }
 
   // Lowers `spec` into a fresh module; optionally runs the O3 pipeline.
-  absl::StatusOr<std::unique_ptr<llvm::Module>> BuildModule(const ir::KernelSpec& spec,
-                                                            const std::string& name,
-                                                            llvm::LLVMContext& ctx, bool optimize) {
+  absl::StatusOr<std::unique_ptr<llvm::Module>> BuildModule(
+      const ir::KernelSpec& spec, const std::string& name, llvm::LLVMContext& ctx, bool optimize,
+      const std::vector<std::string>* labels = nullptr) {
     auto module = std::make_unique<llvm::Module>(name, ctx);
     module->setDataLayout(tm_->createDataLayout());
     module->setTargetTriple(tm_->getTargetTriple().str());
     if (absl::Status s = ir::VerifyKernel(spec); !s.ok()) return s;
-    if (absl::Status s = LowerKernel(spec, name, *module); !s.ok()) return s;
+    if (absl::Status s = LowerKernel(spec, name, *module, labels); !s.ok()) return s;
     if (llvm::Function* kernel = module->getFunction(name)) {
       kernel->addFnAttr("target-cpu", tm_->getTargetCPU());
       kernel->addFnAttr("target-features", tm_->getTargetFeatureString());
@@ -266,12 +266,13 @@ CompileStats GetCompileStats() {
   return jit.ok() ? (*jit)->Stats() : CompileStats{};
 }
 
-absl::StatusOr<std::string> KernelLLVMIR(const ir::KernelSpec& spec, bool optimized) {
+absl::StatusOr<std::string> KernelLLVMIR(const ir::KernelSpec& spec, bool optimized,
+                                         const std::vector<std::string>& labels) {
   absl::StatusOr<Jit*> jit = Jit::Get();
   if (!jit.ok()) return jit.status();
   llvm::LLVMContext ctx;
   absl::StatusOr<std::unique_ptr<llvm::Module>> m =
-      (*jit)->BuildModule(spec, "kernel", ctx, optimized);
+      (*jit)->BuildModule(spec, "kernel", ctx, optimized, labels.empty() ? nullptr : &labels);
   if (!m.ok()) return m.status();
   std::string text;
   llvm::raw_string_ostream os(text);

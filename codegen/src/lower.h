@@ -8,6 +8,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "llvm/IR/IRBuilder.h"
@@ -53,6 +54,9 @@ llvm::Value* LowerComplex(llvm::IRBuilder<>& b, const ir::Instr& instr,
                           llvm::ArrayRef<llvm::Value*> args);
 
 // Builds the whole kernel function `name` into `module`.
-absl::Status LowerKernel(const ir::KernelSpec& spec, const std::string& name, llvm::Module& module);
+// `labels` (optional, one per body instruction) name the LLVM values that
+// instruction produces, so the IR can be read beside the graph.
+absl::Status LowerKernel(const ir::KernelSpec& spec, const std::string& name, llvm::Module& module,
+                         const std::vector<std::string>* labels = nullptr);
 
 }  // namespace ndjit::codegen

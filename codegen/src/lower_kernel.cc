@@ -20,8 +20,9 @@ constexpr int64_t kTileBand = 32;
 
 class KernelLowering {
  public:
-  KernelLowering(const ir::KernelSpec& spec, llvm::Module& m)
-      : spec_(spec), m_(m), ctx_(m.getContext()), b_(ctx_) {}
+  KernelLowering(const ir::KernelSpec& spec, llvm::Module& m,
+                 const std::vector<std::string>* labels)
+      : spec_(spec), m_(m), ctx_(m.getContext()), b_(ctx_), labels_(labels) {}
 
   absl::Status Build(const std::string& name) {
     for (const ir::Instr& in : spec_.body) {
@@ -662,6 +663,12 @@ class KernelLowering {
           }
           break;
       }
+      if (labels_ != nullptr && values.size() < labels_->size() && !(*labels_)[values.size()].empty()) {
+        if (auto* inst = llvm::dyn_cast_or_null<llvm::Instruction>(v)) {
+          // "%3" of the graph becomes g3 (LLVM numbers repeats: g3.1, ...).
+          inst->setName("g" + (*labels_)[values.size()].substr(1));
+        }
+      }
       values.push_back(v);
     }
   }
@@ -670,6 +677,7 @@ class KernelLowering {
   llvm::Module& m_;
   llvm::LLVMContext& ctx_;
   llvm::IRBuilder<> b_;
+  const std::vector<std::string>* labels_;
   llvm::Function* fn_ = nullptr;
   std::vector<Value*> sizes_;
   std::vector<std::vector<Value*>> strides_;
@@ -691,8 +699,8 @@ class KernelLowering {
 }  // namespace
 
 absl::Status LowerKernel(const ir::KernelSpec& spec, const std::string& name,
-                         llvm::Module& module) {
-  return KernelLowering(spec, module).Build(name);
+                         llvm::Module& module, const std::vector<std::string>* labels) {
+  return KernelLowering(spec, module, labels).Build(name);
 }
 
 }  // namespace ndjit::codegen

@@ -26,6 +26,7 @@ std::atomic<int64_t> g_fallbacks{0};
 std::atomic<int64_t> g_kernel_ops{0};
 std::atomic<int64_t> g_intermediate_bytes{0};
 thread_local std::vector<ir::KernelLaunch>* t_recorder = nullptr;
+thread_local absl::flat_hash_map<const ir::Node*, const ir::Node*>* t_origins = nullptr;
 
 void NoteKernel(const ir::KernelSpec& spec) {
   int64_t ops = 0;
@@ -295,7 +296,7 @@ absl::StatusOr<std::vector<ir::NodePtr>> CutAtReductions(
     std::vector<const ir::Node*> later;
     std::vector<std::vector<ir::NodePtr>> groups;
     for (const ir::Node* n : pending) {
-      absl::StatusOr<ir::NodePtr> input = ir::Substitute(n->inputs()[0], with);
+      absl::StatusOr<ir::NodePtr> input = ir::Substitute(n->inputs()[0], with, t_origins);
       if (!input.ok()) return input.status();
       if ((*input)->has_reduction()) {
         later.push_back(n);
@@ -308,6 +309,7 @@ absl::StatusOr<std::vector<ir::NodePtr>> CutAtReductions(
       absl::StatusOr<ir::NodePtr> r = ir::MakeReduce(
           n->op(), *input, std::vector<int64_t>(n->axes().begin(), n->axes().end()), true);
       if (!r.ok()) return r.status();
+      if (t_origins != nullptr) (*t_origins)[r->get()] = n;
       computed.emplace(key, NDArray());  // claimed: computed with its group
       auto g = std::find_if(groups.begin(), groups.end(), [&](const auto& grp) {
         return grp[0]->inputs()[0]->shape() == (*r)->inputs()[0]->shape() &&
@@ -345,7 +347,7 @@ absl::StatusOr<std::vector<ir::NodePtr>> CutAtReductions(
       roots.push_back(o);
       continue;
     }
-    absl::StatusOr<ir::NodePtr> sub = ir::Substitute(o, with);
+    absl::StatusOr<ir::NodePtr> sub = ir::Substitute(o, with, t_origins);
     if (!sub.ok()) return sub.status();
     // Reduction values other kernels read are the evaluation's intermediates.
     if ((*sub)->kind() != ir::NodeKind::kArray) {
@@ -476,7 +478,11 @@ void Array<>::eval_into(const NDArray& out) const {
 }
 
 namespace internal {
-void SetLaunchRecorder(std::vector<ir::KernelLaunch>* recorder) { t_recorder = recorder; }
+void SetLaunchRecorder(std::vector<ir::KernelLaunch>* recorder,
+                       absl::flat_hash_map<const ir::Node*, const ir::Node*>* origins) {
+  t_recorder = recorder;
+  t_origins = origins;
+}
 std::vector<ir::KernelLaunch>* LaunchRecorder() { return t_recorder; }
 }  // namespace internal
 

@@ -6,11 +6,15 @@
 
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "ndjit/ir/kernel.h"
 
 namespace ndjit::internal {
 
-void SetLaunchRecorder(std::vector<ir::KernelLaunch>* recorder);
+// `origins` receives, for every node the evaluation rebuilt (reductions'
+// values substituted below it), the node of the caller's graph it stands for.
+void SetLaunchRecorder(std::vector<ir::KernelLaunch>* recorder,
+                       absl::flat_hash_map<const ir::Node*, const ir::Node*>* origins = nullptr);
 std::vector<ir::KernelLaunch>* LaunchRecorder();
 
 }  // namespace ndjit::internal

@@ -391,7 +391,8 @@ absl::StatusOr<NodePtr> ApplyView(const NodePtr& root, const ViewFn& view,
 }
 
 absl::StatusOr<NodePtr> Substitute(const NodePtr& root,
-                                   const absl::flat_hash_map<const Node*, NodePtr>& with) {
+                                   const absl::flat_hash_map<const Node*, NodePtr>& with,
+                                   absl::flat_hash_map<const Node*, const Node*>* origins) {
   absl::flat_hash_map<const Node*, NodePtr> done;
   std::function<absl::StatusOr<NodePtr>(const NodePtr&)> rewrite =
       [&](const NodePtr& n) -> absl::StatusOr<NodePtr> {
@@ -418,6 +419,7 @@ absl::StatusOr<NodePtr> Substitute(const NodePtr& root,
       out = MakeUfunc(n->op(), ins);
     }
     if (out.ok()) done.emplace(n.get(), *out);
+    if (out.ok() && origins != nullptr && out->get() != n.get()) (*origins)[out->get()] = n.get();
     return out;
   };
   return rewrite(root);

@@ -47,9 +47,10 @@ InnerAccess AccessOf(int64_t inner_stride, DType dtype) {
                                            : InnerAccess::kStrided;
 }
 
-int BodyBuilder::Append(Instr in) {
+int BodyBuilder::Append(Instr in, const Node* node) {
   widest_ = std::max({widest_, RegisterBytes(in.dtype), RegisterBytes(in.compute)});
   launch_.spec.body.push_back(std::move(in));
+  launch_.instr_nodes.push_back(node);
   return static_cast<int>(launch_.spec.body.size()) - 1;
 }
 
@@ -104,7 +105,7 @@ absl::Status BodyBuilder::Emit(absl::Span<const NodePtr> values) {
         return absl::InternalError(
             "a kernel body cannot hold a reduction: its result must be computed first");
     }
-    value_of_[n] = Append(std::move(in));
+    value_of_[n] = Append(std::move(in), n);
   }
   return absl::OkStatus();
 }
@@ -228,7 +229,7 @@ absl::StatusOr<KernelLaunch> PlanElementwiseKernel(absl::Span<const NodePtr> out
   return launch;
 }
 
-std::string PrintKernel(const KernelLaunch& launch) {
+std::string PrintKernel(const KernelLaunch& launch, const std::vector<std::string>& labels) {
   const KernelSpec& spec = launch.spec;
   auto operand_name = [&](int k) {
     return k < spec.num_outputs ? absl::StrCat("out", k) : absl::StrCat("in", k - spec.num_outputs);
@@ -301,6 +302,7 @@ std::string PrintKernel(const KernelLaunch& launch) {
                         args[0]);
         break;
     }
+    if (i < labels.size() && !labels[i].empty()) absl::StrAppend(&out, "    # ", labels[i]);
     out += "\n";
   }
   return out;

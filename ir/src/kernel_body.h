@@ -19,7 +19,8 @@ class BodyBuilder {
   // shape), scalars become scalar arguments. The nodes must be elementwise.
   absl::Status Emit(absl::Span<const NodePtr> values);
   int ValueOf(const Node* n) const { return value_of_.at(n); }
-  int Append(Instr in);
+  // Appends an instruction computing `node` (null: none of the graph's).
+  int Append(Instr in, const Node* node = nullptr);
   int CastTo(int value, DType to);
 
   // The leaf arrays read, in operand order after the outputs.

@@ -212,7 +212,7 @@ absl::StatusOr<ReductionPlan> PlanReduction(absl::Span<const NodePtr> reductions
     const bool widen_late = r->dtype() == DType::kFloat32 && acc[k] == DType::kFloat64;
     a.compute = widen_late ? DType::kFloat32 : acc[k];
     a.args = {body.CastTo(body.ValueOf(r->inputs()[0].get()), a.compute)};
-    body.Append(std::move(a));
+    body.Append(std::move(a), r.get());
   }
 
   // Loops: dims of the input, ordered by the deciding input's strides.

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <fstream>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -321,10 +322,12 @@ struct Session::Impl {
     return v->array;
   }
 
-  // Evaluates a fresh copy of `a`, recording the kernels it runs.
+  // Evaluates a fresh copy of `a`, recording the kernels it runs; `origins`
+  // maps the nodes the evaluation rebuilt back to `a`'s.
   absl::StatusOr<std::vector<ir::KernelLaunch>> Record(const Array<>& a, double* ms = nullptr) {
     std::vector<ir::KernelLaunch> launches;
-    internal::SetLaunchRecorder(&launches);
+    origins.clear();
+    internal::SetLaunchRecorder(&launches, &origins);
     const auto t0 = std::chrono::steady_clock::now();
     try {
       Array<>(a.node()).eval();
@@ -343,7 +346,28 @@ struct Session::Impl {
     return distinct;
   }
 
+  // The graph's %N name of each instruction of `l` (as :graph numbers the
+  // nodes of `root`), empty where an instruction has none.
+  std::vector<std::string> Labels(const ir::NodePtr& root, const ir::KernelLaunch& l) {
+    absl::flat_hash_map<const ir::Node*, int> id;
+    for (const ir::Node* n : ir::TopologicalOrder({root})) {
+      const int k = static_cast<int>(id.size());
+      id[n] = k;
+    }
+    std::vector<std::string> labels;
+    for (const ir::Node* n : l.instr_nodes) {
+      auto it = id.find(n);
+      if (it == id.end() && n != nullptr) {
+        if (auto o = origins.find(n); o != origins.end()) it = id.find(o->second);
+      }
+      labels.push_back(it == id.end() ? "" : absl::StrCat("%", it->second));
+    }
+    return labels;
+  }
+
   absl::StatusOr<std::string> Command(absl::string_view line);
+
+  absl::flat_hash_map<const ir::Node*, const ir::Node*> origins;
 };
 
 absl::StatusOr<std::string> Session::Impl::Command(absl::string_view line) {
@@ -455,15 +479,16 @@ absl::StatusOr<std::string> Session::Impl::Command(absl::string_view line) {
                       l.arrays.size() - l.spec.num_outputs, " array(s) and ",
                       l.spec.scalars.size(), " scalar(s); fuses ", ops, " op(s); moves ",
                       bytes, " bytes\n");
-      if (cmd == ":loops") absl::StrAppend(&out, ir::PrintKernel(l));
+      if (cmd == ":loops") absl::StrAppend(&out, ir::PrintKernel(l, Labels(a->node(), l)));
     }
     return out;
   }
   if (cmd == ":llvm" || cmd == ":asm") {
     for (size_t k = 0; k < launches->size(); ++k) {
-      absl::StatusOr<std::string> text = cmd == ":asm"
-                                             ? codegen::KernelAssembly((*launches)[k].spec)
-                                             : codegen::KernelLLVMIR((*launches)[k].spec, optimized);
+      const ir::KernelLaunch& l = (*launches)[k];
+      absl::StatusOr<std::string> text =
+          cmd == ":asm" ? codegen::KernelAssembly(l.spec)
+                        : codegen::KernelLLVMIR(l.spec, optimized, Labels(a->node(), l));
       if (!text.ok()) return text.status();
       absl::StrAppend(&out, "; kernel ", k, "\n", *text);
     }

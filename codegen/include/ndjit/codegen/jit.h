@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -38,7 +39,10 @@ CompileStats GetCompileStats();
 
 // The kernel's LLVM IR, before or after the optimisation pipeline, and its
 // host assembly: what the REPL's :llvm and :asm show.
-absl::StatusOr<std::string> KernelLLVMIR(const ir::KernelSpec& spec, bool optimized);
+// `labels` (one per body instruction, optional) name the values: "%3"
+// becomes the LLVM value g3.
+absl::StatusOr<std::string> KernelLLVMIR(const ir::KernelSpec& spec, bool optimized,
+                                         const std::vector<std::string>& labels = {});
 absl::StatusOr<std::string> KernelAssembly(const ir::KernelSpec& spec);
 
 }  // namespace ndjit::codegen

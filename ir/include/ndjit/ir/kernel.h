@@ -89,6 +89,9 @@ struct KernelLaunch {
   std::vector<Strides> strides;  // [operand][loop], bytes
   std::vector<int64_t> offsets;  // per operand, bytes from arrays[k].data(); empty = none
   std::vector<NodePtr> outputs;  // the graph nodes the outputs hold
+  // The graph node each body instruction computes (null where none: casts
+  // the planner inserts, stores), so printers can name values after them.
+  std::vector<const Node*> instr_nodes;
 };
 
 // Plans one fused kernel computing `outputs`, which must share one shape and
@@ -127,7 +130,10 @@ absl::StatusOr<NDArray> FinishReduction(const ReductionPlan& plan, int k);
 // in float64 (rounded once at the end), everything else in its own dtype.
 DType AccumulatorDType(Ufunc op, DType dtype);
 
-// The loop IR, as the REPL's `:loops` shows it.
-std::string PrintKernel(const KernelLaunch& launch);
+// The loop IR, as the REPL's `:loops` shows it. With `labels` (one per
+// body instruction, empty for none), each instruction line ends with its
+// label: the explorer passes the graph's %N names.
+std::string PrintKernel(const KernelLaunch& launch,
+                        const std::vector<std::string>& labels = {});
 
 }  // namespace ndjit::ir
