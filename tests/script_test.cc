@@ -116,6 +116,13 @@ TEST(ScriptTest, StagePrintoutsAreStable) {
   EXPECT_NE(Exec(s, ":llvm x + 1 opt").find("fadd"), std::string::npos);
   EXPECT_NE(Exec(s, ":asm x + 1").find("ret"), std::string::npos);
   EXPECT_NE(Exec(s, ":time x + 1").find("fused:"), std::string::npos);
+  const std::string dot = ::testing::TempDir() + "/g.dot";
+  EXPECT_EQ(Exec(s, ":dot exp(x - x.max(axis=1, keepdims=True)) " + dot), "wrote " + dot + " (4 nodes)\n");
+  std::stringstream text;
+  text << std::ifstream(dot).rdbuf();
+  EXPECT_NE(text.str().find("subgraph cluster_1 {\n    label=\"kernel 1\";\n    n0;\n    n2;\n    n3;"),
+            std::string::npos)
+      << text.str();
   EXPECT_NE(Exec(s, ":cache").find("kernels compiled:"), std::string::npos);
   EXPECT_EQ(Exec(s, ":nope x"), "error: unknown command :nope (:help lists commands)");
   EXPECT_EQ(Exec(s, ":loops"), "error: :loops needs an expression (:help lists commands)");

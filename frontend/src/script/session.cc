@@ -382,7 +382,7 @@ absl::StatusOr<std::string> Session::Impl::Command(absl::string_view line) {
         ":loops x      each kernel's loop IR: loop order, vector width, tiles, parallel loop\n"
         ":llvm x [opt] each kernel's LLVM IR, before (or after) optimisation\n"
         ":asm x        each kernel's host assembly\n"
-        ":dot x FILE   the graph as Graphviz, reductions marked\n"
+        ":dot x FILE   the graph as Graphviz, each kernel a cluster\n"
         ":time x       compile and run time, GB/s, and the eager evaluator's, side by side\n"
         ":cache        the kernel cache's counters\n"
         ":vars         the variables\n"
@@ -443,6 +443,19 @@ absl::StatusOr<std::string> Session::Impl::Command(absl::string_view line) {
                       n->kind() == ir::NodeKind::kReduce ? ", style=filled, fillcolor=lightblue" : "",
                       "];\n");
       for (const ir::NodePtr& in : n->inputs()) absl::StrAppend(&dot, "  n", id[in.get()], " -> n", k, ";\n");
+    }
+    // Kernels as clusters: the nodes each one computes.
+    absl::StatusOr<std::vector<ir::KernelLaunch>> launches = Record(*a);
+    if (!launches.ok()) return launches.status();
+    for (size_t k = 0; k < launches->size(); ++k) {
+      absl::StrAppend(&dot, "  subgraph cluster_", k, " {\n    label=\"kernel ", k, "\";\n");
+      std::vector<std::string> seen;
+      for (const std::string& label : Labels(a->node(), (*launches)[k])) {
+        if (label.empty() || std::find(seen.begin(), seen.end(), label) != seen.end()) continue;
+        seen.push_back(label);
+        absl::StrAppend(&dot, "    n", label.substr(1), ";\n");
+      }
+      dot += "  }\n";
     }
     dot += "}\n";
     std::ofstream f(file);
@@ -520,7 +533,16 @@ absl::StatusOr<std::string> Session::Impl::Command(absl::string_view line) {
       if (n->kind() == ir::NodeKind::kArray) bytes += n->array().nbytes();
     }
     bytes += a->size() * ItemSize(a->dtype());
-    auto rate = [&](double ms) { return absl::StrFormat("%.2f GB/s", bytes / ms / 1e6); };
+    // Work: one operation per element each ufunc produces, per element a
+    // reduction folds (transcendentals count as one).
+    double flops = 0;
+    for (const ir::Node* n : ir::TopologicalOrder({a->node()})) {
+      if (n->kind() == ir::NodeKind::kUfunc) flops += static_cast<double>(n->size());
+      if (n->kind() == ir::NodeKind::kReduce) flops += static_cast<double>(n->inputs()[0]->size());
+    }
+    auto rate = [&](double ms) {
+      return absl::StrFormat("%.2f GB/s, %.2f Gop/s", bytes / ms / 1e6, flops / ms / 1e6);
+    };
     return absl::StrCat(
         absl::StrFormat("first evaluation %.3f ms, of which compiling %.3f ms (%d kernel(s))\n",
                         first_ms, after.compile_ms - before.compile_ms,
