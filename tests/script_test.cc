@@ -28,6 +28,8 @@ TEST(ScriptTest, ExpressionsFollowNumPy) {
   EXPECT_EQ(Exec(s, "x = arange(12).reshape(3, 4)"), "");
   EXPECT_EQ(Exec(s, "x.shape"), "(3, 4)\n");
   EXPECT_EQ(Exec(s, "x.dtype"), "dtype('int64')\n");
+  EXPECT_EQ(Exec(s, "x.strides, x.T.strides, x[:, ::2].strides"), "((32, 8), (8, 32), (32, 16))\n");
+  EXPECT_EQ(Exec(s, "ascontiguousarray(x.T).strides"), "(24, 8)\n");
   EXPECT_EQ(Exec(s, "x[1:, ::-1]"), "array([[ 7,  6,  5,  4],\n       [11, 10,  9,  8]])\n");
   EXPECT_EQ(Exec(s, "x[None, ..., 2]"), "array([[ 2,  6, 10]])\n");
   EXPECT_EQ(Exec(s, "x.T[0]"), "array([0, 4, 8])\n");

@@ -388,6 +388,14 @@ std::map<std::string, Fn>& Table() {
       return Value::Arr(Array<>(Array<>(v.node()).array()));
     };
     t["asarray"] = t["array"];
+    t["ascontiguousarray"] = [](Args& a) -> absl::StatusOr<Value> {
+      if (a.pos.empty()) return Bad("ascontiguousarray() missing required argument 'a'");
+      absl::StatusOr<Array<>> x = ToArray(a.pos[0], "ascontiguousarray");
+      if (!x.ok()) return x.status();
+      absl::StatusOr<NDArray> c = AsContiguousArray(Array<>(x->node()).array());
+      if (!c.ok()) return c.status();
+      return Value::Arr(Array<>(*c));
+    };
     t["load"] = [](Args& a) -> absl::StatusOr<Value> {
       if (a.pos.empty() || a.pos[0].kind != Value::kString) return Bad("load() needs a file name");
       absl::StatusOr<NDArray> x = LoadNpy(a.pos[0].s);
