@@ -170,7 +170,10 @@ void BM_W5RowMaxEigen(benchmark::State& state) {
   }
   state.SetBytesProcessed(state.iterations() * 4 * kSide * kSide);
 }
-BENCHMARK(BM_W5RowMaxEigen)->Name("W5rowmax/eigen/1T")->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_W5RowMaxEigen)
+    ->Name("W5rowmax/eigen/1T")
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 
 void BM_W5ColSumEigen(benchmark::State& state) {
   Matrices& d = Mats();
@@ -186,7 +189,10 @@ void BM_W5ColSumEigen(benchmark::State& state) {
   }
   state.SetBytesProcessed(state.iterations() * 4 * kSide * kSide);
 }
-BENCHMARK(BM_W5ColSumEigen)->Name("W5colsum/eigen/1T")->UseRealTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_W5ColSumEigen)
+    ->Name("W5colsum/eigen/1T")
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 
 void BM_W6Eigen(benchmark::State& state) {
   Matrices& d = Mats();

@@ -21,8 +21,10 @@ constexpr int64_t kN = int64_t{1} << 24;
 
 struct Data {
   // The inputs of workloads_bench.cc: same seeds, same ranges.
-  NDArray a = bench::RandomFloats({kN}, 1, 0.5f, 2.0f), b = bench::RandomFloats({kN}, 2, 0.5f, 2.0f);
-  NDArray c = bench::RandomFloats({kN}, 3, -2.0f, 2.0f), out = *NDArray::Empty({kN}, DType::kFloat32);
+  NDArray a = bench::RandomFloats({kN}, 1, 0.5f, 2.0f),
+          b = bench::RandomFloats({kN}, 2, 0.5f, 2.0f);
+  NDArray c = bench::RandomFloats({kN}, 3, -2.0f, 2.0f),
+          out = *NDArray::Empty({kN}, DType::kFloat32);
   const float* A() const { return reinterpret_cast<const float*>(a.data()); }
   const float* B() const { return reinterpret_cast<const float*>(b.data()); }
   const float* C() const { return reinterpret_cast<const float*>(c.data()); }
@@ -79,14 +81,16 @@ BENCHMARK(BM_W1)->Name("W1/highway/1T")->UseRealTime()->Unit(benchmark::kMillise
 
 auto W2Vec = [](D d, int64_t i) {
   const Data& in = Inputs();
-  const auto a = hn::LoadU(d, in.A() + i), b = hn::LoadU(d, in.B() + i), c = hn::LoadU(d, in.C() + i);
+  const auto a = hn::LoadU(d, in.A() + i), b = hn::LoadU(d, in.B() + i),
+             c = hn::LoadU(d, in.C() + i);
   const auto lhs = hn::MulAdd(hn::Set(d, 3.0f), hn::Mul(b, c), hn::Mul(hn::Set(d, 2.0f), a));
   return hn::Sub(lhs, hn::Div(a, hn::Add(b, hn::Set(d, 1.0f))));
 };
 
 auto W3Vec = [](D d, int64_t i) {
   const Data& in = Inputs();
-  const auto a = hn::LoadU(d, in.A() + i), b = hn::LoadU(d, in.B() + i), c = hn::LoadU(d, in.C() + i);
+  const auto a = hn::LoadU(d, in.A() + i), b = hn::LoadU(d, in.B() + i),
+             c = hn::LoadU(d, in.C() + i);
   return hn::MulAdd(hn::Tanh(d, a), hn::Exp(d, hn::Neg(hn::Mul(b, b))), hn::Sqrt(hn::Abs(c)));
 };
 

@@ -7,9 +7,9 @@
 #include <cmath>
 #include <random>
 
+#include "bench_util.h"
 #include "ndjit/ndjit.h"
 #include "ndjit/runtime/thread_pool.h"
-#include "bench_util.h"
 
 namespace ndjit {
 namespace {
@@ -22,7 +22,8 @@ constexpr int64_t kW4 = 4096;
 
 struct Data {
   NDArray a = bench::RandomFloats({kN}, 1, -1, 1), b = bench::RandomFloats({kN}, 2, -1, 1);
-  NDArray m = bench::RandomFloats({kSide, kSide}, 3, -4, 4), m2 = bench::RandomFloats({kSide, kSide}, 4, -4, 4);
+  NDArray m = bench::RandomFloats({kSide, kSide}, 3, -4, 4),
+          m2 = bench::RandomFloats({kSide, kSide}, 4, -4, 4);
   NDArray x = bench::RandomFloats({kW4}, 5, -3, 3), y = bench::RandomFloats({kW4}, 6, -3, 3);
 };
 
@@ -75,18 +76,18 @@ void Run(benchmark::State& state, Workload w, Backend backend, int threads, doub
 
 constexpr double kM = static_cast<double>(kSide * kSide);
 
-#define NDJIT_CASE(name, fn, bytes, items)                                           \
-  BENCHMARK_CAPTURE(Run, name##_ndjit1, fn, Backend::kJit, 1, bytes, items)          \
-      ->Name(#name "/ndjit/1T")                                                      \
-      ->UseRealTime()                                                                \
-      ->Unit(benchmark::kMillisecond);                                               \
-  BENCHMARK_CAPTURE(Run, name##_ndjit2, fn, Backend::kJit, 2, bytes, items)          \
-      ->Name(#name "/ndjit/2T")                                                      \
-      ->UseRealTime()                                                                \
-      ->Unit(benchmark::kMillisecond);                                               \
-  BENCHMARK_CAPTURE(Run, name##_eager1, fn, Backend::kEager, 1, bytes, items)        \
-      ->Name(#name "/eager/1T")                                                      \
-      ->UseRealTime()                                                                \
+#define NDJIT_CASE(name, fn, bytes, items)                                    \
+  BENCHMARK_CAPTURE(Run, name##_ndjit1, fn, Backend::kJit, 1, bytes, items)   \
+      ->Name(#name "/ndjit/1T")                                               \
+      ->UseRealTime()                                                         \
+      ->Unit(benchmark::kMillisecond);                                        \
+  BENCHMARK_CAPTURE(Run, name##_ndjit2, fn, Backend::kJit, 2, bytes, items)   \
+      ->Name(#name "/ndjit/2T")                                               \
+      ->UseRealTime()                                                         \
+      ->Unit(benchmark::kMillisecond);                                        \
+  BENCHMARK_CAPTURE(Run, name##_eager1, fn, Backend::kEager, 1, bytes, items) \
+      ->Name(#name "/eager/1T")                                               \
+      ->UseRealTime()                                                         \
       ->Unit(benchmark::kMillisecond);
 
 NDJIT_CASE(W4, W4, 2 * 4 * kW4, double(kW4) * kW4)

@@ -103,9 +103,10 @@ std::string WriteReport(const std::vector<Result>& results, const std::string& d
     }
   }
   // W1, W2, ..., W12 in numeric order, sub-cases after their workload.
-  std::stable_sort(workloads.begin(), workloads.end(), [](const std::string& a, const std::string& b) {
-    return std::atoi(a.c_str() + 1) < std::atoi(b.c_str() + 1);
-  });
+  std::stable_sort(workloads.begin(), workloads.end(),
+                   [](const std::string& a, const std::string& b) {
+                     return std::atoi(a.c_str() + 1) < std::atoi(b.c_str() + 1);
+                   });
   const std::vector<std::pair<std::string, int>> columns = {
       {"ndjit", 1}, {"ndjit", 2}, {"eager", 1}, {"eigen", 1}, {"highway", 1}, {"openblas", 1}};
 
@@ -139,14 +140,16 @@ std::string WriteReport(const std::vector<Result>& results, const std::string& d
     double best = 0;
     for (const auto& [variant, threads] : columns) {
       if (variant == "ndjit") continue;
-      if (const Result* r = find(w, variant, threads)) best = best == 0 ? r->ms : std::min(best, r->ms);
+      if (const Result* r = find(w, variant, threads))
+        best = best == 0 ? r->ms : std::min(best, r->ms);
     }
     md << " | " << (ours && best > 0 ? Fixed(best / ours->ms, 2) + "x" : "–") << " |\n";
   }
   md << "\nMedian time per run; in brackets the fraction of this run's limit at the same "
         "thread count: STREAM triad for memory-bound cases (effective bytes: inputs once + "
         "output once), one core's FMA peak per thread for W4 (19 FLOP per pair: subtract, "
-        "square, exp, add). Last column: the fastest non-ndjit variant's time over ndjit's at 1 thread "
+        "square, exp, add). Last column: the fastest non-ndjit variant's time over ndjit's at 1 "
+        "thread "
         "(above 1: ndjit is faster).\n";
   const std::string text = md.str();
   std::ofstream(dir + "/latest.md") << text;
@@ -178,15 +181,17 @@ std::string WriteReport(const std::vector<Result>& results, const std::string& d
   }
   std::ofstream(dir + "/latest.gp")
       << "set terminal pngcairo size 1200,520 font 'sans,10'\n"
-         "set output '" << dir << "/latest.png'\n"
+         "set output '"
+      << dir
+      << "/latest.png'\n"
          "set title 'ndjit workloads: percent of the limit measured in the same run "
          "(STREAM triad; FMA peak for W4)'\n"
          "set style data histograms\nset style histogram clustered gap 1\n"
          "set style fill solid 0.85 border -1\nset boxwidth 0.9\n"
          "set ylabel '% of limit'\nset yrange [0:*]\nset grid ytics\n"
          "set key outside right top noenhanced\nset xtics rotate by -30 noenhanced\n"
-         "plot for [i=2:" << drawn.size() + 1 << "] '" << dir
-      << "/latest.dat' using i:xtic(1) title columnhead\n";
+         "plot for [i=2:"
+      << drawn.size() + 1 << "] '" << dir << "/latest.dat' using i:xtic(1) title columnhead\n";
   if (std::system("command -v gnuplot > /dev/null 2>&1") == 0) {
     if (std::system(("gnuplot '" + dir + "/latest.gp'").c_str()) != 0) {
       std::fprintf(stderr, "report: gnuplot failed; the chart was not written\n");

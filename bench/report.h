@@ -16,10 +16,10 @@ namespace ndjit::bench {
 struct Result {
   std::string workload, variant;
   int threads = 1;
-  double ms = 0;              // median real time per iteration
-  double bytes_per_s = 0;     // effective: inputs once + output once
-  double items_per_s = 0;     // FLOP, pairs or elements, as the case says
-  std::string error;          // the case refused to time (results differed)
+  double ms = 0;           // median real time per iteration
+  double bytes_per_s = 0;  // effective: inputs once + output once
+  double items_per_s = 0;  // FLOP, pairs or elements, as the case says
+  std::string error;       // the case refused to time (results differed)
 };
 
 // Collects the runs the console shows (medians when repeated).

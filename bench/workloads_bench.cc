@@ -13,9 +13,9 @@
 #include <cstring>
 #include <random>
 
+#include "bench_util.h"
 #include "ndjit/ndjit.h"
 #include "ndjit/runtime/thread_pool.h"
-#include "bench_util.h"
 
 namespace ndjit {
 namespace {
@@ -102,8 +102,7 @@ BENCHMARK_CAPTURE(BM_W1, eager, Backend::kEager, 1)
 
 using Expression = Array<> (*)(const Array<>&, const Array<>&, const Array<>&);
 
-void RunExpression(benchmark::State& state, Expression F, Backend backend, int64_t n,
-                   int threads) {
+void RunExpression(benchmark::State& state, Expression F, Backend backend, int64_t n, int threads) {
   Threads t(threads);
   static Inputs* small = new Inputs(kSmall);
   Inputs& in = n == kN ? Big() : *small;
@@ -237,7 +236,8 @@ Array<> SmallSoftmax(const NDArray& m) {
 
 void BM_W12Cached(benchmark::State& state, bool softmax) {
   Threads t(1);
-  const NDArray a = bench::RandomFloats({64, 64}, 1, 0.5f, 2), b = bench::RandomFloats({64, 64}, 2, 0.5f, 2);
+  const NDArray a = bench::RandomFloats({64, 64}, 1, 0.5f, 2),
+                b = bench::RandomFloats({64, 64}, 2, 0.5f, 2);
   const NDArray c = bench::RandomFloats({64, 64}, 3, 0.5f, 2);
   for (auto _ : state) {
     // Fresh handles each time: the graph is rebuilt, the kernel is found.
@@ -275,8 +275,9 @@ int FirstEvalMain(const char* which) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 1;
   }
-  std::printf("%.3f\n",
-              std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  std::printf(
+      "%.3f\n",
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
   return 0;
 }
 

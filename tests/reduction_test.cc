@@ -15,8 +15,8 @@
 namespace ndjit {
 namespace {
 
-constexpr DType kReal[] = {DType::kBool,   DType::kInt8,    DType::kInt16,  DType::kInt32,
-                           DType::kInt64,  DType::kUInt8,   DType::kUInt16, DType::kUInt32,
+constexpr DType kReal[] = {DType::kBool,   DType::kInt8,    DType::kInt16,   DType::kInt32,
+                           DType::kInt64,  DType::kUInt8,   DType::kUInt16,  DType::kUInt32,
                            DType::kUInt64, DType::kFloat16, DType::kFloat32, DType::kFloat64};
 
 // Values that keep products finite and sums exact enough to compare: small
@@ -64,8 +64,8 @@ void ExpectClose(const NDArray& got, const NDArray& want, bool inexact, const st
 }
 
 std::vector<std::pair<std::string, Axis>> AxisChoices() {
-  return {{"None", Axis()},  {"0", Axis(0)},         {"1", Axis(1)},
-          {"-1", Axis(-1)},  {"(0,2)", Axis{0, 2}},  {"(2,0,1)", Axis{2, 0, 1}}};
+  return {{"None", Axis()}, {"0", Axis(0)},        {"1", Axis(1)},
+          {"-1", Axis(-1)}, {"(0,2)", Axis{0, 2}}, {"(2,0,1)", Axis{2, 0, 1}}};
 }
 
 std::vector<Case> Cases(const Axis& axis, bool keep) {
@@ -97,9 +97,10 @@ std::vector<std::pair<std::string, Array<>>> Inputs(DType t, bool near_one) {
   NDArray c = Data(t, {4, 6, 37}, 7, near_one);
   NDArray big = Data(t, {37, 6, 8}, 11, near_one);
   NDArray strided = *big.Index({Slice{}, Slice{}, Slice{0, 8, 2}});  // (37, 6, 4)
-  Array<> lazy = Array<>(strided).transpose({2, 1, 0});               // (4, 6, 37)
+  Array<> lazy = Array<>(strided).transpose({2, 1, 0});              // (4, 6, 37)
   if (t != DType::kBool) lazy = lazy * Weak(lazy, 1);
-  return {{"C", Array<>(c)}, {"T", Array<>(*Data(t, {37, 6, 4}, 3, near_one).Transpose({2, 1, 0}))},
+  return {{"C", Array<>(c)},
+          {"T", Array<>(*Data(t, {37, 6, 4}, 3, near_one).Transpose({2, 1, 0}))},
           {"lazy", lazy}};
 }
 
@@ -197,7 +198,8 @@ TEST(ReductionTest, EmptyInputsFollowNumPy) {
     max(e).eval();
     FAIL() << "max of an empty array must raise";
   } catch (const Error& err) {
-    EXPECT_STREQ(err.what(), "zero-size array to reduction operation maximum which has no identity");
+    EXPECT_STREQ(err.what(),
+                 "zero-size array to reduction operation maximum which has no identity");
   }
   try {
     argmin(e).eval();
@@ -301,9 +303,8 @@ TEST(ReductionTest, ResultsAreBitIdenticalForAnyThreadCount) {
   NDArray m = Data(DType::kFloat64, {1500, 301}, 5);
   auto run = [&] {
     Array<> a32(v32), a64(v64), am(m);
-    std::vector<NDArray> out = {sum(a32 * a32).array(), sum(a64).array(),
-                                sum(am, 0).array(),     sum(am, 1).array(),
-                                mean(am).array(),       var(am, 0).array(),
+    std::vector<NDArray> out = {sum(a32 * a32).array(),   sum(a64).array(),     sum(am, 0).array(),
+                                sum(am, 1).array(),       mean(am).array(),     var(am, 0).array(),
                                 (am * 2.0 + 1.0).array(), argmax(am, 0).array()};
     return out;
   };

@@ -119,11 +119,13 @@ TEST(ScriptTest, StagePrintoutsAreStable) {
   EXPECT_NE(Exec(s, ":asm x + 1").find("ret"), std::string::npos);
   EXPECT_NE(Exec(s, ":time x + 1").find("fused:"), std::string::npos);
   const std::string dot = ::testing::TempDir() + "/g.dot";
-  EXPECT_EQ(Exec(s, ":dot exp(x - x.max(axis=1, keepdims=True)) " + dot), "wrote " + dot + " (4 nodes)\n");
+  EXPECT_EQ(Exec(s, ":dot exp(x - x.max(axis=1, keepdims=True)) " + dot),
+            "wrote " + dot + " (4 nodes)\n");
   std::stringstream text;
   text << std::ifstream(dot).rdbuf();
-  EXPECT_NE(text.str().find("subgraph cluster_1 {\n    label=\"kernel 1\";\n    n0;\n    n2;\n    n3;"),
-            std::string::npos)
+  EXPECT_NE(
+      text.str().find("subgraph cluster_1 {\n    label=\"kernel 1\";\n    n0;\n    n2;\n    n3;"),
+      std::string::npos)
       << text.str();
   EXPECT_NE(Exec(s, ":cache").find("kernels compiled:"), std::string::npos);
   EXPECT_EQ(Exec(s, ":nope x"), "error: unknown command :nope (:help lists commands)");
@@ -150,9 +152,9 @@ struct Result {
 Result Cli(const std::string& args) {
   const std::string dir = ::testing::TempDir();
   const std::string out = dir + "/cli_out.txt", err = dir + "/cli_err.txt";
-  const int raw = std::system((std::string("'") + NDJIT_CLI + "' " + args + " > '" + out +
-                               "' 2> '" + err + "' < /dev/null")
-                                  .c_str());
+  const int raw = std::system(
+      (std::string("'") + NDJIT_CLI + "' " + args + " > '" + out + "' 2> '" + err + "' < /dev/null")
+          .c_str());
   Result r;
   r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
   std::stringstream o, e;

@@ -114,11 +114,12 @@ void ReductionTour() {
   const ndjit::EvalStats before = ndjit::GetEvalStats();
   softmax.eval();
   const ndjit::EvalStats after = ndjit::GetEvalStats();
-  std::printf("%s\nran %lld kernels (row max, row sum of exp, the output), %lld bytes of "
-              "intermediates; sum = %g, argmax(axis=1) = %s\n",
-              softmax.repr().c_str(), static_cast<long long>(after.kernels_run - before.kernels_run),
-              static_cast<long long>(after.intermediate_bytes - before.intermediate_bytes),
-              ndjit::sum(softmax).item<double>(), ndjit::argmax(m, 1).repr().c_str());
+  std::printf(
+      "%s\nran %lld kernels (row max, row sum of exp, the output), %lld bytes of "
+      "intermediates; sum = %g, argmax(axis=1) = %s\n",
+      softmax.repr().c_str(), static_cast<long long>(after.kernels_run - before.kernels_run),
+      static_cast<long long>(after.intermediate_bytes - before.intermediate_bytes),
+      ndjit::sum(softmax).item<double>(), ndjit::argmax(m, 1).repr().c_str());
 }
 
 }  // namespace

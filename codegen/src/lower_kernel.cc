@@ -234,8 +234,8 @@ class KernelLowering {
       Value* corner = b_.CreateGEP(b_.getInt8Ty(), block[k], b_.CreateMul(c0, strides_[k][d + 1]));
       std::vector<Value*> v(lanes);
       for (int c = 0; c < lanes; ++c) {
-        Value* p = b_.CreateGEP(b_.getInt8Ty(), corner,
-                                b_.CreateMul(b_.getInt64(c), strides_[k][d + 1]));
+        Value* p =
+            b_.CreateGEP(b_.getInt8Ty(), corner, b_.CreateMul(b_.getInt64(c), strides_[k][d + 1]));
         v[c] = b_.CreateAlignedLoad(VecFor(t), p, llvm::Align(1));
       }
       transposed_[k] = Transpose(std::move(v));
@@ -251,7 +251,8 @@ class KernelLowering {
       const DType t = spec_.operands[k];
       transposed_[k].resize(lanes);
       for (int r = 0; r < lanes; ++r) {
-        Value* p = b_.CreateGEP(b_.getInt8Ty(), rows[r][k], b_.CreateMul(c0, b_.getInt64(ItemSize(t))));
+        Value* p =
+            b_.CreateGEP(b_.getInt8Ty(), rows[r][k], b_.CreateMul(c0, b_.getInt64(ItemSize(t))));
         transposed_[k][r] = ToRegister(t, b_.CreateAlignedLoad(VecFor(t), p, llvm::Align(1)));
       }
     }
@@ -395,7 +396,8 @@ class KernelLowering {
     switch (in.op) {
       case ir::Ufunc::kMultiply:
       case ir::Ufunc::kLogicalAnd:
-        return t->isFloatingPointTy() ? llvm::ConstantFP::get(t, 1.0) : llvm::ConstantInt::get(t, 1);
+        return t->isFloatingPointTy() ? llvm::ConstantFP::get(t, 1.0)
+                                      : llvm::ConstantInt::get(t, 1);
       case ir::Ufunc::kMaximum:
       case ir::Ufunc::kMinimum: {
         if (t->isFloatingPointTy()) return llvm::ConstantFP::getInfinity(t, max);
@@ -478,8 +480,8 @@ class KernelLowering {
 
   // Output elements that differ along the innermost loop fold in memory:
   // load, combine, store (the rows stay in cache across the reduced loops).
-  void AccumulateInMemory(const ir::Instr& in, const std::vector<Value*>& rows, Value* j,
-                          Value* v, Value* mask) {
+  void AccumulateInMemory(const ir::Instr& in, const std::vector<Value*>& rows, Value* j, Value* v,
+                          Value* mask) {
     const int k = in.slot;
     llvm::Type* st = VecFor(in.dtype);
     const llvm::Align align(1);
@@ -488,8 +490,8 @@ class KernelLowering {
     Value* addresses = nullptr;
     if (spec_.inner[k] == ir::InnerAccess::kContiguous) {
       p = b_.CreateGEP(b_.getInt8Ty(), rows[k], b_.CreateMul(j, b_.getInt64(ItemSize(in.dtype))));
-      old = mask ? static_cast<Value*>(b_.CreateMaskedLoad(st, p, align, mask,
-                                                           llvm::Constant::getNullValue(st)))
+      old = mask ? static_cast<Value*>(
+                       b_.CreateMaskedLoad(st, p, align, mask, llvm::Constant::getNullValue(st)))
                  : static_cast<Value*>(b_.CreateAlignedLoad(st, p, align));
     } else {
       addresses = Addresses(rows[k], j, k, in.dtype);
@@ -596,12 +598,12 @@ class KernelLowering {
               }
               [[fallthrough]];
             case ir::InnerAccess::kStrided:
-              v = ToRegister(in.dtype, mask || IsComplex(in.dtype)
-                                           ? b_.CreateMaskedGather(
-                                                 st, Addresses(rows[k], j, k, in.dtype), align,
-                                                 mask ? lane_mask : AllTrue(in.dtype),
-                                                 llvm::Constant::getNullValue(st))
-                                           : LoadLanes(st, rows[k], j, k));
+              v = ToRegister(
+                  in.dtype, mask || IsComplex(in.dtype)
+                                ? b_.CreateMaskedGather(st, Addresses(rows[k], j, k, in.dtype),
+                                                        align, mask ? lane_mask : AllTrue(in.dtype),
+                                                        llvm::Constant::getNullValue(st))
+                                : LoadLanes(st, rows[k], j, k));
               break;
           }
           break;
@@ -663,7 +665,8 @@ class KernelLowering {
           }
           break;
       }
-      if (labels_ != nullptr && values.size() < labels_->size() && !(*labels_)[values.size()].empty()) {
+      if (labels_ != nullptr && values.size() < labels_->size() &&
+          !(*labels_)[values.size()].empty()) {
         if (auto* inst = llvm::dyn_cast_or_null<llvm::Instruction>(v)) {
           // "%3" of the graph becomes g3 (LLVM numbers repeats: g3.1, ...).
           inst->setName("g" + (*labels_)[values.size()].substr(1));
@@ -683,8 +686,8 @@ class KernelLowering {
   std::vector<std::vector<Value*>> strides_;
   std::vector<Value*> scalar_splats_;
   std::vector<std::vector<Value*>> row_splats_;  // [row set][operand]
-  std::vector<std::vector<Value*>> pending_;      // unrolled rows' values, by body index
-  std::vector<std::vector<Value*>> transposed_;   // in a tile: [operand][tile row]
+  std::vector<std::vector<Value*>> pending_;     // unrolled rows' values, by body index
+  std::vector<std::vector<Value*>> transposed_;  // in a tile: [operand][tile row]
   int tile_row_ = 0;
   Value* error_ = nullptr;
   Value* exit_index_ = nullptr;
@@ -698,8 +701,8 @@ class KernelLowering {
 
 }  // namespace
 
-absl::Status LowerKernel(const ir::KernelSpec& spec, const std::string& name,
-                         llvm::Module& module, const std::vector<std::string>* labels) {
+absl::Status LowerKernel(const ir::KernelSpec& spec, const std::string& name, llvm::Module& module,
+                         const std::vector<std::string>* labels) {
   return KernelLowering(spec, module, labels).Build(name);
 }
 

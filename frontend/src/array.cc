@@ -98,8 +98,8 @@ Array<> Array<>::reshape(Dims shape) const {
   if (n->kind() == ir::NodeKind::kArray) return Array(ValueOrThrow(n->array().Reshape(copy)));
   // On a lazy value, a reshape every leaf can take as a view stays lazy;
   // otherwise the value is computed and reshaped like an array.
-  absl::StatusOr<ir::NodePtr> lazy =
-      ir::ApplyView(n, [copy](const NDArray& a) { return a.ReshapeView(copy); }, Materialize);
+  absl::StatusOr<ir::NodePtr> lazy = ir::ApplyView(
+      n, [copy](const NDArray& a) { return a.ReshapeView(copy); }, Materialize);
   if (lazy.ok()) return Array(*lazy);
   return Array(ValueOrThrow(array().Reshape(copy)));
 }

@@ -8,6 +8,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "launch_recorder.h"
 #include "ndjit/array.h"
 #include "ndjit/codegen/jit.h"
 #include "ndjit/codegen/target.h"
@@ -15,7 +16,6 @@
 #include "ndjit/ir/eager.h"
 #include "ndjit/ir/kernel.h"
 #include "ndjit/ir/reference.h"
-#include "launch_recorder.h"
 
 namespace ndjit {
 namespace {
@@ -280,10 +280,10 @@ struct ReductionKey {
 // Computes every reduction below `outputs`, innermost first, each as its
 // own kernel, and returns the outputs with the reductions replaced by their
 // values. Reductions that differ only in keepdims are computed once.
-absl::StatusOr<std::vector<ir::NodePtr>> CutAtReductions(
-    absl::Span<const ir::NodePtr> outputs) {
+absl::StatusOr<std::vector<ir::NodePtr>> CutAtReductions(absl::Span<const ir::NodePtr> outputs) {
   absl::flat_hash_map<const ir::Node*, ir::NodePtr> with;
-  absl::flat_hash_map<ReductionKey, NDArray> computed;  // values in the reduced dtype, keepdims shape
+  absl::flat_hash_map<ReductionKey, NDArray>
+      computed;  // values in the reduced dtype, keepdims shape
   std::vector<ir::NodePtr> keep_alive;
   std::vector<const ir::Node*> pending;
   for (const ir::Node* n : ir::TopologicalOrder(outputs)) {

@@ -139,8 +139,8 @@ Array<> var(const Array<>& a, Axis axis, int64_t ddof, bool keepdims) {
 }
 
 Array<> stddev(const Array<>& a, Axis axis, int64_t ddof, bool keepdims) {
-  const Array<> v = var(a.dtype() == DType::kFloat16 ? a.astype(DType::kFloat32) : a, axis, ddof,
-                        keepdims);
+  const Array<> v =
+      var(a.dtype() == DType::kFloat16 ? a.astype(DType::kFloat32) : a, axis, ddof, keepdims);
   const Array<> s = sqrt(v);
   return a.dtype() == DType::kFloat16 ? s.astype(DType::kFloat16) : s;
 }
@@ -155,9 +155,10 @@ Array<> argmin(const Array<>& a, std::optional<int64_t> axis, bool keepdims) {
 
 Array<> logsumexp(const Array<>& a, Axis axis, bool keepdims) {
   const std::vector<int64_t> axes = AxesOf(axis, a.ndim());
-  const Array<> x = a.astype(FloatDType(a.dtype()) == DType::kFloat32 && a.dtype() == DType::kFloat16
-                                 ? DType::kFloat16
-                                 : FloatDType(a.dtype()));
+  const Array<> x =
+      a.astype(FloatDType(a.dtype()) == DType::kFloat32 && a.dtype() == DType::kFloat16
+                   ? DType::kFloat16
+                   : FloatDType(a.dtype()));
   // Shifting by the (finite) maximum keeps exp from overflowing; both
   // shapes of the maximum are one computation.
   auto shift = [&](bool keep) {

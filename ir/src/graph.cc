@@ -1,7 +1,7 @@
 #include "ndjit/ir/graph.h"
 
-#include <atomic>
 #include <algorithm>
+#include <atomic>
 #include <cstring>
 
 #include <mutex>
@@ -318,8 +318,8 @@ absl::StatusOr<NodePtr> MakeReduce(Ufunc op, const NodePtr& input, absl::Span<co
     if (reduced && keepdims) shape.push_back(1);
   }
   if (extent == 0 && (op == Ufunc::kMinimum || op == Ufunc::kMaximum)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "zero-size array to reduction operation ", Name(op), " which has no identity"));
+    return absl::InvalidArgumentError(absl::StrCat("zero-size array to reduction operation ",
+                                                   Name(op), " which has no identity"));
   }
   if (sorted.empty()) return input;
   Node n = NodeBuilder::Blank(NodeKind::kReduce, input->dtype(), shape);
@@ -517,8 +517,8 @@ std::string PrintGraph(absl::Span<const NodePtr> outputs) {
         break;
       }
       case NodeKind::kReduce:
-        absl::StrAppend(&out, ReductionName(n->op()), " ", TypeString(n->dtype(), n->shape()),
-                        " %", id[n->inputs()[0].get()], " axis=(", absl::StrJoin(n->axes(), ","),
+        absl::StrAppend(&out, ReductionName(n->op()), " ", TypeString(n->dtype(), n->shape()), " %",
+                        id[n->inputs()[0].get()], " axis=(", absl::StrJoin(n->axes(), ","),
                         n->axes().size() == 1 ? ",)" : ")", n->keepdims() ? " keepdims" : "");
         break;
     }

@@ -296,10 +296,10 @@ std::string PrintKernel(const KernelLaunch& launch, const std::vector<std::strin
         absl::StrAppend(&out, "store ", operand_name(in.slot), at, ", ", args[0]);
         break;
       case Instr::kAccumulate:
-        absl::StrAppend(&out, "accumulate ", Name(in.op), " ", ShortTypeName(in.dtype),
-                        in.compute != in.dtype ? absl::StrCat(" (from ", ShortTypeName(in.compute), ")") : "",
-                        in.compensated ? " (compensated)" : "", " ", operand_name(in.slot), at, ", ",
-                        args[0]);
+        absl::StrAppend(
+            &out, "accumulate ", Name(in.op), " ", ShortTypeName(in.dtype),
+            in.compute != in.dtype ? absl::StrCat(" (from ", ShortTypeName(in.compute), ")") : "",
+            in.compensated ? " (compensated)" : "", " ", operand_name(in.slot), at, ", ", args[0]);
         break;
     }
     if (i < labels.size() && !labels[i].empty()) absl::StrAppend(&out, "    # ", labels[i]);

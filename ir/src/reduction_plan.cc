@@ -55,8 +55,8 @@ ScalarValue Identity(Ufunc op, DType t) {
       if (Kind(t) == DTypeKind::kUInt) {
         v.i = max ? 0 : static_cast<int64_t>(bits == 64 ? ~uint64_t{0} : (uint64_t{1} << bits) - 1);
       } else {
-        const int64_t hi = bits == 64 ? std::numeric_limits<int64_t>::max()
-                                      : (int64_t{1} << (bits - 1)) - 1;
+        const int64_t hi =
+            bits == 64 ? std::numeric_limits<int64_t>::max() : (int64_t{1} << (bits - 1)) - 1;
         v.i = max ? -hi - 1 : hi;
       }
       return v;
@@ -114,8 +114,8 @@ void CombineSlabs(const NDArray& partials, Ufunc op) {
                      ? (x[e] && y[e])
                      : (x[e] || y[e]);
         } else if constexpr (std::is_same_v<T, float16>) {
-          x[e] = float16(scalar::Apply<float>(op, static_cast<float>(x[e]),
-                                              static_cast<float>(y[e])));
+          x[e] =
+              float16(scalar::Apply<float>(op, static_cast<float>(x[e]), static_cast<float>(y[e])));
         } else {
           x[e] = scalar::Apply<T>(op, x[e], y[e]);
         }
@@ -220,8 +220,8 @@ absl::StatusOr<ReductionPlan> PlanReduction(absl::Span<const NodePtr> reductions
   std::vector<Dims> strides;
   const int decider = OrderDecider(inputs);
   Strides order_key(ndim, 0);
-  if (decider >= 0) order_key.assign(inputs[decider].strides().begin(),
-                                     inputs[decider].strides().end());
+  if (decider >= 0)
+    order_key.assign(inputs[decider].strides().begin(), inputs[decider].strides().end());
   strides.push_back(order_key);
   // Output strides over the input's dims, within one slab of the partials.
   std::vector<Strides> out_strides(nout, Strides(ndim, 0));
@@ -254,7 +254,8 @@ absl::StatusOr<ReductionPlan> PlanReduction(absl::Span<const NodePtr> reductions
     // Each chunk owns a slab of partial results: bound their total size.
     int64_t slab_bytes = 0;
     for (int k = 0; k < nout; ++k) slab_bytes += ItemSize(acc[k]) * kept_size;
-    const int64_t by_bytes = std::max<int64_t>(2, kMaxPartialBytes / std::max<int64_t>(slab_bytes, 1));
+    const int64_t by_bytes =
+        std::max<int64_t>(2, kMaxPartialBytes / std::max<int64_t>(slab_bytes, 1));
     const int64_t want = std::clamp(total / kElementsPerChunk, int64_t{2},
                                     std::min(kMaxChunks, std::max(kMinChunks, by_bytes)));
     chunk_len = (sizes[0] + std::min(want, sizes[0]) - 1) / std::min(want, sizes[0]);

@@ -122,9 +122,8 @@ absl::Status RunReduce(const Node& node, const NDArray& in, const NDArray& out) 
   using C = ComputeOf<S>;
   constexpr bool kFloat = std::is_floating_point_v<C>;
   constexpr bool kComplex = scalar::IsComplexT<C>::value;
-  using Wide = std::conditional_t<
-      kFloat, long double,
-      std::conditional_t<kComplex, std::complex<long double>, C>>;
+  using Wide = std::conditional_t<kFloat, long double,
+                                  std::conditional_t<kComplex, std::complex<long double>, C>>;
   const Ufunc op = node.op();
   const bool wide_sum = (kFloat || kComplex) && op == Ufunc::kAdd;
   const int64_t n_out = out.size();

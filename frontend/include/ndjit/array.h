@@ -14,8 +14,8 @@
 
 #include <complex>
 #include <initializer_list>
-#include <optional>
 #include <memory>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <type_traits>
@@ -226,8 +226,8 @@ Array<> clip(const Array<>& a, S lo, R hi) {
 class Axis {
  public:
   Axis() = default;
-  Axis(int a) : all_(false), axes_{a} {}      // NOLINT: implicit by design
-  Axis(int64_t a) : all_(false), axes_{a} {}  // NOLINT
+  Axis(int a) : all_(false), axes_{a} {}                             // NOLINT: implicit by design
+  Axis(int64_t a) : all_(false), axes_{a} {}                         // NOLINT
   Axis(std::initializer_list<int64_t> a) : all_(false), axes_(a) {}  // NOLINT
   explicit Axis(std::vector<int64_t> a) : all_(false), axes_(std::move(a)) {}
   static Axis None() { return Axis(); }
@@ -255,10 +255,8 @@ Array<> var(const Array<>& a, Axis axis = {}, int64_t ddof = 0, bool keepdims = 
 Array<> stddev(const Array<>& a, Axis axis = {}, int64_t ddof = 0, bool keepdims = false);
 // Index of the first maximum (minimum, or the first NaN) along `axis`, or in
 // the flattened array when omitted.
-Array<> argmax(const Array<>& a, std::optional<int64_t> axis = std::nullopt,
-               bool keepdims = false);
-Array<> argmin(const Array<>& a, std::optional<int64_t> axis = std::nullopt,
-               bool keepdims = false);
+Array<> argmax(const Array<>& a, std::optional<int64_t> axis = std::nullopt, bool keepdims = false);
+Array<> argmin(const Array<>& a, std::optional<int64_t> axis = std::nullopt, bool keepdims = false);
 // log(sum(exp(a))) computed without overflow (scipy.special.logsumexp).
 Array<> logsumexp(const Array<>& a, Axis axis = {}, bool keepdims = false);
 

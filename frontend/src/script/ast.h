@@ -17,9 +17,9 @@ using NodePtr = std::unique_ptr<Node>;
 // Every node remembers the column (0-based) where it starts, for errors.
 struct Node {
   enum Kind {
-    kNumber,     // text holds the literal; is_int tells which
-    kString,     // text
-    kName,       // text
+    kNumber,  // text holds the literal; is_int tells which
+    kString,  // text
+    kName,    // text
     kNone,
     kEllipsis,   // `...` in a subscript
     kTuple,      // kids

@@ -72,7 +72,8 @@ absl::StatusOr<Shape> ToShape(const Value& v, const std::string& what) {
 }
 
 // Shape arguments given either as one tuple or as several ints.
-absl::StatusOr<Shape> ShapeArgs(const std::vector<Value>& pos, size_t from, const std::string& what) {
+absl::StatusOr<Shape> ShapeArgs(const std::vector<Value>& pos, size_t from,
+                                const std::string& what) {
   if (pos.size() == from + 1) return ToShape(pos[from], what);
   Shape s;
   for (size_t k = from; k < pos.size(); ++k) {
@@ -216,8 +217,8 @@ std::map<std::string, Fn>& Table() {
     t["abs"] = t["absolute"];
     t["conj"] = t["conjugate"];
     t["true_divide"] = t["divide"];
-    for (const char* r : {"sum", "prod", "mean", "max", "min", "amax", "amin", "any", "all",
-                          "var", "std", "argmax", "argmin", "logsumexp"}) {
+    for (const char* r : {"sum", "prod", "mean", "max", "min", "amax", "amin", "any", "all", "var",
+                          "std", "argmax", "argmin", "logsumexp"}) {
       t[r] = Reduction(r);
     }
     auto array_arg = [](Args& a, const char* fn) -> absl::StatusOr<Array<>> {
@@ -321,7 +322,8 @@ std::map<std::string, Fn>& Table() {
       const double start = p.size() > 1 ? p[0] : 0, stop = p.size() > 1 ? p[1] : p[0];
       const double step = p.size() > 2 ? p[2] : 1;
       if (step == 0) return Bad("Maximum allowed size exceeded");
-      const int64_t n = std::max<int64_t>(0, static_cast<int64_t>(std::ceil((stop - start) / step)));
+      const int64_t n =
+          std::max<int64_t>(0, static_cast<int64_t>(std::ceil((stop - start) / step)));
       DType t = ints ? DType::kInt64 : DType::kFloat64;
       if (const Value* d = Arg(a, "dtype", 1000)) {
         absl::StatusOr<DType> dt = ToDType(*d);
@@ -426,9 +428,9 @@ std::map<std::string, Fn>& Table() {
 bool IsBuiltin(const std::string& name) { return Table().contains(name); }
 
 bool IsMethod(const std::string& name) {
-  static const char* kMethods[] = {"sum",    "prod",   "mean",      "max",     "min",
-                                   "any",    "all",    "var",       "std",     "argmax",
-                                   "argmin", "astype", "reshape",   "transpose", "squeeze"};
+  static const char* kMethods[] = {"sum",    "prod",   "mean",    "max",       "min",
+                                   "any",    "all",    "var",     "std",       "argmax",
+                                   "argmin", "astype", "reshape", "transpose", "squeeze"};
   for (const char* m : kMethods) {
     if (name == m) return true;
   }
@@ -477,8 +479,8 @@ absl::StatusOr<Array<>> ToArray(const Value& v, const std::string& what) {
 absl::StatusOr<Value> ApplyUfunc(ir::Ufunc op, const std::vector<Value>& ins) {
   const ir::UfuncInfo& info = ir::Info(op);
   if (static_cast<int>(ins.size()) != info.arity) {
-    return Bad(absl::StrCat(info.name, "() takes ", info.arity, " arguments (", ins.size(),
-                            " given)"));
+    return Bad(
+        absl::StrCat(info.name, "() takes ", info.arity, " arguments (", ins.size(), " given)"));
   }
   // Python numbers take the dtype of the first array beside them.
   const Value* like = nullptr;
@@ -492,7 +494,7 @@ absl::StatusOr<Value> ApplyUfunc(ir::Ufunc op, const std::vector<Value>& ins) {
     std::vector<ir::NodePtr> nodes;
     for (const Value& v : ins) {
       if (like != nullptr && v.IsNumber()) {
-        const Array<> w = v.kind == Value::kFloat ? Weak(like->array, v.f)
+        const Array<> w = v.kind == Value::kFloat  ? Weak(like->array, v.f)
                           : v.kind == Value::kBool ? Weak(like->array, v.i != 0)
                                                    : Weak(like->array, v.i);
         nodes.push_back(w.node());

@@ -32,12 +32,16 @@ class Lexer {
       }
       const char c = s_[pos_];
       if (std::isdigit(static_cast<unsigned char>(c)) ||
-          (c == '.' && pos_ + 1 < s_.size() && std::isdigit(static_cast<unsigned char>(s_[pos_ + 1])))) {
+          (c == '.' && pos_ + 1 < s_.size() &&
+           std::isdigit(static_cast<unsigned char>(s_[pos_ + 1])))) {
         t.kind = Token::kNumber;
         t.is_int = true;
         size_t end = pos_;
-        while (end < s_.size() && (std::isdigit(static_cast<unsigned char>(s_[end])) || s_[end] == '_')) ++end;
-        if (end < s_.size() && s_[end] == '.' && !(end + 2 < s_.size() && s_[end + 1] == '.' && s_[end + 2] == '.')) {
+        while (end < s_.size() &&
+               (std::isdigit(static_cast<unsigned char>(s_[end])) || s_[end] == '_'))
+          ++end;
+        if (end < s_.size() && s_[end] == '.' &&
+            !(end + 2 < s_.size() && s_[end + 1] == '.' && s_[end + 2] == '.')) {
           t.is_int = false;
           ++end;
           while (end < s_.size() && std::isdigit(static_cast<unsigned char>(s_[end]))) ++end;
@@ -71,10 +75,9 @@ class Lexer {
         }
         pos_ = end + 1;
       } else {
-        static const char* kOps[] = {"...", "**", "//", "<<", ">>", "<=", ">=", "==", "!=",
-                                     "+",   "-",  "*",  "/",  "%",  "@",  "~",  "&",  "|",
-                                     "^",   "<",  ">",  "(",  ")",  "[",  "]",  ",",  ":",
-                                     ".",   "="};
+        static const char* kOps[] = {"...", "**", "//", "<<", ">>", "<=", ">=", "==", "!=", "+",
+                                     "-",   "*",  "/",  "%",  "@",  "~",  "&",  "|",  "^",  "<",
+                                     ">",   "(",  ")",  "[",  "]",  ",",  ":",  ".",  "="};
         t.kind = Token::kOp;
         for (const char* op : kOps) {
           if (s_.substr(pos_, std::strlen(op)) == op) {
@@ -199,12 +202,24 @@ class Parser {
     }
     return left;
   }
-  NodePtr BitOr() { return Binary({"|"}, [&] { return BitXor(); }); }
-  NodePtr BitXor() { return Binary({"^"}, [&] { return BitAnd(); }); }
-  NodePtr BitAnd() { return Binary({"&"}, [&] { return Shift(); }); }
-  NodePtr Shift() { return Binary({"<<", ">>"}, [&] { return Sum(); }); }
-  NodePtr Sum() { return Binary({"+", "-"}, [&] { return Term(); }); }
-  NodePtr Term() { return Binary({"*", "@", "/", "//", "%"}, [&] { return Unary(); }); }
+  NodePtr BitOr() {
+    return Binary({"|"}, [&] { return BitXor(); });
+  }
+  NodePtr BitXor() {
+    return Binary({"^"}, [&] { return BitAnd(); });
+  }
+  NodePtr BitAnd() {
+    return Binary({"&"}, [&] { return Shift(); });
+  }
+  NodePtr Shift() {
+    return Binary({"<<", ">>"}, [&] { return Sum(); });
+  }
+  NodePtr Sum() {
+    return Binary({"+", "-"}, [&] { return Term(); });
+  }
+  NodePtr Term() {
+    return Binary({"*", "@", "/", "//", "%"}, [&] { return Unary(); });
+  }
 
   NodePtr Unary() {
     if (IsOp("-") || IsOp("+") || IsOp("~")) {

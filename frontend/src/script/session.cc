@@ -24,15 +24,15 @@ absl::Status Bad(const std::string& text) { return absl::InvalidArgumentError(te
 
 absl::StatusOr<ir::Ufunc> OperatorUfunc(const std::string& op) {
   static const std::pair<const char*, ir::Ufunc> kOps[] = {
-      {"+", ir::Ufunc::kAdd},         {"-", ir::Ufunc::kSubtract},
-      {"*", ir::Ufunc::kMultiply},    {"/", ir::Ufunc::kTrueDivide},
+      {"+", ir::Ufunc::kAdd},          {"-", ir::Ufunc::kSubtract},
+      {"*", ir::Ufunc::kMultiply},     {"/", ir::Ufunc::kTrueDivide},
       {"//", ir::Ufunc::kFloorDivide}, {"%", ir::Ufunc::kRemainder},
-      {"**", ir::Ufunc::kPower},      {"&", ir::Ufunc::kBitwiseAnd},
-      {"|", ir::Ufunc::kBitwiseOr},   {"^", ir::Ufunc::kBitwiseXor},
-      {"<<", ir::Ufunc::kLeftShift},  {">>", ir::Ufunc::kRightShift},
-      {"==", ir::Ufunc::kEqual},      {"!=", ir::Ufunc::kNotEqual},
-      {"<", ir::Ufunc::kLess},        {"<=", ir::Ufunc::kLessEqual},
-      {">", ir::Ufunc::kGreater},     {">=", ir::Ufunc::kGreaterEqual}};
+      {"**", ir::Ufunc::kPower},       {"&", ir::Ufunc::kBitwiseAnd},
+      {"|", ir::Ufunc::kBitwiseOr},    {"^", ir::Ufunc::kBitwiseXor},
+      {"<<", ir::Ufunc::kLeftShift},   {">>", ir::Ufunc::kRightShift},
+      {"==", ir::Ufunc::kEqual},       {"!=", ir::Ufunc::kNotEqual},
+      {"<", ir::Ufunc::kLess},         {"<=", ir::Ufunc::kLessEqual},
+      {">", ir::Ufunc::kGreater},      {">=", ir::Ufunc::kGreaterEqual}};
   for (const auto& [text, op_enum] : kOps) {
     if (op == text) return op_enum;
   }
@@ -307,7 +307,8 @@ struct Session::Impl {
       if (i < 0 || i >= size) return Bad("tuple index out of range");
       return obj->items[i];
     }
-    if (obj->kind != Value::kArray) return Bad(absl::StrCat("'", Repr(*obj), "' is not subscriptable"));
+    if (obj->kind != Value::kArray)
+      return Bad(absl::StrCat("'", Repr(*obj), "' is not subscriptable"));
     try {
       return Value::Arr(obj->array.index(items));
     } catch (const Error& e) {
@@ -340,7 +341,9 @@ struct Session::Impl {
       return absl::Status(e.code(), e.what());
     }
     internal::SetLaunchRecorder(nullptr);
-    if (ms) *ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+    if (ms)
+      *ms =
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
     // The pieces of one chunked reduction share their code: show it once.
     std::vector<ir::KernelLaunch> distinct;
     for (ir::KernelLaunch& l : launches) {
@@ -378,7 +381,8 @@ absl::StatusOr<std::string> Session::Impl::Command(absl::string_view line) {
   line = absl::StripAsciiWhitespace(line);
   const size_t space = line.find(' ');
   const std::string cmd(line.substr(0, space));
-  std::string rest(space == absl::string_view::npos ? "" : absl::StripAsciiWhitespace(line.substr(space)));
+  std::string rest(
+      space == absl::string_view::npos ? "" : absl::StripAsciiWhitespace(line.substr(space)));
   if (cmd == ":help") {
     return std::string(
         ":graph x      the graph of expression x after simplification\n"
@@ -400,10 +404,10 @@ absl::StatusOr<std::string> Session::Impl::Command(absl::string_view line) {
   if (cmd == ":vars") {
     std::string out;
     for (const auto& [name, v] : vars) {
-      absl::StrAppend(&out, name, ": ",
-                      v.kind == Value::kArray ? ir::TypeString(v.array.dtype(), v.array.shape())
-                                              : Repr(v),
-                      "\n");
+      absl::StrAppend(
+          &out, name, ": ",
+          v.kind == Value::kArray ? ir::TypeString(v.array.dtype(), v.array.shape()) : Repr(v),
+          "\n");
     }
     return out;
   }
@@ -442,11 +446,12 @@ absl::StatusOr<std::string> Session::Impl::Command(absl::string_view line) {
                           : n->kind() == ir::NodeKind::kReduce
                               ? std::string(ir::ReductionName(n->op()))
                               : std::string(ir::Name(n->op()));
-      absl::StrAppend(&dot, "  n", k, " [label=\"%", k, " ", label, "\\n",
-                      ir::TypeString(n->dtype(), n->shape()), "\"",
-                      n->kind() == ir::NodeKind::kReduce ? ", style=filled, fillcolor=lightblue" : "",
-                      "];\n");
-      for (const ir::NodePtr& in : n->inputs()) absl::StrAppend(&dot, "  n", id[in.get()], " -> n", k, ";\n");
+      absl::StrAppend(
+          &dot, "  n", k, " [label=\"%", k, " ", label, "\\n",
+          ir::TypeString(n->dtype(), n->shape()), "\"",
+          n->kind() == ir::NodeKind::kReduce ? ", style=filled, fillcolor=lightblue" : "", "];\n");
+      for (const ir::NodePtr& in : n->inputs())
+        absl::StrAppend(&dot, "  n", id[in.get()], " -> n", k, ";\n");
     }
     // Kernels as clusters: the nodes each one computes.
     absl::StatusOr<std::vector<ir::KernelLaunch>> launches = Record(*a);
@@ -487,15 +492,14 @@ absl::StatusOr<std::string> Session::Impl::Command(absl::string_view line) {
       std::vector<std::string> computes;
       for (const ir::NodePtr& o : l.outputs) {
         computes.push_back(absl::StrCat(
-            o->kind() == ir::NodeKind::kReduce ? std::string(ir::ReductionName(o->op()))
+            o->kind() == ir::NodeKind::kReduce  ? std::string(ir::ReductionName(o->op()))
             : o->kind() == ir::NodeKind::kUfunc ? std::string(ir::Name(o->op()))
                                                 : "copy",
             " ", ir::TypeString(o->dtype(), o->shape())));
       }
       absl::StrAppend(&out, "kernel ", k, ": computes ", absl::StrJoin(computes, ", "), "; reads ",
-                      l.arrays.size() - l.spec.num_outputs, " array(s) and ",
-                      l.spec.scalars.size(), " scalar(s); fuses ", ops, " op(s); moves ",
-                      bytes, " bytes\n");
+                      l.arrays.size() - l.spec.num_outputs, " array(s) and ", l.spec.scalars.size(),
+                      " scalar(s); fuses ", ops, " op(s); moves ", bytes, " bytes\n");
       if (cmd == ":loops") absl::StrAppend(&out, ir::PrintKernel(l, Labels(a->node(), l)));
     }
     return out;
@@ -518,9 +522,9 @@ absl::StatusOr<std::string> Session::Impl::Command(absl::string_view line) {
       for (int r = 0; r < 5; ++r) {
         const auto t0 = std::chrono::steady_clock::now();
         Array<>(a->node()).eval(b);
-        best = std::min(best, std::chrono::duration<double, std::milli>(
-                                  std::chrono::steady_clock::now() - t0)
-                                  .count());
+        best = std::min(
+            best, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
+                      .count());
       }
       return best;
     };
@@ -551,8 +555,8 @@ absl::StatusOr<std::string> Session::Impl::Command(absl::string_view line) {
         absl::StrFormat("first evaluation %.3f ms, of which compiling %.3f ms (%d kernel(s))\n",
                         first_ms, after.compile_ms - before.compile_ms,
                         static_cast<int>(after.kernels_compiled - before.kernels_compiled)),
-        absl::StrFormat("fused: %.3f ms, %s   eager: %.3f ms, %s   (%.1fx)\n", jit_ms,
-                        rate(jit_ms), eager_ms, rate(eager_ms), eager_ms / jit_ms));
+        absl::StrFormat("fused: %.3f ms, %s   eager: %.3f ms, %s   (%.1fx)\n", jit_ms, rate(jit_ms),
+                        eager_ms, rate(eager_ms), eager_ms / jit_ms));
   }
   return Bad(absl::StrCat("unknown command ", cmd, " (:help lists commands)"));
 }
@@ -616,10 +620,10 @@ std::string ErrorDisplay(absl::string_view line, const absl::Status& status) {
   const std::string message(status.message());
   const size_t at = message.rfind(" (column ");
   int column = 0;
-  if (at != std::string::npos && absl::SimpleAtoi(absl::StripSuffix(message.substr(at + 9), ")"), &column) &&
-      column >= 1) {
-    return absl::StrCat("  ", line, "\n  ", std::string(column - 1, ' '), "^\nerror: ",
-                        message.substr(0, at));
+  if (at != std::string::npos &&
+      absl::SimpleAtoi(absl::StripSuffix(message.substr(at + 9), ")"), &column) && column >= 1) {
+    return absl::StrCat("  ", line, "\n  ", std::string(column - 1, ' '),
+                        "^\nerror: ", message.substr(0, at));
   }
   return absl::StrCat("error: ", message);
 }

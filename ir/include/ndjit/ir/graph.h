@@ -127,9 +127,9 @@ absl::StatusOr<NodePtr> ApplyView(const NodePtr& node, const ViewFn& view,
 // `root` with every node that `with` maps replaced by its mapping (an array
 // leaf holding an already computed value, typically), rebuilt above it.
 // With `origins`, every node it rebuilds is mapped to the node it replaces.
-absl::StatusOr<NodePtr> Substitute(const NodePtr& root,
-                                   const absl::flat_hash_map<const Node*, NodePtr>& with,
-                                   absl::flat_hash_map<const Node*, const Node*>* origins = nullptr);
+absl::StatusOr<NodePtr> Substitute(
+    const NodePtr& root, const absl::flat_hash_map<const Node*, NodePtr>& with,
+    absl::flat_hash_map<const Node*, const Node*>* origins = nullptr);
 
 // Statistics of the intern table, for tests and the REPL.
 struct GraphStats {

@@ -133,7 +133,6 @@ DType AccumulatorDType(Ufunc op, DType dtype);
 // The loop IR, as the REPL's `:loops` shows it. With `labels` (one per
 // body instruction, empty for none), each instruction line ends with its
 // label: the explorer passes the graph's %N names.
-std::string PrintKernel(const KernelLaunch& launch,
-                        const std::vector<std::string>& labels = {});
+std::string PrintKernel(const KernelLaunch& launch, const std::vector<std::string>& labels = {});
 
 }  // namespace ndjit::ir
