@@ -59,6 +59,19 @@ TEST(ScriptTest, SyntaxErrorsPointAtTheirColumn) {
   EXPECT_EQ(Exec(s, "'abc"), "  'abc\n  ^\nerror: unterminated string literal");
   EXPECT_EQ(Exec(s, "a < b < c"),
             "  a < b < c\n        ^\nerror: chained comparisons are not supported on arrays");
+  // Deep nesting and long chains are refused, not a stack overflow.
+  const std::string deep = std::string(5000, '(') + "1" + std::string(5000, ')');
+  EXPECT_NE(Exec(s, deep).find("error: expression is nested too deeply"), std::string::npos);
+  std::string chain = "1";
+  for (int i = 0; i < 5000; ++i) chain += " + 1";
+  EXPECT_NE(Exec(s, chain).find("error: expression is nested too deeply"), std::string::npos);
+  EXPECT_NE(Exec(s, std::string(3000, '-') + "1").find("nested too deeply"), std::string::npos);
+  std::string attrs = "x";
+  for (int i = 0; i < 5000; ++i) attrs += ".T";
+  EXPECT_NE(Exec(s, attrs).find("nested too deeply"), std::string::npos);
+  std::string sum200 = "1";
+  for (int i = 0; i < 200; ++i) sum200 += " + 1";
+  EXPECT_EQ(Exec(s, sum200), "201\n");  // long but reasonable expressions still run
   // The session keeps working after errors.
   EXPECT_EQ(Exec(s, "1 + 1"), "2\n");
 }
@@ -78,6 +91,15 @@ TEST(ScriptTest, EvaluationErrorsAreNumPys) {
             "error: zero-size array to reduction operation maximum which has no identity");
   EXPECT_EQ(Exec(s, "einsum('ij,jk->ik', x, x)"), "error: einsum() is not implemented yet");
   EXPECT_EQ(Exec(s, "1 // 0"), "error: integer division or modulo by zero");
+  // Python's ints are unbounded, these are not: leaving the range is an error.
+  EXPECT_EQ(Exec(s, "1 << 70"), "error: integer overflow in 1 << 70");
+  EXPECT_EQ(Exec(s, "2 ** 63"), "error: integer overflow in 2 ** 63");
+  EXPECT_EQ(Exec(s, "9223372036854775807 + 1"),
+            "error: integer overflow in 9223372036854775807 + 1");
+  EXPECT_EQ(Exec(s, "-9223372036854775807 - 1 // -1"), "-9223372036854775806\n");
+  EXPECT_EQ(Exec(s, "1 >> 99, -8 >> 99, 3 ** 3, 5 << 2"), "(0, -1, 27, 20)\n");
+  EXPECT_EQ(Exec(s, "1 << -1"), "error: negative shift count");
+  EXPECT_EQ(Exec(s, "zeros((1 << 40, 1 << 30))").rfind("error: ", 0), 0u);
 }
 
 // Golden printouts of each stage. Vector widths depend on the host: they

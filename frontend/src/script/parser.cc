@@ -165,7 +165,23 @@ class Parser {
     return tuple;
   }
 
-  NodePtr Expr() { return Comparison(); }
+  // Nesting (parentheses, calls, subscripts, operator chains) is bounded:
+  // the parser and the evaluator recurse once per level.
+  static constexpr int kMaxDepth = 200;
+  static constexpr int kMaxChain = 1000;  // operators, calls, subscripts, attributes in a row
+  struct Nest {
+    explicit Nest(Parser& p) : p_(p) {
+      if (++p_.depth_ > kMaxDepth) p_.Fail("expression is nested too deeply", p_.Peek().column);
+    }
+    ~Nest() { --p_.depth_; }
+    Parser& p_;
+  };
+
+  NodePtr Expr() {
+    Nest nest(*this);
+    if (failed_) return Make(Node::kNone, Peek().column);
+    return Comparison();
+  }
 
   NodePtr Comparison() {
     NodePtr left = BitOr();
@@ -199,6 +215,8 @@ class Parser {
       n->kids.push_back(std::move(left));
       n->kids.push_back(lower());
       left = std::move(n);
+      // Each operator of a chain nests the tree one level deeper.
+      if (++chain_ > kMaxChain) Fail("expression is nested too deeply", Peek().column);
     }
     return left;
   }
@@ -222,6 +240,8 @@ class Parser {
   }
 
   NodePtr Unary() {
+    Nest nest(*this);
+    if (failed_) return Make(Node::kNone, Peek().column);
     if (IsOp("-") || IsOp("+") || IsOp("~")) {
       auto n = Make(Node::kUnary, Peek().column);
       n->text = Next().text;
@@ -246,6 +266,10 @@ class Parser {
   NodePtr Postfix() {
     NodePtr n = Atom();
     while (!failed_) {
+      if ((IsOp("(") || IsOp("[") || IsOp(".")) && ++chain_ > kMaxChain) {
+        Fail("expression is nested too deeply", Peek().column);
+        break;
+      }
       if (IsOp("(")) {
         auto call = Make(Node::kCall, Peek().column);
         Next();
@@ -345,6 +369,8 @@ class Parser {
 
   std::vector<Token> t_;
   size_t i_ = 0;
+  int depth_ = 0;
+  int chain_ = 0;
   bool failed_ = false;
   SyntaxError error_;
 };

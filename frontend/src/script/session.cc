@@ -57,18 +57,41 @@ absl::StatusOr<Value> NumberOp(const std::string& op, const Value& a, const Valu
   }
   if ((op == "//" || op == "%") && y == 0) return Bad("integer division or modulo by zero");
   if (ints) {
+    // Python's ints are unbounded; these are 64-bit, and leaving the range
+    // is an error rather than a wrapped (or undefined) result.
     const int64_t i = a.i, j = b.i;
-    if (op == "+") return Value::Int(i + j);
-    if (op == "-") return Value::Int(i - j);
-    if (op == "*") return Value::Int(i * j);
-    if (op == "//") return Value::Int(i / j - ((i % j != 0) && ((i < 0) != (j < 0))));
-    if (op == "%") return Value::Int(((i % j) + j) % j);
-    if (op == "**" && j >= 0) return Value::Int(static_cast<int64_t>(std::pow(x, y)));
+    int64_t r = 0;
+    using Result = absl::StatusOr<Value>;
+    const auto overflow = [&]() -> Result {
+      return Bad(absl::StrCat("integer overflow in ", i, " ", op, " ", j));
+    };
+    const auto value = [](int64_t v) -> Result { return Value::Int(v); };
+    if (op == "+") return __builtin_add_overflow(i, j, &r) ? overflow() : value(r);
+    if (op == "-") return __builtin_sub_overflow(i, j, &r) ? overflow() : value(r);
+    if (op == "*") return __builtin_mul_overflow(i, j, &r) ? overflow() : value(r);
+    if (op == "//" || op == "%") {
+      if (i == INT64_MIN && j == -1) return op == "%" ? value(0) : overflow();
+      const int64_t q = i / j - ((i % j != 0) && ((i < 0) != (j < 0)));
+      return op == "//" ? Value::Int(q) : Value::Int(i - q * j);
+    }
+    if (op == "**" && j >= 0) {
+      int64_t p = 1, base = i;
+      for (int64_t e = j; e > 0; e >>= 1) {
+        if ((e & 1) && __builtin_mul_overflow(p, base, &p)) return overflow();
+        if (e > 1 && __builtin_mul_overflow(base, base, &base)) return overflow();
+      }
+      return Value::Int(p);
+    }
     if (op == "&") return Value::Int(i & j);
     if (op == "|") return Value::Int(i | j);
     if (op == "^") return Value::Int(i ^ j);
-    if (op == "<<") return Value::Int(i << j);
-    if (op == ">>") return Value::Int(i >> j);
+    if (op == "<<" || op == ">>") {
+      if (j < 0) return Bad("negative shift count");
+      if (op == ">>") return Value::Int(j >= 64 ? (i < 0 ? -1 : 0) : i >> j);
+      if (i == 0) return Value::Int(0);
+      if (j >= 63 || (i > 0 ? i > (INT64_MAX >> j) : i < (INT64_MIN >> j))) return overflow();
+      return Value::Int(static_cast<int64_t>(static_cast<uint64_t>(i) << j));
+    }
   }
   if (op == "+") return Value::Float(x + y);
   if (op == "-") return Value::Float(x - y);
@@ -154,6 +177,7 @@ struct Session::Impl {
             if (v->kind == Value::kFloat) return Bad("bad operand type for unary ~: 'float'");
             return v->kind == Value::kBool ? Value::Bool(!v->i) : Value::Int(~v->i);
           }
+          if (v->kind == Value::kInt && v->i == INT64_MIN) return Bad("integer overflow in -");
           return v->kind == Value::kFloat ? Value::Float(-v->f) : Value::Int(-v->i);
         }
         const ir::Ufunc op = n.text == "-"   ? ir::Ufunc::kNegative
