@@ -120,6 +120,7 @@ TEST(ScriptTest, StagePrintoutsAreStable) {
   EXPECT_EQ(MaskLanes(Exec(s, ":loops x * 2 + 1")),
             "kernel 0: computes add f32[3,4]; reads 1 array(s) and 2 scalar(s); fuses 2 op(s); "
             "moves 96 bytes\n"
+            "  nodes %0 %1 %2 %3 %4\n"
             "kernel(out0 f32 (contiguous), in0 f32 (contiguous), s0 f32, s1 f32)\n"
             "  for i0 in [0, 12) step L: vector xL, masked tail, parallel\n"
             "    %0 = load f32 in0[i0]    # %0\n"
@@ -133,8 +134,10 @@ TEST(ScriptTest, StagePrintoutsAreStable) {
   EXPECT_EQ(Exec(s, ":fused exp(x - x.max(axis=1, keepdims=True)) / 2"),
             "kernel 0: computes max f32[3,1]; reads 1 array(s) and 0 scalar(s); fuses 0 op(s); "
             "moves 60 bytes\n"
+            "  nodes %0 %1\n"
             "kernel 1: computes divide f32[3,4]; reads 2 array(s) and 1 scalar(s); fuses 3 "
-            "op(s); moves 108 bytes\n");
+            "op(s); moves 108 bytes\n"
+            "  nodes %0 %1 %2 %3 %4 %5\n");
   const std::string ir = Exec(s, ":llvm x + 1");
   EXPECT_NE(ir.find("define void @kernel"), std::string::npos) << ir;
   EXPECT_NE(Exec(s, ":llvm x + 1 opt").find("fadd"), std::string::npos);
@@ -145,8 +148,10 @@ TEST(ScriptTest, StagePrintoutsAreStable) {
             "wrote " + dot + " (4 nodes)\n");
   std::stringstream text;
   text << std::ifstream(dot).rdbuf();
+  // Each kernel's cluster holds the nodes it computes; inputs stay outside.
   EXPECT_NE(
-      text.str().find("subgraph cluster_1 {\n    label=\"kernel 1\";\n    n0;\n    n2;\n    n3;"),
+      text.str().find("  subgraph cluster_0 {\n    label=\"kernel 0\";\n    n1;\n  }\n"
+                      "  subgraph cluster_1 {\n    label=\"kernel 1\";\n    n2;\n    n3;\n  }"),
       std::string::npos)
       << text.str();
   EXPECT_NE(Exec(s, ":cache").find("kernels compiled:"), std::string::npos);

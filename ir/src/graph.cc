@@ -396,7 +396,10 @@ absl::StatusOr<NodePtr> Substitute(const NodePtr& root,
   absl::flat_hash_map<const Node*, NodePtr> done;
   std::function<absl::StatusOr<NodePtr>(const NodePtr&)> rewrite =
       [&](const NodePtr& n) -> absl::StatusOr<NodePtr> {
-    if (auto it = with.find(n.get()); it != with.end()) return it->second;
+    if (auto it = with.find(n.get()); it != with.end()) {
+      if (origins != nullptr) (*origins)[it->second.get()] = n.get();
+      return it->second;
+    }
     if (auto it = done.find(n.get()); it != done.end()) return it->second;
     if (n->inputs().empty()) return n;
     absl::InlinedVector<NodePtr, 3> ins;

@@ -480,12 +480,21 @@ absl::StatusOr<std::string> Session::Impl::Command(absl::string_view line) {
     // Kernels as clusters: the nodes each one computes.
     absl::StatusOr<std::vector<ir::KernelLaunch>> launches = Record(*a);
     if (!launches.ok()) return launches.status();
+    // A node belongs to the first kernel that computes it; leaves (inputs)
+    // and values a kernel only reads stay outside.
+    std::vector<std::string> placed;
+    for (const ir::Node* n : order) {
+      if (n->kind() == ir::NodeKind::kArray || n->kind() == ir::NodeKind::kScalar) {
+        placed.push_back(absl::StrCat("%", id[n]));
+      }
+    }
     for (size_t k = 0; k < launches->size(); ++k) {
       absl::StrAppend(&dot, "  subgraph cluster_", k, " {\n    label=\"kernel ", k, "\";\n");
-      std::vector<std::string> seen;
       for (const std::string& label : Labels(a->node(), (*launches)[k])) {
-        if (label.empty() || std::find(seen.begin(), seen.end(), label) != seen.end()) continue;
-        seen.push_back(label);
+        if (label.empty() || std::find(placed.begin(), placed.end(), label) != placed.end()) {
+          continue;
+        }
+        placed.push_back(label);
         absl::StrAppend(&dot, "    n", label.substr(1), ";\n");
       }
       dot += "  }\n";
@@ -521,10 +530,19 @@ absl::StatusOr<std::string> Session::Impl::Command(absl::string_view line) {
                                                 : "copy",
             " ", ir::TypeString(o->dtype(), o->shape())));
       }
+      // The graph nodes the kernel covers, by the names :graph gives them.
+      const std::vector<std::string> labels = Labels(a->node(), l);
+      std::vector<std::string> nodes;
+      for (const std::string& label : labels) {
+        if (!label.empty() && std::find(nodes.begin(), nodes.end(), label) == nodes.end()) {
+          nodes.push_back(label);
+        }
+      }
       absl::StrAppend(&out, "kernel ", k, ": computes ", absl::StrJoin(computes, ", "), "; reads ",
                       l.arrays.size() - l.spec.num_outputs, " array(s) and ", l.spec.scalars.size(),
                       " scalar(s); fuses ", ops, " op(s); moves ", bytes, " bytes\n");
-      if (cmd == ":loops") absl::StrAppend(&out, ir::PrintKernel(l, Labels(a->node(), l)));
+      absl::StrAppend(&out, "  nodes ", absl::StrJoin(nodes, " "), "\n");
+      if (cmd == ":loops") absl::StrAppend(&out, ir::PrintKernel(l, labels));
     }
     return out;
   }
