@@ -146,19 +146,21 @@ class KernelLowering {
     exit_index_ = i;
   }
 
+  // Every operand's pointer to row `i` of loop `d`, from the rows' bases.
+  std::vector<Value*> RowsAt(const std::vector<Value*>& ptrs, int d, Value* i) {
+    std::vector<Value*> next(ptrs.size());
+    for (size_t k = 0; k < ptrs.size(); ++k) {
+      next[k] = b_.CreateGEP(b_.getInt8Ty(), ptrs[k], b_.CreateMul(i, strides_[k][d]));
+    }
+    return next;
+  }
+
   void EmitLoop(int d, const std::vector<Value*>& ptrs) {
-    const int nops = static_cast<int>(ptrs.size());
     if (d + 1 == spec_.rank) {
       EmitInner({ptrs});
       return;
     }
-    auto rows_at = [&](Value* i) {
-      std::vector<Value*> next(nops);
-      for (int k = 0; k < nops; ++k) {
-        next[k] = b_.CreateGEP(b_.getInt8Ty(), ptrs[k], b_.CreateMul(i, strides_[k][d]));
-      }
-      return next;
-    };
+    auto rows_at = [&](Value* i) { return RowsAt(ptrs, d, i); };
     if (d + 2 == spec_.rank && Tiled()) {
       EmitTiles(d, ptrs);
       return;
@@ -193,15 +195,8 @@ class KernelLowering {
   // registers; every other operand is read along loop d + 1 as usual. Rows
   // and columns that do not fill a tile take the plain loops (gathers).
   void EmitTiles(int d, const std::vector<Value*>& ptrs) {
-    const int nops = static_cast<int>(ptrs.size());
     const int lanes = Lanes();
-    auto rows_at = [&](Value* i) {
-      std::vector<Value*> next(nops);
-      for (int k = 0; k < nops; ++k) {
-        next[k] = b_.CreateGEP(b_.getInt8Ty(), ptrs[k], b_.CreateMul(i, strides_[k][d]));
-      }
-      return next;
-    };
+    auto rows_at = [&](Value* i) { return RowsAt(ptrs, d, i); };
     // Full tiles, a band of kTileBand columns at a time: the band's rows of
     // a transposed input stay in cache while the tiles walk down the rows.
     Value* full_rows = b_.CreateSub(sizes_[d], b_.CreateSRem(sizes_[d], b_.getInt64(lanes)));
@@ -213,7 +208,7 @@ class KernelLowering {
                                                  b_.CreateAdd(cb, b_.getInt64(band)), full_cols);
       CountedLoop(nullptr, lanes, full_rows, [&](Value* r0) {
         const std::vector<Value*> block = rows_at(r0);
-        CountedLoop(cb, lanes, band_end, [&](Value* c0) { EmitTile(block, r0, c0, rows_at); });
+        CountedLoop(cb, lanes, band_end, [&](Value* c0) { EmitTile(ptrs, block, r0, c0); });
       });
     });
     // Columns past the last full tile, for the full rows; then the rows
@@ -222,8 +217,9 @@ class KernelLowering {
     CountedLoop(full_rows, 1, sizes_[d], [&](Value* r) { EmitInner({rows_at(r)}); });
   }
 
-  template <typename RowsAt>
-  void EmitTile(const std::vector<Value*>& block, Value* r0, Value* c0, RowsAt&& rows_at) {
+  // One tile at rows r0.. and columns c0..; `block` is RowsAt(ptrs, d, r0).
+  void EmitTile(const std::vector<Value*>& ptrs, const std::vector<Value*>& block, Value* r0,
+                Value* c0) {
     const int nops = static_cast<int>(block.size());
     const int lanes = Lanes();
     const int d = spec_.rank - 2;
@@ -242,7 +238,7 @@ class KernelLowering {
       for (Value*& row : transposed_[k]) row = ToRegister(t, row);
     }
     std::vector<std::vector<Value*>> rows(lanes);
-    for (int r = 0; r < lanes; ++r) rows[r] = rows_at(b_.CreateAdd(r0, b_.getInt64(r)));
+    for (int r = 0; r < lanes; ++r) rows[r] = RowsAt(ptrs, d, b_.CreateAdd(r0, b_.getInt64(r)));
     // The other inputs' rows of the tile are loaded before any of its
     // stores: the stores might alias them as far as LLVM knows, and loads
     // interleaved with them leave too few lines in flight.

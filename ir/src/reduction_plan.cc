@@ -320,12 +320,9 @@ absl::StatusOr<ReductionPlan> PlanReduction(absl::Span<const NodePtr> reductions
     last.sizes[1] = tail;
     last.offsets.resize(nops);
     for (int k = 0; k < nops; ++k) last.offsets[k] = base.strides[k][0] * (sizes[0] / chunk_len);
-    if (base.sizes[0] == 0) {
-      base = std::move(last);
-    } else {
-      plan.pieces.push_back(std::move(base));
-      base = std::move(last);
-    }
+    // chunk_len <= sizes[0]: there is always at least one full chunk.
+    plan.pieces.push_back(std::move(base));
+    base = std::move(last);
   }
   plan.pieces.push_back(std::move(base));
   return plan;
