@@ -15,7 +15,7 @@ packages=(
   libeigen3-dev
 )
 if [ "${1:-}" = "bench" ]; then
-  packages+=(gnuplot-nox)
+  packages+=(gnuplot-nox libopenblas-dev)
 fi
 
 missing=()

@@ -103,14 +103,78 @@ class Jit {
     llvm::LLVMContext ctx;
     absl::StatusOr<std::unique_ptr<llvm::Module>> m = BuildModule(spec, "kernel", ctx, true);
     if (!m.ok()) return m.status();
+    return Assembly(**m);
+  }
+
+  absl::StatusOr<std::string> Assembly(llvm::Module& m) {
     llvm::SmallString<4096> text;
     llvm::raw_svector_ostream os(text);
     llvm::legacy::PassManager pm;
     if (tm_->addPassesToEmitFile(pm, os, nullptr, llvm::CodeGenFileType::AssemblyFile)) {
       return absl::InternalError("JIT: the target cannot emit assembly");
     }
-    pm.run(**m);
+    pm.run(m);
     return std::string(text.str());
+  }
+
+  // A module whose functions `build` writes directly (the GEMM micro-kernel),
+  // configured for the host like the loop-IR kernels.
+  absl::StatusOr<std::unique_ptr<llvm::Module>> BuildNamedModule(const ModuleBuilder& build,
+                                                                 const std::string& name,
+                                                                 llvm::LLVMContext& ctx,
+                                                                 bool optimize) {
+    auto module = std::make_unique<llvm::Module>(name, ctx);
+    module->setDataLayout(tm_->createDataLayout());
+    module->setTargetTriple(tm_->getTargetTriple().str());
+    if (absl::Status s = build(*module, name); !s.ok()) return s;
+    for (llvm::Function& f : *module) {
+      if (f.isDeclaration()) continue;
+      f.addFnAttr("target-cpu", tm_->getTargetCPU());
+      f.addFnAttr("target-features", tm_->getTargetFeatureString());
+      f.addFnAttr("min-legal-vector-width", std::to_string(GetHostTarget().vector_bits));
+    }
+    std::string problems;
+    llvm::raw_string_ostream os(problems);
+    if (llvm::verifyModule(*module, &os)) {
+      return absl::InternalError(absl::StrCat("JIT: invalid LLVM IR for ", name, ": ", problems));
+    }
+    if (optimize) Optimize(*module);
+    return module;
+  }
+
+  absl::StatusOr<void*> CompileNamed(const std::string& key, const ModuleBuilder& build) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (auto it = named_.find(key); it != named_.end()) return it->second;
+    }
+    std::lock_guard<std::mutex> compile_lock(compile_mu_);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (auto it = named_.find(key); it != named_.end()) return it->second;
+    }
+    const auto start = std::chrono::steady_clock::now();
+    const std::string name = absl::StrCat("ndjit_fn_", next_id_++);
+    auto ctx = std::make_unique<llvm::LLVMContext>();
+    absl::StatusOr<std::unique_ptr<llvm::Module>> module =
+        BuildNamedModule(build, name, *ctx, true);
+    if (!module.ok()) return module.status();
+    if (llvm::Error e =
+            jit_->addIRModule(llvm::orc::ThreadSafeModule(*std::move(module), std::move(ctx)))) {
+      return absl::InternalError(
+          absl::StrCat("JIT: adding the module failed: ", ErrorText(std::move(e))));
+    }
+    llvm::Expected<llvm::orc::ExecutorAddr> addr = jit_->lookup(name);
+    if (!addr) {
+      return absl::InternalError(absl::StrCat("JIT: lookup failed: ", ErrorText(addr.takeError())));
+    }
+    void* fn = addr->toPtr<void*>();
+    const double ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    std::lock_guard<std::mutex> lock(mu_);
+    named_[key] = fn;
+    ++stats_.kernels_compiled;
+    stats_.compile_ms += ms;
+    return fn;
   }
 
   std::optional<KernelFn> Lookup(size_t key, const ir::KernelSpec& spec) {
@@ -188,8 +252,9 @@ class Jit {
   std::mutex mu_;
   // Specs by hash; a bucket holds every spec that shares a hash. Guarded by mu_.
   absl::flat_hash_map<size_t, std::vector<std::pair<ir::KernelSpec, KernelFn>>> cache_;
-  CompileStats stats_;   // guarded by mu_
-  int64_t next_id_ = 0;  // guarded by compile_mu_
+  absl::flat_hash_map<std::string, void*> named_;  // guarded by mu_
+  CompileStats stats_;                             // guarded by mu_
+  int64_t next_id_ = 0;                            // guarded by compile_mu_
 };
 
 }  // namespace
@@ -274,6 +339,26 @@ absl::StatusOr<std::string> KernelLLVMIR(const ir::KernelSpec& spec, bool optimi
   absl::StatusOr<std::unique_ptr<llvm::Module>> m =
       (*jit)->BuildModule(spec, "kernel", ctx, optimized, labels.empty() ? nullptr : &labels);
   if (!m.ok()) return m.status();
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  (*m)->print(os, nullptr);
+  return text;
+}
+
+absl::StatusOr<void*> CompileFunction(const std::string& key, const ModuleBuilder& build) {
+  absl::StatusOr<Jit*> jit = Jit::Get();
+  if (!jit.ok()) return jit.status();
+  return (*jit)->CompileNamed(key, build);
+}
+
+absl::StatusOr<std::string> FunctionText(const ModuleBuilder& build, FunctionStage stage) {
+  absl::StatusOr<Jit*> jit = Jit::Get();
+  if (!jit.ok()) return jit.status();
+  llvm::LLVMContext ctx;
+  absl::StatusOr<std::unique_ptr<llvm::Module>> m =
+      (*jit)->BuildNamedModule(build, "kernel", ctx, stage != FunctionStage::kLLVM);
+  if (!m.ok()) return m.status();
+  if (stage == FunctionStage::kAssembly) return (*jit)->Assembly(**m);
   std::string text;
   llvm::raw_string_ostream os(text);
   (*m)->print(os, nullptr);

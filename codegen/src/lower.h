@@ -6,6 +6,7 @@
 // NumPy does), float64 -> double.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -58,5 +59,14 @@ llvm::Value* LowerComplex(llvm::IRBuilder<>& b, const ir::Instr& instr,
 // instruction produces, so the IR can be read beside the graph.
 absl::Status LowerKernel(const ir::KernelSpec& spec, const std::string& name, llvm::Module& module,
                          const std::vector<std::string>* labels = nullptr);
+
+// Functions written straight in LLVM IR rather than lowered from loop IR
+// (the GEMM micro-kernel): `build` defines the function `name` in the
+// module; it is compiled for the host once per `key` and kept for the
+// process.
+using ModuleBuilder = std::function<absl::Status(llvm::Module& module, const std::string& name)>;
+absl::StatusOr<void*> CompileFunction(const std::string& key, const ModuleBuilder& build);
+enum class FunctionStage { kLLVM, kOptimizedLLVM, kAssembly };
+absl::StatusOr<std::string> FunctionText(const ModuleBuilder& build, FunctionStage stage);
 
 }  // namespace ndjit::codegen

@@ -92,6 +92,10 @@ Array<> Array<>::expand_dims(Dims axes) const {
   return View([copy](const NDArray& a) { return a.ExpandDims(copy); });
 }
 
+Array<> Array<>::diagonal(int64_t offset, int64_t axis1, int64_t axis2) const {
+  return View([&](const NDArray& a) { return a.Diagonal(offset, axis1, axis2); });
+}
+
 Array<> Array<>::reshape(Dims shape) const {
   Shape copy(shape.begin(), shape.end());
   const ir::NodePtr n = node();

@@ -8,6 +8,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
+#include "contract.h"
 #include "launch_recorder.h"
 #include "ndjit/array.h"
 #include "ndjit/codegen/jit.h"
@@ -25,6 +26,8 @@ std::atomic<int64_t> g_kernels{0};
 std::atomic<int64_t> g_fallbacks{0};
 std::atomic<int64_t> g_kernel_ops{0};
 std::atomic<int64_t> g_intermediate_bytes{0};
+std::atomic<int64_t> g_gemms{0};
+std::atomic<int64_t> g_epilogues{0};
 thread_local std::vector<ir::KernelLaunch>* t_recorder = nullptr;
 thread_local absl::flat_hash_map<const ir::Node*, const ir::Node*>* t_origins = nullptr;
 
@@ -206,6 +209,27 @@ absl::StatusOr<NDArray> Reduce(const ir::NodePtr& node) {
   return (*v)[0];
 }
 
+// A node's value as an array: leaves as they are, anything else through a
+// fused kernel (an intermediate of the evaluation).
+absl::StatusOr<NDArray> Materialize(const ir::NodePtr& n) {
+  if (n->kind() == ir::NodeKind::kArray) return n->array();
+  absl::StatusOr<std::vector<NDArray>> v = Fused({n});
+  if (!v.ok()) return v.status();
+  g_intermediate_bytes.fetch_add((*v)[0].nbytes());
+  return (*v)[0];
+}
+
+// A contraction whose inputs hold no reduction or contraction.
+absl::StatusOr<NDArray> Contract(const ir::Node& n, const ir::NodePtr& a, const ir::NodePtr& b,
+                                 const internal::ContractEpilogue& epilogue = nullptr) {
+  absl::StatusOr<NDArray> av = Materialize(a);
+  if (!av.ok()) return av.status();
+  absl::StatusOr<NDArray> bv = Materialize(b);
+  if (!bv.ok()) return bv.status();
+  g_gemms.fetch_add(1, std::memory_order_relaxed);
+  return internal::EvaluateContract(n, *av, *bv, epilogue);
+}
+
 // NumPy's way: one kernel per node, every intermediate materialised.
 absl::StatusOr<NDArray> Eager(const ir::NodePtr& root) {
   absl::flat_hash_map<const ir::Node*, ir::NodePtr> done;
@@ -215,6 +239,12 @@ absl::StatusOr<NDArray> Eager(const ir::NodePtr& root) {
     for (const ir::NodePtr& in : n->inputs()) {
       auto it = done.find(in.get());
       ins.push_back(it == done.end() ? in : it->second);
+    }
+    if (n->kind() == ir::NodeKind::kContract) {
+      absl::StatusOr<NDArray> v = Contract(*n, ins[0], ins[1]);
+      if (!v.ok()) return v.status();
+      done[n] = ir::MakeArray(*v);
+      continue;
     }
     if (n->kind() == ir::NodeKind::kReduce) {
       absl::StatusOr<ir::NodePtr> r = ir::MakeReduce(
@@ -287,7 +317,9 @@ absl::StatusOr<std::vector<ir::NodePtr>> CutAtReductions(absl::Span<const ir::No
   std::vector<ir::NodePtr> keep_alive;
   std::vector<const ir::Node*> pending;
   for (const ir::Node* n : ir::TopologicalOrder(outputs)) {
-    if (n->kind() == ir::NodeKind::kReduce) pending.push_back(n);
+    if (n->kind() == ir::NodeKind::kReduce || n->kind() == ir::NodeKind::kContract) {
+      pending.push_back(n);
+    }
   }
   // In waves: every reduction whose input holds no other one runs now, and
   // those that share an input shape and axes share one kernel (one pass).
@@ -295,7 +327,23 @@ absl::StatusOr<std::vector<ir::NodePtr>> CutAtReductions(absl::Span<const ir::No
     std::vector<std::pair<const ir::Node*, ReductionKey>> ready;
     std::vector<const ir::Node*> later;
     std::vector<std::vector<ir::NodePtr>> groups;
+    bool contracted = false;
     for (const ir::Node* n : pending) {
+      if (n->kind() == ir::NodeKind::kContract) {
+        absl::StatusOr<ir::NodePtr> a = ir::Substitute(n->inputs()[0], with, t_origins);
+        if (!a.ok()) return a.status();
+        absl::StatusOr<ir::NodePtr> b = ir::Substitute(n->inputs()[1], with, t_origins);
+        if (!b.ok()) return b.status();
+        if ((*a)->has_reduction() || (*b)->has_reduction()) {
+          later.push_back(n);
+          continue;
+        }
+        absl::StatusOr<NDArray> v = Contract(*n, *a, *b);
+        if (!v.ok()) return v.status();
+        with[n] = ir::MakeArray(*v);
+        contracted = true;
+        continue;
+      }
       absl::StatusOr<ir::NodePtr> input = ir::Substitute(n->inputs()[0], with, t_origins);
       if (!input.ok()) return input.status();
       if ((*input)->has_reduction()) {
@@ -322,7 +370,9 @@ absl::StatusOr<std::vector<ir::NodePtr>> CutAtReductions(absl::Span<const ir::No
         g->push_back(*r);
       }
     }
-    if (ready.empty()) return absl::InternalError("CutAtReductions(): no reduction is ready");
+    if (ready.empty() && !contracted) {
+      return absl::InternalError("CutAtReductions(): no reduction is ready");
+    }
     for (const std::vector<ir::NodePtr>& group : groups) {
       absl::StatusOr<std::vector<NDArray>> v = ReduceAll(group);
       if (!v.ok()) return v.status();
@@ -493,6 +543,8 @@ EvalStats GetEvalStats() {
   s.fallbacks = g_fallbacks.load(std::memory_order_relaxed);
   s.kernel_ops = g_kernel_ops.load(std::memory_order_relaxed);
   s.intermediate_bytes = g_intermediate_bytes.load(std::memory_order_relaxed);
+  s.gemms_run = g_gemms.load(std::memory_order_relaxed);
+  s.fused_epilogues = g_epilogues.load(std::memory_order_relaxed);
   return s;
 }
 

@@ -106,13 +106,17 @@ class NodeBuilder {
     n.compute_ = compute;
   }
   static void AddInput(Node& n, NodePtr in) {
-    n.has_reduction_ |= in->has_reduction_ || n.kind_ == NodeKind::kReduce;
+    n.has_reduction_ |=
+        in->has_reduction_ || n.kind_ == NodeKind::kReduce || n.kind_ == NodeKind::kContract;
     n.inputs_.push_back(std::move(in));
   }
   static void SetReduce(Node& n, Ufunc op, absl::Span<const int> axes, bool keepdims) {
     n.op_ = op;
     n.axes_.assign(axes.begin(), axes.end());
     n.keepdims_ = keepdims;
+  }
+  static void SetLabels(Node& n, absl::Span<const int> labels) {
+    n.axes_.assign(labels.begin(), labels.end());
   }
   static void SetArray(Node& n, NDArray a) { n.array_ = std::move(a); }
   static void SetScalar(Node& n, ScalarValue v) { n.scalar_ = v; }
@@ -151,7 +155,7 @@ class NodeBuilder {
     h = Mix(h, static_cast<uint64_t>(n.compute_));
     for (int64_t d : n.shape_) h = Mix(h, static_cast<uint64_t>(d));
     for (const NodePtr& in : n.inputs_) h = Mix(h, reinterpret_cast<uintptr_t>(in.get()));
-    if (n.kind_ == NodeKind::kReduce) {
+    if (n.kind_ == NodeKind::kReduce || n.kind_ == NodeKind::kContract) {
       for (int a : n.axes_) h = Mix(h, static_cast<uint64_t>(a));
       h = Mix(h, n.keepdims_ ? 1 : 0);
     }
@@ -328,6 +332,82 @@ absl::StatusOr<NodePtr> MakeReduce(Ufunc op, const NodePtr& input, absl::Span<co
   return NodeBuilder::Intern(std::move(n));
 }
 
+absl::Span<const int> Node::labels(int which) const {
+  if (kind_ != NodeKind::kContract) return {};
+  const size_t na = inputs_[0]->shape_.size(), nb = inputs_[1]->shape_.size();
+  const absl::Span<const int> all(axes_);
+  return which == 0 ? all.subspan(0, na) : which == 1 ? all.subspan(na, nb) : all.subspan(na + nb);
+}
+
+absl::StatusOr<NodePtr> MakeContract(const NodePtr& a, const NodePtr& b,
+                                     absl::Span<const int> labels_a, absl::Span<const int> labels_b,
+                                     absl::Span<const int> labels_out) {
+  auto fail = [&](const std::string& why) {
+    return absl::InvalidArgumentError(absl::StrCat("contract(): ", why));
+  };
+  if (a->dtype() != b->dtype()) {
+    return fail(absl::StrCat("operands have dtypes ", Name(a->dtype()), " and ", Name(b->dtype())));
+  }
+  if (static_cast<int>(labels_a.size()) != a->ndim() ||
+      static_cast<int>(labels_b.size()) != b->ndim()) {
+    return fail("one label per operand dimension");
+  }
+  absl::flat_hash_map<int, int64_t> extent;
+  for (const auto& [labels, node] : {std::pair{labels_a, a}, std::pair{labels_b, b}}) {
+    absl::flat_hash_map<int, bool> seen;
+    for (int d = 0; d < node->ndim(); ++d) {
+      const int l = labels[d];
+      if (l < 0 || !seen.emplace(l, true).second) return fail("labels must be unique, >= 0");
+      auto [it, fresh] = extent.emplace(l, node->shape()[d]);
+      if (!fresh && it->second != node->shape()[d]) {
+        return fail(
+            absl::StrCat("label ", l, " has extents ", it->second, " and ", node->shape()[d]));
+      }
+    }
+  }
+  Shape shape;
+  absl::flat_hash_map<int, bool> in_out;
+  for (int l : labels_out) {
+    auto it = extent.find(l);
+    if (it == extent.end() || !in_out.emplace(l, true).second) {
+      return fail("each result label appears once, and in an operand");
+    }
+    shape.push_back(it->second);
+  }
+  for (const auto& labels : {labels_a, labels_b}) {
+    for (int l : labels) {
+      const bool both = std::find(labels_a.begin(), labels_a.end(), l) != labels_a.end() &&
+                        std::find(labels_b.begin(), labels_b.end(), l) != labels_b.end();
+      if (!both && !in_out.contains(l)) return fail("a label of one operand only must be kept");
+    }
+  }
+  Node n = NodeBuilder::Blank(NodeKind::kContract, a->dtype(), shape);
+  std::vector<int> all(labels_a.begin(), labels_a.end());
+  all.insert(all.end(), labels_b.begin(), labels_b.end());
+  all.insert(all.end(), labels_out.begin(), labels_out.end());
+  NodeBuilder::SetLabels(n, all);
+  NodeBuilder::AddInput(n, a);
+  NodeBuilder::AddInput(n, b);
+  return NodeBuilder::Intern(std::move(n));
+}
+
+std::string ContractSubscripts(const Node& n) {
+  auto letters = [](absl::Span<const int> labels) {
+    std::string s;
+    for (int l : labels) {
+      if (l < 26) {
+        s += static_cast<char>('a' + l);
+      } else if (l < 52) {
+        s += static_cast<char>('A' + l - 26);
+      } else {
+        absl::StrAppend(&s, "#", l);
+      }
+    }
+    return s;
+  };
+  return absl::StrCat(letters(n.labels(0)), ",", letters(n.labels(1)), "->", letters(n.labels(2)));
+}
+
 absl::StatusOr<NodePtr> ApplyView(const NodePtr& root, const ViewFn& view,
                                   const MaterializeFn& materialize) {
   const Shape root_shape(root->shape().begin(), root->shape().end());
@@ -370,7 +450,8 @@ absl::StatusOr<NodePtr> ApplyView(const NodePtr& root, const ViewFn& view,
             n->kind() == NodeKind::kUfunc ? MakeUfunc(n->op(), ins) : MakeCast(ins[0], n->dtype());
         break;
       }
-      case NodeKind::kReduce: {
+      case NodeKind::kReduce:
+      case NodeKind::kContract: {
         if (materialize == nullptr) {
           return absl::UnimplementedError("a view of a reduction's result needs its value");
         }
@@ -418,6 +499,8 @@ absl::StatusOr<NodePtr> Substitute(const NodePtr& root,
     } else if (n->kind() == NodeKind::kReduce) {
       out = MakeReduce(n->op(), ins[0], std::vector<int64_t>(n->axes().begin(), n->axes().end()),
                        n->keepdims());
+    } else if (n->kind() == NodeKind::kContract) {
+      out = MakeContract(ins[0], ins[1], n->labels(0), n->labels(1), n->labels(2));
     } else {
       out = MakeUfunc(n->op(), ins);
     }
@@ -523,6 +606,11 @@ std::string PrintGraph(absl::Span<const NodePtr> outputs) {
         absl::StrAppend(&out, ReductionName(n->op()), " ", TypeString(n->dtype(), n->shape()), " %",
                         id[n->inputs()[0].get()], " axis=(", absl::StrJoin(n->axes(), ","),
                         n->axes().size() == 1 ? ",)" : ")", n->keepdims() ? " keepdims" : "");
+        break;
+      case NodeKind::kContract:
+        absl::StrAppend(&out, "contract ", TypeString(n->dtype(), n->shape()), " %",
+                        id[n->inputs()[0].get()], ", %", id[n->inputs()[1].get()], " \"",
+                        ContractSubscripts(*n), "\"");
         break;
     }
     out += "\n";

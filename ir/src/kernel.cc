@@ -102,6 +102,7 @@ absl::Status BodyBuilder::Emit(absl::Span<const NodePtr> values) {
         break;
       }
       case NodeKind::kReduce:
+      case NodeKind::kContract:
         return absl::InternalError(
             "a kernel body cannot hold a reduction: its result must be computed first");
     }

@@ -197,6 +197,75 @@ absl::StatusOr<NDArray> EvalReduce(const Node& node, const NDArray& input) {
   return out;
 }
 
+// The plain definition: every result element sums the products over every
+// combination of the summed labels, in a wide type (complex128, long double
+// or int64) and cast back. Bools multiply as `and` and sum as `or`, as in
+// NumPy, which the cast of a nonzero count back to bool gives.
+template <typename W, typename A>
+absl::StatusOr<NDArray> RunContract(const Node& n, const NDArray& a, const NDArray& b, DType wide) {
+  absl::StatusOr<NDArray> wa = a.AsType(wide, Casting::kUnsafe, Order::kC);
+  absl::StatusOr<NDArray> wb = b.AsType(wide, Casting::kUnsafe, Order::kC);
+  if (!wa.ok()) return wa.status();
+  if (!wb.ok()) return wb.status();
+  std::vector<int> labels(n.labels(2).begin(), n.labels(2).end());
+  const size_t kept = labels.size();
+  absl::flat_hash_map<int, int64_t> extent;
+  for (int w : {0, 1}) {
+    const Node& in = *n.inputs()[w];
+    for (int d = 0; d < in.ndim(); ++d) {
+      const int l = n.labels(w)[d];
+      extent[l] = in.shape()[d];
+      if (std::find(labels.begin(), labels.end(), l) == labels.end()) labels.push_back(l);
+    }
+  }
+  // Element strides of a and b along each label (0 where absent).
+  std::vector<int64_t> sa(labels.size(), 0), sb(labels.size(), 0), size(labels.size());
+  for (size_t i = 0; i < labels.size(); ++i) {
+    size[i] = extent[labels[i]];
+    for (int w : {0, 1}) {
+      const NDArray& arr = w == 0 ? *wa : *wb;
+      const auto& ls = n.labels(w);
+      auto it = std::find(ls.begin(), ls.end(), labels[i]);
+      if (it != ls.end()) {
+        (w == 0 ? sa : sb)[i] = arr.strides()[it - ls.begin()] / static_cast<int64_t>(sizeof(W));
+      }
+    }
+  }
+  absl::StatusOr<NDArray> out = NDArray::Empty(n.shape(), wide);
+  if (!out.ok()) return out;
+  const W* pa = reinterpret_cast<const W*>(wa->data());
+  const W* pb = reinterpret_cast<const W*>(wb->data());
+  W* po = reinterpret_cast<W*>(out->data());
+  int64_t total_out = 1, total_k = 1;
+  for (size_t i = 0; i < labels.size(); ++i) (i < kept ? total_out : total_k) *= size[i];
+  std::vector<int64_t> idx(labels.size(), 0);
+  for (int64_t o = 0; o < total_out; ++o) {
+    A acc{};
+    for (size_t i = kept; i < labels.size(); ++i) idx[i] = 0;
+    for (int64_t k = 0; k < total_k; ++k) {
+      int64_t oa = 0, ob = 0;
+      for (size_t i = 0; i < labels.size(); ++i) {
+        oa += idx[i] * sa[i];
+        ob += idx[i] * sb[i];
+      }
+      acc += static_cast<A>(pa[oa]) * static_cast<A>(pb[ob]);
+      for (size_t i = labels.size(); i-- > kept && ++idx[i] == size[i];) idx[i] = 0;
+    }
+    po[o] = static_cast<W>(acc);
+    for (size_t i = kept; i-- > 0 && ++idx[i] == size[i];) idx[i] = 0;
+  }
+  return out->AsType(n.dtype(), Casting::kUnsafe, Order::kC);
+}
+
+absl::StatusOr<NDArray> EvalContract(const Node& n, const NDArray& a, const NDArray& b) {
+  if (IsComplex(n.dtype())) {
+    return RunContract<std::complex<double>, std::complex<long double>>(n, a, b,
+                                                                        DType::kComplex128);
+  }
+  if (IsFloating(n.dtype())) return RunContract<double, long double>(n, a, b, DType::kFloat64);
+  return RunContract<int64_t, uint64_t>(n, a, b, DType::kInt64);  // wraps like NumPy
+}
+
 }  // namespace
 
 absl::StatusOr<NDArray> EvaluateReference(const NodePtr& root) {
@@ -225,6 +294,9 @@ absl::StatusOr<NDArray> EvaluateReference(const NodePtr& root) {
       }
       case NodeKind::kReduce:
         v = EvalReduce(*n, value.at(n->inputs()[0].get()));
+        break;
+      case NodeKind::kContract:
+        v = EvalContract(*n, value.at(n->inputs()[0].get()), value.at(n->inputs()[1].get()));
         break;
     }
     if (!v.ok()) return v.status();

@@ -84,6 +84,8 @@ class Array<void> {
   Array broadcast_to(Dims shape) const;
   Array squeeze(std::optional<Dims> axes = std::nullopt) const;
   Array expand_dims(Dims axes) const;
+  // Elements [i, i + offset] of axes axis1 and axis2, as a last dim.
+  Array diagonal(int64_t offset = 0, int64_t axis1 = 0, int64_t axis2 = 1) const;
   // A view where the strides allow, else evaluates and copies (NumPy's rule).
   Array reshape(Dims shape) const;
   Array astype(DType dtype) const;
@@ -272,6 +274,9 @@ struct EvalStats {
   // Bytes allocated for values an evaluation computes but does not return:
   // reduction partials and reduction results that later kernels read.
   int64_t intermediate_bytes = 0;
+  int64_t gemms_run = 0;  // contractions computed by the JIT GEMM
+  // Elementwise epilogues run on GEMM result blocks while they were in cache.
+  int64_t fused_epilogues = 0;
 };
 EvalStats GetEvalStats();
 

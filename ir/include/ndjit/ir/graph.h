@@ -31,6 +31,11 @@ enum class NodeKind : uint8_t {
   kUfunc,   // an op of the op table applied to its inputs
   kCast,    // astype: the input converted to `dtype` (unsafe casting rules)
   kReduce,  // `op` folded over `axes` of the input (NumPy's op.reduce)
+  // A tensor contraction of two inputs (einsum's pairwise step): every
+  // dimension carries a label; labels of both inputs that the result lacks
+  // are summed over. Computed by the GEMM driver, before the kernels that
+  // read it, like a reduction.
+  kContract,
 };
 
 // The ops a reduction folds with, and NumPy's names for the reductions.
@@ -66,8 +71,11 @@ class Node {
   // are kept as size-1 dims of the result.
   absl::Span<const int> axes() const { return axes_; }
   bool keepdims() const { return keepdims_; }
-  // Whether this node or any node below it is a reduction.
+  // Whether this node or any node below it is a reduction or a contraction:
+  // a value computed before the fused kernels that read it.
   bool has_reduction() const { return has_reduction_; }
+  // kContract only: the labels of input 0's dims, input 1's, and the result's.
+  absl::Span<const int> labels(int which) const;
   DType compute_dtype() const { return compute_; }
   // kArray only.
   const NDArray& array() const { return array_; }
@@ -112,6 +120,19 @@ absl::StatusOr<NodePtr> MakeCast(const NodePtr& input, DType dtype);
 // has no identity is NumPy's error.
 absl::StatusOr<NodePtr> MakeReduce(Ufunc op, const NodePtr& input, absl::Span<const int64_t> axes,
                                    bool keepdims);
+
+// out[labels_out] = sum over the other labels of a[labels_a] * b[labels_b].
+// Both inputs have one dtype (the result's). Labels are small non-negative
+// ints, unique within each list; a label of the result comes from an input;
+// a label both inputs carry has one extent; a label only one input carries
+// must be in the result (sum it out first).
+absl::StatusOr<NodePtr> MakeContract(const NodePtr& a, const NodePtr& b,
+                                     absl::Span<const int> labels_a,
+                                     absl::Span<const int> labels_b,
+                                     absl::Span<const int> labels_out);
+// "ij,jk->ik" for a kContract node (labels 0-25 print as a-z, 26-51 as A-Z,
+// others as #N).
+std::string ContractSubscripts(const Node& contract);
 
 // --- View operations on lazy values (pushed down to the leaves). `view`
 // maps an array of `node`'s shape to the viewed array; it is applied to each
