@@ -9,6 +9,7 @@
 #include <random>
 
 #include "bench_util.h"
+#include "linalg_bench.h"
 #include "ndjit/ndjit.h"
 
 namespace ndjit {
@@ -249,6 +250,31 @@ void BM_W9Eigen(benchmark::State& state) {
   state.SetBytesProcessed(state.iterations() * 16 * n);
 }
 BENCHMARK(BM_W9Eigen)->Name("W9/eigen/1T")->UseRealTime()->Unit(benchmark::kMillisecond);
+
+// W7: sgemm 1024^3 as an Eigen user writes it (Matrix product into a
+// preallocated result; Eigen's own blocked GEMM, one thread).
+void BM_W7SgemmEigen(benchmark::State& state) {
+  using Mat = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  using MatMap = Eigen::Map<const Mat>;
+  const bench::LinalgData& d = bench::LinalgInputs();
+  bench::Threads t(1);
+  const MatMap a(reinterpret_cast<const float*>(d.a1.data()), 1024, 1024);
+  const MatMap b(reinterpret_cast<const float*>(d.b1.data()), 1024, 1024);
+  Mat c(1024, 1024);
+  c.noalias() = a * b;
+  if (!Near(c.data(), bench::Sgemm(d, 1024).array(), 1024 * 1024, 1e-3)) {
+    state.SkipWithError("differs from ndjit");
+  }
+  for (auto _ : state) {
+    c.noalias() = a * b;
+    benchmark::ClobberMemory();
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * 2.0 * 1024 * 1024 * 1024));
+}
+BENCHMARK(BM_W7SgemmEigen)
+    ->Name("W7sgemm1024/eigen/1T")
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace ndjit

@@ -211,7 +211,46 @@ TEST(EinsumTest, ContractionsUseTheGemm) {
   std::vector<double> want =
       NaiveEinsum({"ik", "kj"}, "ij", {ea, b}, {{'i', 64}, {'k', 48}, {'j', 80}});
   for (double& w : want) w = std::max(w + 1.0, 0.0);
+  const EvalStats pre = GetEvalStats();
   ExpectClose(Values<double>(e.array()), want, DType::kFloat32, "epilogue");
+  // The maximum and the add ran on blocks of C inside the GEMM, in place.
+  const EvalStats post = GetEvalStats();
+  EXPECT_EQ(post.gemms_run, pre.gemms_run + 1);
+  EXPECT_GE(post.fused_epilogues, pre.fused_epilogues + 1);
+  EXPECT_EQ(post.intermediate_bytes - pre.intermediate_bytes, 64 * 48 * 4)
+      << "only exp(a*0.5), the GEMM's input, is an intermediate";
+  // A bias row and a dtype change: the epilogue writes a fresh float64 array.
+  NDArray bias = Random(DType::kFloat32, {80}, rng);
+  Array<> f = (prod + Array<>(bias)).astype(DType::kFloat64);
+  std::vector<double> fwant =
+      NaiveEinsum({"ik", "kj"}, "ij", {ea, b}, {{'i', 64}, {'k', 48}, {'j', 80}});
+  const std::vector<double> bv = Values<double>(bias);
+  for (size_t i = 0; i < fwant.size(); ++i) fwant[i] += bv[i % 80];
+  NDArray fv = f.array();
+  EXPECT_EQ(fv.dtype(), DType::kFloat64);
+  ExpectClose(Values<double>(fv), fwant, DType::kFloat32, "bias epilogue");
+  // Into a preallocated target.
+  NDArray target = *NDArray::Zeros({64, 80}, DType::kFloat32);
+  const int64_t epilogues = GetEvalStats().fused_epilogues;
+  Array<> again = matmul(exp(Array<>(a) * 0.5f), Array<>(b));  // e itself holds its value now
+  maximum(again + 1.0f, Weak(again, 0.0)).eval_into(target);
+  EXPECT_GT(GetEvalStats().fused_epilogues, epilogues);
+  ExpectClose(Values<double>(target), want, DType::kFloat32, "eval_into");
+  // A bare product into out=: the GEMM writes there, no intermediate.
+  NDArray direct = *NDArray::Zeros({64, 80}, DType::kFloat32);
+  const int64_t bytes = GetEvalStats().intermediate_bytes;
+  matmul(Array<>(ea), Array<>(b)).eval_into(direct);
+  EXPECT_EQ(GetEvalStats().intermediate_bytes, bytes);
+  ExpectClose(Values<double>(direct),
+              NaiveEinsum({"ik", "kj"}, "ij", {ea, b}, {{'i', 64}, {'k', 48}, {'j', 80}}),
+              DType::kFloat32, "direct");
+  // out= overlapping an operand goes through a temporary.
+  NDArray sq = Random(DType::kFloat32, {40, 40}, rng);
+  const NDArray sq0 = *sq.Copy();
+  matmul(Array<>(sq), Array<>(sq)).eval_into(sq);
+  ExpectClose(Values<double>(sq),
+              NaiveEinsum({"ik", "kj"}, "ij", {sq0, sq0}, {{'i', 40}, {'k', 40}, {'j', 40}}),
+              DType::kFloat32, "aliased");
 }
 
 TEST(EinsumTest, MatmulFollowsNumPysRules) {

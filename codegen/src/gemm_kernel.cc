@@ -49,6 +49,17 @@ absl::Status BuildMicroKernel(DType dtype, llvm::Module& module, const std::stri
   auto* store = llvm::BasicBlock::Create(ctx, "store_c", fn);
   llvm::IRBuilder<> bld(entry);
   llvm::Value* zero = llvm::Constant::getNullValue(vec);
+  // The C tile is read (or written) only after the k loop: asking for its
+  // lines now hides their latency (C usually sits in L2 or L3) behind it.
+  const int line_elems = 64 / item;
+  for (int r = 0; r < tile.mr; ++r) {
+    llvm::Value* row = bld.CreateGEP(elem, c, bld.CreateMul(ldc, bld.getInt64(r)));
+    for (int e = 0; e < tile.nr; e += line_elems) {
+      bld.CreateIntrinsic(llvm::Intrinsic::prefetch, {ptr},
+                          {bld.CreateConstGEP1_64(elem, row, e), bld.getInt32(1), bld.getInt32(3),
+                           bld.getInt32(1)});
+    }
+  }
   bld.CreateCondBr(bld.CreateICmpSGT(kc, bld.getInt64(0)), loop, done);
 
   const int nv = tile.nr / tile.lanes;

@@ -37,14 +37,11 @@ absl::StatusOr<NDArray> Merge(const NDArray& v, const std::vector<size_t>& sizes
 
 }  // namespace
 
-absl::StatusOr<NDArray> EvaluateContract(const ir::Node& node, const NDArray& a_in,
-                                         const NDArray& b_in, const ContractEpilogue& epilogue) {
+absl::StatusOr<ContractPlan> PlanContract(const ir::Node& node, const NDArray& a_in,
+                                          const NDArray& b_in, const NDArray& target) {
   if (!codegen::GemmSupports(node.dtype())) {
-    // The frontend builds contractions only where the GEMM applies; any
-    // other dtype is correct but slow through the reference evaluator.
-    ir::NodePtr n = *ir::MakeContract(ir::MakeArray(a_in), ir::MakeArray(b_in), node.labels(0),
-                                      node.labels(1), node.labels(2));
-    return ir::EvaluateReference(n);
+    return absl::UnimplementedError(
+        absl::StrCat("contract(): the GEMM takes float32 or float64, not ", Name(node.dtype())));
   }
   absl::Span<const int> la = node.labels(0), lb = node.labels(1), lo = node.labels(2);
   NDArray a = a_in, b = b_in;
@@ -84,14 +81,30 @@ absl::StatusOr<NDArray> EvaluateContract(const ir::Node& node, const NDArray& a_
       c_shape.push_back(src.shape()[std::find(labels.begin(), labels.end(), l) - labels.begin()]);
     }
   }
-  absl::StatusOr<NDArray> c = NDArray::Empty(c_shape, node.dtype());
+  // C's dims in the result's label order.
+  std::vector<int> c_labels = batch;
+  c_labels.insert(c_labels.end(), m.begin(), m.end());
+  c_labels.insert(c_labels.end(), n.begin(), n.end());
+  Shape perm, inverse(lo.size());
+  for (int l : lo)
+    perm.push_back(std::find(c_labels.begin(), c_labels.end(), l) - c_labels.begin());
+  for (size_t d = 0; d < perm.size(); ++d) inverse[perm[d]] = static_cast<int64_t>(d);
+  ContractPlan plan;
+  absl::StatusOr<NDArray> c;
+  if (target.valid() && target.dtype() == node.dtype() && target.shape() == node.shape() &&
+      target.writeable()) {
+    c = target.Transpose(inverse);
+    if (c.ok() && !c->IsCContiguous()) c = absl::UnimplementedError("");
+  }
+  if (!target.valid() || !c.ok()) c = NDArray::Empty(c_shape, node.dtype());
   if (!c.ok()) return c.status();
+  plan.c = *c;
   const int64_t nb = Product(c_shape, 0, batch.size());
   const int64_t nm = Product(c_shape, batch.size(), batch.size() + m.size());
   const int64_t nn = Product(c_shape, batch.size() + m.size(), c_shape.size());
   absl::StatusOr<NDArray> c3 = c->Reshape({nb, nm, nn});
   if (!c3.ok()) return c3.status();
-  codegen::GemmProblem p;
+  codegen::GemmProblem& p = plan.problem;
   p.dtype = node.dtype();
   p.batch = nb;
   p.m = nm;
@@ -109,19 +122,39 @@ absl::StatusOr<NDArray> EvaluateContract(const ir::Node& node, const NDArray& a_
   p.c_batch = c3->strides()[0];
   p.c_m = c3->strides()[1];
   p.c_n = c3->strides()[2];
+  absl::StatusOr<NDArray> result = c->Transpose(perm);
+  if (!result.ok()) return result.status();
+  plan.result = *result;
+  plan.blocks_are_boxes = batch.size() <= 1 && m.size() <= 1 && n.size() <= 1;
+  const std::vector<int>* groups[3] = {&batch, &m, &n};
+  for (int g = 0; g < 3; ++g) {
+    if (groups[g]->size() == 1) {
+      plan.result_dim[g] =
+          static_cast<int>(std::find(lo.begin(), lo.end(), (*groups[g])[0]) - lo.begin());
+    }
+  }
+  return plan;
+}
+
+absl::Status RunContract(const ContractPlan& plan, const BoxEpilogue& epilogue) {
   codegen::GemmEpilogue on_block;
   if (epilogue) {
-    on_block = [&](const codegen::GemmBlock& blk) { return epilogue(*c3, blk); };
+    if (!plan.blocks_are_boxes) {
+      return absl::InternalError("RunContract(): an epilogue needs blocks that are boxes");
+    }
+    on_block = [&](const codegen::GemmBlock& blk) {
+      Shape begin(plan.result.ndim(), 0),
+          end(plan.result.shape().begin(), plan.result.shape().end());
+      const int64_t lo[3] = {blk.batch, blk.m0, blk.n0}, hi[3] = {blk.batch + 1, blk.m1, blk.n1};
+      for (int g = 0; g < 3; ++g) {
+        if (plan.result_dim[g] < 0) continue;
+        begin[plan.result_dim[g]] = lo[g];
+        end[plan.result_dim[g]] = hi[g];
+      }
+      return epilogue(begin, end);
+    };
   }
-  if (absl::Status s = codegen::RunGemm(p, on_block); !s.ok()) return s;
-  // C's dims in the result's label order.
-  std::vector<int> c_labels = batch;
-  c_labels.insert(c_labels.end(), m.begin(), m.end());
-  c_labels.insert(c_labels.end(), n.begin(), n.end());
-  Shape perm;
-  for (int l : lo)
-    perm.push_back(std::find(c_labels.begin(), c_labels.end(), l) - c_labels.begin());
-  return c->Transpose(perm);
+  return codegen::RunGemm(plan.problem, on_block);
 }
 
 }  // namespace ndjit::internal

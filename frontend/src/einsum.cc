@@ -44,7 +44,11 @@ Array<> Align(const Array<>& x, const Labels& lx, const Labels& full) {
       perm.push_back(it - lx.begin());
     }
   }
-  Array<> t = x.transpose(perm);
+  // Views of a contraction's value would compute it at once: skip the
+  // identity ones so the result stays lazy (and its epilogue can fuse).
+  bool identity = true;
+  for (size_t d = 0; d < perm.size(); ++d) identity &= perm[d] == static_cast<int64_t>(d);
+  Array<> t = identity ? x : x.transpose(perm);
   return missing.empty() ? t : t.expand_dims(missing);
 }
 

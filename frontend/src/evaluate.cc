@@ -219,15 +219,27 @@ absl::StatusOr<NDArray> Materialize(const ir::NodePtr& n) {
   return (*v)[0];
 }
 
-// A contraction whose inputs hold no reduction or contraction.
-absl::StatusOr<NDArray> Contract(const ir::Node& n, const ir::NodePtr& a, const ir::NodePtr& b,
-                                 const internal::ContractEpilogue& epilogue = nullptr) {
+// A contraction whose inputs hold no reduction or contraction. Dtypes the
+// GEMM does not take (the frontend does not build those) go through the
+// reference evaluator.
+absl::StatusOr<NDArray> Contract(const ir::Node& n, const ir::NodePtr& a, const ir::NodePtr& b) {
   absl::StatusOr<NDArray> av = Materialize(a);
   if (!av.ok()) return av.status();
   absl::StatusOr<NDArray> bv = Materialize(b);
   if (!bv.ok()) return bv.status();
+  absl::StatusOr<internal::ContractPlan> plan = internal::PlanContract(n, *av, *bv);
+  if (plan.status().code() == absl::StatusCode::kUnimplemented) {
+    absl::StatusOr<ir::NodePtr> leafy = ir::MakeContract(ir::MakeArray(*av), ir::MakeArray(*bv),
+                                                         n.labels(0), n.labels(1), n.labels(2));
+    if (!leafy.ok()) return leafy.status();
+    absl::StatusOr<std::vector<NDArray>> ref = Reference({*leafy});
+    if (!ref.ok()) return ref.status();
+    return (*ref)[0];
+  }
+  if (!plan.ok()) return plan.status();
+  if (absl::Status s = internal::RunContract(*plan); !s.ok()) return s;
   g_gemms.fetch_add(1, std::memory_order_relaxed);
-  return internal::EvaluateContract(n, *av, *bv, epilogue);
+  return plan->result;
 }
 
 // NumPy's way: one kernel per node, every intermediate materialised.
@@ -410,12 +422,108 @@ absl::StatusOr<std::vector<ir::NodePtr>> CutAtReductions(absl::Span<const ir::No
   return roots;
 }
 
+// The reductions and contractions nearest `root`: those reached from it
+// through elementwise nodes only.
+std::vector<const ir::Node*> NearestCuts(const ir::NodePtr& root) {
+  std::vector<const ir::Node*> cuts, stack = {root.get()};
+  absl::flat_hash_set<const ir::Node*> seen;
+  while (!stack.empty()) {
+    const ir::Node* n = stack.back();
+    stack.pop_back();
+    if (!n->has_reduction() || !seen.insert(n).second) continue;
+    if (n->kind() == ir::NodeKind::kReduce || n->kind() == ir::NodeKind::kContract) {
+      cuts.push_back(n);
+      continue;
+    }
+    for (const ir::NodePtr& in : n->inputs()) stack.push_back(in.get());
+  }
+  return cuts;
+}
+
+// Elementwise work on one contraction's result (`maximum(A @ B + bias, 0)`)
+// runs on each block of the GEMM's output as soon as the block is final,
+// while it is in cache, so C is written to memory once (in place when the
+// dtypes allow). Returns nullopt when `root` is not of that form.
+absl::StatusOr<std::optional<NDArray>> FusedEpilogue(const ir::NodePtr& root,
+                                                     absl::Span<const NDArray> out) {
+  const bool bare = root->kind() == ir::NodeKind::kContract;
+  if (bare && out.empty()) return std::nullopt;  // the plain path is the same
+  if (!bare && root->kind() != ir::NodeKind::kUfunc && root->kind() != ir::NodeKind::kCast) {
+    return std::nullopt;
+  }
+  const std::vector<const ir::Node*> cuts =
+      bare ? std::vector<const ir::Node*>{root.get()} : NearestCuts(root);
+  if (cuts.size() != 1 || cuts[0]->kind() != ir::NodeKind::kContract ||
+      cuts[0]->shape() != root->shape()) {
+    return std::nullopt;
+  }
+  const ir::Node& contract = *cuts[0];
+  absl::StatusOr<std::vector<ir::NodePtr>> ins =
+      CutAtReductions({contract.inputs()[0], contract.inputs()[1]});
+  if (!ins.ok()) return ins.status();
+  absl::StatusOr<NDArray> a = Materialize((*ins)[0]);
+  if (!a.ok()) return a.status();
+  absl::StatusOr<NDArray> b = Materialize((*ins)[1]);
+  if (!b.ok()) return b.status();
+  // The GEMM writes into out= itself when it can: with no epilogue, or an
+  // epilogue that keeps the dtype (it then runs in place).
+  const NDArray& direct = !out.empty() && out[0].dtype() == contract.dtype() ? out[0] : NDArray();
+  absl::StatusOr<internal::ContractPlan> plan = internal::PlanContract(contract, *a, *b, direct);
+  if (!plan.ok() && plan.status().code() != absl::StatusCode::kUnimplemented) return plan.status();
+  if (!plan.ok()) return std::nullopt;
+  if (bare) {
+    if (absl::Status s = internal::RunContract(*plan); !s.ok()) return s;
+    g_gemms.fetch_add(1, std::memory_order_relaxed);
+    if (plan->c.buffer() != out[0].buffer()) {
+      if (absl::Status s = CopyTo(out[0], plan->result); !s.ok()) return s;
+    }
+    return out[0];
+  }
+  if (!plan->blocks_are_boxes) return std::nullopt;
+  absl::flat_hash_map<const ir::Node*, ir::NodePtr> with;
+  with[&contract] = ir::MakeArray(plan->result);
+  absl::StatusOr<ir::NodePtr> body = ir::Substitute(root, with);
+  if (!body.ok()) return body.status();
+  NDArray target;
+  if (!out.empty()) {
+    target = out[0];  // C itself when the plan could use it: then in place
+  } else if (root->dtype() == contract.dtype()) {
+    target = plan->result;  // same element, same layout: safe in place
+  } else {
+    absl::StatusOr<NDArray> fresh = NDArray::Empty(root->shape(), root->dtype());
+    if (!fresh.ok()) return fresh.status();
+    target = *fresh;
+  }
+  const ir::NodePtr epilogue = *body;
+  absl::Status s = internal::RunContract(*plan, [&](const Shape& begin, const Shape& end) {
+    std::vector<IndexItem> box;
+    for (size_t d = 0; d < begin.size(); ++d) box.push_back(Slice{begin[d], end[d], 1});
+    absl::StatusOr<ir::NodePtr> part =
+        ir::ApplyView(epilogue, [&](const NDArray& leaf) { return leaf.Index(box); });
+    if (!part.ok()) return part.status();
+    absl::StatusOr<NDArray> dst = target.Index(box);
+    if (!dst.ok()) return dst.status();
+    absl::StatusOr<std::vector<NDArray>> v = Fused({*part}, {*dst});
+    if (v.ok()) g_epilogues.fetch_add(1, std::memory_order_relaxed);
+    return v.status();
+  });
+  if (!s.ok()) return s;
+  g_gemms.fetch_add(1, std::memory_order_relaxed);
+  if (target.buffer() != plan->c.buffer()) g_intermediate_bytes.fetch_add(plan->c.nbytes());
+  return target;
+}
+
 // The JIT path: reductions first, then one fused kernel for the rest.
 absl::StatusOr<std::vector<NDArray>> FusedGraph(absl::Span<const ir::NodePtr> outputs,
                                                 absl::Span<const NDArray> out = {}) {
   bool reductions = false;
   for (const ir::NodePtr& o : outputs) reductions |= o->has_reduction();
   if (!reductions) return Fused(outputs, out);
+  if (outputs.size() == 1) {
+    absl::StatusOr<std::optional<NDArray>> fused = FusedEpilogue(outputs[0], out);
+    if (!fused.ok()) return fused.status();
+    if (fused->has_value()) return std::vector<NDArray>{**fused};
+  }
   absl::StatusOr<std::vector<ir::NodePtr>> roots = CutAtReductions(outputs);
   if (!roots.ok()) return roots.status();
   bool all_arrays = true;
