@@ -11,6 +11,7 @@
 #include <string>
 
 #include "gtest/gtest.h"
+#include "ndjit/codegen/gemm.h"
 #include "ndjit/ndjit.h"
 #include "ndjit/script.h"
 #include "test_util.h"
@@ -46,6 +47,19 @@ TEST(ScriptTest, ExpressionsFollowNumPy) {
   EXPECT_EQ(Exec(s, "zeros((2, 2), dtype=int32).dtype"), "dtype('int32')\n");
   EXPECT_EQ(Exec(s, "random.rand(3, seed=1).shape"), "(3,)\n");
   EXPECT_EQ(Exec(s, "argmax(x[:, ::-1], axis=1)"), "array([0, 0, 0])\n");
+  // Contractions.
+  EXPECT_EQ(Exec(s, "x @ x.T"),
+            "array([[ 14,  38,  62],\n       [ 38, 126, 214],\n"
+            "       [ 62, 214, 366]])\n");
+  EXPECT_EQ(Exec(s, "einsum('ij,ij->i', x, x)"), "array([ 14, 126, 366])\n");
+  EXPECT_EQ(Exec(s, "einsum('ii', x[:, :3]), trace(x), trace(x, 1)"),
+            "(array(15), array(15), array(18))\n");
+  EXPECT_EQ(Exec(s, "np.tensordot(x, x, axes=((0, 1), (0, 1))), vdot(x, x), x[0].dot(x[1])"),
+            "(array(506), array(506), array(38))\n");
+  EXPECT_EQ(Exec(s, "outer(x[0], x[1, :2])"),
+            "array([[ 0,  0],\n       [ 4,  5],\n"
+            "       [ 8, 10],\n       [12, 15]])\n");
+  EXPECT_EQ(Exec(s, "np.linalg.multi_dot((x, x.T, x)).shape"), "(3, 4)\n");
 }
 
 TEST(ScriptTest, SyntaxErrorsPointAtTheirColumn) {
@@ -89,7 +103,14 @@ TEST(ScriptTest, EvaluationErrorsAreNumPys) {
             "error: too many indices for array: array is 2-dimensional, but 3 were indexed");
   EXPECT_EQ(Exec(s, "max(zeros(0))"),
             "error: zero-size array to reduction operation maximum which has no identity");
-  EXPECT_EQ(Exec(s, "einsum('ij,jk->ik', x, x)"), "error: einsum() is not implemented yet");
+  EXPECT_EQ(Exec(s, "einsum('ij,jk->ik', x, x)"),
+            "error: einsum(): subscript 'j' has size 4 in operand 0 but 3 in operand 1");
+  EXPECT_EQ(Exec(s, "x @ x"),
+            "error: matmul: Input operand 1 has a mismatch in its core dimension 0, with gufunc "
+            "signature (n?,k),(k,m?)->(n?,m?) (size 3 is different from 4)");
+  EXPECT_EQ(Exec(s, "np.linalg.inv(x)"), "error: module 'numpy.linalg' has no attribute 'inv'");
+  EXPECT_EQ(Exec(s, "einsum('ij', x, optimize='fast')"),
+            "error: einsum(): optimize must be True, False, 'greedy' or 'optimal', not 'fast'");
   EXPECT_EQ(Exec(s, "1 // 0"), "error: integer division or modulo by zero");
   // Python's ints are unbounded, these are not: leaving the range is an error.
   EXPECT_EQ(Exec(s, "1 << 70"), "error: integer overflow in 1 << 70");
@@ -154,6 +175,18 @@ TEST(ScriptTest, StagePrintoutsAreStable) {
                       "  subgraph cluster_1 {\n    label=\"kernel 1\";\n    n2;\n    n3;\n  }"),
       std::string::npos)
       << text.str();
+  // A contraction is a GEMM kernel; elementwise work on its result is its
+  // epilogue; :asm shows the micro-kernel.
+  Exec(s, "w = array(arange(64 * 64).reshape(64, 64), dtype=float32)");
+  EXPECT_EQ(Exec(s, ":fused maximum(w @ w - 1, 0)"),
+            "kernel 0: gemm f32[64,64] \"ab,bc->ac\" as batch 1 x (64 x 64) @ (64 x 64); " +
+                codegen::DescribeGemmBlocking(DType::kFloat32) +
+                "\n  nodes %1\n  epilogue: kernel 1 runs on each block of C while it is in "
+                "cache\nkernel 1: computes maximum f32[64,64]; reads 1 array(s) and 2 scalar(s); "
+                "fuses 2 op(s); moves 32768 bytes\n  nodes %1 %2 %3 %4 %5\n");
+  EXPECT_NE(Exec(s, ":asm w @ w").find("vfmadd231p"), std::string::npos);
+  const std::string path = Exec(s, "einsum_path('ij,jk,kl->il', w, w, w[:, :8])");
+  EXPECT_NE(path.find("0     (1,2)   jk,kl->jl"), std::string::npos) << path;
   EXPECT_NE(Exec(s, ":cache").find("kernels compiled:"), std::string::npos);
   EXPECT_EQ(Exec(s, ":nope x"), "error: unknown command :nope (:help lists commands)");
   EXPECT_EQ(Exec(s, ":loops"), "error: :loops needs an expression (:help lists commands)");

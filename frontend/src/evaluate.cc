@@ -219,6 +219,23 @@ absl::StatusOr<NDArray> Materialize(const ir::NodePtr& n) {
   return (*v)[0];
 }
 
+// Tells the explorer's recorder (if any) that `plan` is about to run.
+void RecordGemm(const ir::Node& n, const internal::ContractPlan& plan, const NDArray& a,
+                const NDArray& b) {
+  if (t_recorder == nullptr) return;
+  ir::KernelLaunch l;
+  l.outputs.push_back(
+      ir::MakeContract(ir::MakeArray(a), ir::MakeArray(b), n.labels(0), n.labels(1), n.labels(2))
+          .value_or(nullptr));
+  if (l.outputs[0] == nullptr) return;
+  // Named after the caller's node.
+  if (t_origins != nullptr) (*t_origins)[l.outputs[0].get()] = &n;
+  l.instr_nodes.push_back(l.outputs[0].get());
+  l.arrays = {plan.result, a, b};
+  l.sizes = {plan.problem.batch, plan.problem.m, plan.problem.n, plan.problem.k};
+  t_recorder->push_back(std::move(l));
+}
+
 // A contraction whose inputs hold no reduction or contraction. Dtypes the
 // GEMM does not take (the frontend does not build those) go through the
 // reference evaluator.
@@ -237,6 +254,7 @@ absl::StatusOr<NDArray> Contract(const ir::Node& n, const ir::NodePtr& a, const 
     return (*ref)[0];
   }
   if (!plan.ok()) return plan.status();
+  RecordGemm(n, *plan, *av, *bv);
   if (absl::Status s = internal::RunContract(*plan); !s.ok()) return s;
   g_gemms.fetch_add(1, std::memory_order_relaxed);
   return plan->result;
@@ -472,6 +490,7 @@ absl::StatusOr<std::optional<NDArray>> FusedEpilogue(const ir::NodePtr& root,
   if (!plan.ok() && plan.status().code() != absl::StatusCode::kUnimplemented) return plan.status();
   if (!plan.ok()) return std::nullopt;
   if (bare) {
+    RecordGemm(contract, *plan, *a, *b);
     if (absl::Status s = internal::RunContract(*plan); !s.ok()) return s;
     g_gemms.fetch_add(1, std::memory_order_relaxed);
     if (plan->c.buffer() != out[0].buffer()) {
@@ -482,7 +501,8 @@ absl::StatusOr<std::optional<NDArray>> FusedEpilogue(const ir::NodePtr& root,
   if (!plan->blocks_are_boxes) return std::nullopt;
   absl::flat_hash_map<const ir::Node*, ir::NodePtr> with;
   with[&contract] = ir::MakeArray(plan->result);
-  absl::StatusOr<ir::NodePtr> body = ir::Substitute(root, with);
+  absl::flat_hash_map<const ir::Node*, const ir::Node*> body_origins;
+  absl::StatusOr<ir::NodePtr> body = ir::Substitute(root, with, &body_origins);
   if (!body.ok()) return body.status();
   NDArray target;
   if (!out.empty()) {
@@ -495,12 +515,34 @@ absl::StatusOr<std::optional<NDArray>> FusedEpilogue(const ir::NodePtr& root,
     target = *fresh;
   }
   const ir::NodePtr epilogue = *body;
+  RecordGemm(contract, *plan, *a, *b);
+  // The explorer sees the epilogue kernel once (its first block), whichever
+  // thread runs it; the recorder is only ever touched by one thread.
+  std::vector<ir::KernelLaunch>* const recorder = t_recorder;
+  auto* const origins = t_origins;
+  std::atomic<bool> unrecorded{recorder != nullptr};
   absl::Status s = internal::RunContract(*plan, [&](const Shape& begin, const Shape& end) {
+    const bool record = unrecorded.exchange(false);
+    struct Scope {
+      std::vector<ir::KernelLaunch>* saved = t_recorder;
+      explicit Scope(std::vector<ir::KernelLaunch>* r) { t_recorder = r; }
+      ~Scope() { t_recorder = saved; }
+    } scope(record ? recorder : nullptr);
     std::vector<IndexItem> box;
     for (size_t d = 0; d < begin.size(); ++d) box.push_back(Slice{begin[d], end[d], 1});
     absl::StatusOr<ir::NodePtr> part =
         ir::ApplyView(epilogue, [&](const NDArray& leaf) { return leaf.Index(box); });
     if (!part.ok()) return part.status();
+    if (record && origins != nullptr) {
+      // The block's graph has the epilogue's structure node for node: name
+      // its nodes after the caller's.
+      const std::vector<const ir::Node*> from = ir::TopologicalOrder({epilogue});
+      const std::vector<const ir::Node*> to = ir::TopologicalOrder({*part});
+      for (size_t i = 0; i < from.size() && from.size() == to.size(); ++i) {
+        auto o = body_origins.find(from[i]);
+        (*origins)[to[i]] = o == body_origins.end() ? from[i] : o->second;
+      }
+    }
     absl::StatusOr<NDArray> dst = target.Index(box);
     if (!dst.ok()) return dst.status();
     absl::StatusOr<std::vector<NDArray>> v = Fused({*part}, {*dst});

@@ -17,4 +17,12 @@ void SetLaunchRecorder(std::vector<ir::KernelLaunch>* recorder,
                        absl::flat_hash_map<const ir::Node*, const ir::Node*>* origins = nullptr);
 std::vector<ir::KernelLaunch>* LaunchRecorder();
 
+// A GEMM shows in the record as a launch with no loop body: `outputs` holds
+// the contraction node, `instr_nodes` the same, `arrays` C and the two
+// operands, `sizes` {batch, m, n, k}.
+inline bool IsGemmLaunch(const ir::KernelLaunch& l) {
+  return l.spec.body.empty() && l.outputs.size() == 1 &&
+         l.outputs[0]->kind() == ir::NodeKind::kContract;
+}
+
 }  // namespace ndjit::internal

@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "ndjit/linalg.h"
 #include "ndjit/runtime/npy.h"
 #include "value.h"
 
@@ -204,6 +205,110 @@ Fn Reduction(const std::string& name) {
       ddof = *n;
     }
     return Value::Arr(name == "var" ? var(*x, *axis, ddof, keep) : stddev(*x, *axis, ddof, keep));
+  };
+}
+
+// einsum's operands and options: (subscripts, *operands, optimize=).
+absl::StatusOr<std::pair<std::vector<Array<>>, PathStrategy>> EinsumArgs(const Args& a,
+                                                                         const char* fn) {
+  if (a.pos.empty() || a.pos[0].kind != Value::kString) {
+    return Bad(absl::StrCat(fn, "() needs a subscripts string first"));
+  }
+  std::vector<Array<>> ops;
+  for (size_t k = 1; k < a.pos.size(); ++k) {
+    absl::StatusOr<Array<>> x = ToArray(a.pos[k], fn);
+    if (!x.ok()) return x.status();
+    ops.push_back(*x);
+  }
+  PathStrategy strategy = PathStrategy::kAuto;
+  if (auto it = a.kw.find("optimize"); it != a.kw.end()) {
+    const Value& o = it->second;
+    if (o.kind == Value::kBool) {
+      strategy = o.i ? PathStrategy::kAuto : PathStrategy::kNone;
+    } else if (o.kind == Value::kString && (o.s == "optimal" || o.s == "greedy")) {
+      strategy = o.s == "optimal" ? PathStrategy::kOptimal : PathStrategy::kGreedy;
+    } else {
+      return Bad(absl::StrCat(fn, "(): optimize must be True, False, 'greedy' or 'optimal', not ",
+                              Repr(o)));
+    }
+  }
+  return std::pair{ops, strategy};
+}
+
+// The contractions of linalg.h under NumPy's names.
+void AddContractions(std::map<std::string, Fn>& t) {
+  t["einsum"] = [](Args& a) -> absl::StatusOr<Value> {
+    auto ops = EinsumArgs(a, "einsum");
+    if (!ops.ok()) return ops.status();
+    return Value::Arr(einsum(a.pos[0].s, ops->first, ops->second));
+  };
+  // The chosen order as a table (what the REPL prints).
+  t["einsum_path"] = [](Args& a) -> absl::StatusOr<Value> {
+    auto ops = EinsumArgs(a, "einsum_path");
+    if (!ops.ok()) return ops.status();
+    Value v;
+    v.kind = Value::kString;
+    v.s = einsum_path(a.pos[0].s, ops->first, ops->second).ToString();
+    return v;
+  };
+  using Binary = Array<> (*)(const Array<>&, const Array<>&);
+  for (const auto& [name, fn] : std::initializer_list<std::pair<const char*, Binary>>{
+           {"matmul", matmul}, {"dot", dot}, {"inner", inner}, {"outer", outer}, {"vdot", vdot}}) {
+    t[name] = [name = name, fn = fn](Args& a) -> absl::StatusOr<Value> {
+      if (a.pos.size() != 2) return Bad(absl::StrCat(name, "() takes 2 arrays"));
+      absl::StatusOr<Array<>> x = ToArray(a.pos[0], name), y = ToArray(a.pos[1], name);
+      if (!x.ok()) return x.status();
+      if (!y.ok()) return y.status();
+      return Value::Arr(fn(*x, *y));
+    };
+  }
+  t["tensordot"] = [](Args& a) -> absl::StatusOr<Value> {
+    if (a.pos.size() < 2) return Bad("tensordot() takes 2 arrays and axes");
+    absl::StatusOr<Array<>> x = ToArray(a.pos[0], "tensordot"), y = ToArray(a.pos[1], "tensordot");
+    if (!x.ok()) return x.status();
+    if (!y.ok()) return y.status();
+    const Value* axes = Arg(a, "axes", 2);
+    if (axes == nullptr) return Value::Arr(tensordot(*x, *y));
+    if (axes->kind == Value::kTuple && axes->items.size() == 2) {
+      absl::StatusOr<Shape> xa = ToShape(axes->items[0], "axes"),
+                            ya = ToShape(axes->items[1], "axes");
+      if (!xa.ok()) return xa.status();
+      if (!ya.ok()) return ya.status();
+      return Value::Arr(tensordot(*x, *y, *xa, *ya));
+    }
+    absl::StatusOr<int64_t> n = ToInt(*axes, "axes");
+    if (!n.ok()) return n.status();
+    return Value::Arr(tensordot(*x, *y, *n));
+  };
+  for (const char* name : {"trace", "diagonal"}) {
+    t[name] = [name](Args& a) -> absl::StatusOr<Value> {
+      if (a.pos.empty()) return Bad(absl::StrCat(name, "() missing required argument 'a'"));
+      absl::StatusOr<Array<>> x = ToArray(a.pos[0], name);
+      if (!x.ok()) return x.status();
+      int64_t p[3] = {0, 0, 1};
+      const char* names[3] = {"offset", "axis1", "axis2"};
+      for (int k = 0; k < 3; ++k) {
+        if (const Value* v = Arg(a, names[k], k + 1)) {
+          absl::StatusOr<int64_t> n = ToInt(*v, names[k]);
+          if (!n.ok()) return n.status();
+          p[k] = *n;
+        }
+      }
+      return Value::Arr(std::string(name) == "trace" ? trace(*x, p[0], p[1], p[2])
+                                                     : diagonal(*x, p[0], p[1], p[2]));
+    };
+  }
+  // linalg.multi_dot((a, b, c)) or multi_dot(a, b, c).
+  t["linalg.multi_dot"] = [](Args& a) -> absl::StatusOr<Value> {
+    const std::vector<Value>& items =
+        a.pos.size() == 1 && a.pos[0].kind == Value::kTuple ? a.pos[0].items : a.pos;
+    std::vector<Array<>> arrays;
+    for (const Value& v : items) {
+      absl::StatusOr<Array<>> x = ToArray(v, "multi_dot");
+      if (!x.ok()) return x.status();
+      arrays.push_back(*x);
+    }
+    return Value::Arr(multi_dot(arrays));
   };
 }
 
@@ -413,11 +518,7 @@ std::map<std::string, Fn>& Table() {
       if (absl::Status s = SaveNpy(a.pos[0].s, x->array()); !s.ok()) return s;
       return Value();
     };
-    for (const char* c : {"einsum", "matmul", "tensordot", "dot", "inner", "outer", "vdot"}) {
-      t[c] = [c](Args&) -> absl::StatusOr<Value> {
-        return absl::UnimplementedError(absl::StrCat(c, "() is not implemented yet"));
-      };
-    }
+    AddContractions(t);
     return t;
   }());
   return *table;
@@ -428,9 +529,9 @@ std::map<std::string, Fn>& Table() {
 bool IsBuiltin(const std::string& name) { return Table().contains(name); }
 
 bool IsMethod(const std::string& name) {
-  static const char* kMethods[] = {"sum",    "prod",   "mean",    "max",       "min",
-                                   "any",    "all",    "var",     "std",       "argmax",
-                                   "argmin", "astype", "reshape", "transpose", "squeeze"};
+  static const char* kMethods[] = {
+      "sum",    "prod",   "mean",   "max",     "min",       "any",     "all", "var",   "std",
+      "argmax", "argmin", "astype", "reshape", "transpose", "squeeze", "dot", "trace", "diagonal"};
   for (const char* m : kMethods) {
     if (name == m) return true;
   }

@@ -13,6 +13,7 @@
 #include "absl/strings/strip.h"
 #include "ast.h"
 #include "launch_recorder.h"
+#include "ndjit/codegen/gemm.h"
 #include "ndjit/codegen/jit.h"
 #include "ndjit/script.h"
 #include "value.h"
@@ -36,7 +37,6 @@ absl::StatusOr<ir::Ufunc> OperatorUfunc(const std::string& op) {
   for (const auto& [text, op_enum] : kOps) {
     if (op == text) return op_enum;
   }
-  if (op == "@") return absl::UnimplementedError("the @ operator (matmul) is not implemented yet");
   return Bad(absl::StrCat("unsupported operator ", op));
 }
 
@@ -122,10 +122,10 @@ struct Session::Impl {
     if (auto it = vars.find(name); it != vars.end()) return it->second;
     if (name == "True" || name == "False") return Value::Bool(name == "True");
     if (std::optional<DType> t = DTypeName(name)) return Value::DTypeOf(*t);
-    if (name == "np" || name == "numpy" || name == "random") {
+    if (name == "np" || name == "numpy" || name == "random" || name == "linalg") {
       Value m;
       m.kind = Value::kModule;
-      m.s = name == "random" ? "random" : "np";
+      m.s = name == "numpy" ? "np" : name;
       return m;
     }
     if (name == "pi") return Value::Float(M_PI);
@@ -191,6 +191,7 @@ struct Session::Impl {
         if (!a.ok()) return a;
         absl::StatusOr<Value> b = Eval(*n.kids[1]);
         if (!b.ok()) return b;
+        if (n.text == "@") return CallBuiltin("matmul", Args{{*a, *b}, {}});
         if (a->IsNumber() && b->IsNumber()) return NumberOp(n.text, *a, *b);
         absl::StatusOr<ir::Ufunc> op = OperatorUfunc(n.text);
         if (!op.ok()) return op.status();
@@ -249,13 +250,13 @@ struct Session::Impl {
     if (!obj.ok()) return obj;
     const std::string& name = n.text;
     if (obj->kind == Value::kModule) {
-      if (obj->s == "random") {
-        if (!IsBuiltin("random." + name)) {
-          return Bad(absl::StrCat("module 'numpy.random' has no attribute '", name, "'"));
+      if (obj->s == "random" || obj->s == "linalg") {
+        if (!IsBuiltin(obj->s + "." + name)) {
+          return Bad(absl::StrCat("module 'numpy.", obj->s, "' has no attribute '", name, "'"));
         }
-        return Value::Function("random." + name);
+        return Value::Function(obj->s + "." + name);
       }
-      if (name != "random" && vars.contains(name)) {
+      if (name != "random" && name != "linalg" && vars.contains(name)) {
         return Bad(absl::StrCat("module 'numpy' has no attribute '", name, "'"));
       }
       return Lookup(name);
@@ -371,7 +372,9 @@ struct Session::Impl {
     // The pieces of one chunked reduction share their code: show it once.
     std::vector<ir::KernelLaunch> distinct;
     for (ir::KernelLaunch& l : launches) {
-      if (!distinct.empty() && distinct.back().spec == l.spec) continue;
+      if (!distinct.empty() && distinct.back().spec == l.spec && !internal::IsGemmLaunch(l)) {
+        continue;
+      }
       distinct.push_back(std::move(l));
     }
     return distinct;
@@ -513,6 +516,27 @@ absl::StatusOr<std::string> Session::Impl::Command(absl::string_view line) {
   if (cmd == ":fused" || cmd == ":loops") {
     for (size_t k = 0; k < launches->size(); ++k) {
       const ir::KernelLaunch& l = (*launches)[k];
+      if (internal::IsGemmLaunch(l)) {
+        const ir::Node& c = *l.outputs[0];
+        const std::vector<std::string> labels = Labels(a->node(), l);
+        absl::StrAppend(&out, "kernel ", k, ": gemm ", ir::TypeString(c.dtype(), c.shape()), " \"",
+                        ir::ContractSubscripts(c), "\" as batch ", l.sizes[0], " x (", l.sizes[1],
+                        " x ", l.sizes[3], ") @ (", l.sizes[3], " x ", l.sizes[2], "); ",
+                        codegen::DescribeGemmBlocking(c.dtype()), "\n  nodes ",
+                        labels.empty() ? "" : labels[0], "\n");
+        if (k + 1 < launches->size() && !internal::IsGemmLaunch((*launches)[k + 1]) &&
+            (*launches)[k + 1].spec.num_outputs == 1) {
+          // An epilogue follows when the next kernel reads this GEMM's C.
+          for (const NDArray& x : (*launches)[k + 1].arrays) {
+            if (x.buffer() == l.arrays[0].buffer()) {
+              absl::StrAppend(&out, "  epilogue: kernel ", k + 1,
+                              " runs on each block of C while it is in cache\n");
+              break;
+            }
+          }
+        }
+        continue;
+      }
       // Broadcast dims (stride 0) re-read the same bytes: count them once.
       int64_t bytes = 0;
       for (const NDArray& x : l.arrays) {
@@ -550,8 +574,13 @@ absl::StatusOr<std::string> Session::Impl::Command(absl::string_view line) {
     for (size_t k = 0; k < launches->size(); ++k) {
       const ir::KernelLaunch& l = (*launches)[k];
       absl::StatusOr<std::string> text =
-          cmd == ":asm" ? codegen::KernelAssembly(l.spec)
-                        : codegen::KernelLLVMIR(l.spec, optimized, Labels(a->node(), l));
+          internal::IsGemmLaunch(l)
+              ? codegen::GemmKernelText(l.outputs[0]->dtype(),
+                                        cmd == ":asm" ? codegen::GemmStage::kAssembly
+                                        : optimized   ? codegen::GemmStage::kOptimizedLLVM
+                                                      : codegen::GemmStage::kLLVM)
+          : cmd == ":asm" ? codegen::KernelAssembly(l.spec)
+                          : codegen::KernelLLVMIR(l.spec, optimized, Labels(a->node(), l));
       if (!text.ok()) return text.status();
       absl::StrAppend(&out, "; kernel ", k, "\n", *text);
     }
@@ -584,11 +613,26 @@ absl::StatusOr<std::string> Session::Impl::Command(absl::string_view line) {
     }
     bytes += a->size() * ItemSize(a->dtype());
     // Work: one operation per element each ufunc produces, per element a
-    // reduction folds (transcendentals count as one).
+    // reduction folds (transcendentals count as one), two per multiply-add
+    // of a contraction.
     double flops = 0;
     for (const ir::Node* n : ir::TopologicalOrder({a->node()})) {
       if (n->kind() == ir::NodeKind::kUfunc) flops += static_cast<double>(n->size());
       if (n->kind() == ir::NodeKind::kReduce) flops += static_cast<double>(n->inputs()[0]->size());
+      if (n->kind() == ir::NodeKind::kContract) {
+        double space = 1;
+        for (int w : {0, 1}) {
+          for (int d = 0; d < n->inputs()[w]->ndim(); ++d) {
+            const int l = n->labels(w)[d];
+            if (w == 1 &&
+                std::find(n->labels(0).begin(), n->labels(0).end(), l) != n->labels(0).end()) {
+              continue;
+            }
+            space *= static_cast<double>(n->inputs()[w]->shape()[d]);
+          }
+        }
+        flops += 2 * space;
+      }
     }
     auto rate = [&](double ms) {
       return absl::StrFormat("%.2f GB/s, %.2f Gop/s", bytes / ms / 1e6, flops / ms / 1e6);
@@ -620,6 +664,8 @@ absl::StatusOr<std::string> Session::Execute(absl::string_view line) {
     if (!v.ok()) return v.status();
     if ((*ast)->kind == Node::kAssign || v->kind == Value::kNone) return std::string();
     if (v->kind == Value::kArray) return Array<>(v->array.node()).repr() + "\n";
+    // A report (einsum_path's table) prints as text, as print() would.
+    if (v->kind == Value::kString && v->s.find('\n') != std::string::npos) return v->s;
     return Repr(*v) + "\n";
   } catch (const Error& e) {
     return absl::Status(e.code(), e.what());
