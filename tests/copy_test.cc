@@ -169,6 +169,10 @@ TEST(Format, ReprLooksLikeNumPy) {
   EXPECT_EQ(ArrayRepr(*NDArray::FromValues<double>({3}, std::vector<double>{1, 0.5, -2})),
             "array([ 1. ,  0.5, -2. ])");
   EXPECT_EQ(ArrayRepr(*NDArray::Full({2}, DType::kBool, 1)), "array([True, True])");
+  // Round numbers with fewer significant digits than integer digits stay
+  // positional, as NumPy prints them ("70.", not "7e+01").
+  EXPECT_EQ(ArrayRepr(*NDArray::FromValues<float>({3}, std::vector<float>{70, 190, 212})),
+            "array([ 70., 190., 212.], dtype=float32)");
   EXPECT_EQ(ArrayRepr(Iota({3}, DType::kInt64).Index({Slice{{}, {}, -1}}).value()),
             "array([2, 1, 0])");
   // Columns are right-aligned to the widest element.

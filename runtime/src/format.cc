@@ -22,13 +22,22 @@ std::string FormatReal(double x, DType dtype) {
   if (std::isnan(x)) return "nan";
   if (std::isinf(x)) return x > 0 ? "inf" : "-inf";
   std::string s;
-  for (int digits = 1; digits <= 8; ++digits) {
+  int digits = 1;
+  for (; digits <= 8; ++digits) {
     s = absl::StrFormat("%.*g", digits, x);
     const double back = std::strtod(s.c_str(), nullptr);
     const bool same = dtype == DType::kFloat16   ? DoubleToHalfBits(back) == DoubleToHalfBits(x)
                       : dtype == DType::kFloat32 ? static_cast<float>(back) == static_cast<float>(x)
                                                  : back == x;
     if (same) break;
+  }
+  // %g picks an exponent whenever the digits kept are fewer than the
+  // integer digits (70 -> "7e+01"); NumPy writes such values positionally
+  // below 1e16.
+  const double mag = std::fabs(x);
+  if (s.find('e') != std::string::npos && mag >= 1 && mag < 1e16) {
+    const int exponent = static_cast<int>(std::floor(std::log10(mag)));
+    s = absl::StrFormat("%.*f", std::max(0, std::min(digits, 8) - 1 - exponent), x);
   }
   // NumPy marks floats that print as integers with a trailing dot: "1.".
   if (s.find_first_of(".e") == std::string::npos) s += ".";
