@@ -112,6 +112,44 @@ TEST(Gemm, BatchesAndThreads) {
   SetNumThreads(DefaultNumThreads());
 }
 
+// Parts start on micro-tile boundaries and every element is summed in one
+// order: the result is bit-identical for any thread count, whether the
+// threads split rows (m >= n) or columns (m < n).
+TEST(Gemm, ThreadCountDoesNotChangeTheBits) {
+  for (auto [m, n] : {std::pair<int64_t, int64_t>{301, 200}, {20, 700}}) {
+    const int64_t k = 333;
+    std::mt19937 rng(9);
+    std::uniform_real_distribution<float> dist(-1, 1);
+    std::vector<float> a(m * k), b(k * n);
+    for (float& v : a) v = dist(rng);
+    for (float& v : b) v = dist(rng);
+    std::vector<std::vector<float>> results;
+    for (int threads : {1, 2, 3}) {
+      SetNumThreads(threads);
+      std::vector<float> c(m * n);
+      GemmProblem p;
+      p.m = m;
+      p.n = n;
+      p.k = k;
+      p.a = reinterpret_cast<const char*>(a.data());
+      p.a_m = k * 4;
+      p.a_k = 4;
+      p.b = reinterpret_cast<const char*>(b.data());
+      p.b_k = n * 4;
+      p.b_n = 4;
+      p.c = reinterpret_cast<char*>(c.data());
+      p.c_m = n * 4;
+      p.c_n = 4;
+      ASSERT_TRUE(RunGemm(p).ok());
+      results.push_back(c);
+    }
+    SetNumThreads(DefaultNumThreads());
+    EXPECT_EQ(results[0], results[1]) << m << "x" << n;
+    EXPECT_EQ(results[0], results[2]) << m << "x" << n;
+    CheckGemm<float>(1, m, n, k, {});
+  }
+}
+
 TEST(Gemm, EmptyContractionIsZero) { CheckGemm<float>(1, 5, 6, 0, {}); }
 
 TEST(Gemm, BroadcastBatchAndNegativeStrides) {

@@ -99,8 +99,9 @@ void PackB(const char* b, int64_t b_k, int64_t b_n, int64_t kc, int64_t cols, in
   }
 }
 
+// One batch entry's rows [m0, m1) and columns [n0, n1).
 struct Task {
-  int64_t batch, m0, m1;
+  int64_t batch, m0, m1, n0, n1;
 };
 
 template <typename T>
@@ -116,10 +117,11 @@ absl::Status RunTask(const GemmProblem& p, const Task& task, const GemmBlocking&
   const int64_t rows = task.m1 - task.m0;
   T* ap = reinterpret_cast<T*>(
       a_scratch.Get(sizeof(T) * ((std::min<int64_t>(blk.mc, rows) + mr - 1) / mr * mr) * blk.kc));
+  const int64_t width = task.n1 - task.n0;
   T* bp = reinterpret_cast<T*>(
-      b_scratch.Get(sizeof(T) * ((std::min<int64_t>(blk.nc, p.n) + nr - 1) / nr * nr) * blk.kc));
-  for (int64_t n0 = 0; n0 < p.n; n0 += blk.nc) {
-    const int64_t cols = std::min<int64_t>(blk.nc, p.n - n0);
+      b_scratch.Get(sizeof(T) * ((std::min<int64_t>(blk.nc, width) + nr - 1) / nr * nr) * blk.kc));
+  for (int64_t n0 = task.n0; n0 < task.n1; n0 += blk.nc) {
+    const int64_t cols = std::min<int64_t>(blk.nc, task.n1 - n0);
     for (int64_t k0 = 0; k0 < p.k || k0 == 0; k0 += blk.kc) {
       const int64_t kc = std::min<int64_t>(blk.kc, p.k - k0);
       const bool last_k = k0 + blk.kc >= p.k;
@@ -201,22 +203,28 @@ absl::Status RunGemm(const GemmProblem& p, const GemmEpilogue& epilogue) {
   if (!kernel.ok()) return kernel.status();
   const GemmBlocking blk = GetGemmBlocking(p.dtype);
   // Tasks: whole batch entries when there are enough of them, else each
-  // entry's rows cut in one range per thread (each packs its own B blocks:
-  // a small cost next to the multiply, and no sharing to synchronise).
+  // entry cut in one part per thread, along rows or columns, whichever
+  // repacks less: a task packs all of B's columns it covers for its rows
+  // (cutting rows packs B once per task), and all of A's rows for its
+  // columns (cutting columns packs A once per task). Tasks share nothing, so
+  // nothing synchronises, and every element of C is computed the same way
+  // whatever the thread count (parts start on micro-tile boundaries).
   const int threads = InParallelTask() ? 1 : GetNumThreads();
   const double flops = 2.0 * p.batch * p.m * p.n * p.k;
-  std::vector<Task> tasks;
   const bool parallel = threads > 1 && flops >= 4e6;
+  const bool cut_columns = p.m < p.n;
+  const int64_t unit = cut_columns ? blk.nr : blk.mr;
+  const int64_t extent = cut_columns ? p.n : p.m;
+  const int64_t units = (extent + unit - 1) / unit;
   int64_t parts = 1;
-  if (parallel && p.batch < 2 * threads) {
-    parts = std::min<int64_t>(threads, (p.m + blk.mr - 1) / blk.mr);
-  }
+  if (parallel && p.batch < 2 * threads) parts = std::min<int64_t>(threads, units);
+  std::vector<Task> tasks;
   for (int64_t bi = 0; bi < p.batch; ++bi) {
-    const int64_t panels = (p.m + blk.mr - 1) / blk.mr;
     for (int64_t t = 0; t < parts; ++t) {
-      const int64_t m0 = std::min(p.m, panels * t / parts * blk.mr);
-      const int64_t m1 = t + 1 == parts ? p.m : std::min(p.m, panels * (t + 1) / parts * blk.mr);
-      if (m1 > m0) tasks.push_back({bi, m0, m1});
+      const int64_t lo = std::min(extent, units * t / parts * unit);
+      const int64_t hi = t + 1 == parts ? extent : std::min(extent, units * (t + 1) / parts * unit);
+      if (hi <= lo) continue;
+      tasks.push_back(cut_columns ? Task{bi, 0, p.m, lo, hi} : Task{bi, lo, hi, 0, p.n});
     }
   }
   std::vector<absl::Status> status(tasks.size());
