@@ -100,6 +100,8 @@ void PackB(const char* b, int64_t b_k, int64_t b_n, int64_t kc, int64_t cols, in
 }
 
 // One batch entry's rows [m0, m1) and columns [n0, n1).
+constexpr int64_t kEpilogueRows = 48;
+
 struct Task {
   int64_t batch, m0, m1, n0, n1;
 };
@@ -129,6 +131,7 @@ absl::Status RunTask(const GemmProblem& p, const Task& task, const GemmBlocking&
       for (int64_t m0 = task.m0; m0 < task.m1; m0 += blk.mc) {
         const int64_t h = std::min<int64_t>(blk.mc, task.m1 - m0);
         PackA<T>(a + m0 * p.a_m + k0 * p.a_k, p.a_m, p.a_k, h, kc, mr, ap);
+        int64_t strip = 0;  // first row of C not yet handed to the epilogue
         for (int64_t r = 0; r < h; r += mr) {
           const int64_t th = std::min<int64_t>(mr, h - r);
           const char* apanel = reinterpret_cast<const char*>(ap + r * kc);
@@ -148,10 +151,15 @@ absl::Status RunTask(const GemmProblem& p, const Task& task, const GemmBlocking&
               }
             }
           }
-        }
-        if (last_k && epilogue) {
-          if (absl::Status s = epilogue({task.batch, m0, m0 + h, n0, n0 + cols}); !s.ok()) {
-            return s;
+          // Final rows go to the epilogue a strip of kEpilogueRows at a time:
+          // small enough to still be in L2, large enough that the call
+          // overhead stays small.
+          if (last_k && epilogue && (r + th - strip >= kEpilogueRows || r + th == h)) {
+            if (absl::Status s = epilogue({task.batch, m0 + strip, m0 + r + th, n0, n0 + cols});
+                !s.ok()) {
+              return s;
+            }
+            strip = r + th;
           }
         }
       }

@@ -521,33 +521,86 @@ absl::StatusOr<std::optional<NDArray>> FusedEpilogue(const ir::NodePtr& root,
   std::vector<ir::KernelLaunch>* const recorder = t_recorder;
   auto* const origins = t_origins;
   std::atomic<bool> unrecorded{recorder != nullptr};
-  absl::Status s = internal::RunContract(*plan, [&](const Shape& begin, const Shape& end) {
-    const bool record = unrecorded.exchange(false);
-    struct Scope {
-      std::vector<ir::KernelLaunch>* saved = t_recorder;
-      explicit Scope(std::vector<ir::KernelLaunch>* r) { t_recorder = r; }
-      ~Scope() { t_recorder = saved; }
-    } scope(record ? recorder : nullptr);
+  // Boxes of one extent differ only in where they start: the kernel planned
+  // for the first runs every other one with its pointers moved.
+  struct BoxPlan {
+    ir::KernelLaunch launch;
+    Shape begin;
+  };
+  std::mutex plans_mu;
+  std::vector<std::shared_ptr<const BoxPlan>> plans;  // guarded by plans_mu
+  const int vector_bytes = codegen::GetHostTarget().vector_bits / 8;
+  auto plan_box = [&](const Shape& begin, const Shape& end) -> absl::StatusOr<BoxPlan> {
     std::vector<IndexItem> box;
     for (size_t d = 0; d < begin.size(); ++d) box.push_back(Slice{begin[d], end[d], 1});
     absl::StatusOr<ir::NodePtr> part =
         ir::ApplyView(epilogue, [&](const NDArray& leaf) { return leaf.Index(box); });
     if (!part.ok()) return part.status();
-    if (record && origins != nullptr) {
-      // The block's graph has the epilogue's structure node for node: name
-      // its nodes after the caller's.
-      const std::vector<const ir::Node*> from = ir::TopologicalOrder({epilogue});
-      const std::vector<const ir::Node*> to = ir::TopologicalOrder({*part});
-      for (size_t i = 0; i < from.size() && from.size() == to.size(); ++i) {
-        auto o = body_origins.find(from[i]);
-        (*origins)[to[i]] = o == body_origins.end() ? from[i] : o->second;
-      }
-    }
     absl::StatusOr<NDArray> dst = target.Index(box);
     if (!dst.ok()) return dst.status();
-    absl::StatusOr<std::vector<NDArray>> v = Fused({*part}, {*dst});
-    if (v.ok()) g_epilogues.fetch_add(1, std::memory_order_relaxed);
-    return v.status();
+    absl::StatusOr<ir::KernelLaunch> launch =
+        ir::PlanElementwiseKernel({*part}, vector_bytes, {*dst});
+    if (!launch.ok()) return launch.status();
+    if (unrecorded.exchange(false)) {
+      recorder->push_back(*launch);
+      if (origins != nullptr) {
+        // The box's graph has the epilogue's structure node for node: name
+        // its nodes after the caller's.
+        const std::vector<const ir::Node*> from = ir::TopologicalOrder({epilogue});
+        const std::vector<const ir::Node*> to = ir::TopologicalOrder({*part});
+        for (size_t i = 0; i < from.size() && from.size() == to.size(); ++i) {
+          auto o = body_origins.find(from[i]);
+          (*origins)[to[i]] = o == body_origins.end() ? from[i] : o->second;
+        }
+      }
+    }
+    return BoxPlan{*std::move(launch), begin};
+  };
+  absl::Status s = internal::RunContract(*plan, [&](const Shape& begin, const Shape& end) {
+    std::shared_ptr<const BoxPlan> bp;
+    {
+      std::lock_guard<std::mutex> lock(plans_mu);
+      for (const auto& p : plans) {
+        bool same = true;
+        for (size_t d = 0; d < begin.size(); ++d) {
+          same &= p->launch.arrays[0].shape()[d] == end[d] - begin[d];
+        }
+        if (same) bp = p;
+      }
+    }
+    if (bp == nullptr) {
+      absl::StatusOr<BoxPlan> fresh = plan_box(begin, end);
+      if (!fresh.ok()) return fresh.status();
+      bp = std::make_shared<const BoxPlan>(*std::move(fresh));
+      std::lock_guard<std::mutex> lock(plans_mu);
+      plans.push_back(bp);
+    }
+    const ir::KernelLaunch& l = bp->launch;
+    if (l.empty) return absl::OkStatus();
+    for (const NDArray& x : l.arrays) {
+      if (x.ndim() != static_cast<int>(begin.size())) {
+        return absl::InternalError("FusedEpilogue(): an operand of another rank than the box");
+      }
+    }
+    absl::InlinedVector<char*, 8> ptrs;
+    for (const NDArray& x : l.arrays) {
+      int64_t shift = 0;
+      for (size_t d = 0; d < begin.size(); ++d) shift += (begin[d] - bp->begin[d]) * x.strides()[d];
+      ptrs.push_back(x.data() + shift);
+    }
+    absl::Status run = codegen::RunKernel(l.spec, ptrs, l.sizes, l.strides, l.scalar_values);
+    if (run.code() == absl::StatusCode::kUnimplemented) {
+      // Not lowered by the JIT (complex values): the reference evaluator.
+      absl::StatusOr<BoxPlan> here = plan_box(begin, end);
+      if (!here.ok()) return here.status();
+      absl::StatusOr<std::vector<NDArray>> ref = Reference(here->launch.outputs);
+      if (!ref.ok()) return ref.status();
+      return CopyTo(here->launch.arrays[0], (*ref)[0]);
+    }
+    if (!run.ok()) return run;
+    NoteKernel(l.spec);
+    g_epilogues.fetch_add(1, std::memory_order_relaxed);
+    return absl::OkStatus();
   });
   if (!s.ok()) return s;
   g_gemms.fetch_add(1, std::memory_order_relaxed);
