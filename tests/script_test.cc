@@ -251,6 +251,26 @@ TEST(CliTest, EvalRoundTripsThroughNpyFiles) {
   EXPECT_EQ(printed.out, "array([3., 5., 7.], dtype=float32)\n");
 }
 
+TEST(CliTest, ProfileEnvPrintsAKernelTableAtExit) {
+  const Result r = Cli("eval 'arange(100000.0).sum()'");
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.err, "") << "no profile unless asked for";
+  // The variable goes through the environment, as a user would set it.
+  const std::string dir = ::testing::TempDir();
+  const int raw =
+      std::system((std::string("NDJIT_PROFILE=1 '") + NDJIT_CLI +
+                   "' eval 'arange(100000.0).sum()' > /dev/null 2> '" + dir + "/prof.txt'")
+                      .c_str());
+  ASSERT_TRUE(WIFEXITED(raw) && WEXITSTATUS(raw) == 0);
+  std::stringstream text;
+  text << std::ifstream(dir + "/prof.txt").rdbuf();
+  EXPECT_NE(text.str().find("ndjit profile (NDJIT_PROFILE=1):"), std::string::npos) << text.str();
+  EXPECT_NE(text.str().find("calls compile ms     run ms      GB/s   GFLOP/s  thr"),
+            std::string::npos)
+      << text.str();
+  EXPECT_NE(text.str().find("fold x1"), std::string::npos) << text.str();
+}
+
 TEST(CliTest, BadInputFailsWithOneErrorLine) {
   const std::string dir = ::testing::TempDir();
   ASSERT_TRUE(SaveNpy(dir + "/m.npy", testing::Iota({2, 3}, DType::kFloat64)).ok());

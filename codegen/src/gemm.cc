@@ -16,13 +16,16 @@
 #include "ndjit/codegen/gemm.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <memory>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "gemm_kernel.h"
+#include "ndjit/codegen/profile.h"
 #include "ndjit/runtime/thread_pool.h"
+#include "profile_internal.h"
 
 namespace ndjit::codegen {
 namespace {
@@ -235,6 +238,9 @@ absl::Status RunGemm(const GemmProblem& p, const GemmEpilogue& epilogue) {
       tasks.push_back(cut_columns ? Task{bi, 0, p.m, lo, hi} : Task{bi, lo, hi, 0, p.n});
     }
   }
+  const bool profiling = ProfilingEnabled();
+  const auto start =
+      profiling ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
   std::vector<absl::Status> status(tasks.size());
   auto run = [&](int64_t i) {
     status[i] = p.dtype == DType::kFloat32 ? RunTask<float>(p, tasks[i], blk, *kernel, epilogue)
@@ -244,6 +250,17 @@ absl::Status RunGemm(const GemmProblem& p, const GemmEpilogue& epilogue) {
     ParallelFor(static_cast<int64_t>(tasks.size()), run);
   } else {
     for (size_t i = 0; i < tasks.size(); ++i) run(static_cast<int64_t>(i));
+  }
+  if (profiling) {
+    const double ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    const double b = static_cast<double>(p.batch), item = ItemSize(p.dtype);
+    const double m = static_cast<double>(p.m), n = static_cast<double>(p.n);
+    const double k = static_cast<double>(p.k);
+    profile::RecordRun(reinterpret_cast<const void*>(*kernel),
+                       absl::StrCat("gemm ", Name(p.dtype), " ", blk.mr, "x", blk.nr), ms,
+                       b * (m * k + k * n + m * n) * item, 2 * b * m * n * k,
+                       parallel ? static_cast<int>(std::min<size_t>(tasks.size(), threads)) : 1);
   }
   for (const absl::Status& s : status) {
     if (!s.ok()) return s;

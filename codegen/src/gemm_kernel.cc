@@ -155,8 +155,9 @@ absl::StatusOr<MicroKernelFn> GetMicroKernel(DType dtype) {
     return absl::InvalidArgumentError(absl::StrCat("GEMM: no micro-kernel for ", Name(dtype)));
   }
   const MicroTile t = GetMicroTile(dtype);
-  absl::StatusOr<void*> fn = CompileFunction(
-      absl::StrCat("gemm_micro_", Name(dtype), "_", t.mr, "x", t.nr), Builder(dtype));
+  // The key is also the kernel's name in the profiler.
+  absl::StatusOr<void*> fn =
+      CompileFunction(absl::StrCat("gemm ", Name(dtype), " ", t.mr, "x", t.nr), Builder(dtype));
   if (!fn.ok()) return fn.status();
   return reinterpret_cast<MicroKernelFn>(*fn);
 }

@@ -23,10 +23,12 @@
 #include "llvm/Support/raw_ostream.h"
 #include "llvm/Target/TargetMachine.h"
 #include "lower.h"
+#include "ndjit/codegen/profile.h"
 #include "ndjit/codegen/target.h"
 #include "ndjit/ir/verify_kernel.h"
 #include "ndjit/runtime/cast.h"
 #include "ndjit/runtime/thread_pool.h"
+#include "profile_internal.h"
 #include "vecmath.h"
 
 namespace ndjit::codegen {
@@ -67,6 +69,7 @@ class Jit {
     auto fn = addr->toPtr<KernelFn>();
     const double ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    profile::RecordCompile(reinterpret_cast<const void*>(fn), profile::DescribeSpec(spec), ms);
     std::lock_guard<std::mutex> lock(mu_);
     cache_[key].emplace_back(spec, fn);
     ++stats_.kernels_compiled;
@@ -170,6 +173,7 @@ class Jit {
     void* fn = addr->toPtr<void*>();
     const double ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    profile::RecordCompile(fn, key, ms);
     std::lock_guard<std::mutex> lock(mu_);
     named_[key] = fn;
     ++stats_.kernels_compiled;
@@ -297,6 +301,9 @@ absl::Status RunKernel(const ir::KernelSpec& spec, absl::Span<char* const> ptrs,
   // boundaries, which keeps streaming stores aligned.
   const int64_t align = rank == 1 ? 64 : 1;
   absl::InlinedVector<int64_t, 16> status(tasks, 0);
+  const bool profiling = ProfilingEnabled();
+  const auto start =
+      profiling ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
   ParallelFor(tasks, [&](int64_t t) {
     auto bound = [&](int64_t i) {
       return i == tasks ? sizes[0] : std::min(sizes[0], sizes[0] * i / tasks / align * align);
@@ -309,6 +316,26 @@ absl::Status RunKernel(const ir::KernelSpec& spec, absl::Span<char* const> ptrs,
     for (size_t k = 0; k < local_ptrs.size(); ++k) local_ptrs[k] += begin * strides[k][0];
     (*fn)(local_ptrs.data(), local_sizes.data(), flat.data(), scalars.data(), &status[t]);
   });
+  if (profiling) {
+    const double ms =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+    // Each operand's distinct elements: broadcast loops (stride 0) re-read.
+    double bytes = 0;
+    for (size_t k = 0; k < strides.size(); ++k) {
+      double elements = 1;
+      for (size_t d = 0; d < sizes.size(); ++d) {
+        if (strides[k][d] != 0) elements *= static_cast<double>(sizes[d]);
+      }
+      bytes += elements * static_cast<double>(ItemSize(spec.operands[k]));
+    }
+    int64_t ops = 0;
+    for (const ir::Instr& in : spec.body) {
+      ops += in.kind == ir::Instr::kUfunc || in.kind == ir::Instr::kAccumulate;
+    }
+    profile::RecordRun(reinterpret_cast<const void*>(*fn), profile::DescribeSpec(spec), ms, bytes,
+                       static_cast<double>(ops) * static_cast<double>(total),
+                       static_cast<int>(std::min<int64_t>(tasks, threads)));
+  }
   for (int64_t s : status) {
     if (s == kStatusNegativePower) {
       return absl::InvalidArgumentError("Integers to negative integer powers are not allowed.");

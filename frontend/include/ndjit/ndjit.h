@@ -7,6 +7,7 @@
 
 #include "ndjit/array.h"
 #include "ndjit/codegen/jit.h"
+#include "ndjit/codegen/profile.h"
 #include "ndjit/codegen/target.h"
 #include "ndjit/einsum_path.h"
 #include "ndjit/error.h"

@@ -15,6 +15,7 @@
 #include "launch_recorder.h"
 #include "ndjit/codegen/gemm.h"
 #include "ndjit/codegen/jit.h"
+#include "ndjit/codegen/profile.h"
 #include "ndjit/script.h"
 #include "value.h"
 
@@ -509,6 +510,17 @@ absl::StatusOr<std::string> Session::Impl::Command(absl::string_view line) {
   }
   double first_ms = 0;
   const codegen::CompileStats before = codegen::GetCompileStats();
+  // :time reads the profiler's numbers: on for the command, as it was after.
+  const bool was_profiling = codegen::ProfilingEnabled();
+  struct Restore {
+    bool on;
+    ~Restore() { codegen::SetProfiling(on); }
+  } restore{was_profiling};
+  std::vector<codegen::KernelProfile> profile_before;
+  if (cmd == ":time") {
+    codegen::SetProfiling(true);
+    profile_before = codegen::GetProfile();
+  }
   absl::StatusOr<std::vector<ir::KernelLaunch>> launches = Record(*a, &first_ms);
   if (!launches.ok()) return launches.status();
   if (launches->empty()) return std::string("no kernel runs: the value is an array already\n");
@@ -600,8 +612,22 @@ absl::StatusOr<std::string> Session::Impl::Command(absl::string_view line) {
       return best;
     };
     double jit_ms, eager_ms;
+    std::vector<codegen::KernelProfile> per_kernel;
     try {
       jit_ms = best_of(Backend::kJit);
+      // The profiler's rows that moved while the fused runs ran, as deltas.
+      for (codegen::KernelProfile row : codegen::GetProfile()) {
+        for (const codegen::KernelProfile& old : profile_before) {
+          if (old.name != row.name) continue;
+          row.calls -= old.calls;
+          row.compile_ms -= old.compile_ms;
+          row.run_ms -= old.run_ms;
+          row.bytes -= old.bytes;
+          row.flops -= old.flops;
+        }
+        if (row.calls > 0) per_kernel.push_back(row);
+      }
+      codegen::SetProfiling(was_profiling);
       eager_ms = best_of(Backend::kEager);
     } catch (const Error& e) {
       return absl::Status(e.code(), e.what());
@@ -642,7 +668,9 @@ absl::StatusOr<std::string> Session::Impl::Command(absl::string_view line) {
                         first_ms, after.compile_ms - before.compile_ms,
                         static_cast<int>(after.kernels_compiled - before.kernels_compiled)),
         absl::StrFormat("fused: %.3f ms, %s   eager: %.3f ms, %s   (%.1fx)\n", jit_ms, rate(jit_ms),
-                        eager_ms, rate(eager_ms), eager_ms / jit_ms));
+                        eager_ms, rate(eager_ms), eager_ms / jit_ms),
+        "per kernel, over the first and the 5 timed fused evaluations (the profiler's numbers):\n",
+        codegen::ProfileReport(per_kernel));
   }
   return Bad(absl::StrCat("unknown command ", cmd, " (:help lists commands)"));
 }

@@ -1,0 +1,18 @@
+// Internal to codegen/: where the JIT and the GEMM report to the profiler.
+// `key` identifies a kernel (its entry point).
+#pragma once
+
+#include <string>
+
+#include "ndjit/codegen/profile.h"
+#include "ndjit/ir/kernel.h"
+
+namespace ndjit::codegen::profile {
+
+// "exp multiply add -> f32[rank 1]": the ops of the body and the output.
+std::string DescribeSpec(const ir::KernelSpec& spec);
+void RecordCompile(const void* key, const std::string& name, double ms);
+void RecordRun(const void* key, const std::string& name, double ms, double bytes, double flops,
+               int threads);
+
+}  // namespace ndjit::codegen::profile
