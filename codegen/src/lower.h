@@ -6,6 +6,7 @@
 // NumPy does), float64 -> double.
 #pragma once
 
+#include <array>
 #include <functional>
 #include <memory>
 #include <string>
@@ -53,6 +54,15 @@ llvm::Value* Interleave(llvm::IRBuilder<>& b, llvm::Value* re, llvm::Value* im);
 llvm::Value* ComplexTruthy(llvm::IRBuilder<>& b, llvm::Value* z);
 llvm::Value* LowerComplex(llvm::IRBuilder<>& b, const ir::Instr& instr,
                           llvm::ArrayRef<llvm::Value*> args);
+
+// The four Philox4x32-10 words (runtime/philox.h) of the element indices
+// `index` under key `seed` in stream `stream` (all <lanes x i64>), each in
+// the low half of 64-bit lanes; and one word (or pair) as uniform [0, 1)
+// values of `dtype` (float32/float64).
+std::array<llvm::Value*, 4> LowerPhilox(llvm::IRBuilder<>& b, llvm::Value* index, llvm::Value* seed,
+                                        llvm::Value* stream);
+llvm::Value* LowerUniform(llvm::IRBuilder<>& b, DType dtype, int word,
+                          const std::array<llvm::Value*, 4>& words);
 
 // Builds the whole kernel function `name` into `module`.
 // `labels` (optional, one per body instruction) name the LLVM values that

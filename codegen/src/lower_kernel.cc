@@ -1,6 +1,7 @@
 // The kernel skeleton: argument unpacking, the loop nest, and the body's
 // loads and stores for each inner-loop access pattern.
 #include <algorithm>
+#include <map>
 #include <optional>
 #include <vector>
 
@@ -562,6 +563,7 @@ class KernelLowering {
   // One copy of the body over the rows of set `set`.
   void EmitBody(const std::vector<Value*>& rows, size_t set, Value* j, Value* mask) {
     std::vector<Value*> values;
+    std::map<std::pair<int, int>, std::array<Value*, 4>> philox_blocks;
     for (const ir::Instr& in : spec_.body) {
       Value* v = nullptr;
       switch (in.kind) {
@@ -593,6 +595,7 @@ class KernelLowering {
                 break;
               }
               [[fallthrough]];
+            case ir::InnerAccess::kIndex:  // never a load: VerifyKernel refuses it
             case ir::InnerAccess::kStrided:
               v = ToRegister(
                   in.dtype, mask || IsComplex(in.dtype)
@@ -607,6 +610,20 @@ class KernelLowering {
         case ir::Instr::kScalarArg:
           v = scalar_splats_[in.slot];
           break;
+        case ir::Instr::kRandom: {
+          // The lanes' element indices: their offsets in the index space.
+          const int k = in.slot;
+          Value* stride = strides_[k].back();
+          Value* first = b_.CreateGEP(b_.getInt8Ty(), rows[k], b_.CreateMul(j, stride));
+          Value* index = b_.CreateAdd(Splat(b_.CreatePtrToInt(first, b_.getInt64Ty())),
+                                      b_.CreateMul(Iota(), Splat(stride)));
+          index = b_.CreateSub(index, values[in.args[2]]);
+          // Words of one block serve every instruction that reads them.
+          auto [it, fresh] = philox_blocks.try_emplace(std::pair{k, in.args[0]});
+          if (fresh) it->second = LowerPhilox(b_, index, values[in.args[0]], values[in.args[1]]);
+          v = LowerUniform(b_, in.dtype, in.param, it->second);
+          break;
+        }
         case ir::Instr::kCast:
           v = LowerCast(b_, spec_.body[in.args[0]].dtype, in.dtype, values[in.args[0]]);
           break;

@@ -264,10 +264,20 @@ absl::StatusOr<NDArray> Contract(const ir::Node& n, const ir::NodePtr& a, const 
 absl::StatusOr<NDArray> Eager(const ir::NodePtr& root) {
   absl::flat_hash_map<const ir::Node*, ir::NodePtr> done;
   for (const ir::Node* n : ir::TopologicalOrder({root})) {
-    if (n->kind() == ir::NodeKind::kArray || n->kind() == ir::NodeKind::kScalar) continue;
+    if (n->kind() == ir::NodeKind::kArray || n->kind() == ir::NodeKind::kScalar ||
+        n->kind() == ir::NodeKind::kRandom) {
+      continue;
+    }
     std::vector<ir::NodePtr> ins;
     for (const ir::NodePtr& in : n->inputs()) {
       auto it = done.find(in.get());
+      if (it == done.end() && in->kind() == ir::NodeKind::kRandom) {
+        // Random values are generated into an array first, as NumPy's
+        // generators fill one.
+        absl::StatusOr<std::vector<NDArray>> v = Fused({in});
+        if (!v.ok()) return v.status();
+        it = done.emplace(in.get(), ir::MakeArray((*v)[0])).first;
+      }
       ins.push_back(it == done.end() ? in : it->second);
     }
     if (n->kind() == ir::NodeKind::kContract) {
@@ -316,7 +326,7 @@ absl::StatusOr<NDArray> Eager(const ir::NodePtr& root) {
     if (!v.ok()) return v.status();
     done[n] = ir::MakeArray((*v)[0]);
   }
-  if (root->kind() == ir::NodeKind::kScalar) {
+  if (root->kind() == ir::NodeKind::kScalar || root->kind() == ir::NodeKind::kRandom) {
     absl::StatusOr<std::vector<NDArray>> v = Fused({root});
     if (!v.ok()) return v.status();
     return (*v)[0];

@@ -164,6 +164,14 @@ class NodeBuilder {
       h = Mix(h, static_cast<uint64_t>(n.array_.offset()));
       for (int64_t s : n.array_.strides()) h = Mix(h, static_cast<uint64_t>(s));
     }
+    if (n.kind_ == NodeKind::kRandom) {
+      // Index spaces are equal by where they point, whichever buffer object.
+      h = Mix(h, reinterpret_cast<uintptr_t>(n.array_.data()));
+      for (int64_t s : n.array_.strides()) h = Mix(h, static_cast<uint64_t>(s));
+      h = Mix(h, static_cast<uint64_t>(n.scalar_.i));
+      h = Mix(h, Bits(n.scalar_.c.real()));
+      for (int a : n.axes_) h = Mix(h, static_cast<uint64_t>(a));
+    }
     if (n.kind_ == NodeKind::kScalar) {
       h = Mix(h, static_cast<uint64_t>(n.scalar_.i));
       h = Mix(h, Bits(n.scalar_.c.real()));
@@ -183,6 +191,11 @@ class NodeBuilder {
     }
     if (a.kind_ == NodeKind::kArray && !SameArray(a.array_, b.array_)) return false;
     if (a.kind_ == NodeKind::kScalar && !(a.scalar_ == b.scalar_)) return false;
+    if (a.kind_ == NodeKind::kRandom &&
+        (a.array_.data() != b.array_.data() || a.array_.strides() != b.array_.strides() ||
+         !(a.scalar_ == b.scalar_))) {
+      return false;
+    }
     return true;
   }
 };
@@ -191,6 +204,55 @@ NodePtr MakeArray(const NDArray& a) {
   Node n = NodeBuilder::Blank(NodeKind::kArray, a.dtype(), a.shape());
   NodeBuilder::SetArray(n, a);
   return NodeBuilder::Intern(std::move(n));
+}
+
+const char* RandomOrigin() {
+  alignas(64) static const char origin[64] = {};
+  return origin;
+}
+
+namespace {
+
+// A random leaf over an index-space view (uint8 elements: byte offsets are
+// indices).
+NodePtr RandomLeaf(DType dtype, const NDArray& index, uint64_t seed, uint64_t stream, int word) {
+  Node n = NodeBuilder::Blank(NodeKind::kRandom, dtype, index.shape());
+  NodeBuilder::SetArray(n, index);
+  ScalarValue v;
+  v.i = static_cast<int64_t>(seed);
+  v.c = std::complex<double>(static_cast<double>(stream), 0);
+  NodeBuilder::SetScalar(n, v);
+  const int w[1] = {word};
+  NodeBuilder::SetLabels(n, w);
+  return NodeBuilder::Intern(std::move(n));
+}
+
+}  // namespace
+
+absl::StatusOr<NodePtr> MakeRandom(DType dtype, Dims shape, uint64_t seed, uint64_t stream,
+                                   int word) {
+  if (dtype != DType::kFloat32 && dtype != DType::kFloat64) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("random: uniform values are float32 or float64, not ", Name(dtype)));
+  }
+  if (stream >= (uint64_t{1} << 53) || word < 0 || word > 3) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("random: stream ", stream, " or word ", word, " out of range"));
+  }
+  absl::StatusOr<int64_t> n = CheckedSize(shape);
+  if (!n.ok()) return n.status();
+  Shape strides(shape.size(), 1);
+  for (int d = static_cast<int>(shape.size()) - 2; d >= 0; --d) {
+    strides[d] = strides[d + 1] * std::max<int64_t>(shape[d + 1], 1);
+  }
+  // Nothing is ever read through this buffer: it only gives the view its
+  // extent.
+  BufferPtr space =
+      Buffer::WrapExternal(const_cast<char*>(RandomOrigin()), std::max<int64_t>(*n, 1), nullptr);
+  absl::StatusOr<NDArray> index =
+      NDArray::FromBuffer(space, 0, DType::kUInt8, shape, strides, /*writeable=*/false);
+  if (!index.ok()) return index.status();
+  return RandomLeaf(dtype, *index, seed, stream, word);
 }
 
 NodePtr MakeScalar(DType dtype, ScalarValue value, Dims shape) {
@@ -438,6 +500,13 @@ absl::StatusOr<NodePtr> ApplyView(const NodePtr& root, const ViewFn& view,
                      : v.status();
         break;
       }
+      case NodeKind::kRandom: {
+        absl::StatusOr<NDArray> v = leaf_view(n->array());
+        out = v.ok() ? absl::StatusOr<NodePtr>(
+                           RandomLeaf(n->dtype(), *v, n->seed(), n->stream(), n->word()))
+                     : v.status();
+        break;
+      }
       case NodeKind::kUfunc:
       case NodeKind::kCast: {
         absl::InlinedVector<NodePtr, 3> ins;
@@ -606,6 +675,11 @@ std::string PrintGraph(absl::Span<const NodePtr> outputs) {
         absl::StrAppend(&out, ReductionName(n->op()), " ", TypeString(n->dtype(), n->shape()), " %",
                         id[n->inputs()[0].get()], " axis=(", absl::StrJoin(n->axes(), ","),
                         n->axes().size() == 1 ? ",)" : ")", n->keepdims() ? " keepdims" : "");
+        break;
+      case NodeKind::kRandom:
+        absl::StrAppend(&out, "random ", TypeString(n->dtype(), n->shape()), " seed=", n->seed(),
+                        " stream=", n->stream(), " word=", n->word(), " index strides (",
+                        absl::StrJoin(n->array().strides(), ","), ")");
         break;
       case NodeKind::kContract:
         absl::StrAppend(&out, "contract ", TypeString(n->dtype(), n->shape()), " %",

@@ -22,6 +22,8 @@ const char* AccessName(InnerAccess a) {
       return "strided";
     case InnerAccess::kTransposed:
       return "transposed";
+    case InnerAccess::kIndex:
+      return "index space";
   }
   return "?";
 }
@@ -40,6 +42,12 @@ Order OutputOrder(absl::Span<const NDArray> inputs, Dims shape) {
 }
 
 }  // namespace
+
+void MarkIndexOperands(KernelSpec& spec) {
+  for (const Instr& in : spec.body) {
+    if (in.kind == Instr::kRandom) spec.inner[in.slot] = InnerAccess::kIndex;
+  }
+}
 
 InnerAccess AccessOf(int64_t inner_stride, DType dtype) {
   return inner_stride == 0                 ? InnerAccess::kBroadcast
@@ -87,6 +95,43 @@ absl::Status BodyBuilder::Emit(absl::Span<const NodePtr> values) {
         spec.scalars.push_back(n->dtype());
         launch_.scalar_values.push_back(n->scalar());
         break;
+      case NodeKind::kRandom: {
+        absl::StatusOr<NDArray> b = n->array().BroadcastTo(shape_);
+        if (!b.ok()) return b.status();
+        in.kind = Instr::kRandom;
+        in.param = n->word();
+        const std::vector<int64_t> strides(b->strides().begin(), b->strides().end());
+        auto same =
+            std::find_if(random_sources_.begin(), random_sources_.end(), [&](const auto& r) {
+              return r.data == b->data() && r.strides == strides && r.seed == n->seed() &&
+                     r.stream == n->stream();
+            });
+        if (same != random_sources_.end()) {
+          in.slot = same->slot;
+          in.args = same->args;
+          break;
+        }
+        // Seed, stream and origin as uint64 scalar arguments: kernels differ
+        // by structure only, never by seed.
+        const uint64_t values[3] = {n->seed(), n->stream(),
+                                    reinterpret_cast<uintptr_t>(RandomOrigin())};
+        for (uint64_t v : values) {
+          Instr arg;
+          arg.kind = Instr::kScalarArg;
+          arg.dtype = arg.compute = DType::kUInt64;
+          arg.slot = static_cast<int>(spec.scalars.size());
+          spec.scalars.push_back(DType::kUInt64);
+          ScalarValue sv;
+          sv.i = static_cast<int64_t>(v);
+          launch_.scalar_values.push_back(sv);
+          in.args.push_back(Append(std::move(arg)));
+        }
+        in.slot = static_cast<int>(spec.operands.size());
+        spec.operands.push_back(DType::kUInt8);
+        inputs_.push_back(*b);
+        random_sources_.push_back({b->data(), strides, n->seed(), n->stream(), in.slot, in.args});
+        break;
+      }
       case NodeKind::kCast:
         in.kind = Instr::kCast;
         in.args = {value_of_.at(n->inputs()[0].get())};
@@ -127,7 +172,8 @@ size_t KernelSpec::Hash() const {
   for (const Instr& in : body) {
     mix(static_cast<uint64_t>(in.kind) | static_cast<uint64_t>(in.dtype) << 8 |
         static_cast<uint64_t>(in.compute) << 16 | static_cast<uint64_t>(in.op) << 24 |
-        static_cast<uint64_t>(in.slot + 1) << 32 | static_cast<uint64_t>(in.compensated) << 48);
+        static_cast<uint64_t>(in.slot + 1) << 32 | static_cast<uint64_t>(in.compensated) << 48 |
+        static_cast<uint64_t>(in.param) << 52);
     for (int a : in.args) mix(static_cast<uint64_t>(a));
   }
   return static_cast<size_t>(h);
@@ -198,6 +244,7 @@ absl::StatusOr<KernelLaunch> PlanElementwiseKernel(absl::Span<const NodePtr> out
   for (size_t k = 0; k < launch.arrays.size(); ++k) {
     spec.inner.push_back(AccessOf(launch.strides[k].back(), spec.operands[k]));
   }
+  MarkIndexOperands(spec);
   spec.lanes = std::max(1, vector_bytes / body.widest());
   // Inputs that run along the second-innermost loop while the outputs run
   // along the innermost: 2-D tiles, so both sides are read along lines.
@@ -285,6 +332,11 @@ std::string PrintKernel(const KernelLaunch& launch, const std::vector<std::strin
         break;
       case Instr::kScalarArg:
         absl::StrAppend(&out, "%", i, " = scalar ", ShortTypeName(in.dtype), " s", in.slot);
+        break;
+      case Instr::kRandom:
+        absl::StrAppend(&out, "%", i, " = philox4x32-10 ", ShortTypeName(in.dtype), " word ",
+                        in.param, " of index ", operand_name(in.slot), at, ", key ", args[0],
+                        ", stream ", args[1]);
         break;
       case Instr::kCast:
         absl::StrAppend(&out, "%", i, " = cast ", ShortTypeName(in.dtype), " ", args[0]);

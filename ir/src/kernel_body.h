@@ -33,10 +33,23 @@ class BodyBuilder {
   Shape shape_;
   std::vector<NDArray> inputs_;
   absl::flat_hash_map<const Node*, int> value_of_;
+  // Random leaves that differ only in their word share one index operand
+  // and one set of scalar arguments, so codegen computes their Philox block
+  // once.
+  struct RandomSource {
+    const char* data;
+    std::vector<int64_t> strides;
+    uint64_t seed, stream;
+    int slot;
+    absl::InlinedVector<int, 3> args;
+  };
+  std::vector<RandomSource> random_sources_;
   int widest_ = 1;
 };
 
 // How the innermost loop reaches operand k (from its innermost stride).
 InnerAccess AccessOf(int64_t inner_stride, DType dtype);
+// The operands kRandom instructions read become kIndex (never loaded).
+void MarkIndexOperands(KernelSpec& spec);
 
 }  // namespace ndjit::ir

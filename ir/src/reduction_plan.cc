@@ -281,6 +281,7 @@ absl::StatusOr<ReductionPlan> PlanReduction(absl::Span<const NodePtr> reductions
   if (c.empty) {
     spec.rank = static_cast<int>(sizes.size());
     for (int k = 0; k < nops; ++k) spec.inner.push_back(InnerAccess::kBroadcast);
+    MarkIndexOperands(spec);
     base.sizes = sizes;
     base.strides = loop_strides;
     plan.pieces.push_back(std::move(base));
@@ -308,6 +309,7 @@ absl::StatusOr<ReductionPlan> PlanReduction(absl::Span<const NodePtr> reductions
   for (int k = 0; k < nops; ++k) {
     spec.inner.push_back(AccessOf(base.strides[k].back(), spec.operands[k]));
   }
+  MarkIndexOperands(spec);
   if (!spec.reduce_inner && spec.rank >= 2) {
     bool next_reduced = true;
     for (int k = 0; k < nout; ++k) next_reduced &= base.strides[k][spec.rank - 2] == 0;

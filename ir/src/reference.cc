@@ -7,6 +7,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "ndjit/ir/scalar_ops.h"
+#include "ndjit/runtime/philox.h"
 
 namespace ndjit::ir {
 namespace {
@@ -257,6 +258,29 @@ absl::StatusOr<NDArray> RunContract(const Node& n, const NDArray& a, const NDArr
   return out->AsType(n.dtype(), Casting::kUnsafe, Order::kC);
 }
 
+// Element by element from runtime/philox.h, the definition the JIT's
+// vectors must reproduce bit for bit.
+absl::StatusOr<NDArray> EvalRandom(const Node& n) {
+  absl::StatusOr<NDArray> out = NDArray::Empty(n.shape(), n.dtype());
+  if (!out.ok()) return out;
+  const NDArray& index = n.array();
+  const int nd = n.ndim();
+  std::vector<int64_t> idx(nd, 0);
+  for (int64_t o = 0; o < out->size(); ++o) {
+    int64_t offset = index.data() - RandomOrigin();
+    for (int d = 0; d < nd; ++d) offset += idx[d] * index.strides()[d];
+    const std::array<uint32_t, 4> block =
+        philox::Block(static_cast<uint64_t>(offset), n.stream(), n.seed());
+    if (n.dtype() == DType::kFloat32) {
+      reinterpret_cast<float*>(out->data())[o] = philox::UniformF32(block, n.word());
+    } else {
+      reinterpret_cast<double*>(out->data())[o] = philox::UniformF64(block, n.word());
+    }
+    for (int d = nd - 1; d >= 0 && ++idx[d] == n.shape()[d]; --d) idx[d] = 0;
+  }
+  return out;
+}
+
 absl::StatusOr<NDArray> EvalContract(const Node& n, const NDArray& a, const NDArray& b) {
   if (IsComplex(n.dtype())) {
     return RunContract<std::complex<double>, std::complex<long double>>(n, a, b,
@@ -285,6 +309,9 @@ absl::StatusOr<NDArray> EvaluateReference(const NodePtr& root) {
       }
       case NodeKind::kCast:
         v = value.at(n->inputs()[0].get()).AsType(n->dtype(), Casting::kUnsafe, Order::kC);
+        break;
+      case NodeKind::kRandom:
+        v = EvalRandom(*n);
         break;
       case NodeKind::kUfunc: {
         std::vector<NDArray> ins;

@@ -35,8 +35,23 @@ absl::Status VerifyKernel(const KernelSpec& spec) {
     switch (in.kind) {
       case Instr::kLoad:
         if (in.slot < spec.num_outputs || in.slot >= nops) return Bad(i, "load of a non-input");
+        if (spec.inner[in.slot] == InnerAccess::kIndex) return Bad(i, "load of an index space");
         if (spec.operands[in.slot] != in.dtype)
           return Bad(i, "load dtype differs from its operand");
+        break;
+      case Instr::kRandom:
+        if (in.slot < spec.num_outputs || in.slot >= nops) return Bad(i, "random of a non-input");
+        if (spec.inner[in.slot] != InnerAccess::kIndex || spec.operands[in.slot] != DType::kUInt8) {
+          return Bad(i, "random needs an index-space operand");
+        }
+        if (in.dtype != DType::kFloat32 && in.dtype != DType::kFloat64) {
+          return Bad(i, "random values are float32 or float64");
+        }
+        if (in.param < 0 || in.param > 3) return Bad(i, "random word out of range");
+        if (in.args.size() != 3) return Bad(i, "random needs seed, stream and origin");
+        for (int a : in.args) {
+          if (spec.body[a].dtype != DType::kUInt64) return Bad(i, "random arguments are uint64");
+        }
         break;
       case Instr::kScalarArg:
         if (in.slot < 0 || in.slot >= static_cast<int>(spec.scalars.size())) {

@@ -12,6 +12,7 @@
 #include "ndjit/einsum_path.h"
 #include "ndjit/error.h"
 #include "ndjit/linalg.h"
+#include "ndjit/random.h"
 #include "ndjit/runtime/buffer.h"
 #include "ndjit/runtime/cast.h"
 #include "ndjit/runtime/dtype.h"

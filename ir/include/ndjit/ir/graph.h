@@ -36,6 +36,12 @@ enum class NodeKind : uint8_t {
   // are summed over. Computed by the GEMM driver, before the kernels that
   // read it, like a reduction.
   kContract,
+  // A leaf: uniform random values in [0, 1) (float32 or float64), element i
+  // (its C-order index in the shape it was made with) a pure function of
+  // (seed, stream, i): see runtime/philox.h. `array()` maps the node's
+  // elements to those indices (an index-space view: views of a random array
+  // compose like views of any array); `word` picks which Philox output.
+  kRandom,
 };
 
 // The ops a reduction folds with, and NumPy's names for the reductions.
@@ -77,8 +83,13 @@ class Node {
   // kContract only: the labels of input 0's dims, input 1's, and the result's.
   absl::Span<const int> labels(int which) const;
   DType compute_dtype() const { return compute_; }
-  // kArray only.
+  // kArray; for kRandom the index-space view (uint8 elements whose byte
+  // offsets from RandomOrigin() are the indices).
   const NDArray& array() const { return array_; }
+  // kRandom: the key, the stream and which Philox word.
+  uint64_t seed() const { return static_cast<uint64_t>(scalar_.i); }
+  uint64_t stream() const { return static_cast<uint64_t>(scalar_.c.real()); }
+  int word() const { return axes_.empty() ? 0 : axes_[0]; }
   // kScalar only.
   const ScalarValue& scalar() const { return scalar_; }
   size_t hash() const { return hash_; }
@@ -106,6 +117,13 @@ class Node {
 
 // --- Construction: every function returns the unique node for its structure.
 NodePtr MakeArray(const NDArray& a);
+// Uniform [0, 1) values of `dtype` (float32/float64) over `shape`: element
+// i is philox word `word` of counter (i, stream) under key `seed`; a
+// different stream or word is an independent array. stream < 2^53.
+absl::StatusOr<NodePtr> MakeRandom(DType dtype, Dims shape, uint64_t seed, uint64_t stream,
+                                   int word = 0);
+// The address index 0 of every random array's index space maps to.
+const char* RandomOrigin();
 NodePtr MakeScalar(DType dtype, ScalarValue value, Dims shape = {});
 // A Python-style literal typed for use with an operand of `like` (NEP 50).
 NodePtr MakeScalarLike(DType like, double value);
@@ -127,8 +145,7 @@ absl::StatusOr<NodePtr> MakeReduce(Ufunc op, const NodePtr& input, absl::Span<co
 // a label both inputs carry has one extent; a label only one input carries
 // must be in the result (sum it out first).
 absl::StatusOr<NodePtr> MakeContract(const NodePtr& a, const NodePtr& b,
-                                     absl::Span<const int> labels_a,
-                                     absl::Span<const int> labels_b,
+                                     absl::Span<const int> labels_a, absl::Span<const int> labels_b,
                                      absl::Span<const int> labels_out);
 // "ij,jk->ik" for a kContract node (labels 0-25 print as a-z, 26-51 as A-Z,
 // others as #N).

@@ -25,8 +25,13 @@ namespace ndjit::ir {
 // `compute` (the value's dtype) is float32 and `dtype` float64, up to four
 // vectors' worth of values are added in float32 before widening: the
 // conversions cost less, and the error stays that of a short pairwise sum.
+//
+// kRandom computes uniform [0, 1) values of `dtype` from the element's
+// index in operand `slot`'s index space (runtime/philox.h): args are the
+// seed, the stream and the index origin (uint64 scalar arguments), `param`
+// the Philox word. The operand is never loaded (its access is kIndex).
 struct Instr {
-  enum Kind : uint8_t { kLoad, kScalarArg, kUfunc, kCast, kStore, kAccumulate };
+  enum Kind : uint8_t { kLoad, kScalarArg, kUfunc, kCast, kStore, kAccumulate, kRandom };
   Kind kind = kLoad;
   DType dtype = DType::kFloat64;     // the value's dtype (kStore: the stored dtype)
   DType compute = DType::kFloat64;   // kUfunc: the loop dtype its inputs arrive in
@@ -34,10 +39,11 @@ struct Instr {
   int slot = -1;                     // kLoad/kStore: operand; kScalarArg: scalar index
   absl::InlinedVector<int, 3> args;  // value indices
   bool compensated = false;          // kAccumulate
+  int param = 0;                     // kRandom: the Philox word
 
   bool operator==(const Instr& o) const {
     return kind == o.kind && dtype == o.dtype && compute == o.compute && op == o.op &&
-           slot == o.slot && compensated == o.compensated &&
+           slot == o.slot && compensated == o.compensated && param == o.param &&
            std::equal(args.begin(), args.end(), o.args.begin(), o.args.end());
   }
 };
@@ -51,6 +57,8 @@ enum class InnerAccess : uint8_t {
   // transposed input): read in lanes x lanes tiles, each row of the tile a
   // vector load, transposed in registers. Loops outside the tiles gather.
   kTransposed,
+  // An index space, never loaded: kRandom reads the lanes' offsets.
+  kIndex,
 };
 
 struct KernelSpec {

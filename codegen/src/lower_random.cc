@@ -1,0 +1,55 @@
+// Philox4x32-10 on vectors: each lane runs the rounds of runtime/philox.h on
+// its own counter, so the values match the scalar reference bit for bit
+// whatever the lane, row, tile or thread an element lands on.
+//
+// The four words live in 64-bit lanes, low halves meaningful: vpmuludq
+// multiplies exactly the low 32 bits of each lane into a 64-bit product, so
+// a round is multiplies, shifts and xors with no narrowing or widening
+// shuffles; bits above 32 are garbage until the words are masked at the end.
+#include "lower.h"
+#include "ndjit/runtime/philox.h"
+
+namespace ndjit::codegen {
+
+std::array<llvm::Value*, 4> LowerPhilox(llvm::IRBuilder<>& b, llvm::Value* index, llvm::Value* seed,
+                                        llvm::Value* stream) {
+  llvm::Type* wide = index->getType();
+  auto k64 = [&](uint64_t x) { return llvm::ConstantInt::get(wide, x); };
+  const auto low32 = k64(0xFFFFFFFFu);
+  auto lo = [&](llvm::Value* x) { return b.CreateAnd(x, low32); };
+  auto hi = [&](llvm::Value* x) { return b.CreateLShr(x, 32); };
+  llvm::Value* c[4] = {lo(index), hi(index), lo(stream), hi(stream)};
+  llvm::Value* k0 = lo(seed);
+  llvm::Value* k1 = hi(seed);
+  for (int r = 0; r < philox::kRounds; ++r) {
+    llvm::Value* p0 = b.CreateMul(lo(c[0]), k64(philox::kM0));
+    llvm::Value* p1 = b.CreateMul(lo(c[2]), k64(philox::kM1));
+    llvm::Value* next[4] = {b.CreateXor(b.CreateXor(hi(p1), c[1]), k0), p1,
+                            b.CreateXor(b.CreateXor(hi(p0), c[3]), k1), p0};
+    std::copy(next, next + 4, c);
+    // Keys stay below 2^32 (masked): they are the same in every lane, so
+    // this is hoisted out of the loops.
+    k0 = lo(b.CreateAdd(k0, k64(philox::kW0)));
+    k1 = lo(b.CreateAdd(k1, k64(philox::kW1)));
+  }
+  return {lo(c[0]), lo(c[1]), lo(c[2]), lo(c[3])};
+}
+
+llvm::Value* LowerUniform(llvm::IRBuilder<>& b, DType dtype, int word,
+                          const std::array<llvm::Value*, 4>& words) {
+  llvm::Type* wide = words[0]->getType();
+  const unsigned lanes = llvm::cast<llvm::FixedVectorType>(wide)->getNumElements();
+  if (dtype == DType::kFloat32) {
+    // 24 bits: exact in float32 (and in the int32 the conversion takes).
+    llvm::Type* v32 = llvm::FixedVectorType::get(b.getInt32Ty(), lanes);
+    llvm::Type* vf = llvm::FixedVectorType::get(b.getFloatTy(), lanes);
+    llvm::Value* bits = b.CreateTrunc(b.CreateLShr(words[word], 8), v32);
+    return b.CreateFMul(b.CreateSIToFP(bits, vf), llvm::ConstantFP::get(vf, 0x1p-24));
+  }
+  llvm::Type* vd = llvm::FixedVectorType::get(b.getDoubleTy(), lanes);
+  llvm::Value* bits = b.CreateOr(b.CreateShl(words[word], 32), words[(word + 1) % 4]);
+  llvm::Value* u = b.CreateSIToFP(b.CreateLShr(bits, 11), vd);  // < 2^53: exact
+  return b.CreateFMul(u, llvm::ConstantFP::get(vd, 0x1p-53));
+}
+
+}  // namespace ndjit::codegen

@@ -1,0 +1,137 @@
+// Random arrays: the JIT's vector Philox equals the scalar reference bit for
+// bit, for any thread count, view, tiling or fusion; values are fused into
+// their consumers (no temporary); distributions and bad input.
+#include <cmath>
+
+#include "gtest/gtest.h"
+#include "ndjit/ndjit.h"
+#include "ndjit/runtime/philox.h"
+#include "ndjit/runtime/thread_pool.h"
+#include "test_util.h"
+
+namespace ndjit {
+namespace {
+
+using testing::Values;
+
+std::vector<double> Bits(const Array<>& a, Backend backend = Backend::kJit) {
+  return Values<double>(Array<>(a.node()).eval(backend).array());
+}
+
+TEST(RandomTest, JitEqualsTheScalarReferenceBitForBit) {
+  for (DType t : {DType::kFloat32, DType::kFloat64}) {
+    for (Shape shape : {Shape{1}, Shape{17}, Shape{1000}, Shape{33, 65}, Shape{3, 5, 7}}) {
+      Generator g(12345);
+      const Array<> r = g.random(shape, t);
+      EXPECT_EQ(Bits(r), Bits(r, Backend::kReference)) << Name(t) << " " << ShapeString(shape);
+      EXPECT_EQ(Bits(r), Bits(r, Backend::kEager));
+    }
+  }
+  // The definition, element 5 of stream 0 under seed 9.
+  Generator g(9);
+  const float v = g.random({8}, DType::kFloat32).item<float>({5});
+  EXPECT_EQ(v, philox::UniformF32(philox::Block(5, 0, 9), 0));
+}
+
+TEST(RandomTest, ThreadCountsDoNotChangeTheValues) {
+  Generator g(7);
+  const Array<> r = g.random({1 << 18}, DType::kFloat32);
+  const Array<> s = sum(r * r);
+  std::vector<std::vector<double>> values;
+  std::vector<double> sums;
+  for (int threads : {1, 2, 3}) {
+    SetNumThreads(threads);
+    values.push_back(Bits(r));
+    sums.push_back(Array<>(s.node()).item<double>());
+  }
+  SetNumThreads(DefaultNumThreads());
+  EXPECT_EQ(values[0], values[1]);
+  EXPECT_EQ(values[0], values[2]);
+  EXPECT_EQ(sums[0], sums[1]);
+  EXPECT_EQ(sums[0], sums[2]);
+}
+
+TEST(RandomTest, ViewsAndTilesSeeTheSameElements) {
+  Generator g(3);
+  const Array<> r = g.random({96, 80});
+  const NDArray full = Array<>(r.node()).array();
+  // A transposed, reversed, strided view, computed lazily: the same elements.
+  const Array<> v = r.T()[{Slice{{}, {}, -3}, Slice{1, {}, 2}}];
+  const NDArray want = *(*full.Transpose()).Index({Slice{{}, {}, -3}, Slice{1, {}, 2}});
+  EXPECT_EQ(Bits(v), Values<double>(want));
+  // Beside a transposed input the kernel runs in tiles; the random operand
+  // keeps its indices.
+  const NDArray a = testing::Iota({80, 96}, DType::kFloat64);
+  const Array<> tiled = r + Array<>(a).T();
+  const std::vector<double> got = Bits(tiled);
+  const std::vector<double> base = Values<double>(full), at = Values<double>(*a.Transpose());
+  for (size_t i = 0; i < got.size(); ++i) ASSERT_EQ(got[i], base[i] + at[i]) << i;
+}
+
+TEST(RandomTest, ValuesFuseIntoTheirConsumers) {
+  Generator g(11);
+  const int64_t n = int64_t{1} << 22;
+  auto [x, y] = g.random_pair({n}, DType::kFloat32);
+  const EvalStats before = GetEvalStats();
+  const double pi = 4.0 * static_cast<double>(sum(x * x + y * y < 1.0f).item<int64_t>()) / n;
+  const EvalStats after = GetEvalStats();
+  EXPECT_EQ(after.kernels_run - before.kernels_run, 1) << "one fused reduction kernel";
+  EXPECT_LE(after.intermediate_bytes - before.intermediate_bytes, 64 * 1024)
+      << "partial sums only: no array of n values";
+  EXPECT_NEAR(pi, M_PI, 6 * std::sqrt(M_PI * (4 - M_PI) / n));
+  // The two words of a pair are different numbers.
+  EXPECT_NE(Bits(x), Bits(y));
+}
+
+TEST(RandomTest, StreamsAndSeeds) {
+  Generator a(1), b(1), c(2);
+  const std::vector<double> a0 = Bits(a.random({64})), a1 = Bits(a.random({64}));
+  EXPECT_NE(a0, a1) << "each call draws a new stream";
+  EXPECT_EQ(a0, Bits(b.random({64}))) << "same seed, same first stream";
+  EXPECT_NE(a0, Bits(c.random({64})));
+  EXPECT_EQ(a.streams_used(), 2u);
+}
+
+TEST(RandomTest, Distributions) {
+  Generator g(5);
+  const int64_t n = 1 << 20;
+  const Array<> u = g.uniform(-2, 6, {n});
+  EXPECT_NEAR(mean(u).item<double>(), 2.0, 0.05);
+  EXPECT_GE(min(u).item<double>(), -2.0);
+  EXPECT_LT(max(u).item<double>(), 6.0);
+  for (DType t : {DType::kFloat32, DType::kFloat64}) {
+    const Array<> z = g.normal(1.5, 3.0, {n}, t);
+    EXPECT_EQ(z.dtype(), t);
+    EXPECT_NEAR(mean(z).item<double>(), 1.5, 0.03);
+    EXPECT_NEAR(stddev(z).item<double>(), 3.0, 0.03);
+    EXPECT_TRUE(std::isfinite(max(abs(z)).item<double>()));
+  }
+  const Array<> k = g.integers(-3, 4, {n});
+  EXPECT_EQ(k.dtype(), DType::kInt64);
+  EXPECT_EQ(min(k).item<int64_t>(), -3);
+  EXPECT_EQ(max(k).item<int64_t>(), 3);
+  EXPECT_NEAR(mean(k).item<double>(), 0.0, 0.02);
+}
+
+TEST(RandomTest, BadInputIsRefused) {
+  Generator g(1);
+  const std::vector<std::pair<std::function<void()>, std::string>> cases = {
+      {[&] { g.random({4}, DType::kInt32); },
+       "random(): dtype must be float32 or float64, not int32"},
+      {[&] { g.uniform(2, 1, {4}); }, "uniform(): need finite low <= high, got low=2, high=1"},
+      {[&] { g.normal(0, -1, {4}); }, "normal(): need finite loc and scale >= 0"},
+      {[&] { g.integers(5, 5, {4}); }, "integers(): low >= high (low=5, high=5)"},
+      {[&] { g.random({-1}); }, "negative dimensions are not allowed"},
+  };
+  for (const auto& [fn, text] : cases) {
+    try {
+      fn();
+      ADD_FAILURE() << "accepted; expected: " << text;
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find(text), std::string::npos) << e.what();
+    }
+  }
+}
+
+}  // namespace
+}  // namespace ndjit
