@@ -263,7 +263,22 @@ absl::StatusOr<NDArray> Contract(const ir::Node& n, const ir::NodePtr& a, const 
 // NumPy's way: one kernel per node, every intermediate materialised.
 absl::StatusOr<NDArray> Eager(const ir::NodePtr& root) {
   absl::flat_hash_map<const ir::Node*, ir::NodePtr> done;
-  for (const ir::Node* n : ir::TopologicalOrder({root})) {
+  // A temporary is dropped as soon as its last consumer has run, as NumPy's
+  // reference counts drop it: its block goes back to the pool and the next
+  // temporary of its size class reuses it, so a chain of n ops holds about
+  // three arrays at a time, not n.
+  const std::vector<const ir::Node*> order = ir::TopologicalOrder({root});
+  absl::flat_hash_map<const ir::Node*, int> consumers;
+  for (const ir::Node* n : order) {
+    for (const ir::NodePtr& in : n->inputs()) ++consumers[in.get()];
+  }
+  auto finish = [&](const ir::Node* n, const NDArray& value) {
+    done[n] = ir::MakeArray(value);
+    for (const ir::NodePtr& in : n->inputs()) {
+      if (--consumers[in.get()] == 0 && in.get() != root.get()) done.erase(in.get());
+    }
+  };
+  for (const ir::Node* n : order) {
     if (n->kind() == ir::NodeKind::kArray || n->kind() == ir::NodeKind::kScalar ||
         n->kind() == ir::NodeKind::kRandom) {
       continue;
@@ -283,7 +298,7 @@ absl::StatusOr<NDArray> Eager(const ir::NodePtr& root) {
     if (n->kind() == ir::NodeKind::kContract) {
       absl::StatusOr<NDArray> v = Contract(*n, ins[0], ins[1]);
       if (!v.ok()) return v.status();
-      done[n] = ir::MakeArray(*v);
+      finish(n, *v);
       continue;
     }
     if (n->kind() == ir::NodeKind::kReduce) {
@@ -299,7 +314,7 @@ absl::StatusOr<NDArray> Eager(const ir::NodePtr& root) {
         v = (*f)[0];
       }
       if (!v.ok()) return v.status();
-      done[n] = ir::MakeArray(*v);
+      finish(n, *v);
       continue;
     }
     absl::StatusOr<ir::NodePtr> single = n->kind() == ir::NodeKind::kCast
@@ -319,12 +334,12 @@ absl::StatusOr<NDArray> Eager(const ir::NodePtr& root) {
     }
     if (std::optional<absl::StatusOr<NDArray>> pre = ir::EvaluateEagerKernel(**single, arrays)) {
       if (!pre->ok()) return pre->status();
-      done[n] = ir::MakeArray(**pre);
+      finish(n, **pre);
       continue;
     }
     absl::StatusOr<std::vector<NDArray>> v = Fused({*single});
     if (!v.ok()) return v.status();
-    done[n] = ir::MakeArray((*v)[0]);
+    finish(n, (*v)[0]);
   }
   if (root->kind() == ir::NodeKind::kScalar || root->kind() == ir::NodeKind::kRandom) {
     absl::StatusOr<std::vector<NDArray>> v = Fused({root});
