@@ -47,6 +47,19 @@ TEST(ScriptTest, ExpressionsFollowNumPy) {
   EXPECT_EQ(Exec(s, "zeros((2, 2), dtype=int32).dtype"), "dtype('int32')\n");
   EXPECT_EQ(Exec(s, "random.rand(3, seed=1).shape"), "(3,)\n");
   EXPECT_EQ(Exec(s, "argmax(x[:, ::-1], axis=1)"), "array([0, 0, 0])\n");
+  // out= writes into an existing array (a view too), NumPy's casting rules.
+  EXPECT_EQ(Exec(s, "c = zeros((3, 4))"), "");
+  EXPECT_EQ(Exec(s, "add(x, 1, out=c[:, :2])"),
+            "error: non-broadcastable output operand with shape (3,2) doesn't match the "
+            "broadcast shape (3,4)");
+  EXPECT_EQ(Exec(s, "multiply(x, 2, out=c)[1]"), "array([ 8., 10., 12., 14.])\n");
+  EXPECT_EQ(Exec(s, "c[0]"), "array([0., 2., 4., 6.])\n");
+  EXPECT_EQ(Exec(s, "negative(x[0], out=c[1])"), "array([ 0., -1., -2., -3.])\n");
+  EXPECT_EQ(Exec(s, "c[1, 3]"), "array(-3.)\n");
+  EXPECT_EQ(Exec(s, "add(c, 0.5, out=x)"),
+            "error: Cannot cast ufunc output from dtype('float64') to dtype('int64') with "
+            "casting rule 'same_kind'");
+  EXPECT_EQ(Exec(s, "add(x, 1, out=3)"), "error: out must be an array, not int");
   // Contractions.
   EXPECT_EQ(Exec(s, "x @ x.T"),
             "array([[ 14,  38,  62],\n       [ 38, 126, 214],\n"

@@ -317,7 +317,20 @@ std::map<std::string, Fn>& Table() {
     std::map<std::string, Fn> t;
     for (int k = 0; k < ir::kNumUfuncs; ++k) {
       const auto op = static_cast<ir::Ufunc>(k);
-      t[std::string(ir::Name(op))] = [op](Args& a) { return ApplyUfunc(op, a.pos); };
+      t[std::string(ir::Name(op))] = [op](Args& a) -> absl::StatusOr<Value> {
+        absl::StatusOr<Value> v = ApplyUfunc(op, a.pos);
+        auto out = a.kw.find("out");
+        if (!v.ok() || out == a.kw.end() || out->second.kind == Value::kNone) return v;
+        // NumPy's out=: the value is written into that array (broadcast, cast
+        // with same_kind), which is also the result.
+        if (out->second.kind != Value::kArray) {
+          return Bad(absl::StrCat("out must be an array, not ", KindName(out->second)));
+        }
+        absl::StatusOr<Array<>> value = ToArray(*v, ir::Name(op).data());
+        if (!value.ok()) return value.status();
+        value->eval_into(out->second.array.array());
+        return out->second;
+      };
     }
     t["abs"] = t["absolute"];
     t["conj"] = t["conjugate"];
