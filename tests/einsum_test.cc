@@ -347,7 +347,7 @@ TEST(EinsumTest, PathsForTextbookChains) {
 TEST(EinsumTest, BadSubscriptsNameTheOperandAndTheSubscript) {
   Array<> m(*NDArray::Zeros({3, 4}, DType::kFloat32));
   Array<> v(*NDArray::Zeros({5}, DType::kFloat32));
-  const std::vector<std::pair<std::function<void()>, std::string>> cases = {
+  const testing::ErrorCases cases = {
       {[&] { einsum("ij,jk", {m}); }, "fewer operands provided"},
       {[&] {
          einsum("ij", {m, m});
@@ -371,14 +371,7 @@ TEST(EinsumTest, BadSubscriptsNameTheOperandAndTheSubscript) {
       {[&] { tensordot(m, v, 1); }, "tensordot: shape-mismatch for sum"},
       {[&] { multi_dot({m}); }, "Expecting at least two arrays"},
   };
-  for (const auto& [fn, text] : cases) {
-    try {
-      fn();
-      ADD_FAILURE() << "accepted; expected: " << text;
-    } catch (const Error& e) {
-      EXPECT_NE(std::string(e.what()).find(text), std::string::npos) << e.what();
-    }
-  }
+  testing::ExpectEachThrows<Error>(cases);
 }
 
 }  // namespace

@@ -4,6 +4,9 @@
 #pragma once
 
 #include <cstring>
+#include <functional>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -60,6 +63,21 @@ inline int64_t UlpDistance(double a, double b, DType t) {
   };
   const int64_t d = ordered(a) - ordered(b);
   return d < 0 ? -d : d;
+}
+
+// Each call must throw E (ndjit::Error at the public API) whose message
+// contains its text.
+using ErrorCases = std::vector<std::pair<std::function<void()>, std::string>>;
+template <typename E>
+void ExpectEachThrows(const ErrorCases& cases) {
+  for (const auto& [fn, text] : cases) {
+    try {
+      fn();
+      ADD_FAILURE() << "accepted; expected: " << text;
+    } catch (const E& e) {
+      EXPECT_NE(std::string(e.what()).find(text), std::string::npos) << e.what();
+    }
+  }
 }
 
 }  // namespace ndjit::testing

@@ -57,16 +57,9 @@ class Jit {
     auto ctx = std::make_unique<llvm::LLVMContext>();
     absl::StatusOr<std::unique_ptr<llvm::Module>> module = BuildModule(spec, name, *ctx, true);
     if (!module.ok()) return module.status();
-    if (llvm::Error e =
-            jit_->addIRModule(llvm::orc::ThreadSafeModule(*std::move(module), std::move(ctx)))) {
-      return absl::InternalError(
-          absl::StrCat("JIT: adding the module failed: ", ErrorText(std::move(e))));
-    }
-    llvm::Expected<llvm::orc::ExecutorAddr> addr = jit_->lookup(name);
-    if (!addr) {
-      return absl::InternalError(absl::StrCat("JIT: lookup failed: ", ErrorText(addr.takeError())));
-    }
-    auto fn = addr->toPtr<KernelFn>();
+    absl::StatusOr<void*> entry = AddAndLookup(*std::move(module), std::move(ctx), name);
+    if (!entry.ok()) return entry.status();
+    auto fn = reinterpret_cast<KernelFn>(*entry);
     const double ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
     profile::RecordCompile(reinterpret_cast<const void*>(fn), profile::DescribeSpec(spec), ms);
@@ -75,6 +68,22 @@ class Jit {
     ++stats_.kernels_compiled;
     stats_.compile_ms += ms;
     return fn;
+  }
+
+  // Hands a finished module to the LLJIT and returns `name`'s address.
+  absl::StatusOr<void*> AddAndLookup(std::unique_ptr<llvm::Module> module,
+                                     std::unique_ptr<llvm::LLVMContext> ctx,
+                                     const std::string& name) {
+    if (llvm::Error e =
+            jit_->addIRModule(llvm::orc::ThreadSafeModule(std::move(module), std::move(ctx)))) {
+      return absl::InternalError(
+          absl::StrCat("JIT: adding the module failed: ", ErrorText(std::move(e))));
+    }
+    llvm::Expected<llvm::orc::ExecutorAddr> addr = jit_->lookup(name);
+    if (!addr) {
+      return absl::InternalError(absl::StrCat("JIT: lookup failed: ", ErrorText(addr.takeError())));
+    }
+    return addr->toPtr<void*>();
   }
 
   // Lowers `spec` into a fresh module; optionally runs the O3 pipeline.
@@ -86,13 +95,21 @@ class Jit {
     module->setTargetTriple(tm_->getTargetTriple().str());
     if (absl::Status s = ir::VerifyKernel(spec); !s.ok()) return s;
     if (absl::Status s = LowerKernel(spec, name, *module, labels); !s.ok()) return s;
-    if (llvm::Function* kernel = module->getFunction(name)) {
-      kernel->addFnAttr("target-cpu", tm_->getTargetCPU());
-      kernel->addFnAttr("target-features", tm_->getTargetFeatureString());
-      // Keep full-width vectors even where the CPU's tuning prefers narrower.
-      kernel->addFnAttr("min-legal-vector-width", std::to_string(GetHostTarget().vector_bits));
-    }
+    if (llvm::Function* kernel = module->getFunction(name)) ForHost(*kernel);
     if (absl::Status s = LinkVecMath(*module); !s.ok()) return s;
+    return Finish(std::move(module), name, optimize);
+  }
+
+  void ForHost(llvm::Function& f) {
+    f.addFnAttr("target-cpu", tm_->getTargetCPU());
+    f.addFnAttr("target-features", tm_->getTargetFeatureString());
+    // Keep full-width vectors even where the CPU's tuning prefers narrower.
+    f.addFnAttr("min-legal-vector-width", std::to_string(GetHostTarget().vector_bits));
+  }
+
+  // Verifies the module, then optionally runs the O3 pipeline over it.
+  absl::StatusOr<std::unique_ptr<llvm::Module>> Finish(std::unique_ptr<llvm::Module> module,
+                                                       const std::string& name, bool optimize) {
     std::string problems;
     llvm::raw_string_ostream os(problems);
     if (llvm::verifyModule(*module, &os)) {
@@ -131,18 +148,9 @@ class Jit {
     module->setTargetTriple(tm_->getTargetTriple().str());
     if (absl::Status s = build(*module, name); !s.ok()) return s;
     for (llvm::Function& f : *module) {
-      if (f.isDeclaration()) continue;
-      f.addFnAttr("target-cpu", tm_->getTargetCPU());
-      f.addFnAttr("target-features", tm_->getTargetFeatureString());
-      f.addFnAttr("min-legal-vector-width", std::to_string(GetHostTarget().vector_bits));
+      if (!f.isDeclaration()) ForHost(f);
     }
-    std::string problems;
-    llvm::raw_string_ostream os(problems);
-    if (llvm::verifyModule(*module, &os)) {
-      return absl::InternalError(absl::StrCat("JIT: invalid LLVM IR for ", name, ": ", problems));
-    }
-    if (optimize) Optimize(*module);
-    return module;
+    return Finish(std::move(module), name, optimize);
   }
 
   absl::StatusOr<void*> CompileNamed(const std::string& key, const ModuleBuilder& build) {
@@ -161,16 +169,9 @@ class Jit {
     absl::StatusOr<std::unique_ptr<llvm::Module>> module =
         BuildNamedModule(build, name, *ctx, true);
     if (!module.ok()) return module.status();
-    if (llvm::Error e =
-            jit_->addIRModule(llvm::orc::ThreadSafeModule(*std::move(module), std::move(ctx)))) {
-      return absl::InternalError(
-          absl::StrCat("JIT: adding the module failed: ", ErrorText(std::move(e))));
-    }
-    llvm::Expected<llvm::orc::ExecutorAddr> addr = jit_->lookup(name);
-    if (!addr) {
-      return absl::InternalError(absl::StrCat("JIT: lookup failed: ", ErrorText(addr.takeError())));
-    }
-    void* fn = addr->toPtr<void*>();
+    absl::StatusOr<void*> entry = AddAndLookup(*std::move(module), std::move(ctx), name);
+    if (!entry.ok()) return entry.status();
+    void* fn = *entry;
     const double ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
     profile::RecordCompile(fn, key, ms);

@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "ndjit/ir/graph.h"
 
 namespace ndjit {
 namespace {
@@ -199,19 +200,7 @@ std::vector<PathStep> Greedy(std::vector<Labels> ops, const Labels& output, cons
 
 }  // namespace
 
-std::string LabelString(const Labels& labels) {
-  std::string s;
-  for (int l : labels) {
-    if (l < 26) {
-      s += static_cast<char>('a' + l);
-    } else if (l < 52) {
-      s += static_cast<char>('A' + l - 26);
-    } else {
-      absl::StrAppend(&s, "#", l);
-    }
-  }
-  return s;
-}
+std::string LabelString(const Labels& labels) { return ir::LabelLetters(labels); }
 
 EinsumPath PlanContraction(const std::vector<Labels>& operands, const Labels& output,
                            const Extents& extents, DType dtype, PathStrategy strategy,

@@ -453,21 +453,23 @@ absl::StatusOr<NodePtr> MakeContract(const NodePtr& a, const NodePtr& b,
   return NodeBuilder::Intern(std::move(n));
 }
 
-std::string ContractSubscripts(const Node& n) {
-  auto letters = [](absl::Span<const int> labels) {
-    std::string s;
-    for (int l : labels) {
-      if (l < 26) {
-        s += static_cast<char>('a' + l);
-      } else if (l < 52) {
-        s += static_cast<char>('A' + l - 26);
-      } else {
-        absl::StrAppend(&s, "#", l);
-      }
+std::string LabelLetters(absl::Span<const int> labels) {
+  std::string s;
+  for (int l : labels) {
+    if (l < 26) {
+      s += static_cast<char>('a' + l);
+    } else if (l < 52) {
+      s += static_cast<char>('A' + l - 26);
+    } else {
+      absl::StrAppend(&s, "#", l);
     }
-    return s;
-  };
-  return absl::StrCat(letters(n.labels(0)), ",", letters(n.labels(1)), "->", letters(n.labels(2)));
+  }
+  return s;
+}
+
+std::string ContractSubscripts(const Node& n) {
+  return absl::StrCat(LabelLetters(n.labels(0)), ",", LabelLetters(n.labels(1)), "->",
+                      LabelLetters(n.labels(2)));
 }
 
 absl::StatusOr<NodePtr> ApplyView(const NodePtr& root, const ViewFn& view,

@@ -147,9 +147,10 @@ absl::StatusOr<NodePtr> MakeReduce(Ufunc op, const NodePtr& input, absl::Span<co
 absl::StatusOr<NodePtr> MakeContract(const NodePtr& a, const NodePtr& b,
                                      absl::Span<const int> labels_a, absl::Span<const int> labels_b,
                                      absl::Span<const int> labels_out);
-// "ij,jk->ik" for a kContract node (labels 0-25 print as a-z, 26-51 as A-Z,
-// others as #N).
+// "ij,jk->ik" for a kContract node, each list spelled by LabelLetters:
+// labels 0-25 print as a-z, 26-51 as A-Z, others as #N.
 std::string ContractSubscripts(const Node& contract);
+std::string LabelLetters(absl::Span<const int> labels);
 
 // --- View operations on lazy values (pushed down to the leaves). `view`
 // maps an array of `node`'s shape to the viewed array; it is applied to each
