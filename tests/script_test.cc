@@ -60,6 +60,18 @@ TEST(ScriptTest, ExpressionsFollowNumPy) {
             "error: Cannot cast ufunc output from dtype('float64') to dtype('int64') with "
             "casting rule 'same_kind'");
   EXPECT_EQ(Exec(s, "add(x, 1, out=3)"), "error: out must be an array, not int");
+  // Random arrays from a Philox generator are lazy and fuse.
+  EXPECT_EQ(Exec(s, "rng = random.default_rng(3)"), "");
+  EXPECT_EQ(Exec(s, "u = rng.random((1000, 3), dtype=float32)"), "");
+  EXPECT_EQ(Exec(s, "((u >= 0) & (u < 1)).all()"), "array(True)\n");
+  EXPECT_EQ(Exec(s, "(random.default_rng(3).random((1000, 3), dtype=float32) == u).all()"),
+            "array(True)\n");
+  EXPECT_EQ(Exec(s, "(rng.random((1000, 3), dtype=float32) == u).all()"), "array(False)\n");
+  EXPECT_EQ(Exec(s, "k = rng.integers(6, size=10000)"), "");
+  EXPECT_EQ(Exec(s, "k.min(), k.max(), k.dtype"), "(array(0), array(5), dtype('int64'))\n");
+  EXPECT_EQ(Exec(s, ":fused (rng.uniform(-1, 1, 5000) ** 2 < 0.25).sum()").substr(0, 60),
+            "kernel 0: computes sum i64[1]; reads 1 array(s) and 6 scalar");
+  EXPECT_EQ(Exec(s, "rng.choice(3)"), "error: 'Generator' object has no attribute 'choice'");
   // Contractions.
   EXPECT_EQ(Exec(s, "x @ x.T"),
             "array([[ 14,  38,  62],\n       [ 38, 126, 214],\n"

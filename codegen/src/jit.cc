@@ -323,6 +323,7 @@ absl::Status RunKernel(const ir::KernelSpec& spec, absl::Span<char* const> ptrs,
     // Each operand's distinct elements: broadcast loops (stride 0) re-read.
     double bytes = 0;
     for (size_t k = 0; k < strides.size(); ++k) {
+      if (spec.inner[k] == ir::InnerAccess::kIndex) continue;  // random values: nothing read
       double elements = 1;
       for (size_t d = 0; d < sizes.size(); ++d) {
         if (strides[k][d] != 0) elements *= static_cast<double>(sizes[d]);

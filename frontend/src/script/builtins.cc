@@ -37,6 +37,8 @@ std::string KindName(const Value& v) {
       return "function";
     case Value::kModule:
       return "module";
+    case Value::kGenerator:
+      return "Generator";
   }
   return "?";
 }
@@ -233,6 +235,73 @@ absl::StatusOr<std::pair<std::vector<Array<>>, PathStrategy>> EinsumArgs(const A
     }
   }
   return std::pair{ops, strategy};
+}
+
+// random.default_rng(seed) and its methods: lazy Philox arrays
+// (<ndjit/random.h>) that fuse into the kernels reading them.
+void AddGenerator(std::map<std::string, Fn>& t) {
+  t["random.default_rng"] = [](Args& a) -> absl::StatusOr<Value> {
+    int64_t seed = 0;
+    if (const Value* v = Arg(a, "seed", 0); v != nullptr && v->kind != Value::kNone) {
+      absl::StatusOr<int64_t> n = ToInt(*v, "seed");
+      if (!n.ok()) return n.status();
+      seed = *n;
+    }
+    Value g;
+    g.kind = Value::kGenerator;
+    g.rng = std::make_shared<Generator>(static_cast<uint64_t>(seed));
+    return g;
+  };
+  // (self, numbers..., size=, dtype=): `names` are the numbers' keywords.
+  auto method = [&](const char* name, std::vector<std::pair<const char*, double>> numbers,
+                    auto draw) {
+    t[absl::StrCat("rng.", name)] = [name, numbers, draw](Args& a) -> absl::StatusOr<Value> {
+      if (a.pos.empty() || a.pos[0].kind != Value::kGenerator) {
+        return Bad(absl::StrCat(name, "() is a method of a Generator"));
+      }
+      std::vector<double> x;
+      for (size_t k = 0; k < numbers.size(); ++k) {
+        double v = numbers[k].second;
+        if (const Value* given = Arg(a, numbers[k].first, k + 1)) {
+          absl::StatusOr<double> d = ToFloat(*given, numbers[k].first);
+          if (!d.ok()) return d.status();
+          v = *d;
+        }
+        x.push_back(v);
+      }
+      Shape shape;
+      if (const Value* s = Arg(a, "size", numbers.size() + 1);
+          s != nullptr && s->kind != Value::kNone) {
+        absl::StatusOr<Shape> sh = ToShape(*s, "size");
+        if (!sh.ok()) return sh.status();
+        shape = *sh;
+      }
+      DType dtype = DType::kFloat64;
+      if (const Value* d = Arg(a, "dtype", 1000)) {
+        absl::StatusOr<DType> dt = ToDType(*d);
+        if (!dt.ok()) return dt.status();
+        dtype = *dt;
+      }
+      return Value::Arr(draw(*a.pos[0].rng, x, shape, dtype));
+    };
+  };
+  method("random", {},
+         [](Generator& g, const std::vector<double>&, Dims s, DType t) { return g.random(s, t); });
+  method("uniform", {{"low", 0.0}, {"high", 1.0}},
+         [](Generator& g, const std::vector<double>& x, Dims s, DType t) {
+           return g.uniform(x[0], x[1], s, t);
+         });
+  method("normal", {{"loc", 0.0}, {"scale", 1.0}},
+         [](Generator& g, const std::vector<double>& x, Dims s, DType t) {
+           return g.normal(x[0], x[1], s, t);
+         });
+  // integers(low, high): NumPy's, with [0, low) when high is left out.
+  method("integers", {{"low", 0.0}, {"high", NAN}},
+         [](Generator& g, const std::vector<double>& x, Dims s, DType) {
+           return std::isnan(x[1])
+                      ? g.integers(0, static_cast<int64_t>(x[0]), s)
+                      : g.integers(static_cast<int64_t>(x[0]), static_cast<int64_t>(x[1]), s);
+         });
 }
 
 // The contractions of linalg.h under NumPy's names.
@@ -532,6 +601,7 @@ std::map<std::string, Fn>& Table() {
       return Value();
     };
     AddContractions(t);
+    AddGenerator(t);
     return t;
   }());
   return *table;
@@ -654,6 +724,9 @@ std::string Repr(const Value& v) {
       return absl::StrCat("<function ", v.s, ">");
     case Value::kModule:
       return absl::StrCat("<module '", v.s, "'>");
+    case Value::kGenerator:
+      return absl::StrCat("Generator(Philox) seed=", v.rng->seed(),
+                          " streams drawn=", v.rng->streams_used());
   }
   return "?";
 }

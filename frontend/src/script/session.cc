@@ -262,6 +262,12 @@ struct Session::Impl {
       }
       return Lookup(name);
     }
+    if (obj->kind == Value::kGenerator) {
+      if (!IsBuiltin("rng." + name)) {
+        return Bad(absl::StrCat("'Generator' object has no attribute '", name, "'"));
+      }
+      return Value::Function("rng." + name, std::make_shared<Value>(*obj));
+    }
     if (obj->kind != Value::kArray) {
       return Bad(absl::StrCat("'", Repr(*obj), "' has no attribute '", name, "'"));
     }
@@ -550,8 +556,11 @@ absl::StatusOr<std::string> Session::Impl::Command(absl::string_view line) {
         continue;
       }
       // Broadcast dims (stride 0) re-read the same bytes: count them once.
+      // Index spaces (random values) move nothing.
       int64_t bytes = 0;
-      for (const NDArray& x : l.arrays) {
+      for (size_t op = 0; op < l.arrays.size(); ++op) {
+        if (l.spec.inner[op] == ir::InnerAccess::kIndex) continue;
+        const NDArray& x = l.arrays[op];
         int64_t n = x.itemsize();
         for (int d = 0; d < x.ndim(); ++d) n *= x.strides()[d] == 0 ? 1 : x.shape()[d];
         bytes += n;

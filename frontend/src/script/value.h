@@ -9,11 +9,24 @@
 
 #include "absl/status/statusor.h"
 #include "ndjit/array.h"
+#include "ndjit/random.h"
 
 namespace ndjit::script {
 
 struct Value {
-  enum Kind { kNone, kArray, kInt, kFloat, kBool, kString, kTuple, kDType, kFunction, kModule };
+  enum Kind {
+    kNone,
+    kArray,
+    kInt,
+    kFloat,
+    kBool,
+    kString,
+    kTuple,
+    kDType,
+    kFunction,
+    kModule,
+    kGenerator,  // random.default_rng(seed): shared, so its stream count moves on
+  };
   Kind kind = kNone;
   Array<> array;
   int64_t i = 0;
@@ -21,7 +34,8 @@ struct Value {
   std::string s;  // kString; kFunction / kModule: the name
   std::vector<Value> items;
   DType dtype = DType::kFloat64;
-  std::shared_ptr<Value> self;  // kFunction: the bound object of a method
+  std::shared_ptr<Value> self;     // kFunction: the bound object of a method
+  std::shared_ptr<Generator> rng;  // kGenerator
 
   static Value Arr(Array<> a) {
     Value v;
