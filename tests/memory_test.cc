@@ -47,3 +47,63 @@ TEST(EvalMemoryTest, EagerTemporariesAreReusedWithinOneEvaluation) {
 
 }  // namespace
 }  // namespace ndjit
+
+namespace ndjit {
+namespace {
+
+// out= for several values: one kernel, no allocation, NumPy's casting and
+// broadcasting, and overlaps that would read overwritten elements avoided.
+TEST(EvalIntoTest, SeveralValuesIntoPreallocatedArrays) {
+  const NDArray a = *NDArray::Full({1 << 16}, DType::kFloat32, 3);
+  const NDArray b = *NDArray::Full({1 << 16}, DType::kFloat32, 2);
+  NDArray sum_out = *NDArray::Zeros({1 << 16}, DType::kFloat64);  // float32 -> float64: same_kind
+  NDArray prod_out = *NDArray::Zeros({1 << 16}, DType::kFloat32);
+  const Array<> s = Array<>(a) + Array<>(b), p = Array<>(a) * Array<>(b);
+  EvaluateInto(std::vector<const Array<>*>{&s, &p}, {sum_out, prod_out});  // compile
+  const EvalStats before = GetEvalStats();
+  const PoolStats pool = GetPoolStats();
+  EvaluateInto(std::vector<const Array<>*>{&s, &p}, {sum_out, prod_out});
+  EXPECT_EQ(GetEvalStats().kernels_run - before.kernels_run, 1);
+  EXPECT_EQ(Allocations(GetPoolStats()) - Allocations(pool), 0);
+  EXPECT_EQ(sum_out.Item<double>({7}).value(), 5.0);
+  EXPECT_EQ(prod_out.Item<float>({7}).value(), 6.0f);
+
+  // A row broadcast into a matrix view, and a reduction into a 0-d array.
+  NDArray m = *NDArray::Zeros({4, 6}, DType::kFloat32);
+  const NDArray row = *NDArray::Full({3}, DType::kFloat32, 1.5);
+  const Array<> r(row);
+  const NDArray view = *m.Index({Slice{}, Slice{{}, {}, 2}});
+  NDArray total = *NDArray::Zeros({}, DType::kFloat64);
+  const Array<> t = sum(Array<>(row));
+  EvaluateInto(std::vector<const Array<>*>{&r, &t}, {view, total});
+  EXPECT_EQ(m.Item<float>({3, 4}).value(), 1.5f);
+  EXPECT_EQ(m.Item<float>({3, 5}).value(), 0.0f);
+  EXPECT_EQ(total.Item<double>({}).value(), 4.5);
+
+  // Writing x + 1 into x and x * 2 into y: the second reads x's old values.
+  NDArray x = *NDArray::Full({8}, DType::kFloat32, 1);
+  NDArray y = *NDArray::Zeros({8}, DType::kFloat32);
+  const Array<> inc = Array<>(x) + 1.0f, dbl = Array<>(x) * 2.0f;
+  NDArray x_view = *x.Index({Slice{{}, {}, -1}});  // reversed: not elementwise-safe
+  EvaluateInto(std::vector<const Array<>*>{&inc, &dbl}, {x_view, y});
+  EXPECT_EQ(x.Item<float>({0}).value(), 2.0f);
+  EXPECT_EQ(y.Item<float>({0}).value(), 2.0f);
+
+  // Errors.
+  NDArray ints = *NDArray::Zeros({1 << 16}, DType::kInt32);
+  try {
+    EvaluateInto(std::vector<const Array<>*>{&s}, {ints});
+    ADD_FAILURE() << "float into int accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("with casting rule 'same_kind'"), std::string::npos);
+  }
+  try {
+    EvaluateInto(std::vector<const Array<>*>{&s, &p}, {sum_out});
+    ADD_FAILURE() << "count mismatch accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("2 values but 1 out arrays"), std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace ndjit

@@ -713,11 +713,15 @@ void EvaluateAll(absl::Span<const Array<>* const> arrays, Backend backend) {
   }
 }
 
-void Array<>::eval_into(const NDArray& out) const {
+namespace {
+
+// `n` as what out= receives: broadcast to out's shape and cast to its dtype
+// (NumPy's same_kind rule); NumPy's errors otherwise.
+ir::NodePtr IntoOut(ir::NodePtr n, const NDArray& out) {
   if (!out.valid()) throw Error(absl::InvalidArgumentError("eval_into(): the out array is null"));
-  if (!out.writeable())
+  if (!out.writeable()) {
     throw Error(absl::InvalidArgumentError("assignment destination is read-only"));
-  ir::NodePtr n = node();
+  }
   if (!CanCast(n->dtype(), out.dtype(), Casting::kSameKind)) {
     throw Error(absl::InvalidArgumentError(
         "Cannot cast ufunc output from dtype('" + std::string(Name(n->dtype())) + "') to dtype('" +
@@ -734,25 +738,67 @@ void Array<>::eval_into(const NDArray& out) const {
     }
     n = *b;
   }
-  n = ValueOrThrow(ir::MakeCast(n, out.dtype()));
-  // Writing while reading the same element is safe only when out is exactly
-  // one of the inputs (same element order); any other overlap goes through a
-  // temporary.
-  bool harmful_overlap = false;
-  for (const ir::Node* leaf : ir::TopologicalOrder({n})) {
-    if (leaf->kind() != ir::NodeKind::kArray || !MayShareMemory(leaf->array(), out)) continue;
+  return ValueOrThrow(ir::MakeCast(n, out.dtype()));
+}
+
+// Whether writing `outs` while reading the leaves of `nodes` in one kernel
+// could read an element after it was overwritten: any overlap but an output
+// that is exactly one of the inputs (same element order) is.
+bool HarmfulOverlap(absl::Span<const ir::NodePtr> nodes, absl::Span<const NDArray> outs) {
+  for (const ir::Node* leaf : ir::TopologicalOrder(nodes)) {
+    if (leaf->kind() != ir::NodeKind::kArray) continue;
     const NDArray& in = leaf->array();
-    harmful_overlap |=
-        !(in.data() == out.data() && in.shape() == out.shape() && in.strides() == out.strides());
+    for (const NDArray& out : outs) {
+      if (!MayShareMemory(in, out)) continue;
+      if (!(in.data() == out.data() && in.shape() == out.shape() &&
+            in.strides() == out.strides())) {
+        return true;
+      }
+    }
   }
+  for (size_t i = 0; i < outs.size(); ++i) {
+    for (size_t j = i + 1; j < outs.size(); ++j) {
+      if (MayShareMemory(outs[i], outs[j])) return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+void EvaluateInto(absl::Span<const Array<>* const> arrays, absl::Span<const NDArray> outs) {
+  if (arrays.size() != outs.size()) {
+    throw Error(absl::InvalidArgumentError(
+        absl::StrCat("eval_into(): ", arrays.size(), " values but ", outs.size(), " out arrays")));
+  }
+  if (arrays.empty()) return;
+  std::vector<ir::NodePtr> nodes;
+  for (size_t i = 0; i < arrays.size(); ++i) nodes.push_back(IntoOut(arrays[i]->node(), outs[i]));
   g_evaluations.fetch_add(1, std::memory_order_relaxed);
-  if (n->kind() == ir::NodeKind::kArray || harmful_overlap) {
-    const NDArray value =
-        n->kind() == ir::NodeKind::kArray ? n->array() : ValueOrThrow(FusedGraph({n}))[0];
-    ThrowIfError(CopyTo(out, value, Casting::kUnsafe));
+  // Outputs of one shape share a kernel. With several kernels, or an
+  // overlap that is not elementwise-safe, every value is computed first and
+  // then copied, so no kernel reads what another already wrote.
+  bool one_shape = true;
+  for (const ir::NodePtr& n : nodes) one_shape &= n->shape() == nodes[0]->shape();
+  bool all_arrays = true;
+  for (const ir::NodePtr& n : nodes) all_arrays &= n->kind() == ir::NodeKind::kArray;
+  if (!one_shape || all_arrays || HarmfulOverlap(nodes, outs)) {
+    std::vector<NDArray> values;
+    for (const ir::NodePtr& n : nodes) {
+      values.push_back(n->kind() == ir::NodeKind::kArray ? n->array()
+                                                         : ValueOrThrow(FusedGraph({n}))[0]);
+    }
+    for (size_t i = 0; i < nodes.size(); ++i) {
+      ThrowIfError(CopyTo(outs[i], values[i], Casting::kUnsafe));
+    }
     return;
   }
-  ValueOrThrow(FusedGraph({n}, {out}));
+  ValueOrThrow(FusedGraph(nodes, outs));
+}
+
+void Array<>::eval_into(const NDArray& out) const {
+  const Array<>* self[] = {this};
+  EvaluateInto(self, {out});
 }
 
 namespace internal {

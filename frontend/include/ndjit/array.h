@@ -121,6 +121,11 @@ class Array : public Array<void> {
 // Evaluates several arrays together: shared inputs are read once and shared
 // subexpressions computed once.
 void EvaluateAll(absl::Span<const Array<>* const> arrays, Backend backend = Backend::kJit);
+// Computes several values into existing arrays (NumPy's out=, one per
+// value, each broadcast and cast with same_kind as eval_into does): values
+// of one shape run as one kernel that reads shared inputs once.
+void EvaluateInto(absl::Span<const Array<>* const> arrays, absl::Span<const NDArray> outs);
+
 template <typename... A>
 void eval(const A&... arrays) {
   const Array<>* list[] = {&static_cast<const Array<>&>(arrays)...};
