@@ -9,6 +9,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "contract.h"
+#include "evaluate_internal.h"
 #include "launch_recorder.h"
 #include "ndjit/array.h"
 #include "ndjit/codegen/jit.h"
@@ -633,9 +634,13 @@ absl::StatusOr<std::optional<NDArray>> FusedEpilogue(const ir::NodePtr& root,
   return target;
 }
 
+}  // namespace
+
+namespace internal {
+
 // The JIT path: reductions first, then one fused kernel for the rest.
 absl::StatusOr<std::vector<NDArray>> FusedGraph(absl::Span<const ir::NodePtr> outputs,
-                                                absl::Span<const NDArray> out = {}) {
+                                                absl::Span<const NDArray> out) {
   bool reductions = false;
   for (const ir::NodePtr& o : outputs) reductions |= o->has_reduction();
   if (!reductions) return Fused(outputs, out);
@@ -674,134 +679,8 @@ absl::StatusOr<std::vector<NDArray>> Compute(absl::Span<const ir::NodePtr> outpu
   return absl::InternalError("unknown backend");
 }
 
-}  // namespace
+void CountEvaluation() { g_evaluations.fetch_add(1, std::memory_order_relaxed); }
 
-void EvaluateAll(absl::Span<const Array<>* const> arrays, Backend backend) {
-  // Distinct unevaluated nodes, grouped by shape: each group is one kernel.
-  std::vector<std::vector<ir::NodePtr>> groups;
-  absl::flat_hash_map<const ir::Node*, bool> seen;
-  for (const Array<>* a : arrays) {
-    const ir::NodePtr n = a->node();
-    if (n->kind() == ir::NodeKind::kArray || !seen.emplace(n.get(), true).second) continue;
-    auto g = std::find_if(groups.begin(), groups.end(),
-                          [&](const auto& grp) { return grp[0]->shape() == n->shape(); });
-    if (g == groups.end()) {
-      groups.push_back({n});
-    } else {
-      g->push_back(n);
-    }
-  }
-  if (groups.empty()) return;
-  g_evaluations.fetch_add(1, std::memory_order_relaxed);
-  // Smaller shapes first: a broadcast result usually feeds the larger ones,
-  // which then read it as an array instead of computing it again.
-  std::stable_sort(groups.begin(), groups.end(),
-                   [](const auto& x, const auto& y) { return x[0]->size() < y[0]->size(); });
-  absl::flat_hash_map<const ir::Node*, ir::NodePtr> result;
-  for (std::vector<ir::NodePtr> group : groups) {
-    std::vector<ir::NodePtr> roots;
-    for (const ir::NodePtr& n : group) {
-      roots.push_back(result.empty() ? n : ValueOrThrow(ir::Substitute(n, result)));
-    }
-    std::vector<NDArray> values = ValueOrThrow(Compute(roots, backend));
-    for (size_t i = 0; i < group.size(); ++i) result[group[i].get()] = ir::MakeArray(values[i]);
-  }
-  for (const Array<>* a : arrays) {
-    internal::ArrayState& st = *a->state_;
-    std::lock_guard<std::mutex> lock(st.mu);
-    if (auto it = result.find(st.node.get()); it != result.end()) st.node = it->second;
-  }
-}
-
-namespace {
-
-// `n` as what out= receives: broadcast to out's shape and cast to its dtype
-// (NumPy's same_kind rule); NumPy's errors otherwise.
-ir::NodePtr IntoOut(ir::NodePtr n, const NDArray& out) {
-  if (!out.valid()) throw Error(absl::InvalidArgumentError("eval_into(): the out array is null"));
-  if (!out.writeable()) {
-    throw Error(absl::InvalidArgumentError("assignment destination is read-only"));
-  }
-  if (!CanCast(n->dtype(), out.dtype(), Casting::kSameKind)) {
-    throw Error(absl::InvalidArgumentError(
-        "Cannot cast ufunc output from dtype('" + std::string(Name(n->dtype())) + "') to dtype('" +
-        std::string(Name(out.dtype())) + "') with casting rule 'same_kind'"));
-  }
-  if (n->shape() != out.shape()) {
-    Shape target(out.shape().begin(), out.shape().end());
-    absl::StatusOr<ir::NodePtr> b =
-        ir::ApplyView(n, [&](const NDArray& a) { return a.BroadcastTo(target); });
-    if (!b.ok()) {
-      throw Error(absl::InvalidArgumentError(
-          "non-broadcastable output operand with shape " + ShapeString(out.shape()) +
-          " doesn't match the broadcast shape " + ShapeString(n->shape())));
-    }
-    n = *b;
-  }
-  return ValueOrThrow(ir::MakeCast(n, out.dtype()));
-}
-
-// Whether writing `outs` while reading the leaves of `nodes` in one kernel
-// could read an element after it was overwritten: any overlap but an output
-// that is exactly one of the inputs (same element order) is.
-bool HarmfulOverlap(absl::Span<const ir::NodePtr> nodes, absl::Span<const NDArray> outs) {
-  for (const ir::Node* leaf : ir::TopologicalOrder(nodes)) {
-    if (leaf->kind() != ir::NodeKind::kArray) continue;
-    const NDArray& in = leaf->array();
-    for (const NDArray& out : outs) {
-      if (!MayShareMemory(in, out)) continue;
-      if (!(in.data() == out.data() && in.shape() == out.shape() &&
-            in.strides() == out.strides())) {
-        return true;
-      }
-    }
-  }
-  for (size_t i = 0; i < outs.size(); ++i) {
-    for (size_t j = i + 1; j < outs.size(); ++j) {
-      if (MayShareMemory(outs[i], outs[j])) return true;
-    }
-  }
-  return false;
-}
-
-}  // namespace
-
-void EvaluateInto(absl::Span<const Array<>* const> arrays, absl::Span<const NDArray> outs) {
-  if (arrays.size() != outs.size()) {
-    throw Error(absl::InvalidArgumentError(
-        absl::StrCat("eval_into(): ", arrays.size(), " values but ", outs.size(), " out arrays")));
-  }
-  if (arrays.empty()) return;
-  std::vector<ir::NodePtr> nodes;
-  for (size_t i = 0; i < arrays.size(); ++i) nodes.push_back(IntoOut(arrays[i]->node(), outs[i]));
-  g_evaluations.fetch_add(1, std::memory_order_relaxed);
-  // Outputs of one shape share a kernel. With several kernels, or an
-  // overlap that is not elementwise-safe, every value is computed first and
-  // then copied, so no kernel reads what another already wrote.
-  bool one_shape = true;
-  for (const ir::NodePtr& n : nodes) one_shape &= n->shape() == nodes[0]->shape();
-  bool all_arrays = true;
-  for (const ir::NodePtr& n : nodes) all_arrays &= n->kind() == ir::NodeKind::kArray;
-  if (!one_shape || all_arrays || HarmfulOverlap(nodes, outs)) {
-    std::vector<NDArray> values;
-    for (const ir::NodePtr& n : nodes) {
-      values.push_back(n->kind() == ir::NodeKind::kArray ? n->array()
-                                                         : ValueOrThrow(FusedGraph({n}))[0]);
-    }
-    for (size_t i = 0; i < nodes.size(); ++i) {
-      ThrowIfError(CopyTo(outs[i], values[i], Casting::kUnsafe));
-    }
-    return;
-  }
-  ValueOrThrow(FusedGraph(nodes, outs));
-}
-
-void Array<>::eval_into(const NDArray& out) const {
-  const Array<>* self[] = {this};
-  EvaluateInto(self, {out});
-}
-
-namespace internal {
 void SetLaunchRecorder(std::vector<ir::KernelLaunch>* recorder,
                        absl::flat_hash_map<const ir::Node*, const ir::Node*>* origins) {
   t_recorder = recorder;
