@@ -27,7 +27,7 @@ Array<> Chain(const LinalgData& d) {
 }
 Array<> Epilogue(const LinalgData& d) {
   const Array<> c = matmul(Array<>(d.a1), Array<>(d.b1));
-  return maximum(c + Array<>(d.bias), Weak(c, 0.0));
+  return maximum(c + Array<>(d.bias), 0.0f);
 }
 
 bool CloseTo(const NDArray& got, const NDArray& want, double tol) {

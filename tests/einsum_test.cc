@@ -206,7 +206,7 @@ TEST(EinsumTest, ContractionsUseTheGemm) {
               DType::kFloat32, "transposed");
   // Elementwise work on both sides of the contraction.
   Array<> prod = matmul(exp(Array<>(a) * 0.5f), Array<>(b));
-  Array<> e = maximum(prod + 1.0f, Weak(prod, 0.0));
+  Array<> e = maximum(prod + 1.0f, 0.0f);
   NDArray ea = *Array<>(exp(Array<>(a) * 0.5f)).array().Copy();
   std::vector<double> want =
       NaiveEinsum({"ik", "kj"}, "ij", {ea, b}, {{'i', 64}, {'k', 48}, {'j', 80}});
@@ -233,7 +233,7 @@ TEST(EinsumTest, ContractionsUseTheGemm) {
   NDArray target = *NDArray::Zeros({64, 80}, DType::kFloat32);
   const int64_t epilogues = GetEvalStats().fused_epilogues;
   Array<> again = matmul(exp(Array<>(a) * 0.5f), Array<>(b));  // e itself holds its value now
-  maximum(again + 1.0f, Weak(again, 0.0)).eval_into(target);
+  maximum(again + 1.0f, 0.0f).eval_into(target);
   EXPECT_GT(GetEvalStats().fused_epilogues, epilogues);
   ExpectClose(Values<double>(target), want, DType::kFloat32, "eval_into");
   // A bare product into out=: the GEMM writes there, no intermediate.

@@ -234,6 +234,13 @@ TEST(Dsl, ScalarsAreWeakAndErrorsAreNumPys) {
   Array<> f32(*NDArray::Arange(4, DType::kFloat32));
   EXPECT_EQ((f32 * 2.0).dtype(), DType::kFloat32);
   EXPECT_EQ((f32 < 2).dtype(), DType::kBool);
+  // Binary ufunc functions take numbers on either side, typed the same way.
+  const Array<> relu = maximum(f32 - 1.5, 0.0);
+  EXPECT_EQ(relu.dtype(), DType::kFloat32);
+  EXPECT_EQ(relu.item<float>({3}), 1.5f);
+  EXPECT_EQ(relu.item<float>({0}), 0.0f);
+  EXPECT_EQ(power(2, i8).item<int8_t>({3}), 8);
+  EXPECT_EQ(arctan2(1.0, f32).dtype(), DType::kFloat32);
   try {
     (void)(i8 + 300);
     FAIL();

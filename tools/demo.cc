@@ -122,6 +122,31 @@ void ReductionTour() {
       ndjit::sum(softmax).item<double>(), ndjit::argmax(m, 1).repr().c_str());
 }
 
+// Contractions and random numbers: a dense layer with its epilogue fused
+// into the GEMM, an einsum whose order the path search picks, and a Monte
+// Carlo estimate whose samples never exist in memory.
+void ContractionTour() {
+  using ndjit::Array;
+  ndjit::Generator g(2026);
+  const Array<> x = g.normal(0, 1, {512, 256}, ndjit::DType::kFloat32);
+  const Array<> w = g.uniform(-0.1, 0.1, {256, 128}, ndjit::DType::kFloat32);
+  const Array<> bias = g.uniform(-0.5, 0.5, {128}, ndjit::DType::kFloat32);
+  const Array<> layer = ndjit::maximum(ndjit::matmul(x, w) + bias, 0.0f);
+  const ndjit::EvalStats before = ndjit::GetEvalStats();
+  layer.eval();
+  const ndjit::EvalStats after = ndjit::GetEvalStats();
+  std::printf("relu(x @ w + bias): %lld GEMM, %lld epilogue kernel runs on blocks of C; mean %g\n",
+              static_cast<long long>(after.gemms_run - before.gemms_run),
+              static_cast<long long>(after.fused_epilogues - before.fused_epilogues),
+              ndjit::mean(layer).item<double>());
+  const Array<> a = g.random({64, 8}), b = g.random({8, 64}), c = g.random({64, 4});
+  std::printf("%s", ndjit::einsum_path("ij,jk,kl->il", {a, b, c}).ToString().c_str());
+  auto [u, v] = g.random_pair({10'000'000}, ndjit::DType::kFloat32);
+  const int64_t inside = ndjit::sum(u * u + v * v < 1.0f).item<int64_t>();
+  std::printf("Monte Carlo pi from 10^7 samples generated inside one kernel: %.5f\n",
+              4.0 * static_cast<double>(inside) / 1e7);
+}
+
 }  // namespace
 
 int main() {
@@ -131,6 +156,8 @@ int main() {
     JitTour();
     std::printf("\n");
     ReductionTour();
+    std::printf("\n");
+    ContractionTour();
   } catch (const ndjit::Error& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 1;

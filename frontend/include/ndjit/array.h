@@ -138,15 +138,29 @@ Array<> zeros(Dims shape, DType dtype = DType::kFloat64);
 Array<> full(Dims shape, double value, DType dtype = DType::kFloat64);
 Array<> arange(int64_t n, DType dtype = DType::kInt64);
 
+// Python numbers beside arrays (see Weak below).
+template <typename S>
+concept PythonScalar = std::is_arithmetic_v<S> || std::is_same_v<S, std::complex<double>>;
+
 // --- Ufuncs, one function per op-table entry ---------------------------------
+// Binary ufuncs also take a Python number on either side (`maximum(x, 0.0)`),
+// typed as NumPy >= 2 types a literal (NEP 50, Weak below).
 Array<> apply(ir::Ufunc op, std::initializer_list<Array<>> inputs);
 
 #define NDJIT_DECLARE_UFUNC(e, name, arity, loops, out, flags, sym) \
   NDJIT_DECLARE_UFUNC_##arity(e, name)
 #define NDJIT_DECLARE_UFUNC_1(e, name) \
   inline Array<> name(const Array<>& a) { return apply(ir::Ufunc::e, {a}); }
-#define NDJIT_DECLARE_UFUNC_2(e, name) \
-  inline Array<> name(const Array<>& a, const Array<>& b) { return apply(ir::Ufunc::e, {a, b}); }
+#define NDJIT_DECLARE_UFUNC_2(e, name)                                                            \
+  inline Array<> name(const Array<>& a, const Array<>& b) { return apply(ir::Ufunc::e, {a, b}); } \
+  template <PythonScalar S>                                                                       \
+  Array<> name(const Array<>& a, S s) {                                                           \
+    return name(a, Weak(a, s));                                                                   \
+  }                                                                                               \
+  template <PythonScalar S>                                                                       \
+  Array<> name(S s, const Array<>& b) {                                                           \
+    return name(Weak(b, s), b);                                                                   \
+  }
 #define NDJIT_DECLARE_UFUNC_3(e, name)                                        \
   inline Array<> name(const Array<>& a, const Array<>& b, const Array<>& c) { \
     return apply(ir::Ufunc::e, {a, b, c});                                    \
@@ -160,8 +174,6 @@ inline Array<> abs(const Array<>& a) { return absolute(a); }
 inline Array<> conj(const Array<>& a) { return conjugate(a); }
 
 // --- Python scalars are weak (NEP 50): they take the array's dtype ---------
-template <typename S>
-concept PythonScalar = std::is_arithmetic_v<S> || std::is_same_v<S, std::complex<double>>;
 
 // A scalar typed for use with `like`, as NumPy >= 2 types a Python literal.
 Array<> Weak(const Array<>& like, double v);

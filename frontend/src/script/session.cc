@@ -420,12 +420,14 @@ absl::StatusOr<std::string> Session::Impl::Command(absl::string_view line) {
   if (cmd == ":help") {
     return std::string(
         ":graph x      the graph of expression x after simplification\n"
-        ":fused x      the kernels x runs: what each fuses, its operands, bytes moved\n"
+        ":fused x      the kernels x runs: what each fuses, its operands, bytes moved;\n"
+        "              a contraction shows as a gemm kernel, with its epilogue kernel\n"
         ":loops x      each kernel's loop IR: loop order, vector width, tiles, parallel loop\n"
         ":llvm x [opt] each kernel's LLVM IR, before (or after) optimisation\n"
         ":asm x        each kernel's host assembly\n"
         ":dot x FILE   the graph as Graphviz, each kernel a cluster\n"
-        ":time x       compile and run time, GB/s, and the eager evaluator's, side by side\n"
+        ":time x       compile and run time, GB/s, and the eager evaluator's, side by side,\n"
+        "              then the profiler's row for each kernel x ran\n"
         ":cache        the kernel cache's counters\n"
         ":vars         the variables\n"
         ":help         this list\n");
