@@ -27,6 +27,25 @@ TEST(RandomTest, JitEqualsTheScalarReferenceBitForBit) {
       EXPECT_EQ(Bits(r), Bits(r, Backend::kEager));
     }
   }
+  // Pairs share blocks two elements at a time: the fast path (consecutive
+  // lanes from an even index) and the per-lane one (odd starts, odd rows,
+  // strided views) both equal the reference.
+  for (Shape shape : {Shape{1000}, Shape{33, 65}, Shape{7}}) {
+    Generator g(77);
+    auto [x, y] = g.random_pair(shape, DType::kFloat32);
+    for (const Array<>& r : {x, y}) {
+      EXPECT_EQ(Bits(r), Bits(r, Backend::kReference)) << ShapeString(shape);
+      const Array<> odd = shape.size() == 1 ? r[{Slice{1, {}, 1}}] : r[{Slice{}, Slice{1, {}, 3}}];
+      EXPECT_EQ(Bits(odd), Bits(odd, Backend::kReference)) << ShapeString(shape);
+    }
+  }
+  {
+    Generator g(5);
+    auto [x, y] = g.random_pair({8}, DType::kFloat32);
+    const std::array<uint32_t, 4> block3 = philox::Block(3, 0, 5);  // elements 6 and 7
+    EXPECT_EQ(x.item<float>({7}), philox::UniformF32(block3, 2));
+    EXPECT_EQ(y.item<float>({6}), philox::UniformF32(block3, 1));
+  }
   // The definition, element 5 of stream 0 under seed 9.
   Generator g(9);
   const float v = g.random({8}, DType::kFloat32).item<float>({5});

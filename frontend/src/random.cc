@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
+#include "ndjit/runtime/philox.h"
 
 namespace ndjit {
 namespace {
@@ -28,8 +29,13 @@ Array<> Generator::random(Dims shape, DType dtype) {
 std::pair<Array<>, Array<>> Generator::random_pair(Dims shape, DType dtype) {
   CheckFloat("random_pair", dtype);
   const uint64_t stream = next_stream_++;
-  return {Word(dtype, shape, seed_, stream, 0),
-          Word(dtype, shape, seed_, stream, dtype == DType::kFloat32 ? 1 : 2)};
+  // float32 pairs take half a block each (philox::kPairX/kPairY); float64
+  // needs a whole block per pair (two words per value).
+  if (dtype == DType::kFloat32) {
+    return {Word(dtype, shape, seed_, stream, philox::kPairX),
+            Word(dtype, shape, seed_, stream, philox::kPairY)};
+  }
+  return {Word(dtype, shape, seed_, stream, 0), Word(dtype, shape, seed_, stream, 2)};
 }
 
 Array<> Generator::uniform(double low, double high, Dims shape, DType dtype) {

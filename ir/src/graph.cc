@@ -235,7 +235,8 @@ absl::StatusOr<NodePtr> MakeRandom(DType dtype, Dims shape, uint64_t seed, uint6
     return absl::InvalidArgumentError(
         absl::StrCat("random: uniform values are float32 or float64, not ", Name(dtype)));
   }
-  if (stream >= (uint64_t{1} << 53) || word < 0 || word > 3) {
+  if (stream >= (uint64_t{1} << 53) || word < 0 || word > 5 ||
+      (word > 3 && dtype != DType::kFloat32)) {
     return absl::InvalidArgumentError(
         absl::StrCat("random: stream ", stream, " or word ", word, " out of range"));
   }

@@ -269,12 +269,14 @@ absl::StatusOr<NDArray> EvalRandom(const Node& n) {
   for (int64_t o = 0; o < out->size(); ++o) {
     int64_t offset = index.data() - RandomOrigin();
     for (int d = 0; d < nd; ++d) offset += idx[d] * index.strides()[d];
+    const uint64_t index = static_cast<uint64_t>(offset);
     const std::array<uint32_t, 4> block =
-        philox::Block(static_cast<uint64_t>(offset), n.stream(), n.seed());
+        philox::Block(philox::CounterOf(index, n.word()), n.stream(), n.seed());
+    const int word = philox::WordOf(index, n.word());
     if (n.dtype() == DType::kFloat32) {
-      reinterpret_cast<float*>(out->data())[o] = philox::UniformF32(block, n.word());
+      reinterpret_cast<float*>(out->data())[o] = philox::UniformF32(block, word);
     } else {
-      reinterpret_cast<double*>(out->data())[o] = philox::UniformF64(block, n.word());
+      reinterpret_cast<double*>(out->data())[o] = philox::UniformF64(block, word);
     }
     for (int d = nd - 1; d >= 0 && ++idx[d] == n.shape()[d]; --d) idx[d] = 0;
   }

@@ -47,7 +47,9 @@ absl::Status VerifyKernel(const KernelSpec& spec) {
         if (in.dtype != DType::kFloat32 && in.dtype != DType::kFloat64) {
           return Bad(i, "random values are float32 or float64");
         }
-        if (in.param < 0 || in.param > 3) return Bad(i, "random word out of range");
+        if (in.param < 0 || in.param > 5 || (in.param > 3 && in.dtype != DType::kFloat32)) {
+          return Bad(i, "random word out of range");
+        }
         if (in.args.size() != 3) return Bad(i, "random needs seed, stream and origin");
         for (int a : in.args) {
           if (spec.body[a].dtype != DType::kUInt64) return Bad(i, "random arguments are uint64");

@@ -26,9 +26,10 @@ class Generator {
 
   // Uniform in [0, 1), float32 or float64.
   Array<> random(Dims shape, DType dtype = DType::kFloat64);
-  // Two independent uniform arrays from one Philox block per element (its
-  // words 0 and 1, or 0-1 and 2-3 for float64): half the work of two
-  // random() calls, for samples that need a pair (Monte Carlo points).
+  // Two independent uniform arrays for samples that need a pair (Monte
+  // Carlo points): float32 pairs of two elements share one Philox block
+  // (a quarter of the work of two random() calls), float64 pairs take one
+  // block per element.
   std::pair<Array<>, Array<>> random_pair(Dims shape, DType dtype = DType::kFloat64);
   // Uniform in [low, high).
   Array<> uniform(double low, double high, Dims shape, DType dtype = DType::kFloat64);

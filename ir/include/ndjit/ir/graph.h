@@ -118,8 +118,10 @@ class Node {
 // --- Construction: every function returns the unique node for its structure.
 NodePtr MakeArray(const NDArray& a);
 // Uniform [0, 1) values of `dtype` (float32/float64) over `shape`: element
-// i is philox word `word` of counter (i, stream) under key `seed`; a
-// different stream or word is an independent array. stream < 2^53.
+// i is philox word `word` of counter (i, stream) under key `seed` (words
+// 4 and 5, float32 only: the x and y of a pair, two elements a block; see
+// runtime/philox.h); a different stream or word is an independent array.
+// stream < 2^53.
 absl::StatusOr<NodePtr> MakeRandom(DType dtype, Dims shape, uint64_t seed, uint64_t stream,
                                    int word = 0);
 // The address index 0 of every random array's index space maps to.

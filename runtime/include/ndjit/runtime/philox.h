@@ -35,6 +35,16 @@ inline std::array<uint32_t, 4> Block(uint64_t index, uint64_t stream, uint64_t s
   return {c0, c1, c2, c3};
 }
 
+// Words 0-3 pick one output word (or pair, for float64) of element i's own
+// block. The pair words kPairX and kPairY (float32 only) let one block serve
+// two elements: element i takes words (0, 1) of block i / 2 when i is even
+// and (2, 3) when it is odd, as its x and y.
+inline constexpr int kPairX = 4, kPairY = 5;
+inline uint64_t CounterOf(uint64_t index, int word) { return word >= kPairX ? index >> 1 : index; }
+inline int WordOf(uint64_t index, int word) {
+  return word >= kPairX ? 2 * static_cast<int>(index & 1) + (word - kPairX) : word;
+}
+
 // Uniform in [0, 1): float32 from the top 24 bits of word w, float64 from
 // the top 53 bits of words w (high) and w + 1 mod 4 (low).
 inline float UniformF32(const std::array<uint32_t, 4>& b, int w) {
