@@ -509,64 +509,6 @@ class KernelLowering {
     }
   }
 
-  // The x and y words of pair elements (philox::kPairX/kPairY): element i
-  // reads block i / 2. When the lanes' indices run consecutively from an
-  // even one, half as many lanes compute the blocks and the words are
-  // interleaved into place; otherwise each lane computes its element's
-  // block and picks its half.
-  std::array<Value*, 2> PairWords(Value* first_index, Value* index, Value* stride, Value* seed,
-                                  Value* stream) {
-    const int lanes = Lanes();
-    auto generic = [&]() -> std::array<Value*, 2> {
-      const std::array<Value*, 4> w = LowerPhilox(b_, b_.CreateLShr(index, 1), seed, stream);
-      Value* odd =
-          b_.CreateICmpNE(b_.CreateAnd(index, Splat(b_.getInt64(1))), Splat(b_.getInt64(0)));
-      return {b_.CreateSelect(odd, w[2], w[0]), b_.CreateSelect(odd, w[3], w[1])};
-    };
-    if (lanes < 2 || lanes % 2 != 0) return generic();
-    auto* fast_bb = llvm::BasicBlock::Create(ctx_, "philox_pairs", fn_);
-    auto* slow_bb = llvm::BasicBlock::Create(ctx_, "philox_lanes", fn_);
-    auto* join_bb = llvm::BasicBlock::Create(ctx_, "philox_join", fn_);
-    Value* aligned =
-        b_.CreateAnd(b_.CreateICmpEQ(stride, b_.getInt64(1)),
-                     b_.CreateICmpEQ(b_.CreateAnd(first_index, b_.getInt64(1)), b_.getInt64(0)));
-    b_.CreateCondBr(aligned, fast_bb, slow_bb);
-
-    b_.SetInsertPoint(fast_bb);
-    const int half = lanes / 2;
-    std::vector<llvm::Constant*> iota;
-    std::vector<int> interleave;
-    for (int l = 0; l < half; ++l) {
-      iota.push_back(b_.getInt64(l));
-      interleave.push_back(l);
-      interleave.push_back(half + l);
-    }
-    auto narrow = [&](Value* splat) {
-      return b_.CreateVectorSplat(half, b_.CreateExtractElement(splat, uint64_t{0}));
-    };
-    Value* counters = b_.CreateAdd(b_.CreateVectorSplat(half, b_.CreateLShr(first_index, 1)),
-                                   llvm::ConstantVector::get(iota));
-    const std::array<Value*, 4> w = LowerPhilox(b_, counters, narrow(seed), narrow(stream));
-    Value* fast_x = b_.CreateShuffleVector(w[0], w[2], interleave);
-    Value* fast_y = b_.CreateShuffleVector(w[1], w[3], interleave);
-    llvm::BasicBlock* fast_end = b_.GetInsertBlock();
-    b_.CreateBr(join_bb);
-
-    b_.SetInsertPoint(slow_bb);
-    const std::array<Value*, 2> slow = generic();
-    llvm::BasicBlock* slow_end = b_.GetInsertBlock();
-    b_.CreateBr(join_bb);
-
-    b_.SetInsertPoint(join_bb);
-    llvm::PHINode* x = b_.CreatePHI(fast_x->getType(), 2);
-    x->addIncoming(fast_x, fast_end);
-    x->addIncoming(slow[0], slow_end);
-    llvm::PHINode* y = b_.CreatePHI(fast_y->getType(), 2);
-    y->addIncoming(fast_y, fast_end);
-    y->addIncoming(slow[1], slow_end);
-    return {x, y};
-  }
-
   Value* Iota() {
     std::vector<llvm::Constant*> lanes;
     for (int l = 0; l < Lanes(); ++l) lanes.push_back(b_.getInt64(l));
@@ -685,7 +627,9 @@ class KernelLowering {
           const auto key = std::pair{k, in.args[0]};
           if (in.param >= philox::kPairX) {
             auto [it, fresh] = philox_pairs.try_emplace(key);
-            if (fresh) it->second = PairWords(first_index, index, stride, seed, stream);
+            if (fresh) {
+              it->second = LowerPhiloxPairs(b_, fn_, first_index, index, stride, seed, stream);
+            }
             const int w = in.param - philox::kPairX;
             v = LowerUniform(b_, in.dtype, 0, {it->second[w], nullptr, nullptr, nullptr});
             break;

@@ -6,6 +6,8 @@
 // multiplies exactly the low 32 bits of each lane into a 64-bit product, so
 // a round is multiplies, shifts and xors with no narrowing or widening
 // shuffles; bits above 32 are garbage until the words are masked at the end.
+#include <vector>
+
 #include "lower.h"
 #include "ndjit/runtime/philox.h"
 
@@ -50,6 +52,63 @@ llvm::Value* LowerUniform(llvm::IRBuilder<>& b, DType dtype, int word,
   llvm::Value* bits = b.CreateOr(b.CreateShl(words[word], 32), words[(word + 1) % 4]);
   llvm::Value* u = b.CreateSIToFP(b.CreateLShr(bits, 11), vd);  // < 2^53: exact
   return b.CreateFMul(u, llvm::ConstantFP::get(vd, 0x1p-53));
+}
+
+std::array<llvm::Value*, 2> LowerPhiloxPairs(llvm::IRBuilder<>& b, llvm::Function* fn,
+                                             llvm::Value* first_index, llvm::Value* index,
+                                             llvm::Value* stride, llvm::Value* seed,
+                                             llvm::Value* stream) {
+  using llvm::Value;
+  llvm::LLVMContext& ctx = b.getContext();
+  const int lanes =
+      static_cast<int>(llvm::cast<llvm::FixedVectorType>(index->getType())->getNumElements());
+  auto splat = [&](int n, Value* v) { return b.CreateVectorSplat(n, v); };
+  auto generic = [&]() -> std::array<Value*, 2> {
+    const std::array<Value*, 4> w = LowerPhilox(b, b.CreateLShr(index, 1), seed, stream);
+    Value* odd = b.CreateICmpNE(b.CreateAnd(index, splat(lanes, b.getInt64(1))),
+                                splat(lanes, b.getInt64(0)));
+    return {b.CreateSelect(odd, w[2], w[0]), b.CreateSelect(odd, w[3], w[1])};
+  };
+  if (lanes < 2 || lanes % 2 != 0) return generic();
+  auto* fast_bb = llvm::BasicBlock::Create(ctx, "philox_pairs", fn);
+  auto* slow_bb = llvm::BasicBlock::Create(ctx, "philox_lanes", fn);
+  auto* join_bb = llvm::BasicBlock::Create(ctx, "philox_join", fn);
+  Value* aligned =
+      b.CreateAnd(b.CreateICmpEQ(stride, b.getInt64(1)),
+                  b.CreateICmpEQ(b.CreateAnd(first_index, b.getInt64(1)), b.getInt64(0)));
+  b.CreateCondBr(aligned, fast_bb, slow_bb);
+
+  b.SetInsertPoint(fast_bb);
+  const int half = lanes / 2;
+  std::vector<llvm::Constant*> iota;
+  std::vector<int> interleave;
+  for (int l = 0; l < half; ++l) {
+    iota.push_back(b.getInt64(l));
+    interleave.push_back(l);
+    interleave.push_back(half + l);
+  }
+  auto narrow = [&](Value* v) { return splat(half, b.CreateExtractElement(v, uint64_t{0})); };
+  Value* counters =
+      b.CreateAdd(splat(half, b.CreateLShr(first_index, 1)), llvm::ConstantVector::get(iota));
+  const std::array<Value*, 4> w = LowerPhilox(b, counters, narrow(seed), narrow(stream));
+  Value* fast_x = b.CreateShuffleVector(w[0], w[2], interleave);
+  Value* fast_y = b.CreateShuffleVector(w[1], w[3], interleave);
+  llvm::BasicBlock* fast_end = b.GetInsertBlock();
+  b.CreateBr(join_bb);
+
+  b.SetInsertPoint(slow_bb);
+  const std::array<Value*, 2> slow = generic();
+  llvm::BasicBlock* slow_end = b.GetInsertBlock();
+  b.CreateBr(join_bb);
+
+  b.SetInsertPoint(join_bb);
+  llvm::PHINode* x = b.CreatePHI(fast_x->getType(), 2);
+  x->addIncoming(fast_x, fast_end);
+  x->addIncoming(slow[0], slow_end);
+  llvm::PHINode* y = b.CreatePHI(fast_y->getType(), 2);
+  y->addIncoming(fast_y, fast_end);
+  y->addIncoming(slow[1], slow_end);
+  return {x, y};
 }
 
 }  // namespace ndjit::codegen
