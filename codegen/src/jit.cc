@@ -320,16 +320,7 @@ absl::Status RunKernel(const ir::KernelSpec& spec, absl::Span<char* const> ptrs,
   if (profiling) {
     const double ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-    // Each operand's distinct elements: broadcast loops (stride 0) re-read.
-    double bytes = 0;
-    for (size_t k = 0; k < strides.size(); ++k) {
-      if (spec.inner[k] == ir::InnerAccess::kIndex) continue;  // random values: nothing read
-      double elements = 1;
-      for (size_t d = 0; d < sizes.size(); ++d) {
-        if (strides[k][d] != 0) elements *= static_cast<double>(sizes[d]);
-      }
-      bytes += elements * static_cast<double>(ItemSize(spec.operands[k]));
-    }
+    const double bytes = ir::MovedBytes(spec, sizes, strides);
     int64_t ops = 0;
     for (const ir::Instr& in : spec.body) {
       ops += in.kind == ir::Instr::kUfunc || in.kind == ir::Instr::kAccumulate;

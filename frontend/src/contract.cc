@@ -3,15 +3,12 @@
 #include <algorithm>
 #include <vector>
 
+#include "absl/algorithm/container.h"
 #include "absl/strings/str_cat.h"
 #include "ndjit/ir/reference.h"
 
 namespace ndjit::internal {
 namespace {
-
-bool Has(absl::Span<const int> labels, int l) {
-  return std::find(labels.begin(), labels.end(), l) != labels.end();
-}
 
 int64_t Product(Dims shape, size_t from, size_t to) {
   int64_t p = 1;
@@ -48,14 +45,16 @@ absl::StatusOr<ContractPlan> PlanContract(const ir::Node& node, const NDArray& a
   // C's rows run along the m labels (operand 0's); when the result's
   // innermost label is operand 0's, swap the operands so C is laid out
   // the way the result is read.
-  if (!lo.empty() && Has(la, lo.back()) && !Has(lb, lo.back())) {
+  if (!lo.empty() && absl::c_linear_search(la, lo.back()) &&
+      !absl::c_linear_search(lb, lo.back())) {
     std::swap(a, b);
     std::swap(la, lb);
   }
   std::vector<int> batch, m, n, k;
-  for (int l : lo) (Has(la, l) ? (Has(lb, l) ? batch : m) : n).push_back(l);
+  for (int l : lo)
+    (absl::c_linear_search(la, l) ? (absl::c_linear_search(lb, l) ? batch : m) : n).push_back(l);
   for (int l : la) {
-    if (Has(lb, l) && !Has(lo, l)) k.push_back(l);
+    if (absl::c_linear_search(lb, l) && !absl::c_linear_search(lo, l)) k.push_back(l);
   }
   auto axes_of = [](absl::Span<const int> labels,
                     std::initializer_list<const std::vector<int>*> groups) {
@@ -76,8 +75,8 @@ absl::StatusOr<ContractPlan> PlanContract(const ir::Node& node, const NDArray& a
   Shape c_shape;  // [batch..., m..., n...]
   for (const std::vector<int>* g : {&batch, &m, &n}) {
     for (int l : *g) {
-      const auto& labels = Has(la, l) ? la : lb;
-      const NDArray& src = Has(la, l) ? a : b;
+      const auto& labels = absl::c_linear_search(la, l) ? la : lb;
+      const NDArray& src = absl::c_linear_search(la, l) ? a : b;
       c_shape.push_back(src.shape()[std::find(labels.begin(), labels.end(), l) - labels.begin()]);
     }
   }

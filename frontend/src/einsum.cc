@@ -6,6 +6,7 @@
 
 #include <algorithm>
 
+#include "absl/algorithm/container.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "ndjit/linalg.h"
@@ -17,10 +18,6 @@ namespace {
 constexpr int kEllipsisBase = 52;
 
 [[noreturn]] void Fail(const std::string& text) { throw Error(absl::InvalidArgumentError(text)); }
-
-bool Has(const Labels& labels, int l) {
-  return std::find(labels.begin(), labels.end(), l) != labels.end();
-}
 
 std::string Spell(int l) {
   if (l >= kEllipsisBase) return absl::StrCat("... dimension ", l - kEllipsisBase);
@@ -57,7 +54,7 @@ Array<> SumOut(const Array<>& x, Labels& lx, const Labels& keep) {
   std::vector<int64_t> axes;
   Labels rest;
   for (size_t d = 0; d < lx.size(); ++d) {
-    if (Has(keep, lx[d])) {
+    if (absl::c_linear_search(keep, lx[d])) {
       rest.push_back(lx[d]);
     } else {
       axes.push_back(static_cast<int64_t>(d));
@@ -80,7 +77,7 @@ Array<> ContractPair(Array<> x, Labels lx, Array<> y, Labels ly, const Labels& l
   }
   Labels full = lo;
   for (int l : lx) {
-    if (Has(ly, l) && !Has(lo, l)) full.push_back(l);
+    if (absl::c_linear_search(ly, l) && !absl::c_linear_search(lo, l)) full.push_back(l);
   }
   Array<> product = multiply(Align(x, lx, full), Align(y, ly, full));
   if (full.size() == lo.size()) return product;
@@ -129,7 +126,8 @@ Array<> ContractLabelled(LabelledOperands in, PathStrategy strategy, const std::
       if (fresh || it->second == e || e == 1) continue;
       if (it->second != 1) {
         for (size_t j = 0; j < i; ++j) {
-          if (Has(in.labels[j], l) && Extent(in.operands[j], in.labels[j], l) != 1) {
+          if (absl::c_linear_search(in.labels[j], l) &&
+              Extent(in.operands[j], in.labels[j], l) != 1) {
             Fail(absl::StrCat(op, "(): subscript '", Spell(l), "' has size ",
                               Extent(in.operands[j], in.labels[j], l), " in operand ", j, " but ",
                               e, " in operand ", i));
@@ -285,7 +283,7 @@ LabelledOperands Parse(absl::string_view subscripts, absl::Span<const Array<>> o
     const int at = scan(output, "the output", letters);
     for (size_t p = 0; p < letters.size(); ++p) {
       bool found = false;
-      for (const Labels& ls : out.labels) found = found || Has(ls, letters[p]);
+      for (const Labels& ls : out.labels) found = found || absl::c_linear_search(ls, letters[p]);
       if (!found) {
         Fail(absl::StrCat("einsum(): output subscript '", Spell(letters[p]),
                           "' never appeared in an input"));

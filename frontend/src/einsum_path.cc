@@ -9,6 +9,7 @@
 #include <functional>
 #include <limits>
 
+#include "absl/algorithm/container.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
@@ -31,19 +32,15 @@ double SizeOf(const Labels& labels, const Extents& ext) {
   return s;
 }
 
-bool Has(const Labels& labels, int l) {
-  return std::find(labels.begin(), labels.end(), l) != labels.end();
-}
-
 // Labels of the union of `a` and `b` that something outside the pair needs.
 Labels PairResult(const Labels& a, const Labels& b, const std::vector<const Labels*>& others,
                   const Labels& output) {
   Labels out;
   for (const Labels* side : {&a, &b}) {
     for (int l : *side) {
-      if (Has(out, l)) continue;
-      bool needed = Has(output, l);
-      for (const Labels* o : others) needed = needed || Has(*o, l);
+      if (absl::c_linear_search(out, l)) continue;
+      bool needed = absl::c_linear_search(output, l);
+      for (const Labels* o : others) needed = needed || absl::c_linear_search(*o, l);
       if (needed) out.push_back(l);
     }
   }
@@ -58,13 +55,14 @@ PathStep Estimate(const Labels& a, const Labels& b, const Labels& out, const Ext
   s.out = out;
   Labels all = a;
   for (int l : b) {
-    if (!Has(all, l)) all.push_back(l);
+    if (!absl::c_linear_search(all, l)) all.push_back(l);
   }
   s.flops = 2 * SizeOf(all, ext);
   double m = 1, n = 1, k = 1;
   for (int l : all) {
     const double e = static_cast<double>(ext.at(l));
-    const bool in_a = Has(a, l), in_b = Has(b, l), kept = Has(out, l);
+    const bool in_a = absl::c_linear_search(a, l), in_b = absl::c_linear_search(b, l),
+               kept = absl::c_linear_search(out, l);
     if (in_a && in_b && !kept) k *= e;
     if (in_a && !in_b) m *= e;
     if (in_b && !in_a) n *= e;
@@ -97,9 +95,10 @@ std::vector<PathStep> Optimal(const std::vector<Labels>& ops, const Labels& outp
     for (int i = 0; i < n; ++i) {
       if (!(set >> i & 1)) continue;
       for (int l : ops[i]) {
-        if (Has(out, l)) continue;
-        bool needed = Has(output, l);
-        for (int j = 0; j < n && !needed; ++j) needed = !(set >> j & 1) && Has(ops[j], l);
+        if (absl::c_linear_search(out, l)) continue;
+        bool needed = absl::c_linear_search(output, l);
+        for (int j = 0; j < n && !needed; ++j)
+          needed = !(set >> j & 1) && absl::c_linear_search(ops[j], l);
         if (needed) out.push_back(l);
       }
     }
@@ -213,7 +212,7 @@ EinsumPath PlanContraction(const std::vector<Labels>& operands, const Labels& ou
     parts.push_back(LabelString(op));
     if (memory_limit < 0) limit = std::max(limit, SizeOf(op, extents));
     for (int l : op) {
-      if (!Has(all, l)) all.push_back(l);
+      if (!absl::c_linear_search(all, l)) all.push_back(l);
     }
   }
   if (memory_limit < 0) limit = std::max(limit, SizeOf(output, extents));

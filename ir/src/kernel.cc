@@ -43,6 +43,19 @@ Order OutputOrder(absl::Span<const NDArray> inputs, Dims shape) {
 
 }  // namespace
 
+double MovedBytes(const KernelSpec& spec, Dims sizes, absl::Span<const Strides> strides) {
+  double bytes = 0;
+  for (size_t k = 0; k < strides.size(); ++k) {
+    if (spec.inner[k] == InnerAccess::kIndex) continue;
+    double elements = 1;
+    for (size_t d = 0; d < sizes.size(); ++d) {
+      if (strides[k][d] != 0) elements *= static_cast<double>(sizes[d]);
+    }
+    bytes += elements * static_cast<double>(ItemSize(spec.operands[k]));
+  }
+  return bytes;
+}
+
 void MarkIndexOperands(KernelSpec& spec) {
   for (const Instr& in : spec.body) {
     if (in.kind == Instr::kRandom) spec.inner[in.slot] = InnerAccess::kIndex;

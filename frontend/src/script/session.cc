@@ -557,16 +557,7 @@ absl::StatusOr<std::string> Session::Impl::Command(absl::string_view line) {
         }
         continue;
       }
-      // Broadcast dims (stride 0) re-read the same bytes: count them once.
-      // Index spaces (random values) move nothing.
-      int64_t bytes = 0;
-      for (size_t op = 0; op < l.arrays.size(); ++op) {
-        if (l.spec.inner[op] == ir::InnerAccess::kIndex) continue;
-        const NDArray& x = l.arrays[op];
-        int64_t n = x.itemsize();
-        for (int d = 0; d < x.ndim(); ++d) n *= x.strides()[d] == 0 ? 1 : x.shape()[d];
-        bytes += n;
-      }
+      const auto bytes = static_cast<int64_t>(ir::MovedBytes(l.spec, l.sizes, l.strides));
       int64_t ops = 0;
       for (const ir::Instr& in : l.spec.body) ops += in.kind == ir::Instr::kUfunc;
       std::vector<std::string> computes;

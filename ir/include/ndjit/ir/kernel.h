@@ -102,6 +102,11 @@ struct KernelLaunch {
   std::vector<const Node*> instr_nodes;
 };
 
+// Bytes one run of `spec` over loops `sizes` moves: each operand's distinct
+// elements once (loops along which it has stride 0 re-read the same ones;
+// index spaces read nothing).
+double MovedBytes(const KernelSpec& spec, Dims sizes, absl::Span<const Strides> strides);
+
 // Plans one fused kernel computing `outputs`, which must share one shape and
 // contain only elementwise nodes. `vector_bytes` is the target's vector
 // register size. Outputs are allocated here: C order, or F order when every
