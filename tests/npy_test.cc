@@ -140,7 +140,7 @@ TEST(Npy, MalformedFilesGiveClearErrors) {
   EXPECT_EQ(error(with_dict("{'descr': '<U5', 'fortran_order': False, 'shape': (3,), }\n")),
             "npy header: unsupported dtype '<U5'");
   EXPECT_EQ(error(with_dict("{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (3,)}")),
-            "npy header: record dtypes (a 'descr' list of fields) are not supported yet");
+            "npy: the file holds records of dtype([('a', '<f4')]): load it as a record array");
   EXPECT_EQ(error(with_dict("{'descr': '<f4', 'shape': (3,), }\n")),
             "npy header: the dict must have the keys 'descr', 'fortran_order' and 'shape'");
   EXPECT_EQ(error(with_dict("{'descr': '<f4', 'fortran_order': False, 'shape': (3, -2), }")),

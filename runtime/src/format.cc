@@ -8,6 +8,7 @@
 #include "absl/strings/str_format.h"
 #include "ndjit/runtime/cast.h"
 #include "ndjit/runtime/ndarray.h"
+#include "ndjit/runtime/record.h"
 
 namespace ndjit {
 namespace {
@@ -121,6 +122,60 @@ Width FormatAxis(const NDArray& a, const char* p, int axis, bool summarise, Widt
   return widest;
 }
 
+// One record: a tuple of its fields, sub-arrays as nested lists.
+void FormatRecord(const RecordType& t, const char* p, std::string* out);
+
+void FormatFieldValue(const FieldFormat& f, const char* p, size_t dim, int64_t elemsize,
+                      std::string* out) {
+  if (dim == f.subshape.size()) {
+    if (f.record) {
+      FormatRecord(*f.record, p, out);
+    } else {
+      out->append(FormatElement(p, f.dtype));
+    }
+    return;
+  }
+  int64_t stride = elemsize;
+  for (size_t d = dim + 1; d < f.subshape.size(); ++d) stride *= f.subshape[d];
+  out->push_back('[');
+  for (int64_t i = 0; i < f.subshape[dim]; ++i) {
+    if (i > 0) out->append(", ");
+    FormatFieldValue(f, p + i * stride, dim + 1, elemsize, out);
+  }
+  out->push_back(']');
+}
+
+void FormatRecord(const RecordType& t, const char* p, std::string* out) {
+  out->push_back('(');
+  for (size_t i = 0; i < t.fields().size(); ++i) {
+    const RecordField& f = t.fields()[i];
+    if (i > 0) out->append(", ");
+    FormatFieldValue(f.format, p + f.offset, 0, f.elemsize, out);
+  }
+  if (t.fields().size() == 1) out->push_back(',');
+  out->push_back(')');
+}
+
+void FormatRecordAxis(const RecordArray& a, const char* p, int axis, bool summarise,
+                      std::string* out) {
+  if (axis == a.ndim()) return FormatRecord(*a.type(), p, out);
+  const int64_t n = a.shape()[axis];
+  out->push_back('[');
+  const std::string sep =
+      axis + 1 == a.ndim()
+          ? ", "
+          : absl::StrCat(",", std::string(a.ndim() - axis - 1, '\n'), std::string(7 + axis, ' '));
+  for (int64_t i = 0; i < n; ++i) {
+    if (summarise && n > 2 * kEdgeItems && i == kEdgeItems) {
+      absl::StrAppend(out, "...", sep);
+      i = n - kEdgeItems;
+    }
+    FormatRecordAxis(a, p + i * a.strides()[axis], axis + 1, summarise, out);
+    if (i + 1 < n) out->append(sep);
+  }
+  out->push_back(']');
+}
+
 }  // namespace
 
 std::string ArrayRepr(const NDArray& a) {
@@ -142,6 +197,18 @@ std::string ArrayRepr(const NDArray& a) {
   }
   if (a.size() == 0 && a.ndim() > 1) absl::StrAppend(&out, ", shape=", ShapeRepr(a.shape()));
   out += ")";
+  return out;
+}
+
+std::string RecordArrayRepr(const RecordArray& a) {
+  if (!a.valid()) return "array(<null>)";
+  std::string out = "array(";
+  if (a.size() == 0 && a.ndim() > 0) {
+    out += "[]";
+  } else {
+    FormatRecordAxis(a, a.data(), 0, a.size() > kSummaryThreshold, &out);
+  }
+  absl::StrAppend(&out, ",\n      dtype=", a.type()->ArraySpec(), ")");
   return out;
 }
 

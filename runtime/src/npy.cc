@@ -20,6 +20,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "py_literal.h"
 
 namespace ndjit {
 namespace {
@@ -32,147 +33,6 @@ constexpr int kGrowthAxisMaxDigits = 21;
 absl::Status HeaderError(absl::string_view what) {
   return absl::InvalidArgumentError(absl::StrCat("npy header: ", what));
 }
-
-// A recursive-descent reader for the one dict literal the format allows.
-class DictParser {
- public:
-  explicit DictParser(absl::string_view text) : s_(text) {}
-
-  struct Value {
-    enum Kind { kString, kBool, kTuple, kList } kind;
-    std::string text;
-    bool flag = false;
-    Shape ints;
-  };
-
-  absl::Status Parse(std::vector<std::pair<std::string, Value>>* out) {
-    if (!Eat('{')) return HeaderError("expected '{' at the start of the header dict");
-    while (true) {
-      if (Eat('}')) break;
-      std::string key;
-      if (absl::Status st = String(&key); !st.ok()) return st;
-      if (!Eat(':')) return HeaderError(absl::StrCat("expected ':' after key '", key, "'"));
-      Value v;
-      if (absl::Status st = ParseValue(&v); !st.ok()) return st;
-      out->emplace_back(std::move(key), std::move(v));
-      if (Eat(',')) continue;
-      if (Eat('}')) break;
-      return HeaderError("expected ',' or '}' in the header dict");
-    }
-    SkipSpace();
-    if (pos_ != s_.size()) return HeaderError("unexpected text after the header dict");
-    return absl::OkStatus();
-  }
-
- private:
-  void SkipSpace() {
-    while (pos_ < s_.size() && absl::ascii_isspace(static_cast<unsigned char>(s_[pos_]))) ++pos_;
-  }
-  bool Eat(char c) {
-    SkipSpace();
-    if (pos_ < s_.size() && s_[pos_] == c) {
-      ++pos_;
-      return true;
-    }
-    return false;
-  }
-  bool EatWord(absl::string_view w) {
-    SkipSpace();
-    if (s_.substr(pos_, w.size()) != w) return false;
-    pos_ += w.size();
-    return true;
-  }
-
-  absl::Status String(std::string* out) {
-    SkipSpace();
-    if (pos_ >= s_.size() || (s_[pos_] != '\'' && s_[pos_] != '"')) {
-      return HeaderError("expected a quoted string");
-    }
-    const char quote = s_[pos_++];
-    const size_t end = s_.find(quote, pos_);
-    if (end == absl::string_view::npos) return HeaderError("unterminated string");
-    *out = std::string(s_.substr(pos_, end - pos_));
-    pos_ = end + 1;
-    return absl::OkStatus();
-  }
-
-  absl::Status Int(int64_t* out) {
-    SkipSpace();
-    const size_t start = pos_;
-    bool negative = false;
-    if (pos_ < s_.size() && s_[pos_] == '-') {
-      negative = true;
-      ++pos_;
-    }
-    int64_t v = 0;
-    bool any = false;
-    while (pos_ < s_.size() && absl::ascii_isdigit(static_cast<unsigned char>(s_[pos_]))) {
-      if (__builtin_mul_overflow(v, 10, &v) || __builtin_add_overflow(v, s_[pos_] - '0', &v)) {
-        return HeaderError("a dimension in 'shape' does not fit in int64");
-      }
-      any = true;
-      ++pos_;
-    }
-    if (!any) {
-      pos_ = start;
-      return HeaderError("expected an integer in 'shape'");
-    }
-    if (pos_ < s_.size() && s_[pos_] == 'L') ++pos_;  // Python 2 long literal
-    *out = negative ? -v : v;
-    return absl::OkStatus();
-  }
-
-  absl::Status ParseValue(Value* v) {
-    SkipSpace();
-    if (pos_ >= s_.size()) return HeaderError("unexpected end of header");
-    const char c = s_[pos_];
-    if (c == '\'' || c == '"') {
-      v->kind = Value::kString;
-      return String(&v->text);
-    }
-    if (EatWord("True")) {
-      v->kind = Value::kBool;
-      v->flag = true;
-      return absl::OkStatus();
-    }
-    if (EatWord("False")) {
-      v->kind = Value::kBool;
-      v->flag = false;
-      return absl::OkStatus();
-    }
-    if (c == '[') {
-      // Record dtypes are described by a list of fields; skip it whole.
-      v->kind = Value::kList;
-      int depth = 0;
-      for (; pos_ < s_.size(); ++pos_) {
-        if (s_[pos_] == '[') ++depth;
-        if (s_[pos_] == ']' && --depth == 0) {
-          ++pos_;
-          return absl::OkStatus();
-        }
-      }
-      return HeaderError("unterminated list");
-    }
-    if (Eat('(')) {
-      v->kind = Value::kTuple;
-      while (!Eat(')')) {
-        int64_t d;
-        if (absl::Status st = Int(&d); !st.ok()) return st;
-        v->ints.push_back(d);
-        if (v->ints.size() > kMaxDims) return HeaderError("'shape' has too many dimensions");
-        if (!Eat(',')) {
-          if (!Eat(')')) return HeaderError("expected ',' or ')' in 'shape'");
-          break;
-        }
-      }
-      return absl::OkStatus();
-    }
-    return HeaderError(absl::StrCat("unexpected character '", std::string(1, c), "'"));
-  }
-
-  absl::string_view s_;
-  size_t pos_ = 0;
-};
 
 uint32_t ReadLE(absl::string_view b, size_t pos, int nbytes) {
   uint32_t v = 0;
@@ -207,7 +67,7 @@ absl::Status CheckDataPresent(const NpyHeader& h, size_t file_size) {
   const int64_t available = static_cast<int64_t>(file_size) - h.data_offset;
   if (available >= h.data_bytes) return absl::OkStatus();
   return absl::InvalidArgumentError(
-      absl::StrCat("npy data: file truncated: shape ", ShapeString(h.shape), " of ", Name(h.dtype),
+      absl::StrCat("npy data: file truncated: shape ", ShapeString(h.shape), " of ", h.DTypeText(),
                    " needs ", h.data_bytes, " bytes but only ", available, " follow the header"));
 }
 
@@ -236,25 +96,39 @@ absl::StatusOr<NpyHeader> ParseNpyHeader(absl::string_view file) {
     return HeaderError(absl::StrCat("file truncated: the header is ", header_len,
                                     " bytes but only ", file.size() - header_start, " follow"));
   }
-  std::vector<std::pair<std::string, DictParser::Value>> items;
-  DictParser parser(file.substr(header_start, header_len));
-  if (absl::Status s = parser.Parse(&items); !s.ok()) return s;
+  absl::StatusOr<internal::PyLiteral> dict =
+      internal::ParsePyLiteral(file.substr(header_start, header_len), "npy header");
+  if (!dict.ok()) return dict.status();
+  if (dict->kind != internal::PyLiteral::kDict) return HeaderError("the header is not a dict");
   bool have_descr = false, have_order = false, have_shape = false;
-  for (const auto& [key, v] : items) {
+  for (size_t i = 0; i < dict->items.size(); i += 2) {
+    const internal::PyLiteral& k = dict->items[i];
+    const internal::PyLiteral& v = dict->items[i + 1];
+    const std::string key = k.kind == internal::PyLiteral::kString ? k.text : "";
     if (key == "descr") {
-      if (v.kind == DictParser::Value::kList) {
-        return HeaderError("record dtypes (a 'descr' list of fields) are not supported yet");
+      if (v.kind == internal::PyLiteral::kList) {
+        absl::StatusOr<RecordTypePtr> rt = internal::RecordTypeFromDescr(v, "npy header");
+        if (!rt.ok()) return rt.status();
+        h.record = *std::move(rt);
+        h.dtype = DType::kUInt8;
+      } else if (v.kind != internal::PyLiteral::kString) {
+        return HeaderError("'descr' is not a string or a list of fields");
+      } else if (absl::Status s = ParseDescr(v.text, &h); !s.ok()) {
+        return s;
       }
-      if (v.kind != DictParser::Value::kString) return HeaderError("'descr' is not a string");
-      if (absl::Status s = ParseDescr(v.text, &h); !s.ok()) return s;
       have_descr = true;
     } else if (key == "fortran_order") {
-      if (v.kind != DictParser::Value::kBool) return HeaderError("'fortran_order' is not a bool");
-      h.fortran_order = v.flag;
+      if (v.kind != internal::PyLiteral::kBool) return HeaderError("'fortran_order' is not a bool");
+      h.fortran_order = v.i != 0;
       have_order = true;
     } else if (key == "shape") {
-      if (v.kind != DictParser::Value::kTuple) return HeaderError("'shape' is not a tuple");
-      h.shape = v.ints;
+      if (v.kind != internal::PyLiteral::kTuple) return HeaderError("'shape' is not a tuple");
+      if (v.items.size() > kMaxDims) return HeaderError("'shape' has too many dimensions");
+      h.shape.clear();
+      for (const internal::PyLiteral& d : v.items) {
+        if (d.kind != internal::PyLiteral::kInt) return HeaderError("'shape' holds a non-integer");
+        h.shape.push_back(d.i);
+      }
       have_shape = true;
     } else {
       return HeaderError(absl::StrCat("unexpected key '", key, "'"));
@@ -263,22 +137,22 @@ absl::StatusOr<NpyHeader> ParseNpyHeader(absl::string_view file) {
   if (!have_descr || !have_order || !have_shape) {
     return HeaderError("the dict must have the keys 'descr', 'fortran_order' and 'shape'");
   }
-  absl::StatusOr<int64_t> size = CheckedSize(h.shape, ItemSize(h.dtype));
+  absl::StatusOr<int64_t> size = CheckedSize(h.shape, h.itemsize());
   if (!size.ok()) return HeaderError(size.status().message());
   h.data_offset = header_start + header_len;
-  h.data_bytes = *size * ItemSize(h.dtype);
+  h.data_bytes = *size * h.itemsize();
   return h;
 }
 
-absl::StatusOr<std::string> NpyBytes(const NDArray& a) {
-  if (!a.valid()) return absl::FailedPreconditionError("save(): the array is null");
-  // NumPy writes Fortran order only for arrays that are F- but not C-contiguous.
-  const bool fortran = a.IsFContiguous() && !a.IsCContiguous();
-  std::string dict = absl::StrCat("{'descr': '", Info(a.dtype()).descr,
-                                  "', 'fortran_order': ", fortran ? "True" : "False",
-                                  ", 'shape': ", ShapeRepr(a.shape()), ", }");
-  if (a.ndim() > 0) {
-    const int64_t growth = a.shape()[fortran ? a.ndim() - 1 : 0];
+namespace {
+
+// The header NumPy writes for `descr` (already a Python literal), padded so
+// the data starts on a 64-byte boundary.
+std::string HeaderBytes(absl::string_view descr, Dims shape, bool fortran) {
+  std::string dict = absl::StrCat("{'descr': ", descr, ", 'fortran_order': ",
+                                  fortran ? "True" : "False", ", 'shape': ", ShapeRepr(shape), ", }");
+  if (!shape.empty()) {
+    const int64_t growth = shape[fortran ? shape.size() - 1 : 0];
     dict.append(kGrowthAxisMaxDigits - absl::StrCat(growth).size(), ' ');
   }
   const int64_t hlen = static_cast<int64_t>(dict.size()) + 1;  // + the final '\n'
@@ -295,26 +169,13 @@ absl::StatusOr<std::string> NpyBytes(const NDArray& a) {
   out += dict;
   out.append(static_cast<size_t>(pad), ' ');
   out.push_back('\n');
-  absl::StatusOr<NDArray> contiguous = fortran ? AsFortranArray(a) : AsContiguousArray(a);
-  if (!contiguous.ok()) return contiguous.status();
-  out.append(contiguous->data(), static_cast<size_t>(contiguous->nbytes()));
   return out;
 }
 
-absl::StatusOr<NDArray> NpyFromBytes(absl::string_view bytes) {
-  absl::StatusOr<NpyHeader> h = ParseNpyHeader(bytes);
-  if (!h.ok()) return h.status();
-  if (absl::Status s = CheckDataPresent(*h, bytes.size()); !s.ok()) return s;
-  absl::StatusOr<NDArray> a =
-      NDArray::Empty(h->shape, h->dtype, h->fortran_order ? Order::kF : Order::kC);
-  if (!a.ok()) return a.status();
-  std::memcpy(a->data(), bytes.data() + h->data_offset, static_cast<size_t>(h->data_bytes));
-  if (h->big_endian) SwapBytes(a->data(), a->size(), h->dtype);
-  return a;
-}
+// NumPy writes Fortran order only for arrays that are F- but not C-contiguous.
+bool SavesFortran(const NDArray& a) { return a.IsFContiguous() && !a.IsCContiguous(); }
 
-absl::Status SaveNpy(const std::string& path, const NDArray& a) {
-  absl::StatusOr<std::string> bytes = NpyBytes(a);
+absl::Status WriteFile(const std::string& path, absl::StatusOr<std::string> bytes) {
   if (!bytes.ok()) return bytes.status();
   std::ofstream f(path, std::ios::binary | std::ios::trunc);
   if (!f) return FileError("save(): cannot open", path);
@@ -323,19 +184,65 @@ absl::Status SaveNpy(const std::string& path, const NDArray& a) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<NDArray> LoadNpy(const std::string& path) {
+absl::StatusOr<std::string> ReadFile(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   if (!f) return FileError("load(): cannot open", path);
-  std::string bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-  absl::StatusOr<NDArray> a = NpyFromBytes(bytes);
-  if (!a.ok())
-    return absl::Status(a.status().code(),
-                        absl::StrCat("load('", path, "'): ", a.status().message()));
-  return a;
+  return std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
 }
 
-absl::StatusOr<NDArray> OpenNpyMemmap(const std::string& path, MmapMode mode) {
-  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+absl::Status InFile(const std::string& path, const absl::Status& s) {
+  return absl::Status(s.code(), absl::StrCat("load('", path, "'): ", s.message()));
+}
+
+// The header must describe records (`records`) or plain numbers (not).
+absl::Status CheckKind(const NpyHeader& h, bool records) {
+  if (records && !h.record) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "npy: the file holds ", Name(h.dtype), " values, not records: load it as an array"));
+  }
+  if (!records && h.record) {
+    return absl::InvalidArgumentError(absl::StrCat("npy: the file holds records of ",
+                                                   h.record->Repr(),
+                                                   ": load it as a record array"));
+  }
+  return absl::OkStatus();
+}
+
+// The header and a fresh C- or F-ordered copy of the data, as raw items.
+absl::StatusOr<std::pair<NpyHeader, NDArray>> ReadItems(absl::string_view bytes, bool records) {
+  absl::StatusOr<NpyHeader> h = ParseNpyHeader(bytes);
+  if (!h.ok()) return h.status();
+  if (absl::Status s = CheckKind(*h, records); !s.ok()) return s;
+  if (absl::Status s = CheckDataPresent(*h, bytes.size()); !s.ok()) return s;
+  Shape shape = h->shape;
+  DType dtype = h->dtype;
+  if (records) {
+    shape.insert(h->fortran_order ? shape.begin() : shape.end(), h->itemsize());
+    dtype = DType::kUInt8;
+  }
+  absl::StatusOr<NDArray> a = NDArray::Empty(shape, dtype, h->fortran_order ? Order::kF : Order::kC);
+  if (!a.ok()) return a.status();
+  std::memcpy(a->data(), bytes.data() + h->data_offset, static_cast<size_t>(h->data_bytes));
+  if (h->big_endian) SwapBytes(a->data(), a->size(), h->dtype);
+  return std::make_pair(*std::move(h), *std::move(a));
+}
+
+// Records in a buffer laid out as the header says, from `offset`.
+absl::StatusOr<RecordArray> RecordsIn(BufferPtr buffer, int64_t offset, const NpyHeader& h,
+                                      bool writeable) {
+  const Strides strides = ContiguousStrides(h.shape, h.itemsize(),
+                                            h.fortran_order ? Order::kF : Order::kC);
+  return RecordArray::FromBuffer(std::move(buffer), offset, h.record, h.shape, strides, writeable);
+}
+
+struct Mapped {
+  BufferPtr buffer;
+  NpyHeader header;
+};
+
+// Maps a whole .npy file and checks its header and length.
+absl::StatusOr<Mapped> MapFile(const std::string& path, int open_flags, int prot, int share) {
+  const int fd = open(path.c_str(), open_flags | O_CLOEXEC);
   if (fd < 0) return FileError("load(mmap): cannot open", path);
   struct stat st;
   if (fstat(fd, &st) != 0 || st.st_size == 0) {
@@ -344,8 +251,7 @@ absl::StatusOr<NDArray> OpenNpyMemmap(const std::string& path, MmapMode mode) {
         absl::StrCat("load(mmap): '", path, "' is empty or unreadable"));
   }
   const auto length = static_cast<size_t>(st.st_size);
-  const int prot = mode == MmapMode::kReadOnly ? PROT_READ : PROT_READ | PROT_WRITE;
-  void* map = mmap(nullptr, length, prot, MAP_PRIVATE, fd, 0);
+  void* map = mmap(nullptr, length, prot, share, fd, 0);
   close(fd);  // the mapping keeps the file alive
   if (map == MAP_FAILED) return FileError("load(mmap): cannot map", path);
   BufferPtr buffer =
@@ -353,22 +259,117 @@ absl::StatusOr<NDArray> OpenNpyMemmap(const std::string& path, MmapMode mode) {
                            [](void* p, int64_t n) { munmap(p, static_cast<size_t>(n)); });
   const absl::string_view bytes(static_cast<const char*>(map), length);
   absl::StatusOr<NpyHeader> h = ParseNpyHeader(bytes);
-  if (!h.ok())
-    return absl::Status(h.status().code(),
-                        absl::StrCat("load('", path, "'): ", h.status().message()));
+  if (!h.ok()) return InFile(path, h.status());
   if (h->big_endian) {
     return absl::InvalidArgumentError(
         absl::StrCat("load('", path,
                      "'): big-endian data cannot be memory-mapped on this little-endian host; "
                      "load it without mmap to byte-swap it"));
   }
-  if (absl::Status s = CheckDataPresent(*h, length); !s.ok()) {
-    return absl::Status(s.code(), absl::StrCat("load('", path, "'): ", s.message()));
-  }
+  if (absl::Status s = CheckDataPresent(*h, length); !s.ok()) return InFile(path, s);
+  return Mapped{std::move(buffer), *std::move(h)};
+}
+
+absl::StatusOr<Mapped> MapForReading(const std::string& path, MmapMode mode) {
+  const int prot = mode == MmapMode::kReadOnly ? PROT_READ : PROT_READ | PROT_WRITE;
+  return MapFile(path, O_RDONLY, prot, MAP_PRIVATE);
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> NpyBytes(const NDArray& a) {
+  if (!a.valid()) return absl::FailedPreconditionError("save(): the array is null");
+  const bool fortran = SavesFortran(a);
+  std::string out = HeaderBytes(absl::StrCat("'", Info(a.dtype()).descr, "'"), a.shape(), fortran);
+  absl::StatusOr<NDArray> contiguous = fortran ? AsFortranArray(a) : AsContiguousArray(a);
+  if (!contiguous.ok()) return contiguous.status();
+  out.append(contiguous->data(), static_cast<size_t>(contiguous->nbytes()));
+  return out;
+}
+
+absl::StatusOr<std::string> NpyBytes(const RecordArray& a) {
+  if (!a.valid()) return absl::FailedPreconditionError("save(): the record array is null");
+  std::string out = HeaderBytes(a.type()->Descr(), a.shape(), /*fortran=*/false);
+  absl::StatusOr<NDArray> contiguous = AsContiguousArray(a.bytes());
+  if (!contiguous.ok()) return contiguous.status();
+  out.append(contiguous->data(), static_cast<size_t>(contiguous->nbytes()));
+  return out;
+}
+
+absl::StatusOr<NDArray> NpyFromBytes(absl::string_view bytes) {
+  auto items = ReadItems(bytes, /*records=*/false);
+  if (!items.ok()) return items.status();
+  return std::move(items->second);
+}
+
+absl::StatusOr<RecordArray> RecordsFromNpyBytes(absl::string_view bytes) {
+  auto items = ReadItems(bytes, /*records=*/true);
+  if (!items.ok()) return items.status();
+  const NDArray& raw = items->second;
+  return RecordsIn(raw.buffer(), raw.offset(), items->first, /*writeable=*/true);
+}
+
+absl::Status SaveNpy(const std::string& path, const NDArray& a) { return WriteFile(path, NpyBytes(a)); }
+absl::Status SaveNpy(const std::string& path, const RecordArray& a) {
+  return WriteFile(path, NpyBytes(a));
+}
+
+absl::StatusOr<NDArray> LoadNpy(const std::string& path) {
+  absl::StatusOr<std::string> bytes = ReadFile(path);
+  if (!bytes.ok()) return bytes.status();
+  absl::StatusOr<NDArray> a = NpyFromBytes(*bytes);
+  if (!a.ok()) return InFile(path, a.status());
+  return a;
+}
+
+absl::StatusOr<RecordArray> LoadRecordNpy(const std::string& path) {
+  absl::StatusOr<std::string> bytes = ReadFile(path);
+  if (!bytes.ok()) return bytes.status();
+  absl::StatusOr<RecordArray> a = RecordsFromNpyBytes(*bytes);
+  if (!a.ok()) return InFile(path, a.status());
+  return a;
+}
+
+absl::StatusOr<NDArray> OpenNpyMemmap(const std::string& path, MmapMode mode) {
+  absl::StatusOr<Mapped> m = MapForReading(path, mode);
+  if (!m.ok()) return m.status();
+  if (absl::Status s = CheckKind(m->header, /*records=*/false); !s.ok()) return InFile(path, s);
+  const NpyHeader& h = m->header;
   const Strides strides =
-      ContiguousStrides(h->shape, ItemSize(h->dtype), h->fortran_order ? Order::kF : Order::kC);
-  return NDArray::FromBuffer(std::move(buffer), h->data_offset, h->dtype, h->shape, strides,
+      ContiguousStrides(h.shape, ItemSize(h.dtype), h.fortran_order ? Order::kF : Order::kC);
+  return NDArray::FromBuffer(std::move(m->buffer), h.data_offset, h.dtype, h.shape, strides,
                              mode == MmapMode::kCopyOnWrite);
+}
+
+absl::StatusOr<RecordArray> OpenRecordNpyMemmap(const std::string& path, MmapMode mode) {
+  absl::StatusOr<Mapped> m = MapForReading(path, mode);
+  if (!m.ok()) return m.status();
+  if (absl::Status s = CheckKind(m->header, /*records=*/true); !s.ok()) return InFile(path, s);
+  return RecordsIn(std::move(m->buffer), m->header.data_offset, m->header,
+                   mode == MmapMode::kCopyOnWrite);
+}
+
+absl::StatusOr<NDArray> CreateNpyMemmap(const std::string& path, Dims shape, DType dtype,
+                                        bool fortran_order) {
+  absl::StatusOr<int64_t> size = CheckedSize(shape, ItemSize(dtype));
+  if (!size.ok()) return size.status();
+  const std::string header =
+      HeaderBytes(absl::StrCat("'", Info(dtype).descr, "'"), shape, fortran_order);
+  {
+    const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) return FileError("open_memmap(): cannot create", path);
+    const int64_t total = static_cast<int64_t>(header.size()) + *size * ItemSize(dtype);
+    const bool ok = write(fd, header.data(), header.size()) == static_cast<ssize_t>(header.size()) &&
+                    ftruncate(fd, total) == 0;
+    close(fd);
+    if (!ok) return FileError("open_memmap(): cannot write", path);
+  }
+  absl::StatusOr<Mapped> m = MapFile(path, O_RDWR, PROT_READ | PROT_WRITE, MAP_SHARED);
+  if (!m.ok()) return m.status();
+  const Strides strides =
+      ContiguousStrides(shape, ItemSize(dtype), fortran_order ? Order::kF : Order::kC);
+  return NDArray::FromBuffer(std::move(m->buffer), m->header.data_offset, dtype, shape, strides,
+                             /*writeable=*/true);
 }
 
 }  // namespace ndjit

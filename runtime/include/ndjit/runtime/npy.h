@@ -8,17 +8,22 @@
 
 #include "absl/status/statusor.h"
 #include "ndjit/runtime/ndarray.h"
+#include "ndjit/runtime/record.h"
 
 namespace ndjit {
 
 struct NpyHeader {
   int major_version = 1, minor_version = 0;
   DType dtype = DType::kFloat64;
+  RecordTypePtr record;  // set for record files ('descr' a list); then dtype is unused
   bool big_endian = false;  // data must be byte-swapped on this host
   bool fortran_order = false;
   Shape shape;
   int64_t data_offset = 0;  // bytes from the start of the file to the data
   int64_t data_bytes = 0;   // prod(shape) * itemsize
+  int64_t itemsize() const { return record ? record->itemsize() : ItemSize(dtype); }
+  // "float32", or the record dtype's repr.
+  std::string DTypeText() const { return record ? record->Repr() : std::string(Name(dtype)); }
 };
 
 // Parses the magic string, version, and header dict at the start of `file`
@@ -36,5 +41,19 @@ absl::StatusOr<NDArray> LoadNpy(const std::string& path);
 // kCopyOnWrite ('c') a writeable one whose writes stay in this process.
 enum class MmapMode { kReadOnly, kCopyOnWrite };
 absl::StatusOr<NDArray> OpenNpyMemmap(const std::string& path, MmapMode mode);
+
+// The same for arrays of records: 'descr' is NumPy's dtype.descr list.
+// The plain-array functions above refuse record files, and these plain ones.
+absl::StatusOr<std::string> NpyBytes(const RecordArray& a);
+absl::StatusOr<RecordArray> RecordsFromNpyBytes(absl::string_view bytes);
+absl::Status SaveNpy(const std::string& path, const RecordArray& a);
+absl::StatusOr<RecordArray> LoadRecordNpy(const std::string& path);
+absl::StatusOr<RecordArray> OpenRecordNpyMemmap(const std::string& path, MmapMode mode);
+
+// Creates a .npy file of `shape` (zeros) and maps it shared and writeable,
+// NumPy's open_memmap(mode='w+'): writes through the view reach the file.
+// The file is sized up front, so it may be larger than memory.
+absl::StatusOr<NDArray> CreateNpyMemmap(const std::string& path, Dims shape, DType dtype,
+                                        bool fortran_order = false);
 
 }  // namespace ndjit

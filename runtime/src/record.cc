@@ -1,0 +1,376 @@
+// Record dtypes: layout (NumPy's _convert_from_list rules), descr text, and
+// record arrays as views of uint8 items.
+#include "ndjit/runtime/record.h"
+
+#include <algorithm>
+
+#include "absl/container/flat_hash_set.h"
+#include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "py_literal.h"
+
+namespace ndjit {
+namespace {
+
+absl::Status DTypeError(absl::string_view what) {
+  return absl::InvalidArgumentError(absl::StrCat("dtype(): ", what));
+}
+
+int64_t RoundUp(int64_t x, int64_t to) { return (x + to - 1) / to * to; }
+
+// A scalar's alignment is its size, a complex one's that of its parts (the
+// C struct of two reals), a record's what it was laid out with.
+int64_t Alignment(const FieldFormat& f) {
+  if (f.record) return f.record->alignment();
+  return IsComplex(f.dtype) ? ItemSize(f.dtype) / 2 : ItemSize(f.dtype);
+}
+
+int64_t ElemSize(const FieldFormat& f) {
+  return f.record ? f.record->itemsize() : ItemSize(f.dtype);
+}
+
+// Checks names and sub-shapes; fills in NumPy's f0, f1, ... for empty names.
+absl::StatusOr<std::vector<RecordField>> Fields(std::vector<FieldSpec> specs) {
+  if (specs.empty()) return DTypeError("a record dtype needs at least one field");
+  std::vector<RecordField> out;
+  absl::flat_hash_set<std::string> seen;
+  for (size_t i = 0; i < specs.size(); ++i) {
+    FieldSpec& s = specs[i];
+    if (s.name.empty()) s.name = absl::StrCat("f", i);
+    if (!seen.insert(s.name).second) {
+      return DTypeError(absl::StrCat("field '", s.name, "' occurs more than once"));
+    }
+    absl::StatusOr<int64_t> count = CheckedSize(s.format.subshape, ElemSize(s.format));
+    if (!count.ok()) {
+      return DTypeError(absl::StrCat("field '", s.name, "': ", count.status().message()));
+    }
+    RecordField f;
+    f.name = std::move(s.name);
+    f.elemsize = ElemSize(s.format);
+    f.nbytes = *count * f.elemsize;
+    f.format = std::move(s.format);
+    out.push_back(std::move(f));
+  }
+  return out;
+}
+
+// NumPy's spelling of a scalar format inside a record's repr: no '|', '?'
+// for bool.
+std::string ReprFormat(DType t) {
+  if (t == DType::kBool) return "'?'";
+  absl::string_view d = Info(t).descr;
+  if (d[0] == '|') d.remove_prefix(1);
+  return absl::StrCat("'", d, "'");
+}
+
+// One field's format, as descr (`for_descr`) or repr spells it.
+std::string FormatText(const FieldFormat& f, bool for_descr) {
+  if (f.record) return for_descr ? f.record->Descr() : f.record->Repr();
+  return for_descr ? absl::StrCat("'", Info(f.dtype).descr, "'") : ReprFormat(f.dtype);
+}
+
+std::string FieldTuple(const RecordField& f, bool for_descr) {
+  std::string s = absl::StrCat("('", f.name, "', ", FormatText(f.format, for_descr));
+  if (!f.format.subshape.empty()) absl::StrAppend(&s, ", ", ShapeRepr(f.format.subshape));
+  return s + ")";
+}
+
+}  // namespace
+
+absl::StatusOr<RecordTypePtr> RecordType::Make(std::vector<FieldSpec> specs, bool align) {
+  absl::StatusOr<std::vector<RecordField>> fields = Fields(std::move(specs));
+  if (!fields.ok()) return fields.status();
+  auto t = std::make_shared<RecordType>();
+  int64_t end = 0, max_align = 1;
+  for (RecordField& f : *fields) {
+    if (align) {
+      const int64_t a = Alignment(f.format);
+      end = RoundUp(end, a);
+      max_align = std::max(max_align, a);
+    }
+    f.offset = end;
+    end += f.nbytes;
+  }
+  t->fields_ = *std::move(fields);
+  t->aligned_ = align;
+  t->alignment_ = align ? max_align : 1;
+  t->itemsize_ = align ? RoundUp(end, max_align) : end;
+  return t;
+}
+
+absl::StatusOr<RecordTypePtr> RecordType::WithOffsets(std::vector<FieldSpec> specs,
+                                                      std::vector<int64_t> offsets,
+                                                      int64_t itemsize) {
+  if (offsets.size() != specs.size()) {
+    return DTypeError(absl::StrCat(specs.size(), " fields but ", offsets.size(), " offsets"));
+  }
+  absl::StatusOr<std::vector<RecordField>> fields = Fields(std::move(specs));
+  if (!fields.ok()) return fields.status();
+  for (size_t i = 0; i < offsets.size(); ++i) {
+    RecordField& f = (*fields)[i];
+    if (offsets[i] < 0 || offsets[i] > itemsize || f.nbytes > itemsize - offsets[i]) {
+      return DTypeError(absl::StrCat("field '", f.name, "' of ", f.nbytes, " bytes at offset ",
+                                     offsets[i], " does not fit in an itemsize of ", itemsize));
+    }
+    f.offset = offsets[i];
+  }
+  auto t = std::make_shared<RecordType>();
+  t->fields_ = *std::move(fields);
+  t->itemsize_ = itemsize;
+  return t;
+}
+
+absl::StatusOr<const RecordField*> RecordType::Field(absl::string_view name) const {
+  for (const RecordField& f : fields_) {
+    if (f.name == name) return &f;
+  }
+  std::vector<std::string> names;
+  for (const RecordField& f : fields_) names.push_back(absl::StrCat("'", f.name, "'"));
+  return absl::InvalidArgumentError(absl::StrCat("no field of name '", name,
+                                                 "' (the fields are ", absl::StrJoin(names, ", "),
+                                                 ")"));
+}
+
+bool RecordType::operator==(const RecordType& o) const {
+  if (itemsize_ != o.itemsize_ || aligned_ != o.aligned_ || fields_.size() != o.fields_.size()) {
+    return false;
+  }
+  for (size_t i = 0; i < fields_.size(); ++i) {
+    const RecordField &a = fields_[i], &b = o.fields_[i];
+    if (a.name != b.name || a.offset != b.offset || a.format.subshape != b.format.subshape ||
+        (a.format.record == nullptr) != (b.format.record == nullptr)) {
+      return false;
+    }
+    if (a.format.record ? !(*a.format.record == *b.format.record) : a.format.dtype != b.format.dtype) {
+      return false;
+    }
+  }
+  return true;
+}
+
+std::string RecordType::Descr() const {
+  // By offset, with the gaps spelled as unnamed void fields (NumPy's
+  // dtype.descr), so that the offsets survive a round trip.
+  std::vector<const RecordField*> order;
+  for (const RecordField& f : fields_) order.push_back(&f);
+  std::stable_sort(order.begin(), order.end(),
+                   [](const RecordField* a, const RecordField* b) { return a->offset < b->offset; });
+  std::vector<std::string> items;
+  int64_t at = 0;
+  for (const RecordField* f : order) {
+    if (f->offset > at) items.push_back(absl::StrCat("('', '|V", f->offset - at, "')"));
+    items.push_back(FieldTuple(*f, /*for_descr=*/true));
+    at = std::max(at, f->offset + f->nbytes);
+  }
+  if (itemsize_ > at) items.push_back(absl::StrCat("('', '|V", itemsize_ - at, "')"));
+  return absl::StrCat("[", absl::StrJoin(items, ", "), "]");
+}
+
+std::string RecordType::Body(bool dict_form) const {
+  bool packed = true;
+  int64_t at = 0;
+  for (const RecordField& f : fields_) {
+    packed = packed && f.offset == at;
+    at = f.offset + f.nbytes;
+  }
+  if (packed && at == itemsize_ && !dict_form) {
+    std::vector<std::string> items;
+    for (const RecordField& f : fields_) items.push_back(FieldTuple(f, /*for_descr=*/false));
+    return absl::StrCat("[", absl::StrJoin(items, ", "), "]");
+  }
+  std::vector<std::string> names, formats, offsets;
+  for (const RecordField& f : fields_) {
+    names.push_back(absl::StrCat("'", f.name, "'"));
+    const std::string fmt = FormatText(f.format, /*for_descr=*/false);
+    formats.push_back(f.format.subshape.empty()
+                          ? fmt
+                          : absl::StrCat("(", fmt, ", ", ShapeRepr(f.format.subshape), ")"));
+    offsets.push_back(absl::StrCat(f.offset));
+  }
+  return absl::StrCat("{'names': [", absl::StrJoin(names, ", "), "], 'formats': [",
+                      absl::StrJoin(formats, ", "), "], 'offsets': [",
+                      absl::StrJoin(offsets, ", "), "], 'itemsize': ", itemsize_,
+                      dict_form && aligned_ ? ", 'aligned': True" : "", "}");
+}
+
+std::string RecordType::Repr() const {
+  return absl::StrCat("dtype(", Body(false), aligned_ ? ", align=True" : "", ")");
+}
+
+std::string RecordType::ArraySpec() const { return Body(aligned_); }
+
+namespace internal {
+
+absl::StatusOr<RecordTypePtr> RecordTypeFromDescr(const PyLiteral& descr,
+                                                  absl::string_view context) {
+  auto error = [&](absl::string_view what) {
+    return absl::InvalidArgumentError(absl::StrCat(context, ": ", what));
+  };
+  if (descr.kind != PyLiteral::kList) return error("a record descr must be a list of fields");
+  std::vector<FieldSpec> specs;
+  std::vector<int64_t> offsets;
+  int64_t at = 0;
+  for (const PyLiteral& item : descr.items) {
+    const size_t n = item.items.size();
+    if (item.kind != PyLiteral::kTuple || n < 2 || n > 3 ||
+        item.items[0].kind != PyLiteral::kString) {
+      return error("each field must be a tuple (name, format) or (name, format, shape)");
+    }
+    const std::string& name = item.items[0].text;
+    const PyLiteral& format = item.items[1];
+    FieldSpec spec{name, {}};
+    if (n == 3) {
+      const PyLiteral& shape = item.items[2];
+      if (shape.kind == PyLiteral::kInt) {
+        spec.format.subshape = {shape.i};
+      } else if (shape.kind == PyLiteral::kTuple) {
+        for (const PyLiteral& d : shape.items) {
+          if (d.kind != PyLiteral::kInt) return error("a field's shape must be a tuple of ints");
+          spec.format.subshape.push_back(d.i);
+        }
+      } else {
+        return error(absl::StrCat("field '", name, "': the shape must be an int or a tuple"));
+      }
+    }
+    if (format.kind == PyLiteral::kList) {
+      absl::StatusOr<RecordTypePtr> nested = RecordTypeFromDescr(format, context);
+      if (!nested.ok()) return nested.status();
+      spec.format.record = *std::move(nested);
+    } else if (format.kind == PyLiteral::kString) {
+      const std::string& code = format.text;
+      // Unnamed void fields are padding: they only move the offset.
+      if (name.empty() && code.size() > 2 && (code[0] == '|' || code[0] == '<') &&
+          code[1] == 'V') {
+        int64_t gap = 0;
+        for (char c : code.substr(2)) {
+          if (c < '0' || c > '9' || gap > (int64_t{1} << 40)) return error("bad padding '" + code + "'");
+          gap = gap * 10 + (c - '0');
+        }
+        at += gap;
+        continue;
+      }
+      absl::StatusOr<DType> t = DTypeFromString(code);
+      if (!t.ok() || code.size() < 2 || (code[0] != '<' && code[0] != '|') ||
+          Info(*t).descr.substr(1) != absl::string_view(code).substr(1)) {
+        return error(absl::StrCat("field '", name, "' has the unsupported format '", code,
+                                  "' (little-endian numeric formats such as '<f4' are)"));
+      }
+      spec.format.dtype = *t;
+    } else {
+      return error(absl::StrCat("field '", name, "': the format must be a string or a list"));
+    }
+    specs.push_back(std::move(spec));
+    offsets.push_back(at);
+    absl::StatusOr<int64_t> count =
+        CheckedSize(specs.back().format.subshape, ElemSize(specs.back().format));
+    if (!count.ok()) return error(absl::StrCat("field '", name, "': ", count.status().message()));
+    at += *count * ElemSize(specs.back().format);
+  }
+  absl::StatusOr<RecordTypePtr> t = RecordType::WithOffsets(std::move(specs), offsets, at);
+  if (!t.ok()) return error(t.status().message());
+  return t;
+}
+
+}  // namespace internal
+
+absl::StatusOr<RecordTypePtr> RecordTypeFromDescr(absl::string_view descr) {
+  absl::StatusOr<internal::PyLiteral> lit = internal::ParsePyLiteral(descr, "record descr");
+  if (!lit.ok()) return lit.status();
+  return internal::RecordTypeFromDescr(*lit, "record descr");
+}
+
+// --- RecordArray ------------------------------------------------------------
+
+namespace {
+
+Shape Append(Dims dims, Dims more) {
+  Shape s(dims.begin(), dims.end());
+  s.insert(s.end(), more.begin(), more.end());
+  return s;
+}
+
+}  // namespace
+
+absl::StatusOr<RecordArray> RecordArray::Zeros(Dims shape, RecordTypePtr type) {
+  if (type == nullptr) return absl::InvalidArgumentError("zeros(): the record type is null");
+  absl::StatusOr<NDArray> bytes = NDArray::Zeros(Append(shape, {type->itemsize()}), DType::kUInt8);
+  if (!bytes.ok()) return bytes.status();
+  return RecordArray(*std::move(bytes), std::move(type));
+}
+
+absl::StatusOr<RecordArray> RecordArray::FromBuffer(BufferPtr buffer, int64_t offset,
+                                                    RecordTypePtr type, Dims shape, Dims strides,
+                                                    bool writeable) {
+  if (type == nullptr) return absl::InvalidArgumentError("records: the record type is null");
+  if (strides.size() != shape.size()) {
+    return absl::InvalidArgumentError("records: shape and strides differ in length");
+  }
+  absl::StatusOr<NDArray> bytes =
+      NDArray::FromBuffer(std::move(buffer), offset, DType::kUInt8,
+                          Append(shape, {type->itemsize()}), Append(strides, {1}), writeable);
+  if (!bytes.ok()) return bytes.status();
+  return RecordArray(*std::move(bytes), std::move(type));
+}
+
+std::string RecordArray::Describe() const {
+  return absl::StrCat(type_->Repr(), " ", ShapeRepr(shape()), " strides ", ShapeRepr(strides()),
+                      " offset ", offset());
+}
+
+absl::StatusOr<NDArray> RecordArray::Field(absl::string_view name) const {
+  absl::StatusOr<const RecordField*> f = type_->Field(name);
+  if (!f.ok()) return f.status();
+  const FieldFormat& fmt = (*f)->format;
+  if (fmt.record) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("field '", name, "' holds records (", fmt.record->Repr(),
+                     "): take it as a record array, not a numeric one"));
+  }
+  return NDArray::FromBuffer(buffer(), offset() + (*f)->offset, fmt.dtype,
+                             Append(shape(), fmt.subshape),
+                             Append(strides(), ContiguousStrides(fmt.subshape, (*f)->elemsize,
+                                                                 Order::kC)),
+                             writeable());
+}
+
+absl::StatusOr<RecordArray> RecordArray::Records(absl::string_view name) const {
+  absl::StatusOr<const RecordField*> f = type_->Field(name);
+  if (!f.ok()) return f.status();
+  const FieldFormat& fmt = (*f)->format;
+  if (!fmt.record) {
+    return absl::InvalidArgumentError(absl::StrCat("field '", name, "' holds ", Name(fmt.dtype),
+                                                   " values, not records"));
+  }
+  return FromBuffer(buffer(), offset() + (*f)->offset, fmt.record, Append(shape(), fmt.subshape),
+                    Append(strides(), ContiguousStrides(fmt.subshape, (*f)->elemsize, Order::kC)),
+                    writeable());
+}
+
+absl::StatusOr<RecordArray> RecordArray::Index(absl::Span<const IndexItem> items) const {
+  int consumed = 0;
+  bool ellipsis = false;
+  for (const IndexItem& it : items) {
+    ellipsis = ellipsis || std::holds_alternative<Ellipsis>(it);
+    consumed += std::holds_alternative<int64_t>(it) || std::holds_alternative<Slice>(it);
+  }
+  if (consumed > ndim()) {
+    return absl::InvalidArgumentError(absl::StrCat("too many indices for array: array is ",
+                                                   ndim(), "-dimensional, but ", consumed,
+                                                   " were indexed"));
+  }
+  // The bytes' last dim is the item: an ellipsis must not reach it.
+  std::vector<IndexItem> all(items.begin(), items.end());
+  if (ellipsis) all.push_back(Slice{});
+  absl::StatusOr<NDArray> bytes = bytes_.Index(all);
+  if (!bytes.ok()) return bytes.status();
+  return RecordArray(*std::move(bytes), type_);
+}
+
+absl::StatusOr<RecordArray> RecordArray::Copy() const {
+  absl::StatusOr<NDArray> bytes = bytes_.Copy(Order::kC);
+  if (!bytes.ok()) return bytes.status();
+  return RecordArray(*std::move(bytes), type_);
+}
+
+}  // namespace ndjit
