@@ -87,6 +87,58 @@ TEST(ScriptTest, ExpressionsFollowNumPy) {
   EXPECT_EQ(Exec(s, "np.linalg.multi_dot((x, x.T, x)).shape"), "(3, 4)\n");
 }
 
+TEST(ScriptTest, RecordArraysAndListLiterals) {
+  Session s;
+  EXPECT_EQ(
+      Exec(s, "p = dtype([('t', 'u8'), ('pos', 'f4', (3,)), ('vel', float32, 3)], align=True)"),
+      "");
+  EXPECT_EQ(Exec(s, "p"),
+            "dtype([('t', '<u8'), ('pos', '<f4', (3,)), ('vel', '<f4', (3,))], align=True)\n");
+  EXPECT_EQ(Exec(s, "dtype([('a', 'u1'), ('b', 'f8')], align=True)"),
+            "dtype({'names': ['a', 'b'], 'formats': ['u1', '<f8'], 'offsets': [0, 8], "
+            "'itemsize': 16}, align=True)\n");
+  EXPECT_EQ(Exec(s, "rec = zeros(3, dtype=p)"), "");
+  EXPECT_EQ(Exec(s, "rec.shape, rec.itemsize, rec['vel'].strides"), "((3,), 32, (32, 4))\n");
+  EXPECT_EQ(Exec(s, "add(array([[3, 4, 0], [0, 0, 2], [1, 2, 2]]), 0, out=rec['vel'])[2]"),
+            "array([1., 2., 2.], dtype=float32)\n");
+  EXPECT_EQ(Exec(s, "v = rec['vel']"), "");
+  EXPECT_EQ(Exec(s, "sqrt(v[:, 0]**2 + v[:, 1]**2 + v[:, 2]**2)"),
+            "array([5., 2., 3.], dtype=float32)\n");
+  EXPECT_EQ(Exec(s, "rec[::2]['vel'][:, 0]"), "array([3., 1.], dtype=float32)\n");
+  EXPECT_EQ(Exec(s, "rec[1:2]"),
+            "array([(0, [0., 0., 0.], [0., 0., 2.])],\n      dtype={'names': ['t', 'pos', "
+            "'vel'], 'formats': ['<u8', ('<f4', (3,)), ('<f4', (3,))], 'offsets': [0, 8, 20], "
+            "'itemsize': 32, 'aligned': True})\n");
+  EXPECT_EQ(
+      Exec(s, "q = zeros(2, dtype=dtype([('id', 'i4'), ('xy', [('x', 'f8'), ('y', 'f8')])]))"), "");
+  EXPECT_EQ(Exec(s, "q['xy']['y'].shape, q.itemsize"), "((2,), 20)\n");
+  // Errors name the field and the operation.
+  EXPECT_EQ(Exec(s, "rec['speed']"),
+            "error: no field of name 'speed' (the fields are 't', 'pos', 'vel')");
+  EXPECT_EQ(Exec(s, "rec.vel"),
+            "error: record array has no attribute 'vel' (fields are read as rec['name'])");
+  EXPECT_EQ(Exec(s, "rec + 1"), "error: add(): expected an array or a number, not ndarray");
+  EXPECT_EQ(Exec(s, "ones(2, dtype=p)"), "error: ones() of a record dtype: use zeros()");
+  EXPECT_EQ(Exec(s, "dtype([('a', 'U5')])"),
+            "error: dtype(): field 'a': data type not understood: 'U5'");
+  EXPECT_EQ(Exec(s, "dtype([('a', 'f4'), ('a', 'i4')])"),
+            "error: dtype(): field 'a' occurs more than once");
+  EXPECT_EQ(Exec(s, "dtype([('a',)])"),
+            "error: dtype(): a field is a tuple (name, format) or (name, format, shape), not "
+            "('a',)");
+  EXPECT_EQ(Exec(s, "zeros(2, dtype=int32)['a']"),
+            "error: only integers, slices (`:`), ellipsis (`...`) and None are valid indices");
+  // List literals make arrays as NumPy infers them.
+  EXPECT_EQ(Exec(s, "array([[1, 2], [3, 4]])"), "array([[1, 2],\n       [3, 4]])\n");
+  EXPECT_EQ(Exec(s, "array([True, False]), array([1, 2.5]), [1, (2, 3)]"),
+            "(array([ True, False]), array([1. , 2.5]), [1, (2, 3)])\n");
+  EXPECT_EQ(Exec(s, "array([[1, 2], [3]])"),
+            "error: array(): setting an array element with a sequence. The requested array has "
+            "an inhomogeneous shape after 1 dimensions. The detected shape was (2,) + "
+            "inhomogeneous part.");
+  EXPECT_EQ(Exec(s, "zeros([2, 3]).shape"), "(2, 3)\n");
+}
+
 TEST(ScriptTest, SyntaxErrorsPointAtTheirColumn) {
   Session s;
   EXPECT_EQ(Exec(s, "x + * 2"), "  x + * 2\n      ^\nerror: invalid syntax");

@@ -156,21 +156,37 @@ void FormatRecord(const RecordType& t, const char* p, std::string* out) {
   out->push_back(')');
 }
 
+// NumPy's line width: the innermost axis's records fill lines greedily.
+constexpr size_t kLineWidth = 75;
+
 void FormatRecordAxis(const RecordArray& a, const char* p, int axis, bool summarise,
                       std::string* out) {
   if (axis == a.ndim()) return FormatRecord(*a.type(), p, out);
   const int64_t n = a.shape()[axis];
-  out->push_back('[');
+  const bool inner = axis + 1 == a.ndim();
+  const std::string indent(7 + axis, ' ');
   const std::string sep =
-      axis + 1 == a.ndim()
-          ? ", "
-          : absl::StrCat(",", std::string(a.ndim() - axis - 1, '\n'), std::string(7 + axis, ' '));
+      absl::StrCat(",", std::string(inner ? 0 : a.ndim() - axis - 1, '\n'), inner ? "" : indent);
+  out->push_back('[');
+  size_t line_start = out->rfind('\n') == std::string::npos ? 0 : out->rfind('\n') + 1;
   for (int64_t i = 0; i < n; ++i) {
+    std::string item;
     if (summarise && n > 2 * kEdgeItems && i == kEdgeItems) {
-      absl::StrAppend(out, "...", sep);
-      i = n - kEdgeItems;
+      item = "...";
+      i = n - kEdgeItems - 1;
+    } else {
+      FormatRecordAxis(a, p + i * a.strides()[axis], axis + 1, summarise, &item);
     }
-    FormatRecordAxis(a, p + i * a.strides()[axis], axis + 1, summarise, out);
+    if (inner && i > 0 && out->back() == ',') {
+      // A record that would pass the line width starts the next line.
+      if (out->size() - line_start + 1 + item.size() + 2 > kLineWidth) {
+        absl::StrAppend(out, "\n", indent);
+        line_start = out->size() - indent.size();
+      } else {
+        out->push_back(' ');
+      }
+    }
+    out->append(item);
     if (i + 1 < n) out->append(sep);
   }
   out->push_back(']');

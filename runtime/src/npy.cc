@@ -149,8 +149,9 @@ namespace {
 // The header NumPy writes for `descr` (already a Python literal), padded so
 // the data starts on a 64-byte boundary.
 std::string HeaderBytes(absl::string_view descr, Dims shape, bool fortran) {
-  std::string dict = absl::StrCat("{'descr': ", descr, ", 'fortran_order': ",
-                                  fortran ? "True" : "False", ", 'shape': ", ShapeRepr(shape), ", }");
+  std::string dict =
+      absl::StrCat("{'descr': ", descr, ", 'fortran_order': ", fortran ? "True" : "False",
+                   ", 'shape': ", ShapeRepr(shape), ", }");
   if (!shape.empty()) {
     const int64_t growth = shape[fortran ? shape.size() - 1 : 0];
     dict.append(kGrowthAxisMaxDigits - absl::StrCat(growth).size(), ' ');
@@ -197,13 +198,12 @@ absl::Status InFile(const std::string& path, const absl::Status& s) {
 // The header must describe records (`records`) or plain numbers (not).
 absl::Status CheckKind(const NpyHeader& h, bool records) {
   if (records && !h.record) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "npy: the file holds ", Name(h.dtype), " values, not records: load it as an array"));
+    return absl::InvalidArgumentError(absl::StrCat("npy: the file holds ", Name(h.dtype),
+                                                   " values, not records: load it as an array"));
   }
   if (!records && h.record) {
-    return absl::InvalidArgumentError(absl::StrCat("npy: the file holds records of ",
-                                                   h.record->Repr(),
-                                                   ": load it as a record array"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        "npy: the file holds records of ", h.record->Repr(), ": load it as a record array"));
   }
   return absl::OkStatus();
 }
@@ -220,7 +220,8 @@ absl::StatusOr<std::pair<NpyHeader, NDArray>> ReadItems(absl::string_view bytes,
     shape.insert(h->fortran_order ? shape.begin() : shape.end(), h->itemsize());
     dtype = DType::kUInt8;
   }
-  absl::StatusOr<NDArray> a = NDArray::Empty(shape, dtype, h->fortran_order ? Order::kF : Order::kC);
+  absl::StatusOr<NDArray> a =
+      NDArray::Empty(shape, dtype, h->fortran_order ? Order::kF : Order::kC);
   if (!a.ok()) return a.status();
   std::memcpy(a->data(), bytes.data() + h->data_offset, static_cast<size_t>(h->data_bytes));
   if (h->big_endian) SwapBytes(a->data(), a->size(), h->dtype);
@@ -230,8 +231,8 @@ absl::StatusOr<std::pair<NpyHeader, NDArray>> ReadItems(absl::string_view bytes,
 // Records in a buffer laid out as the header says, from `offset`.
 absl::StatusOr<RecordArray> RecordsIn(BufferPtr buffer, int64_t offset, const NpyHeader& h,
                                       bool writeable) {
-  const Strides strides = ContiguousStrides(h.shape, h.itemsize(),
-                                            h.fortran_order ? Order::kF : Order::kC);
+  const Strides strides =
+      ContiguousStrides(h.shape, h.itemsize(), h.fortran_order ? Order::kF : Order::kC);
   return RecordArray::FromBuffer(std::move(buffer), offset, h.record, h.shape, strides, writeable);
 }
 
@@ -309,9 +310,32 @@ absl::StatusOr<RecordArray> RecordsFromNpyBytes(absl::string_view bytes) {
   return RecordsIn(raw.buffer(), raw.offset(), items->first, /*writeable=*/true);
 }
 
-absl::Status SaveNpy(const std::string& path, const NDArray& a) { return WriteFile(path, NpyBytes(a)); }
+absl::Status SaveNpy(const std::string& path, const NDArray& a) {
+  return WriteFile(path, NpyBytes(a));
+}
 absl::Status SaveNpy(const std::string& path, const RecordArray& a) {
   return WriteFile(path, NpyBytes(a));
+}
+
+absl::StatusOr<NpyHeader> ReadNpyHeader(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) return FileError("load(): cannot open", path);
+  std::string head(12, '\0');
+  f.read(head.data(), 12);
+  head.resize(static_cast<size_t>(f.gcount()));
+  // The header length sits after the magic and version (2 bytes in 1.0, else 4).
+  if (head.size() >= 12 && absl::string_view(head).substr(0, kMagic.size()) == kMagic) {
+    // NumPy refuses headers above 10000 bytes by default; past 1 MiB the
+    // parse reports the truncation instead of this reading gigabytes.
+    const int64_t len = std::min<int64_t>(
+        head[6] == 1 ? ReadLE(head, 8, 2) + 10 : ReadLE(head, 8, 4) + 12, int64_t{1} << 20);
+    head.resize(static_cast<size_t>(len));
+    f.read(head.data() + 12, len - 12);
+    head.resize(12 + static_cast<size_t>(f.gcount()));
+  }
+  absl::StatusOr<NpyHeader> h = ParseNpyHeader(head);
+  if (!h.ok()) return InFile(path, h.status());
+  return h;
 }
 
 absl::StatusOr<NDArray> LoadNpy(const std::string& path) {
@@ -359,8 +383,9 @@ absl::StatusOr<NDArray> CreateNpyMemmap(const std::string& path, Dims shape, DTy
     const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) return FileError("open_memmap(): cannot create", path);
     const int64_t total = static_cast<int64_t>(header.size()) + *size * ItemSize(dtype);
-    const bool ok = write(fd, header.data(), header.size()) == static_cast<ssize_t>(header.size()) &&
-                    ftruncate(fd, total) == 0;
+    const bool ok =
+        write(fd, header.data(), header.size()) == static_cast<ssize_t>(header.size()) &&
+        ftruncate(fd, total) == 0;
     close(fd);
     if (!ok) return FileError("open_memmap(): cannot write", path);
   }

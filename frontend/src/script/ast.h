@@ -23,6 +23,7 @@ struct Node {
     kNone,
     kEllipsis,   // `...` in a subscript
     kTuple,      // kids
+    kList,       // kids
     kUnary,      // op, kids[0]
     kBinary,     // op, kids[0], kids[1]
     kCompare,    // op, kids[0], kids[1]

@@ -6,123 +6,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "args.h"
 #include "ndjit/linalg.h"
 #include "ndjit/runtime/npy.h"
 #include "value.h"
 
 namespace ndjit::script {
 namespace {
-
-absl::Status Bad(const std::string& text) { return absl::InvalidArgumentError(text); }
-
-std::string KindName(const Value& v) {
-  switch (v.kind) {
-    case Value::kNone:
-      return "NoneType";
-    case Value::kArray:
-      return "ndarray";
-    case Value::kInt:
-      return "int";
-    case Value::kFloat:
-      return "float";
-    case Value::kBool:
-      return "bool";
-    case Value::kString:
-      return "str";
-    case Value::kTuple:
-      return "tuple";
-    case Value::kDType:
-      return "dtype";
-    case Value::kFunction:
-      return "function";
-    case Value::kModule:
-      return "module";
-    case Value::kGenerator:
-      return "Generator";
-  }
-  return "?";
-}
-
-absl::StatusOr<int64_t> ToInt(const Value& v, const std::string& what) {
-  if (v.kind == Value::kInt || v.kind == Value::kBool) return v.i;
-  if (v.kind == Value::kArray && v.array.ndim() == 0 && IsInteger(v.array.dtype())) {
-    return v.array.item<int64_t>();
-  }
-  return Bad(absl::StrCat(what, " must be an integer, not ", KindName(v)));
-}
-
-absl::StatusOr<double> ToFloat(const Value& v, const std::string& what) {
-  if (v.kind == Value::kInt || v.kind == Value::kBool) return static_cast<double>(v.i);
-  if (v.kind == Value::kFloat) return v.f;
-  return Bad(absl::StrCat(what, " must be a number, not ", KindName(v)));
-}
-
-// A shape: an int or a tuple of ints.
-absl::StatusOr<Shape> ToShape(const Value& v, const std::string& what) {
-  Shape s;
-  if (v.kind == Value::kTuple) {
-    for (const Value& x : v.items) {
-      absl::StatusOr<int64_t> n = ToInt(x, what);
-      if (!n.ok()) return n.status();
-      s.push_back(*n);
-    }
-    return s;
-  }
-  absl::StatusOr<int64_t> n = ToInt(v, what);
-  if (!n.ok()) return n.status();
-  s.push_back(*n);
-  return s;
-}
-
-// Shape arguments given either as one tuple or as several ints.
-absl::StatusOr<Shape> ShapeArgs(const std::vector<Value>& pos, size_t from,
-                                const std::string& what) {
-  if (pos.size() == from + 1) return ToShape(pos[from], what);
-  Shape s;
-  for (size_t k = from; k < pos.size(); ++k) {
-    absl::StatusOr<int64_t> n = ToInt(pos[k], what);
-    if (!n.ok()) return n.status();
-    s.push_back(*n);
-  }
-  return s;
-}
-
-absl::StatusOr<DType> ToDType(const Value& v) {
-  if (v.kind == Value::kDType) return v.dtype;
-  if (v.kind == Value::kString) {
-    absl::StatusOr<DType> t = DTypeFromString(v.s);
-    if (t.ok()) return t;
-  }
-  return Bad(absl::StrCat("data type not understood: ", Repr(v)));
-}
-
-// Takes keyword `name` (or positional `index`), if present.
-const Value* Arg(const Args& a, const std::string& name, size_t index) {
-  if (auto it = a.kw.find(name); it != a.kw.end()) return &it->second;
-  return index < a.pos.size() ? &a.pos[index] : nullptr;
-}
-
-absl::StatusOr<Axis> ToAxis(const Value* v) {
-  if (v == nullptr || v->kind == Value::kNone) return Axis();
-  if (v->kind == Value::kTuple) {
-    std::vector<int64_t> axes;
-    for (const Value& x : v->items) {
-      absl::StatusOr<int64_t> n = ToInt(x, "axis");
-      if (!n.ok()) return n.status();
-      axes.push_back(*n);
-    }
-    return Axis(axes);
-  }
-  absl::StatusOr<int64_t> n = ToInt(*v, "axis");
-  if (!n.ok()) return n.status();
-  return Axis(*n);
-}
-
-bool Truthy(const Value* v, bool dflt) {
-  if (v == nullptr) return dflt;
-  if (v->kind == Value::kBool || v->kind == Value::kInt) return v->i != 0;
-  return dflt;
-}
 
 std::mt19937_64& Rng() {
   static std::mt19937_64 rng(0);
@@ -164,8 +54,6 @@ absl::StatusOr<Value> Random(bool normal, const Args& a) {
   for (int64_t i = 0; i < out->size(); ++i) p[i] = normal ? gauss(Rng()) : uni(Rng());
   return Value::Arr(Array<>(*out));
 }
-
-using Fn = std::function<absl::StatusOr<Value>(Args&)>;
 
 // Reductions share their argument handling: (a, axis, dtype/ddof, keepdims).
 Fn Reduction(const std::string& name) {
@@ -602,6 +490,7 @@ std::map<std::string, Fn>& Table() {
     };
     AddContractions(t);
     AddGenerator(t);
+    AddRecords(t);
     return t;
   }());
   return *table;
@@ -655,6 +544,8 @@ absl::StatusOr<Array<>> ToArray(const Value& v, const std::string& what) {
       ir::ScalarToStorage(s, t, one->data());
       return Array<>(*one);
     }
+    case Value::kList:
+      return ListToArray(v, what);
     default:
       return Bad(absl::StrCat(what, "(): expected an array or a number, not ", KindName(v)));
   }
@@ -713,13 +604,18 @@ std::string Repr(const Value& v) {
       return v.i ? "True" : "False";
     case Value::kString:
       return absl::StrCat("'", v.s, "'");
-    case Value::kTuple: {
+    case Value::kTuple:
+    case Value::kList: {
       std::vector<std::string> parts;
       for (const Value& x : v.items) parts.push_back(Repr(x));
+      if (v.kind == Value::kList) return absl::StrCat("[", absl::StrJoin(parts, ", "), "]");
       return absl::StrCat("(", absl::StrJoin(parts, ", "), v.items.size() == 1 ? ",)" : ")");
     }
     case Value::kDType:
+      if (v.record) return v.record->Repr();
       return absl::StrCat("dtype('", Name(v.dtype), "')");
+    case Value::kRecords:
+      return RecordArrayRepr(v.records);
     case Value::kFunction:
       return absl::StrCat("<function ", v.s, ">");
     case Value::kModule:

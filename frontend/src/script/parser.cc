@@ -361,6 +361,18 @@ class Parser {
       Expect(")");
       return inner;
     }
+    if (IsOp("[")) {  // a list literal: [1, 2], [('t', 'u8'), ('pos', 'f4', (3,))]
+      auto list = Make(Node::kList, t.column);
+      Next();
+      while (!failed_ && !Accept("]")) {
+        list->kids.push_back(Expr());
+        if (!Accept(",")) {
+          Expect("]");
+          break;
+        }
+      }
+      return list;
+    }
     if (IsOp("...")) return Make(Node::kEllipsis, Next().column);
     Fail(t.kind == Token::kEnd ? "unexpected end of input" : "invalid syntax", t.column);
     Next();

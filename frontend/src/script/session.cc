@@ -159,9 +159,10 @@ struct Session::Impl {
         return Value();
       case Node::kEllipsis:
         return Bad("'...' is only allowed in an index");
-      case Node::kTuple: {
+      case Node::kTuple:
+      case Node::kList: {
         Value t;
-        t.kind = Value::kTuple;
+        t.kind = n.kind == Node::kTuple ? Value::kTuple : Value::kList;
         for (const NodePtr& k : n.kids) {
           absl::StatusOr<Value> v = Eval(*k);
           if (!v.ok()) return v;
@@ -268,6 +269,7 @@ struct Session::Impl {
       }
       return Value::Function("rng." + name, std::make_shared<Value>(*obj));
     }
+    if (obj->kind == Value::kRecords) return RecordAttribute(*obj, name);
     if (obj->kind != Value::kArray) {
       return Bad(absl::StrCat("'", Repr(*obj), "' has no attribute '", name, "'"));
     }
@@ -305,6 +307,7 @@ struct Session::Impl {
     absl::StatusOr<Value> obj = Eval(*n.kids[0]);
     if (!obj.ok()) return obj;
     std::vector<IndexItem> items;
+    std::vector<Value> keys;  // field names, for record arrays
     for (size_t k = 1; k < n.kids.size(); ++k) {
       const Node& item = *n.kids[k];
       if (item.kind == Node::kEllipsis) {
@@ -324,6 +327,8 @@ struct Session::Impl {
           items.push_back(NewAxis{});
         } else if (v->kind == Value::kInt) {
           items.push_back(v->i);
+        } else if (v->kind == Value::kString && obj->kind == Value::kRecords) {
+          keys.push_back(*v);
         } else {
           return Bad("only integers, slices (`:`), ellipsis (`...`) and None are valid indices");
         }
@@ -339,6 +344,7 @@ struct Session::Impl {
       if (i < 0 || i >= size) return Bad("tuple index out of range");
       return obj->items[i];
     }
+    if (obj->kind == Value::kRecords) return RecordSubscript(*obj, keys, items);
     if (obj->kind != Value::kArray)
       return Bad(absl::StrCat("'", Repr(*obj), "' is not subscriptable"));
     try {

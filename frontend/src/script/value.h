@@ -10,6 +10,7 @@
 #include "absl/status/statusor.h"
 #include "ndjit/array.h"
 #include "ndjit/random.h"
+#include "ndjit/runtime/record.h"
 
 namespace ndjit::script {
 
@@ -22,7 +23,9 @@ struct Value {
     kBool,
     kString,
     kTuple,
-    kDType,
+    kList,
+    kDType,    // a scalar dtype, or a record dtype when `record` is set
+    kRecords,  // a record (structured) array
     kFunction,
     kModule,
     kGenerator,  // random.default_rng(seed): shared, so its stream count moves on
@@ -34,6 +37,8 @@ struct Value {
   std::string s;  // kString; kFunction / kModule: the name
   std::vector<Value> items;
   DType dtype = DType::kFloat64;
+  RecordTypePtr record;            // kDType of records
+  RecordArray records;             // kRecords
   std::shared_ptr<Value> self;     // kFunction: the bound object of a method
   std::shared_ptr<Generator> rng;  // kGenerator
 
@@ -80,6 +85,18 @@ struct Value {
     v.self = std::move(self);
     return v;
   }
+  static Value Records(RecordArray r) {
+    Value v;
+    v.kind = kRecords;
+    v.records = std::move(r);
+    return v;
+  }
+  static Value RecordDType(RecordTypePtr t) {
+    Value v;
+    v.kind = kDType;
+    v.record = std::move(t);
+    return v;
+  }
   bool IsNumber() const { return kind == kInt || kind == kFloat || kind == kBool; }
 };
 
@@ -101,6 +118,14 @@ std::vector<std::string> BuiltinNames();
 absl::StatusOr<Array<>> ToArray(const Value& v, const std::string& what);
 // Applies ufunc `op` to values: Python numbers are weak (NEP 50) beside arrays.
 absl::StatusOr<Value> ApplyUfunc(ir::Ufunc op, const std::vector<Value>& ins);
+// The language's record arrays: dtype(list, align=), zeros/load/save of
+// records, rec['field'] and rec[index] (records.cc).
+using Fn = std::function<absl::StatusOr<Value>(Args&)>;
+void AddRecords(std::map<std::string, Fn>& table);
+absl::StatusOr<Value> RecordSubscript(const Value& records, const std::vector<Value>& keys,
+                                      absl::Span<const IndexItem> items);
+absl::StatusOr<Value> RecordAttribute(const Value& records, const std::string& name);
+
 // NumPy's repr of a value.
 std::string Repr(const Value& v);
 

@@ -15,7 +15,7 @@ namespace ndjit {
 struct NpyHeader {
   int major_version = 1, minor_version = 0;
   DType dtype = DType::kFloat64;
-  RecordTypePtr record;  // set for record files ('descr' a list); then dtype is unused
+  RecordTypePtr record;     // set for record files ('descr' a list); then dtype is unused
   bool big_endian = false;  // data must be byte-swapped on this host
   bool fortran_order = false;
   Shape shape;
@@ -29,6 +29,9 @@ struct NpyHeader {
 // Parses the magic string, version, and header dict at the start of `file`
 // (which needs to hold at least the whole header).
 absl::StatusOr<NpyHeader> ParseNpyHeader(absl::string_view file);
+
+// Reads only the header of the file at `path`.
+absl::StatusOr<NpyHeader> ReadNpyHeader(const std::string& path);
 
 // The file's bytes: header and data.
 absl::StatusOr<std::string> NpyBytes(const NDArray& a);

@@ -1,0 +1,195 @@
+// Argument conversion shared by the language's builtins.
+#include "args.h"
+
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+
+namespace ndjit::script {
+
+absl::Status Bad(const std::string& text) { return absl::InvalidArgumentError(text); }
+
+std::string KindName(const Value& v) {
+  switch (v.kind) {
+    case Value::kList:
+      return "list";
+    case Value::kRecords:
+      return "ndarray";
+    case Value::kNone:
+      return "NoneType";
+    case Value::kArray:
+      return "ndarray";
+    case Value::kInt:
+      return "int";
+    case Value::kFloat:
+      return "float";
+    case Value::kBool:
+      return "bool";
+    case Value::kString:
+      return "str";
+    case Value::kTuple:
+      return "tuple";
+    case Value::kDType:
+      return "dtype";
+    case Value::kFunction:
+      return "function";
+    case Value::kModule:
+      return "module";
+    case Value::kGenerator:
+      return "Generator";
+  }
+  return "?";
+}
+
+absl::StatusOr<int64_t> ToInt(const Value& v, const std::string& what) {
+  if (v.kind == Value::kInt || v.kind == Value::kBool) return v.i;
+  if (v.kind == Value::kArray && v.array.ndim() == 0 && IsInteger(v.array.dtype())) {
+    return v.array.item<int64_t>();
+  }
+  return Bad(absl::StrCat(what, " must be an integer, not ", KindName(v)));
+}
+
+absl::StatusOr<double> ToFloat(const Value& v, const std::string& what) {
+  if (v.kind == Value::kInt || v.kind == Value::kBool) return static_cast<double>(v.i);
+  if (v.kind == Value::kFloat) return v.f;
+  return Bad(absl::StrCat(what, " must be a number, not ", KindName(v)));
+}
+
+absl::StatusOr<Shape> ToShape(const Value& v, const std::string& what) {
+  Shape s;
+  if (v.kind == Value::kTuple || v.kind == Value::kList) {
+    for (const Value& x : v.items) {
+      absl::StatusOr<int64_t> n = ToInt(x, what);
+      if (!n.ok()) return n.status();
+      s.push_back(*n);
+    }
+    return s;
+  }
+  absl::StatusOr<int64_t> n = ToInt(v, what);
+  if (!n.ok()) return n.status();
+  s.push_back(*n);
+  return s;
+}
+
+absl::StatusOr<Shape> ShapeArgs(const std::vector<Value>& pos, size_t from,
+                                const std::string& what) {
+  if (pos.size() == from + 1) return ToShape(pos[from], what);
+  Shape s;
+  for (size_t k = from; k < pos.size(); ++k) {
+    absl::StatusOr<int64_t> n = ToInt(pos[k], what);
+    if (!n.ok()) return n.status();
+    s.push_back(*n);
+  }
+  return s;
+}
+
+absl::StatusOr<DType> ToDType(const Value& v) {
+  if (v.kind == Value::kDType && v.record) {
+    return Bad(absl::StrCat("a record dtype is not allowed here: ", v.record->Repr()));
+  }
+  if (v.kind == Value::kDType) return v.dtype;
+  if (v.kind == Value::kString) {
+    absl::StatusOr<DType> t = DTypeFromString(v.s);
+    if (t.ok()) return t;
+  }
+  return Bad(absl::StrCat("data type not understood: ", Repr(v)));
+}
+
+const Value* Arg(const Args& a, const std::string& name, size_t index) {
+  if (auto it = a.kw.find(name); it != a.kw.end()) return &it->second;
+  return index < a.pos.size() ? &a.pos[index] : nullptr;
+}
+
+absl::StatusOr<Axis> ToAxis(const Value* v) {
+  if (v == nullptr || v->kind == Value::kNone) return Axis();
+  if (v->kind == Value::kTuple) {
+    std::vector<int64_t> axes;
+    for (const Value& x : v->items) {
+      absl::StatusOr<int64_t> n = ToInt(x, "axis");
+      if (!n.ok()) return n.status();
+      axes.push_back(*n);
+    }
+    return Axis(axes);
+  }
+  absl::StatusOr<int64_t> n = ToInt(*v, "axis");
+  if (!n.ok()) return n.status();
+  return Axis(*n);
+}
+
+bool Truthy(const Value* v, bool dflt) {
+  if (v == nullptr) return dflt;
+  if (v->kind == Value::kBool || v->kind == Value::kInt) return v->i != 0;
+  return dflt;
+}
+
+}  // namespace ndjit::script
+
+namespace ndjit::script {
+namespace {
+
+// Walks nested lists and tuples: `shape` fixed by the first path down,
+// every other path must agree (NumPy refuses ragged nesting).
+absl::Status Flatten(const Value& v, size_t depth, Shape& shape, bool& shape_done,
+                     std::vector<const Value*>& leaves) {
+  const bool seq = v.kind == Value::kList || v.kind == Value::kTuple;
+  if (!shape_done && seq) {
+    shape.push_back(static_cast<int64_t>(v.items.size()));
+    if (v.items.empty()) shape_done = true;
+  } else if (!shape_done) {
+    shape_done = true;
+  }
+  const bool want_seq = depth < shape.size();
+  if (seq != want_seq || (seq && static_cast<int64_t>(v.items.size()) != shape[depth])) {
+    return Bad(absl::StrCat(
+        "setting an array element with a sequence. The requested array has an inhomogeneous "
+        "shape after ",
+        depth, " dimensions. The detected shape was ", ShapeRepr(Dims(shape).subspan(0, depth)),
+        " + inhomogeneous part."));
+  }
+  if (!seq) {
+    if (!v.IsNumber()) return Bad(absl::StrCat("array(): cannot hold a ", KindName(v)));
+    leaves.push_back(&v);
+    return absl::OkStatus();
+  }
+  for (const Value& x : v.items) {
+    if (absl::Status s = Flatten(x, depth + 1, shape, shape_done, leaves); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<Array<>> ListToArray(const Value& v, const std::string& what) {
+  Shape shape;
+  bool shape_done = false;
+  std::vector<const Value*> leaves;
+  if (absl::Status s = Flatten(v, 0, shape, shape_done, leaves); !s.ok()) {
+    return Bad(absl::StrCat(what, "(): ", s.message()));
+  }
+  // NumPy's inference: any float makes float64, else any int int64.
+  bool any_float = false, any_int = false;
+  for (const Value* x : leaves) {
+    any_float |= x->kind == Value::kFloat;
+    any_int |= x->kind == Value::kInt;
+  }
+  const DType t = any_float                   ? DType::kFloat64
+                  : any_int || leaves.empty() ? DType::kInt64
+                                              : DType::kBool;
+  absl::StatusOr<NDArray> out = NDArray::Empty(shape, leaves.empty() ? DType::kFloat64 : t);
+  if (!out.ok()) return out.status();
+  for (size_t i = 0; i < leaves.size(); ++i) {
+    char* p = out->data() + static_cast<int64_t>(i) * ItemSize(t);
+    if (t == DType::kFloat64) {
+      const double d =
+          leaves[i]->kind == Value::kFloat ? leaves[i]->f : static_cast<double>(leaves[i]->i);
+      std::memcpy(p, &d, sizeof d);
+    } else if (t == DType::kInt64) {
+      std::memcpy(p, &leaves[i]->i, sizeof(int64_t));
+    } else {
+      *p = static_cast<char>(leaves[i]->i != 0);
+    }
+  }
+  return Array<>(*std::move(out));
+}
+
+}  // namespace ndjit::script
