@@ -18,6 +18,7 @@
 #include "ndjit/ir/eager.h"
 #include "ndjit/ir/kernel.h"
 #include "ndjit/ir/reference.h"
+#include "stream.h"
 
 namespace ndjit {
 namespace {
@@ -698,6 +699,7 @@ EvalStats GetEvalStats() {
   s.intermediate_bytes = g_intermediate_bytes.load(std::memory_order_relaxed);
   s.gemms_run = g_gemms.load(std::memory_order_relaxed);
   s.fused_epilogues = g_epilogues.load(std::memory_order_relaxed);
+  internal::AddStreamStats(s);
   return s;
 }
 

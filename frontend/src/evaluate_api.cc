@@ -6,6 +6,7 @@
 #include "evaluate_internal.h"
 #include "ndjit/array.h"
 #include "ndjit/internal/array_state.h"
+#include "stream.h"
 
 namespace ndjit {
 
@@ -36,7 +37,12 @@ void EvaluateAll(absl::Span<const Array<>* const> arrays, Backend backend) {
     for (const ir::NodePtr& n : group) {
       roots.push_back(result.empty() ? n : ValueOrThrow(ir::Substitute(n, result)));
     }
-    std::vector<NDArray> values = ValueOrThrow(internal::Compute(roots, backend));
+    std::optional<NDArray> streamed;
+    if (roots.size() == 1) {
+      streamed = ValueOrThrow(internal::EvaluateStreamed(roots[0], backend, NDArray()));
+    }
+    std::vector<NDArray> values = streamed ? std::vector<NDArray>{*streamed}
+                                           : ValueOrThrow(internal::Compute(roots, backend));
     for (size_t i = 0; i < group.size(); ++i) result[group[i].get()] = ir::MakeArray(values[i]);
   }
   for (const Array<>* a : arrays) {
@@ -125,6 +131,10 @@ void EvaluateInto(absl::Span<const Array<>* const> arrays, absl::Span<const NDAr
     for (size_t i = 0; i < nodes.size(); ++i) {
       ThrowIfError(CopyTo(outs[i], values[i], Casting::kUnsafe));
     }
+    return;
+  }
+  if (nodes.size() == 1 &&
+      ValueOrThrow(internal::EvaluateStreamed(nodes[0], Backend::kJit, outs[0])).has_value()) {
     return;
   }
   ValueOrThrow(internal::FusedGraph(nodes, outs));

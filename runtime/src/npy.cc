@@ -241,7 +241,9 @@ struct Mapped {
   NpyHeader header;
 };
 
-// Maps a whole .npy file and checks its header and length.
+// Maps a whole .npy file and checks its header and length. The buffer is
+// file-backed (its pages can be dropped and faulted back in unchanged) for
+// read-only and shared mappings, not copy-on-write ones.
 absl::StatusOr<Mapped> MapFile(const std::string& path, int open_flags, int prot, int share) {
   const int fd = open(path.c_str(), open_flags | O_CLOEXEC);
   if (fd < 0) return FileError("load(mmap): cannot open", path);
@@ -255,9 +257,10 @@ absl::StatusOr<Mapped> MapFile(const std::string& path, int open_flags, int prot
   void* map = mmap(nullptr, length, prot, share, fd, 0);
   close(fd);  // the mapping keeps the file alive
   if (map == MAP_FAILED) return FileError("load(mmap): cannot map", path);
-  BufferPtr buffer =
-      Buffer::WrapExternal(map, static_cast<int64_t>(length),
-                           [](void* p, int64_t n) { munmap(p, static_cast<size_t>(n)); });
+  const bool file_backed = (prot & PROT_WRITE) == 0 || share == MAP_SHARED;
+  BufferPtr buffer = Buffer::WrapExternal(
+      map, static_cast<int64_t>(length),
+      [](void* p, int64_t n) { munmap(p, static_cast<size_t>(n)); }, file_backed);
   const absl::string_view bytes(static_cast<const char*>(map), length);
   absl::StatusOr<NpyHeader> h = ParseNpyHeader(bytes);
   if (!h.ok()) return InFile(path, h.status());
@@ -272,8 +275,15 @@ absl::StatusOr<Mapped> MapFile(const std::string& path, int open_flags, int prot
 }
 
 absl::StatusOr<Mapped> MapForReading(const std::string& path, MmapMode mode) {
-  const int prot = mode == MmapMode::kReadOnly ? PROT_READ : PROT_READ | PROT_WRITE;
-  return MapFile(path, O_RDONLY, prot, MAP_PRIVATE);
+  switch (mode) {
+    case MmapMode::kReadOnly:
+      return MapFile(path, O_RDONLY, PROT_READ, MAP_PRIVATE);
+    case MmapMode::kCopyOnWrite:
+      return MapFile(path, O_RDONLY, PROT_READ | PROT_WRITE, MAP_PRIVATE);
+    case MmapMode::kReadWrite:
+      break;
+  }
+  return MapFile(path, O_RDWR, PROT_READ | PROT_WRITE, MAP_SHARED);
 }
 
 }  // namespace
@@ -362,7 +372,7 @@ absl::StatusOr<NDArray> OpenNpyMemmap(const std::string& path, MmapMode mode) {
   const Strides strides =
       ContiguousStrides(h.shape, ItemSize(h.dtype), h.fortran_order ? Order::kF : Order::kC);
   return NDArray::FromBuffer(std::move(m->buffer), h.data_offset, h.dtype, h.shape, strides,
-                             mode == MmapMode::kCopyOnWrite);
+                             mode != MmapMode::kReadOnly);
 }
 
 absl::StatusOr<RecordArray> OpenRecordNpyMemmap(const std::string& path, MmapMode mode) {
@@ -370,7 +380,7 @@ absl::StatusOr<RecordArray> OpenRecordNpyMemmap(const std::string& path, MmapMod
   if (!m.ok()) return m.status();
   if (absl::Status s = CheckKind(m->header, /*records=*/true); !s.ok()) return InFile(path, s);
   return RecordsIn(std::move(m->buffer), m->header.data_offset, m->header,
-                   mode == MmapMode::kCopyOnWrite);
+                   mode != MmapMode::kReadOnly);
 }
 
 absl::StatusOr<NDArray> CreateNpyMemmap(const std::string& path, Dims shape, DType dtype,

@@ -294,7 +294,20 @@ struct EvalStats {
   int64_t gemms_run = 0;  // contractions computed by the JIT GEMM
   // Elementwise epilogues run on GEMM result blocks while they were in cache.
   int64_t fused_epilogues = 0;
+  // Streaming over memory-mapped files (SetStreamChunkBytes): chunks
+  // evaluated, and passes over the files.
+  int64_t stream_chunks = 0;
+  int64_t stream_passes = 0;
 };
 EvalStats GetEvalStats();
+
+// Streaming: an evaluation whose memory-mapped inputs (np.load with
+// mmap_mode='r', CreateNpyMemmap) span more than `bytes` runs in chunks of
+// about `bytes` of them along their first axis and drops each chunk's pages
+// from this process after use, so its resident memory stays near two chunks
+// however large the files; reductions over that axis combine per-chunk
+// results. 0 turns streaming off. The default is 64 MiB.
+void SetStreamChunkBytes(int64_t bytes);
+int64_t StreamChunkBytes();
 
 }  // namespace ndjit

@@ -57,10 +57,12 @@ const Value* RecordTypeArg(const Args& a, size_t index) {
 }
 
 absl::StatusOr<MmapMode> ToMmapMode(const Value& v) {
-  if (v.kind == Value::kString && (v.s == "r" || v.s == "c")) {
-    return v.s == "r" ? MmapMode::kReadOnly : MmapMode::kCopyOnWrite;
+  if (v.kind == Value::kString && (v.s == "r" || v.s == "c" || v.s == "r+")) {
+    return v.s == "r"   ? MmapMode::kReadOnly
+           : v.s == "c" ? MmapMode::kCopyOnWrite
+                        : MmapMode::kReadWrite;
   }
-  return Bad(absl::StrCat("load(): mmap_mode must be None, 'r' or 'c', not ", Repr(v)));
+  return Bad(absl::StrCat("load(): mmap_mode must be None, 'r', 'r+' or 'c', not ", Repr(v)));
 }
 
 }  // namespace
@@ -112,6 +114,32 @@ void AddRecords(std::map<std::string, Fn>& t) {
     absl::StatusOr<NDArray> x = mode ? OpenNpyMemmap(path, *mode) : LoadNpy(path);
     if (!x.ok()) return x.status();
     return Value::Arr(Array<>(*x));
+  };
+  // np.lib.format.open_memmap(path, mode='w+', dtype=, shape=): a new
+  // .npy file mapped writeable, e.g. as the out= of a streamed evaluation.
+  t["open_memmap"] = [](Args& a) -> absl::StatusOr<Value> {
+    if (a.pos.empty() || a.pos[0].kind != Value::kString) {
+      return Bad("open_memmap() needs a file name");
+    }
+    const Value* mode = Arg(a, "mode", 1);
+    if (mode == nullptr || mode->kind != Value::kString || mode->s != "w+") {
+      return Bad(
+          "open_memmap(): only mode='w+' creates a file; use load(path, mmap_mode=...) "
+          "to open one");
+    }
+    const Value* shape = Arg(a, "shape", 3);
+    if (shape == nullptr) return Bad("open_memmap() missing required argument 'shape'");
+    absl::StatusOr<Shape> s = ToShape(*shape, "shape");
+    if (!s.ok()) return s.status();
+    DType t = DType::kFloat64;
+    if (const Value* d = Arg(a, "dtype", 2); d != nullptr && d->kind != Value::kNone) {
+      absl::StatusOr<DType> dt = ToDType(*d);
+      if (!dt.ok()) return dt.status();
+      t = *dt;
+    }
+    absl::StatusOr<NDArray> m = CreateNpyMemmap(a.pos[0].s, *s, t);
+    if (!m.ok()) return m.status();
+    return Value::Arr(Array<>(*m));
   };
   Fn save = t["save"];
   t["save"] = [save](Args& a) -> absl::StatusOr<Value> {

@@ -19,8 +19,10 @@ class Buffer {
   // A pool block of at least `nbytes` bytes, uninitialised.
   static absl::StatusOr<std::shared_ptr<Buffer>> Allocate(int64_t nbytes);
   // Memory the caller owns; `deleter` (may be empty) runs when the last view
-  // goes away.
-  static std::shared_ptr<Buffer> WrapExternal(void* data, int64_t size, Deleter deleter);
+  // goes away. `file_backed`: a read-only or shared file mapping, whose
+  // pages the kernel can drop and fault back in from the file unchanged.
+  static std::shared_ptr<Buffer> WrapExternal(void* data, int64_t size, Deleter deleter,
+                                              bool file_backed = false);
 
   ~Buffer();
   Buffer(const Buffer&) = delete;
@@ -30,15 +32,28 @@ class Buffer {
   // The usable size: what was asked for, not the pool's class size.
   int64_t size() const { return size_; }
   bool from_pool() const { return pool_size_ != 0; }
+  bool file_backed() const { return file_backed_; }
+
+  // Paging hints for streaming over file-backed buffers (no-ops otherwise):
+  // drop this process's mappings of the whole pages inside [begin, end),
+  // which bounds its resident memory (the file's page cache keeps them);
+  // start reading [begin, end) ahead of use.
+  void ReleasePages(const char* begin, const char* end) const;
+  void WillNeed(const char* begin, const char* end) const;
 
  private:
-  Buffer(char* data, int64_t size, size_t pool_size, Deleter deleter)
-      : data_(data), size_(size), pool_size_(pool_size), deleter_(std::move(deleter)) {}
+  Buffer(char* data, int64_t size, size_t pool_size, Deleter deleter, bool file_backed = false)
+      : data_(data),
+        size_(size),
+        pool_size_(pool_size),
+        deleter_(std::move(deleter)),
+        file_backed_(file_backed) {}
 
   char* data_;
   int64_t size_;
   size_t pool_size_;  // class size when from the pool, else 0
   Deleter deleter_;
+  bool file_backed_;
 };
 
 using BufferPtr = std::shared_ptr<Buffer>;

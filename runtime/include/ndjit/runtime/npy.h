@@ -41,8 +41,9 @@ absl::Status SaveNpy(const std::string& path, const NDArray& a);
 absl::StatusOr<NDArray> LoadNpy(const std::string& path);
 
 // np.load(mmap_mode=...): kReadOnly ('r') gives a read-only view of the file;
-// kCopyOnWrite ('c') a writeable one whose writes stay in this process.
-enum class MmapMode { kReadOnly, kCopyOnWrite };
+// kCopyOnWrite ('c') a writeable one whose writes stay in this process;
+// kReadWrite ('r+') a writeable one whose writes reach the file.
+enum class MmapMode { kReadOnly, kCopyOnWrite, kReadWrite };
 absl::StatusOr<NDArray> OpenNpyMemmap(const std::string& path, MmapMode mode);
 
 // The same for arrays of records: 'descr' is NumPy's dtype.descr list.

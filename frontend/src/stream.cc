@@ -1,0 +1,324 @@
+// Streaming evaluation. The plan gives every node that carries the streamed
+// axis its position: file-backed leaves have it at 0, elementwise nodes
+// inherit it through broadcasting (right-aligned), reductions keep it unless
+// they fold it, and it is pushed back down to every other input that has
+// the full extent there (an in-memory array beside the files is sliced the
+// same way). Reductions that fold the streamed axis are the combine points.
+// One chunk of the value is the graph with every positioned leaf sliced.
+#include "stream.h"
+
+#include <algorithm>
+#include <atomic>
+#include <thread>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
+#include "evaluate_internal.h"
+#include "ndjit/error.h"
+
+namespace ndjit {
+namespace {
+
+std::atomic<int64_t> g_chunk_bytes{int64_t{64} << 20};
+std::atomic<int64_t> g_chunks{0};
+std::atomic<int64_t> g_passes{0};
+// A chunk's own evaluation must not stream again.
+thread_local bool t_streaming = false;
+
+using NodeMap = absl::flat_hash_map<const ir::Node*, ir::NodePtr>;
+
+struct Plan {
+  int64_t n = 0;     // extent of the streamed axis
+  int64_t rows = 0;  // rows per chunk
+  absl::flat_hash_map<const ir::Node*, int> pos;
+  absl::flat_hash_set<const ir::Node*> combines;  // reductions folding the axis
+  std::vector<const ir::Node*> sources;           // the file-backed leaves
+  absl::flat_hash_map<const ir::Node*, ir::NodePtr> ptr;
+  std::vector<const ir::Node*> order;  // topological
+};
+
+bool IsElementwise(const ir::Node& n) {
+  return n.kind() == ir::NodeKind::kUfunc || n.kind() == ir::NodeKind::kCast;
+}
+
+bool IsLeaf(const ir::Node& n) {
+  return n.kind() == ir::NodeKind::kArray || n.kind() == ir::NodeKind::kScalar ||
+         n.kind() == ir::NodeKind::kRandom;
+}
+
+// Whether the rows of `a` (its first axis) occupy disjoint byte ranges, in
+// order: chunks of rows are then chunks of the file.
+bool RowsApart(const NDArray& a) {
+  absl::StatusOr<ByteRange> row =
+      ByteExtent(a.shape().subspan(1), a.strides().subspan(1), a.itemsize());
+  return row.ok() && std::abs(a.strides()[0]) >= row->end - row->begin;
+}
+
+// The input axis a reduction's output axis `p` comes from.
+int ReducedInputAxis(const ir::Node& r, int p) {
+  if (r.keepdims()) return p;
+  int kept = -1;
+  for (int a = 0; a < r.inputs()[0]->ndim(); ++a) {
+    if (std::find(r.axes().begin(), r.axes().end(), a) == r.axes().end() && ++kept == p) return a;
+  }
+  return -1;
+}
+
+// Whether `in` gets position `q` (or already has it); false on a conflict.
+bool Assign(Plan& plan, const ir::Node* in, int q) {
+  const bool full = q >= 0 && q < in->ndim() && in->shape()[q] == plan.n;
+  auto it = plan.pos.find(in);
+  if (!full) return it == plan.pos.end();  // broadcast along the axis
+  if (plan.combines.contains(in) || in->kind() == ir::NodeKind::kContract) return false;
+  // Another view of a file (x.T beside x) would be read whole by each chunk.
+  if (in->kind() == ir::NodeKind::kArray && in->array().buffer()->file_backed() &&
+      std::find(plan.sources.begin(), plan.sources.end(), in) == plan.sources.end()) {
+    return false;
+  }
+  if (it != plan.pos.end()) return it->second == q;
+  plan.pos[in] = q;
+  return true;
+}
+
+std::optional<Plan> MakePlan(const ir::NodePtr& root) {
+  Plan plan;
+  plan.order = ir::TopologicalOrder({root});
+  plan.ptr[root.get()] = root;
+  for (const ir::Node* n : plan.order) {
+    for (const ir::NodePtr& in : n->inputs()) plan.ptr[in.get()] = in;
+  }
+  // The largest file-backed array names the axis; others of its extent join.
+  const ir::Node* largest = nullptr;
+  for (const ir::Node* n : plan.order) {
+    if (n->kind() != ir::NodeKind::kArray || n->ndim() == 0) continue;
+    const BufferPtr& b = n->array().buffer();
+    if (b == nullptr || !b->file_backed() || !RowsApart(n->array())) continue;
+    if (largest == nullptr || n->array().nbytes() > largest->array().nbytes()) largest = n;
+  }
+  if (largest == nullptr || largest->shape()[0] < 2) return std::nullopt;
+  plan.n = largest->shape()[0];
+  int64_t bytes = 0;
+  for (const ir::Node* n : plan.order) {
+    if (n->kind() == ir::NodeKind::kArray && n->ndim() > 0 && n->shape()[0] == plan.n &&
+        n->array().buffer()->file_backed() && RowsApart(n->array())) {
+      plan.sources.push_back(n);
+      plan.pos[n] = 0;
+      bytes += n->array().nbytes();
+    }
+  }
+  const int64_t budget = g_chunk_bytes.load(std::memory_order_relaxed);
+  if (budget <= 0 || bytes <= budget) return std::nullopt;
+  plan.rows = std::max<int64_t>(1, budget / (bytes / plan.n));
+
+  // Upward: the axis through broadcasting and reductions.
+  for (const ir::Node* n : plan.order) {
+    if (IsLeaf(*n)) continue;
+    int p = -1;
+    for (const ir::NodePtr& in : n->inputs()) {
+      auto it = plan.pos.find(in.get());
+      if (it == plan.pos.end()) continue;
+      int q = it->second;
+      if (n->kind() == ir::NodeKind::kContract) return std::nullopt;
+      if (n->kind() == ir::NodeKind::kReduce) {
+        if (std::find(n->axes().begin(), n->axes().end(), q) != n->axes().end()) {
+          plan.combines.insert(n);
+          continue;
+        }
+        if (!n->keepdims())
+          q -= std::count_if(n->axes().begin(), n->axes().end(), [&](int a) { return a < q; });
+      } else {
+        q += n->ndim() - in->ndim();
+      }
+      if (p != -1 && p != q) return std::nullopt;  // the axis meets itself transposed
+      p = q;
+    }
+    if (p >= 0) plan.pos[n] = p;
+  }
+  // Downward: every input with the full extent there is sliced too.
+  for (auto it = plan.order.rbegin(); it != plan.order.rend(); ++it) {
+    const ir::Node* n = *it;
+    auto p = plan.pos.find(n);
+    if (p == plan.pos.end() || IsLeaf(*n)) continue;
+    for (const ir::NodePtr& in : n->inputs()) {
+      const int q = n->kind() == ir::NodeKind::kReduce ? ReducedInputAxis(*n, p->second)
+                                                       : p->second - (n->ndim() - in->ndim());
+      if (!Assign(plan, in.get(), q)) return std::nullopt;
+    }
+  }
+  return plan;
+}
+
+// Slices [a, b) of the streamed axis of every positioned leaf.
+absl::StatusOr<NodeMap> ChunkLeaves(const Plan& plan, int64_t a, int64_t b) {
+  NodeMap m;
+  for (const auto& [n, q] : plan.pos) {
+    if (!IsLeaf(*n)) continue;
+    std::vector<IndexItem> items(q, Slice{});
+    items.push_back(Slice{a, b, {}});
+    absl::StatusOr<ir::NodePtr> s =
+        ir::ApplyView(plan.ptr.at(n), [&](const NDArray& x) { return x.Index(items); });
+    if (!s.ok()) return s.status();
+    m[n] = *std::move(s);
+  }
+  return m;
+}
+
+NDArray Rows(const NDArray& x, int q, int64_t a, int64_t b) {
+  std::vector<IndexItem> items(q, Slice{});
+  items.push_back(Slice{a, b, {}});
+  return ValueOrThrow(x.Index(items));
+}
+
+// Applies `hint` to the bytes rows [a, b) of every source occupy.
+template <typename Hint>
+void Paging(const Plan& plan, int64_t a, int64_t b, Hint hint) {
+  for (const ir::Node* s : plan.sources) {
+    const NDArray r = Rows(s->array(), 0, a, b);
+    absl::StatusOr<ByteRange> e = ByteExtent(r.shape(), r.strides(), r.itemsize());
+    if (e.ok() && e->end > e->begin) hint(*r.buffer(), r.data() + e->begin, r.data() + e->end);
+  }
+}
+
+// Whether a combine point not yet computed lies at or below `n`.
+bool Pending(const ir::Node* n, const Plan& plan, const NodeMap& fixed,
+             absl::flat_hash_map<const ir::Node*, bool>& memo) {
+  if (fixed.contains(n)) return false;
+  if (auto it = memo.find(n); it != memo.end()) return it->second;
+  bool p = plan.combines.contains(n);
+  for (const ir::NodePtr& in : n->inputs()) p = p || Pending(in.get(), plan, fixed, memo);
+  memo[n] = p;
+  return p;
+}
+
+NDArray ComputeOne(const ir::NodePtr& n, Backend backend) {
+  if (n->kind() == ir::NodeKind::kArray) return n->array();
+  return ValueOrThrow(internal::Compute({n}, backend))[0];
+}
+
+// One pass over the chunks: `each(chunk_map, a, b)` per chunk, with the
+// pages of the next chunk requested ahead and this chunk's dropped after.
+template <typename Each>
+void ForEachChunk(const Plan& plan, const NodeMap& fixed, Each each) {
+  g_passes.fetch_add(1, std::memory_order_relaxed);
+  Paging(plan, 0, std::min(plan.n, plan.rows),
+         [](const Buffer& buf, const char* lo, const char* hi) { buf.WillNeed(lo, hi); });
+  for (int64_t a = 0; a < plan.n; a += plan.rows) {
+    const int64_t b = std::min(plan.n, a + plan.rows);
+    // The next chunk's pages are mapped on a helper thread while this one
+    // computes: cheap for files written with write() (large page-cache
+    // folios), 3 ms a 64 MiB chunk for files written through a mapping.
+    std::thread ahead;
+    if (b < plan.n) {
+      ahead = std::thread([&plan, b] {
+        Paging(plan, b, std::min(plan.n, b + plan.rows),
+               [](const Buffer& buf, const char* lo, const char* hi) { buf.WillNeed(lo, hi); });
+      });
+    }
+    NodeMap m = ValueOrThrow(ChunkLeaves(plan, a, b));
+    for (const auto& [k, v] : fixed) m[k] = v;
+    each(m, a, b);
+    if (ahead.joinable()) ahead.join();
+
+    g_chunks.fetch_add(1, std::memory_order_relaxed);
+    Paging(plan, a, b,
+           [](const Buffer& buf, const char* lo, const char* hi) { buf.ReleasePages(lo, hi); });
+  }
+}
+
+}  // namespace
+
+void SetStreamChunkBytes(int64_t bytes) { g_chunk_bytes.store(bytes, std::memory_order_relaxed); }
+int64_t StreamChunkBytes() { return g_chunk_bytes.load(std::memory_order_relaxed); }
+
+namespace internal {
+
+void AddStreamStats(EvalStats& s) {
+  s.stream_chunks = g_chunks.load(std::memory_order_relaxed);
+  s.stream_passes = g_passes.load(std::memory_order_relaxed);
+}
+
+absl::StatusOr<std::optional<NDArray>> EvaluateStreamed(const ir::NodePtr& root, Backend backend,
+                                                        const NDArray& out) {
+  if (t_streaming) return std::optional<NDArray>();
+  std::optional<Plan> plan = MakePlan(root);
+  if (!plan) return std::optional<NDArray>();
+  t_streaming = true;
+  struct Reset {
+    ~Reset() { t_streaming = false; }
+  } reset;
+  try {
+    // Values computed once: combine points, and the unpositioned inputs of
+    // positioned nodes (broadcast operands such as x.mean() in x - x.mean()).
+    NodeMap fixed;
+    std::vector<const ir::Node*> operands;
+    for (const ir::Node* n : plan->order) {
+      if (!plan->pos.contains(n) || IsLeaf(*n)) continue;
+      for (const ir::NodePtr& in : n->inputs()) {
+        if (!plan->pos.contains(in.get()) && !IsLeaf(*in) && !plan->combines.contains(in.get())) {
+          operands.push_back(in.get());
+        }
+      }
+    }
+    while (true) {
+      absl::flat_hash_map<const ir::Node*, bool> memo;
+      for (const ir::Node* o : operands) {
+        if (!fixed.contains(o) && !Pending(o, *plan, fixed, memo)) {
+          fixed[o] = ir::MakeArray(
+              ComputeOne(ValueOrThrow(ir::Substitute(plan->ptr.at(o), fixed)), backend));
+        }
+      }
+      std::vector<const ir::Node*> ready;
+      for (const ir::Node* c : plan->combines) {
+        if (!fixed.contains(c) && !Pending(c->inputs()[0].get(), *plan, fixed, memo)) {
+          ready.push_back(c);
+        }
+      }
+      if (ready.empty()) break;
+      absl::flat_hash_map<const ir::Node*, NDArray> acc;
+      ForEachChunk(*plan, fixed, [&](const NodeMap& m, int64_t, int64_t) {
+        for (const ir::Node* c : ready) {
+          const NDArray part =
+              ComputeOne(ValueOrThrow(ir::Substitute(plan->ptr.at(c), m)), backend);
+          auto it = acc.find(c);
+          if (it == acc.end()) {
+            acc[c] = part;
+            continue;
+          }
+          // Partials fold with the reduction's own op, in its dtype.
+          it->second = ComputeOne(ValueOrThrow(ir::MakeUfunc(
+                                      c->op(), {ir::MakeArray(it->second), ir::MakeArray(part)})),
+                                  backend);
+        }
+      });
+      for (const ir::Node* c : ready) fixed[c] = ir::MakeArray(acc.at(c));
+    }
+    if (auto it = fixed.find(root.get()); it != fixed.end()) {
+      return std::optional<NDArray>(it->second->array());
+    }
+    auto rp = plan->pos.find(root.get());
+    if (rp == plan->pos.end()) {
+      const ir::NodePtr rest = ValueOrThrow(ir::Substitute(root, fixed));
+      if (!out.valid()) return std::optional<NDArray>(ComputeOne(rest, backend));
+      Array<>(rest).eval_into(out);
+      return std::optional<NDArray>(out);
+    }
+    NDArray target = out.valid() ? out : ValueOrThrow(NDArray::Empty(root->shape(), root->dtype()));
+    ForEachChunk(*plan, fixed, [&](const NodeMap& m, int64_t a, int64_t b) {
+      const NDArray slice = Rows(target, rp->second, a, b);
+      const ir::NodePtr chunk = ValueOrThrow(ir::Substitute(root, m));
+      if (backend == Backend::kJit) {
+        Array<>(chunk).eval_into(slice);
+      } else {
+        ThrowIfError(CopyTo(slice, ComputeOne(chunk, backend), Casting::kUnsafe));
+      }
+      absl::StatusOr<ByteRange> e = ByteExtent(slice.shape(), slice.strides(), slice.itemsize());
+      if (e.ok()) slice.buffer()->ReleasePages(slice.data() + e->begin, slice.data() + e->end);
+    });
+    return std::optional<NDArray>(target);
+  } catch (const Error& e) {
+    return absl::Status(e.code(), e.what());
+  }
+}
+
+}  // namespace internal
+}  // namespace ndjit
