@@ -191,3 +191,34 @@ TEST(Format, ReprLooksLikeNumPy) {
 
 }  // namespace
 }  // namespace ndjit
+
+namespace ndjit {
+namespace {
+
+TEST(Take, GathersAlongAnAxisAsNumPyDoes) {
+  using testing::Iota;
+  using testing::Values;
+  using V = std::vector<double>;
+  const NDArray a = *Iota({4, 3}, DType::kFloat32).Reshape({4, 3});  // [[0,1,2],[3,4,5],...]
+  const NDArray rows = *NDArray::FromValues<int64_t>({3}, std::vector<int64_t>{3, 0, -1});
+  NDArray t = *Take(a, rows, 0);
+  EXPECT_EQ(t.shape(), (Shape{3, 3}));
+  EXPECT_EQ(Values(t), (V{9, 10, 11, 0, 1, 2, 9, 10, 11}));
+  // Along the last axis of a strided view, with a 2-D index array.
+  const NDArray cols = *NDArray::FromValues<int32_t>({2, 2}, std::vector<int32_t>{2, 0, 1, 1});
+  NDArray v = *a.Index({Slice{{}, {}, -2}});  // rows 3, 1
+  NDArray u = *Take(v, cols, -1);
+  EXPECT_EQ(u.shape(), (Shape{2, 2, 2}));
+  EXPECT_EQ(Values(u), (V{11, 9, 10, 10, 5, 3, 4, 4}));
+  // Errors are NumPy's.
+  const NDArray bad = *NDArray::FromValues<int64_t>({1}, std::vector<int64_t>{4});
+  EXPECT_EQ(Take(a, bad, 0).status().message(), "index 4 is out of bounds for axis 0 with size 4");
+  EXPECT_EQ(Take(a, rows, 2).status().message(),
+            "axis 2 is out of bounds for array of dimension 2");
+  EXPECT_EQ(Take(a, *NDArray::Zeros({1}, DType::kFloat64), 0).status().message(),
+            "take(): indices must be integers, not float64");
+  EXPECT_EQ(Take(a, *NDArray::Zeros({0}, DType::kInt64), 0)->shape(), (Shape{0, 3}));
+}
+
+}  // namespace
+}  // namespace ndjit

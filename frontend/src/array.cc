@@ -149,4 +149,9 @@ Array<> full(Dims shape, double value, DType dtype) {
 
 Array<> arange(int64_t n, DType dtype) { return Array<>(ValueOrThrow(NDArray::Arange(n, dtype))); }
 
+Array<> take(const Array<>& a, const Array<>& indices, std::optional<int64_t> axis) {
+  const NDArray source = axis ? a.array() : ValueOrThrow(a.array().Reshape({-1}));
+  return Array<>(ValueOrThrow(Take(source, indices.array(), axis.value_or(0))));
+}
+
 }  // namespace ndjit

@@ -37,12 +37,10 @@ void EvaluateAll(absl::Span<const Array<>* const> arrays, Backend backend) {
     for (const ir::NodePtr& n : group) {
       roots.push_back(result.empty() ? n : ValueOrThrow(ir::Substitute(n, result)));
     }
-    std::optional<NDArray> streamed;
-    if (roots.size() == 1) {
-      streamed = ValueOrThrow(internal::EvaluateStreamed(roots[0], backend, NDArray()));
-    }
-    std::vector<NDArray> values = streamed ? std::vector<NDArray>{*streamed}
-                                           : ValueOrThrow(internal::Compute(roots, backend));
+    std::optional<std::vector<NDArray>> streamed =
+        ValueOrThrow(internal::EvaluateStreamed(roots, backend));
+    std::vector<NDArray> values =
+        streamed ? *std::move(streamed) : ValueOrThrow(internal::Compute(roots, backend));
     for (size_t i = 0; i < group.size(); ++i) result[group[i].get()] = ir::MakeArray(values[i]);
   }
   for (const Array<>* a : arrays) {
@@ -133,10 +131,7 @@ void EvaluateInto(absl::Span<const Array<>* const> arrays, absl::Span<const NDAr
     }
     return;
   }
-  if (nodes.size() == 1 &&
-      ValueOrThrow(internal::EvaluateStreamed(nodes[0], Backend::kJit, outs[0])).has_value()) {
-    return;
-  }
+  if (ValueOrThrow(internal::EvaluateStreamed(nodes, Backend::kJit, outs)).has_value()) return;
   ValueOrThrow(internal::FusedGraph(nodes, outs));
 }
 

@@ -80,35 +80,49 @@ bool Assign(Plan& plan, const ir::Node* in, int q) {
   return true;
 }
 
-std::optional<Plan> MakePlan(const ir::NodePtr& root) {
+bool Streamable(const NDArray& a) {
+  return a.valid() && a.ndim() > 0 && a.buffer()->file_backed() && RowsApart(a);
+}
+
+// `outs[i]`, when valid, is where roots[i] goes: a file-backed one is
+// written chunk by chunk even when nothing file-backed is read.
+std::optional<Plan> MakePlan(absl::Span<const ir::NodePtr> roots, absl::Span<const NDArray> outs) {
   Plan plan;
-  plan.order = ir::TopologicalOrder({root});
-  plan.ptr[root.get()] = root;
+  plan.order = ir::TopologicalOrder(roots);
+  for (const ir::NodePtr& r : roots) plan.ptr[r.get()] = r;
   for (const ir::Node* n : plan.order) {
     for (const ir::NodePtr& in : n->inputs()) plan.ptr[in.get()] = in;
   }
-  // The largest file-backed array names the axis; others of its extent join.
-  const ir::Node* largest = nullptr;
+  // The largest file-backed array read or written names the axis; others
+  // of its extent join.
+  const NDArray* largest = nullptr;
   for (const ir::Node* n : plan.order) {
-    if (n->kind() != ir::NodeKind::kArray || n->ndim() == 0) continue;
-    const BufferPtr& b = n->array().buffer();
-    if (b == nullptr || !b->file_backed() || !RowsApart(n->array())) continue;
-    if (largest == nullptr || n->array().nbytes() > largest->array().nbytes()) largest = n;
+    if (n->kind() != ir::NodeKind::kArray || !Streamable(n->array())) continue;
+    if (largest == nullptr || n->array().nbytes() > largest->nbytes()) largest = &n->array();
+  }
+  for (const NDArray& o : outs) {
+    if (Streamable(o) && (largest == nullptr || o.nbytes() > largest->nbytes())) largest = &o;
   }
   if (largest == nullptr || largest->shape()[0] < 2) return std::nullopt;
   plan.n = largest->shape()[0];
   int64_t bytes = 0;
   for (const ir::Node* n : plan.order) {
-    if (n->kind() == ir::NodeKind::kArray && n->ndim() > 0 && n->shape()[0] == plan.n &&
-        n->array().buffer()->file_backed() && RowsApart(n->array())) {
+    if (n->kind() == ir::NodeKind::kArray && Streamable(n->array()) && n->shape()[0] == plan.n) {
       plan.sources.push_back(n);
       plan.pos[n] = 0;
       bytes += n->array().nbytes();
     }
   }
+  for (size_t i = 0; i < outs.size(); ++i) {
+    if (Streamable(outs[i]) && outs[i].shape()[0] == plan.n) {
+      if (roots[i]->kind() == ir::NodeKind::kArray) return std::nullopt;  // a plain copy
+      plan.pos[roots[i].get()] = 0;
+      bytes += outs[i].nbytes();
+    }
+  }
   const int64_t budget = g_chunk_bytes.load(std::memory_order_relaxed);
   if (budget <= 0 || bytes <= budget) return std::nullopt;
-  plan.rows = std::max<int64_t>(1, budget / (bytes / plan.n));
+  plan.rows = std::max<int64_t>(1, budget / std::max<int64_t>(1, bytes / plan.n));
 
   // Upward: the axis through broadcasting and reductions.
   for (const ir::Node* n : plan.order) {
@@ -137,11 +151,12 @@ std::optional<Plan> MakePlan(const ir::NodePtr& root) {
   // Downward: every input with the full extent there is sliced too.
   for (auto it = plan.order.rbegin(); it != plan.order.rend(); ++it) {
     const ir::Node* n = *it;
-    auto p = plan.pos.find(n);
-    if (p == plan.pos.end() || IsLeaf(*n)) continue;
+    auto it_pos = plan.pos.find(n);
+    if (it_pos == plan.pos.end() || IsLeaf(*n)) continue;
+    const int p = it_pos->second;  // Assign inserts: the iterator does not survive it
     for (const ir::NodePtr& in : n->inputs()) {
-      const int q = n->kind() == ir::NodeKind::kReduce ? ReducedInputAxis(*n, p->second)
-                                                       : p->second - (n->ndim() - in->ndim());
+      const int q = n->kind() == ir::NodeKind::kReduce ? ReducedInputAxis(*n, p)
+                                                       : p - (n->ndim() - in->ndim());
       if (!Assign(plan, in.get(), q)) return std::nullopt;
     }
   }
@@ -237,11 +252,12 @@ void AddStreamStats(EvalStats& s) {
   s.stream_passes = g_passes.load(std::memory_order_relaxed);
 }
 
-absl::StatusOr<std::optional<NDArray>> EvaluateStreamed(const ir::NodePtr& root, Backend backend,
-                                                        const NDArray& out) {
-  if (t_streaming) return std::optional<NDArray>();
-  std::optional<Plan> plan = MakePlan(root);
-  if (!plan) return std::optional<NDArray>();
+absl::StatusOr<std::optional<std::vector<NDArray>>> EvaluateStreamed(
+    absl::Span<const ir::NodePtr> roots, Backend backend, absl::Span<const NDArray> outs) {
+  using Result = std::optional<std::vector<NDArray>>;
+  if (t_streaming) return Result();
+  std::optional<Plan> plan = MakePlan(roots, outs);
+  if (!plan) return Result();
   t_streaming = true;
   struct Reset {
     ~Reset() { t_streaming = false; }
@@ -292,29 +308,43 @@ absl::StatusOr<std::optional<NDArray>> EvaluateStreamed(const ir::NodePtr& root,
       });
       for (const ir::Node* c : ready) fixed[c] = ir::MakeArray(acc.at(c));
     }
-    if (auto it = fixed.find(root.get()); it != fixed.end()) {
-      return std::optional<NDArray>(it->second->array());
-    }
-    auto rp = plan->pos.find(root.get());
-    if (rp == plan->pos.end()) {
-      const ir::NodePtr rest = ValueOrThrow(ir::Substitute(root, fixed));
-      if (!out.valid()) return std::optional<NDArray>(ComputeOne(rest, backend));
-      Array<>(rest).eval_into(out);
-      return std::optional<NDArray>(out);
-    }
-    NDArray target = out.valid() ? out : ValueOrThrow(NDArray::Empty(root->shape(), root->dtype()));
-    ForEachChunk(*plan, fixed, [&](const NodeMap& m, int64_t a, int64_t b) {
-      const NDArray slice = Rows(target, rp->second, a, b);
-      const ir::NodePtr chunk = ValueOrThrow(ir::Substitute(root, m));
-      if (backend == Backend::kJit) {
-        Array<>(chunk).eval_into(slice);
-      } else {
-        ThrowIfError(CopyTo(slice, ComputeOne(chunk, backend), Casting::kUnsafe));
+    // Roots: already computed, small (after the combines), or streamed
+    // chunk by chunk into their targets.
+    std::vector<NDArray> results(roots.size());
+    std::vector<size_t> streamed;
+    for (size_t i = 0; i < roots.size(); ++i) {
+      const NDArray out = i < outs.size() ? outs[i] : NDArray();
+      if (plan->pos.contains(roots[i].get())) {
+        results[i] =
+            out.valid() ? out : ValueOrThrow(NDArray::Empty(roots[i]->shape(), roots[i]->dtype()));
+        streamed.push_back(i);
+        continue;
       }
-      absl::StatusOr<ByteRange> e = ByteExtent(slice.shape(), slice.strides(), slice.itemsize());
-      if (e.ok()) slice.buffer()->ReleasePages(slice.data() + e->begin, slice.data() + e->end);
-    });
-    return std::optional<NDArray>(target);
+      const ir::NodePtr rest = ValueOrThrow(ir::Substitute(roots[i], fixed));
+      if (out.valid()) {
+        Array<>(rest).eval_into(out);
+        results[i] = out;
+      } else {
+        results[i] = ComputeOne(rest, backend);
+      }
+    }
+    if (!streamed.empty()) {
+      ForEachChunk(*plan, fixed, [&](const NodeMap& m, int64_t a, int64_t b) {
+        for (size_t i : streamed) {
+          const NDArray slice = Rows(results[i], plan->pos.at(roots[i].get()), a, b);
+          const ir::NodePtr chunk = ValueOrThrow(ir::Substitute(roots[i], m));
+          if (backend == Backend::kJit) {
+            Array<>(chunk).eval_into(slice);
+          } else {
+            ThrowIfError(CopyTo(slice, ComputeOne(chunk, backend), Casting::kUnsafe));
+          }
+          absl::StatusOr<ByteRange> e =
+              ByteExtent(slice.shape(), slice.strides(), slice.itemsize());
+          if (e.ok()) slice.buffer()->ReleasePages(slice.data() + e->begin, slice.data() + e->end);
+        }
+      });
+    }
+    return Result(std::move(results));
   } catch (const Error& e) {
     return absl::Status(e.code(), e.what());
   }

@@ -234,6 +234,11 @@ Array<> clip(const Array<>& a, S lo, R hi) {
   return clip(a, Weak(a, lo), Weak(a, hi));
 }
 
+// np.take: the elements of `a` at integer `indices` along `axis` (without
+// one, of the flattened array). A gather, so it evaluates both and copies:
+// the result is an array leaf (a shuffled batch of rows, for instance).
+Array<> take(const Array<>& a, const Array<>& indices, std::optional<int64_t> axis = std::nullopt);
+
 // --- Reductions ---------------------------------------------------------------
 // NumPy's reductions with its result dtypes (sum of int32 is int64, mean of
 // ints is float64, argmax is int64), NaN rules (max propagates NaN) and

@@ -465,6 +465,23 @@ std::map<std::string, Fn>& Table() {
       return Value::Arr(Array<>(Array<>(v.node()).array()));
     };
     t["asarray"] = t["array"];
+    t["take"] = [](Args& a) -> absl::StatusOr<Value> {
+      if (a.pos.size() < 2) return Bad("take() needs an array and indices");
+      absl::StatusOr<Array<>> x = ToArray(a.pos[0], "take"), i = ToArray(a.pos[1], "take");
+      if (!x.ok()) return x.status();
+      if (!i.ok()) return i.status();
+      std::optional<int64_t> axis;
+      if (const Value* v = Arg(a, "axis", 2); v != nullptr && v->kind != Value::kNone) {
+        absl::StatusOr<int64_t> n = ToInt(*v, "axis");
+        if (!n.ok()) return n.status();
+        axis = *n;
+      }
+      try {
+        return Value::Arr(take(*x, *i, axis));
+      } catch (const Error& e) {
+        return absl::Status(e.code(), e.what());
+      }
+    };
     t["ascontiguousarray"] = [](Args& a) -> absl::StatusOr<Value> {
       if (a.pos.empty()) return Bad("ascontiguousarray() missing required argument 'a'");
       absl::StatusOr<Array<>> x = ToArray(a.pos[0], "ascontiguousarray");

@@ -131,6 +131,11 @@ absl::StatusOr<NDArray> AsFortranArray(const NDArray& a);
 // Writes `src`, broadcast to `dst`'s shape and cast under `casting`, into
 // `dst` (np.copyto). Safe when the two overlap in memory.
 absl::Status CopyTo(const NDArray& dst, const NDArray& src, Casting casting = Casting::kSameKind);
+// np.take(a, indices, axis): a new array of `a`'s elements at the integer
+// `indices` (any shape; negative counts from the end) along `axis`; shape
+// a.shape[:axis] + indices.shape + a.shape[axis+1:]. Out-of-range indices
+// are NumPy's IndexError text.
+absl::StatusOr<NDArray> Take(const NDArray& a, const NDArray& indices, int64_t axis = 0);
 // Whether the byte ranges the two arrays span overlap (np.may_share_memory).
 bool MayShareMemory(const NDArray& a, const NDArray& b);
 // NumPy's repr: "array([[0, 1],\n       [2, 3]], dtype=int32)".
