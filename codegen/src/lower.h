@@ -63,12 +63,12 @@ std::array<llvm::Value*, 4> LowerPhilox(llvm::IRBuilder<>& b, llvm::Value* index
                                         llvm::Value* stream);
 llvm::Value* LowerUniform(llvm::IRBuilder<>& b, DType dtype, int word,
                           const std::array<llvm::Value*, 4>& words);
-// The x and y words of pair elements (philox::kPairX/kPairY): element i
-// reads half of block i / 2. When the lanes' indices run consecutively
-// (`stride` 1) from an even `first_index`, half as many lanes compute the
-// blocks and the words are interleaved into place; otherwise every lane
-// computes its element's block and picks its half. Branches inside `fn`:
-// the builder ends in the join block.
+// The float32 x and y uniforms of pair elements (philox::kPairX/kPairY):
+// element i reads half of block i / 2. When the lanes' indices run
+// consecutively (`stride` 1) from an even `first_index`, half as many lanes
+// compute the blocks and the words are interleaved into place; otherwise
+// every lane computes its element's block and picks its half. Branches
+// inside `fn`: the builder ends in the join block.
 std::array<llvm::Value*, 2> LowerPhiloxPairs(llvm::IRBuilder<>& b, llvm::Function* fn,
                                              llvm::Value* first_index, llvm::Value* index,
                                              llvm::Value* stride, llvm::Value* seed,

@@ -630,8 +630,7 @@ class KernelLowering {
             if (fresh) {
               it->second = LowerPhiloxPairs(b_, fn_, first_index, index, stride, seed, stream);
             }
-            const int w = in.param - philox::kPairX;
-            v = LowerUniform(b_, in.dtype, 0, {it->second[w], nullptr, nullptr, nullptr});
+            v = it->second[in.param - philox::kPairX];
             break;
           }
           auto [it, fresh] = philox_blocks.try_emplace(key);

@@ -37,16 +37,26 @@ std::array<llvm::Value*, 4> LowerPhilox(llvm::IRBuilder<>& b, llvm::Value* index
   return {lo(c[0]), lo(c[1]), lo(c[2]), lo(c[3])};
 }
 
+namespace {
+
+// float32 uniforms from 32-bit words: the top 24 bits, exact in float32
+// (and in the int32 the conversion takes).
+llvm::Value* UniformF32(llvm::IRBuilder<>& b, llvm::Value* words32) {
+  const unsigned lanes = llvm::cast<llvm::FixedVectorType>(words32->getType())->getNumElements();
+  llvm::Type* vf = llvm::FixedVectorType::get(b.getFloatTy(), lanes);
+  llvm::Value* bits = b.CreateLShr(words32, llvm::ConstantInt::get(words32->getType(), 8));
+  return b.CreateFMul(b.CreateSIToFP(bits, vf), llvm::ConstantFP::get(vf, 0x1p-24));
+}
+
+}  // namespace
+
 llvm::Value* LowerUniform(llvm::IRBuilder<>& b, DType dtype, int word,
                           const std::array<llvm::Value*, 4>& words) {
   llvm::Type* wide = words[0]->getType();
   const unsigned lanes = llvm::cast<llvm::FixedVectorType>(wide)->getNumElements();
   if (dtype == DType::kFloat32) {
-    // 24 bits: exact in float32 (and in the int32 the conversion takes).
-    llvm::Type* v32 = llvm::FixedVectorType::get(b.getInt32Ty(), lanes);
-    llvm::Type* vf = llvm::FixedVectorType::get(b.getFloatTy(), lanes);
-    llvm::Value* bits = b.CreateTrunc(b.CreateLShr(words[word], 8), v32);
-    return b.CreateFMul(b.CreateSIToFP(bits, vf), llvm::ConstantFP::get(vf, 0x1p-24));
+    return UniformF32(
+        b, b.CreateTrunc(words[word], llvm::FixedVectorType::get(b.getInt32Ty(), lanes)));
   }
   llvm::Type* vd = llvm::FixedVectorType::get(b.getDoubleTy(), lanes);
   llvm::Value* bits = b.CreateOr(b.CreateShl(words[word], 32), words[(word + 1) % 4]);
@@ -67,7 +77,8 @@ std::array<llvm::Value*, 2> LowerPhiloxPairs(llvm::IRBuilder<>& b, llvm::Functio
     const std::array<Value*, 4> w = LowerPhilox(b, b.CreateLShr(index, 1), seed, stream);
     Value* odd = b.CreateICmpNE(b.CreateAnd(index, splat(lanes, b.getInt64(1))),
                                 splat(lanes, b.getInt64(0)));
-    return {b.CreateSelect(odd, w[2], w[0]), b.CreateSelect(odd, w[3], w[1])};
+    return {LowerUniform(b, DType::kFloat32, 0, {b.CreateSelect(odd, w[2], w[0])}),
+            LowerUniform(b, DType::kFloat32, 0, {b.CreateSelect(odd, w[3], w[1])})};
   };
   if (lanes < 2 || lanes % 2 != 0) return generic();
   auto* fast_bb = llvm::BasicBlock::Create(ctx, "philox_pairs", fn);
@@ -81,18 +92,22 @@ std::array<llvm::Value*, 2> LowerPhiloxPairs(llvm::IRBuilder<>& b, llvm::Functio
   b.SetInsertPoint(fast_bb);
   const int half = lanes / 2;
   std::vector<llvm::Constant*> iota;
-  std::vector<int> interleave;
-  for (int l = 0; l < half; ++l) {
-    iota.push_back(b.getInt64(l));
-    interleave.push_back(l);
-    interleave.push_back(half + l);
-  }
+  for (int l = 0; l < half; ++l) iota.push_back(b.getInt64(l));
   auto narrow = [&](Value* v) { return splat(half, b.CreateExtractElement(v, uint64_t{0})); };
   Value* counters =
       b.CreateAdd(splat(half, b.CreateLShr(first_index, 1)), llvm::ConstantVector::get(iota));
   const std::array<Value*, 4> w = LowerPhilox(b, counters, narrow(seed), narrow(stream));
-  Value* fast_x = b.CreateShuffleVector(w[0], w[2], interleave);
-  Value* fast_y = b.CreateShuffleVector(w[1], w[3], interleave);
+  // Element 2l takes words (0, 1) of block l, element 2l + 1 words (2, 3):
+  // as 32-bit lanes that is word 0 in the low and word 2 in the high half of
+  // each 64-bit lane, one shift and one or, converted in 32-bit lanes.
+  llvm::Type* v32 = llvm::FixedVectorType::get(b.getInt32Ty(), lanes);
+  auto interleaved = [&](Value* even, Value* odd) {
+    Value* both = b.CreateOr(b.CreateAnd(even, splat(half, b.getInt64(0xFFFFFFFFu))),
+                             b.CreateShl(odd, splat(half, b.getInt64(32))));
+    return UniformF32(b, b.CreateBitCast(both, v32));
+  };
+  Value* fast_x = interleaved(w[0], w[2]);
+  Value* fast_y = interleaved(w[1], w[3]);
   llvm::BasicBlock* fast_end = b.GetInsertBlock();
   b.CreateBr(join_bb);
 

@@ -56,6 +56,12 @@ double MovedBytes(const KernelSpec& spec, Dims sizes, absl::Span<const Strides> 
   return bytes;
 }
 
+int InnerLanes(const KernelSpec& spec, int vector_bytes, int widest_bytes, int chains) {
+  const bool random = std::any_of(spec.body.begin(), spec.body.end(),
+                                  [](const Instr& in) { return in.kind == Instr::kRandom; });
+  return std::max(1, (random ? 4 : 1) * chains * vector_bytes / widest_bytes);
+}
+
 void MarkIndexOperands(KernelSpec& spec) {
   for (const Instr& in : spec.body) {
     if (in.kind == Instr::kRandom) spec.inner[in.slot] = InnerAccess::kIndex;
@@ -258,7 +264,7 @@ absl::StatusOr<KernelLaunch> PlanElementwiseKernel(absl::Span<const NodePtr> out
     spec.inner.push_back(AccessOf(launch.strides[k].back(), spec.operands[k]));
   }
   MarkIndexOperands(spec);
-  spec.lanes = std::max(1, vector_bytes / body.widest());
+  spec.lanes = InnerLanes(spec, vector_bytes, body.widest(), 1);
   // Inputs that run along the second-innermost loop while the outputs run
   // along the innermost: 2-D tiles, so both sides are read along lines.
   if (spec.rank >= 2 && spec.lanes >= 4) {

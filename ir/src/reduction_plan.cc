@@ -276,7 +276,7 @@ absl::StatusOr<ReductionPlan> PlanReduction(absl::Span<const NodePtr> reductions
   spec.reduce_inner = true;
   for (int k = 0; k < nout; ++k) spec.reduce_inner &= loop_strides[k].back() == 0;
   // Twice the register width: two independent accumulator chains.
-  spec.lanes = std::max(1, 2 * vector_bytes / value_bytes);
+  spec.lanes = InnerLanes(spec, vector_bytes, value_bytes, 2);
   base.empty = c.empty;
   if (c.empty) {
     spec.rank = static_cast<int>(sizes.size());
