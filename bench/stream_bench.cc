@@ -35,7 +35,7 @@ const Files& StreamFiles() {
     // Written with write(), as np.save does: the page cache then holds the
     // file in large folios, which map in a few calls. (A file written
     // through a mapping sits in 4 KiB pages: mapping it back costs ~50 us a
-    // MiB, which the streamer overlaps with the previous chunk.)
+    // MiB.)
     Generator g(13);
     for (const std::string* p : {&files->x, &files->y}) {
       ThrowIfError(SaveNpy(*p, g.random({kElements}, DType::kFloat32).array()));

@@ -37,7 +37,7 @@ class Buffer {
   // Paging hints for streaming over file-backed buffers (no-ops otherwise):
   // drop this process's mappings of the whole pages inside [begin, end),
   // which bounds its resident memory (the file's page cache keeps them);
-  // start reading [begin, end) ahead of use.
+  // map [begin, end) ahead of use (reading it in if it is not cached).
   void ReleasePages(const char* begin, const char* end) const;
   void WillNeed(const char* begin, const char* end) const;
 
