@@ -107,3 +107,32 @@ TEST(EvalIntoTest, SeveralValuesIntoPreallocatedArrays) {
 
 }  // namespace
 }  // namespace ndjit
+
+namespace ndjit {
+namespace {
+
+// Values computed in waves are dropped after their last reader: in
+// A @ (B * sum(A @ B, axis=0)) the first product is gone once its column
+// sums are, so the second product and the scaled B (materialised for the
+// GEMM) take its place: the peak is two products, not three.
+TEST(EvalMemoryTest, FusedPathDropsIntermediatesAfterTheirLastReader) {
+  const int64_t n = 512;
+  const NDArray a = *NDArray::Full({n, n}, DType::kFloat32, 0.5);
+  const NDArray b = *NDArray::Full({n, n}, DType::kFloat32, 0.5);
+  auto value = [&] {
+    const Array<> x(a), y(b);
+    return matmul(x, y * sum(matmul(x, y), Axis(0)));
+  };
+  value().eval();  // compile
+  const int64_t product = n * n * 4;
+  const int64_t before = GetPoolStats().bytes_in_use;
+  ResetPeakBytesInUse();
+  const NDArray v = value().eval().array();
+  const int64_t peak = GetPoolStats().peak_bytes_in_use - before;
+  EXPECT_GE(peak, 2 * product);
+  EXPECT_LT(peak, 3 * product) << "the first product outlived its sums";
+  EXPECT_FLOAT_EQ(*v.Item<float>({3, 7}), 0.0625f * n * n * n);
+}
+
+}  // namespace
+}  // namespace ndjit

@@ -364,6 +364,24 @@ struct ReductionKey {
   }
 };
 
+// The reductions and contractions nearest `root`: those reached from it
+// through elementwise nodes only.
+std::vector<const ir::Node*> NearestCuts(const ir::NodePtr& root) {
+  std::vector<const ir::Node*> cuts, stack = {root.get()};
+  absl::flat_hash_set<const ir::Node*> seen;
+  while (!stack.empty()) {
+    const ir::Node* n = stack.back();
+    stack.pop_back();
+    if (!n->has_reduction() || !seen.insert(n).second) continue;
+    if (n->kind() == ir::NodeKind::kReduce || n->kind() == ir::NodeKind::kContract) {
+      cuts.push_back(n);
+      continue;
+    }
+    for (const ir::NodePtr& in : n->inputs()) stack.push_back(in.get());
+  }
+  return cuts;
+}
+
 // Computes every reduction below `outputs`, innermost first, each as its
 // own kernel, and returns the outputs with the reductions replaced by their
 // values. Reductions that differ only in keepdims are computed once.
@@ -445,6 +463,22 @@ absl::StatusOr<std::vector<ir::NodePtr>> CutAtReductions(absl::Span<const ir::No
       with[n] = ir::MakeArray(*shaped);
     }
     pending = std::move(later);
+    // Values no later wave and no output reads are dropped now, so the pool
+    // can hand their blocks to what follows (a contraction's result is free
+    // once the sum over it is computed). Dedup keys of finished waves go
+    // with them: they name nodes that may now die.
+    absl::flat_hash_set<const ir::Node*> needed;
+    for (const ir::NodePtr& o : outputs) {
+      for (const ir::Node* c : NearestCuts(o)) needed.insert(c);
+    }
+    for (const ir::Node* p : pending) {
+      for (const ir::NodePtr& in : p->inputs()) {
+        for (const ir::Node* c : NearestCuts(in)) needed.insert(c);
+      }
+    }
+    absl::erase_if(with, [&](const auto& entry) { return !needed.contains(entry.first); });
+    computed.clear();
+    keep_alive.clear();
   }
   absl::flat_hash_set<const ir::Node*> values;
   for (const auto& [n, v] : with) values.insert(v.get());
@@ -465,24 +499,6 @@ absl::StatusOr<std::vector<ir::NodePtr>> CutAtReductions(absl::Span<const ir::No
     roots.push_back(*std::move(sub));
   }
   return roots;
-}
-
-// The reductions and contractions nearest `root`: those reached from it
-// through elementwise nodes only.
-std::vector<const ir::Node*> NearestCuts(const ir::NodePtr& root) {
-  std::vector<const ir::Node*> cuts, stack = {root.get()};
-  absl::flat_hash_set<const ir::Node*> seen;
-  while (!stack.empty()) {
-    const ir::Node* n = stack.back();
-    stack.pop_back();
-    if (!n->has_reduction() || !seen.insert(n).second) continue;
-    if (n->kind() == ir::NodeKind::kReduce || n->kind() == ir::NodeKind::kContract) {
-      cuts.push_back(n);
-      continue;
-    }
-    for (const ir::NodePtr& in : n->inputs()) stack.push_back(in.get());
-  }
-  return cuts;
 }
 
 // Elementwise work on one contraction's result (`maximum(A @ B + bias, 0)`)
