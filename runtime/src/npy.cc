@@ -348,20 +348,25 @@ absl::StatusOr<NpyHeader> ReadNpyHeader(const std::string& path) {
   return h;
 }
 
-absl::StatusOr<NDArray> LoadNpy(const std::string& path) {
+namespace {
+
+// Reads the file at `path` whole and parses it with `parse`.
+template <typename T>
+absl::StatusOr<T> LoadWith(const std::string& path,
+                           absl::StatusOr<T> (*parse)(absl::string_view bytes)) {
   absl::StatusOr<std::string> bytes = ReadFile(path);
   if (!bytes.ok()) return bytes.status();
-  absl::StatusOr<NDArray> a = NpyFromBytes(*bytes);
+  absl::StatusOr<T> a = parse(*bytes);
   if (!a.ok()) return InFile(path, a.status());
   return a;
 }
 
+}  // namespace
+
+absl::StatusOr<NDArray> LoadNpy(const std::string& path) { return LoadWith(path, &NpyFromBytes); }
+
 absl::StatusOr<RecordArray> LoadRecordNpy(const std::string& path) {
-  absl::StatusOr<std::string> bytes = ReadFile(path);
-  if (!bytes.ok()) return bytes.status();
-  absl::StatusOr<RecordArray> a = RecordsFromNpyBytes(*bytes);
-  if (!a.ok()) return InFile(path, a.status());
-  return a;
+  return LoadWith(path, &RecordsFromNpyBytes);
 }
 
 absl::StatusOr<NDArray> OpenNpyMemmap(const std::string& path, MmapMode mode) {

@@ -180,12 +180,8 @@ absl::StatusOr<Value> RecordAttribute(const Value& rec, const std::string& name)
   if (name == "size") return Value::Int(r.size());
   if (name == "itemsize") return Value::Int(r.itemsize());
   if (name == "nbytes") return Value::Int(r.nbytes());
-  if (name == "shape" || name == "strides") {
-    Value t;
-    t.kind = Value::kTuple;
-    for (int64_t d : name == "shape" ? r.shape() : r.strides()) t.items.push_back(Value::Int(d));
-    return t;
-  }
+  if (name == "shape") return Value::IntTuple(r.shape());
+  if (name == "strides") return Value::IntTuple(r.strides());
   return Bad(
       absl::StrCat("record array has no attribute '", name, "' (fields are read as rec['name'])"));
 }

@@ -278,16 +278,9 @@ struct Session::Impl {
     if (name == "dtype") return Value::DTypeOf(a.dtype());
     if (name == "ndim") return Value::Int(a.ndim());
     if (name == "size") return Value::Int(a.size());
-    if (name == "shape" || name == "strides") {
-      Value t;
-      t.kind = Value::kTuple;
-      // Strides are a computed array's: a lazy value is evaluated first.
-      const NDArray value = name == "shape" ? NDArray() : a.array();
-      for (int64_t d : name == "shape" ? a.shape() : value.strides()) {
-        t.items.push_back(Value::Int(d));
-      }
-      return t;
-    }
+    if (name == "shape") return Value::IntTuple(a.shape());
+    // Strides are a computed array's: a lazy value is evaluated first.
+    if (name == "strides") return Value::IntTuple(a.array().strides());
     if (IsMethod(name)) return Value::Function(name, std::make_shared<Value>(*obj));
     return Bad(absl::StrCat("'numpy.ndarray' object has no attribute '", name, "'"));
   }

@@ -85,6 +85,12 @@ struct Value {
     v.self = std::move(self);
     return v;
   }
+  static Value IntTuple(Dims ints) {
+    Value v;
+    v.kind = kTuple;
+    for (int64_t x : ints) v.items.push_back(Int(x));
+    return v;
+  }
   static Value Records(RecordArray r) {
     Value v;
     v.kind = kRecords;
