@@ -182,6 +182,12 @@ TEST(StreamTest, OutputGoesToAMemoryMappedFile) {
   ExpectClose(back, (Array<>(xv) * 2.0f + 1.0f).eval().array(), 0, "out file");
   // Read-only mappings refuse to be written; a bad path names itself.
   EXPECT_THROW((x + 1.0f).eval_into(fx.Map()), Error);
+  // More than the disk holds: refused up front, no file left behind.
+  const std::string huge = TempPath("huge.npy");
+  const absl::Status full = CreateNpyMemmap(huge, {int64_t{1} << 50}, DType::kFloat32).status();
+  EXPECT_EQ(full.code(), absl::StatusCode::kResourceExhausted) << full;
+  EXPECT_NE(full.message().find("cannot reserve"), absl::string_view::npos) << full;
+  EXPECT_FALSE(std::ifstream(huge).good());
   const absl::Status bad = CreateNpyMemmap("/nonexistent/dir/o.npy", {3}, DType::kFloat32).status();
   EXPECT_NE(bad.message().find("/nonexistent/dir/o.npy"), absl::string_view::npos) << bad;
   std::remove(out_path.c_str());

@@ -9,10 +9,12 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <iterator>
@@ -398,11 +400,27 @@ absl::StatusOr<NDArray> CreateNpyMemmap(const std::string& path, Dims shape, DTy
     const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) return FileError("open_memmap(): cannot create", path);
     const int64_t total = static_cast<int64_t>(header.size()) + *size * ItemSize(dtype);
-    const bool ok =
-        write(fd, header.data(), header.size()) == static_cast<ssize_t>(header.size()) &&
-        ftruncate(fd, total) == 0;
+    // The blocks are reserved now: a sparse file on a full disk would turn
+    // a later store through the mapping into SIGBUS instead of an error.
+    const bool wrote =
+        write(fd, header.data(), header.size()) == static_cast<ssize_t>(header.size());
+    // Beyond the free space it fails at once rather than filling the disk.
+    struct statvfs fs;
+    const bool room = fstatvfs(fd, &fs) != 0 ||
+                      static_cast<double>(total) <=
+                          static_cast<double>(fs.f_bavail) * static_cast<double>(fs.f_frsize);
+    int reserved = !wrote ? 0 : room ? posix_fallocate(fd, 0, total) : ENOSPC;
+    if (reserved == EOPNOTSUPP || reserved == EINVAL) {  // a file system without it
+      reserved = ftruncate(fd, total) == 0 ? 0 : errno;
+    }
     close(fd);
-    if (!ok) return FileError("open_memmap(): cannot write", path);
+    if (!wrote) return FileError("open_memmap(): cannot write", path);
+    if (reserved != 0) {
+      std::remove(path.c_str());
+      return absl::ResourceExhaustedError(absl::StrCat("open_memmap(): cannot reserve ", total,
+                                                       " bytes for '", path,
+                                                       "': ", std::strerror(reserved)));
+    }
   }
   absl::StatusOr<Mapped> m = MapFile(path, O_RDWR, PROT_READ | PROT_WRITE, MAP_SHARED);
   if (!m.ok()) return m.status();
