@@ -139,6 +139,25 @@ TEST(ScriptTest, RecordArraysAndListLiterals) {
   EXPECT_EQ(Exec(s, "zeros([2, 3]).shape"), "(2, 3)\n");
 }
 
+TEST(ScriptTest, ExplorerShowsAStreamedEvaluation) {
+  const int64_t budget = StreamChunkBytes();
+  SetStreamChunkBytes(64 << 10);
+  Session s;
+  const std::string path = ::testing::TempDir() + "ndjit_script_stream.npy";
+  EXPECT_EQ(Exec(s, "save('" + path + "', arange(100000, dtype=float32))"), "");
+  EXPECT_EQ(Exec(s, "x = load('" + path + "', mmap_mode='r')"), "");
+  const std::string fused = Exec(s, ":fused x - x.mean()");
+  EXPECT_EQ(fused.substr(0, fused.find('\n')),
+            "streamed: 14 chunks in 2 pass(es) along the first axis of the memory-mapped "
+            "inputs (chunk budget 65536 bytes); each kernel shown once");
+  EXPECT_EQ(Exec(s, "(x - x.mean())[[0, 99999]]"),
+            "error: only integers, slices (`:`), ellipsis (`...`) and None are valid indices");
+  EXPECT_EQ(Exec(s, "take(x - x.mean(), [0, 99999])"),
+            "array([-49999.5,  49999.5], dtype=float32)\n");
+  SetStreamChunkBytes(budget);
+  std::remove(path.c_str());
+}
+
 TEST(ScriptTest, SyntaxErrorsPointAtTheirColumn) {
   Session s;
   EXPECT_EQ(Exec(s, "x + * 2"), "  x + * 2\n      ^\nerror: invalid syntax");

@@ -363,6 +363,7 @@ struct Session::Impl {
   absl::StatusOr<std::vector<ir::KernelLaunch>> Record(const Array<>& a, double* ms = nullptr) {
     std::vector<ir::KernelLaunch> launches;
     origins.clear();
+    const EvalStats before = GetEvalStats();
     internal::SetLaunchRecorder(&launches, &origins);
     const auto t0 = std::chrono::steady_clock::now();
     try {
@@ -375,12 +376,19 @@ struct Session::Impl {
     if (ms)
       *ms =
           std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-    // The pieces of one chunked reduction share their code: show it once.
+    const EvalStats after = GetEvalStats();
+    streamed_chunks = after.stream_chunks - before.stream_chunks;
+    streamed_passes = after.stream_passes - before.stream_passes;
+    // The pieces of one chunked reduction share their code, and so do the
+    // chunks of a streamed evaluation: show each kernel once.
     std::vector<ir::KernelLaunch> distinct;
     for (ir::KernelLaunch& l : launches) {
-      if (!distinct.empty() && distinct.back().spec == l.spec && !internal::IsGemmLaunch(l)) {
-        continue;
-      }
+      const bool repeat =
+          streamed_chunks > 0
+              ? std::any_of(distinct.begin(), distinct.end(),
+                            [&](const ir::KernelLaunch& d) { return d.spec == l.spec; })
+              : !distinct.empty() && distinct.back().spec == l.spec;
+      if (repeat && !internal::IsGemmLaunch(l)) continue;
       distinct.push_back(std::move(l));
     }
     return distinct;
@@ -408,6 +416,8 @@ struct Session::Impl {
   absl::StatusOr<std::string> Command(absl::string_view line);
 
   absl::flat_hash_map<const ir::Node*, const ir::Node*> origins;
+  // Of the last Record: chunks and passes of a streamed evaluation.
+  int64_t streamed_chunks = 0, streamed_passes = 0;
 };
 
 absl::StatusOr<std::string> Session::Impl::Command(absl::string_view line) {
@@ -532,6 +542,11 @@ absl::StatusOr<std::string> Session::Impl::Command(absl::string_view line) {
   if (!launches.ok()) return launches.status();
   if (launches->empty()) return std::string("no kernel runs: the value is an array already\n");
   std::string out;
+  if (streamed_chunks > 0) {
+    absl::StrAppend(&out, "streamed: ", streamed_chunks, " chunks in ", streamed_passes,
+                    " pass(es) along the first axis of the memory-mapped inputs (chunk budget ",
+                    StreamChunkBytes(), " bytes); each kernel shown once\n");
+  }
   if (cmd == ":fused" || cmd == ":loops") {
     for (size_t k = 0; k < launches->size(); ++k) {
       const ir::KernelLaunch& l = (*launches)[k];
