@@ -449,10 +449,13 @@ absl::StatusOr<std::string> Session::Impl::Command(absl::string_view line) {
   if (cmd == ":vars") {
     std::string out;
     for (const auto& [name, v] : vars) {
-      absl::StrAppend(
-          &out, name, ": ",
-          v.kind == Value::kArray ? ir::TypeString(v.array.dtype(), v.array.shape()) : Repr(v),
-          "\n");
+      absl::StrAppend(&out, name, ": ",
+                      v.kind == Value::kArray ? ir::TypeString(v.array.dtype(), v.array.shape())
+                      : v.kind == Value::kRecords
+                          ? absl::StrCat("records ", ShapeRepr(v.records.shape()), " ",
+                                         v.records.type()->Repr())
+                          : Repr(v),
+                      "\n");
     }
     return out;
   }
