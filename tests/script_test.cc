@@ -99,6 +99,12 @@ TEST(ScriptTest, RecordArraysAndListLiterals) {
             "'itemsize': 16}, align=True)\n");
   EXPECT_EQ(Exec(s, "rec = zeros(3, dtype=p)"), "");
   EXPECT_EQ(Exec(s, "rec.shape, rec.itemsize, rec['vel'].strides"), "((3,), 32, (32, 4))\n");
+  EXPECT_EQ(Exec(s, "p.names, p.itemsize, p.alignment, p.isalignedstruct, p.kind"),
+            "(('t', 'pos', 'vel'), 32, 8, True, 'V')\n");
+  EXPECT_EQ(Exec(s, "p.fields[2], p.name, float32.itemsize, complex64.alignment"),
+            "(('vel', dtype('float32'), 20), 'void256', 4, 4)\n");
+  EXPECT_EQ(Exec(s, "float32.names, float32.isalignedstruct"), "(None, False)\n");
+  EXPECT_EQ(Exec(s, "float32.shape"), "error: 'numpy.dtype' object has no attribute 'shape'");
   EXPECT_EQ(Exec(s, "add(array([[3, 4, 0], [0, 0, 2], [1, 2, 2]]), 0, out=rec['vel'])[2]"),
             "array([1., 2., 2.], dtype=float32)\n");
   EXPECT_EQ(Exec(s, "v = rec['vel']"), "");

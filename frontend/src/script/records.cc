@@ -186,4 +186,42 @@ absl::StatusOr<Value> RecordAttribute(const Value& rec, const std::string& name)
       absl::StrCat("record array has no attribute '", name, "' (fields are read as rec['name'])"));
 }
 
+absl::StatusOr<Value> DTypeAttribute(const Value& d, const std::string& name) {
+  const RecordTypePtr& r = d.record;
+  if (name == "itemsize") return Value::Int(r ? r->itemsize() : ItemSize(d.dtype));
+  if (name == "alignment") {
+    return Value::Int(r                    ? r->alignment()
+                      : IsComplex(d.dtype) ? ItemSize(d.dtype) / 2
+                                           : ItemSize(d.dtype));
+  }
+  if (name == "name") {
+    return Value::Str(r ? absl::StrCat("void", 8 * r->itemsize()) : std::string(Name(d.dtype)));
+  }
+  if (name == "kind") {
+    return Value::Str(r ? "V" : std::string(1, static_cast<char>(Kind(d.dtype))));
+  }
+  if (name == "isalignedstruct") return Value::Bool(r && r->aligned());
+  if (!r && (name == "names" || name == "fields")) return Value();  // NumPy's None
+  if (r && name == "descr") return Value::Str(r->Descr());
+  if (r && (name == "names" || name == "fields")) {
+    Value t;
+    t.kind = Value::kTuple;
+    for (const RecordField& f : r->fields()) {
+      if (name == "names") {
+        t.items.push_back(Value::Str(f.name));
+        continue;
+      }
+      Value entry;
+      entry.kind = Value::kTuple;
+      entry.items.push_back(Value::Str(f.name));
+      entry.items.push_back(f.format.record ? Value::RecordDType(f.format.record)
+                                            : Value::DTypeOf(f.format.dtype));
+      entry.items.push_back(Value::Int(f.offset));
+      t.items.push_back(std::move(entry));
+    }
+    return t;
+  }
+  return Bad(absl::StrCat("'numpy.dtype' object has no attribute '", name, "'"));
+}
+
 }  // namespace ndjit::script

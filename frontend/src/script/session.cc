@@ -270,6 +270,7 @@ struct Session::Impl {
       return Value::Function("rng." + name, std::make_shared<Value>(*obj));
     }
     if (obj->kind == Value::kRecords) return RecordAttribute(*obj, name);
+    if (obj->kind == Value::kDType) return DTypeAttribute(*obj, name);
     if (obj->kind != Value::kArray) {
       return Bad(absl::StrCat("'", Repr(*obj), "' has no attribute '", name, "'"));
     }

@@ -131,6 +131,10 @@ void AddRecords(std::map<std::string, Fn>& table);
 absl::StatusOr<Value> RecordSubscript(const Value& records, const std::vector<Value>& keys,
                                       absl::Span<const IndexItem> items);
 absl::StatusOr<Value> RecordAttribute(const Value& records, const std::string& name);
+// dtype attributes: name, itemsize, kind, alignment; of records also names,
+// descr, isalignedstruct and fields ({name: (dtype, offset)}, as a tuple of
+// (name, dtype, offset) here: the language has no dicts).
+absl::StatusOr<Value> DTypeAttribute(const Value& dtype, const std::string& name);
 
 // NumPy's repr of a value.
 std::string Repr(const Value& v);
