@@ -153,8 +153,11 @@ int main(int argc, char** argv) {
   std::string dir = std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp";
   for (int i = 1; i + 1 < argc; i += 2) {
     const std::string k = argv[i];
-    int64_t* target = k == "--rows" ? &rows : k == "--dim" ? &dim : k == "--batch" ? &batch
-                                                : k == "--epochs" ? &epochs : nullptr;
+    int64_t* target = k == "--rows"     ? &rows
+                      : k == "--dim"    ? &dim
+                      : k == "--batch"  ? &batch
+                      : k == "--epochs" ? &epochs
+                                        : nullptr;
     if (target != nullptr) {
       *target = std::atoll(argv[i + 1]);
     } else if (k == "--dir") {
@@ -187,11 +190,12 @@ int main(int argc, char** argv) {
     Array<> sd = ndjit::stddev(Array<>(x), ndjit::Axis(0), 0, true);
     ndjit::eval(mu, sd);
     const ndjit::EvalStats s1 = ndjit::GetEvalStats();
-    std::printf("mean and std per feature by streaming: %.0f ms, %lld chunks in %lld passes, "
-                "resident %lld MiB\n",
-                1e3 * (Seconds() - t), static_cast<long long>(s1.stream_chunks - s0.stream_chunks),
-                static_cast<long long>(s1.stream_passes - s0.stream_passes),
-                static_cast<long long>(ResidentMiB()));
+    std::printf(
+        "mean and std per feature by streaming: %.0f ms, %lld chunks in %lld passes, "
+        "resident %lld MiB\n",
+        1e3 * (Seconds() - t), static_cast<long long>(s1.stream_chunks - s0.stream_chunks),
+        static_cast<long long>(s1.stream_passes - s0.stream_passes),
+        static_cast<long long>(ResidentMiB()));
 
     ndjit::Generator g(11);
     Array<> w = (g.normal(0.0, 0.1, {dim, kClasses}, ndjit::DType::kFloat32)).eval();
@@ -207,13 +211,14 @@ int main(int argc, char** argv) {
         const Array<> logits = ndjit::matmul(xb, w);
         const Array<> top = ndjit::max(logits, ndjit::Axis(1), true);
         const Array<> yb(b->y);
-        const Array<> onehot = (classes[{ndjit::NewAxis{}, ndjit::Slice{}}] ==
-                                yb[{ndjit::Slice{}, ndjit::NewAxis{}}])
-                                   .astype(ndjit::DType::kFloat32);
+        const Array<> onehot =
+            (classes[{ndjit::NewAxis{}, ndjit::Slice{}}] == yb[{ndjit::Slice{}, ndjit::NewAxis{}}])
+                .astype(ndjit::DType::kFloat32);
         // Softmax cross-entropy, hits and the SGD step, one evaluation.
         const Array<> e = ndjit::exp(logits - top);
         const Array<> z = ndjit::sum(e, ndjit::Axis(1), true);
-        Array<> nll = ndjit::sum(ndjit::log(z) + top - ndjit::sum(onehot * logits, ndjit::Axis(1), true));
+        Array<> nll =
+            ndjit::sum(ndjit::log(z) + top - ndjit::sum(onehot * logits, ndjit::Axis(1), true));
         Array<> hits = ndjit::sum(ndjit::argmax(logits, 1) == yb);
         Array<> labels = ndjit::sum(yb);
         const float step = 0.5f / static_cast<float>(b->x.shape()[0]);
@@ -228,11 +233,12 @@ int main(int argc, char** argv) {
       }
       const double secs = Seconds() - t;
       const int64_t expect = ndjit::sum(Array<>(y)).item<int64_t>();
-      std::printf("epoch %lld: %lld batches, %.0f batches/s, %.0f MiB/s gathered, loss %.3f, "
-                  "accuracy %.3f, resident %lld MiB\n",
-                  static_cast<long long>(epoch), static_cast<long long>(batches), batches / secs,
-                  static_cast<double>(seen * dim * 4) / (1 << 20) / secs, loss / seen,
-                  correct / seen, static_cast<long long>(ResidentMiB()));
+      std::printf(
+          "epoch %lld: %lld batches, %.0f batches/s, %.0f MiB/s gathered, loss %.3f, "
+          "accuracy %.3f, resident %lld MiB\n",
+          static_cast<long long>(epoch), static_cast<long long>(batches), batches / secs,
+          static_cast<double>(seen * dim * 4) / (1 << 20) / secs, loss / seen, correct / seen,
+          static_cast<long long>(ResidentMiB()));
       if (seen != rows || label_sum != expect) {
         std::fprintf(stderr, "epoch %lld saw %lld rows (label sum %lld); expected %lld (%lld)\n",
                      static_cast<long long>(epoch), static_cast<long long>(seen),

@@ -17,7 +17,9 @@ namespace {
 
 using namespace std::string_literals;
 
-FieldSpec F(std::string name, DType t, Shape sub = {}) { return {std::move(name), {t, nullptr, sub}}; }
+FieldSpec F(std::string name, DType t, Shape sub = {}) {
+  return {std::move(name), {t, nullptr, sub}};
+}
 FieldSpec R(std::string name, RecordTypePtr r, Shape sub = {}) {
   return {std::move(name), {DType::kUInt8, std::move(r), sub}};
 }
@@ -53,8 +55,16 @@ TEST(Record, LayoutsFollowNumPysRules) {
       {{F("a", DType::kFloat64), F("b", DType::kUInt8)}, true, {0, 8}, 16, 8},  // tail padding
       {{F("c", DType::kComplex64), F("d", DType::kUInt8)}, true, {0, 8}, 12, 4},
       {{F("c", DType::kComplex128), F("d", DType::kBool)}, true, {0, 16}, 24, 8},
-      {{F("h", DType::kFloat16), F("x", DType::kInt8), F("y", DType::kInt32)}, true, {0, 2, 4}, 8, 4},
-      {{F("x", DType::kInt8), F("s", DType::kInt16, {3}), F("z", DType::kInt8)}, true, {0, 2, 8}, 10, 2},
+      {{F("h", DType::kFloat16), F("x", DType::kInt8), F("y", DType::kInt32)},
+       true,
+       {0, 2, 4},
+       8,
+       4},
+      {{F("x", DType::kInt8), F("s", DType::kInt16, {3}), F("z", DType::kInt8)},
+       true,
+       {0, 2, 8},
+       10,
+       2},
       {{F("e", DType::kInt32, {0}), F("q", DType::kInt8)}, true, {0, 0}, 4, 4},
   };
   for (const Case& c : cases) {
@@ -202,8 +212,8 @@ TEST(Record, ReprIsNumPys) {
 
 std::string TempPath(const std::string& name) {
   const char* dir = std::getenv("TMPDIR");
-  return std::string(dir ? dir : "/tmp") + "/ndjit_record_test_" + std::to_string(getpid()) +
-         "_" + name;
+  return std::string(dir ? dir : "/tmp") + "/ndjit_record_test_" + std::to_string(getpid()) + "_" +
+         name;
 }
 
 TEST(Record, NpyFilesRoundTripWithNumPysHeader) {
@@ -245,8 +255,9 @@ TEST(Record, NpyFilesRoundTripWithNumPysHeader) {
                 "('vel', '<f4', (3,))]): load it as a record array");
   EXPECT_FALSE(OpenNpyMemmap(path, MmapMode::kReadOnly).ok());
   ASSERT_TRUE(SaveNpy(path, testing::Iota({3}, DType::kFloat32)).ok());
-  EXPECT_EQ(LoadRecordNpy(path).status().message(),
-            "load('" + path + "'): npy: the file holds float32 values, not records: load it as an array");
+  EXPECT_EQ(
+      LoadRecordNpy(path).status().message(),
+      "load('" + path + "'): npy: the file holds float32 values, not records: load it as an array");
   std::remove(path.c_str());
 
   // Padding fields from NumPy's descr keep the offsets; Fortran order reads.
@@ -254,14 +265,15 @@ TEST(Record, NpyFilesRoundTripWithNumPysHeader) {
       "{'descr': [('a', '|u1'), ('', '|V3'), ('b', '<i4')], 'fortran_order': True, "
       "'shape': (2, 2), }";
   std::string file = "\x93NUMPY\x01\x00"s + static_cast<char>(d2.size()) + '\0' + d2;
-  for (int i = 0; i < 4; ++i) file += std::string(1, static_cast<char>(i)) + "pad" + std::string(1, static_cast<char>(40 + i)) + "\0\0\0"s;
+  for (int i = 0; i < 4; ++i)
+    file += std::string(1, static_cast<char>(i)) + "pad" +
+            std::string(1, static_cast<char>(40 + i)) + "\0\0\0"s;
   RecordArray fo = *RecordsFromNpyBytes(file);
   EXPECT_EQ(Offsets(*fo.type()), (std::vector<int64_t>{0, 4}));
   EXPECT_EQ(fo.strides(), (Strides{8, 16}));
   EXPECT_EQ(*fo.Field("b")->Item<int32_t>({1, 0}), 41);  // F order: [1, 0] is item 1
   EXPECT_EQ(*fo.Field("a")->Item<int32_t>({0, 1}), 2);
-  const std::string bad =
-      "{'descr': [('a', '>i4')], 'fortran_order': False, 'shape': (1,), }";
+  const std::string bad = "{'descr': [('a', '>i4')], 'fortran_order': False, 'shape': (1,), }";
   EXPECT_EQ(RecordsFromNpyBytes("\x93NUMPY\x01\x00"s + static_cast<char>(bad.size()) + '\0' + bad +
                                 "\0\0\0\1"s)
                 .status()
@@ -269,7 +281,8 @@ TEST(Record, NpyFilesRoundTripWithNumPysHeader) {
             "npy header: field 'a' has the unsupported format '>i4' (little-endian numeric "
             "formats such as '<f4' are)");
   // Every prefix of a good file fails cleanly.
-  for (size_t n = 0; n < bytes.size(); ++n) EXPECT_FALSE(RecordsFromNpyBytes(bytes.substr(0, n)).ok());
+  for (size_t n = 0; n < bytes.size(); ++n)
+    EXPECT_FALSE(RecordsFromNpyBytes(bytes.substr(0, n)).ok());
 }
 
 }  // namespace

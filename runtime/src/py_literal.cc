@@ -85,7 +85,8 @@ class Parser {
         if (absl::Status st = Value(&v->items.back(), depth + 1); !st.ok()) return st;
       }
       if (!Eat(',')) {
-        if (!Eat(close)) return Error(absl::StrCat("expected ',' or '", std::string(1, close), "'"));
+        if (!Eat(close))
+          return Error(absl::StrCat("expected ',' or '", std::string(1, close), "'"));
         break;
       }
     }

@@ -28,6 +28,7 @@ absl::StatusOr<PyLiteral> ParsePyLiteral(absl::string_view text, absl::string_vi
 
 // A record dtype from its descr list (the .npy reader's and
 // ndjit::RecordTypeFromDescr's); errors start with `context`.
-absl::StatusOr<RecordTypePtr> RecordTypeFromDescr(const PyLiteral& descr, absl::string_view context);
+absl::StatusOr<RecordTypePtr> RecordTypeFromDescr(const PyLiteral& descr,
+                                                  absl::string_view context);
 
 }  // namespace ndjit::internal

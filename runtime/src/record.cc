@@ -127,9 +127,8 @@ absl::StatusOr<const RecordField*> RecordType::Field(absl::string_view name) con
   }
   std::vector<std::string> names;
   for (const RecordField& f : fields_) names.push_back(absl::StrCat("'", f.name, "'"));
-  return absl::InvalidArgumentError(absl::StrCat("no field of name '", name,
-                                                 "' (the fields are ", absl::StrJoin(names, ", "),
-                                                 ")"));
+  return absl::InvalidArgumentError(absl::StrCat("no field of name '", name, "' (the fields are ",
+                                                 absl::StrJoin(names, ", "), ")"));
 }
 
 bool RecordType::operator==(const RecordType& o) const {
@@ -142,7 +141,8 @@ bool RecordType::operator==(const RecordType& o) const {
         (a.format.record == nullptr) != (b.format.record == nullptr)) {
       return false;
     }
-    if (a.format.record ? !(*a.format.record == *b.format.record) : a.format.dtype != b.format.dtype) {
+    if (a.format.record ? !(*a.format.record == *b.format.record)
+                        : a.format.dtype != b.format.dtype) {
       return false;
     }
   }
@@ -154,8 +154,9 @@ std::string RecordType::Descr() const {
   // dtype.descr), so that the offsets survive a round trip.
   std::vector<const RecordField*> order;
   for (const RecordField& f : fields_) order.push_back(&f);
-  std::stable_sort(order.begin(), order.end(),
-                   [](const RecordField* a, const RecordField* b) { return a->offset < b->offset; });
+  std::stable_sort(order.begin(), order.end(), [](const RecordField* a, const RecordField* b) {
+    return a->offset < b->offset;
+  });
   std::vector<std::string> items;
   int64_t at = 0;
   for (const RecordField* f : order) {
@@ -189,8 +190,8 @@ std::string RecordType::Body(bool dict_form) const {
     offsets.push_back(absl::StrCat(f.offset));
   }
   return absl::StrCat("{'names': [", absl::StrJoin(names, ", "), "], 'formats': [",
-                      absl::StrJoin(formats, ", "), "], 'offsets': [",
-                      absl::StrJoin(offsets, ", "), "], 'itemsize': ", itemsize_,
+                      absl::StrJoin(formats, ", "), "], 'offsets': [", absl::StrJoin(offsets, ", "),
+                      "], 'itemsize': ", itemsize_,
                       dict_form && aligned_ ? ", 'aligned': True" : "", "}");
 }
 
@@ -240,11 +241,11 @@ absl::StatusOr<RecordTypePtr> RecordTypeFromDescr(const PyLiteral& descr,
     } else if (format.kind == PyLiteral::kString) {
       const std::string& code = format.text;
       // Unnamed void fields are padding: they only move the offset.
-      if (name.empty() && code.size() > 2 && (code[0] == '|' || code[0] == '<') &&
-          code[1] == 'V') {
+      if (name.empty() && code.size() > 2 && (code[0] == '|' || code[0] == '<') && code[1] == 'V') {
         int64_t gap = 0;
         for (char c : code.substr(2)) {
-          if (c < '0' || c > '9' || gap > (int64_t{1} << 40)) return error("bad padding '" + code + "'");
+          if (c < '0' || c > '9' || gap > (int64_t{1} << 40))
+            return error("bad padding '" + code + "'");
           gap = gap * 10 + (c - '0');
         }
         at += gap;
@@ -327,11 +328,9 @@ absl::StatusOr<NDArray> RecordArray::Field(absl::string_view name) const {
         absl::StrCat("field '", name, "' holds records (", fmt.record->Repr(),
                      "): take it as a record array, not a numeric one"));
   }
-  return NDArray::FromBuffer(buffer(), offset() + (*f)->offset, fmt.dtype,
-                             Append(shape(), fmt.subshape),
-                             Append(strides(), ContiguousStrides(fmt.subshape, (*f)->elemsize,
-                                                                 Order::kC)),
-                             writeable());
+  return NDArray::FromBuffer(
+      buffer(), offset() + (*f)->offset, fmt.dtype, Append(shape(), fmt.subshape),
+      Append(strides(), ContiguousStrides(fmt.subshape, (*f)->elemsize, Order::kC)), writeable());
 }
 
 absl::StatusOr<RecordArray> RecordArray::Records(absl::string_view name) const {
@@ -339,8 +338,8 @@ absl::StatusOr<RecordArray> RecordArray::Records(absl::string_view name) const {
   if (!f.ok()) return f.status();
   const FieldFormat& fmt = (*f)->format;
   if (!fmt.record) {
-    return absl::InvalidArgumentError(absl::StrCat("field '", name, "' holds ", Name(fmt.dtype),
-                                                   " values, not records"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("field '", name, "' holds ", Name(fmt.dtype), " values, not records"));
   }
   return FromBuffer(buffer(), offset() + (*f)->offset, fmt.record, Append(shape(), fmt.subshape),
                     Append(strides(), ContiguousStrides(fmt.subshape, (*f)->elemsize, Order::kC)),
@@ -355,8 +354,8 @@ absl::StatusOr<RecordArray> RecordArray::Index(absl::Span<const IndexItem> items
     consumed += std::holds_alternative<int64_t>(it) || std::holds_alternative<Slice>(it);
   }
   if (consumed > ndim()) {
-    return absl::InvalidArgumentError(absl::StrCat("too many indices for array: array is ",
-                                                   ndim(), "-dimensional, but ", consumed,
+    return absl::InvalidArgumentError(absl::StrCat("too many indices for array: array is ", ndim(),
+                                                   "-dimensional, but ", consumed,
                                                    " were indexed"));
   }
   // The bytes' last dim is the item: an ellipsis must not reach it.

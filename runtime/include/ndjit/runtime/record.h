@@ -52,8 +52,7 @@ class RecordType {
   // Explicit offsets and itemsize (np.dtype({'names', 'formats', 'offsets',
   // 'itemsize'})): every field must lie inside the item.
   static absl::StatusOr<RecordTypePtr> WithOffsets(std::vector<FieldSpec> fields,
-                                                   std::vector<int64_t> offsets,
-                                                   int64_t itemsize);
+                                                   std::vector<int64_t> offsets, int64_t itemsize);
 
   const std::vector<RecordField>& fields() const { return fields_; }
   int64_t itemsize() const { return itemsize_; }
@@ -125,7 +124,8 @@ class RecordArray {
   absl::StatusOr<RecordArray> Copy() const;  // C order
 
  private:
-  RecordArray(NDArray bytes, RecordTypePtr type) : bytes_(std::move(bytes)), type_(std::move(type)) {}
+  RecordArray(NDArray bytes, RecordTypePtr type)
+      : bytes_(std::move(bytes)), type_(std::move(type)) {}
   NDArray bytes_;
   RecordTypePtr type_;
 };
