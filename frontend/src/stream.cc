@@ -248,7 +248,9 @@ void AddStreamStats(EvalStats& s) {
 absl::StatusOr<std::optional<std::vector<NDArray>>> EvaluateStreamed(
     absl::Span<const ir::NodePtr> roots, Backend backend, absl::Span<const NDArray> outs) {
   using Result = std::optional<std::vector<NDArray>>;
-  if (t_streaming) return Result();
+  // Every evaluation passes here: without a mapped file alive, nothing can
+  // stream, and the plan (a walk of the graph) is not worth making.
+  if (t_streaming || Buffer::LiveFileBacked() == 0) return Result();
   std::optional<Plan> plan = MakePlan(roots, outs);
   if (!plan) return Result();
   t_streaming = true;

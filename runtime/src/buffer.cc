@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -19,9 +20,16 @@ absl::StatusOr<BufferPtr> Buffer::Allocate(int64_t nbytes) {
   return BufferPtr(new Buffer(static_cast<char*>(block->data), nbytes, block->size, nullptr));
 }
 
+namespace {
+std::atomic<int64_t> g_live_file_backed{0};
+}  // namespace
+
 BufferPtr Buffer::WrapExternal(void* data, int64_t size, Deleter deleter, bool file_backed) {
+  if (file_backed) g_live_file_backed.fetch_add(1, std::memory_order_relaxed);
   return BufferPtr(new Buffer(static_cast<char*>(data), size, 0, std::move(deleter), file_backed));
 }
+
+int64_t Buffer::LiveFileBacked() { return g_live_file_backed.load(std::memory_order_relaxed); }
 
 namespace {
 
@@ -63,6 +71,7 @@ void Buffer::WillNeed(const char* begin, const char* end) const {
 }
 
 Buffer::~Buffer() {
+  if (file_backed_) g_live_file_backed.fetch_sub(1, std::memory_order_relaxed);
   if (pool_size_ != 0) {
     PoolFree(PoolBlock{data_, pool_size_});
   } else if (deleter_) {

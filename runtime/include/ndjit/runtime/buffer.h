@@ -33,6 +33,9 @@ class Buffer {
   int64_t size() const { return size_; }
   bool from_pool() const { return pool_size_ != 0; }
   bool file_backed() const { return file_backed_; }
+  // How many file-backed buffers are alive: evaluations skip the search for
+  // streamed inputs while there are none.
+  static int64_t LiveFileBacked();
 
   // Paging hints for streaming over file-backed buffers (no-ops otherwise):
   // drop this process's mappings of the whole pages inside [begin, end),
