@@ -102,6 +102,63 @@ TEST(RandomTest, ValuesFuseIntoTheirConsumers) {
   EXPECT_NE(Bits(x), Bits(y));
 }
 
+// Indices past 2^32: a step whose blocks' counters carry into the high word
+// takes the per-lane path, the others hold the high word once (as a scalar);
+// every element still equals the scalar definition, and so does a count.
+TEST(RandomTest, CountersCrossingTwoToThe32) {
+  const int64_t edge = int64_t{1} << 33;  // pair elements of block 2^32
+  Generator g(21);
+  auto [x, y] = g.random_pair({edge + 4096}, DType::kFloat32);
+  const Slice window{edge - 1000, edge + 1000, 1};
+  const std::vector<double> xs = Bits(x[{window}]), ys = Bits(y[{window}]);
+  ASSERT_EQ(xs.size(), 2000u);
+  int64_t inside = 0;
+  for (int64_t k = 0; k < 2000; ++k) {
+    const uint64_t i = static_cast<uint64_t>(edge - 1000 + k);
+    const std::array<uint32_t, 4> block = philox::Block(i >> 1, 0, 21);
+    const float want_x = philox::UniformF32(block, 2 * static_cast<int>(i & 1));
+    const float want_y = philox::UniformF32(block, 2 * static_cast<int>(i & 1) + 1);
+    ASSERT_EQ(xs[k], want_x) << i;
+    ASSERT_EQ(ys[k], want_y) << i;
+    inside += want_x * want_x + want_y * want_y < 1.0f;
+  }
+  const Array<> xw = x[{window}], yw = y[{window}];
+  EXPECT_EQ(sum(xw * xw + yw * yw < 1.0f).item<int64_t>(), inside);
+  // Per-element words across the same edge.
+  Generator h(22);
+  const Array<> r = h.random({edge + 4096}, DType::kFloat32)[{window}];
+  const std::vector<double> rs = Bits(r);
+  for (int64_t k = 0; k < 2000; ++k) {
+    const uint64_t i = static_cast<uint64_t>(edge - 1000 + k);
+    ASSERT_EQ(rs[k], philox::UniformF32(philox::Block(i, 0, 22), 0)) << i;
+  }
+}
+
+// An integer sum of bools is a count in the reduction's registers: exact
+// over the masked tail, wrapping in a narrow dtype as the sum of lanes would,
+// and the same along a reduced inner axis.
+TEST(RandomTest, CountsOfBools) {
+  Generator g(31);
+  for (int64_t n : {int64_t{1}, int64_t{63}, int64_t{1000}, int64_t{100'003}}) {
+    const Array<> u = g.random({n}, DType::kFloat32);
+    const std::vector<double> us = Bits(u);
+    int64_t want = 0;
+    for (double v : us) want += v < 0.25;
+    EXPECT_EQ(sum(u < 0.25f).item<int64_t>(), want) << n;
+    EXPECT_EQ(sum(u < 0.25f, {}, false, DType::kInt8).item<int64_t>(),
+              static_cast<int8_t>(static_cast<uint8_t>(want)))
+        << n;
+  }
+  const Array<> m = g.random({37, 301}, DType::kFloat32);
+  const std::vector<double> ms = Bits(m);
+  const std::vector<double> rows = Values<double>(sum(m > 0.5f, {1}).eval().array());
+  for (int r = 0; r < 37; ++r) {
+    int64_t want = 0;
+    for (int c = 0; c < 301; ++c) want += ms[r * 301 + c] > 0.5;
+    EXPECT_EQ(rows[r], want) << r;
+  }
+}
+
 TEST(RandomTest, StreamsAndSeeds) {
   Generator a(1), b(1), c(2);
   const std::vector<double> a0 = Bits(a.random({64})), a1 = Bits(a.random({64}));

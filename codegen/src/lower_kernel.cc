@@ -383,6 +383,10 @@ class KernelLowering {
         a.carry = entry.CreateAlloca(vt);
         b_.CreateStore(llvm::Constant::getNullValue(vt), a.carry);
       }
+      if (CountsBools(in)) {
+        a.count = entry.CreateAlloca(b_.getInt64Ty());
+        b_.CreateStore(b_.getInt64(0), a.count);
+      }
     }
   }
 
@@ -423,6 +427,28 @@ class KernelLowering {
     return LowerUfunc(b_, op, {x, y}, &flag);
   }
 
+  // An integer sum of bools (`sum(x < 1)`, a count) as the population count
+  // of the lanes' mask: kmov + popcnt on the scalar side instead of widening
+  // every lane to the sum's dtype and adding vectors, which took vector
+  // slots and registers from the values being counted. The count is exact
+  // in int64 and wraps to a narrower dtype at the end as the lane sums would.
+  bool CountsBools(const ir::Instr& in) const {
+    if (in.op != ir::Ufunc::kAdd || in.compensated || in.compute != in.dtype) return false;
+    if (Kind(in.dtype) != DTypeKind::kInt && Kind(in.dtype) != DTypeKind::kUInt) return false;
+    const ir::Instr& src = spec_.body[in.args[0]];
+    return src.kind == ir::Instr::kCast && spec_.body[src.args[0]].dtype == DType::kBool;
+  }
+
+  void CountInRegisters(size_t i, Value* bools, Value* mask) {
+    const unsigned lanes = llvm::cast<llvm::FixedVectorType>(bools->getType())->getNumElements();
+    if (mask) bools = b_.CreateAnd(bools, mask);
+    Value* bits = b_.CreateBitCast(bools, b_.getIntNTy(lanes));
+    Value* n = b_.CreateZExtOrTrunc(b_.CreateUnaryIntrinsic(llvm::Intrinsic::ctpop, bits),
+                                    b_.getInt64Ty());
+    Value* count = accumulators_[i].count;
+    b_.CreateStore(b_.CreateAdd(b_.CreateLoad(b_.getInt64Ty(), count), n), count);
+  }
+
   void AccumulateInRegisters(size_t i, Value* v, Value* mask) {
     const ir::Instr& in = spec_.body[i];
     Accumulator& a = accumulators_[i];
@@ -454,6 +480,11 @@ class KernelLowering {
       Value* v = b_.CreateLoad(vt, a.sum);
       if (a.carry != nullptr) v = b_.CreateFSub(v, b_.CreateLoad(vt, a.carry));
       v = FoldTo(in, in.dtype, v, 1);
+      if (a.count != nullptr) {
+        Value* n = b_.CreateZExtOrTrunc(b_.CreateLoad(b_.getInt64Ty(), a.count),
+                                        RegisterType(ctx_, in.dtype));
+        v = b_.CreateAdd(v, b_.CreateVectorSplat(1, n));
+      }
       llvm::Type* st = StorageType(ctx_, in.dtype);
       Value* p = rows[in.slot];
       Value* old = b_.CreateLoad(st, p);
@@ -685,6 +716,9 @@ class KernelLowering {
         case ir::Instr::kAccumulate:
           if (!pending_.empty()) {
             pending_[values.size()].push_back(values[in.args[0]]);
+          } else if (spec_.reduce_inner && accumulators_[values.size()].count) {
+            const ir::Instr& cast = spec_.body[in.args[0]];
+            CountInRegisters(values.size(), values[cast.args[0]], mask);
           } else if (spec_.reduce_inner) {
             AccumulateInRegisters(values.size(), values[in.args[0]], mask);
           } else {
@@ -722,6 +756,7 @@ class KernelLowering {
   struct Accumulator {
     Value* sum = nullptr;
     Value* carry = nullptr;  // Kahan compensation, when asked for
+    Value* count = nullptr;  // int64 count of true bools (CountsBools)
   };
   std::vector<Accumulator> accumulators_;  // by body index
 };

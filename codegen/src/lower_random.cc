@@ -13,31 +13,73 @@
 
 namespace ndjit::codegen {
 
-std::array<llvm::Value*, 4> LowerPhilox(llvm::IRBuilder<>& b, llvm::Value* index, llvm::Value* seed,
-                                        llvm::Value* stream) {
-  llvm::Type* wide = index->getType();
-  auto k64 = [&](uint64_t x) { return llvm::ConstantInt::get(wide, x); };
-  const auto low32 = k64(0xFFFFFFFFu);
-  auto lo = [&](llvm::Value* x) { return b.CreateAnd(x, low32); };
-  auto hi = [&](llvm::Value* x) { return b.CreateLShr(x, 32); };
-  llvm::Value* c[4] = {lo(index), hi(index), lo(stream), hi(stream)};
-  llvm::Value* k0 = lo(seed);
-  llvm::Value* k1 = hi(seed);
-  for (int r = 0; r < philox::kRounds; ++r) {
-    llvm::Value* p0 = b.CreateMul(lo(c[0]), k64(philox::kM0));
-    llvm::Value* p1 = b.CreateMul(lo(c[2]), k64(philox::kM1));
-    llvm::Value* next[4] = {b.CreateXor(b.CreateXor(hi(p1), c[1]), k0), p1,
-                            b.CreateXor(b.CreateXor(hi(p0), c[3]), k1), p0};
-    std::copy(next, next + 4, c);
-    // Keys stay below 2^32 (masked): they are the same in every lane, so
-    // this is hoisted out of the loops.
-    k0 = lo(b.CreateAdd(k0, k64(philox::kW0)));
-    k1 = lo(b.CreateAdd(k1, k64(philox::kW1)));
-  }
-  return {lo(c[0]), lo(c[1]), lo(c[2]), lo(c[3])};
-}
-
 namespace {
+
+// A Philox word held either per lane (a vector) or, when every lane has the
+// same value, once (a scalar i64): key, stream and, on the pairs fast path,
+// the counter's high word are uniform, so the first round's second multiply
+// and the second round's first are scalar work done once per step instead of
+// a vector multiply, shift and xor per register of lanes.
+struct Word {
+  llvm::Value* v;
+  bool lanes;
+};
+
+class Rounds {
+ public:
+  Rounds(llvm::IRBuilder<>& b, unsigned lanes) : b_(b), lanes_(lanes) {}
+
+  llvm::Value* Vector(Word w) const { return w.lanes ? w.v : b_.CreateVectorSplat(lanes_, w.v); }
+  // The low 32 bits times `m`, a 64-bit product (vpmuludq for vectors).
+  Word Mul(Word x, uint32_t m) const {
+    return {b_.CreateMul(Low(x).v, Const(m, x.lanes)), x.lanes};
+  }
+  Word Low(Word x) const { return {b_.CreateAnd(x.v, Const(0xFFFFFFFFu, x.lanes)), x.lanes}; }
+  Word High(Word x) const { return {b_.CreateLShr(x.v, Const(32, x.lanes)), x.lanes}; }
+  // Uniform operands combine first, so a vector sees at most one splat.
+  Word Xor(Word x, Word y) const {
+    if (!x.lanes && !y.lanes) return {b_.CreateXor(x.v, y.v), false};
+    return {b_.CreateXor(Vector(x), Vector(y)), true};
+  }
+  Word Add(Word x, uint64_t c) const { return {b_.CreateAdd(x.v, Const(c, x.lanes)), x.lanes}; }
+
+ private:
+  llvm::Value* Const(uint64_t c, bool lanes) const {
+    llvm::Constant* k = b_.getInt64(c);
+    return lanes ? llvm::ConstantVector::getSplat(llvm::ElementCount::getFixed(lanes_), k) : k;
+  }
+  llvm::IRBuilder<>& b_;
+  unsigned lanes_;
+};
+
+// `index_high`, when given, is the high word of every lane's index.
+std::array<llvm::Value*, 4> PhiloxWords(llvm::IRBuilder<>& b, llvm::Value* index,
+                                        llvm::Value* index_high, llvm::Value* seed,
+                                        llvm::Value* stream) {
+  const unsigned lanes = llvm::cast<llvm::FixedVectorType>(index->getType())->getNumElements();
+  const Rounds r(b, lanes);
+  const Word s{b.CreateExtractElement(stream, uint64_t{0}), false};
+  const Word k{b.CreateExtractElement(seed, uint64_t{0}), false};
+  // The round keys keep 32 unknown bits above the key word (the seed's other
+  // half; the schedule adds in 64 bits), and so does every xor with them:
+  // were the high halves provably zero, LLVM would drop the mask before each
+  // multiply, which instruction selection needs in the same block to pick
+  // vpmuludq over a full 64-bit vpmullq.
+  Word key[2] = {k, {b.CreateOr(b.CreateLShr(k.v, 32), b.CreateShl(k.v, 32)), false}};
+  const Word idx{index, true};
+  Word c[4] = {idx, index_high ? Word{index_high, false} : r.High(idx), r.Low(s), r.High(s)};
+  for (int round = 0; round < philox::kRounds; ++round) {
+    const Word p0 = r.Mul(c[0], philox::kM0);
+    const Word p1 = r.Mul(c[2], philox::kM1);
+    const Word next[4] = {r.Xor(r.Xor(c[1], key[0]), r.High(p1)), p1,
+                          r.Xor(r.Xor(c[3], key[1]), r.High(p0)), p0};
+    std::copy(next, next + 4, c);
+    key[0] = r.Add(key[0], philox::kW0);
+    key[1] = r.Add(key[1], philox::kW1);
+  }
+  return {r.Vector(r.Low(c[0])), r.Vector(r.Low(c[1])), r.Vector(r.Low(c[2])),
+          r.Vector(r.Low(c[3]))};
+}
 
 // float32 uniforms from 32-bit words: the top 24 bits, exact in float32
 // (and in the int32 the conversion takes).
@@ -49,6 +91,11 @@ llvm::Value* UniformF32(llvm::IRBuilder<>& b, llvm::Value* words32) {
 }
 
 }  // namespace
+
+std::array<llvm::Value*, 4> LowerPhilox(llvm::IRBuilder<>& b, llvm::Value* index, llvm::Value* seed,
+                                        llvm::Value* stream) {
+  return PhiloxWords(b, index, nullptr, seed, stream);
+}
 
 llvm::Value* LowerUniform(llvm::IRBuilder<>& b, DType dtype, int word,
                           const std::array<llvm::Value*, 4>& words) {
@@ -84,27 +131,40 @@ std::array<llvm::Value*, 2> LowerPhiloxPairs(llvm::IRBuilder<>& b, llvm::Functio
   auto* fast_bb = llvm::BasicBlock::Create(ctx, "philox_pairs", fn);
   auto* slow_bb = llvm::BasicBlock::Create(ctx, "philox_lanes", fn);
   auto* join_bb = llvm::BasicBlock::Create(ctx, "philox_join", fn);
-  Value* aligned =
+  // The fast path also needs the blocks' counters to share their high word
+  // (no carry out of the low one inside the step), which makes that word a
+  // scalar for the rounds.
+  const int half = lanes / 2;
+  Value* base = b.CreateLShr(first_index, 1);
+  Value* no_carry = b.CreateICmpULE(b.CreateAnd(base, b.getInt64(0xFFFFFFFFu)),
+                                    b.getInt64(0xFFFFFFFFu - (half - 1)));
+  Value* aligned = b.CreateAnd(
       b.CreateAnd(b.CreateICmpEQ(stride, b.getInt64(1)),
-                  b.CreateICmpEQ(b.CreateAnd(first_index, b.getInt64(1)), b.getInt64(0)));
+                  b.CreateICmpEQ(b.CreateAnd(first_index, b.getInt64(1)), b.getInt64(0))),
+      no_carry);
   b.CreateCondBr(aligned, fast_bb, slow_bb);
 
   b.SetInsertPoint(fast_bb);
-  const int half = lanes / 2;
   std::vector<llvm::Constant*> iota;
   for (int l = 0; l < half; ++l) iota.push_back(b.getInt64(l));
   auto narrow = [&](Value* v) { return splat(half, b.CreateExtractElement(v, uint64_t{0})); };
-  Value* counters =
-      b.CreateAdd(splat(half, b.CreateLShr(first_index, 1)), llvm::ConstantVector::get(iota));
-  const std::array<Value*, 4> w = LowerPhilox(b, counters, narrow(seed), narrow(stream));
+  Value* counters = b.CreateAdd(splat(half, base), llvm::ConstantVector::get(iota));
+  const std::array<Value*, 4> w =
+      PhiloxWords(b, counters, b.CreateLShr(base, 32), narrow(seed), narrow(stream));
   // Element 2l takes words (0, 1) of block l, element 2l + 1 words (2, 3):
-  // as 32-bit lanes that is word 0 in the low and word 2 in the high half of
-  // each 64-bit lane, one shift and one or, converted in 32-bit lanes.
+  // as 32-bit lanes, the low halves of the two words' 64-bit lanes side by
+  // side, one two-source shuffle, converted in 32-bit lanes. (Written as a
+  // mask, shift and or, LLVM folded the shift into the last round's
+  // multiply, making it a full 64-bit one.)
   llvm::Type* v32 = llvm::FixedVectorType::get(b.getInt32Ty(), lanes);
+  std::vector<int> lows;
+  for (int l = 0; l < half; ++l) {
+    lows.push_back(2 * l);
+    lows.push_back(lanes + 2 * l);
+  }
   auto interleaved = [&](Value* even, Value* odd) {
-    Value* both = b.CreateOr(b.CreateAnd(even, splat(half, b.getInt64(0xFFFFFFFFu))),
-                             b.CreateShl(odd, splat(half, b.getInt64(32))));
-    return UniformF32(b, b.CreateBitCast(both, v32));
+    return UniformF32(
+        b, b.CreateShuffleVector(b.CreateBitCast(even, v32), b.CreateBitCast(odd, v32), lows));
   };
   Value* fast_x = interleaved(w[0], w[2]);
   Value* fast_y = interleaved(w[1], w[3]);

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "kernel_body.h"
+#include "ndjit/runtime/philox.h"
 #include "ndjit/runtime/strided_loop.h"
 
 namespace ndjit::ir {
@@ -57,9 +58,16 @@ double MovedBytes(const KernelSpec& spec, Dims sizes, absl::Span<const Strides> 
 }
 
 int InnerLanes(const KernelSpec& spec, int vector_bytes, int widest_bytes, int chains) {
-  const bool random = std::any_of(spec.body.begin(), spec.body.end(),
-                                  [](const Instr& in) { return in.kind == Instr::kRandom; });
-  return std::max(1, (random ? 4 : 1) * chains * vector_bytes / widest_bytes);
+  int random = 0, pairs = 0;
+  for (const Instr& in : spec.body) {
+    if (in.kind != Instr::kRandom) continue;
+    ++random;
+    pairs += in.param >= philox::kPairX;
+  }
+  // Pair words let one block serve two lanes: twice the lanes keep as many
+  // blocks (independent chains) per step as per-element words have.
+  const int factor = random == 0 ? 1 : random == pairs ? 8 : 4;
+  return std::max(1, factor * chains * vector_bytes / widest_bytes);
 }
 
 void MarkIndexOperands(KernelSpec& spec) {

@@ -55,7 +55,10 @@ void MarkIndexOperands(KernelSpec& spec);
 // per step. A Philox block is ten dependent rounds, a chain the core cannot
 // overlap with the next iteration's on its own: kernels that generate
 // random numbers take four times the lanes, four independent chains a step
-// (W10, measured here: 2x 137 -> 116 ms, 4x 99 ms, 8x 100 ms).
+// (W10 on Zen 4: 2x 137 -> 116 ms, 4x 99 ms, 8x 100 ms), eight times when
+// every random word is a pair word, whose blocks serve two lanes each (W10
+// on Zen 5, in blocks per step: 2x 57 ms, 4x 47, 8x 41, 16x 58; 8x per-element
+// words spill: sum of 10^8 float64 uniforms 78 -> 427 ms).
 int InnerLanes(const KernelSpec& spec, int vector_bytes, int widest_bytes, int chains);
 
 }  // namespace ndjit::ir
