@@ -3,6 +3,7 @@
 #include <sched.h>
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdlib>
 #include <memory>
@@ -14,6 +15,31 @@ namespace ndjit {
 namespace {
 
 thread_local bool t_in_task = false;
+
+// How long a worker keeps polling for the next loop, and the caller for the
+// end of its loop, before sleeping on a condition variable. Waking a
+// sleeping thread costs a futex call and, on a VM, an inter-processor
+// interrupt and a host reschedule: tens of microseconds per loop, which
+// back-to-back loops (a streamed evaluation's chunks, per-call W11) paid
+// every time. A bounded spin is what OpenMP runtimes do too (GNU's default
+// spins far longer); it applies only while the pool has no more threads
+// than CPUs, where a spinning thread takes no one's core.
+constexpr auto kSpin = std::chrono::microseconds(200);
+
+// Polls `ready` until it holds or kSpin has passed; true if it held.
+template <typename Ready>
+bool SpinUntil(Ready ready) {
+  const auto deadline = std::chrono::steady_clock::now() + kSpin;
+  for (;;) {
+    for (int i = 0; i < 64; ++i) {
+      if (ready()) return true;
+#if defined(__x86_64__) || defined(__i386__)
+      __builtin_ia32_pause();
+#endif
+    }
+    if (std::chrono::steady_clock::now() >= deadline) return ready();
+  }
+}
 
 // One loop at a time: the caller publishes a job, workers and the caller
 // take task indices from a shared counter until none are left.
@@ -40,15 +66,21 @@ class Pool {
       return;
     }
     auto job = std::make_shared<Job>(fn, tasks);
+    bool sleepers;
     {
       std::lock_guard<std::mutex> lock(mu_);
       job_ = job;
-      ++generation_;
+      generation_.fetch_add(1, std::memory_order_release);
+      sleepers = sleepers_ > 0;
     }
-    wake_.notify_all();
+    if (sleepers) wake_.notify_all();
     Finish(*job, job->Work());
-    std::unique_lock<std::mutex> lock(mu_);
-    done_.wait(lock, [&] { return job->finished == tasks; });
+    const auto done = [&] { return job->finished.load(std::memory_order_acquire) == tasks; };
+    if (!(spin_ && SpinUntil(done))) {
+      std::unique_lock<std::mutex> lock(mu_);
+      done_.wait(lock, done);
+    }
+    std::lock_guard<std::mutex> lock(mu_);
     job_ = nullptr;
   }
 
@@ -66,7 +98,7 @@ class Pool {
     absl::FunctionRef<void(int64_t)> fn;
     const int64_t tasks;
     std::atomic<int64_t> next{0};
-    int64_t finished = 0;  // guarded by Pool::mu_
+    std::atomic<int64_t> finished{0};
   };
 
   Pool() {
@@ -76,21 +108,32 @@ class Pool {
   }
 
   void Finish(Job& job, int64_t ran) {
-    std::lock_guard<std::mutex> lock(mu_);
-    job.finished += ran;
-    if (job.finished == job.tasks) done_.notify_all();
+    if (job.finished.fetch_add(ran, std::memory_order_acq_rel) + ran != job.tasks) return;
+    // Taking the lock orders this with a caller that checked `finished`
+    // under it and is about to wait: the notify cannot fall between.
+    { std::lock_guard<std::mutex> lock(mu_); }
+    done_.notify_all();
   }
 
   void WorkerLoop() {
     t_in_task = true;
-    uint64_t seen = 0;
+    uint64_t seen = generation_.load(std::memory_order_acquire);
     for (;;) {
+      const auto published = [&] {
+        return stop_.load(std::memory_order_acquire) ||
+               generation_.load(std::memory_order_acquire) != seen;
+      };
       std::shared_ptr<Job> job;
       {
-        std::unique_lock<std::mutex> lock(mu_);
-        wake_.wait(lock, [&] { return stop_ || generation_ != seen; });
-        if (stop_) return;
-        seen = generation_;
+        if (!(spin_ && SpinUntil(published))) {
+          std::unique_lock<std::mutex> lock(mu_);
+          ++sleepers_;
+          wake_.wait(lock, published);
+          --sleepers_;
+        }
+        std::lock_guard<std::mutex> lock(mu_);
+        if (stop_.load(std::memory_order_relaxed)) return;
+        seen = generation_.load(std::memory_order_relaxed);
         job = job_;
       }
       if (job != nullptr) Finish(*job, job->Work());
@@ -98,14 +141,16 @@ class Pool {
   }
 
   void StartWorkers(int n) {
-    stop_ = false;
+    stop_.store(false, std::memory_order_relaxed);
+    const unsigned cpus = std::thread::hardware_concurrency();
+    spin_ = cpus == 0 || n + 1 <= static_cast<int>(cpus);
     for (int i = 0; i < n; ++i) workers_.emplace_back([this] { WorkerLoop(); });
   }
 
   void StopWorkers() {
     {
       std::lock_guard<std::mutex> lock(mu_);
-      stop_ = true;
+      stop_.store(true, std::memory_order_release);
     }
     wake_.notify_all();
     for (std::thread& w : workers_) w.join();
@@ -115,11 +160,13 @@ class Pool {
   std::atomic<int> threads_{1};
   std::mutex run_mu_;  // held by the caller whose loop occupies the pool
   std::vector<std::thread> workers_;
+  bool spin_ = false;  // written only while no worker runs (StartWorkers)
   std::mutex mu_;
   std::condition_variable wake_, done_;
-  bool stop_ = false;         // guarded by mu_
-  uint64_t generation_ = 0;   // guarded by mu_
-  std::shared_ptr<Job> job_;  // guarded by mu_
+  std::atomic<bool> stop_{false};
+  std::atomic<uint64_t> generation_{0};  // bumped under mu_
+  int sleepers_ = 0;                     // guarded by mu_
+  std::shared_ptr<Job> job_;             // guarded by mu_
 };
 
 }  // namespace
