@@ -5,7 +5,7 @@ ASAN_BUILD ?= build-asan
 JOBS       ?= $(shell nproc)
 CMAKE_ARGS ?=
 
-.PHONY: all deps configure build run test test-release test-sanitize bench bench-full clean format
+.PHONY: all deps configure build run test test-release test-sanitize bench bench-full bench-deps clean format
 
 all: build
 
@@ -40,16 +40,20 @@ test-sanitize: deps
 # Google Benchmark's JSON, a markdown table and a PNG chart to bench/results/.
 BENCH_ARGS = --benchmark_report_aggregates_only=true --ndjit_report_dir=bench/results \
   --benchmark_out=bench/results/latest.json --benchmark_out_format=json
-bench: build
-	@bash tools/install-deps.sh bench
+# The bench-only packages (OpenBLAS among them) go in before CMake
+# configures, which is when it looks for them.
+bench: bench-deps
 	mkdir -p bench/results
 	./$(BUILD)/bench/ndjit-bench --benchmark_min_time=0.2 --benchmark_repetitions=3 $(BENCH_ARGS)
 
 # The same with longer runs: 9 repetitions of at least a second each.
-bench-full: build
-	@bash tools/install-deps.sh bench
+bench-full: bench-deps
 	mkdir -p bench/results
 	./$(BUILD)/bench/ndjit-bench --benchmark_min_time=1 --benchmark_repetitions=9 $(BENCH_ARGS)
+
+bench-deps:
+	@bash tools/install-deps.sh bench
+	$(MAKE) build
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -275,8 +275,14 @@ absl::StatusOr<ReductionPlan> PlanReduction(absl::Span<const NodePtr> reductions
   const int nops = static_cast<int>(base.arrays.size());
   spec.reduce_inner = true;
   for (int k = 0; k < nout; ++k) spec.reduce_inner &= loop_strides[k].back() == 0;
-  // Twice the register width: two independent accumulator chains.
-  spec.lanes = InnerLanes(spec, vector_bytes, value_bytes, 2);
+  // Twice the register width: two independent accumulator chains; more
+  // for floating maxima and minima, whose NaN- and signed-zero-exact fold is
+  // a chain of about six dependent instructions a step.
+  const bool long_fold = std::any_of(spec.body.begin(), spec.body.end(), [](const Instr& in) {
+    return in.kind == Instr::kAccumulate && IsFloating(in.dtype) &&
+           (in.op == Ufunc::kMaximum || in.op == Ufunc::kMinimum);
+  });
+  spec.lanes = InnerLanes(spec, vector_bytes, value_bytes, long_fold ? 4 : 2);
   base.empty = c.empty;
   if (c.empty) {
     spec.rank = static_cast<int>(sizes.size());
