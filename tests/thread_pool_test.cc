@@ -1,6 +1,7 @@
 #include "ndjit/runtime/thread_pool.h"
 
 #include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <thread>
 #include <vector>
@@ -51,6 +52,31 @@ TEST(ThreadPoolTest, ConcurrentCallersAllFinish) {
   }
   for (std::thread& t : callers) t.join();
   EXPECT_EQ(sum.load(), 4 * 50 * 45);
+  SetNumThreads(0);
+}
+
+// Workers poll for a while after a loop, then sleep: loops that follow at
+// once (handed to a polling worker), after a pause longer than the poll
+// (to a sleeping one), and mixes of both all run every task once and wait
+// for the last one. A lost wake-up would hang here; a missed task would fail.
+TEST(ThreadPoolTest, BackToBackAndSpacedLoopsAllFinish) {
+  for (int threads : {2, 3, 8}) {  // 8: more threads than CPUs, no polling
+    SetNumThreads(threads);
+    std::atomic<int64_t> ran{0};
+    int64_t want = 0;
+    for (int rep = 0; rep < 2000; ++rep) {
+      const int64_t tasks = 1 + rep % 5;
+      // A task slow enough that workers are still busy when the caller ends.
+      ParallelFor(tasks, [&](int64_t t) {
+        if (t == tasks - 1 && rep % 7 == 0)
+          std::this_thread::sleep_for(std::chrono::microseconds(50));
+        ran.fetch_add(1);
+      });
+      want += tasks;
+      ASSERT_EQ(ran.load(), want) << threads << " threads, loop " << rep;
+      if (rep % 100 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+  }
   SetNumThreads(0);
 }
 
