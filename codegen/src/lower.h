@@ -56,9 +56,10 @@ llvm::Value* LowerComplex(llvm::IRBuilder<>& b, const ir::Instr& instr,
                           llvm::ArrayRef<llvm::Value*> args);
 
 // The four Philox4x32-10 words (runtime/philox.h) of the element indices
-// `index` under key `seed` in stream `stream` (all <lanes x i64>), each in
-// the low half of 64-bit lanes; and one word (or pair) as uniform [0, 1)
-// values of `dtype` (float32/float64).
+// `index` under key `seed` in stream `stream` (all <lanes x i64>; seed and
+// stream hold one value in every lane), each in the low half of 64-bit
+// lanes; and one word (or pair) as uniform [0, 1) values of `dtype`
+// (float32/float64).
 std::array<llvm::Value*, 4> LowerPhilox(llvm::IRBuilder<>& b, llvm::Value* index, llvm::Value* seed,
                                         llvm::Value* stream);
 llvm::Value* LowerUniform(llvm::IRBuilder<>& b, DType dtype, int word,

@@ -147,10 +147,8 @@ std::array<llvm::Value*, 2> LowerPhiloxPairs(llvm::IRBuilder<>& b, llvm::Functio
   b.SetInsertPoint(fast_bb);
   std::vector<llvm::Constant*> iota;
   for (int l = 0; l < half; ++l) iota.push_back(b.getInt64(l));
-  auto narrow = [&](Value* v) { return splat(half, b.CreateExtractElement(v, uint64_t{0})); };
   Value* counters = b.CreateAdd(splat(half, base), llvm::ConstantVector::get(iota));
-  const std::array<Value*, 4> w =
-      PhiloxWords(b, counters, b.CreateLShr(base, 32), narrow(seed), narrow(stream));
+  const std::array<Value*, 4> w = PhiloxWords(b, counters, b.CreateLShr(base, 32), seed, stream);
   // Element 2l takes words (0, 1) of block l, element 2l + 1 words (2, 3):
   // as 32-bit lanes, the low halves of the two words' 64-bit lanes side by
   // side, one two-source shuffle, converted in 32-bit lanes. (Written as a
