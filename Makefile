@@ -4,8 +4,9 @@ BUILD      ?= build
 ASAN_BUILD ?= build-asan
 JOBS       ?= $(shell nproc)
 CMAKE_ARGS ?=
+PREFIX     ?= /usr/local
 
-.PHONY: all deps configure build run test test-release test-sanitize bench bench-full bench-deps clean format
+.PHONY: all deps configure build run test test-release test-sanitize install deb bench bench-full bench-deps clean format
 
 all: build
 
@@ -22,6 +23,15 @@ build: configure
 # shown and timed against the eager evaluator.
 run: build
 	./$(BUILD)/tools/ndjit run tools/tour/tour.ndjit
+
+# The libraries, headers, CLI, CMake package and ndjit.pc under $(PREFIX)
+# (`make install PREFIX=$$HOME/.local`).
+install: build
+	cmake --install $(BUILD) --prefix $(PREFIX)
+
+# The Debian package, build/ndjit_<version>_amd64.deb.
+deb: build
+	cd $(BUILD) && cpack -G DEB
 
 # The whole suite: the Release build, then the same tests under ASan + UBSan.
 test: test-release test-sanitize

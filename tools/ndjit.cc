@@ -2,6 +2,7 @@
 //   ndjit repl                       interactive, with history and completion
 //   ndjit run FILE                   runs a script, echoing each statement
 //   ndjit eval EXPR [--in NAME=PATH.npy]... [--out PATH.npy]
+//   ndjit --version                  library version, LLVM, host target
 // Errors print "error: ..." (REPL and scripts show a caret under syntax
 // errors) and never end the REPL; `run` and `eval` exit non-zero after one.
 #include <editline/readline.h>
@@ -35,7 +36,8 @@ int Usage() {
   std::fprintf(stderr,
                "usage: ndjit repl\n"
                "       ndjit run FILE\n"
-               "       ndjit eval EXPR [--in NAME=PATH.npy]... [--out PATH.npy]\n");
+               "       ndjit eval EXPR [--in NAME=PATH.npy]... [--out PATH.npy]\n"
+               "       ndjit --version\n");
   return 2;
 }
 
@@ -61,6 +63,13 @@ int Repl() {
     }
   }
   write_history(history.c_str());
+  return 0;
+}
+
+int Version() {
+  const ndjit::codegen::HostTarget& host = ndjit::codegen::GetHostTarget();
+  std::printf("ndjit %s (LLVM %s; %s)\n", ndjit::LibraryVersion(), host.llvm_version.c_str(),
+              host.Describe().c_str());
   return 0;
 }
 
@@ -152,6 +161,7 @@ int main(int argc, char** argv) {
   if (argc < 2) return Usage();
   const std::string cmd = argv[1];
   try {
+    if (cmd == "--version" && argc == 2) return Version();
     if (cmd == "repl") return Repl();
     if (cmd == "run" && argc == 3) return Run(argv[2]);
     if (cmd == "eval") return Eval(argc, argv);

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "llvm/ADT/StringMap.h"
+#include "llvm/Config/llvm-config.h"
 #include "llvm/TargetParser/Host.h"
 
 namespace ndjit::codegen {
@@ -12,6 +13,7 @@ HostTarget Detect() {
   HostTarget t;
   t.triple = llvm::sys::getProcessTriple();
   t.cpu = llvm::sys::getHostCPUName().str();
+  t.llvm_version = LLVM_VERSION_STRING;
   for (const auto& f : llvm::sys::getHostCPUFeatures()) {
     if (f.getValue()) t.features.push_back(f.getKey().str());
   }

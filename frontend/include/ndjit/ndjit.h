@@ -14,6 +14,7 @@
 #include "ndjit/linalg.h"
 #include "ndjit/random.h"
 #include "ndjit/records.h"
+#include "ndjit/runtime/arrow.h"
 #include "ndjit/runtime/buffer.h"
 #include "ndjit/runtime/cast.h"
 #include "ndjit/runtime/dtype.h"
@@ -22,3 +23,4 @@
 #include "ndjit/runtime/pool.h"
 #include "ndjit/runtime/record.h"
 #include "ndjit/runtime/shape.h"
+#include "ndjit/version.h"

@@ -12,6 +12,7 @@ struct HostTarget {
   std::string cpu;                    // "znver4"
   std::vector<std::string> features;  // enabled features, sorted: "avx2", "avx512f", ...
   int vector_bits = 128;              // widest usable vector register
+  std::string llvm_version;           // of the libLLVM in use: "19.1.7"
 
   bool Has(const std::string& feature) const;
   std::string Describe() const;
