@@ -281,6 +281,58 @@ TEST(Dsl, ComplexRunsInTheJit) {
   EXPECT_EQ(GetEvalStats().fallbacks, before.fallbacks);
 }
 
+// Complex values beside Python numbers: a weak scalar becomes a complex
+// scalar argument, read from the kernel's scalar block, whose slots are
+// aligned to no more than a byte. Loading one as an aligned vector killed
+// the process (SIGSEGV) for every expression below.
+TEST(Dsl, ComplexWithPythonScalarsMatchesTheReference) {
+  for (DType t : {DType::kComplex64, DType::kComplex128}) {
+    const Array<> a(Sample(t, 37, 3));
+    const Array<> b(Sample(t, 37, 5));
+    const std::pair<std::string, Array<>> cases[] = {
+        {"2*b", 2 * b},
+        {"2/(b+3)", 2 / (b + 3)},
+        {"2**(b+3)", power(2, b + 3)},
+        {"7 == b", 7 == b},
+        {"7 != b", 7 != b},
+        {"2*a + 3*b", 2 * a + 3 * b},
+        {"b**3", power(b, 3)},
+        {"b**0", power(b, 0)},
+        {"b**0.33", power(b, 0.33)},
+        {"b**-2", power(b, -2)},
+        {"b*(1+2j)", b * std::complex<double>(1, 2)},
+    };
+    for (const auto& [what, value] : cases) {
+      SCOPED_TRACE(std::string(Name(t)) + " " + what);
+      absl::StatusOr<NDArray> want = ir::EvaluateReference(value.node());
+      ASSERT_TRUE(want.ok()) << want.status();
+      const NDArray got = value.array();
+      ASSERT_EQ(got.dtype(), want->dtype());
+      if (!IsComplex(got.dtype())) {
+        EXPECT_EQ(testing::Values(got), testing::Values(*want));
+        continue;
+      }
+      // Within the math bounds, part by part, relative to the value's size.
+      const auto g = testing::Values<std::complex<double>>(got);
+      const auto w = testing::Values<std::complex<double>>(*want);
+      const double eps = t == DType::kComplex64 ? 1e-6 : 1e-14;
+      for (size_t i = 0; i < g.size(); ++i) {
+        for (int part = 0; part < 2; ++part) {
+          const double x = part ? g[i].imag() : g[i].real();
+          const double y = part ? w[i].imag() : w[i].real();
+          if (std::isnan(x) && std::isnan(y)) continue;
+          if (std::isinf(y)) {
+            EXPECT_EQ(x, y) << "at " << i;
+            continue;
+          }
+          EXPECT_LE(std::abs(x - y), 4 * eps * std::max(1.0, std::abs(w[i])))
+              << "at " << i << ": jit " << g[i] << " reference " << w[i];
+        }
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace ndjit
 

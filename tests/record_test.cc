@@ -285,5 +285,30 @@ TEST(Record, NpyFilesRoundTripWithNumPysHeader) {
     EXPECT_FALSE(RecordsFromNpyBytes(bytes.substr(0, n)).ok());
 }
 
+// A record of no bytes (NumPy loads [('a', '<f4', (0,))]): counting records
+// by bytes / itemsize divided by zero (SIGFPE in load, repr and memmap).
+TEST(Record, RecordsOfNoBytesCountByShape) {
+  RecordTypePtr empty = *RecordType::Make({F("a", DType::kFloat32, {0})});
+  EXPECT_EQ(empty->itemsize(), 0);
+  RecordArray rec = *RecordArray::Zeros({3}, empty);
+  EXPECT_EQ(rec.size(), 3);
+  EXPECT_EQ(RecordArrayRepr(rec),
+            "array([([],), ([],), ([],)],\n      dtype=[('a', '<f4', (0,))])");
+  EXPECT_EQ(rec.Field("a")->shape(), (Shape{3, 0}));
+  EXPECT_EQ(RecordArray::Zeros({int64_t{1} << 62, 8}, empty).status().code(),
+            absl::StatusCode::kInvalidArgument);
+
+  const std::string path = TempPath("empty_rec.npy");
+  ASSERT_TRUE(SaveNpy(path, rec).ok());
+  RecordArray loaded = *LoadRecordNpy(path);
+  EXPECT_EQ(loaded.size(), 3);
+  EXPECT_EQ(loaded.shape(), (Shape{3}));
+  absl::StatusOr<RecordArray> mapped = OpenRecordNpyMemmap(path, MmapMode::kReadOnly);
+  ASSERT_TRUE(mapped.ok()) << mapped.status();
+  EXPECT_EQ(mapped->size(), 3);
+  EXPECT_EQ(RecordArrayRepr(*mapped), RecordArrayRepr(rec));
+  std::remove(path.c_str());
+}
+
 }  // namespace
 }  // namespace ndjit

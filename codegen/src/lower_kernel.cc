@@ -91,10 +91,16 @@ class KernelLowering {
     return llvm::FixedVectorType::get(StorageType(ctx_, t), Width(t));
   }
 
-  // One element at `p`, in registers, repeated across all lanes.
+  // One element at `p`, in registers, repeated across all lanes. `p` may be
+  // aligned to no more than a byte (a slot of the scalar block, a field of a
+  // packed record): a complex pair loaded at <2 x double>'s natural alignment
+  // would be a movapd, which faults on such addresses.
   Value* LoadSplat(DType t, Value* p) {
-    if (!IsComplex(t)) return Splat(ToRegister(t, b_.CreateLoad(StorageType(ctx_, t), p)));
-    Value* pair = b_.CreateLoad(llvm::FixedVectorType::get(StorageType(ctx_, t), 2), p);
+    if (!IsComplex(t)) {
+      return Splat(ToRegister(t, b_.CreateAlignedLoad(StorageType(ctx_, t), p, llvm::Align(1))));
+    }
+    Value* pair = b_.CreateAlignedLoad(llvm::FixedVectorType::get(StorageType(ctx_, t), 2), p,
+                                       llvm::Align(1));
     std::vector<int> mask;
     for (int i = 0; i < Width(t); ++i) mask.push_back(i % 2);
     return b_.CreateShuffleVector(pair, mask);

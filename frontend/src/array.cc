@@ -132,6 +132,10 @@ Array<> Weak(const Array<>& like, int64_t v) {
   return Array<>(std::move(n));
 }
 
+Array<> Weak(const Array<>& like, std::complex<double> v) {
+  return Array<>(ir::MakeScalarLike(like.dtype(), v));
+}
+
 Array<> Weak(const Array<>& like, bool v) {
   ir::ScalarValue sv;
   sv.i = v ? 1 : 0;

@@ -288,6 +288,12 @@ NodePtr MakeScalarLike(DType like, int64_t value) {
   return MakeScalar(ResultTypeWithScalar(like, WeakScalar::kInt), v);
 }
 
+NodePtr MakeScalarLike(DType like, std::complex<double> value) {
+  ScalarValue v;
+  v.c = value;
+  return MakeScalar(ResultTypeWithScalar(like, WeakScalar::kComplex), v);
+}
+
 absl::StatusOr<NodePtr> MakeUfunc(Ufunc op, absl::Span<const NodePtr> inputs) {
   absl::InlinedVector<DType, 3> dtypes;
   for (const NodePtr& in : inputs) dtypes.push_back(in->dtype());

@@ -293,8 +293,16 @@ Shape Append(Dims dims, Dims more) {
 
 }  // namespace
 
+int64_t RecordArray::size() const {
+  int64_t n = 1;
+  for (int64_t d : shape()) n *= d;
+  return n;
+}
+
 absl::StatusOr<RecordArray> RecordArray::Zeros(Dims shape, RecordTypePtr type) {
   if (type == nullptr) return absl::InvalidArgumentError("zeros(): the record type is null");
+  // The record count must fit int64 even when the records hold no bytes.
+  if (absl::StatusOr<int64_t> n = CheckedSize(shape); !n.ok()) return n.status();
   absl::StatusOr<NDArray> bytes = NDArray::Zeros(Append(shape, {type->itemsize()}), DType::kUInt8);
   if (!bytes.ok()) return bytes.status();
   return RecordArray(*std::move(bytes), std::move(type));
@@ -307,6 +315,7 @@ absl::StatusOr<RecordArray> RecordArray::FromBuffer(BufferPtr buffer, int64_t of
   if (strides.size() != shape.size()) {
     return absl::InvalidArgumentError("records: shape and strides differ in length");
   }
+  if (absl::StatusOr<int64_t> n = CheckedSize(shape); !n.ok()) return n.status();
   absl::StatusOr<NDArray> bytes =
       NDArray::FromBuffer(std::move(buffer), offset, DType::kUInt8,
                           Append(shape, {type->itemsize()}), Append(strides, {1}), writeable);

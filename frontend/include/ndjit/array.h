@@ -179,12 +179,15 @@ inline Array<> conj(const Array<>& a) { return conjugate(a); }
 Array<> Weak(const Array<>& like, double v);
 Array<> Weak(const Array<>& like, int64_t v);
 Array<> Weak(const Array<>& like, bool v);
+Array<> Weak(const Array<>& like, std::complex<double> v);
 template <PythonScalar S>
 Array<> Weak(const Array<>& like, S v) {
   if constexpr (std::is_floating_point_v<S>) {
     return Weak(like, static_cast<double>(v));
   } else if constexpr (std::is_same_v<S, bool>) {
     return Weak(like, static_cast<bool>(v));
+  } else if constexpr (std::is_same_v<S, std::complex<double>>) {
+    return Weak(like, static_cast<std::complex<double>>(v));
   } else {
     return Weak(like, static_cast<int64_t>(v));
   }

@@ -130,6 +130,7 @@ NodePtr MakeScalar(DType dtype, ScalarValue value, Dims shape = {});
 // A Python-style literal typed for use with an operand of `like` (NEP 50).
 NodePtr MakeScalarLike(DType like, double value);
 NodePtr MakeScalarLike(DType like, int64_t value);
+NodePtr MakeScalarLike(DType like, std::complex<double> value);
 // Applies a ufunc: resolves the loop dtype, broadcasts the shapes, and
 // checks arity. Errors carry NumPy's texts.
 absl::StatusOr<NodePtr> MakeUfunc(Ufunc op, absl::Span<const NodePtr> inputs);

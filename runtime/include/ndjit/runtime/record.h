@@ -102,7 +102,10 @@ class RecordArray {
   int ndim() const { return bytes_.ndim() - 1; }
   Dims shape() const { return bytes_.shape().subspan(0, ndim()); }
   Dims strides() const { return bytes_.strides().subspan(0, ndim()); }
-  int64_t size() const { return bytes_.size() / type_->itemsize(); }
+  // The record count: the shape's product (checked when the array was made),
+  // not bytes / itemsize, which a record of no bytes (('a', '<f4', (0,)))
+  // makes a division by zero.
+  int64_t size() const;
   int64_t itemsize() const { return type_->itemsize(); }
   int64_t nbytes() const { return bytes_.size(); }
   bool writeable() const { return bytes_.writeable(); }
