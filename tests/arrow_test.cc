@@ -119,13 +119,25 @@ TEST(ArrowTest, TensorsAreFixedShapeTensorExtensionArrays) {
   ASSERT_EQ(schema.n_children, 1);
   EXPECT_STREQ(schema.children[0]->format, "f");
   ASSERT_NE(schema.metadata, nullptr);
-  // The metadata's bytes hold the extension's name and its shape.
-  int32_t pairs;
-  std::memcpy(&pairs, schema.metadata, 4);
-  EXPECT_EQ(pairs, 2);
-  const std::string md(schema.metadata, 200);
-  EXPECT_NE(md.find("arrow.fixed_shape_tensor"), std::string::npos);
-  EXPECT_NE(md.find("{\"shape\":[3,4]}"), std::string::npos);
+  // The metadata: int32 pair count, then length-prefixed keys and values.
+  const char* md = schema.metadata;
+  auto next_int = [&] {
+    int32_t v;
+    std::memcpy(&v, md, 4);
+    md += 4;
+    return v;
+  };
+  auto next_string = [&] {
+    const int32_t n = next_int();
+    std::string v(md, n);
+    md += n;
+    return v;
+  };
+  ASSERT_EQ(next_int(), 2);
+  EXPECT_EQ(next_string(), "ARROW:extension:name");
+  EXPECT_EQ(next_string(), "arrow.fixed_shape_tensor");
+  EXPECT_EQ(next_string(), "ARROW:extension:metadata");
+  EXPECT_EQ(next_string(), "{\"shape\":[3,4]}");
   EXPECT_EQ(array.length, 2);
   ASSERT_EQ(array.n_children, 1);
   EXPECT_EQ(array.children[0]->length, 24);

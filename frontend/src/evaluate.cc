@@ -14,6 +14,7 @@
 #include "ndjit/array.h"
 #include "ndjit/codegen/jit.h"
 #include "ndjit/codegen/target.h"
+#include "ndjit/engine/engine.h"
 #include "ndjit/internal/array_state.h"
 #include "ndjit/ir/eager.h"
 #include "ndjit/ir/kernel.h"
@@ -24,21 +25,10 @@ namespace ndjit {
 namespace {
 
 std::atomic<int64_t> g_evaluations{0};
-std::atomic<int64_t> g_kernels{0};
-std::atomic<int64_t> g_fallbacks{0};
-std::atomic<int64_t> g_kernel_ops{0};
-std::atomic<int64_t> g_intermediate_bytes{0};
-std::atomic<int64_t> g_gemms{0};
-std::atomic<int64_t> g_epilogues{0};
 thread_local std::vector<ir::KernelLaunch>* t_recorder = nullptr;
 thread_local absl::flat_hash_map<const ir::Node*, const ir::Node*>* t_origins = nullptr;
 
-void NoteKernel(const ir::KernelSpec& spec) {
-  int64_t ops = 0;
-  for (const ir::Instr& in : spec.body) ops += in.kind == ir::Instr::kUfunc;
-  g_kernels.fetch_add(1, std::memory_order_relaxed);
-  g_kernel_ops.fetch_add(ops, std::memory_order_relaxed);
-}
+void NoteKernel(const ir::KernelSpec& spec) { engine::CountKernel(spec); }
 
 Backend EffectiveBackend(Backend requested) {
   static const bool force_reference = [] {
@@ -49,7 +39,7 @@ Backend EffectiveBackend(Backend requested) {
 }
 
 absl::StatusOr<std::vector<NDArray>> Reference(absl::Span<const ir::NodePtr> outputs) {
-  g_fallbacks.fetch_add(1, std::memory_order_relaxed);
+  engine::CountFallback();
   std::vector<NDArray> out;
   for (const ir::NodePtr& n : outputs) {
     absl::StatusOr<NDArray> v = ir::EvaluateReference(n);
@@ -197,7 +187,7 @@ absl::StatusOr<std::vector<NDArray>> ReduceAll(absl::Span<const ir::NodePtr> nod
     if (!value.ok()) return value.status();
     // Partials that are not the value itself were scratch space.
     const NDArray& p = plan->partials[k];
-    if (p.buffer() != value->buffer()) g_intermediate_bytes.fetch_add(p.nbytes());
+    if (p.buffer() != value->buffer()) engine::CountIntermediateBytes(p.nbytes());
     values.push_back(*std::move(value));
   }
   return values;
@@ -217,7 +207,7 @@ absl::StatusOr<NDArray> Materialize(const ir::NodePtr& n) {
   if (n->kind() == ir::NodeKind::kArray) return n->array();
   absl::StatusOr<std::vector<NDArray>> v = Fused({n});
   if (!v.ok()) return v.status();
-  g_intermediate_bytes.fetch_add((*v)[0].nbytes());
+  engine::CountIntermediateBytes((*v)[0].nbytes());
   return (*v)[0];
 }
 
@@ -258,7 +248,7 @@ absl::StatusOr<NDArray> Contract(const ir::Node& n, const ir::NodePtr& a, const 
   if (!plan.ok()) return plan.status();
   RecordGemm(n, *plan, *av, *bv);
   if (absl::Status s = internal::RunContract(*plan); !s.ok()) return s;
-  g_gemms.fetch_add(1, std::memory_order_relaxed);
+  engine::CountGemm();
   return plan->result;
 }
 
@@ -493,7 +483,7 @@ absl::StatusOr<std::vector<ir::NodePtr>> CutAtReductions(absl::Span<const ir::No
     // Reduction values other kernels read are the evaluation's intermediates.
     if ((*sub)->kind() != ir::NodeKind::kArray) {
       for (const ir::Node* n : ir::TopologicalOrder({*sub})) {
-        if (values.contains(n)) g_intermediate_bytes.fetch_add(n->array().nbytes());
+        if (values.contains(n)) engine::CountIntermediateBytes(n->array().nbytes());
       }
     }
     roots.push_back(*std::move(sub));
@@ -535,7 +525,7 @@ absl::StatusOr<std::optional<NDArray>> FusedEpilogue(const ir::NodePtr& root,
   if (bare) {
     RecordGemm(contract, *plan, *a, *b);
     if (absl::Status s = internal::RunContract(*plan); !s.ok()) return s;
-    g_gemms.fetch_add(1, std::memory_order_relaxed);
+    engine::CountGemm();
     if (plan->c.buffer() != out[0].buffer()) {
       if (absl::Status s = CopyTo(out[0], plan->result); !s.ok()) return s;
     }
@@ -642,12 +632,12 @@ absl::StatusOr<std::optional<NDArray>> FusedEpilogue(const ir::NodePtr& root,
     }
     if (!run.ok()) return run;
     NoteKernel(l.spec);
-    g_epilogues.fetch_add(1, std::memory_order_relaxed);
+    engine::CountEpilogue();
     return absl::OkStatus();
   });
   if (!s.ok()) return s;
-  g_gemms.fetch_add(1, std::memory_order_relaxed);
-  if (target.buffer() != plan->c.buffer()) g_intermediate_bytes.fetch_add(plan->c.nbytes());
+  engine::CountGemm();
+  if (target.buffer() != plan->c.buffer()) engine::CountIntermediateBytes(plan->c.nbytes());
   return target;
 }
 
@@ -658,6 +648,12 @@ namespace internal {
 // The JIT path: reductions first, then one fused kernel for the rest.
 absl::StatusOr<std::vector<NDArray>> FusedGraph(absl::Span<const ir::NodePtr> outputs,
                                                 absl::Span<const NDArray> out) {
+  // Planned as a Program and run by the engine where the scheduler covers
+  // the graph; the explorer's recorder still watches the direct path.
+  if (out.empty() && t_recorder == nullptr && ProgramPathEnabled()) {
+    absl::StatusOr<std::vector<NDArray>> values = engine::Evaluate(outputs);
+    if (values.status().code() != absl::StatusCode::kUnimplemented) return values;
+  }
   bool reductions = false;
   for (const ir::NodePtr& o : outputs) reductions |= o->has_reduction();
   if (!reductions) return Fused(outputs, out);
@@ -698,6 +694,13 @@ absl::StatusOr<std::vector<NDArray>> Compute(absl::Span<const ir::NodePtr> outpu
 
 void CountEvaluation() { g_evaluations.fetch_add(1, std::memory_order_relaxed); }
 
+namespace {
+std::atomic<bool> g_program_path{std::getenv("NDJIT_PROGRAMS") == nullptr ||
+                                 std::strcmp(std::getenv("NDJIT_PROGRAMS"), "0") != 0};
+}  // namespace
+bool ProgramPathEnabled() { return g_program_path.load(std::memory_order_relaxed); }
+void SetProgramPathEnabled(bool on) { g_program_path.store(on, std::memory_order_relaxed); }
+
 void SetLaunchRecorder(std::vector<ir::KernelLaunch>* recorder,
                        absl::flat_hash_map<const ir::Node*, const ir::Node*>* origins) {
   t_recorder = recorder;
@@ -708,13 +711,16 @@ std::vector<ir::KernelLaunch>* LaunchRecorder() { return t_recorder; }
 
 EvalStats GetEvalStats() {
   EvalStats s;
+  const engine::Stats e = engine::GetStats();
   s.evaluations = g_evaluations.load(std::memory_order_relaxed);
-  s.kernels_run = g_kernels.load(std::memory_order_relaxed);
-  s.fallbacks = g_fallbacks.load(std::memory_order_relaxed);
-  s.kernel_ops = g_kernel_ops.load(std::memory_order_relaxed);
-  s.intermediate_bytes = g_intermediate_bytes.load(std::memory_order_relaxed);
-  s.gemms_run = g_gemms.load(std::memory_order_relaxed);
-  s.fused_epilogues = g_epilogues.load(std::memory_order_relaxed);
+  s.kernels_run = e.kernels_run;
+  s.fallbacks = e.fallbacks;
+  s.kernel_ops = e.kernel_ops;
+  s.intermediate_bytes = e.intermediate_bytes;
+  s.gemms_run = e.gemms_run;
+  s.fused_epilogues = e.fused_epilogues;
+  s.programs_planned = e.programs_planned;
+  s.programs_reused = e.programs_reused;
   internal::AddStreamStats(s);
   return s;
 }

@@ -19,5 +19,10 @@ absl::StatusOr<std::vector<NDArray>> Compute(absl::Span<const ir::NodePtr> outpu
                                              Backend backend);
 // Counts one evaluation in EvalStats.
 void CountEvaluation();
+// Whether FusedGraph plans Programs and hands them to the engine (the
+// default; NDJIT_PROGRAMS=0 turns it off) or runs the graph directly, the
+// path the Program's plans are compared with in the tests.
+bool ProgramPathEnabled();
+void SetProgramPathEnabled(bool on);
 
 }  // namespace ndjit::internal

@@ -207,8 +207,8 @@ size_t KernelSpec::Hash() const {
 }
 
 absl::StatusOr<KernelLaunch> PlanElementwiseKernel(absl::Span<const NodePtr> outputs,
-                                                   int vector_bytes,
-                                                   absl::Span<const NDArray> out) {
+                                                   int vector_bytes, absl::Span<const NDArray> out,
+                                                   const ArrayMaker& make_outputs) {
   if (outputs.empty()) return absl::InvalidArgumentError("PlanElementwiseKernel(): no outputs");
   const Shape shape(outputs[0]->shape().begin(), outputs[0]->shape().end());
   for (const NodePtr& o : outputs) {
@@ -250,7 +250,9 @@ absl::StatusOr<KernelLaunch> PlanElementwiseKernel(absl::Span<const NodePtr> out
       launch.arrays[k] = out[k];
       continue;
     }
-    absl::StatusOr<NDArray> fresh = NDArray::Empty(shape, outputs[k]->dtype(), order);
+    absl::StatusOr<NDArray> fresh = make_outputs
+                                        ? make_outputs(shape, outputs[k]->dtype(), order)
+                                        : NDArray::Empty(shape, outputs[k]->dtype(), order);
     if (!fresh.ok()) return fresh.status();
     launch.arrays[k] = *std::move(fresh);
   }

@@ -28,7 +28,9 @@ constexpr int64_t kMinChunks = 8;
 // Rows of a reduced loop folded in registers per in-memory update.
 constexpr int kUnrollRows = 8;
 
-ScalarValue Identity(Ufunc op, DType t) {
+}  // namespace
+
+ScalarValue ReductionIdentity(Ufunc op, DType t) {
   ScalarValue v;
   auto set_float = [&](double d) {
     v.c = d;
@@ -66,18 +68,19 @@ ScalarValue Identity(Ufunc op, DType t) {
   }
 }
 
-absl::Status Fill(const NDArray& a, const ScalarValue& v) {
+void FillWith(const NDArray& a, const ScalarValue& v) {
   char one[16];
   ScalarToStorage(v, a.dtype(), one);
   // The partials are fresh C-contiguous arrays: fill by doubling copies.
   const int64_t bytes = a.nbytes();
-  if (bytes == 0) return absl::OkStatus();
+  if (bytes == 0) return;
   std::memcpy(a.data(), one, a.itemsize());
   for (int64_t done = a.itemsize(); done < bytes; done *= 2) {
     std::memcpy(a.data() + done, a.data(), std::min(done, bytes - done));
   }
-  return absl::OkStatus();
 }
+
+namespace {
 
 // The input that decides the loop order: the one with the most
 // non-broadcast dims, then the largest.
@@ -126,17 +129,21 @@ void CombineSlabs(const NDArray& partials, Ufunc op) {
 
 }  // namespace
 
-absl::StatusOr<NDArray> FinishReduction(const ReductionPlan& plan, int k) {
-  const NDArray& p = plan.partials[k];
-  const NodePtr& node = plan.outputs[k];
+void CombinePartials(const NDArray& p, Ufunc op) {
   switch (p.dtype()) {
 #define NDJIT_X(e, T, name, kind, size, descr) \
   case DType::e:                               \
-    CombineSlabs<T>(p, node->op());            \
+    CombineSlabs<T>(p, op);                    \
     break;
     NDJIT_DTYPES(NDJIT_X)
 #undef NDJIT_X
   }
+}
+
+absl::StatusOr<NDArray> FinishReduction(const ReductionPlan& plan, int k) {
+  const NDArray& p = plan.partials[k];
+  const NodePtr& node = plan.outputs[k];
+  CombinePartials(p, node->op());
   absl::StatusOr<NDArray> slab = p.Index({IndexItem{int64_t{0}}});
   if (!slab.ok()) return slab.status();
   if (slab->dtype() != node->dtype()) {
@@ -152,8 +159,8 @@ DType AccumulatorDType(Ufunc op, DType dtype) {
   return widen ? DType::kFloat64 : dtype;
 }
 
-absl::StatusOr<ReductionPlan> PlanReduction(absl::Span<const NodePtr> reductions,
-                                            int vector_bytes) {
+absl::StatusOr<ReductionPlan> PlanReduction(absl::Span<const NodePtr> reductions, int vector_bytes,
+                                            const ArrayMaker& make_partials) {
   if (reductions.empty()) return absl::InvalidArgumentError("PlanReduction(): no reductions");
   const NodePtr& first = reductions[0];
   for (const NodePtr& r : reductions) {
@@ -265,9 +272,10 @@ absl::StatusOr<ReductionPlan> PlanReduction(absl::Span<const NodePtr> reductions
   for (int k = 0; k < nout; ++k) {
     Shape pshape{plan.chunks};
     pshape.insert(pshape.end(), kept.begin(), kept.end());
-    absl::StatusOr<NDArray> p = NDArray::Empty(pshape, acc[k]);
+    absl::StatusOr<NDArray> p =
+        make_partials ? make_partials(pshape, acc[k], Order::kC) : NDArray::Empty(pshape, acc[k]);
     if (!p.ok()) return p.status();
-    if (absl::Status s = Fill(*p, Identity(reductions[k]->op(), acc[k])); !s.ok()) return s;
+    if (!make_partials) FillWith(*p, ReductionIdentity(reductions[k]->op(), acc[k]));
     plan.partials.push_back(*p);
     base.arrays.push_back(*p);
   }

@@ -22,6 +22,25 @@ NDArray NDArray::View(int64_t offset, Shape shape, Strides strides, bool writeab
   return v;
 }
 
+namespace {
+
+absl::Status AllocationError(Dims shape, DType dtype, int64_t nbytes) {
+  return absl::ResourceExhaustedError(
+      absl::StrCat("Unable to allocate ", nbytes, " bytes for an array with shape ",
+                   ShapeRepr(shape), " and data type ", Name(dtype)));
+}
+
+}  // namespace
+
+absl::Status CheckAllocatable(Dims shape, DType dtype) {
+  absl::StatusOr<int64_t> size = CheckedSize(shape, ItemSize(dtype));
+  if (!size.ok()) return size.status();
+  const int64_t nbytes = *size * ItemSize(dtype);
+  if (static_cast<uint64_t>(nbytes) > PoolMaxRequest())
+    return AllocationError(shape, dtype, nbytes);
+  return absl::OkStatus();
+}
+
 absl::StatusOr<NDArray> NDArray::Empty(Dims shape, DType dtype, Order order) {
   if (order != Order::kC && order != Order::kF) {
     return absl::InvalidArgumentError("empty(): only 'C' or 'F' order is permitted");
@@ -29,11 +48,7 @@ absl::StatusOr<NDArray> NDArray::Empty(Dims shape, DType dtype, Order order) {
   absl::StatusOr<int64_t> size = CheckedSize(shape, ItemSize(dtype));
   if (!size.ok()) return size.status();
   absl::StatusOr<BufferPtr> buffer = Buffer::Allocate(*size * ItemSize(dtype));
-  if (!buffer.ok()) {
-    return absl::ResourceExhaustedError(absl::StrCat(
-        "Unable to allocate ", *size * ItemSize(dtype), " bytes for an array with shape ",
-        ShapeRepr(shape), " and data type ", Name(dtype)));
-  }
+  if (!buffer.ok()) return AllocationError(shape, dtype, *size * ItemSize(dtype));
   NDArray a;
   a.buffer_ = *std::move(buffer);
   a.dtype_ = dtype;

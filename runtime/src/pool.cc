@@ -199,6 +199,8 @@ size_t PoolClassSize(size_t nbytes) {
   return RoundUp(nbytes, step);
 }
 
+size_t PoolMaxRequest() { return kMaxRequest; }
+
 absl::StatusOr<PoolBlock> PoolAllocate(size_t nbytes) {
   if (nbytes > kMaxRequest) {
     return absl::ResourceExhaustedError(absl::StrCat("Unable to allocate ", nbytes,

@@ -16,11 +16,43 @@
 #include "ndjit/codegen/gemm.h"
 #include "ndjit/codegen/jit.h"
 #include "ndjit/codegen/profile.h"
+#include "ndjit/codegen/target.h"
+#include "ndjit/ir/program.h"
 #include "ndjit/script.h"
 #include "value.h"
 
 namespace ndjit::script {
 namespace {
+
+// The explorer's commands: the one list :help, dispatch and completion read.
+struct ExplorerCommand {
+  const char* name;
+  const char* args;
+  const char* help;
+  bool takes_expression;
+};
+constexpr ExplorerCommand kCommands[] = {
+    {":graph", "x", "the graph of expression x after simplification", true},
+    {":program", "x",
+     "the Program x plans, before anything runs: slots (layout, home, last reader)\n"
+     "              and steps (kernels, reduction folds)",
+     true},
+    {":fused", "x",
+     "the kernels x runs: what each fuses, its operands, bytes moved;\n"
+     "              a contraction shows as a gemm kernel, with its epilogue kernel",
+     true},
+    {":loops", "x", "each kernel's loop IR: loop order, vector width, tiles, parallel loop", true},
+    {":llvm", "x [opt]", "each kernel's LLVM IR, before (or after) optimisation", true},
+    {":asm", "x", "each kernel's host assembly", true},
+    {":dot", "x FILE", "the graph as Graphviz, each kernel a cluster", true},
+    {":time", "x",
+     "compile and run time, GB/s, and the eager evaluator's, side by side,\n"
+     "              then the profiler's row for each kernel x ran",
+     true},
+    {":cache", "", "the kernel cache's counters", false},
+    {":vars", "", "the variables", false},
+    {":help", "", "this list", false},
+};
 
 absl::Status Bad(const std::string& text) { return absl::InvalidArgumentError(text); }
 
@@ -428,19 +460,12 @@ absl::StatusOr<std::string> Session::Impl::Command(absl::string_view line) {
   std::string rest(
       space == absl::string_view::npos ? "" : absl::StripAsciiWhitespace(line.substr(space)));
   if (cmd == ":help") {
-    return std::string(
-        ":graph x      the graph of expression x after simplification\n"
-        ":fused x      the kernels x runs: what each fuses, its operands, bytes moved;\n"
-        "              a contraction shows as a gemm kernel, with its epilogue kernel\n"
-        ":loops x      each kernel's loop IR: loop order, vector width, tiles, parallel loop\n"
-        ":llvm x [opt] each kernel's LLVM IR, before (or after) optimisation\n"
-        ":asm x        each kernel's host assembly\n"
-        ":dot x FILE   the graph as Graphviz, each kernel a cluster\n"
-        ":time x       compile and run time, GB/s, and the eager evaluator's, side by side,\n"
-        "              then the profiler's row for each kernel x ran\n"
-        ":cache        the kernel cache's counters\n"
-        ":vars         the variables\n"
-        ":help         this list\n");
+    std::string out;
+    for (const ExplorerCommand& c : kCommands) {
+      absl::StrAppend(&out, absl::StrFormat("%-14s", absl::StrCat(c.name, " ", c.args)), c.help,
+                      "\n");
+    }
+    return out;
   }
   if (cmd == ":cache") {
     const codegen::CompileStats s = codegen::GetCompileStats();
@@ -460,10 +485,10 @@ absl::StatusOr<std::string> Session::Impl::Command(absl::string_view line) {
     }
     return out;
   }
-  static const char* kWithExpression[] = {":graph", ":fused", ":loops", ":llvm",
-                                          ":asm",   ":dot",   ":time"};
-  if (std::find_if(std::begin(kWithExpression), std::end(kWithExpression),
-                   [&](const char* c) { return cmd == c; }) == std::end(kWithExpression)) {
+  const ExplorerCommand* command =
+      std::find_if(std::begin(kCommands), std::end(kCommands),
+                   [&](const ExplorerCommand& c) { return cmd == c.name; });
+  if (command == std::end(kCommands) || !command->takes_expression) {
     return Bad(absl::StrCat("unknown command ", cmd, " (:help lists commands)"));
   }
   bool optimized = false;
@@ -482,6 +507,16 @@ absl::StatusOr<std::string> Session::Impl::Command(absl::string_view line) {
   absl::StatusOr<Array<>> a = ArrayOf(rest);
   if (!a.ok()) return a.status();
   if (cmd == ":graph") return ir::PrintGraph({a->node()});
+  if (cmd == ":program") {
+    absl::StatusOr<ir::Program> program =
+        ir::Schedule({a->node()}, codegen::GetHostTarget().vector_bits / 8);
+    if (program.status().code() == absl::StatusCode::kUnimplemented) {
+      return absl::StrCat("not planned as a Program yet (", program.status().message(),
+                          "): :fused shows what runs\n");
+    }
+    if (!program.ok()) return program.status();
+    return ir::PrintProgram(*program);
+  }
   if (cmd == ":dot") {
     std::string dot = "digraph ndjit {\n  rankdir=BT;\n  node [shape=box, fontname=monospace];\n";
     const std::vector<const ir::Node*> order = ir::TopologicalOrder({a->node()});
@@ -738,10 +773,8 @@ absl::StatusOr<NDArray> Session::EvaluateArray(absl::string_view expr) {
 std::vector<std::string> Session::Completions(absl::string_view prefix) const {
   std::vector<std::string> names = BuiltinNames();
   for (const auto& [name, v] : impl_->vars) names.push_back(name);
-  for (const char* c : {":graph", ":fused", ":loops", ":llvm", ":asm", ":dot", ":time", ":cache",
-                        ":vars", ":help", "float32", "float64", "int32", "int64", "bool"}) {
-    names.push_back(c);
-  }
+  for (const ExplorerCommand& c : kCommands) names.push_back(c.name);
+  for (const char* t : {"float32", "float64", "int32", "int64", "bool"}) names.push_back(t);
   std::vector<std::string> out;
   for (const std::string& n : names) {
     if (absl::StartsWith(n, prefix)) out.push_back(n);

@@ -306,6 +306,10 @@ struct EvalStats {
   // evaluated, and passes over the files.
   int64_t stream_chunks = 0;
   int64_t stream_passes = 0;
+  // Evaluations planned as a Program (a program cache miss), and those that
+  // found their Program in the cache.
+  int64_t programs_planned = 0;
+  int64_t programs_reused = 0;
 };
 EvalStats GetEvalStats();
 

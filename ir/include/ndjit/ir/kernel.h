@@ -7,6 +7,7 @@
 #pragma once
 
 #include <algorithm>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -107,15 +108,22 @@ struct KernelLaunch {
 // index spaces read nothing).
 double MovedBytes(const KernelSpec& spec, Dims sizes, absl::Span<const Strides> strides);
 
+// Where a planner's fresh arrays come from: NDArray::Empty unless given. The
+// scheduler (ir/program.h) passes one that makes layout-only placeholders,
+// so that planning allocates nothing.
+using ArrayMaker = std::function<absl::StatusOr<NDArray>(Dims shape, DType dtype, Order order)>;
+
 // Plans one fused kernel computing `outputs`, which must share one shape and
 // contain only elementwise nodes. `vector_bytes` is the target's vector
-// register size. Outputs are allocated here: C order, or F order when every
-// full-shape input array is F- and not C-contiguous (NumPy's order='K').
-// With `out`, the outputs are written into those arrays instead (one per
-// output, of its shape and dtype; the caller rules out harmful overlap).
+// register size. Outputs are made by `make_outputs`: C order, or F order when
+// every full-shape input array is F- and not C-contiguous (NumPy's
+// order='K'); large fresh outputs get streaming stores. With `out`, the
+// outputs are written into those arrays instead (one per output, of its
+// shape and dtype; the caller rules out harmful overlap).
 absl::StatusOr<KernelLaunch> PlanElementwiseKernel(absl::Span<const NodePtr> outputs,
                                                    int vector_bytes,
-                                                   absl::Span<const NDArray> out = {});
+                                                   absl::Span<const NDArray> out = {},
+                                                   const ArrayMaker& make_outputs = nullptr);
 
 // Plans the kernels of reductions that share one input shape and one set of
 // reduced axes, with the elementwise work that produces their inputs fused
@@ -133,10 +141,21 @@ struct ReductionPlan {
   int64_t chunks = 1;
   std::vector<NodePtr> outputs;  // the kReduce nodes
 };
-absl::StatusOr<ReductionPlan> PlanReduction(absl::Span<const NodePtr> reductions, int vector_bytes);
+// The partials are made by `make_partials` when given, and then left for the
+// caller to fill with ReductionIdentity; otherwise allocated and filled here.
+absl::StatusOr<ReductionPlan> PlanReduction(absl::Span<const NodePtr> reductions, int vector_bytes,
+                                            const ArrayMaker& make_partials = nullptr);
 
-// After the pieces ran: combines reduction k's slabs in the fixed pairwise
-// tree and returns its value in the node's dtype and shape.
+// The value a reduction with `op` starts from, in `dtype`.
+ScalarValue ReductionIdentity(Ufunc op, DType dtype);
+// Writes `v` into every element of the C-contiguous `a`.
+void FillWith(const NDArray& a, const ScalarValue& v);
+
+// After the pieces ran: combines the [chunks, kept...] slabs of `partials`
+// in place, in the fixed pairwise tree, into slab 0.
+void CombinePartials(const NDArray& partials, Ufunc op);
+// Combines reduction k's slabs and returns its value in the node's dtype and
+// shape.
 absl::StatusOr<NDArray> FinishReduction(const ReductionPlan& plan, int k);
 
 // The dtype a reduction accumulates in: float16/float32 sums and products

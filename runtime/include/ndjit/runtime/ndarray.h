@@ -115,6 +115,12 @@ class NDArray {
   bool writeable_ = false;
 };
 
+// The error NDArray::Empty gives for `shape` and `dtype` when no allocation
+// of that size can succeed (an invalid shape, or more than the pool ever
+// asks the system for); OK otherwise. Planners that allocate later check
+// with it up front.
+absl::Status CheckAllocatable(Dims shape, DType dtype);
+
 // --- NumPy's free functions ---------------------------------------------
 // A view with any shape and strides over `a`'s buffer, starting at `a`'s first
 // element; fails if any element would lie outside the buffer.

@@ -43,6 +43,8 @@ void PoolFree(PoolBlock block);
 
 // The class size a request of `nbytes` is rounded up to.
 size_t PoolClassSize(size_t nbytes);
+// The largest request PoolAllocate takes.
+size_t PoolMaxRequest();
 
 PoolStats GetPoolStats();
 void ResetPeakBytesInUse();

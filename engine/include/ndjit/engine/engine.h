@@ -1,0 +1,55 @@
+// The engine runs Programs (ir/program.h): it allocates each slot from the
+// pool before its first writer and gives it back after its last reader,
+// launches the kernels, folds reduction partials, keeps the cache of
+// Programs and counts what evaluations did. It never calls the public API.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "ndjit/ir/kernel.h"
+#include "ndjit/ir/program.h"
+
+namespace ndjit::engine {
+
+// Runs `program` over `inputs` (one per input slot, in leaf order, each of
+// the layout it was planned for) and `scalars` (one per scalar leaf).
+// Returns one array per root.
+absl::StatusOr<std::vector<NDArray>> Run(const ir::Program& program,
+                                         absl::Span<const NDArray> inputs,
+                                         absl::Span<const ir::ScalarValue> scalars);
+
+// The Program for `roots`: from the cache when roots of the same key
+// (ir::ProgramKey) were planned before, else scheduled and cached.
+// Unimplemented for graphs ir::Schedule does not plan.
+absl::StatusOr<std::shared_ptr<const ir::Program>> Plan(absl::Span<const ir::NodePtr> roots);
+
+// Plan and Run: the values of `roots`, bound from their own leaves.
+absl::StatusOr<std::vector<NDArray>> Evaluate(absl::Span<const ir::NodePtr> roots);
+
+// --- Statistics of everything evaluations ran, whichever path ran it ------
+struct Stats {
+  int64_t kernels_run = 0;         // JIT kernel launches
+  int64_t kernel_ops = 0;          // ufunc instructions in them
+  int64_t fallbacks = 0;           // values the reference evaluator computed
+  int64_t intermediate_bytes = 0;  // computed but not returned (see EvalStats)
+  int64_t gemms_run = 0;
+  int64_t fused_epilogues = 0;
+  int64_t programs_planned = 0;  // program cache misses
+  int64_t programs_reused = 0;   // program cache hits
+};
+Stats GetStats();
+void CountKernel(const ir::KernelSpec& spec);
+void CountFallback();
+void CountIntermediateBytes(int64_t bytes);
+void CountGemm();
+void CountEpilogue();
+
+// Programs kept (bounded; the oldest half goes when full), and emptying it.
+int64_t ProgramCacheSize();
+void ClearProgramCache();
+
+}  // namespace ndjit::engine

@@ -1,0 +1,85 @@
+// The cache of Programs, keyed by ir::ProgramKey: a repeated evaluation of
+// one structure over arrays of the same layouts skips planning.
+#include <atomic>
+#include <mutex>
+#include <string>
+
+#include "absl/container/flat_hash_map.h"
+#include "ndjit/codegen/target.h"
+#include "ndjit/engine/engine.h"
+
+namespace ndjit::engine {
+namespace {
+
+// Programs hold no arrays (inputs are bound per run), so entries cost only
+// their specs; the bound keeps a process that builds endless distinct
+// expressions from growing without limit.
+constexpr size_t kMaxPrograms = 4096;
+
+struct Cache {
+  std::mutex mu;
+  absl::flat_hash_map<std::string, std::shared_ptr<const ir::Program>> programs;  // guarded by mu
+  std::atomic<int64_t> hits{0}, misses{0};
+};
+
+Cache& TheCache() {
+  static Cache* c = new Cache;
+  return *c;
+}
+
+// A cached Program outlives the graph it was planned from: the node
+// pointers it keeps for printers would dangle.
+void ForgetNodes(ir::Program& p) {
+  p.held.clear();
+  for (ir::Slot& s : p.slots) s.node = nullptr;
+  for (ir::Step& s : p.steps) {
+    s.nodes.clear();
+    for (ir::KernelCall& c : s.calls) c.instr_nodes.clear();
+  }
+}
+
+}  // namespace
+
+void AddCacheStats(Stats& s) {
+  s.programs_reused = TheCache().hits.load(std::memory_order_relaxed);
+  s.programs_planned = TheCache().misses.load(std::memory_order_relaxed);
+}
+
+absl::StatusOr<std::shared_ptr<const ir::Program>> Plan(absl::Span<const ir::NodePtr> roots) {
+  Cache& c = TheCache();
+  std::string key = ir::ProgramKey(roots);
+  {
+    std::lock_guard<std::mutex> lock(c.mu);
+    auto it = c.programs.find(key);
+    if (it != c.programs.end()) {
+      c.hits.fetch_add(1, std::memory_order_relaxed);
+      return it->second;
+    }
+  }
+  const int vector_bytes = codegen::GetHostTarget().vector_bits / 8;
+  absl::StatusOr<ir::Program> program = ir::Schedule(roots, vector_bytes);
+  if (!program.ok()) return program.status();
+  c.misses.fetch_add(1, std::memory_order_relaxed);
+  ForgetNodes(*program);
+  auto shared = std::make_shared<const ir::Program>(*std::move(program));
+  std::lock_guard<std::mutex> lock(c.mu);
+  if (c.programs.size() >= kMaxPrograms) {
+    // No recency is kept: dropping every other entry is as good a guess.
+    size_t i = 0;
+    absl::erase_if(c.programs, [&](const auto&) { return i++ % 2 == 0; });
+  }
+  c.programs.emplace(std::move(key), shared);
+  return shared;
+}
+
+int64_t ProgramCacheSize() {
+  std::lock_guard<std::mutex> lock(TheCache().mu);
+  return static_cast<int64_t>(TheCache().programs.size());
+}
+
+void ClearProgramCache() {
+  std::lock_guard<std::mutex> lock(TheCache().mu);
+  TheCache().programs.clear();
+}
+
+}  // namespace ndjit::engine

@@ -1,0 +1,142 @@
+// The plan of one evaluation, as a value: which memory every value lives in
+// (slots) and what runs, in order (steps). Schedule() makes it from the
+// graph's roots and the layouts of its leaves; it allocates nothing, runs
+// nothing and changes no graph, so a Program can be printed, compared,
+// cached and run again over new arrays of the same layouts (engine/).
+//
+//   Graph --Schedule--> Program --engine::Run--> arrays
+//
+// Values computed inside the evaluation (reduction results that later
+// kernels read) are planned over placeholder arrays: NDArray views of a
+// buffer that has an address range but no memory, one per slot. Every view
+// operation works on them as on real arrays; the engine moves each operand
+// to the slot's real memory at the same byte offset.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/types/span.h"
+#include "ndjit/ir/graph.h"
+#include "ndjit/ir/kernel.h"
+
+namespace ndjit::ir {
+
+// Where a slot's memory comes from when the Program runs.
+enum class SlotHome : uint8_t {
+  kInput,   // a leaf array of the graph, bound at run time and only read
+  kTemp,    // from the pool before its first writer, back after its last reader
+  kOutput,  // a root's value, handed to the caller
+};
+
+struct Slot {
+  SlotHome home = SlotHome::kTemp;
+  DType dtype = DType::kFloat64;
+  Shape shape;
+  Strides strides;             // kInput: the planned layout; else from shape and order
+  Order order = Order::kC;     // kTemp/kOutput: allocated C- or F-contiguous
+  const Node* node = nullptr;  // kInput: its leaf (for printers)
+  int writer = -1;             // the step that writes it first (-1: an input)
+  int last_reader = -1;        // the last step that reads it (-1: none)
+};
+
+// A kernel operand: `offset` bytes from the first element of slot `slot`,
+// or a fixed address (the index space random values are computed from).
+struct OperandRef {
+  int slot = -1;
+  int64_t offset = 0;
+  const char* fixed = nullptr;
+};
+
+// A scalar argument: the value of scalar leaf `leaf` (bound at run time), or
+// a fixed value (a random leaf's seed, stream and origin).
+struct ScalarRef {
+  int leaf = -1;
+  ScalarValue value;
+};
+
+// One launch of a compiled kernel.
+struct KernelCall {
+  KernelSpec spec;
+  Shape sizes;                   // per loop, outermost first
+  std::vector<Strides> strides;  // [operand][loop], bytes
+  std::vector<OperandRef> operands;
+  std::vector<ScalarRef> scalars;
+  bool empty = false;  // some loop has no iterations
+  // The graph node each body instruction computes (null: none), for labels.
+  std::vector<const Node*> instr_nodes;
+};
+
+struct Step {
+  enum Kind : uint8_t {
+    kKernel,  // one elementwise kernel: `calls[0]`
+    // A group of reductions sharing one pass: each fold's partials are set
+    // to its op's identity, the pieces (`calls`) accumulate into them, the
+    // slabs are combined in a fixed tree, and slab 0 is cast into `cast_to`
+    // when the value's dtype is not the accumulator's.
+    kReduce,
+  };
+  struct Fold {
+    int partials = -1;  // slot [chunks, kept dims...] of the accumulator dtype
+    Ufunc op = Ufunc::kAdd;
+    int cast_to = -1;  // slot of the value in the node's dtype, or -1: slab 0 is it
+  };
+  Kind kind = kKernel;
+  std::vector<KernelCall> calls;
+  std::vector<Fold> folds;
+  std::vector<const Node*> nodes;  // the graph nodes the step computes
+};
+
+// A root's value: a view of a slot's memory.
+struct ValueRef {
+  int slot = -1;
+  int64_t offset = 0;
+  DType dtype = DType::kFloat64;
+  Shape shape;
+  Strides strides;
+};
+
+// The Node pointers a Program holds (Slot::node, Step::nodes,
+// KernelCall::instr_nodes) are for printers; `held` keeps the nodes they
+// point to alive. Running a Program reads none of them, and a cached one
+// drops them all (holding leaves would hold their arrays).
+struct Program {
+  std::vector<Slot> slots;  // inputs first, in leaf order
+  std::vector<Step> steps;
+  std::vector<ValueRef> outputs;  // one per root
+  int num_inputs = 0;             // array leaves bound at run time
+  int num_scalars = 0;            // scalar leaves bound at run time
+  // Bytes of values the evaluation computes but does not return: cast
+  // reductions' partials, and reduction results the last kernel reads.
+  int64_t intermediate_bytes = 0;
+  std::vector<NodePtr> held;
+};
+
+// The leaves a Program binds, in its order: the array leaves and scalar
+// leaves of the roots' graph, each once, in topological order.
+struct Leaves {
+  std::vector<const Node*> arrays;
+  std::vector<const Node*> scalars;
+};
+Leaves CollectLeaves(absl::Span<const NodePtr> roots);
+
+// A key equal for two sets of roots exactly when one Program serves both:
+// the same structure (kinds, ops, dtypes, shapes, axes, sharing), leaves of
+// the same layout (dtype, shape, strides, 64-byte alignment class), random
+// leaves of the same seeds and scalar leaves of the same values (a Program
+// binds scalar leaves at run time, but may hold constants simplification
+// derived from them).
+std::string ProgramKey(absl::Span<const NodePtr> roots);
+
+// Plans the evaluation of `roots` (one shape, as evaluations group them):
+// reductions innermost first in waves, those of one input shape and axes in
+// one pass, then one kernel for the roots. Unimplemented for graphs it does
+// not plan yet (contractions, complex reductions): the caller evaluates
+// those another way.
+absl::StatusOr<Program> Schedule(absl::Span<const NodePtr> roots, int vector_bytes);
+
+// Slots and steps, under stable names (in0, t1, out0; step 0, ...).
+std::string PrintProgram(const Program& program);
+
+}  // namespace ndjit::ir

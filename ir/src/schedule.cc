@@ -1,0 +1,437 @@
+// Scheduling: the graph's roots -> a Program. The waves of reductions and
+// the kernel for the roots are planned with the same planners the kernels
+// were always planned with (kernel.cc, reduction_plan.cc), over placeholder
+// arrays for every value the evaluation computes, so the KernelSpecs are the
+// ones running the graph directly would compile.
+#include <algorithm>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/str_cat.h"
+#include "ndjit/ir/program.h"
+#include "ndjit/runtime/shape.h"
+
+namespace ndjit::ir {
+namespace {
+
+// Placeholder slot i spans [kBase + i * kSpan, kBase + (i + 1) * kSpan): far
+// above any user-space address (x86-64 ends at 2^47), aligned beyond any
+// vector, as large as the pool's largest allocation, never dereferenced.
+constexpr uintptr_t kPlaceholderBase = uintptr_t{1} << 56;
+constexpr uintptr_t kPlaceholderSpan = uintptr_t{1} << 48;
+constexpr size_t kMaxSlots = (~uintptr_t{0} - kPlaceholderBase) / kPlaceholderSpan;
+
+// What identifies a reduction's value, keepdims aside.
+struct ReductionKey {
+  const Node* input;
+  Ufunc op;
+  std::vector<int> axes;
+  bool operator==(const ReductionKey&) const = default;
+  template <typename H>
+  friend H AbslHashValue(H h, const ReductionKey& k) {
+    return H::combine(std::move(h), k.input, k.op, k.axes);
+  }
+};
+
+class Scheduler {
+ public:
+  explicit Scheduler(int vector_bytes) : vector_bytes_(vector_bytes) {}
+
+  absl::StatusOr<Program> Run(absl::Span<const NodePtr> roots) {
+    const std::vector<const Node*> order = TopologicalOrder(roots);
+    std::vector<const Node*> reductions;
+    for (const Node* n : order) {
+      if (n->kind() == NodeKind::kContract) {
+        return absl::UnimplementedError("Schedule(): contractions are not scheduled yet");
+      }
+      if (n->kind() == NodeKind::kReduce) {
+        if (IsComplex(n->dtype())) {
+          return absl::UnimplementedError("Schedule(): complex reductions are not lowered");
+        }
+        reductions.push_back(n);
+      }
+    }
+    const Leaves leaves = CollectLeaves(roots);
+    for (const Node* leaf : leaves.arrays) {
+      Slot s;
+      s.home = SlotHome::kInput;
+      s.dtype = leaf->dtype();
+      s.shape.assign(leaf->shape().begin(), leaf->shape().end());
+      s.strides.assign(leaf->array().strides().begin(), leaf->array().strides().end());
+      s.node = leaf;
+      input_slot_[leaf] = static_cast<int>(program_.slots.size());
+      program_.slots.push_back(std::move(s));
+      placeholders_.emplace_back();
+    }
+    for (size_t i = 0; i < leaves.scalars.size(); ++i) {
+      scalar_leaf_[leaves.scalars[i]] = static_cast<int>(i);
+    }
+    program_.num_inputs = static_cast<int>(leaves.arrays.size());
+    program_.num_scalars = static_cast<int>(leaves.scalars.size());
+
+    std::vector<NodePtr> final_roots(roots.begin(), roots.end());
+    if (!reductions.empty()) {
+      absl::StatusOr<std::vector<NodePtr>> cut = CutAtReductions(roots, reductions);
+      if (!cut.ok()) return cut.status();
+      final_roots = *std::move(cut);
+    }
+    // Without reductions the roots always run as a kernel (a leaf root is
+    // copied); after them, roots that are their values are returned as such.
+    bool all_arrays = !reductions.empty();
+    for (const NodePtr& r : final_roots) all_arrays &= r->kind() == NodeKind::kArray;
+    if (!all_arrays) {
+      absl::StatusOr<KernelLaunch> launch =
+          PlanElementwiseKernel(final_roots, vector_bytes_, {}, Maker(SlotHome::kOutput));
+      if (!launch.ok()) return launch.status();
+      absl::StatusOr<KernelCall> call = Call(*launch);
+      if (!call.ok()) return call.status();
+      Step step;
+      step.kind = Step::kKernel;
+      for (const NodePtr& r : final_roots) step.nodes.push_back(r.get());
+      program_.held.insert(program_.held.end(), final_roots.begin(), final_roots.end());
+      step.calls.push_back(*std::move(call));
+      program_.steps.push_back(std::move(step));
+      for (int k = 0; k < launch->spec.num_outputs; ++k) {
+        absl::StatusOr<ValueRef> v = Value(launch->arrays[k], nullptr);
+        if (!v.ok()) return v.status();
+        program_.outputs.push_back(*std::move(v));
+      }
+      // Reduction results the kernel reads were allocated for it.
+      for (const NodePtr& r : final_roots) {
+        if (r->kind() == NodeKind::kArray) continue;
+        for (const Node* n : TopologicalOrder({r})) {
+          if (n->kind() == NodeKind::kArray && PlaceholderSlot(n->array().data()) >= 0) {
+            program_.intermediate_bytes += n->array().nbytes();
+          }
+        }
+      }
+    } else {
+      for (const NodePtr& r : final_roots) {
+        absl::StatusOr<ValueRef> v = Value(r->array(), r.get());
+        if (!v.ok()) return v.status();
+        program_.outputs.push_back(*std::move(v));
+      }
+    }
+    program_.held.insert(program_.held.end(), roots.begin(), roots.end());
+    Liveness();
+    return std::move(program_);
+  }
+
+ private:
+  // A new slot and its placeholder array: `shape` in `order`, no memory.
+  absl::StatusOr<NDArray> NewSlot(SlotHome home, Dims shape, DType dtype, Order order) {
+    // What could never be allocated fails now, as allocating it would.
+    if (absl::Status s = CheckAllocatable(shape, dtype); !s.ok()) return s;
+    const int64_t nbytes = CheckedSize(shape, ItemSize(dtype)).value() * ItemSize(dtype);
+    const int index = static_cast<int>(program_.slots.size());
+    if (static_cast<uint64_t>(nbytes) > kPlaceholderSpan || program_.slots.size() >= kMaxSlots) {
+      return absl::ResourceExhaustedError(
+          absl::StrCat("Schedule(): slot ", index, " of ", nbytes, " bytes has no placeholder"));
+    }
+    void* base = reinterpret_cast<void*>(kPlaceholderBase + index * kPlaceholderSpan);
+    Slot s;
+    s.home = home;
+    s.dtype = dtype;
+    s.shape.assign(shape.begin(), shape.end());
+    s.order = order == Order::kF ? Order::kF : Order::kC;
+    s.strides = ContiguousStrides(shape, ItemSize(dtype), s.order);
+    absl::StatusOr<NDArray> a = NDArray::FromBuffer(Buffer::WrapExternal(base, nbytes, nullptr), 0,
+                                                    dtype, shape, s.strides);
+    if (!a.ok()) return a.status();
+    program_.slots.push_back(std::move(s));
+    placeholders_.push_back(*a);
+    return a;
+  }
+
+  ArrayMaker Maker(SlotHome home) {
+    return [this, home](Dims shape, DType dtype, Order order) {
+      return NewSlot(home, shape, dtype, order);
+    };
+  }
+
+  // The slot whose placeholder range holds `p`, or -1 for real memory.
+  int PlaceholderSlot(const char* p) const {
+    const uintptr_t a = reinterpret_cast<uintptr_t>(p);
+    if (a < kPlaceholderBase) return -1;
+    const uintptr_t i = (a - kPlaceholderBase) / kPlaceholderSpan;
+    return i < placeholders_.size() && placeholders_[i].valid() ? static_cast<int>(i) : -1;
+  }
+
+  // `a` (a placeholder view, or the array of `leaf`) as a view of its slot.
+  absl::StatusOr<ValueRef> Value(const NDArray& a, const Node* leaf) {
+    ValueRef v;
+    v.dtype = a.dtype();
+    v.shape.assign(a.shape().begin(), a.shape().end());
+    v.strides.assign(a.strides().begin(), a.strides().end());
+    v.slot = PlaceholderSlot(a.data());
+    if (v.slot >= 0) {
+      v.offset = a.data() - placeholders_[v.slot].data();
+      return v;
+    }
+    auto in = input_slot_.find(leaf);
+    if (in == input_slot_.end()) return absl::InternalError("Schedule(): a value of no slot");
+    v.slot = in->second;
+    return v;
+  }
+
+  // A planned launch with its arrays replaced by references to slots.
+  absl::StatusOr<KernelCall> Call(const KernelLaunch& launch) {
+    KernelCall c;
+    c.spec = launch.spec;
+    c.sizes = launch.sizes;
+    c.strides = launch.strides;
+    c.empty = launch.empty;
+    c.instr_nodes = launch.instr_nodes;
+    const int nops = static_cast<int>(launch.arrays.size());
+    std::vector<const Instr*> reader(nops, nullptr);
+    std::vector<const Node*> reader_node(nops, nullptr);
+    std::vector<const Node*> scalar_node(launch.spec.scalars.size(), nullptr);
+    for (size_t i = 0; i < launch.spec.body.size(); ++i) {
+      const Instr& in = launch.spec.body[i];
+      if (in.kind == Instr::kLoad || in.kind == Instr::kRandom) {
+        reader[in.slot] = &in;
+        reader_node[in.slot] = launch.instr_nodes[i];
+      } else if (in.kind == Instr::kScalarArg) {
+        scalar_node[in.slot] = launch.instr_nodes[i];
+      }
+    }
+    for (int k = 0; k < nops; ++k) {
+      const NDArray& a = launch.arrays[k];
+      const int64_t extra = launch.offsets.empty() ? 0 : launch.offsets[k];
+      OperandRef ref;
+      ref.slot = PlaceholderSlot(a.data());
+      if (ref.slot >= 0) {
+        ref.offset = a.data() - placeholders_[ref.slot].data() + extra;
+      } else if (reader[k] != nullptr && reader[k]->kind == Instr::kRandom) {
+        ref.fixed = a.data() + extra;
+      } else {
+        auto in = input_slot_.find(reader_node[k]);
+        if (reader[k] == nullptr || in == input_slot_.end()) {
+          return absl::InternalError(absl::StrCat("Schedule(): operand ", k, " reads no slot"));
+        }
+        ref.slot = in->second;
+        ref.offset = a.data() - reader_node[k]->array().data() + extra;
+      }
+      c.operands.push_back(ref);
+    }
+    for (size_t s = 0; s < launch.spec.scalars.size(); ++s) {
+      ScalarRef ref;
+      auto leaf = scalar_leaf_.find(scalar_node[s]);
+      if (scalar_node[s] != nullptr && leaf != scalar_leaf_.end()) {
+        ref.leaf = leaf->second;
+      } else {
+        ref.value = launch.scalar_values[s];
+      }
+      c.scalars.push_back(ref);
+    }
+    return c;
+  }
+
+  // Computes every reduction below `roots`, innermost first, and returns the
+  // roots over placeholder leaves holding their values. Reductions of one
+  // input shape and axes in one wave share a pass; reductions that differ
+  // only in keepdims are computed once.
+  absl::StatusOr<std::vector<NodePtr>> CutAtReductions(absl::Span<const NodePtr> roots,
+                                                       std::vector<const Node*> pending) {
+    absl::flat_hash_map<const Node*, NodePtr> with;
+    std::vector<NodePtr> keep_alive;  // substituted inputs, whose addresses key `computed`
+    while (!pending.empty()) {
+      absl::flat_hash_map<ReductionKey, NDArray> computed;
+      std::vector<std::pair<const Node*, ReductionKey>> ready;
+      std::vector<const Node*> later;
+      std::vector<std::vector<NodePtr>> groups;
+      for (const Node* n : pending) {
+        absl::StatusOr<NodePtr> input = Substitute(n->inputs()[0], with);
+        if (!input.ok()) return input.status();
+        if ((*input)->has_reduction()) {
+          later.push_back(n);
+          continue;
+        }
+        keep_alive.push_back(*input);
+        ReductionKey key{input->get(), n->op(),
+                         std::vector<int>(n->axes().begin(), n->axes().end())};
+        ready.emplace_back(n, key);
+        if (computed.contains(key)) continue;
+        absl::StatusOr<NodePtr> r = MakeReduce(
+            n->op(), *input, std::vector<int64_t>(n->axes().begin(), n->axes().end()), true);
+        if (!r.ok()) return r.status();
+        computed.emplace(key, NDArray());  // claimed: planned with its group
+        auto g = std::find_if(groups.begin(), groups.end(), [&](const auto& grp) {
+          return grp[0]->inputs()[0]->shape() == (*r)->inputs()[0]->shape() &&
+                 std::equal(grp[0]->axes().begin(), grp[0]->axes().end(), (*r)->axes().begin(),
+                            (*r)->axes().end());
+        });
+        if (g == groups.end()) {
+          groups.push_back({*r});
+        } else {
+          g->push_back(*r);
+        }
+      }
+      if (ready.empty()) return absl::InternalError("Schedule(): no reduction is ready");
+      for (const std::vector<NodePtr>& group : groups) {
+        absl::StatusOr<std::vector<NDArray>> values = ReduceStep(group);
+        if (!values.ok()) return values.status();
+        for (size_t k = 0; k < group.size(); ++k) {
+          const Node& r = *group[k];
+          computed[ReductionKey{r.inputs()[0].get(), r.op(),
+                                std::vector<int>(r.axes().begin(), r.axes().end())}] = (*values)[k];
+        }
+      }
+      for (const auto& [n, key] : ready) {
+        absl::StatusOr<NDArray> shaped = computed.at(key).Reshape(n->shape());
+        if (!shaped.ok()) return shaped.status();
+        if (PlaceholderSlot(shaped->data()) < 0 || shaped->buffer() != computed.at(key).buffer()) {
+          return absl::InternalError("Schedule(): a reduction's value is not a view of its slot");
+        }
+        with[n] = MakeArray(*shaped);
+      }
+      pending = std::move(later);
+    }
+    std::vector<NodePtr> out;
+    for (const NodePtr& r : roots) {
+      absl::StatusOr<NodePtr> sub = Substitute(r, with);
+      if (!sub.ok()) return sub.status();
+      out.push_back(*std::move(sub));
+    }
+    return out;
+  }
+
+  // One kReduce step for `group` (keepdims reductions of one input shape and
+  // axes); returns each one's value, a placeholder view in its dtype.
+  absl::StatusOr<std::vector<NDArray>> ReduceStep(const std::vector<NodePtr>& group) {
+    absl::StatusOr<ReductionPlan> plan =
+        PlanReduction(group, vector_bytes_, Maker(SlotHome::kTemp));
+    if (!plan.ok()) return plan.status();
+    Step step;
+    step.kind = Step::kReduce;
+    for (const NodePtr& r : group) step.nodes.push_back(r.get());
+    program_.held.insert(program_.held.end(), group.begin(), group.end());
+    for (const KernelLaunch& piece : plan->pieces) {
+      absl::StatusOr<KernelCall> call = Call(piece);
+      if (!call.ok()) return call.status();
+      step.calls.push_back(*std::move(call));
+    }
+    std::vector<NDArray> values;
+    for (size_t k = 0; k < group.size(); ++k) {
+      const NDArray& partials = plan->partials[k];
+      Step::Fold fold;
+      fold.partials = PlaceholderSlot(partials.data());
+      fold.op = group[k]->op();
+      absl::StatusOr<NDArray> value = partials.Index({IndexItem{int64_t{0}}});
+      if (!value.ok()) return value.status();
+      if (value->dtype() != group[k]->dtype()) {
+        value = NewSlot(SlotHome::kTemp, value->shape(), group[k]->dtype(), Order::kC);
+        if (!value.ok()) return value.status();
+        fold.cast_to = PlaceholderSlot(value->data());
+        // The partials were scratch space.
+        program_.intermediate_bytes += partials.nbytes();
+      }
+      value = value->Reshape(group[k]->shape());
+      if (!value.ok()) return value.status();
+      values.push_back(*std::move(value));
+      step.folds.push_back(fold);
+    }
+    program_.steps.push_back(std::move(step));
+    return values;
+  }
+
+  // Writers and last readers; outputs live past the last step.
+  void Liveness() {
+    std::vector<Slot>& slots = program_.slots;
+    for (size_t i = 0; i < program_.steps.size(); ++i) {
+      const int step = static_cast<int>(i);
+      const Step& s = program_.steps[i];
+      for (const KernelCall& c : s.calls) {
+        for (size_t k = 0; k < c.operands.size(); ++k) {
+          const int slot = c.operands[k].slot;
+          if (slot < 0) continue;
+          if (static_cast<int>(k) < c.spec.num_outputs) {
+            if (slots[slot].writer < 0) slots[slot].writer = step;
+          } else {
+            slots[slot].last_reader = std::max(slots[slot].last_reader, step);
+          }
+        }
+      }
+      for (const Step::Fold& f : s.folds) {
+        if (f.cast_to >= 0 && slots[f.cast_to].writer < 0) slots[f.cast_to].writer = step;
+        slots[f.partials].last_reader = std::max(slots[f.partials].last_reader, step);
+      }
+    }
+    const int end = static_cast<int>(program_.steps.size());
+    for (const ValueRef& v : program_.outputs) slots[v.slot].last_reader = end;
+  }
+
+  const int vector_bytes_;
+  Program program_;
+  std::vector<NDArray> placeholders_;  // per slot; null for inputs
+  absl::flat_hash_map<const Node*, int> input_slot_;
+  absl::flat_hash_map<const Node*, int> scalar_leaf_;
+};
+
+}  // namespace
+
+Leaves CollectLeaves(absl::Span<const NodePtr> roots) {
+  Leaves leaves;
+  for (const Node* n : TopologicalOrder(roots)) {
+    if (n->kind() == NodeKind::kArray) leaves.arrays.push_back(n);
+    if (n->kind() == NodeKind::kScalar) leaves.scalars.push_back(n);
+  }
+  return leaves;
+}
+
+std::string ProgramKey(absl::Span<const NodePtr> roots) {
+  const std::vector<const Node*> order = TopologicalOrder(roots);
+  absl::flat_hash_map<const Node*, int> index;
+  std::string key;
+  auto put = [&](int64_t v) { key.append(reinterpret_cast<const char*>(&v), sizeof v); };
+  put(static_cast<int64_t>(roots.size()));
+  for (const Node* n : order) {
+    index[n] = static_cast<int>(index.size());
+    put(static_cast<int64_t>(n->kind()) | static_cast<int64_t>(n->dtype()) << 8 |
+        static_cast<int64_t>(n->compute_dtype()) << 16 | static_cast<int64_t>(n->op()) << 24 |
+        static_cast<int64_t>(n->keepdims()) << 40);
+    put(n->ndim());
+    for (int64_t d : n->shape()) put(d);
+    put(static_cast<int64_t>(n->axes().size()));
+    for (int a : n->axes()) put(a);
+    put(static_cast<int64_t>(n->inputs().size()));
+    for (const NodePtr& in : n->inputs()) put(index.at(in.get()));
+    if (n->kind() == NodeKind::kContract) {
+      for (int w = 0; w < 3; ++w) {
+        for (int l : n->labels(w)) put(l);
+        put(-1);
+      }
+    }
+    if (n->kind() == NodeKind::kArray || n->kind() == NodeKind::kRandom) {
+      const NDArray& a = n->array();
+      for (int64_t s : a.strides()) put(s);
+      put(static_cast<int64_t>(reinterpret_cast<uintptr_t>(a.data()) % kBufferAlignment));
+      put(a.buffer()->file_backed());
+    }
+    if (n->kind() == NodeKind::kScalar) {
+      // Values too, for now: simplification can fold scalars into constants
+      // of its own, which a Program holds as fixed values.
+      put(n->scalar().i);
+      double parts[2] = {n->scalar().c.real(), n->scalar().c.imag()};
+      key.append(reinterpret_cast<const char*>(parts), sizeof parts);
+    }
+    if (n->kind() == NodeKind::kRandom) {
+      put(static_cast<int64_t>(n->seed()));
+      put(static_cast<int64_t>(n->stream()));
+      put(n->array().data() - RandomOrigin());
+    }
+  }
+  for (const NodePtr& r : roots) put(index.at(r.get()));
+  return key;
+}
+
+absl::StatusOr<Program> Schedule(absl::Span<const NodePtr> roots, int vector_bytes) {
+  if (roots.empty()) return absl::InvalidArgumentError("Schedule(): no roots");
+  for (const NodePtr& r : roots) {
+    if (r->shape() != roots[0]->shape()) {
+      return absl::InvalidArgumentError("Schedule(): the roots must share one shape");
+    }
+  }
+  return Scheduler(vector_bytes).Run(roots);
+}
+
+}  // namespace ndjit::ir

@@ -1,0 +1,235 @@
+// Programs: the scheduler's plans against the direct evaluation path (same
+// kernels, same values), printing, the program cache, planning without
+// allocating, and running over new arrays.
+#include <string>
+#include <vector>
+
+#include "evaluate_internal.h"
+#include "gtest/gtest.h"
+#include "launch_recorder.h"
+#include "ndjit/codegen/target.h"
+#include "ndjit/engine/engine.h"
+#include "ndjit/ir/program.h"
+#include "ndjit/ndjit.h"
+#include "test_util.h"
+
+namespace ndjit {
+namespace {
+
+int VectorBytes() { return codegen::GetHostTarget().vector_bits / 8; }
+
+std::vector<ir::NodePtr> Nodes(std::initializer_list<Array<>> roots) {
+  std::vector<ir::NodePtr> out;
+  for (const Array<>& r : roots) out.push_back(r.node());
+  return out;
+}
+
+NDArray Data(Dims shape, DType t, uint32_t seed) {
+  NDArray a = testing::Iota(shape, t);
+  // Values in a range every dtype holds, varied by the seed.
+  for (int64_t i = 0; i < a.size(); ++i) {
+    const double v = static_cast<double>((i * 7 + seed * 13) % 23) / 4.0 - 2.0;
+    EXPECT_TRUE(a.Reshape({a.size()})->SetItem<double>({i}, IsInteger(t) ? std::round(v) : v).ok());
+  }
+  return a;
+}
+
+struct Case {
+  std::string name;
+  std::vector<ir::NodePtr> roots;
+};
+
+std::vector<Case> Cases() {
+  const Array<> a(Data({64, 300}, DType::kFloat32, 1)), b(Data({64, 300}, DType::kFloat32, 2)),
+      c(Data({64, 300}, DType::kFloat32, 3));
+  const Array<> x(Data({700}, DType::kFloat32, 4)), y(Data({900}, DType::kFloat32, 5));
+  const Array<> big(Data({300, 400}, DType::kFloat64, 6));
+  const Array<> h(Data({50, 40}, DType::kFloat16, 7));
+  const Array<> i(Data({33, 17}, DType::kInt32, 8));
+  const Array<> f(*Data({40, 30}, DType::kFloat32, 9).Copy(Order::kF));
+  const Array<> e = exp(a - max(a, 1, true));
+  const Array<> d = x.index({Slice{}, NewAxis{}}) - y.index({NewAxis{}, Slice{}});
+  Generator g(7);
+  const Array<> u = g.random({5000}, DType::kFloat32);
+  std::vector<Case> cases = {
+      {"W2", Nodes({2 * a + 3 * b * c - a / (b + 1)})},
+      {"W4", Nodes({sum(exp(-(d * d)))})},
+      {"W5dot", Nodes({sum(a * b)})},
+      {"W5rowmax", Nodes({max(a, 1)})},
+      {"W6softmax", Nodes({e / sum(e, 1, true)})},
+      {"siblings", Nodes({sum(a * a, 1), max(a, 1), min(a + 1.0f, 1)})},
+      {"chunked", Nodes({sum(big * big, 0)})},
+      {"var", Nodes({var(big, 1)})},
+      {"float16 sum", Nodes({sum(h, 0)})},
+      {"int", Nodes({sum(i * i, 1) + max(i, 1)})},
+      {"bool", Nodes({any(a > 1.0f, 0)})},
+      {"transposed", Nodes({a.T() + a.T() * 2.0f})},
+      {"F order", Nodes({sqrt(abs(f)) + 1.0f})},
+      {"random", Nodes({sum(u < 0.5f)})},
+      {"reduction root", Nodes({sum(a, 1, true)})},
+      {"leaf root", Nodes({a})},
+  };
+  return cases;
+}
+
+std::vector<ir::KernelCall> Calls(const ir::Program& p) {
+  std::vector<ir::KernelCall> out;
+  for (const ir::Step& s : p.steps) {
+    for (const ir::KernelCall& c : s.calls) out.push_back(c);
+  }
+  return out;
+}
+
+// Bit-for-bit: the two paths run the same kernels over the same data.
+void ExpectSameBits(const NDArray& x, const NDArray& y, const std::string& what) {
+  ASSERT_EQ(x.dtype(), y.dtype()) << what;
+  ASSERT_EQ(x.shape(), y.shape()) << what;
+  const NDArray cx = *AsContiguousArray(x), cy = *AsContiguousArray(y);
+  EXPECT_EQ(std::string(cx.data(), cx.nbytes()), std::string(cy.data(), cy.nbytes())) << what;
+}
+
+TEST(ProgramTest, KernelsAndValuesAreTheDirectPaths) {
+  for (const Case& c : Cases()) {
+    SCOPED_TRACE(c.name);
+    absl::StatusOr<ir::Program> p = ir::Schedule(c.roots, VectorBytes());
+    ASSERT_TRUE(p.ok()) << p.status();
+    // The direct path, watched by the explorer's recorder (which also keeps
+    // it from taking the Program path).
+    std::vector<ir::KernelLaunch> launches;
+    internal::SetLaunchRecorder(&launches);
+    absl::StatusOr<std::vector<NDArray>> direct = internal::FusedGraph(c.roots);
+    internal::SetLaunchRecorder(nullptr);
+    ASSERT_TRUE(direct.ok()) << direct.status();
+    const std::vector<ir::KernelCall> calls = Calls(*p);
+    std::vector<const ir::KernelLaunch*> ran;
+    for (const ir::KernelLaunch& l : launches) ran.push_back(&l);
+    ASSERT_EQ(calls.size(), ran.size());
+    for (size_t k = 0; k < calls.size(); ++k) {
+      EXPECT_TRUE(calls[k].spec == ran[k]->spec) << "kernel " << k;
+      EXPECT_EQ(calls[k].sizes, ran[k]->sizes) << "kernel " << k;
+      EXPECT_EQ(calls[k].strides, ran[k]->strides) << "kernel " << k;
+    }
+    absl::StatusOr<std::vector<NDArray>> engine = engine::Evaluate(c.roots);
+    ASSERT_TRUE(engine.ok()) << engine.status();
+    ASSERT_EQ(engine->size(), direct->size());
+    for (size_t k = 0; k < direct->size(); ++k) {
+      ExpectSameBits((*engine)[k], (*direct)[k], c.name + " root " + std::to_string(k));
+    }
+  }
+}
+
+TEST(ProgramTest, PlanningAllocatesNothing) {
+  const Array<> a(Data({1000, 1000}, DType::kFloat32, 1));
+  const Array<> e = exp(a - max(a, 1, true));
+  const std::vector<ir::NodePtr> roots = Nodes({e / sum(e, 1, true), sum(a * a)});
+  const PoolStats before = GetPoolStats();
+  absl::StatusOr<ir::Program> p = ir::Schedule({roots[0]}, VectorBytes());
+  absl::StatusOr<ir::Program> q = ir::Schedule({roots[1]}, VectorBytes());
+  const PoolStats after = GetPoolStats();
+  ASSERT_TRUE(p.ok() && q.ok());
+  EXPECT_EQ(after.bytes_in_use, before.bytes_in_use);
+  EXPECT_EQ(after.cache_hits + after.cache_misses, before.cache_hits + before.cache_misses);
+  EXPECT_GE(p->steps.size(), 3u);
+}
+
+TEST(ProgramTest, SoftmaxPrintsItsSlotsAndSteps) {
+  const Array<> a(Data({64, 300}, DType::kFloat32, 1));
+  const Array<> e = exp(a - max(a, 1, true));
+  absl::StatusOr<ir::Program> p = ir::Schedule(Nodes({e / sum(e, 1, true)}), 64);
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(ir::PrintProgram(*p),
+            "slots:\n"
+            "  in0 f32[64,300] strides (1200,4) input, last read by step 2\n"
+            "  t1 f32[1,64] C temp, written by step 0, last read by step 2\n"
+            "  t2 f64[1,64] C temp, written by step 1, last read by step 1\n"
+            "  t3 f32[64] C temp, written by step 1, last read by step 2\n"
+            "  out4 f32[64,300] C output, written by step 2, last read by step end\n"
+            "steps:\n"
+            "  step 0: reduce max over (1) f32[64,1]\n"
+            "    kernel [64,300] x64: out0=t1 in0=in0; 0 ops\n"
+            "    fold t1 by maximum, slab 0 is the value\n"
+            "  step 1: reduce sum over (1) f32[64,1]\n"
+            "    kernel [64,300] x32: out0=t2 in0=in0 in1=t1; 2 ops\n"
+            "    fold t2 by add, slab 0 cast into t3\n"
+            "  step 2: kernel divide f32[64,300]\n"
+            "    kernel [64,300] x16: out0=out4 in0=in0 in1=t1 in2=t3; 3 ops\n"
+            "outputs: out4 as f32[64,300]\n"
+            "intermediate bytes: 1024\n");
+}
+
+TEST(ProgramTest, ElementwisePrintsOneKernelWithScalarsBoundFromLeaves) {
+  const Array<> a(Data({1000}, DType::kFloat32, 1)), b(Data({1000}, DType::kFloat32, 2)),
+      c(Data({1000}, DType::kFloat32, 3));
+  absl::StatusOr<ir::Program> p = ir::Schedule(Nodes({2 * a + 3 * b * c - a / (b + 1)}), 64);
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_EQ(ir::PrintProgram(*p),
+            "slots:\n"
+            "  in0 f32[1000] strides (4) input, last read by step 0\n"
+            "  in1 f32[1000] strides (4) input, last read by step 0\n"
+            "  in2 f32[1000] strides (4) input, last read by step 0\n"
+            "  out3 f32[1000] C output, written by step 0, last read by step end\n"
+            "steps:\n"
+            "  step 0: kernel subtract f32[1000]\n"
+            "    kernel [1000] x16: out0=out3 in0=in0 in1=in1 in2=in2 scalars s0,s1,s2; 7 ops\n"
+            "outputs: out3 as f32[1000]\n");
+}
+
+TEST(ProgramTest, TheCacheServesEqualStructuresOverNewArrays) {
+  engine::ClearProgramCache();
+  auto softmax = [](const NDArray& m) {
+    const Array<> a(m);
+    const Array<> e = exp(a - max(a, 1, true));
+    return e / sum(e, 1, true);
+  };
+  const NDArray m1 = Data({64, 64}, DType::kFloat32, 1), m2 = Data({64, 64}, DType::kFloat32, 2);
+  const EvalStats s0 = GetEvalStats();
+  const NDArray r1 = softmax(m1).array();
+  const EvalStats s1 = GetEvalStats();
+  EXPECT_EQ(s1.programs_planned - s0.programs_planned, 1);
+  EXPECT_EQ(s1.programs_reused - s0.programs_reused, 0);
+  const NDArray r2 = softmax(m2).array();  // new arrays, same layouts
+  const EvalStats s2 = GetEvalStats();
+  EXPECT_EQ(s2.programs_planned - s1.programs_planned, 0);
+  EXPECT_EQ(s2.programs_reused - s1.programs_reused, 1);
+  // The replayed Program computed m2's softmax, not m1's.
+  Array<> want = softmax(m2);
+  want.eval(Backend::kReference);
+  const auto got = testing::Values(r2), ref = testing::Values(want.array());
+  for (size_t k = 0; k < got.size(); ++k) ASSERT_NEAR(got[k], ref[k], 1e-6) << k;
+  EXPECT_NE(testing::Values(r1), got);
+  // Another shape, another Program.
+  (void)softmax(Data({64, 65}, DType::kFloat32, 1)).array();
+  EXPECT_EQ(GetEvalStats().programs_planned - s2.programs_planned, 1);
+  EXPECT_GE(engine::ProgramCacheSize(), 2);
+  engine::ClearProgramCache();
+  EXPECT_EQ(engine::ProgramCacheSize(), 0);
+}
+
+TEST(ProgramTest, RunChecksWhatItIsGiven) {
+  const Array<> a(Data({8, 8}, DType::kFloat32, 1));
+  absl::StatusOr<ir::Program> p = ir::Schedule(Nodes({a + 1.0f}), VectorBytes());
+  ASSERT_TRUE(p.ok());
+  const NDArray other = Data({8, 9}, DType::kFloat32, 1);
+  const ir::ScalarValue one{1, 1.0};
+  absl::StatusOr<std::vector<NDArray>> r = engine::Run(*p, {other}, {one});
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("program takes f32[8,8]"), std::string::npos) << r.status();
+  r = engine::Run(*p, {}, {});
+  EXPECT_NE(r.status().message().find("takes 1 arrays and 1 scalars, not 0 and 0"),
+            std::string::npos)
+      << r.status();
+  // Rebound scalars: the same Program adds 5.
+  const ir::ScalarValue five{5, 5.0};
+  r = engine::Run(*p, {a.array()}, {five});
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ((*r)[0].Item<float>({2, 3}).value(), a.array().Item<float>({2, 3}).value() + 5);
+}
+
+TEST(ProgramTest, ContractionsAreLeftToTheDirectPath) {
+  const Array<> a(Data({16, 16}, DType::kFloat32, 1));
+  absl::StatusOr<ir::Program> p = ir::Schedule(Nodes({matmul(a, a)}), VectorBytes());
+  EXPECT_EQ(p.status().code(), absl::StatusCode::kUnimplemented);
+}
+
+}  // namespace
+}  // namespace ndjit
