@@ -154,6 +154,24 @@ BENCHMARK_CAPTURE(BM_W2, eager, Backend::kEager, kSmall, 1)
     ->UseRealTime()
     ->Unit(benchmark::kMicrosecond);
 
+// W11 through a traced function: the first call traces W2 into a Program,
+// every timed call replays it over the arrays without building a graph.
+void BM_W11Function(benchmark::State& state) {
+  Threads t(1);
+  static Inputs* small = new Inputs(kSmall);
+  const Function w2(
+      [](const std::vector<Array<>>& x) { return std::vector<Array<>>{W2(x[0], x[1], x[2])}; });
+  const NDArray traced = w2({small->a, small->b, small->c})[0];
+  const NDArray direct = W2(Array<>(small->a), Array<>(small->b), Array<>(small->c)).array();
+  if (!Agree(traced, direct, 0)) state.SkipWithError("the traced and direct results differ");
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(w2({small->a, small->b, small->c})[0].data());
+  }
+  state.SetBytesProcessed(state.iterations() * 4 * 4 * kSmall);
+  state.SetItemsProcessed(state.iterations() * kSmall);
+}
+BENCHMARK(BM_W11Function)->Name("W11/function/1T")->UseRealTime()->Unit(benchmark::kMicrosecond);
+
 // W9: 1 M records [('t','<u8'),('pos','<f4',(3,)),('vel','<f4',(3,))] with
 // align=True (32 bytes: vel at byte 20). The kernel reads the vel field in
 // place, 12 of every 32 bytes, through strided views of the records.

@@ -279,6 +279,12 @@ absl::Status RunKernel(const ir::KernelSpec& spec, absl::Span<char* const> ptrs,
                        absl::Span<const ir::ScalarValue> scalar_values) {
   absl::StatusOr<KernelFn> fn = GetKernel(spec);
   if (!fn.ok()) return fn.status();
+  return RunKernel(*fn, spec, ptrs, sizes, strides, scalar_values);
+}
+
+absl::Status RunKernel(KernelFn fn, const ir::KernelSpec& spec, absl::Span<char* const> ptrs,
+                       Dims sizes, absl::Span<const Strides> strides,
+                       absl::Span<const ir::ScalarValue> scalar_values) {
   absl::InlinedVector<int64_t, 32> flat;
   for (const Strides& s : strides) flat.insert(flat.end(), s.begin(), s.end());
   absl::InlinedVector<char, 64> scalars(spec.scalars.size() * kScalarSlotBytes + 1);
@@ -315,7 +321,7 @@ absl::Status RunKernel(const ir::KernelSpec& spec, absl::Span<char* const> ptrs,
     local_sizes[0] = end - begin;
     absl::InlinedVector<char*, 8> local_ptrs(ptrs.begin(), ptrs.end());
     for (size_t k = 0; k < local_ptrs.size(); ++k) local_ptrs[k] += begin * strides[k][0];
-    (*fn)(local_ptrs.data(), local_sizes.data(), flat.data(), scalars.data(), &status[t]);
+    fn(local_ptrs.data(), local_sizes.data(), flat.data(), scalars.data(), &status[t]);
   });
   if (profiling) {
     const double ms =
@@ -325,7 +331,7 @@ absl::Status RunKernel(const ir::KernelSpec& spec, absl::Span<char* const> ptrs,
     for (const ir::Instr& in : spec.body) {
       ops += in.kind == ir::Instr::kUfunc || in.kind == ir::Instr::kAccumulate;
     }
-    profile::RecordRun(reinterpret_cast<const void*>(*fn), profile::DescribeSpec(spec), ms, bytes,
+    profile::RecordRun(reinterpret_cast<const void*>(fn), profile::DescribeSpec(spec), ms, bytes,
                        static_cast<double>(ops) * static_cast<double>(total),
                        static_cast<int>(std::min<int64_t>(tasks, threads)));
   }

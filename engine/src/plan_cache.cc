@@ -1,5 +1,6 @@
-// The cache of Programs, keyed by ir::ProgramKey: a repeated evaluation of
-// one structure over arrays of the same layouts skips planning.
+// The cache of Programs, compiled, keyed by ir::ProgramKey: a repeated
+// evaluation of one structure over arrays of the same layouts skips planning
+// and the JIT cache's lookups.
 #include <atomic>
 #include <mutex>
 #include <string>
@@ -18,7 +19,7 @@ constexpr size_t kMaxPrograms = 4096;
 
 struct Cache {
   std::mutex mu;
-  absl::flat_hash_map<std::string, std::shared_ptr<const ir::Program>> programs;  // guarded by mu
+  absl::flat_hash_map<std::string, std::shared_ptr<const Executable>> programs;  // guarded by mu
   std::atomic<int64_t> hits{0}, misses{0};
 };
 
@@ -45,9 +46,13 @@ void AddCacheStats(Stats& s) {
   s.programs_planned = TheCache().misses.load(std::memory_order_relaxed);
 }
 
-absl::StatusOr<std::shared_ptr<const ir::Program>> Plan(absl::Span<const ir::NodePtr> roots) {
+absl::StatusOr<std::shared_ptr<const Executable>> Plan(absl::Span<const ir::NodePtr> roots) {
+  return Plan(roots, ir::ProgramKey(roots));
+}
+
+absl::StatusOr<std::shared_ptr<const Executable>> Plan(absl::Span<const ir::NodePtr> roots,
+                                                       std::string key) {
   Cache& c = TheCache();
-  std::string key = ir::ProgramKey(roots);
   {
     std::lock_guard<std::mutex> lock(c.mu);
     auto it = c.programs.find(key);
@@ -61,7 +66,20 @@ absl::StatusOr<std::shared_ptr<const ir::Program>> Plan(absl::Span<const ir::Nod
   if (!program.ok()) return program.status();
   c.misses.fetch_add(1, std::memory_order_relaxed);
   ForgetNodes(*program);
-  auto shared = std::make_shared<const ir::Program>(*std::move(program));
+  auto exe = std::make_shared<Executable>();
+  exe->program = *std::move(program);
+  for (const ir::Step& step : exe->program.steps) {
+    for (const ir::KernelCall& call : step.calls) {
+      codegen::KernelFn fn = nullptr;
+      if (!call.empty) {
+        absl::StatusOr<codegen::KernelFn> compiled = codegen::GetKernel(call.spec);
+        if (!compiled.ok()) return compiled.status();
+        fn = *compiled;
+      }
+      exe->kernels.push_back(fn);
+    }
+  }
+  std::shared_ptr<const Executable> shared = std::move(exe);
   std::lock_guard<std::mutex> lock(c.mu);
   if (c.programs.size() >= kMaxPrograms) {
     // No recency is kept: dropping every other entry is as good a guess.

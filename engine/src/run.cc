@@ -1,6 +1,9 @@
 // Running a Program: slots get pool memory before their first writer and
 // give it back after their last reader, so a value no later step reads is
 // freed before the next one allocates (the pool hands its block on).
+#include <mutex>
+
+#include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "ndjit/codegen/jit.h"
@@ -9,7 +12,7 @@
 namespace ndjit::engine {
 namespace {
 
-absl::Status RunCall(const ir::KernelCall& c, absl::Span<const NDArray> bound,
+absl::Status RunCall(const ir::KernelCall& c, codegen::KernelFn fn, absl::Span<const NDArray> bound,
                      absl::Span<const ir::ScalarValue> scalars) {
   if (c.empty) return absl::OkStatus();
   absl::InlinedVector<char*, 8> ptrs;
@@ -20,9 +23,10 @@ absl::Status RunCall(const ir::KernelCall& c, absl::Span<const NDArray> bound,
   absl::InlinedVector<ir::ScalarValue, 4> values;
   for (const ir::ScalarRef& s : c.scalars)
     values.push_back(s.leaf >= 0 ? scalars[s.leaf] : s.value);
-  if (absl::Status s = codegen::RunKernel(c.spec, ptrs, c.sizes, c.strides, values); !s.ok()) {
-    return s;
-  }
+  const absl::Status s = fn != nullptr
+                             ? codegen::RunKernel(fn, c.spec, ptrs, c.sizes, c.strides, values)
+                             : codegen::RunKernel(c.spec, ptrs, c.sizes, c.strides, values);
+  if (!s.ok()) return s;
   CountKernel(c.spec);
   return absl::OkStatus();
 }
@@ -32,10 +36,11 @@ bool SameLayout(const NDArray& a, const ir::Slot& s) {
          a.strides() == Dims(s.strides);
 }
 
-}  // namespace
-
-absl::StatusOr<std::vector<NDArray>> Run(const ir::Program& p, absl::Span<const NDArray> inputs,
-                                         absl::Span<const ir::ScalarValue> scalars) {
+// `kernels`: one per call in step order, or empty to look each one up.
+absl::StatusOr<std::vector<NDArray>> RunWith(const ir::Program& p,
+                                             absl::Span<const codegen::KernelFn> kernels,
+                                             absl::Span<const NDArray> inputs,
+                                             absl::Span<const ir::ScalarValue> scalars) {
   if (static_cast<int>(inputs.size()) != p.num_inputs ||
       static_cast<int>(scalars.size()) != p.num_scalars) {
     return absl::InvalidArgumentError(absl::StrCat("Run(): the program takes ", p.num_inputs,
@@ -53,6 +58,7 @@ absl::StatusOr<std::vector<NDArray>> Run(const ir::Program& p, absl::Span<const 
     bound[i] = inputs[i];
   }
   const int nsteps = static_cast<int>(p.steps.size());
+  size_t next_kernel = 0;
   for (int i = 0; i < nsteps; ++i) {
     for (size_t s = p.num_inputs; s < p.slots.size(); ++s) {
       const ir::Slot& slot = p.slots[s];
@@ -66,7 +72,8 @@ absl::StatusOr<std::vector<NDArray>> Run(const ir::Program& p, absl::Span<const 
       ir::FillWith(bound[f.partials], ir::ReductionIdentity(f.op, bound[f.partials].dtype()));
     }
     for (const ir::KernelCall& c : step.calls) {
-      if (absl::Status s = RunCall(c, bound, scalars); !s.ok()) return s;
+      const codegen::KernelFn fn = kernels.empty() ? nullptr : kernels[next_kernel++];
+      if (absl::Status s = RunCall(c, fn, bound, scalars); !s.ok()) return s;
     }
     for (const ir::Step::Fold& f : step.folds) {
       ir::CombinePartials(bound[f.partials], f.op);
@@ -92,18 +99,89 @@ absl::StatusOr<std::vector<NDArray>> Run(const ir::Program& p, absl::Span<const 
   return out;
 }
 
-absl::StatusOr<std::vector<NDArray>> Evaluate(absl::Span<const ir::NodePtr> roots) {
-  absl::StatusOr<std::shared_ptr<const ir::Program>> program = Plan(roots);
-  if (!program.ok()) return program.status();
-  const ir::Leaves leaves = ir::CollectLeaves(roots);
+}  // namespace
+
+absl::StatusOr<std::vector<NDArray>> Run(const Executable& e, absl::Span<const NDArray> inputs,
+                                         absl::Span<const ir::ScalarValue> scalars) {
+  return RunWith(e.program, e.kernels, inputs, scalars);
+}
+
+absl::StatusOr<std::vector<NDArray>> Run(const ir::Program& p, absl::Span<const NDArray> inputs,
+                                         absl::Span<const ir::ScalarValue> scalars) {
+  return RunWith(p, {}, inputs, scalars);
+}
+
+namespace {
+
+// A Program with its bindings, for one root.
+struct Bound {
+  ir::NodePtr root;  // keeps the key's node (and so its address) alive
+  std::shared_ptr<const Executable> exe;
   std::vector<NDArray> inputs;
-  inputs.reserve(leaves.arrays.size());
-  for (const ir::Node* n : leaves.arrays) inputs.push_back(n->array());
   std::vector<ir::ScalarValue> scalars;
-  scalars.reserve(leaves.scalars.size());
-  for (const ir::Node* n : leaves.scalars) scalars.push_back(n->scalar());
-  absl::StatusOr<std::vector<NDArray>> values = Run(**program, inputs, scalars);
-  if (values.ok()) CountIntermediateBytes((*program)->intermediate_bytes);
+};
+
+// Evaluations of one root over small arrays, by root node. Interning makes
+// the same expression over the same arrays the same root, so rebuilding an
+// expression in a loop finds it here without walking its graph; holding the
+// root holds its graph too, which then is not rebuilt. Holding a root holds
+// its inputs, hence the size limit.
+class RootMemo {
+ public:
+  static constexpr int64_t kMaxInputBytes = int64_t{64} << 10;
+  static constexpr size_t kMaxEntries = 256;
+
+  std::shared_ptr<const Bound> Find(const ir::Node* root) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = memo_.find(root);
+    return it == memo_.end() ? nullptr : it->second;
+  }
+  void Put(std::shared_ptr<const Bound> b) {
+    int64_t bytes = 0;
+    for (const NDArray& a : b->inputs) bytes += a.buffer()->size();
+    if (bytes > kMaxInputBytes) return;
+    std::lock_guard<std::mutex> lock(mu_);
+    if (memo_.size() >= kMaxEntries) memo_.clear();
+    memo_[b->root.get()] = std::move(b);
+  }
+
+ private:
+  std::mutex mu_;
+  absl::flat_hash_map<const ir::Node*, std::shared_ptr<const Bound>> memo_;  // guarded by mu_
+};
+
+RootMemo& Memo() {
+  static RootMemo* m = new RootMemo;
+  return *m;
+}
+
+absl::StatusOr<std::vector<NDArray>> RunBound(const Bound& b) {
+  absl::StatusOr<std::vector<NDArray>> values = Run(*b.exe, b.inputs, b.scalars);
+  if (values.ok()) CountIntermediateBytes(b.exe->program.intermediate_bytes);
+  return values;
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<NDArray>> Evaluate(absl::Span<const ir::NodePtr> roots) {
+  const bool memo = roots.size() == 1;
+  if (memo) {
+    if (std::shared_ptr<const Bound> b = Memo().Find(roots[0].get())) return RunBound(*b);
+  }
+  ir::GraphSignature sig = ir::Sign(roots);
+  absl::StatusOr<std::shared_ptr<const Executable>> exe = Plan(roots, std::move(sig.key));
+  if (!exe.ok()) return exe.status();
+  auto b = std::make_shared<Bound>();
+  b->exe = *std::move(exe);
+  b->inputs.reserve(sig.leaves.arrays.size());
+  for (const ir::Node* n : sig.leaves.arrays) b->inputs.push_back(n->array());
+  b->scalars.reserve(sig.leaves.scalars.size());
+  for (const ir::Node* n : sig.leaves.scalars) b->scalars.push_back(n->scalar());
+  absl::StatusOr<std::vector<NDArray>> values = RunBound(*b);
+  if (memo && values.ok()) {
+    b->root = roots[0];
+    Memo().Put(std::move(b));
+  }
   return values;
 }
 

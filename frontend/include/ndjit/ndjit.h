@@ -11,6 +11,7 @@
 #include "ndjit/codegen/target.h"
 #include "ndjit/einsum_path.h"
 #include "ndjit/error.h"
+#include "ndjit/function.h"
 #include "ndjit/linalg.h"
 #include "ndjit/random.h"
 #include "ndjit/records.h"

@@ -34,6 +34,10 @@ absl::Status RunKernel(const ir::KernelLaunch& launch);
 absl::Status RunKernel(const ir::KernelSpec& spec, absl::Span<char* const> ptrs, Dims sizes,
                        absl::Span<const Strides> strides,
                        absl::Span<const ir::ScalarValue> scalar_values);
+// The same with `fn` = GetKernel(spec) already looked up.
+absl::Status RunKernel(KernelFn fn, const ir::KernelSpec& spec, absl::Span<char* const> ptrs,
+                       Dims sizes, absl::Span<const Strides> strides,
+                       absl::Span<const ir::ScalarValue> scalar_values);
 
 CompileStats GetCompileStats();
 

@@ -6,26 +6,42 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
+#include "ndjit/codegen/jit.h"
 #include "ndjit/ir/kernel.h"
 #include "ndjit/ir/program.h"
 
 namespace ndjit::engine {
 
+// A Program with its kernels compiled (one per KernelCall, in step order;
+// null for calls with no iterations): what the cache keeps.
+struct Executable {
+  ir::Program program;
+  std::vector<codegen::KernelFn> kernels;
+};
+
 // Runs `program` over `inputs` (one per input slot, in leaf order, each of
 // the layout it was planned for) and `scalars` (one per scalar leaf).
 // Returns one array per root.
+absl::StatusOr<std::vector<NDArray>> Run(const Executable& executable,
+                                         absl::Span<const NDArray> inputs,
+                                         absl::Span<const ir::ScalarValue> scalars);
+// The same for a Program not compiled yet (kernels come from the JIT's cache).
 absl::StatusOr<std::vector<NDArray>> Run(const ir::Program& program,
                                          absl::Span<const NDArray> inputs,
                                          absl::Span<const ir::ScalarValue> scalars);
 
-// The Program for `roots`: from the cache when roots of the same key
-// (ir::ProgramKey) were planned before, else scheduled and cached.
+// The Executable for `roots`: from the cache when roots of the same key
+// (ir::ProgramKey) were planned before, else scheduled, compiled and cached.
 // Unimplemented for graphs ir::Schedule does not plan.
-absl::StatusOr<std::shared_ptr<const ir::Program>> Plan(absl::Span<const ir::NodePtr> roots);
+absl::StatusOr<std::shared_ptr<const Executable>> Plan(absl::Span<const ir::NodePtr> roots);
+// The same with the roots' key already computed (ir::Sign).
+absl::StatusOr<std::shared_ptr<const Executable>> Plan(absl::Span<const ir::NodePtr> roots,
+                                                       std::string key);
 
 // Plan and Run: the values of `roots`, bound from their own leaves.
 absl::StatusOr<std::vector<NDArray>> Evaluate(absl::Span<const ir::NodePtr> roots);

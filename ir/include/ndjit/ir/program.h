@@ -129,6 +129,13 @@ Leaves CollectLeaves(absl::Span<const NodePtr> roots);
 // derived from them).
 std::string ProgramKey(absl::Span<const NodePtr> roots);
 
+// ProgramKey and CollectLeaves from one walk of the graph.
+struct GraphSignature {
+  std::string key;
+  Leaves leaves;
+};
+GraphSignature Sign(absl::Span<const NodePtr> roots);
+
 // Plans the evaluation of `roots` (one shape, as evaluations group them):
 // reductions innermost first in waves, those of one input shape and axes in
 // one pass, then one kernel for the roots. Unimplemented for graphs it does
