@@ -225,6 +225,48 @@ TEST(ProgramTest, RunChecksWhatItIsGiven) {
   EXPECT_EQ((*r)[0].Item<float>({2, 3}).value(), a.array().Item<float>({2, 3}).value() + 5);
 }
 
+TEST(ProgramTest, OutArraysAreWrittenByTheLastKernel) {
+  const Array<> a(Data({64, 300}, DType::kFloat32, 1));
+  const Array<> e = exp(a - max(a, 1, true));
+  const std::vector<ir::NodePtr> roots = Nodes({e / sum(e, 1, true), a * 2.0f});
+  const NDArray out0 = *NDArray::Zeros({64, 300}, DType::kFloat32);
+  const NDArray out1 = NDArray::Zeros({300, 64}, DType::kFloat32)->T();  // F order
+  absl::StatusOr<ir::Program> p = ir::Schedule(roots, VectorBytes(), {out0, out1});
+  ASSERT_TRUE(p.ok()) << p.status();
+  ASSERT_EQ(p->given.size(), 2u);
+  EXPECT_NE(ir::PrintProgram(*p).find(" out= array, written by step 2"), std::string::npos)
+      << ir::PrintProgram(*p);
+  const NDArray want0 = *NDArray::Zeros({64, 300}, DType::kFloat32);
+  const NDArray want1 = NDArray::Zeros({300, 64}, DType::kFloat32)->T();
+  std::vector<ir::KernelLaunch> launches;
+  internal::SetLaunchRecorder(&launches);
+  ASSERT_TRUE(internal::FusedGraph(roots, {want0, want1}).ok());
+  internal::SetLaunchRecorder(nullptr);
+  const std::vector<ir::KernelCall> calls = Calls(*p);
+  ASSERT_EQ(calls.size(), launches.size());
+  for (size_t k = 0; k < calls.size(); ++k) {
+    EXPECT_TRUE(calls[k].spec == launches[k].spec) << "kernel " << k;
+    EXPECT_EQ(calls[k].strides, launches[k].strides) << "kernel " << k;
+  }
+  const EvalStats before = GetEvalStats();
+  absl::StatusOr<std::vector<NDArray>> r = engine::Evaluate(roots, {out0, out1});
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ((*r)[0].data(), out0.data());
+  ExpectSameBits(out0, want0, "softmax into out");
+  ExpectSameBits(out1, want1, "a * 2 into an F-ordered out");
+  // The public out= takes the same path.
+  const NDArray out2 = *NDArray::Zeros({64, 300}, DType::kFloat32);
+  Array<>(roots[0]).eval_into(out2);
+  ExpectSameBits(out2, want0, "eval_into");
+  EXPECT_GE(GetEvalStats().programs_planned + GetEvalStats().programs_reused,
+            before.programs_planned + before.programs_reused + 2);
+  // A Program for out= arrays takes only arrays of their layouts.
+  const ir::ScalarValue two{2, 2.0};
+  absl::StatusOr<std::vector<NDArray>> bad = engine::Run(*p, {a.array()}, {two}, {out1, out0});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("out array 0"), std::string::npos) << bad.status();
+}
+
 TEST(ProgramTest, ContractionsAreLeftToTheDirectPath) {
   const Array<> a(Data({16, 16}, DType::kFloat32, 1));
   absl::StatusOr<ir::Program> p = ir::Schedule(Nodes({matmul(a, a)}), VectorBytes());

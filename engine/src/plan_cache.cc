@@ -51,7 +51,8 @@ absl::StatusOr<std::shared_ptr<const Executable>> Plan(absl::Span<const ir::Node
 }
 
 absl::StatusOr<std::shared_ptr<const Executable>> Plan(absl::Span<const ir::NodePtr> roots,
-                                                       std::string key) {
+                                                       std::string key,
+                                                       absl::Span<const NDArray> out) {
   Cache& c = TheCache();
   {
     std::lock_guard<std::mutex> lock(c.mu);
@@ -62,7 +63,7 @@ absl::StatusOr<std::shared_ptr<const Executable>> Plan(absl::Span<const ir::Node
     }
   }
   const int vector_bytes = codegen::GetHostTarget().vector_bits / 8;
-  absl::StatusOr<ir::Program> program = ir::Schedule(roots, vector_bytes);
+  absl::StatusOr<ir::Program> program = ir::Schedule(roots, vector_bytes, out);
   if (!program.ok()) return program.status();
   c.misses.fetch_add(1, std::memory_order_relaxed);
   ForgetNodes(*program);

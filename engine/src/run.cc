@@ -40,7 +40,8 @@ bool SameLayout(const NDArray& a, const ir::Slot& s) {
 absl::StatusOr<std::vector<NDArray>> RunWith(const ir::Program& p,
                                              absl::Span<const codegen::KernelFn> kernels,
                                              absl::Span<const NDArray> inputs,
-                                             absl::Span<const ir::ScalarValue> scalars) {
+                                             absl::Span<const ir::ScalarValue> scalars,
+                                             absl::Span<const NDArray> outs) {
   if (static_cast<int>(inputs.size()) != p.num_inputs ||
       static_cast<int>(scalars.size()) != p.num_scalars) {
     return absl::InvalidArgumentError(absl::StrCat("Run(): the program takes ", p.num_inputs,
@@ -57,12 +58,25 @@ absl::StatusOr<std::vector<NDArray>> RunWith(const ir::Program& p,
     }
     bound[i] = inputs[i];
   }
+  if (outs.size() != p.given.size()) {
+    return absl::InvalidArgumentError(absl::StrCat("Run(): the program writes ", p.given.size(),
+                                                   " out= arrays, not ", outs.size()));
+  }
+  for (size_t k = 0; k < outs.size(); ++k) {
+    const ir::Slot& slot = p.slots[p.given[k]];
+    if (!SameLayout(outs[k], slot) || !outs[k].writeable()) {
+      return absl::InvalidArgumentError(absl::StrCat("Run(): out array ", k, " is ",
+                                                     outs[k].Describe(), ", the program writes ",
+                                                     ir::TypeString(slot.dtype, slot.shape)));
+    }
+    bound[p.given[k]] = outs[k];
+  }
   const int nsteps = static_cast<int>(p.steps.size());
   size_t next_kernel = 0;
   for (int i = 0; i < nsteps; ++i) {
     for (size_t s = p.num_inputs; s < p.slots.size(); ++s) {
       const ir::Slot& slot = p.slots[s];
-      if (slot.writer != i) continue;
+      if (slot.writer != i || slot.home == ir::SlotHome::kGiven) continue;
       absl::StatusOr<NDArray> a = NDArray::Empty(slot.shape, slot.dtype, slot.order);
       if (!a.ok()) return a.status();
       bound[s] = *std::move(a);
@@ -102,13 +116,15 @@ absl::StatusOr<std::vector<NDArray>> RunWith(const ir::Program& p,
 }  // namespace
 
 absl::StatusOr<std::vector<NDArray>> Run(const Executable& e, absl::Span<const NDArray> inputs,
-                                         absl::Span<const ir::ScalarValue> scalars) {
-  return RunWith(e.program, e.kernels, inputs, scalars);
+                                         absl::Span<const ir::ScalarValue> scalars,
+                                         absl::Span<const NDArray> outs) {
+  return RunWith(e.program, e.kernels, inputs, scalars, outs);
 }
 
 absl::StatusOr<std::vector<NDArray>> Run(const ir::Program& p, absl::Span<const NDArray> inputs,
-                                         absl::Span<const ir::ScalarValue> scalars) {
-  return RunWith(p, {}, inputs, scalars);
+                                         absl::Span<const ir::ScalarValue> scalars,
+                                         absl::Span<const NDArray> outs) {
+  return RunWith(p, {}, inputs, scalars, outs);
 }
 
 namespace {
@@ -155,21 +171,22 @@ RootMemo& Memo() {
   return *m;
 }
 
-absl::StatusOr<std::vector<NDArray>> RunBound(const Bound& b) {
-  absl::StatusOr<std::vector<NDArray>> values = Run(*b.exe, b.inputs, b.scalars);
+absl::StatusOr<std::vector<NDArray>> RunBound(const Bound& b, absl::Span<const NDArray> outs) {
+  absl::StatusOr<std::vector<NDArray>> values = Run(*b.exe, b.inputs, b.scalars, outs);
   if (values.ok()) CountIntermediateBytes(b.exe->program.intermediate_bytes);
   return values;
 }
 
 }  // namespace
 
-absl::StatusOr<std::vector<NDArray>> Evaluate(absl::Span<const ir::NodePtr> roots) {
-  const bool memo = roots.size() == 1;
+absl::StatusOr<std::vector<NDArray>> Evaluate(absl::Span<const ir::NodePtr> roots,
+                                              absl::Span<const NDArray> out) {
+  const bool memo = roots.size() == 1 && out.empty();
   if (memo) {
-    if (std::shared_ptr<const Bound> b = Memo().Find(roots[0].get())) return RunBound(*b);
+    if (std::shared_ptr<const Bound> b = Memo().Find(roots[0].get())) return RunBound(*b, {});
   }
-  ir::GraphSignature sig = ir::Sign(roots);
-  absl::StatusOr<std::shared_ptr<const Executable>> exe = Plan(roots, std::move(sig.key));
+  ir::GraphSignature sig = ir::Sign(roots, out);
+  absl::StatusOr<std::shared_ptr<const Executable>> exe = Plan(roots, std::move(sig.key), out);
   if (!exe.ok()) return exe.status();
   auto b = std::make_shared<Bound>();
   b->exe = *std::move(exe);
@@ -177,7 +194,7 @@ absl::StatusOr<std::vector<NDArray>> Evaluate(absl::Span<const ir::NodePtr> root
   for (const ir::Node* n : sig.leaves.arrays) b->inputs.push_back(n->array());
   b->scalars.reserve(sig.leaves.scalars.size());
   for (const ir::Node* n : sig.leaves.scalars) b->scalars.push_back(n->scalar());
-  absl::StatusOr<std::vector<NDArray>> values = RunBound(*b);
+  absl::StatusOr<std::vector<NDArray>> values = RunBound(*b, out);
   if (memo && values.ok()) {
     b->root = roots[0];
     Memo().Put(std::move(b));

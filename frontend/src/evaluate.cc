@@ -650,8 +650,8 @@ absl::StatusOr<std::vector<NDArray>> FusedGraph(absl::Span<const ir::NodePtr> ou
                                                 absl::Span<const NDArray> out) {
   // Planned as a Program and run by the engine where the scheduler covers
   // the graph; the explorer's recorder still watches the direct path.
-  if (out.empty() && t_recorder == nullptr && ProgramPathEnabled()) {
-    absl::StatusOr<std::vector<NDArray>> values = engine::Evaluate(outputs);
+  if (t_recorder == nullptr && ProgramPathEnabled()) {
+    absl::StatusOr<std::vector<NDArray>> values = engine::Evaluate(outputs, out);
     if (values.status().code() != absl::StatusCode::kUnimplemented) return values;
   }
   bool reductions = false;

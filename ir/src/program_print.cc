@@ -14,6 +14,8 @@ std::string SlotName(const Program& p, int slot) {
       return absl::StrCat("t", slot);
     case SlotHome::kOutput:
       return absl::StrCat("out", slot);
+    case SlotHome::kGiven:
+      return absl::StrCat("given", slot);
   }
   return "?";
 }
@@ -82,9 +84,11 @@ std::string PrintProgram(const Program& p) {
     }
     absl::StrAppend(&out, "  ", SlotName(p, slot), " ", TypeString(s.dtype, s.shape), " ",
                     s.order == Order::kF ? "F" : "C",
-                    s.home == SlotHome::kTemp ? " temp" : " output", ", written by step ",
-                    StepName(p, s.writer), ", last read by step ", StepName(p, s.last_reader),
-                    "\n");
+                    s.home == SlotHome::kTemp    ? " temp"
+                    : s.home == SlotHome::kGiven ? " out= array"
+                                                 : " output",
+                    ", written by step ", StepName(p, s.writer), ", last read by step ",
+                    StepName(p, s.last_reader), "\n");
   }
   out += "steps:\n";
   for (size_t i = 0; i < p.steps.size(); ++i) {

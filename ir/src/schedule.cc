@@ -38,7 +38,7 @@ class Scheduler {
  public:
   explicit Scheduler(int vector_bytes) : vector_bytes_(vector_bytes) {}
 
-  absl::StatusOr<Program> Run(absl::Span<const NodePtr> roots) {
+  absl::StatusOr<Program> Run(absl::Span<const NodePtr> roots, absl::Span<const NDArray> out) {
     const std::vector<const Node*> order = TopologicalOrder(roots);
     std::vector<const Node*> reductions;
     for (const Node* n : order) {
@@ -69,6 +69,16 @@ class Scheduler {
     }
     program_.num_inputs = static_cast<int>(leaves.arrays.size());
     program_.num_scalars = static_cast<int>(leaves.scalars.size());
+    for (const NDArray& o : out) {
+      Slot s;
+      s.home = SlotHome::kGiven;
+      s.dtype = o.dtype();
+      s.shape.assign(o.shape().begin(), o.shape().end());
+      s.strides.assign(o.strides().begin(), o.strides().end());
+      program_.given.push_back(static_cast<int>(program_.slots.size()));
+      program_.slots.push_back(std::move(s));
+      placeholders_.emplace_back();
+    }
 
     std::vector<NodePtr> final_roots(roots.begin(), roots.end());
     if (!reductions.empty()) {
@@ -78,11 +88,11 @@ class Scheduler {
     }
     // Without reductions the roots always run as a kernel (a leaf root is
     // copied); after them, roots that are their values are returned as such.
-    bool all_arrays = !reductions.empty();
+    bool all_arrays = !reductions.empty() && out.empty();
     for (const NodePtr& r : final_roots) all_arrays &= r->kind() == NodeKind::kArray;
     if (!all_arrays) {
       absl::StatusOr<KernelLaunch> launch =
-          PlanElementwiseKernel(final_roots, vector_bytes_, {}, Maker(SlotHome::kOutput));
+          PlanElementwiseKernel(final_roots, vector_bytes_, out, Maker(SlotHome::kOutput));
       if (!launch.ok()) return launch.status();
       absl::StatusOr<KernelCall> call = Call(*launch);
       if (!call.ok()) return call.status();
@@ -93,6 +103,13 @@ class Scheduler {
       step.calls.push_back(*std::move(call));
       program_.steps.push_back(std::move(step));
       for (int k = 0; k < launch->spec.num_outputs; ++k) {
+        if (!out.empty()) {
+          const NDArray& o = out[k];
+          program_.outputs.push_back(ValueRef{program_.given[k], 0, o.dtype(),
+                                              Shape(o.shape().begin(), o.shape().end()),
+                                              Strides(o.strides().begin(), o.strides().end())});
+          continue;
+        }
         absl::StatusOr<ValueRef> v = Value(launch->arrays[k], nullptr);
         if (!v.ok()) return v.status();
         program_.outputs.push_back(*std::move(v));
@@ -201,7 +218,9 @@ class Scheduler {
       const int64_t extra = launch.offsets.empty() ? 0 : launch.offsets[k];
       OperandRef ref;
       ref.slot = PlaceholderSlot(a.data());
-      if (ref.slot >= 0) {
+      if (k < launch.spec.num_outputs && !program_.given.empty() && ref.slot < 0) {
+        ref.slot = program_.given[k];  // an out= array
+      } else if (ref.slot >= 0) {
         ref.offset = a.data() - placeholders_[ref.slot].data() + extra;
       } else if (reader[k] != nullptr && reader[k]->kind == Instr::kRandom) {
         ref.fixed = a.data() + extra;
@@ -382,7 +401,7 @@ Leaves CollectLeaves(absl::Span<const NodePtr> roots) {
 
 std::string ProgramKey(absl::Span<const NodePtr> roots) { return Sign(roots).key; }
 
-GraphSignature Sign(absl::Span<const NodePtr> roots) {
+GraphSignature Sign(absl::Span<const NodePtr> roots, absl::Span<const NDArray> out) {
   // One post-order walk (iterative: deep chains must not overflow the
   // stack) numbers the nodes, collects the leaves and writes the key as
   // words; it runs on every evaluation, so it allocates little.
@@ -455,18 +474,31 @@ GraphSignature Sign(absl::Span<const NodePtr> roots) {
     }
   }
   for (const NodePtr& r : roots) put(index.at(r.get()));
+  // out= arrays by layout.
+  put(static_cast<int64_t>(out.size()));
+  for (const NDArray& o : out) {
+    put(static_cast<int64_t>(o.dtype()) | static_cast<int64_t>(o.ndim()) << 8);
+    for (int64_t d : o.shape()) put(d);
+    for (int64_t st : o.strides()) put(st);
+    put(static_cast<int64_t>(reinterpret_cast<uintptr_t>(o.data()) % kBufferAlignment));
+  }
   sig.key.assign(reinterpret_cast<const char*>(words.data()), words.size() * sizeof(int64_t));
   return sig;
 }
 
-absl::StatusOr<Program> Schedule(absl::Span<const NodePtr> roots, int vector_bytes) {
+absl::StatusOr<Program> Schedule(absl::Span<const NodePtr> roots, int vector_bytes,
+                                 absl::Span<const NDArray> out) {
   if (roots.empty()) return absl::InvalidArgumentError("Schedule(): no roots");
+  if (!out.empty() && out.size() != roots.size()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("Schedule(): ", out.size(), " out arrays for ", roots.size(), " roots"));
+  }
   for (const NodePtr& r : roots) {
     if (r->shape() != roots[0]->shape()) {
       return absl::InvalidArgumentError("Schedule(): the roots must share one shape");
     }
   }
-  return Scheduler(vector_bytes).Run(roots);
+  return Scheduler(vector_bytes).Run(roots, out);
 }
 
 }  // namespace ndjit::ir

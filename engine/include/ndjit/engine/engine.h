@@ -25,26 +25,33 @@ struct Executable {
 };
 
 // Runs `program` over `inputs` (one per input slot, in leaf order, each of
-// the layout it was planned for) and `scalars` (one per scalar leaf).
+// the layout it was planned for), `scalars` (one per scalar leaf) and, for
+// a Program planned with out=, `outs` (one per kGiven slot, of its layout).
 // Returns one array per root.
 absl::StatusOr<std::vector<NDArray>> Run(const Executable& executable,
                                          absl::Span<const NDArray> inputs,
-                                         absl::Span<const ir::ScalarValue> scalars);
+                                         absl::Span<const ir::ScalarValue> scalars,
+                                         absl::Span<const NDArray> outs = {});
 // The same for a Program not compiled yet (kernels come from the JIT's cache).
 absl::StatusOr<std::vector<NDArray>> Run(const ir::Program& program,
                                          absl::Span<const NDArray> inputs,
-                                         absl::Span<const ir::ScalarValue> scalars);
+                                         absl::Span<const ir::ScalarValue> scalars,
+                                         absl::Span<const NDArray> outs = {});
 
 // The Executable for `roots`: from the cache when roots of the same key
 // (ir::ProgramKey) were planned before, else scheduled, compiled and cached.
 // Unimplemented for graphs ir::Schedule does not plan.
 absl::StatusOr<std::shared_ptr<const Executable>> Plan(absl::Span<const ir::NodePtr> roots);
-// The same with the roots' key already computed (ir::Sign).
+// The same with the roots' key already computed (ir::Sign), for values
+// written into `out` (see ir::Schedule).
 absl::StatusOr<std::shared_ptr<const Executable>> Plan(absl::Span<const ir::NodePtr> roots,
-                                                       std::string key);
+                                                       std::string key,
+                                                       absl::Span<const NDArray> out = {});
 
-// Plan and Run: the values of `roots`, bound from their own leaves.
-absl::StatusOr<std::vector<NDArray>> Evaluate(absl::Span<const ir::NodePtr> roots);
+// Plan and Run: the values of `roots`, bound from their own leaves, written
+// into `out` when given (NumPy's out=, one per root, of its shape and dtype).
+absl::StatusOr<std::vector<NDArray>> Evaluate(absl::Span<const ir::NodePtr> roots,
+                                              absl::Span<const NDArray> out = {});
 
 // --- Statistics of everything evaluations ran, whichever path ran it ------
 struct Stats {

@@ -28,6 +28,7 @@ enum class SlotHome : uint8_t {
   kInput,   // a leaf array of the graph, bound at run time and only read
   kTemp,    // from the pool before its first writer, back after its last reader
   kOutput,  // a root's value, handed to the caller
+  kGiven,   // the caller's out= array for a root, bound at run time
 };
 
 struct Slot {
@@ -107,6 +108,7 @@ struct Program {
   std::vector<ValueRef> outputs;  // one per root
   int num_inputs = 0;             // array leaves bound at run time
   int num_scalars = 0;            // scalar leaves bound at run time
+  std::vector<int> given;         // kGiven slots, in root order (out= evaluations)
   // Bytes of values the evaluation computes but does not return: cast
   // reductions' partials, and reduction results the last kernel reads.
   int64_t intermediate_bytes = 0;
@@ -134,14 +136,18 @@ struct GraphSignature {
   std::string key;
   Leaves leaves;
 };
-GraphSignature Sign(absl::Span<const NodePtr> roots);
+GraphSignature Sign(absl::Span<const NodePtr> roots, absl::Span<const NDArray> out = {});
 
 // Plans the evaluation of `roots` (one shape, as evaluations group them):
 // reductions innermost first in waves, those of one input shape and axes in
-// one pass, then one kernel for the roots. Unimplemented for graphs it does
-// not plan yet (contractions, complex reductions): the caller evaluates
-// those another way.
-absl::StatusOr<Program> Schedule(absl::Span<const NodePtr> roots, int vector_bytes);
+// one pass, then one kernel for the roots. With `out` (NumPy's out=, one
+// array per root, of its shape and dtype, writeable, overlapping the inputs
+// only where an elementwise kernel may), that kernel writes into kGiven
+// slots of those layouts. Unimplemented for graphs it does not plan yet
+// (contractions, complex reductions): the caller evaluates those another
+// way.
+absl::StatusOr<Program> Schedule(absl::Span<const NodePtr> roots, int vector_bytes,
+                                 absl::Span<const NDArray> out = {});
 
 // Slots and steps, under stable names (in0, t1, out0; step 0, ...).
 std::string PrintProgram(const Program& program);
