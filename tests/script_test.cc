@@ -40,6 +40,13 @@ TEST(ScriptTest, ExpressionsFollowNumPy) {
   EXPECT_EQ(Exec(s, "transpose(x, (1, 0)).shape"), "(4, 3)\n");
   EXPECT_EQ(Exec(s, "x.astype(float32)[0] / 2"), "array([0. , 0.5, 1. , 1.5], dtype=float32)\n");
   EXPECT_EQ(Exec(s, "where(x % 2 == 0, x, -1)[0]"), "array([ 0, -1,  2, -1])\n");
+  // Python numbers in where() take the values' dtype, not the condition's
+  // (NEP 50): float32 and uint8 stay; with no array value they are int64.
+  EXPECT_EQ(Exec(s, "f = x.astype(float32)"), "");
+  EXPECT_EQ(Exec(s, "where(f != 0.0, 2, f).dtype"), "dtype('float32')\n");
+  EXPECT_EQ(Exec(s, "where(x.astype(uint8) > 2, x.astype(uint8), 7).dtype"), "dtype('uint8')\n");
+  EXPECT_EQ(Exec(s, "where(x > 2, 1, 0).dtype"), "dtype('int64')\n");
+  EXPECT_EQ(Exec(s, "where(f > 2, 1.5, 0)[0]"), "array([0. , 0. , 0. , 1.5])\n");
   EXPECT_EQ(Exec(s, "2 ** 10, 7 // -2, -7 % 3, 1 / 4"), "(1024, -4, 2, 0.25)\n");
   EXPECT_EQ(Exec(s, "~True, -3 << 2"), "(False, -12)\n");
   EXPECT_EQ(Exec(s, "linspace(0, 1, 5)"), "array([0.  , 0.25, 0.5 , 0.75, 1.  ])\n");

@@ -73,7 +73,7 @@ static absl::StatusOr<Signature> SearchLoops(Ufunc u, absl::Span<const DType> in
         absl::StrCat(info.name, "() takes ", info.arity, " arguments, got ", inputs.size()));
   }
   // where(cond, x, y): any condition is read as bool; x and y pick the loop.
-  if (u == Ufunc::kWhere) inputs = inputs.subspan(1);
+  if (IsCondition(u, 0)) inputs = inputs.subspan(1);
   if (info.flags & kNoBool) {
     bool all_bool = true;
     for (DType t : inputs) all_bool &= t == DType::kBool;

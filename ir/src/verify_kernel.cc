@@ -68,7 +68,7 @@ absl::Status VerifyKernel(const KernelSpec& spec) {
         const UfuncInfo& info = Info(in.op);
         if (static_cast<int>(in.args.size()) != info.arity) return Bad(i, "wrong arity");
         for (size_t k = 0; k < in.args.size(); ++k) {
-          const DType want = in.op == Ufunc::kWhere && k == 0 ? DType::kBool : in.compute;
+          const DType want = IsCondition(in.op, static_cast<int>(k)) ? DType::kBool : in.compute;
           if (spec.body[in.args[k]].dtype != want) return Bad(i, "argument not in the loop dtype");
         }
         absl::StatusOr<Signature> sig =

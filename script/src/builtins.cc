@@ -574,13 +574,11 @@ absl::StatusOr<Value> ApplyUfunc(ir::Ufunc op, const std::vector<Value>& ins) {
     return Bad(
         absl::StrCat(info.name, "() takes ", info.arity, " arguments (", ins.size(), " given)"));
   }
-  // Python numbers take the dtype of the first array beside them.
+  // Python numbers take the dtype of the first array beside them (NEP 50),
+  // not of a condition: where(a > 2, a, 7) stays in a's dtype.
   const Value* like = nullptr;
-  for (const Value& v : ins) {
-    if (v.kind == Value::kArray) {
-      like = &v;
-      break;
-    }
+  for (size_t k = 0; k < ins.size() && like == nullptr; ++k) {
+    if (ins[k].kind == Value::kArray && !ir::IsCondition(op, static_cast<int>(k))) like = &ins[k];
   }
   try {
     std::vector<ir::NodePtr> nodes;

@@ -150,6 +150,11 @@ struct Signature {
 // types according to the casting rule ''safe''".
 absl::StatusOr<Signature> ResolveSignature(Ufunc u, absl::Span<const DType> inputs);
 
+// Whether input k of `u` is a condition, read as bool, rather than a value
+// whose dtype takes part in choosing the loop (and in typing Python scalars
+// beside it): where's first input.
+inline bool IsCondition(Ufunc u, int k) { return u == Ufunc::kWhere && k == 0; }
+
 // The NumPy type character of a dtype ('?', 'b', ..., 'D').
 char TypeChar(DType t);
 
