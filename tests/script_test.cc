@@ -50,6 +50,15 @@ TEST(ScriptTest, ExpressionsFollowNumPy) {
   EXPECT_EQ(Exec(s, "2 ** 10, 7 // -2, -7 % 3, 1 / 4"), "(1024, -4, 2, 0.25)\n");
   EXPECT_EQ(Exec(s, "~True, -3 << 2"), "(False, -12)\n");
   EXPECT_EQ(Exec(s, "linspace(0, 1, 5)"), "array([0.  , 0.25, 0.5 , 0.75, 1.  ])\n");
+  // arange: exact in int64 beyond 2**53, NumPy's errors for lengths it cannot have.
+  EXPECT_EQ(Exec(s, "arange(2**62, 2**62 + 4) - 2**62"), "array([0, 1, 2, 3])\n");
+  EXPECT_EQ(Exec(s, "arange(2**53, 2**53 + 3)[2] - 2**53"), "array(2)\n");
+  EXPECT_EQ(Exec(s, "arange(10, 0, -3), arange(5, 1).shape, arange(-7, 2, 4)"),
+            "(array([10,  7,  4,  1]), (0,), array([-7, -3,  1]))\n");
+  EXPECT_EQ(Exec(s, "arange(inf)"), "error: Maximum allowed size exceeded");
+  EXPECT_EQ(Exec(s, "arange(0.0, nan)"), "error: arange: cannot compute length");
+  EXPECT_EQ(Exec(s, "arange(1e300)"), "error: Maximum allowed size exceeded");
+  EXPECT_EQ(Exec(s, "arange(0.5, 2.0, 0.5)"), "array([0.5, 1. , 1.5])\n");
   EXPECT_EQ(Exec(s, "eye(2)"), "array([[1., 0.],\n       [0., 1.]])\n");
   EXPECT_EQ(Exec(s, "zeros((2, 2), dtype=int32).dtype"), "dtype('int32')\n");
   EXPECT_EQ(Exec(s, "random.rand(3, seed=1).shape"), "(3,)\n");

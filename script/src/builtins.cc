@@ -385,29 +385,48 @@ std::map<std::string, Fn>& Table() {
     t["ones"] = creation("ones", 1);
     t["full"] = creation("full", 0);
     t["arange"] = [](Args& a) -> absl::StatusOr<Value> {
-      std::vector<double> p;
+      if (a.pos.empty() || a.pos.size() > 3) return Bad("arange() takes 1 to 3 positional arguments");
       bool ints = true;
-      for (const Value& v : a.pos) {
-        absl::StatusOr<double> x = ToFloat(v, "arange() argument");
-        if (!x.ok()) return x.status();
-        ints &= v.kind != Value::kFloat;
-        p.push_back(*x);
-      }
-      if (p.empty() || p.size() > 3) return Bad("arange() takes 1 to 3 positional arguments");
-      const double start = p.size() > 1 ? p[0] : 0, stop = p.size() > 1 ? p[1] : p[0];
-      const double step = p.size() > 2 ? p[2] : 1;
-      if (step == 0) return Bad("Maximum allowed size exceeded");
-      const int64_t n =
-          std::max<int64_t>(0, static_cast<int64_t>(std::ceil((stop - start) / step)));
+      for (const Value& v : a.pos) ints &= v.kind == Value::kInt || v.kind == Value::kBool;
       DType t = ints ? DType::kInt64 : DType::kFloat64;
       if (const Value* d = Arg(a, "dtype", 1000)) {
         absl::StatusOr<DType> dt = ToDType(*d);
         if (!dt.ok()) return dt.status();
         t = *dt;
       }
-      absl::StatusOr<NDArray> out = NDArray::Empty({n}, DType::kFloat64);
-      if (!out.ok()) return out.status();
-      for (int64_t i = 0; i < n; ++i) reinterpret_cast<double*>(out->data())[i] = start + i * step;
+      absl::StatusOr<NDArray> out;
+      if (ints) {
+        // Exact in int64, as NumPy is: 2**62 + i is no float64 value.
+        const int64_t start = a.pos.size() > 1 ? a.pos[0].i : 0;
+        const int64_t stop = a.pos.size() > 1 ? a.pos[1].i : a.pos[0].i;
+        const int64_t step = a.pos.size() > 2 ? a.pos[2].i : 1;
+        if (step == 0) return Bad("Maximum allowed size exceeded");
+        const __int128 diff = static_cast<__int128>(stop) - start;
+        __int128 n = diff / step;
+        if (diff % step != 0 && (diff % step > 0) == (step > 0)) ++n;  // ceil
+        out = NDArray::Empty({static_cast<int64_t>(std::max<__int128>(n, 0))}, DType::kInt64);
+        if (!out.ok()) return out.status();
+        auto* p = reinterpret_cast<int64_t*>(out->data());
+        for (int64_t i = 0; i < out->size(); ++i) p[i] = start + i * step;
+      } else {
+        std::vector<double> p;
+        for (const Value& v : a.pos) {
+          absl::StatusOr<double> x = ToFloat(v, "arange() argument");
+          if (!x.ok()) return x.status();
+          p.push_back(*x);
+        }
+        const double start = p.size() > 1 ? p[0] : 0, stop = p.size() > 1 ? p[1] : p[0];
+        const double step = p.size() > 2 ? p[2] : 1;
+        if (step == 0) return Bad("Maximum allowed size exceeded");
+        const double n = std::ceil((stop - start) / step);
+        if (std::isnan(n)) return Bad("arange: cannot compute length");
+        if (n >= 0x1p63) return Bad("Maximum allowed size exceeded");
+        out = NDArray::Empty({std::max<int64_t>(0, static_cast<int64_t>(n))}, DType::kFloat64);
+        if (!out.ok()) return out.status();
+        auto* q = reinterpret_cast<double*>(out->data());
+        for (int64_t i = 0; i < out->size(); ++i) q[i] = start + static_cast<double>(i) * step;
+      }
+      if (out->dtype() == t) return Value::Arr(Array<>(*out));
       absl::StatusOr<NDArray> typed = out->AsType(t);
       if (!typed.ok()) return typed.status();
       return Value::Arr(Array<>(*typed));
