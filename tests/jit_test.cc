@@ -281,6 +281,31 @@ TEST(Dsl, ComplexRunsInTheJit) {
   EXPECT_EQ(GetEvalStats().fallbacks, before.fallbacks);
 }
 
+// Odd functions through the origin give back a zero's sign (NumPy:
+// sin(-0.0) is -0.0); the vector approximations returned +0.0.
+TEST(Jit, ZerosKeepTheirSignThroughOddFunctions) {
+  for (DType t : {DType::kFloat16, DType::kFloat32, DType::kFloat64}) {
+    NDArray zeros = *NDArray::Empty({2}, t);
+    ASSERT_TRUE(zeros.SetItem<double>({0}, -0.0).ok());
+    ASSERT_TRUE(zeros.SetItem<double>({1}, 0.0).ok());
+    int checked = 0;
+    for (int u = 0; u < ir::kNumUfuncs; ++u) {
+      const ir::Ufunc op = static_cast<ir::Ufunc>(u);
+      if (!(ir::Info(op).flags & ir::kKeepsZero) || !ir::ResolveSignature(op, {t}).ok()) continue;
+      const ir::NodePtr node = *ir::MakeUfunc(op, {ir::MakeArray(zeros)});
+      absl::StatusOr<ir::KernelLaunch> launch = ir::PlanElementwiseKernel({node}, 64);
+      ASSERT_TRUE(launch.ok()) << launch.status();
+      ASSERT_TRUE(codegen::RunKernel(*launch).ok());
+      const std::vector<double> got = testing::Values(launch->arrays[0]);
+      const std::string what = std::string(ir::Info(op).name) + " " + std::string(Name(t));
+      EXPECT_TRUE(got[0] == 0 && std::signbit(got[0])) << what << " of -0 gave " << got[0];
+      EXPECT_TRUE(got[1] == 0 && !std::signbit(got[1])) << what << " of +0 gave " << got[1];
+      ++checked;
+    }
+    EXPECT_GE(checked, 10) << Name(t);
+  }
+}
+
 // Complex values beside Python numbers: a weak scalar becomes a complex
 // scalar argument, read from the kernel's scalar block, whose slots are
 // aligned to no more than a byte. Loading one as an aligned vector killed

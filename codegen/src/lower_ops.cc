@@ -207,7 +207,7 @@ Value* Predicate(llvm::IRBuilder<>& b, ir::Ufunc op, DType t, llvm::ArrayRef<Val
   }
 }
 
-Value* FloatMath(llvm::IRBuilder<>& b, ir::Ufunc op, llvm::ArrayRef<Value*> a) {
+Value* FloatMathOf(llvm::IRBuilder<>& b, ir::Ufunc op, llvm::ArrayRef<Value*> a) {
   using ir::Ufunc;
   using llvm::Intrinsic::ID;
   auto un = [&](ID id) { return b.CreateUnaryIntrinsic(id, a[0]); };
@@ -279,6 +279,14 @@ Value* FloatMath(llvm::IRBuilder<>& b, ir::Ufunc op, llvm::ArrayRef<Value*> a) {
     default:
       return nullptr;
   }
+}
+
+// The op's value; zeros come back as they went in for kKeepsZero ops (the
+// approximations' polynomials lose the sign of -0).
+Value* FloatMath(llvm::IRBuilder<>& b, ir::Ufunc op, llvm::ArrayRef<Value*> a) {
+  Value* r = FloatMathOf(b, op, a);
+  if (r == nullptr || !(ir::Info(op).flags & ir::kKeepsZero)) return r;
+  return b.CreateSelect(b.CreateFCmpOEQ(a[0], Const(b, a[0], 0.0)), a[0], r);
 }
 
 }  // namespace

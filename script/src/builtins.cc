@@ -385,7 +385,8 @@ std::map<std::string, Fn>& Table() {
     t["ones"] = creation("ones", 1);
     t["full"] = creation("full", 0);
     t["arange"] = [](Args& a) -> absl::StatusOr<Value> {
-      if (a.pos.empty() || a.pos.size() > 3) return Bad("arange() takes 1 to 3 positional arguments");
+      if (a.pos.empty() || a.pos.size() > 3)
+        return Bad("arange() takes 1 to 3 positional arguments");
       bool ints = true;
       for (const Value& v : a.pos) ints &= v.kind == Value::kInt || v.kind == Value::kBool;
       DType t = ints ? DType::kInt64 : DType::kFloat64;

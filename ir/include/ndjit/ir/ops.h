@@ -29,7 +29,8 @@ namespace ndjit::ir {
 // component type, as absolute does).
 // Flags: kNoBool (NumPy rejects bool inputs with a dedicated message),
 // kIntToDouble (integer inputs compute in float64: true_divide),
-// kExact (IEEE-exact: the JIT must match the reference bit for bit).
+// kExact (IEEE-exact: the JIT must match the reference bit for bit),
+// kKeepsZero (f(+-0) = +-0, the zero's sign included).
 //
 // X(Enumerator, NumPy name (an identifier), arity, loops, output rule, flags, operator)
 #define NDJIT_UFUNCS(X)                                                             \
@@ -71,29 +72,29 @@ namespace ndjit::ir {
   X(kTrunc, trunc, 1, NDJIT_LOOPS_FLOAT, kSame, kExact, "")                         \
   X(kRint, rint, 1, NDJIT_LOOPS_INEXACT, kSame, kExact, "")                         \
   X(kSqrt, sqrt, 1, NDJIT_LOOPS_INEXACT, kSame, kExact, "")                         \
-  X(kCbrt, cbrt, 1, NDJIT_LOOPS_FLOAT, kSame, 0, "")                                \
+  X(kCbrt, cbrt, 1, NDJIT_LOOPS_FLOAT, kSame, kKeepsZero, "")                       \
   X(kSquare, square, 1, NDJIT_LOOPS_NUM, kSame, kExact, "")                         \
   X(kReciprocal, reciprocal, 1, NDJIT_LOOPS_NUM, kSame, kExact, "")                 \
   X(kExp, exp, 1, NDJIT_LOOPS_INEXACT, kSame, 0, "")                                \
   X(kExp2, exp2, 1, NDJIT_LOOPS_INEXACT, kSame, 0, "")                              \
-  X(kExpm1, expm1, 1, NDJIT_LOOPS_INEXACT, kSame, 0, "")                            \
+  X(kExpm1, expm1, 1, NDJIT_LOOPS_INEXACT, kSame, kKeepsZero, "")                   \
   X(kLog, log, 1, NDJIT_LOOPS_INEXACT, kSame, 0, "")                                \
   X(kLog2, log2, 1, NDJIT_LOOPS_INEXACT, kSame, 0, "")                              \
   X(kLog10, log10, 1, NDJIT_LOOPS_INEXACT, kSame, 0, "")                            \
-  X(kLog1p, log1p, 1, NDJIT_LOOPS_INEXACT, kSame, 0, "")                            \
-  X(kSin, sin, 1, NDJIT_LOOPS_INEXACT, kSame, 0, "")                                \
+  X(kLog1p, log1p, 1, NDJIT_LOOPS_INEXACT, kSame, kKeepsZero, "")                   \
+  X(kSin, sin, 1, NDJIT_LOOPS_INEXACT, kSame, kKeepsZero, "")                       \
   X(kCos, cos, 1, NDJIT_LOOPS_INEXACT, kSame, 0, "")                                \
-  X(kTan, tan, 1, NDJIT_LOOPS_INEXACT, kSame, 0, "")                                \
-  X(kArcsin, arcsin, 1, NDJIT_LOOPS_INEXACT, kSame, 0, "")                          \
+  X(kTan, tan, 1, NDJIT_LOOPS_INEXACT, kSame, kKeepsZero, "")                       \
+  X(kArcsin, arcsin, 1, NDJIT_LOOPS_INEXACT, kSame, kKeepsZero, "")                 \
   X(kArccos, arccos, 1, NDJIT_LOOPS_INEXACT, kSame, 0, "")                          \
-  X(kArctan, arctan, 1, NDJIT_LOOPS_INEXACT, kSame, 0, "")                          \
+  X(kArctan, arctan, 1, NDJIT_LOOPS_INEXACT, kSame, kKeepsZero, "")                 \
   X(kArctan2, arctan2, 2, NDJIT_LOOPS_FLOAT, kSame, 0, "")                          \
-  X(kSinh, sinh, 1, NDJIT_LOOPS_INEXACT, kSame, 0, "")                              \
+  X(kSinh, sinh, 1, NDJIT_LOOPS_INEXACT, kSame, kKeepsZero, "")                     \
   X(kCosh, cosh, 1, NDJIT_LOOPS_INEXACT, kSame, 0, "")                              \
-  X(kTanh, tanh, 1, NDJIT_LOOPS_INEXACT, kSame, 0, "")                              \
-  X(kArcsinh, arcsinh, 1, NDJIT_LOOPS_INEXACT, kSame, 0, "")                        \
+  X(kTanh, tanh, 1, NDJIT_LOOPS_INEXACT, kSame, kKeepsZero, "")                     \
+  X(kArcsinh, arcsinh, 1, NDJIT_LOOPS_INEXACT, kSame, kKeepsZero, "")               \
   X(kArccosh, arccosh, 1, NDJIT_LOOPS_INEXACT, kSame, 0, "")                        \
-  X(kArctanh, arctanh, 1, NDJIT_LOOPS_INEXACT, kSame, 0, "")                        \
+  X(kArctanh, arctanh, 1, NDJIT_LOOPS_INEXACT, kSame, kKeepsZero, "")               \
   X(kHypot, hypot, 2, NDJIT_LOOPS_FLOAT, kSame, 0, "")                              \
   X(kCopysign, copysign, 2, NDJIT_LOOPS_FLOAT, kSame, kExact, "")                   \
   X(kIsnan, isnan, 1, NDJIT_LOOPS_ALL, kBool, kExact, "")                           \
@@ -121,6 +122,9 @@ enum UfuncFlags : uint32_t {
   kExact = 1u << 0,
   kNoBool = 1u << 1,
   kIntToDouble = 1u << 2,
+  // f(+-0) = +-0: a zero input comes back with its sign (odd functions
+  // through the origin), which vector approximations need not preserve.
+  kKeepsZero = 1u << 3,
 };
 
 struct UfuncInfo {
