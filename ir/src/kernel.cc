@@ -168,7 +168,8 @@ absl::Status BodyBuilder::Emit(absl::Span<const NodePtr> values) {
         in.op = n->op();
         in.compute = n->compute_dtype();
         for (size_t k = 0; k < n->inputs().size(); ++k) {
-          const DType to = IsCondition(n->op(), static_cast<int>(k)) ? DType::kBool : n->compute_dtype();
+          const DType to =
+              IsCondition(n->op(), static_cast<int>(k)) ? DType::kBool : n->compute_dtype();
           in.args.push_back(CastTo(value_of_.at(n->inputs()[k].get()), to));
         }
         break;

@@ -95,7 +95,8 @@ absl::StatusOr<NDArray> EvalUfunc(const Node& node, absl::Span<const NDArray> in
     absl::StatusOr<NDArray> b = inputs[k].BroadcastTo(node.shape());
     if (!b.ok()) return b.status();
     // where's condition is read as bool; everything else in the loop type.
-    const DType to = IsCondition(node.op(), static_cast<int>(k)) ? DType::kBool : node.compute_dtype();
+    const DType to =
+        IsCondition(node.op(), static_cast<int>(k)) ? DType::kBool : node.compute_dtype();
     absl::StatusOr<NDArray> c = b->AsType(to, Casting::kUnsafe, Order::kC);
     if (!c.ok()) return c.status();
     cast.push_back(*std::move(c));
