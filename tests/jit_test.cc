@@ -281,6 +281,24 @@ TEST(Dsl, ComplexRunsInTheJit) {
   EXPECT_EQ(GetEvalStats().fallbacks, before.fallbacks);
 }
 
+// maximum/minimum propagate a NaN in either operand and order -0 below +0
+// in every float dtype; float16's maximum dropped a NaN first operand.
+TEST(Jit, MaximumAndMinimumPropagateNaNInEitherOperand) {
+  const double xs[] = {NAN, 1.0, -0.0, 0.0, NAN, -2.0};
+  const double ys[] = {0.0, NAN, 0.0, -0.0, NAN, -3.0};
+  for (DType t : {DType::kFloat16, DType::kFloat32, DType::kFloat64}) {
+    NDArray x = *NDArray::Empty({6}, t), y = *NDArray::Empty({6}, t);
+    for (int64_t i = 0; i < 6; ++i) {
+      ASSERT_TRUE(x.SetItem<double>({i}, xs[i]).ok());
+      ASSERT_TRUE(y.SetItem<double>({i}, ys[i]).ok());
+    }
+    for (ir::Ufunc op : {ir::Ufunc::kMaximum, ir::Ufunc::kMinimum}) {
+      Check(*ir::MakeUfunc(op, {ir::MakeArray(x), ir::MakeArray(y)}),
+            std::string(ir::Info(op).name) + " " + std::string(Name(t)));
+    }
+  }
+}
+
 // Odd functions through the origin give back a zero's sign (NumPy:
 // sin(-0.0) is -0.0); the vector approximations returned +0.0.
 TEST(Jit, ZerosKeepTheirSignThroughOddFunctions) {

@@ -68,8 +68,24 @@ Value* MinMax(llvm::IRBuilder<>& b, DType t, bool is_min, bool ignore_nan, Value
     return b.CreateSelect(lt, y, x);
   }
   // llvm.minimum/maximum propagate NaN and order -0 below +0, as the
-  // reference does.
-  Value* r = is_min ? b.CreateMinimum(x, y) : b.CreateMaximum(x, y);
+  // reference does. float16 is the exception: instcombine narrows them on
+  // rounded float16 values to llvm.maximum.v8f16, whose x86 lowering (LLVM
+  // 19, no AVX512-FP16) drops a NaN first operand; compares and selects are
+  // not narrowed into it.
+  Value* r = nullptr;
+  if (t == DType::kFloat16) {
+    Value* pick_x = is_min ? b.CreateFCmpOLT(x, y) : b.CreateFCmpOGT(x, y);
+    r = b.CreateSelect(pick_x, x, y);
+    // Equal values differ only for zeros: -0 is the smaller.
+    auto* ints = llvm::VectorType::getInteger(llvm::cast<llvm::VectorType>(x->getType()));
+    Value* x_negative =
+        b.CreateICmpSLT(b.CreateBitCast(x, ints), IConst(b, b.CreateBitCast(x, ints), 0));
+    Value* tie = is_min ? b.CreateSelect(x_negative, x, y) : b.CreateSelect(x_negative, y, x);
+    r = b.CreateSelect(b.CreateFCmpOEQ(x, y), tie, r);
+    r = b.CreateSelect(b.CreateFCmpUNO(x, y), Const(b, x, NAN), r);
+  } else {
+    r = is_min ? b.CreateMinimum(x, y) : b.CreateMaximum(x, y);
+  }
   if (!ignore_nan) return r;
   return b.CreateSelect(IsNanV(b, y), x, b.CreateSelect(IsNanV(b, x), y, r));
 }
