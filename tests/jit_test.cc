@@ -281,6 +281,23 @@ TEST(Dsl, ComplexRunsInTheJit) {
   EXPECT_EQ(GetEvalStats().fallbacks, before.fallbacks);
 }
 
+// log2 of a power of two is exact, as libm's is (NumPy: log2(8.0) == 3.0).
+TEST(Jit, Log2OfPowersOfTwoIsExact) {
+  for (DType t : {DType::kFloat16, DType::kFloat32, DType::kFloat64}) {
+    const int lo = t == DType::kFloat16 ? -14 : t == DType::kFloat32 ? -126 : -1022;
+    const int hi = t == DType::kFloat16 ? 15 : t == DType::kFloat32 ? 127 : 1023;
+    NDArray x = *NDArray::Empty({hi - lo + 1}, t);
+    for (int e = lo; e <= hi; ++e)
+      ASSERT_TRUE(x.SetItem<double>({e - lo}, std::ldexp(1.0, e)).ok());
+    const ir::NodePtr node = *ir::MakeUfunc(ir::Ufunc::kLog2, {ir::MakeArray(x)});
+    absl::StatusOr<ir::KernelLaunch> launch = ir::PlanElementwiseKernel({node}, 64);
+    ASSERT_TRUE(launch.ok()) << launch.status();
+    ASSERT_TRUE(codegen::RunKernel(*launch).ok());
+    const std::vector<double> got = testing::Values(launch->arrays[0]);
+    for (int e = lo; e <= hi; ++e) EXPECT_EQ(got[e - lo], e) << Name(t) << " log2(2^" << e << ")";
+  }
+}
+
 // maximum/minimum propagate a NaN in either operand and order -0 below +0
 // in every float dtype; float16's maximum dropped a NaN first operand.
 TEST(Jit, MaximumAndMinimumPropagateNaNInEitherOperand) {

@@ -301,7 +301,27 @@ Value* FloatMathOf(llvm::IRBuilder<>& b, ir::Ufunc op, llvm::ArrayRef<Value*> a)
 // approximations' polynomials lose the sign of -0).
 Value* FloatMath(llvm::IRBuilder<>& b, ir::Ufunc op, llvm::ArrayRef<Value*> a) {
   Value* r = FloatMathOf(b, op, a);
-  if (r == nullptr || !(ir::Info(op).flags & ir::kKeepsZero)) return r;
+  if (r == nullptr) return r;
+  if (op == ir::Ufunc::kLog2) {
+    // log2 of a power of two is its exponent, exactly, as libm's is; the
+    // approximation may be an ulp off (log2(8.0) = 2.9999999999999996).
+    auto* vt = llvm::cast<llvm::VectorType>(a[0]->getType());
+    const bool f64 = vt->getElementType()->isDoubleTy();
+    const int mantissa = f64 ? 52 : 23;
+    const int64_t bias = f64 ? 1023 : 127, top = f64 ? 0x7ff : 0xff;
+    Value* bits = b.CreateBitCast(a[0], llvm::VectorType::getInteger(vt));
+    // With the sign bit above it, the exponent field is in (0, top) only for
+    // positive normal numbers.
+    Value* field = b.CreateLShr(bits, IConst(b, bits, mantissa));
+    Value* power_of_two =
+        b.CreateAnd(b.CreateICmpEQ(b.CreateAnd(bits, IConst(b, bits, (int64_t{1} << mantissa) - 1)),
+                                   IConst(b, bits, 0)),
+                    b.CreateAnd(b.CreateICmpUGT(field, IConst(b, bits, 0)),
+                                b.CreateICmpULT(field, IConst(b, bits, top))));
+    Value* exponent = b.CreateSIToFP(b.CreateSub(field, IConst(b, bits, bias)), vt);
+    return b.CreateSelect(power_of_two, exponent, r);
+  }
+  if (!(ir::Info(op).flags & ir::kKeepsZero)) return r;
   return b.CreateSelect(b.CreateFCmpOEQ(a[0], Const(b, a[0], 0.0)), a[0], r);
 }
 
