@@ -342,18 +342,6 @@ absl::StatusOr<NDArray> Eager(const ir::NodePtr& root) {
   return it == done.end() ? root->array() : it->second->array();
 }
 
-// What identifies a reduction's value, keepdims aside.
-struct ReductionKey {
-  const ir::Node* input;
-  ir::Ufunc op;
-  std::vector<int> axes;
-  bool operator==(const ReductionKey&) const = default;
-  template <typename H>
-  friend H AbslHashValue(H h, const ReductionKey& k) {
-    return H::combine(std::move(h), k.input, k.op, k.axes);
-  }
-};
-
 // The reductions and contractions nearest `root`: those reached from it
 // through elementwise nodes only.
 std::vector<const ir::Node*> NearestCuts(const ir::NodePtr& root) {
@@ -377,7 +365,7 @@ std::vector<const ir::Node*> NearestCuts(const ir::NodePtr& root) {
 // values. Reductions that differ only in keepdims are computed once.
 absl::StatusOr<std::vector<ir::NodePtr>> CutAtReductions(absl::Span<const ir::NodePtr> outputs) {
   absl::flat_hash_map<const ir::Node*, ir::NodePtr> with;
-  absl::flat_hash_map<ReductionKey, NDArray>
+  absl::flat_hash_map<ir::ReductionKey, NDArray>
       computed;  // values in the reduced dtype, keepdims shape
   std::vector<ir::NodePtr> keep_alive;
   std::vector<const ir::Node*> pending;
@@ -389,7 +377,7 @@ absl::StatusOr<std::vector<ir::NodePtr>> CutAtReductions(absl::Span<const ir::No
   // In waves: every reduction whose input holds no other one runs now, and
   // those that share an input shape and axes share one kernel (one pass).
   while (!pending.empty()) {
-    std::vector<std::pair<const ir::Node*, ReductionKey>> ready;
+    std::vector<std::pair<const ir::Node*, ir::ReductionKey>> ready;
     std::vector<const ir::Node*> later;
     std::vector<std::vector<ir::NodePtr>> groups;
     bool contracted = false;
@@ -416,7 +404,8 @@ absl::StatusOr<std::vector<ir::NodePtr>> CutAtReductions(absl::Span<const ir::No
         continue;
       }
       keep_alive.push_back(*input);
-      ReductionKey key{input->get(), n->op(), std::vector<int>(n->axes().begin(), n->axes().end())};
+      ir::ReductionKey key{input->get(), n->op(),
+                           std::vector<int>(n->axes().begin(), n->axes().end())};
       ready.emplace_back(n, key);
       if (computed.contains(key)) continue;
       absl::StatusOr<ir::NodePtr> r = ir::MakeReduce(
@@ -424,16 +413,7 @@ absl::StatusOr<std::vector<ir::NodePtr>> CutAtReductions(absl::Span<const ir::No
       if (!r.ok()) return r.status();
       if (t_origins != nullptr) (*t_origins)[r->get()] = n;
       computed.emplace(key, NDArray());  // claimed: computed with its group
-      auto g = std::find_if(groups.begin(), groups.end(), [&](const auto& grp) {
-        return grp[0]->inputs()[0]->shape() == (*r)->inputs()[0]->shape() &&
-               std::equal(grp[0]->axes().begin(), grp[0]->axes().end(), (*r)->axes().begin(),
-                          (*r)->axes().end());
-      });
-      if (g == groups.end()) {
-        groups.push_back({*r});
-      } else {
-        g->push_back(*r);
-      }
+      ir::AddToReductionGroup(groups, *std::move(r));
     }
     if (ready.empty() && !contracted) {
       return absl::InternalError("CutAtReductions(): no reduction is ready");
@@ -443,8 +423,8 @@ absl::StatusOr<std::vector<ir::NodePtr>> CutAtReductions(absl::Span<const ir::No
       if (!v.ok()) return v.status();
       for (size_t k = 0; k < group.size(); ++k) {
         const ir::Node& r = *group[k];
-        computed[ReductionKey{r.inputs()[0].get(), r.op(),
-                              std::vector<int>(r.axes().begin(), r.axes().end())}] = (*v)[k];
+        computed[ir::ReductionKey{r.inputs()[0].get(), r.op(),
+                                  std::vector<int>(r.axes().begin(), r.axes().end())}] = (*v)[k];
       }
     }
     for (const auto& [n, key] : ready) {

@@ -153,6 +153,19 @@ absl::StatusOr<NDArray> FinishReduction(const ReductionPlan& plan, int k) {
   return slab->Reshape(node->shape());
 }
 
+void AddToReductionGroup(std::vector<std::vector<NodePtr>>& groups, NodePtr r) {
+  auto g = std::find_if(groups.begin(), groups.end(), [&](const std::vector<NodePtr>& grp) {
+    return grp[0]->inputs()[0]->shape() == r->inputs()[0]->shape() &&
+           std::equal(grp[0]->axes().begin(), grp[0]->axes().end(), r->axes().begin(),
+                      r->axes().end());
+  });
+  if (g == groups.end()) {
+    groups.push_back({std::move(r)});
+  } else {
+    g->push_back(std::move(r));
+  }
+}
+
 DType AccumulatorDType(Ufunc op, DType dtype) {
   const bool widen = (op == Ufunc::kAdd || op == Ufunc::kMultiply) &&
                      (dtype == DType::kFloat16 || dtype == DType::kFloat32);

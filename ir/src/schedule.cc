@@ -22,18 +22,6 @@ constexpr uintptr_t kPlaceholderBase = uintptr_t{1} << 56;
 constexpr uintptr_t kPlaceholderSpan = uintptr_t{1} << 48;
 constexpr size_t kMaxSlots = (~uintptr_t{0} - kPlaceholderBase) / kPlaceholderSpan;
 
-// What identifies a reduction's value, keepdims aside.
-struct ReductionKey {
-  const Node* input;
-  Ufunc op;
-  std::vector<int> axes;
-  bool operator==(const ReductionKey&) const = default;
-  template <typename H>
-  friend H AbslHashValue(H h, const ReductionKey& k) {
-    return H::combine(std::move(h), k.input, k.op, k.axes);
-  }
-};
-
 class Scheduler {
  public:
   explicit Scheduler(int vector_bytes) : vector_bytes_(vector_bytes) {}
@@ -276,16 +264,7 @@ class Scheduler {
             n->op(), *input, std::vector<int64_t>(n->axes().begin(), n->axes().end()), true);
         if (!r.ok()) return r.status();
         computed.emplace(key, NDArray());  // claimed: planned with its group
-        auto g = std::find_if(groups.begin(), groups.end(), [&](const auto& grp) {
-          return grp[0]->inputs()[0]->shape() == (*r)->inputs()[0]->shape() &&
-                 std::equal(grp[0]->axes().begin(), grp[0]->axes().end(), (*r)->axes().begin(),
-                            (*r)->axes().end());
-        });
-        if (g == groups.end()) {
-          groups.push_back({*r});
-        } else {
-          g->push_back(*r);
-        }
+        AddToReductionGroup(groups, *std::move(r));
       }
       if (ready.empty()) return absl::InternalError("Schedule(): no reduction is ready");
       for (const std::vector<NodePtr>& group : groups) {

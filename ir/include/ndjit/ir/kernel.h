@@ -141,6 +141,23 @@ struct ReductionPlan {
   int64_t chunks = 1;
   std::vector<NodePtr> outputs;  // the kReduce nodes
 };
+// What identifies a reduction's value, keepdims aside: evaluations compute
+// reductions that differ only in keepdims once.
+struct ReductionKey {
+  const Node* input;
+  Ufunc op;
+  std::vector<int> axes;
+  bool operator==(const ReductionKey&) const = default;
+  template <typename H>
+  friend H AbslHashValue(H h, const ReductionKey& k) {
+    return H::combine(std::move(h), k.input, k.op, k.axes);
+  }
+};
+// Adds the reduction `r` to the group of `groups` it can share a pass with
+// (one input shape and one set of axes, what PlanReduction takes), or to a
+// new group.
+void AddToReductionGroup(std::vector<std::vector<NodePtr>>& groups, NodePtr r);
+
 // The partials are made by `make_partials` when given, and then left for the
 // caller to fill with ReductionIdentity; otherwise allocated and filled here.
 absl::StatusOr<ReductionPlan> PlanReduction(absl::Span<const NodePtr> reductions, int vector_bytes,
