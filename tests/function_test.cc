@@ -93,17 +93,32 @@ TEST(FunctionTest, ClosedOverArraysAreReadAtEachCall) {
   EXPECT_EQ(*r[0].Item<float>({3}), *a.Item<float>({3}) + 100.0f);
 }
 
-TEST(FunctionTest, ContractionsRunThroughTheCallableEachTime) {
+TEST(FunctionTest, ContractionsWithEpiloguesReplay) {
   int calls = 0;
   Function f([&](const std::vector<Array<>>& x) {
     ++calls;
-    return std::vector<Array<>>{matmul(x[0], x[1])};
+    return std::vector<Array<>>{maximum(matmul(x[0], x[1]) - 100.0f, 0.0f)};
   });
-  const NDArray a = Floats({16, 16}, 1), b = Floats({16, 16}, 2);
+  const NDArray a = Floats({16, 24}, 1), b = Floats({24, 8}, 2), c = Floats({16, 24}, 3);
+  std::vector<NDArray> r = f({a, b});
+  r = f({c, b});
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(Values(r[0]), Direct(maximum(matmul(Array<>(c), Array<>(b)) - 100.0f, 0.0f)));
+}
+
+TEST(FunctionTest, GraphsNotPlannedRunThroughTheCallableEachTime) {
+  int calls = 0;
+  Function f([&](const std::vector<Array<>>& x) {
+    ++calls;
+    // j and k cannot merge into one GEMM dim by a view of the transpose.
+    return std::vector<Array<>>{einsum("ijk,jkl->il", {x[0].transpose({0, 2, 1}), x[1]})};
+  });
+  const NDArray a = Floats({32, 40, 48}, 1), b = Floats({48, 40, 32}, 2);
   std::vector<NDArray> r = f({a, b});
   r = f({a, b});
   EXPECT_EQ(calls, 2);
-  EXPECT_EQ(Values(r[0]), Direct(matmul(Array<>(a), Array<>(b))));
+  EXPECT_EQ(Values(r[0]),
+            Direct(einsum("ijk,jkl->il", {Array<>(a).transpose({0, 2, 1}), Array<>(b)})));
 }
 
 TEST(FunctionTest, BadArgumentsAreClearErrors) {

@@ -300,8 +300,8 @@ TEST(ScriptTest, StagePrintoutsAreStable) {
             "kernel 0: gemm f32[64,64] \"ab,bc->ac\" as batch 1 x (64 x 64) @ (64 x 64); " +
                 codegen::DescribeGemmBlocking(DType::kFloat32) +
                 "\n  nodes %1\n  epilogue: kernel 1 runs on each block of C while it is in "
-                "cache\nkernel 1: computes maximum f32[48,64]; reads 1 array(s) and 2 scalar(s); "
-                "fuses 2 op(s); moves 24576 bytes\n  nodes %1 %2 %3 %4 %5\n");
+                "cache\nkernel 1: computes maximum f32[64,64]; reads 1 array(s) and 2 scalar(s); "
+                "fuses 2 op(s); moves 32768 bytes\n  nodes %1 %2 %3 %4 %5\n");
   EXPECT_NE(Exec(s, ":asm w @ w").find("vfmadd231p"), std::string::npos);
   const std::string path = Exec(s, "einsum_path('ij,jk,kl->il', w, w, w[:, :8])");
   EXPECT_NE(path.find("0     (1,2)   jk,kl->jl"), std::string::npos) << path;

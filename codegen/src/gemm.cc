@@ -24,6 +24,7 @@
 #include "absl/strings/str_cat.h"
 #include "gemm_kernel.h"
 #include "ndjit/codegen/profile.h"
+#include "ndjit/ir/gemm_plan.h"
 #include "ndjit/runtime/thread_pool.h"
 #include "profile_internal.h"
 
@@ -174,7 +175,7 @@ absl::Status RunTask(const GemmProblem& p, const Task& task, const GemmBlocking&
 
 }  // namespace
 
-bool GemmSupports(DType dtype) { return dtype == DType::kFloat32 || dtype == DType::kFloat64; }
+bool GemmSupports(DType dtype) { return ir::ContractsOnGemm(dtype); }
 
 GemmBlocking GetGemmBlocking(DType dtype) {
   const MicroTile t = GetMicroTile(dtype);

@@ -35,7 +35,8 @@ void ForgetNodes(ir::Program& p) {
   for (ir::Slot& s : p.slots) s.node = nullptr;
   for (ir::Step& s : p.steps) {
     s.nodes.clear();
-    for (ir::KernelCall& c : s.calls) c.instr_nodes.clear();
+    s.gemm.node = nullptr;
+    ir::ForEachCall(s, [](ir::KernelCall& c) { c.instr_nodes.clear(); });
   }
 }
 
@@ -69,17 +70,19 @@ absl::StatusOr<std::shared_ptr<const Executable>> Plan(absl::Span<const ir::Node
   ForgetNodes(*program);
   auto exe = std::make_shared<Executable>();
   exe->program = *std::move(program);
+  absl::Status compiled = absl::OkStatus();
   for (const ir::Step& step : exe->program.steps) {
-    for (const ir::KernelCall& call : step.calls) {
+    ir::ForEachCall(step, [&](const ir::KernelCall& call) {
       codegen::KernelFn fn = nullptr;
-      if (!call.empty) {
-        absl::StatusOr<codegen::KernelFn> compiled = codegen::GetKernel(call.spec);
-        if (!compiled.ok()) return compiled.status();
-        fn = *compiled;
+      if (!call.empty && compiled.ok()) {
+        absl::StatusOr<codegen::KernelFn> k = codegen::GetKernel(call.spec);
+        if (k.ok()) fn = *k;
+        compiled.Update(k.status());
       }
       exe->kernels.push_back(fn);
-    }
+    });
   }
+  if (!compiled.ok()) return compiled;
   std::shared_ptr<const Executable> shared = std::move(exe);
   std::lock_guard<std::mutex> lock(c.mu);
   if (c.programs.size() >= kMaxPrograms) {

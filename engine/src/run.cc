@@ -6,23 +6,33 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "ndjit/codegen/gemm.h"
 #include "ndjit/codegen/jit.h"
 #include "ndjit/engine/engine.h"
 
 namespace ndjit::engine {
 namespace {
 
+char* Address(const ir::OperandRef& r, absl::Span<const NDArray> bound) {
+  return r.fixed != nullptr ? const_cast<char*>(r.fixed) : bound[r.slot].data() + r.offset;
+}
+
+using Pointers = absl::InlinedVector<char*, 8>;
+using Scalars = absl::InlinedVector<ir::ScalarValue, 4>;
+
+void Bind(const ir::KernelCall& c, absl::Span<const NDArray> bound,
+          absl::Span<const ir::ScalarValue> scalars, Pointers& ptrs, Scalars& values) {
+  for (const ir::OperandRef& r : c.operands) ptrs.push_back(Address(r, bound));
+  for (const ir::ScalarRef& s : c.scalars)
+    values.push_back(s.leaf >= 0 ? scalars[s.leaf] : s.value);
+}
+
 absl::Status RunCall(const ir::KernelCall& c, codegen::KernelFn fn, absl::Span<const NDArray> bound,
                      absl::Span<const ir::ScalarValue> scalars) {
   if (c.empty) return absl::OkStatus();
-  absl::InlinedVector<char*, 8> ptrs;
-  for (const ir::OperandRef& r : c.operands) {
-    ptrs.push_back(r.fixed != nullptr ? const_cast<char*>(r.fixed)
-                                      : bound[r.slot].data() + r.offset);
-  }
-  absl::InlinedVector<ir::ScalarValue, 4> values;
-  for (const ir::ScalarRef& s : c.scalars)
-    values.push_back(s.leaf >= 0 ? scalars[s.leaf] : s.value);
+  Pointers ptrs;
+  Scalars values;
+  Bind(c, bound, scalars, ptrs, values);
   const absl::Status s = fn != nullptr
                              ? codegen::RunKernel(fn, c.spec, ptrs, c.sizes, c.strides, values)
                              : codegen::RunKernel(c.spec, ptrs, c.sizes, c.strides, values);
@@ -35,6 +45,71 @@ bool SameLayout(const NDArray& a, const ir::Slot& s) {
   return a.valid() && a.dtype() == s.dtype && a.shape() == Dims(s.shape) &&
          a.strides() == Dims(s.strides);
 }
+
+}  // namespace
+
+absl::Status RunGemm(const ir::GemmCall& g, const char* a, const char* b, char* c,
+                     codegen::KernelFn epilogue, absl::Span<char* const> epilogue_ptrs,
+                     absl::Span<const ir::ScalarValue> epilogue_scalars) {
+  codegen::GemmProblem p;
+  p.dtype = g.dtype;
+  p.batch = g.batch;
+  p.m = g.m;
+  p.n = g.n;
+  p.k = g.k;
+  p.a = a;
+  p.a_batch = g.a_strides[0];
+  p.a_m = g.a_strides[1];
+  p.a_k = g.a_strides[2];
+  p.b = b;
+  p.b_batch = g.b_strides[0];
+  p.b_k = g.b_strides[1];
+  p.b_n = g.b_strides[2];
+  p.c = c;
+  p.c_batch = g.c_strides[0];
+  p.c_m = g.c_strides[1];
+  p.c_n = g.c_strides[2];
+  codegen::GemmEpilogue on_block;
+  const ir::KernelCall& e = g.epilogue;
+  if (g.has_epilogue && !e.empty) {
+    if (epilogue_ptrs.size() != e.spec.operands.size()) {
+      return absl::InternalError("RunGemm(): the epilogue's operands are not all given");
+    }
+    on_block = [&](const codegen::GemmBlock& blk) {
+      // The block as a box of the result: its corner and extents per dim.
+      Shape corner(e.sizes.size(), 0), sizes = e.sizes;
+      const int64_t lo[3] = {blk.batch, blk.m0, blk.n0}, hi[3] = {blk.batch + 1, blk.m1, blk.n1};
+      for (int d = 0; d < 3; ++d) {
+        const int r = g.result_dim[d];
+        if (r < 0) continue;
+        if (r >= static_cast<int>(sizes.size())) {
+          return absl::InternalError("RunGemm(): a GEMM dim beyond the epilogue's loops");
+        }
+        corner[r] = lo[d];
+        sizes[r] = hi[d] - lo[d];
+      }
+      Pointers ptrs;
+      for (size_t k = 0; k < epilogue_ptrs.size(); ++k) {
+        int64_t shift = 0;
+        for (size_t d = 0; d < corner.size(); ++d) shift += corner[d] * e.strides[k][d];
+        ptrs.push_back(epilogue_ptrs[k] + shift);
+      }
+      const absl::Status s =
+          epilogue != nullptr
+              ? codegen::RunKernel(epilogue, e.spec, ptrs, sizes, e.strides, epilogue_scalars)
+              : codegen::RunKernel(e.spec, ptrs, sizes, e.strides, epilogue_scalars);
+      if (!s.ok()) return s;
+      CountKernel(e.spec);
+      CountEpilogue();
+      return absl::OkStatus();
+    };
+  }
+  if (absl::Status s = codegen::RunGemm(p, on_block); !s.ok()) return s;
+  CountGemm();
+  return absl::OkStatus();
+}
+
+namespace {
 
 // `kernels`: one per call in step order, or empty to look each one up.
 absl::StatusOr<std::vector<NDArray>> RunWith(const ir::Program& p,
@@ -88,6 +163,21 @@ absl::StatusOr<std::vector<NDArray>> RunWith(const ir::Program& p,
     for (const ir::KernelCall& c : step.calls) {
       const codegen::KernelFn fn = kernels.empty() ? nullptr : kernels[next_kernel++];
       if (absl::Status s = RunCall(c, fn, bound, scalars); !s.ok()) return s;
+    }
+    if (step.kind == ir::Step::kGemm) {
+      const ir::GemmCall& g = step.gemm;
+      Pointers ptrs;
+      Scalars values;
+      codegen::KernelFn fn = nullptr;
+      if (g.has_epilogue) {
+        Bind(g.epilogue, bound, scalars, ptrs, values);
+        if (!kernels.empty()) fn = kernels[next_kernel++];
+      }
+      if (absl::Status s = RunGemm(g, Address(g.a, bound), Address(g.b, bound), Address(g.c, bound),
+                                   fn, ptrs, values);
+          !s.ok()) {
+        return s;
+      }
     }
     for (const ir::Step::Fold& f : step.folds) {
       ir::CombinePartials(bound[f.partials], f.op);

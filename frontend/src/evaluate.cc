@@ -8,7 +8,6 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
-#include "contract.h"
 #include "evaluate_internal.h"
 #include "launch_recorder.h"
 #include "ndjit/array.h"
@@ -17,6 +16,7 @@
 #include "ndjit/engine/engine.h"
 #include "ndjit/internal/array_state.h"
 #include "ndjit/ir/eager.h"
+#include "ndjit/ir/gemm_plan.h"
 #include "ndjit/ir/kernel.h"
 #include "ndjit/ir/reference.h"
 #include "stream.h"
@@ -211,9 +211,12 @@ absl::StatusOr<NDArray> Materialize(const ir::NodePtr& n) {
   return (*v)[0];
 }
 
+absl::Status RunGemm(const ir::GemmPlan& plan) {
+  return engine::RunGemm(ir::GemmCallOf(plan), plan.a.data(), plan.b.data(), plan.c3.data());
+}
+
 // Tells the explorer's recorder (if any) that `plan` is about to run.
-void RecordGemm(const ir::Node& n, const internal::ContractPlan& plan, const NDArray& a,
-                const NDArray& b) {
+void RecordGemm(const ir::Node& n, const ir::GemmPlan& plan, const NDArray& a, const NDArray& b) {
   if (t_recorder == nullptr) return;
   ir::KernelLaunch l;
   l.outputs.push_back(
@@ -224,7 +227,7 @@ void RecordGemm(const ir::Node& n, const internal::ContractPlan& plan, const NDA
   if (t_origins != nullptr) (*t_origins)[l.outputs[0].get()] = &n;
   l.instr_nodes.push_back(l.outputs[0].get());
   l.arrays = {plan.result, a, b};
-  l.sizes = {plan.problem.batch, plan.problem.m, plan.problem.n, plan.problem.k};
+  l.sizes = {plan.batch, plan.m, plan.n, plan.k};
   t_recorder->push_back(std::move(l));
 }
 
@@ -236,7 +239,7 @@ absl::StatusOr<NDArray> Contract(const ir::Node& n, const ir::NodePtr& a, const 
   if (!av.ok()) return av.status();
   absl::StatusOr<NDArray> bv = Materialize(b);
   if (!bv.ok()) return bv.status();
-  absl::StatusOr<internal::ContractPlan> plan = internal::PlanContract(n, *av, *bv);
+  absl::StatusOr<ir::GemmPlan> plan = ir::PlanGemm(n, *av, *bv);
   if (plan.status().code() == absl::StatusCode::kUnimplemented) {
     absl::StatusOr<ir::NodePtr> leafy = ir::MakeContract(ir::MakeArray(*av), ir::MakeArray(*bv),
                                                          n.labels(0), n.labels(1), n.labels(2));
@@ -247,8 +250,7 @@ absl::StatusOr<NDArray> Contract(const ir::Node& n, const ir::NodePtr& a, const 
   }
   if (!plan.ok()) return plan.status();
   RecordGemm(n, *plan, *av, *bv);
-  if (absl::Status s = internal::RunContract(*plan); !s.ok()) return s;
-  engine::CountGemm();
+  if (absl::Status s = RunGemm(*plan); !s.ok()) return s;
   return plan->result;
 }
 
@@ -342,24 +344,6 @@ absl::StatusOr<NDArray> Eager(const ir::NodePtr& root) {
   return it == done.end() ? root->array() : it->second->array();
 }
 
-// The reductions and contractions nearest `root`: those reached from it
-// through elementwise nodes only.
-std::vector<const ir::Node*> NearestCuts(const ir::NodePtr& root) {
-  std::vector<const ir::Node*> cuts, stack = {root.get()};
-  absl::flat_hash_set<const ir::Node*> seen;
-  while (!stack.empty()) {
-    const ir::Node* n = stack.back();
-    stack.pop_back();
-    if (!n->has_reduction() || !seen.insert(n).second) continue;
-    if (n->kind() == ir::NodeKind::kReduce || n->kind() == ir::NodeKind::kContract) {
-      cuts.push_back(n);
-      continue;
-    }
-    for (const ir::NodePtr& in : n->inputs()) stack.push_back(in.get());
-  }
-  return cuts;
-}
-
 // Computes every reduction below `outputs`, innermost first, each as its
 // own kernel, and returns the outputs with the reductions replaced by their
 // values. Reductions that differ only in keepdims are computed once.
@@ -439,11 +423,11 @@ absl::StatusOr<std::vector<ir::NodePtr>> CutAtReductions(absl::Span<const ir::No
     // with them: they name nodes that may now die.
     absl::flat_hash_set<const ir::Node*> needed;
     for (const ir::NodePtr& o : outputs) {
-      for (const ir::Node* c : NearestCuts(o)) needed.insert(c);
+      for (const ir::Node* c : ir::NearestCuts(o)) needed.insert(c);
     }
     for (const ir::Node* p : pending) {
       for (const ir::NodePtr& in : p->inputs()) {
-        for (const ir::Node* c : NearestCuts(in)) needed.insert(c);
+        for (const ir::Node* c : ir::NearestCuts(in)) needed.insert(c);
       }
     }
     absl::erase_if(with, [&](const auto& entry) { return !needed.contains(entry.first); });
@@ -483,7 +467,7 @@ absl::StatusOr<std::optional<NDArray>> FusedEpilogue(const ir::NodePtr& root,
     return std::nullopt;
   }
   const std::vector<const ir::Node*> cuts =
-      bare ? std::vector<const ir::Node*>{root.get()} : NearestCuts(root);
+      bare ? std::vector<const ir::Node*>{root.get()} : ir::NearestCuts(root);
   if (cuts.size() != 1 || cuts[0]->kind() != ir::NodeKind::kContract ||
       cuts[0]->shape() != root->shape()) {
     return std::nullopt;
@@ -499,13 +483,12 @@ absl::StatusOr<std::optional<NDArray>> FusedEpilogue(const ir::NodePtr& root,
   // The GEMM writes into out= itself when it can: with no epilogue, or an
   // epilogue that keeps the dtype (it then runs in place).
   const NDArray& direct = !out.empty() && out[0].dtype() == contract.dtype() ? out[0] : NDArray();
-  absl::StatusOr<internal::ContractPlan> plan = internal::PlanContract(contract, *a, *b, direct);
+  absl::StatusOr<ir::GemmPlan> plan = ir::PlanGemm(contract, *a, *b, direct);
   if (!plan.ok() && plan.status().code() != absl::StatusCode::kUnimplemented) return plan.status();
   if (!plan.ok()) return std::nullopt;
   if (bare) {
     RecordGemm(contract, *plan, *a, *b);
-    if (absl::Status s = internal::RunContract(*plan); !s.ok()) return s;
-    engine::CountGemm();
+    if (absl::Status s = RunGemm(*plan); !s.ok()) return s;
     if (plan->c.buffer() != out[0].buffer()) {
       if (absl::Status s = CopyTo(out[0], plan->result); !s.ok()) return s;
     }
@@ -514,8 +497,7 @@ absl::StatusOr<std::optional<NDArray>> FusedEpilogue(const ir::NodePtr& root,
   if (!plan->blocks_are_boxes) return std::nullopt;
   absl::flat_hash_map<const ir::Node*, ir::NodePtr> with;
   with[&contract] = ir::MakeArray(plan->result);
-  absl::flat_hash_map<const ir::Node*, const ir::Node*> body_origins;
-  absl::StatusOr<ir::NodePtr> body = ir::Substitute(root, with, &body_origins);
+  absl::StatusOr<ir::NodePtr> body = ir::Substitute(root, with, t_origins);
   if (!body.ok()) return body.status();
   NDArray target;
   if (!out.empty()) {
@@ -527,96 +509,32 @@ absl::StatusOr<std::optional<NDArray>> FusedEpilogue(const ir::NodePtr& root,
     if (!fresh.ok()) return fresh.status();
     target = *fresh;
   }
-  const ir::NodePtr epilogue = *body;
-  RecordGemm(contract, *plan, *a, *b);
-  // The explorer sees the epilogue kernel once (its first block), whichever
-  // thread runs it; the recorder is only ever touched by one thread.
-  std::vector<ir::KernelLaunch>* const recorder = t_recorder;
-  auto* const origins = t_origins;
-  std::atomic<bool> unrecorded{recorder != nullptr};
-  // Boxes of one extent differ only in where they start: the kernel planned
-  // for the first runs every other one with its pointers moved.
-  struct BoxPlan {
-    ir::KernelLaunch launch;
-    Shape begin;
-  };
-  std::mutex plans_mu;
-  std::vector<std::shared_ptr<const BoxPlan>> plans;  // guarded by plans_mu
+  // One kernel with a loop per dim runs every block (ir::LoopNest::kPerDim).
   const int vector_bytes = codegen::GetHostTarget().vector_bits / 8;
-  auto plan_box = [&](const Shape& begin, const Shape& end) -> absl::StatusOr<BoxPlan> {
-    std::vector<IndexItem> box;
-    for (size_t d = 0; d < begin.size(); ++d) box.push_back(Slice{begin[d], end[d], 1});
-    absl::StatusOr<ir::NodePtr> part =
-        ir::ApplyView(epilogue, [&](const NDArray& leaf) { return leaf.Index(box); });
-    if (!part.ok()) return part.status();
-    absl::StatusOr<NDArray> dst = target.Index(box);
-    if (!dst.ok()) return dst.status();
-    absl::StatusOr<ir::KernelLaunch> launch =
-        ir::PlanElementwiseKernel({*part}, vector_bytes, {*dst});
-    if (!launch.ok()) return launch.status();
-    if (unrecorded.exchange(false)) {
-      recorder->push_back(*launch);
-      if (origins != nullptr) {
-        // The box's graph has the epilogue's structure node for node: name
-        // its nodes after the caller's.
-        const std::vector<const ir::Node*> from = ir::TopologicalOrder({epilogue});
-        const std::vector<const ir::Node*> to = ir::TopologicalOrder({*part});
-        for (size_t i = 0; i < from.size() && from.size() == to.size(); ++i) {
-          auto o = body_origins.find(from[i]);
-          (*origins)[to[i]] = o == body_origins.end() ? from[i] : o->second;
-        }
-      }
-    }
-    return BoxPlan{*std::move(launch), begin};
-  };
-  absl::Status s = internal::RunContract(*plan, [&](const Shape& begin, const Shape& end) {
-    std::shared_ptr<const BoxPlan> bp;
-    {
-      std::lock_guard<std::mutex> lock(plans_mu);
-      for (const auto& p : plans) {
-        bool same = true;
-        for (size_t d = 0; d < begin.size(); ++d) {
-          same &= p->launch.arrays[0].shape()[d] == end[d] - begin[d];
-        }
-        if (same) bp = p;
-      }
-    }
-    if (bp == nullptr) {
-      absl::StatusOr<BoxPlan> fresh = plan_box(begin, end);
-      if (!fresh.ok()) return fresh.status();
-      bp = std::make_shared<const BoxPlan>(*std::move(fresh));
-      std::lock_guard<std::mutex> lock(plans_mu);
-      plans.push_back(bp);
-    }
-    const ir::KernelLaunch& l = bp->launch;
-    if (l.empty) return absl::OkStatus();
-    for (const NDArray& x : l.arrays) {
-      if (x.ndim() != static_cast<int>(begin.size())) {
-        return absl::InternalError("FusedEpilogue(): an operand of another rank than the box");
-      }
-    }
-    absl::InlinedVector<char*, 8> ptrs;
-    for (const NDArray& x : l.arrays) {
-      int64_t shift = 0;
-      for (size_t d = 0; d < begin.size(); ++d) shift += (begin[d] - bp->begin[d]) * x.strides()[d];
-      ptrs.push_back(x.data() + shift);
-    }
-    absl::Status run = codegen::RunKernel(l.spec, ptrs, l.sizes, l.strides, l.scalar_values);
-    if (run.code() == absl::StatusCode::kUnimplemented) {
-      // Not lowered by the JIT (complex values): the reference evaluator.
-      absl::StatusOr<BoxPlan> here = plan_box(begin, end);
-      if (!here.ok()) return here.status();
-      absl::StatusOr<std::vector<NDArray>> ref = Reference(here->launch.outputs);
-      if (!ref.ok()) return ref.status();
-      return CopyTo(here->launch.arrays[0], (*ref)[0]);
-    }
-    if (!run.ok()) return run;
-    NoteKernel(l.spec);
-    engine::CountEpilogue();
-    return absl::OkStatus();
-  });
-  if (!s.ok()) return s;
-  engine::CountGemm();
+  absl::StatusOr<ir::KernelLaunch> launch =
+      ir::PlanElementwiseKernel({*body}, vector_bytes, {target}, nullptr, ir::LoopNest::kPerDim);
+  if (!launch.ok()) return launch.status();
+  absl::StatusOr<codegen::KernelFn> fn = codegen::GetKernel(launch->spec);
+  // Not lowered by the JIT (complex values): the GEMM, then the reference.
+  if (fn.status().code() == absl::StatusCode::kUnimplemented) return std::nullopt;
+  if (!fn.ok()) return fn.status();
+  RecordGemm(contract, *plan, *a, *b);
+  if (t_recorder != nullptr) t_recorder->push_back(*launch);
+  ir::GemmCall g = ir::GemmCallOf(*plan);
+  g.has_epilogue = true;
+  g.epilogue.spec = launch->spec;
+  g.epilogue.sizes = launch->sizes;
+  g.epilogue.strides = launch->strides;
+  g.epilogue.empty = launch->empty;
+  std::vector<char*> ptrs;
+  for (size_t k = 0; k < launch->arrays.size(); ++k) {
+    ptrs.push_back(launch->arrays[k].data() + (launch->offsets.empty() ? 0 : launch->offsets[k]));
+  }
+  if (absl::Status s = engine::RunGemm(g, plan->a.data(), plan->b.data(), plan->c3.data(), *fn,
+                                       ptrs, launch->scalar_values);
+      !s.ok()) {
+    return s;
+  }
   if (target.buffer() != plan->c.buffer()) engine::CountIntermediateBytes(plan->c.nbytes());
   return target;
 }

@@ -619,6 +619,22 @@ std::vector<const Node*> TopologicalOrder(absl::Span<const NodePtr> outputs) {
   return order;
 }
 
+std::vector<const Node*> NearestCuts(const NodePtr& root) {
+  std::vector<const Node*> cuts, stack = {root.get()};
+  absl::flat_hash_map<const Node*, bool> seen;
+  while (!stack.empty()) {
+    const Node* n = stack.back();
+    stack.pop_back();
+    if (!n->has_reduction() || !seen.emplace(n, true).second) continue;
+    if (n->kind() == NodeKind::kReduce || n->kind() == NodeKind::kContract) {
+      cuts.push_back(n);
+      continue;
+    }
+    for (const NodePtr& in : n->inputs()) stack.push_back(in.get());
+  }
+  return cuts;
+}
+
 std::string ShortTypeName(DType dtype) {
   switch (Kind(dtype)) {
     case DTypeKind::kBool:

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/algorithm/container.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -209,7 +210,7 @@ size_t KernelSpec::Hash() const {
 
 absl::StatusOr<KernelLaunch> PlanElementwiseKernel(absl::Span<const NodePtr> outputs,
                                                    int vector_bytes, absl::Span<const NDArray> out,
-                                                   const ArrayMaker& make_outputs) {
+                                                   const ArrayMaker& make_outputs, LoopNest loops) {
   if (outputs.empty()) return absl::InvalidArgumentError("PlanElementwiseKernel(): no outputs");
   const Shape shape(outputs[0]->shape().begin(), outputs[0]->shape().end());
   for (const NodePtr& o : outputs) {
@@ -261,7 +262,14 @@ absl::StatusOr<KernelLaunch> PlanElementwiseKernel(absl::Span<const NodePtr> out
 
   std::vector<Dims> strides;
   for (const NDArray& a : launch.arrays) strides.push_back(a.strides());
-  const CoalescedDims c = CoalesceDims(shape, strides);
+  CoalescedDims c;
+  if (loops == LoopNest::kCoalesced) {
+    c = CoalesceDims(shape, strides);
+  } else {
+    c.sizes.assign(shape.begin(), shape.end());
+    c.empty = absl::c_linear_search(shape, 0);
+    for (Dims s : strides) c.strides.emplace_back(s.begin(), s.end());
+  }
   launch.empty = c.empty;
   if (c.empty || c.sizes.empty()) {
     launch.sizes = {c.empty ? 0 : 1};
@@ -295,7 +303,8 @@ absl::StatusOr<KernelLaunch> PlanElementwiseKernel(absl::Span<const NodePtr> out
   // and need every full vector store aligned to the vector's size.
   constexpr int64_t kStreamingBytes = int64_t{4} << 20;
   // Every row must start on a vector boundary for that.
-  bool stream = out.empty() && !launch.empty;
+  // (Not for boxes: a box's rows start wherever the box does.)
+  bool stream = out.empty() && !launch.empty && loops == LoopNest::kCoalesced;
   for (int k = 0; k < spec.num_outputs && stream; ++k) {
     const int64_t vector = int64_t{spec.lanes} * ItemSize(spec.operands[k]);
     stream = spec.inner[k] == InnerAccess::kContiguous &&

@@ -44,6 +44,9 @@ std::string NodeText(const Node& n) {
     case NodeKind::kArray:
       what = "array";
       break;
+    case NodeKind::kContract:
+      what = absl::StrCat("contract ", ContractSubscripts(n));
+      break;
     default:
       what = "value";
   }
@@ -95,9 +98,22 @@ std::string PrintProgram(const Program& p) {
     const Step& s = p.steps[i];
     std::vector<std::string> nodes;
     for (const Node* n : s.nodes) nodes.push_back(NodeText(*n));
-    absl::StrAppend(&out, "  step ", i, ": ", s.kind == Step::kReduce ? "reduce " : "kernel ",
+    absl::StrAppend(&out, "  step ", i, ": ",
+                    s.kind == Step::kReduce ? "reduce "
+                    : s.kind == Step::kGemm ? "gemm "
+                                            : "kernel ",
                     absl::StrJoin(nodes, "; "), "\n");
     for (const KernelCall& c : s.calls) AppendCall(p, c, out);
+    if (s.kind == Step::kGemm) {
+      const GemmCall& g = s.gemm;
+      absl::StrAppend(&out, "    gemm ", ShortTypeName(g.dtype), " batch ", g.batch, " m ", g.m,
+                      " n ", g.n, " k ", g.k, ": c=", Operand(p, g.c), " a=", Operand(p, g.a),
+                      " b=", Operand(p, g.b), "\n");
+      if (g.has_epilogue) {
+        out += "    per block of c:\n";
+        AppendCall(p, g.epilogue, out);
+      }
+    }
     for (const Step::Fold& f : s.folds) {
       absl::StrAppend(&out, "    fold ", SlotName(p, f.partials), " by ", Name(f.op),
                       f.cast_to >= 0 ? absl::StrCat(", slab 0 cast into ", SlotName(p, f.cast_to))

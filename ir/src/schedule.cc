@@ -9,6 +9,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
+#include "ndjit/ir/gemm_plan.h"
 #include "ndjit/ir/program.h"
 #include "ndjit/runtime/shape.h"
 
@@ -30,13 +31,14 @@ class Scheduler {
     const std::vector<const Node*> order = TopologicalOrder(roots);
     std::vector<const Node*> reductions;
     for (const Node* n : order) {
-      if (n->kind() == NodeKind::kContract) {
-        return absl::UnimplementedError("Schedule(): contractions are not scheduled yet");
+      if (n->kind() == NodeKind::kContract && !ContractsOnGemm(n->dtype())) {
+        return absl::UnimplementedError(absl::StrCat("Schedule(): contractions of ",
+                                                     Name(n->dtype()), " do not run on the GEMM"));
       }
-      if (n->kind() == NodeKind::kReduce) {
-        if (IsComplex(n->dtype())) {
-          return absl::UnimplementedError("Schedule(): complex reductions are not lowered");
-        }
+      if (n->kind() == NodeKind::kReduce && IsComplex(n->dtype())) {
+        return absl::UnimplementedError("Schedule(): complex reductions are not lowered");
+      }
+      if (n->kind() == NodeKind::kReduce || n->kind() == NodeKind::kContract) {
         reductions.push_back(n);
       }
     }
@@ -68,6 +70,16 @@ class Scheduler {
       placeholders_.emplace_back();
     }
 
+    out_ = out;
+    if (roots.size() == 1) {
+      absl::StatusOr<bool> fused = GemmWithEpilogue(roots[0]);
+      if (!fused.ok()) return fused.status();
+      if (*fused) {
+        program_.held.insert(program_.held.end(), roots.begin(), roots.end());
+        Liveness();
+        return std::move(program_);
+      }
+    }
     std::vector<NodePtr> final_roots(roots.begin(), roots.end());
     if (!reductions.empty()) {
       absl::StatusOr<std::vector<NodePtr>> cut = CutAtReductions(roots, reductions);
@@ -174,10 +186,34 @@ class Scheduler {
       v.offset = a.data() - placeholders_[v.slot].data();
       return v;
     }
-    auto in = input_slot_.find(leaf);
-    if (in == input_slot_.end()) return absl::InternalError("Schedule(): a value of no slot");
-    v.slot = in->second;
+    absl::StatusOr<OperandRef> ref = Ref(a, leaf);
+    if (!ref.ok()) return ref.status();
+    v.slot = ref->slot;
+    v.offset = ref->offset;
     return v;
+  }
+
+  // Where `a` lives: a placeholder's slot, an out= array's (given) slot, or
+  // the input slot of `leaf`, the leaf `a` is a view of.
+  absl::StatusOr<OperandRef> Ref(const NDArray& a, const Node* leaf) const {
+    OperandRef ref;
+    ref.slot = PlaceholderSlot(a.data());
+    if (ref.slot >= 0) {
+      ref.offset = a.data() - placeholders_[ref.slot].data();
+      return ref;
+    }
+    for (size_t k = 0; k < out_.size(); ++k) {
+      if (a.buffer() == out_[k].buffer()) {
+        ref.slot = program_.given[k];
+        ref.offset = a.data() - out_[k].data();
+        return ref;
+      }
+    }
+    auto in = leaf == nullptr ? input_slot_.end() : input_slot_.find(leaf);
+    if (in == input_slot_.end()) return absl::InternalError("Schedule(): a value of no slot");
+    ref.slot = in->second;
+    ref.offset = a.data() - leaf->array().data();
+    return ref;
   }
 
   // A planned launch with its arrays replaced by references to slots.
@@ -205,20 +241,15 @@ class Scheduler {
       const NDArray& a = launch.arrays[k];
       const int64_t extra = launch.offsets.empty() ? 0 : launch.offsets[k];
       OperandRef ref;
-      ref.slot = PlaceholderSlot(a.data());
-      if (k < launch.spec.num_outputs && !program_.given.empty() && ref.slot < 0) {
-        ref.slot = program_.given[k];  // an out= array
-      } else if (ref.slot >= 0) {
-        ref.offset = a.data() - placeholders_[ref.slot].data() + extra;
-      } else if (reader[k] != nullptr && reader[k]->kind == Instr::kRandom) {
+      if (reader[k] != nullptr && reader[k]->kind == Instr::kRandom) {
         ref.fixed = a.data() + extra;
       } else {
-        auto in = input_slot_.find(reader_node[k]);
-        if (reader[k] == nullptr || in == input_slot_.end()) {
+        absl::StatusOr<OperandRef> r = Ref(a, reader_node[k]);
+        if (!r.ok()) {
           return absl::InternalError(absl::StrCat("Schedule(): operand ", k, " reads no slot"));
         }
-        ref.slot = in->second;
-        ref.offset = a.data() - reader_node[k]->array().data() + extra;
+        ref = *r;
+        ref.offset += extra;
       }
       c.operands.push_back(ref);
     }
@@ -248,7 +279,23 @@ class Scheduler {
       std::vector<std::pair<const Node*, ReductionKey>> ready;
       std::vector<const Node*> later;
       std::vector<std::vector<NodePtr>> groups;
+      bool contracted = false;
       for (const Node* n : pending) {
+        if (n->kind() == NodeKind::kContract) {
+          absl::StatusOr<NodePtr> a = Substitute(n->inputs()[0], with);
+          if (!a.ok()) return a.status();
+          absl::StatusOr<NodePtr> b = Substitute(n->inputs()[1], with);
+          if (!b.ok()) return b.status();
+          if ((*a)->has_reduction() || (*b)->has_reduction()) {
+            later.push_back(n);
+            continue;
+          }
+          absl::StatusOr<GemmPlan> plan = GemmStep(*n, *a, *b, NDArray());
+          if (!plan.ok()) return plan.status();
+          with[n] = MakeArray(plan->result);
+          contracted = true;
+          continue;
+        }
         absl::StatusOr<NodePtr> input = Substitute(n->inputs()[0], with);
         if (!input.ok()) return input.status();
         if ((*input)->has_reduction()) {
@@ -266,7 +313,9 @@ class Scheduler {
         computed.emplace(key, NDArray());  // claimed: planned with its group
         AddToReductionGroup(groups, *std::move(r));
       }
-      if (ready.empty()) return absl::InternalError("Schedule(): no reduction is ready");
+      if (ready.empty() && !contracted) {
+        return absl::InternalError("Schedule(): no reduction is ready");
+      }
       for (const std::vector<NodePtr>& group : groups) {
         absl::StatusOr<std::vector<NDArray>> values = ReduceStep(group);
         if (!values.ok()) return values.status();
@@ -334,23 +383,166 @@ class Scheduler {
     return values;
   }
 
+  // `x`'s value as an array: a leaf's (an input or a placeholder), else a
+  // kernel step's output (an intermediate of the evaluation).
+  absl::StatusOr<NDArray> Operand(const NodePtr& x) {
+    if (x->kind() == NodeKind::kArray) return x->array();
+    absl::StatusOr<KernelLaunch> launch =
+        PlanElementwiseKernel({x}, vector_bytes_, {}, Maker(SlotHome::kTemp));
+    if (!launch.ok()) return launch.status();
+    absl::StatusOr<KernelCall> call = Call(*launch);
+    if (!call.ok()) return call.status();
+    Step step;
+    step.kind = Step::kKernel;
+    step.nodes.push_back(x.get());
+    program_.held.push_back(x);
+    step.calls.push_back(*std::move(call));
+    program_.steps.push_back(std::move(step));
+    program_.intermediate_bytes += launch->arrays[0].nbytes();
+    return launch->arrays[0];
+  }
+
+  // A kGemm step computing `n` over operands `a` and `b` (no reduction
+  // below them), into `target` when its layout allows; returns its plan.
+  absl::StatusOr<GemmPlan> GemmStep(const Node& n, const NodePtr& a, const NodePtr& b,
+                                    const NDArray& target) {
+    absl::StatusOr<NDArray> av = Operand(a);
+    if (!av.ok()) return av.status();
+    absl::StatusOr<NDArray> bv = Operand(b);
+    if (!bv.ok()) return bv.status();
+    absl::StatusOr<GemmPlan> plan =
+        PlanGemm(n, *av, *bv, target, Maker(SlotHome::kTemp), [](const NDArray&) {
+          return absl::UnimplementedError(
+              "Schedule(): a contraction operand that needs a copy first");
+        });
+    if (!plan.ok()) return plan.status();
+    GemmCall g = GemmCallOf(*plan);
+    g.node = &n;
+    const NodePtr& first = plan->swapped ? b : a;
+    const NodePtr& second = plan->swapped ? a : b;
+    absl::StatusOr<OperandRef> ra = Ref(plan->a, first.get());
+    absl::StatusOr<OperandRef> rb = Ref(plan->b, second.get());
+    absl::StatusOr<OperandRef> rc = Ref(plan->c3, nullptr);
+    if (!ra.ok()) return ra.status();
+    if (!rb.ok()) return rb.status();
+    if (!rc.ok()) return rc.status();
+    g.a = *ra;
+    g.b = *rb;
+    g.c = *rc;
+    Step step;
+    step.kind = Step::kGemm;
+    step.gemm = std::move(g);
+    step.nodes.push_back(&n);
+    program_.steps.push_back(std::move(step));
+    return plan;
+  }
+
+  // A root that is elementwise work on one contraction of its shape
+  // (`maximum(A @ B + bias, 0)`), or a bare contraction written into out=,
+  // as one GEMM step whose epilogue computes the root block by block while
+  // the block is in cache: C is written to memory once, and in place when
+  // the dtypes allow. False (and nothing planned) for other roots.
+  absl::StatusOr<bool> GemmWithEpilogue(const NodePtr& root) {
+    const bool bare = root->kind() == NodeKind::kContract;
+    if (bare && out_.empty()) return false;  // the plain path is the same
+    if (!bare && root->kind() != NodeKind::kUfunc && root->kind() != NodeKind::kCast) return false;
+    const std::vector<const Node*> cuts =
+        bare ? std::vector<const Node*>{root.get()} : NearestCuts(root);
+    if (cuts.size() != 1 || cuts[0]->kind() != NodeKind::kContract ||
+        cuts[0]->shape() != root->shape() || (!bare && !GemmBlocksAreBoxes(*cuts[0]))) {
+      return false;
+    }
+    const Node& contract = *cuts[0];
+    std::vector<const Node*> pending;
+    for (const Node* n : TopologicalOrder({contract.inputs()[0], contract.inputs()[1]})) {
+      if (n->kind() == NodeKind::kReduce || n->kind() == NodeKind::kContract) pending.push_back(n);
+    }
+    std::vector<NodePtr> ins = {contract.inputs()[0], contract.inputs()[1]};
+    if (!pending.empty()) {
+      absl::StatusOr<std::vector<NodePtr>> cut = CutAtReductions(ins, pending);
+      if (!cut.ok()) return cut.status();
+      ins = *std::move(cut);
+    }
+    // The GEMM writes into out= itself when it can: with no epilogue, or an
+    // epilogue that keeps the dtype (it then runs in place).
+    const NDArray direct =
+        !out_.empty() && out_[0].dtype() == contract.dtype() ? out_[0] : NDArray();
+    absl::StatusOr<GemmPlan> plan = GemmStep(contract, ins[0], ins[1], direct);
+    if (!plan.ok()) return plan.status();
+    Step& gemm = program_.steps.back();
+    NodePtr body = MakeArray(plan->result);
+    NDArray target;
+    if (!bare) {
+      absl::flat_hash_map<const Node*, NodePtr> with = {{&contract, body}};
+      absl::StatusOr<NodePtr> sub = Substitute(root, with);
+      if (!sub.ok()) return sub.status();
+      body = *std::move(sub);
+      gemm.nodes.push_back(root.get());
+    }
+    if (!out_.empty()) {
+      target = out_[0];  // C itself when the plan could use it: then in place
+    } else if (root->dtype() == contract.dtype()) {
+      target = plan->result;  // same element, same layout: safe in place
+    } else {
+      absl::StatusOr<NDArray> fresh =
+          NewSlot(SlotHome::kOutput, root->shape(), root->dtype(), Order::kC);
+      if (!fresh.ok()) return fresh.status();
+      target = *std::move(fresh);
+    }
+    const bool in_place = target.buffer() == plan->c.buffer();
+    if (!bare || !in_place) {
+      // A bare contraction's epilogue is a copy from C into out=.
+      absl::StatusOr<KernelLaunch> launch =
+          PlanElementwiseKernel({body}, vector_bytes_, {target}, nullptr,
+                                plan->blocks_are_boxes ? LoopNest::kPerDim : LoopNest::kCoalesced);
+      if (!launch.ok()) return launch.status();
+      absl::StatusOr<KernelCall> call = Call(*launch);
+      if (!call.ok()) return call.status();
+      program_.held.push_back(body);
+      if (plan->blocks_are_boxes) {
+        gemm.gemm.has_epilogue = true;
+        gemm.gemm.epilogue = *std::move(call);
+      } else {
+        Step copy;
+        copy.kind = Step::kKernel;
+        copy.nodes.push_back(root.get());
+        copy.calls.push_back(*std::move(call));
+        program_.steps.push_back(std::move(copy));
+      }
+    }
+    if (!in_place) program_.intermediate_bytes += plan->c.nbytes();
+    absl::StatusOr<ValueRef> v = Value(target, nullptr);
+    if (!v.ok()) return v.status();
+    program_.outputs.push_back(*std::move(v));
+    return true;
+  }
+
   // Writers and last readers; outputs live past the last step.
   void Liveness() {
     std::vector<Slot>& slots = program_.slots;
     for (size_t i = 0; i < program_.steps.size(); ++i) {
       const int step = static_cast<int>(i);
       const Step& s = program_.steps[i];
-      for (const KernelCall& c : s.calls) {
+      auto write = [&](int slot) {
+        if (slot >= 0 && slots[slot].writer < 0) slots[slot].writer = step;
+      };
+      auto read = [&](int slot) {
+        if (slot >= 0) slots[slot].last_reader = std::max(slots[slot].last_reader, step);
+      };
+      if (s.kind == Step::kGemm) {
+        read(s.gemm.a.slot);
+        read(s.gemm.b.slot);
+        write(s.gemm.c.slot);
+      }
+      ForEachCall(s, [&](const KernelCall& c) {
         for (size_t k = 0; k < c.operands.size(); ++k) {
-          const int slot = c.operands[k].slot;
-          if (slot < 0) continue;
           if (static_cast<int>(k) < c.spec.num_outputs) {
-            if (slots[slot].writer < 0) slots[slot].writer = step;
+            write(c.operands[k].slot);
           } else {
-            slots[slot].last_reader = std::max(slots[slot].last_reader, step);
+            read(c.operands[k].slot);
           }
         }
-      }
+      });
       for (const Step::Fold& f : s.folds) {
         if (f.cast_to >= 0 && slots[f.cast_to].writer < 0) slots[f.cast_to].writer = step;
         slots[f.partials].last_reader = std::max(slots[f.partials].last_reader, step);
@@ -361,6 +553,7 @@ class Scheduler {
   }
 
   const int vector_bytes_;
+  absl::Span<const NDArray> out_;  // the evaluation's out= arrays (given slots)
   Program program_;
   std::vector<NDArray> placeholders_;  // per slot; null for inputs
   absl::flat_hash_map<const Node*, int> input_slot_;
@@ -368,6 +561,25 @@ class Scheduler {
 };
 
 }  // namespace
+
+GemmCall GemmCallOf(const GemmPlan& plan) {
+  GemmCall g;
+  g.dtype = plan.dtype;
+  g.batch = plan.batch;
+  g.m = plan.m;
+  g.n = plan.n;
+  g.k = plan.k;
+  g.a.fixed = plan.a.data();
+  g.b.fixed = plan.b.data();
+  g.c.fixed = plan.c3.data();
+  for (int d = 0; d < 3; ++d) {
+    g.a_strides[d] = plan.a.strides()[d];
+    g.b_strides[d] = plan.b.strides()[d];
+    g.c_strides[d] = plan.c3.strides()[d];
+    g.result_dim[d] = plan.result_dim[d];
+  }
+  return g;
+}
 
 Leaves CollectLeaves(absl::Span<const NodePtr> roots) {
   Leaves leaves;

@@ -38,6 +38,15 @@ absl::StatusOr<std::vector<NDArray>> Run(const ir::Program& program,
                                          absl::Span<const ir::ScalarValue> scalars,
                                          absl::Span<const NDArray> outs = {});
 
+// Runs the GEMM `g` over A, B and C at `a`, `b`, `c`; with `epilogue`
+// (compiled, or null to look it up), g.epilogue runs on each block of C as
+// soon as the block is final, its operands at `epilogue_ptrs` moved to the
+// block's corner.
+absl::Status RunGemm(const ir::GemmCall& g, const char* a, const char* b, char* c,
+                     codegen::KernelFn epilogue = nullptr,
+                     absl::Span<char* const> epilogue_ptrs = {},
+                     absl::Span<const ir::ScalarValue> epilogue_scalars = {});
+
 // The Executable for `roots`: from the cache when roots of the same key
 // (ir::ProgramKey) were planned before, else scheduled, compiled and cached.
 // Unimplemented for graphs ir::Schedule does not plan.

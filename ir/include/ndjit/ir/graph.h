@@ -183,6 +183,9 @@ GraphStats GetGraphStats();
 
 // Nodes reachable from `outputs`, each after its inputs, each once.
 std::vector<const Node*> TopologicalOrder(absl::Span<const NodePtr> outputs);
+// The reductions and contractions nearest `root`: those reached from it
+// through elementwise nodes only.
+std::vector<const Node*> NearestCuts(const NodePtr& root);
 
 // "%2 = multiply f32[1024,768] %0, %1" lines, numbered in topological order;
 // leaves show their strides or value. Stable for equal graphs.

@@ -120,10 +120,17 @@ using ArrayMaker = std::function<absl::StatusOr<NDArray>(Dims shape, DType dtype
 // order='K'); large fresh outputs get streaming stores. With `out`, the
 // outputs are written into those arrays instead (one per output, of its
 // shape and dtype; the caller rules out harmful overlap).
+//
+// Loops are coalesced (dims merged and ordered by memory, size-1 dims
+// dropped) unless `loops` is kPerDim: then loop d is dim d, so the spec runs
+// any box of the shape, given the box's extents as sizes and pointers moved
+// to its corner (a GEMM epilogue runs on each block that way).
+enum class LoopNest : uint8_t { kCoalesced, kPerDim };
 absl::StatusOr<KernelLaunch> PlanElementwiseKernel(absl::Span<const NodePtr> outputs,
                                                    int vector_bytes,
                                                    absl::Span<const NDArray> out = {},
-                                                   const ArrayMaker& make_outputs = nullptr);
+                                                   const ArrayMaker& make_outputs = nullptr,
+                                                   LoopNest loops = LoopNest::kCoalesced);
 
 // Plans the kernels of reductions that share one input shape and one set of
 // reduced axes, with the elementwise work that produces their inputs fused

@@ -18,6 +18,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
+#include "ndjit/ir/gemm_plan.h"
 #include "ndjit/ir/graph.h"
 #include "ndjit/ir/kernel.h"
 
@@ -69,6 +70,26 @@ struct KernelCall {
   std::vector<const Node*> instr_nodes;
 };
 
+// One GEMM, C[batch, m, n] = sum_k A[batch, m, k] * B[batch, k, n], over
+// operands at `a`, `b`, `c` with these byte strides (ir/gemm_plan.h maps a
+// contraction onto it). With an epilogue, each block of C runs `epilogue`
+// as soon as it is final: a kernel planned over the whole result with one
+// loop per dim (LoopNest::kPerDim), launched per block with the block's
+// extents and its operands moved to the block's corner.
+struct GemmCall {
+  DType dtype = DType::kFloat32;
+  int64_t batch = 1, m = 0, n = 0, k = 0;
+  OperandRef a, b, c;
+  int64_t a_strides[3] = {0, 0, 0};  // batch, m, k
+  int64_t b_strides[3] = {0, 0, 0};  // batch, k, n
+  int64_t c_strides[3] = {0, 0, 0};  // batch, m, n
+  // For C's three dims: the result dim each one is (-1: an empty group).
+  int result_dim[3] = {-1, -1, -1};
+  bool has_epilogue = false;
+  KernelCall epilogue;
+  const Node* node = nullptr;  // the kContract node, for printers
+};
+
 struct Step {
   enum Kind : uint8_t {
     kKernel,  // one elementwise kernel: `calls[0]`
@@ -77,6 +98,7 @@ struct Step {
     // slabs are combined in a fixed tree, and slab 0 is cast into `cast_to`
     // when the value's dtype is not the accumulator's.
     kReduce,
+    kGemm,  // `gemm`, with its epilogue
   };
   struct Fold {
     int partials = -1;  // slot [chunks, kept dims...] of the accumulator dtype
@@ -86,8 +108,22 @@ struct Step {
   Kind kind = kKernel;
   std::vector<KernelCall> calls;
   std::vector<Fold> folds;
+  GemmCall gemm;
   std::vector<const Node*> nodes;  // the graph nodes the step computes
 };
+
+// Calls fn(call) for every kernel launch of `step`, in the order the
+// engine compiles and runs them: its calls, then a GEMM's epilogue.
+template <typename Fn>
+void ForEachCall(const Step& step, Fn&& fn) {
+  for (const KernelCall& c : step.calls) fn(c);
+  if (step.kind == Step::kGemm && step.gemm.has_epilogue) fn(step.gemm.epilogue);
+}
+template <typename Fn>
+void ForEachCall(Step& step, Fn&& fn) {
+  for (KernelCall& c : step.calls) fn(c);
+  if (step.kind == Step::kGemm && step.gemm.has_epilogue) fn(step.gemm.epilogue);
+}
 
 // A root's value: a view of a slot's memory.
 struct ValueRef {
@@ -114,6 +150,9 @@ struct Program {
   int64_t intermediate_bytes = 0;
   std::vector<NodePtr> held;
 };
+
+// The GEMM `plan` runs, over its arrays' addresses (OperandRef::fixed).
+GemmCall GemmCallOf(const GemmPlan& plan);
 
 // The leaves a Program binds, in its order: the array leaves and scalar
 // leaves of the roots' graph, each once, in topological order.
@@ -143,9 +182,11 @@ GraphSignature Sign(absl::Span<const NodePtr> roots, absl::Span<const NDArray> o
 // one pass, then one kernel for the roots. With `out` (NumPy's out=, one
 // array per root, of its shape and dtype, writeable, overlapping the inputs
 // only where an elementwise kernel may), that kernel writes into kGiven
-// slots of those layouts. Unimplemented for graphs it does not plan yet
-// (contractions, complex reductions): the caller evaluates those another
-// way.
+// slots of those layouts. Contractions become GEMM steps; elementwise work
+// on a root's one contraction of the root's shape runs as the GEMM's
+// epilogue. Unimplemented for graphs it does not plan yet (complex
+// reductions, contractions the GEMM does not take or whose operands need a
+// copy first): the caller evaluates those another way.
 absl::StatusOr<Program> Schedule(absl::Span<const NodePtr> roots, int vector_bytes,
                                  absl::Span<const NDArray> out = {});
 
