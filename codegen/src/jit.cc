@@ -311,7 +311,7 @@ absl::Status RunKernel(KernelFn fn, const ir::KernelSpec& spec, absl::Span<char*
   const bool profiling = ProfilingEnabled();
   const auto start =
       profiling ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
-  ParallelFor(tasks, [&](int64_t t) {
+  auto run = [&](int64_t t) {
     auto bound = [&](int64_t i) {
       return i == tasks ? sizes[0] : std::min(sizes[0], sizes[0] * i / tasks / align * align);
     };
@@ -322,7 +322,13 @@ absl::Status RunKernel(KernelFn fn, const ir::KernelSpec& spec, absl::Span<char*
     absl::InlinedVector<char*, 8> local_ptrs(ptrs.begin(), ptrs.end());
     for (size_t k = 0; k < local_ptrs.size(); ++k) local_ptrs[k] += begin * strides[k][0];
     fn(local_ptrs.data(), local_sizes.data(), flat.data(), scalars.data(), &status[t]);
-  });
+  };
+  // One task runs here: a short kernel's launch is most of its time.
+  if (tasks == 1) {
+    run(0);
+  } else {
+    ParallelFor(tasks, run);
+  }
   if (profiling) {
     const double ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();

@@ -42,8 +42,8 @@ absl::Status RunCall(const ir::KernelCall& c, codegen::KernelFn fn, absl::Span<c
 }
 
 bool SameLayout(const NDArray& a, const ir::Slot& s) {
-  return a.valid() && a.dtype() == s.dtype && a.shape() == Dims(s.shape) &&
-         a.strides() == Dims(s.strides);
+  return a.valid() && a.dtype() == s.dtype && SameDims(a.shape(), s.shape) &&
+         SameDims(a.strides(), s.strides);
 }
 
 }  // namespace
@@ -193,8 +193,15 @@ absl::StatusOr<std::vector<NDArray>> RunWith(const ir::Program& p,
     }
   }
   std::vector<NDArray> out;
+  out.reserve(p.outputs.size());
   for (const ir::ValueRef& v : p.outputs) {
-    const NDArray& home = bound[v.slot];
+    NDArray& home = bound[v.slot];
+    // A value that is its whole slot is the slot's array, as allocated.
+    if (v.offset == 0 && v.dtype == home.dtype() && SameDims(v.shape, home.shape()) &&
+        SameDims(v.strides, home.strides())) {
+      out.push_back(home);
+      continue;
+    }
     absl::StatusOr<NDArray> value = NDArray::FromBuffer(
         home.buffer(), home.offset() + v.offset, v.dtype, v.shape, v.strides, home.writeable());
     if (!value.ok()) return value.status();

@@ -5,6 +5,7 @@
 #include <mutex>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
 #include "evaluate_internal.h"
 #include "ndjit/engine/engine.h"
@@ -154,8 +155,8 @@ std::vector<NDArray> Function::operator()(absl::Span<const NDArray> args) const 
       for (size_t i = 0; i < args.size() && same; ++i) {
         const NDArray& a = args[i];
         const Layout& l = t->args[i];
-        same = a.dtype() == l.dtype && a.shape() == Dims(l.shape) &&
-               a.strides() == Dims(l.strides) &&
+        same = a.dtype() == l.dtype && SameDims(a.shape(), l.shape) &&
+               SameDims(a.strides(), l.strides) &&
                reinterpret_cast<uintptr_t>(a.data()) % kBufferAlignment == l.alignment;
       }
       if (same) {
@@ -177,7 +178,7 @@ std::vector<NDArray> Function::operator()(absl::Span<const NDArray> args) const 
   if (!trace->replay) return Evaluated(impl_->f(Wrap(args)));
   internal::CountEvaluation();
   std::vector<NDArray> out(trace->num_results);
-  std::vector<NDArray> inputs;
+  absl::InlinedVector<NDArray, 4> inputs;
   for (const Group& g : trace->groups) {
     inputs.clear();
     for (const Binding& b : g.inputs) {
@@ -186,9 +187,8 @@ std::vector<NDArray> Function::operator()(absl::Span<const NDArray> args) const 
         continue;
       }
       const NDArray& a = args[b.arg];
-      if (b.offset == 0 && b.layout.shape == Shape(a.shape().begin(), a.shape().end()) &&
-          b.layout.strides == Strides(a.strides().begin(), a.strides().end()) &&
-          b.layout.dtype == a.dtype()) {
+      if (b.offset == 0 && b.layout.dtype == a.dtype() && SameDims(b.layout.shape, a.shape()) &&
+          SameDims(b.layout.strides, a.strides())) {
         inputs.push_back(a);
         continue;
       }
@@ -197,8 +197,10 @@ std::vector<NDArray> Function::operator()(absl::Span<const NDArray> args) const 
                                            b.layout.shape, b.layout.strides, a.writeable())));
     }
     std::vector<NDArray> values = ValueOrThrow(engine::Run(*g.exe, inputs, g.scalars));
-    engine::CountIntermediateBytes(g.exe->program.intermediate_bytes);
-    for (const auto& [result, root] : g.places) out[result] = values[root];
+    if (g.exe->program.intermediate_bytes > 0) {
+      engine::CountIntermediateBytes(g.exe->program.intermediate_bytes);
+    }
+    for (const auto& [result, root] : g.places) out[result] = std::move(values[root]);
   }
   return out;
 }

@@ -209,6 +209,10 @@ class Scheduler {
         return ref;
       }
     }
+    if (!input_slot_.contains(leaf)) {
+      auto alias = aliases_.find(a.buffer().get());
+      if (alias != aliases_.end() && alias->second != nullptr) leaf = alias->second;
+    }
     auto in = leaf == nullptr ? input_slot_.end() : input_slot_.find(leaf);
     if (in == input_slot_.end()) return absl::InternalError("Schedule(): a value of no slot");
     ref.slot = in->second;
@@ -385,10 +389,13 @@ class Scheduler {
 
   // `x`'s value as an array: a leaf's (an input or a placeholder), else a
   // kernel step's output (an intermediate of the evaluation).
-  absl::StatusOr<NDArray> Operand(const NodePtr& x) {
-    if (x->kind() == NodeKind::kArray) return x->array();
-    absl::StatusOr<KernelLaunch> launch =
-        PlanElementwiseKernel({x}, vector_bytes_, {}, Maker(SlotHome::kTemp));
+  // `c_order`: a C-contiguous array even from a leaf.
+  absl::StatusOr<NDArray> Operand(const NodePtr& x, bool c_order = false) {
+    if (x->kind() == NodeKind::kArray && !c_order) return x->array();
+    const ArrayMaker make = [this, c_order](Dims shape, DType dtype, Order order) {
+      return NewSlot(SlotHome::kTemp, shape, dtype, c_order ? Order::kC : order);
+    };
+    absl::StatusOr<KernelLaunch> launch = PlanElementwiseKernel({x}, vector_bytes_, {}, make);
     if (!launch.ok()) return launch.status();
     absl::StatusOr<KernelCall> call = Call(*launch);
     if (!call.ok()) return call.status();
@@ -410,11 +417,25 @@ class Scheduler {
     if (!av.ok()) return av.status();
     absl::StatusOr<NDArray> bv = Operand(b);
     if (!bv.ok()) return bv.status();
-    absl::StatusOr<GemmPlan> plan =
-        PlanGemm(n, *av, *bv, target, Maker(SlotHome::kTemp), [](const NDArray&) {
-          return absl::UnimplementedError(
-              "Schedule(): a contraction operand that needs a copy first");
+    // An operand whose dims do not merge by a view is copied by a kernel
+    // step first; the copy's leaf is a view of the operand's slot.
+    aliases_.clear();
+    for (const NodePtr& x : {a, b}) {
+      if (!input_slot_.contains(x.get())) continue;
+      auto [it, fresh] = aliases_.try_emplace(x->array().buffer().get(), x.get());
+      if (!fresh && it->second != x.get()) it->second = nullptr;  // two leaves: ambiguous
+    }
+    absl::StatusOr<GemmPlan> plan = PlanGemm(
+        n, *av, *bv, target, Maker(SlotHome::kTemp),
+        [this](const NDArray& v) -> absl::StatusOr<NDArray> {
+          auto alias = aliases_.find(v.buffer().get());
+          if (alias != aliases_.end() && alias->second == nullptr) {
+            return absl::UnimplementedError(
+                "Schedule(): a copy of a contraction operand whose buffer two inputs share");
+          }
+          return Operand(MakeArray(v), /*c_order=*/true);
         });
+    aliases_.clear();
     if (!plan.ok()) return plan.status();
     GemmCall g = GemmCallOf(*plan);
     g.node = &n;
@@ -558,6 +579,9 @@ class Scheduler {
   std::vector<NDArray> placeholders_;  // per slot; null for inputs
   absl::flat_hash_map<const Node*, int> input_slot_;
   absl::flat_hash_map<const Node*, int> scalar_leaf_;
+  // While a GEMM is planned: the input leaf whose buffer a copied view of an
+  // operand reads (null when two leaves share it).
+  absl::flat_hash_map<const Buffer*, const Node*> aliases_;
 };
 
 }  // namespace

@@ -185,8 +185,8 @@ GraphSignature Sign(absl::Span<const NodePtr> roots, absl::Span<const NDArray> o
 // slots of those layouts. Contractions become GEMM steps; elementwise work
 // on a root's one contraction of the root's shape runs as the GEMM's
 // epilogue. Unimplemented for graphs it does not plan yet (complex
-// reductions, contractions the GEMM does not take or whose operands need a
-// copy first): the caller evaluates those another way.
+// reductions, contractions the GEMM does not take): the caller evaluates
+// those another way.
 absl::StatusOr<Program> Schedule(absl::Span<const NodePtr> roots, int vector_bytes,
                                  absl::Span<const NDArray> out = {});
 

@@ -25,6 +25,16 @@ enum class Order { kC, kF, kA, kK };
 // many dimensions, or a product (times `itemsize`) that overflows int64.
 absl::StatusOr<int64_t> CheckedSize(Dims shape, int64_t itemsize = 1);
 
+// a == b, inline: what replaying a Program compares for every operand on
+// every call, where a call to memcmp costs more than the loop.
+inline bool SameDims(Dims a, Dims b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (a[i] != b[i]) return false;
+  }
+  return true;
+}
+
 // Strides of a freshly allocated contiguous array (kF is Fortran, else C).
 Strides ContiguousStrides(Dims shape, int64_t itemsize, Order order);
 
