@@ -103,6 +103,37 @@ TEST(ScriptTest, ExpressionsFollowNumPy) {
   EXPECT_EQ(Exec(s, "np.linalg.multi_dot((x, x.T, x)).shape"), "(3, 4)\n");
 }
 
+TEST(ScriptTest, LambdasAndTracedFunctions) {
+  Session s;
+  EXPECT_EQ(Exec(s, "x = arange(6.0)"), "");
+  EXPECT_EQ(Exec(s, "a = 5"), "");
+  EXPECT_EQ(Exec(s, "f = lambda a, b: 2 * a + b"), "");
+  EXPECT_EQ(Exec(s, "f"), "<function <lambda>>\n");
+  EXPECT_EQ(Exec(s, "f(x, 1)"), "array([ 1.,  3.,  5.,  7.,  9., 11.])\n");
+  EXPECT_EQ(Exec(s, "f(3, 4)"), "10\n");
+  EXPECT_EQ(Exec(s, "a"), "5\n");  // the parameter shadowed it for the call only
+  EXPECT_EQ(Exec(s, "(lambda: x[::2])()"), "array([0., 2., 4.])\n");
+  EXPECT_EQ(Exec(s, "f(x)"), "error: <lambda>() takes 2 positional argument(s) but 1 were given");
+  EXPECT_EQ(Exec(s, "f(x, b=x)"), "error: <lambda>() got an unexpected keyword argument 'b'");
+  EXPECT_EQ(Exec(s, "lambda a, a: a"),
+            "  lambda a, a: a\n            ^\nerror: duplicate argument in a lambda");
+  // jit: traced on the first call per argument layout, replayed after.
+  EXPECT_EQ(Exec(s, "k = 1.0"), "");
+  EXPECT_EQ(Exec(s, "g = jit(lambda a, b: exp(a - a.max()) / b + k)"), "");
+  EXPECT_EQ(Exec(s, "g"), "<jit function <lambda>>\n");
+  const std::string first = Exec(s, "g(x, x + 1)");
+  EXPECT_EQ(first, Exec(s, "exp(x - x.max()) / (x + 1) + k"));
+  EXPECT_EQ(Exec(s, "y = arange(6.0) * 2"), "");
+  EXPECT_EQ(Exec(s, "g(y, y + 1)"), Exec(s, "exp(y - y.max()) / (y + 1) + k"));
+  // A replay reads the globals as they were traced (as JAX's jit does).
+  EXPECT_EQ(Exec(s, "k = 100.0"), "");
+  EXPECT_EQ(Exec(s, "g(x, x + 1)"), first);
+  // Numbers are not traced: the lambda runs as it is.
+  EXPECT_EQ(Exec(s, "jit(lambda a: a * 2 + k)(1.5)"), "103.0\n");
+  EXPECT_EQ(Exec(s, "jit(3)"), "error: jit() takes one lambda, as jit(lambda a, b: ...)");
+  EXPECT_EQ(Exec(s, "jit(lambda a: a + nope)(x)"), "error: name 'nope' is not defined");
+}
+
 TEST(ScriptTest, RecordArraysAndListLiterals) {
   Session s;
   EXPECT_EQ(

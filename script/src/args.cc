@@ -37,6 +37,8 @@ std::string KindName(const Value& v) {
       return "module";
     case Value::kGenerator:
       return "Generator";
+    case Value::kLambda:
+      return "function";
   }
   return "?";
 }

@@ -31,4 +31,9 @@ bool Truthy(const Value* v, bool dflt);
 // nesting, float64 / int64 / bool as NumPy infers; ragged nesting fails.
 absl::StatusOr<Array<>> ListToArray(const Value& v, const std::string& what);
 
+// The ufunc of a Python operator ("+", "<=", ...) (operators.cc).
+absl::StatusOr<ir::Ufunc> OperatorUfunc(const std::string& op);
+// Python's arithmetic on two numbers (ints stay ints where Python's do).
+absl::StatusOr<Value> NumberOp(const std::string& op, const Value& a, const Value& b);
+
 }  // namespace ndjit::script

@@ -32,6 +32,7 @@ struct Node {
     kSubscript,  // kids[0] value, kids[1..] index items
     kSlice,      // kids: start, stop, step (null where omitted)
     kAssign,     // text = target name, kids[0] value
+    kLambda,     // keywords = parameter names, kids[0] body
   };
   Kind kind;
   int column = 0;
@@ -41,6 +42,9 @@ struct Node {
   std::vector<std::string> keywords;  // kCall: names of the trailing keyword arguments
   std::vector<NodePtr> kwargs;        // kCall: their values
 };
+
+// A deep copy of `n` (a lambda keeps its body after its line is gone).
+NodePtr CloneSyntax(const Node& n);
 
 // A syntax error: the message and the column it points at.
 struct SyntaxError {

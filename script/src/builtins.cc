@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "args.h"
+#include "lambda.h"
 #include "ndjit/linalg.h"
 #include "ndjit/runtime/npy.h"
 #include "value.h"
@@ -658,6 +659,8 @@ std::string Repr(const Value& v) {
     case Value::kGenerator:
       return absl::StrCat("Generator(Philox) seed=", v.rng->seed(),
                           " streams drawn=", v.rng->streams_used());
+    case Value::kLambda:
+      return v.lambda->traced != nullptr ? "<jit function <lambda>>" : "<function <lambda>>";
   }
   return "?";
 }

@@ -180,7 +180,27 @@ class Parser {
   NodePtr Expr() {
     Nest nest(*this);
     if (failed_) return Make(Node::kNone, Peek().column);
+    if (Peek().kind == Token::kName && Peek().text == "lambda") return Lambda();
     return Comparison();
+  }
+
+  // lambda a, b: body
+  NodePtr Lambda() {
+    auto n = Make(Node::kLambda, Next().column);
+    while (!failed_ && !IsOp(":")) {
+      if (Peek().kind != Token::kName) {
+        Fail("expected a parameter name", Peek().column);
+        break;
+      }
+      for (const std::string& p : n->keywords) {
+        if (p == Peek().text) Fail("duplicate argument in a lambda", Peek().column);
+      }
+      n->keywords.push_back(Next().text);
+      if (!Accept(",")) break;
+    }
+    Expect(":");
+    n->kids.push_back(Expr());
+    return n;
   }
 
   NodePtr Comparison() {

@@ -11,7 +11,9 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/strip.h"
+#include "args.h"
 #include "ast.h"
+#include "lambda.h"
 #include "launch_recorder.h"
 #include "ndjit/codegen/gemm.h"
 #include "ndjit/codegen/jit.h"
@@ -54,87 +56,6 @@ constexpr ExplorerCommand kCommands[] = {
     {":help", "", "this list", false},
 };
 
-absl::Status Bad(const std::string& text) { return absl::InvalidArgumentError(text); }
-
-absl::StatusOr<ir::Ufunc> OperatorUfunc(const std::string& op) {
-  static const std::pair<const char*, ir::Ufunc> kOps[] = {
-      {"+", ir::Ufunc::kAdd},          {"-", ir::Ufunc::kSubtract},
-      {"*", ir::Ufunc::kMultiply},     {"/", ir::Ufunc::kTrueDivide},
-      {"//", ir::Ufunc::kFloorDivide}, {"%", ir::Ufunc::kRemainder},
-      {"**", ir::Ufunc::kPower},       {"&", ir::Ufunc::kBitwiseAnd},
-      {"|", ir::Ufunc::kBitwiseOr},    {"^", ir::Ufunc::kBitwiseXor},
-      {"<<", ir::Ufunc::kLeftShift},   {">>", ir::Ufunc::kRightShift},
-      {"==", ir::Ufunc::kEqual},       {"!=", ir::Ufunc::kNotEqual},
-      {"<", ir::Ufunc::kLess},         {"<=", ir::Ufunc::kLessEqual},
-      {">", ir::Ufunc::kGreater},      {">=", ir::Ufunc::kGreaterEqual}};
-  for (const auto& [text, op_enum] : kOps) {
-    if (op == text) return op_enum;
-  }
-  return Bad(absl::StrCat("unsupported operator ", op));
-}
-
-// Python's arithmetic on two numbers (ints stay ints where Python's do).
-absl::StatusOr<Value> NumberOp(const std::string& op, const Value& a, const Value& b) {
-  const bool ints = a.kind != Value::kFloat && b.kind != Value::kFloat;
-  const double x = a.kind == Value::kFloat ? a.f : static_cast<double>(a.i);
-  const double y = b.kind == Value::kFloat ? b.f : static_cast<double>(b.i);
-  if (op == "==") return Value::Bool(x == y);
-  if (op == "!=") return Value::Bool(x != y);
-  if (op == "<") return Value::Bool(x < y);
-  if (op == "<=") return Value::Bool(x <= y);
-  if (op == ">") return Value::Bool(x > y);
-  if (op == ">=") return Value::Bool(x >= y);
-  if (op == "/") {
-    if (y == 0) return Bad("division by zero");
-    return Value::Float(x / y);
-  }
-  if ((op == "//" || op == "%") && y == 0) return Bad("integer division or modulo by zero");
-  if (ints) {
-    // Python's ints are unbounded; these are 64-bit, and leaving the range
-    // is an error rather than a wrapped (or undefined) result.
-    const int64_t i = a.i, j = b.i;
-    int64_t r = 0;
-    using Result = absl::StatusOr<Value>;
-    const auto overflow = [&]() -> Result {
-      return Bad(absl::StrCat("integer overflow in ", i, " ", op, " ", j));
-    };
-    const auto value = [](int64_t v) -> Result { return Value::Int(v); };
-    if (op == "+") return __builtin_add_overflow(i, j, &r) ? overflow() : value(r);
-    if (op == "-") return __builtin_sub_overflow(i, j, &r) ? overflow() : value(r);
-    if (op == "*") return __builtin_mul_overflow(i, j, &r) ? overflow() : value(r);
-    if (op == "//" || op == "%") {
-      if (i == INT64_MIN && j == -1) return op == "%" ? value(0) : overflow();
-      const int64_t q = i / j - ((i % j != 0) && ((i < 0) != (j < 0)));
-      return op == "//" ? Value::Int(q) : Value::Int(i - q * j);
-    }
-    if (op == "**" && j >= 0) {
-      int64_t p = 1, base = i;
-      for (int64_t e = j; e > 0; e >>= 1) {
-        if ((e & 1) && __builtin_mul_overflow(p, base, &p)) return overflow();
-        if (e > 1 && __builtin_mul_overflow(base, base, &base)) return overflow();
-      }
-      return Value::Int(p);
-    }
-    if (op == "&") return Value::Int(i & j);
-    if (op == "|") return Value::Int(i | j);
-    if (op == "^") return Value::Int(i ^ j);
-    if (op == "<<" || op == ">>") {
-      if (j < 0) return Bad("negative shift count");
-      if (op == ">>") return Value::Int(j >= 64 ? (i < 0 ? -1 : 0) : i >> j);
-      if (i == 0) return Value::Int(0);
-      if (j >= 63 || (i > 0 ? i > (INT64_MAX >> j) : i < (INT64_MIN >> j))) return overflow();
-      return Value::Int(static_cast<int64_t>(static_cast<uint64_t>(i) << j));
-    }
-  }
-  if (op == "+") return Value::Float(x + y);
-  if (op == "-") return Value::Float(x - y);
-  if (op == "*") return Value::Float(x * y);
-  if (op == "**") return Value::Float(std::pow(x, y));
-  if (op == "//") return Value::Float(std::floor(x / y));
-  if (op == "%") return Value::Float(x - std::floor(x / y) * y);
-  return Bad(absl::StrCat("unsupported operand type(s) for ", op, ": 'float' and 'float'"));
-}
-
 std::optional<DType> DTypeName(const std::string& name) {
   if (name == "float") return DType::kFloat64;
   if (name == "int") return DType::kInt64;
@@ -165,7 +86,7 @@ struct Session::Impl {
     if (name == "e") return Value::Float(M_E);
     if (name == "inf") return Value::Float(INFINITY);
     if (name == "nan") return Value::Float(NAN);
-    if (IsBuiltin(name)) return Value::Function(name);
+    if (IsBuiltin(name) || name == "jit") return Value::Function(name);
     return Bad(absl::StrCat("name '", name, "' is not defined"));
   }
 
@@ -239,6 +160,8 @@ struct Session::Impl {
         return Subscript(n);
       case Node::kSlice:
         return Bad("a slice is only allowed in an index");
+      case Node::kLambda:
+        return MakeLambda(n);
       case Node::kAssign: {
         absl::StatusOr<Value> v = Eval(*n.kids[0]);
         if (!v.ok()) return v;
@@ -273,9 +196,12 @@ struct Session::Impl {
       if (!a.ok()) return a.status();
       return Value::Arr(a->astype(callee->dtype));
     }
+    const Evaluator eval = [this](const Node& body) { return Eval(body); };
+    if (callee->kind == Value::kLambda) return CallLambda(*callee, args, vars, eval);
     if (callee->kind != Value::kFunction) {
       return Bad(absl::StrCat("'", Repr(*callee), "' is not callable"));
     }
+    if (callee->s == "jit") return Jit(args, vars, eval);
     return CallBuiltin(callee->s, std::move(args));
   }
 
@@ -772,6 +698,8 @@ absl::StatusOr<NDArray> Session::EvaluateArray(absl::string_view expr) {
 
 std::vector<std::string> Session::Completions(absl::string_view prefix) const {
   std::vector<std::string> names = BuiltinNames();
+  names.push_back("jit");
+  names.push_back("lambda");
   for (const auto& [name, v] : impl_->vars) names.push_back(name);
   for (const ExplorerCommand& c : kCommands) names.push_back(c.name);
   for (const char* t : {"float32", "float64", "int32", "int64", "bool"}) names.push_back(t);

@@ -14,6 +14,8 @@
 
 namespace ndjit::script {
 
+struct Lambda;
+
 struct Value {
   enum Kind {
     kNone,
@@ -29,6 +31,7 @@ struct Value {
     kFunction,
     kModule,
     kGenerator,  // random.default_rng(seed): shared, so its stream count moves on
+    kLambda,     // lambda a, b: ... (lambda.h), or jit(lambda ...)
   };
   Kind kind = kNone;
   Array<> array;
@@ -41,6 +44,7 @@ struct Value {
   RecordArray records;             // kRecords
   std::shared_ptr<Value> self;     // kFunction: the bound object of a method
   std::shared_ptr<Generator> rng;  // kGenerator
+  std::shared_ptr<const Lambda> lambda;  // kLambda
 
   static Value Arr(Array<> a) {
     Value v;
