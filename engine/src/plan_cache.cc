@@ -33,6 +33,7 @@ Cache& TheCache() {
 void ForgetNodes(ir::Program& p) {
   p.held.clear();
   for (ir::Slot& s : p.slots) s.node = nullptr;
+  p.origins.clear();
   for (ir::Step& s : p.steps) {
     s.nodes.clear();
     s.gemm.node = nullptr;
@@ -40,7 +41,12 @@ void ForgetNodes(ir::Program& p) {
   }
 }
 
+thread_local const ProgramObserver* t_observer = nullptr;
+
 }  // namespace
+
+void SetProgramObserver(const ProgramObserver* observer) { t_observer = observer; }
+const ProgramObserver* GetProgramObserver() { return t_observer; }
 
 void AddCacheStats(Stats& s) {
   s.programs_reused = TheCache().hits.load(std::memory_order_relaxed);
@@ -55,7 +61,8 @@ absl::StatusOr<std::shared_ptr<const Executable>> Plan(absl::Span<const ir::Node
                                                        std::string key,
                                                        absl::Span<const NDArray> out) {
   Cache& c = TheCache();
-  {
+  const ProgramObserver* const observer = t_observer;
+  if (observer == nullptr) {
     std::lock_guard<std::mutex> lock(c.mu);
     auto it = c.programs.find(key);
     if (it != c.programs.end()) {
@@ -67,6 +74,7 @@ absl::StatusOr<std::shared_ptr<const Executable>> Plan(absl::Span<const ir::Node
   absl::StatusOr<ir::Program> program = ir::Schedule(roots, vector_bytes, out);
   if (!program.ok()) return program.status();
   c.misses.fetch_add(1, std::memory_order_relaxed);
+  if (observer != nullptr) (*observer)(*program);
   ForgetNodes(*program);
   auto exe = std::make_shared<Executable>();
   exe->program = *std::move(program);
@@ -84,6 +92,7 @@ absl::StatusOr<std::shared_ptr<const Executable>> Plan(absl::Span<const ir::Node
   }
   if (!compiled.ok()) return compiled;
   std::shared_ptr<const Executable> shared = std::move(exe);
+  if (observer != nullptr) return shared;
   std::lock_guard<std::mutex> lock(c.mu);
   if (c.programs.size() >= kMaxPrograms) {
     // No recency is kept: dropping every other entry is as good a guess.

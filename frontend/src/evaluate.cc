@@ -9,7 +9,6 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
 #include "evaluate_internal.h"
-#include "launch_recorder.h"
 #include "ndjit/array.h"
 #include "ndjit/codegen/jit.h"
 #include "ndjit/codegen/target.h"
@@ -25,8 +24,6 @@ namespace ndjit {
 namespace {
 
 std::atomic<int64_t> g_evaluations{0};
-thread_local std::vector<ir::KernelLaunch>* t_recorder = nullptr;
-thread_local absl::flat_hash_map<const ir::Node*, const ir::Node*>* t_origins = nullptr;
 
 void NoteKernel(const ir::KernelSpec& spec) { engine::CountKernel(spec); }
 
@@ -141,14 +138,13 @@ absl::StatusOr<std::vector<NDArray>> Rerun(const CachedPlan& plan) {
 // something yet (complex dtypes).
 absl::StatusOr<std::vector<NDArray>> Fused(absl::Span<const ir::NodePtr> outputs,
                                            absl::Span<const NDArray> out = {}) {
-  const bool cacheable = outputs.size() == 1 && out.empty() && t_recorder == nullptr;
+  const bool cacheable = outputs.size() == 1 && out.empty();
   if (cacheable) {
     if (std::shared_ptr<const CachedPlan> plan = Plans().Find(outputs[0])) return Rerun(*plan);
   }
   const int vector_bytes = codegen::GetHostTarget().vector_bits / 8;
   absl::StatusOr<ir::KernelLaunch> launch = ir::PlanElementwiseKernel(outputs, vector_bytes, out);
   if (!launch.ok()) return launch.status();
-  if (t_recorder != nullptr) t_recorder->push_back(*launch);
   absl::Status s = codegen::RunKernel(*launch);
   if (s.ok()) {
     NoteKernel(launch->spec);
@@ -175,7 +171,6 @@ absl::StatusOr<std::vector<NDArray>> ReduceAll(absl::Span<const ir::NodePtr> nod
   if (!plan.ok()) return plan.status();
   for (const ir::KernelLaunch& piece : plan->pieces) {
     if (piece.empty) continue;
-    if (t_recorder != nullptr) t_recorder->push_back(piece);
     absl::Status s = codegen::RunKernel(piece);
     if (s.code() == absl::StatusCode::kUnimplemented) return Reference(nodes);
     if (!s.ok()) return s;
@@ -215,22 +210,6 @@ absl::Status RunGemm(const ir::GemmPlan& plan) {
   return engine::RunGemm(ir::GemmCallOf(plan), plan.a.data(), plan.b.data(), plan.c3.data());
 }
 
-// Tells the explorer's recorder (if any) that `plan` is about to run.
-void RecordGemm(const ir::Node& n, const ir::GemmPlan& plan, const NDArray& a, const NDArray& b) {
-  if (t_recorder == nullptr) return;
-  ir::KernelLaunch l;
-  l.outputs.push_back(
-      ir::MakeContract(ir::MakeArray(a), ir::MakeArray(b), n.labels(0), n.labels(1), n.labels(2))
-          .value_or(nullptr));
-  if (l.outputs[0] == nullptr) return;
-  // Named after the caller's node.
-  if (t_origins != nullptr) (*t_origins)[l.outputs[0].get()] = &n;
-  l.instr_nodes.push_back(l.outputs[0].get());
-  l.arrays = {plan.result, a, b};
-  l.sizes = {plan.batch, plan.m, plan.n, plan.k};
-  t_recorder->push_back(std::move(l));
-}
-
 // A contraction whose inputs hold no reduction or contraction. Dtypes the
 // GEMM does not take (the frontend does not build those) go through the
 // reference evaluator.
@@ -249,7 +228,6 @@ absl::StatusOr<NDArray> Contract(const ir::Node& n, const ir::NodePtr& a, const 
     return (*ref)[0];
   }
   if (!plan.ok()) return plan.status();
-  RecordGemm(n, *plan, *av, *bv);
   if (absl::Status s = RunGemm(*plan); !s.ok()) return s;
   return plan->result;
 }
@@ -367,9 +345,9 @@ absl::StatusOr<std::vector<ir::NodePtr>> CutAtReductions(absl::Span<const ir::No
     bool contracted = false;
     for (const ir::Node* n : pending) {
       if (n->kind() == ir::NodeKind::kContract) {
-        absl::StatusOr<ir::NodePtr> a = ir::Substitute(n->inputs()[0], with, t_origins);
+        absl::StatusOr<ir::NodePtr> a = ir::Substitute(n->inputs()[0], with);
         if (!a.ok()) return a.status();
-        absl::StatusOr<ir::NodePtr> b = ir::Substitute(n->inputs()[1], with, t_origins);
+        absl::StatusOr<ir::NodePtr> b = ir::Substitute(n->inputs()[1], with);
         if (!b.ok()) return b.status();
         if ((*a)->has_reduction() || (*b)->has_reduction()) {
           later.push_back(n);
@@ -381,7 +359,7 @@ absl::StatusOr<std::vector<ir::NodePtr>> CutAtReductions(absl::Span<const ir::No
         contracted = true;
         continue;
       }
-      absl::StatusOr<ir::NodePtr> input = ir::Substitute(n->inputs()[0], with, t_origins);
+      absl::StatusOr<ir::NodePtr> input = ir::Substitute(n->inputs()[0], with);
       if (!input.ok()) return input.status();
       if ((*input)->has_reduction()) {
         later.push_back(n);
@@ -395,7 +373,6 @@ absl::StatusOr<std::vector<ir::NodePtr>> CutAtReductions(absl::Span<const ir::No
       absl::StatusOr<ir::NodePtr> r = ir::MakeReduce(
           n->op(), *input, std::vector<int64_t>(n->axes().begin(), n->axes().end()), true);
       if (!r.ok()) return r.status();
-      if (t_origins != nullptr) (*t_origins)[r->get()] = n;
       computed.emplace(key, NDArray());  // claimed: computed with its group
       ir::AddToReductionGroup(groups, *std::move(r));
     }
@@ -442,7 +419,7 @@ absl::StatusOr<std::vector<ir::NodePtr>> CutAtReductions(absl::Span<const ir::No
       roots.push_back(o);
       continue;
     }
-    absl::StatusOr<ir::NodePtr> sub = ir::Substitute(o, with, t_origins);
+    absl::StatusOr<ir::NodePtr> sub = ir::Substitute(o, with);
     if (!sub.ok()) return sub.status();
     // Reduction values other kernels read are the evaluation's intermediates.
     if ((*sub)->kind() != ir::NodeKind::kArray) {
@@ -487,7 +464,6 @@ absl::StatusOr<std::optional<NDArray>> FusedEpilogue(const ir::NodePtr& root,
   if (!plan.ok() && plan.status().code() != absl::StatusCode::kUnimplemented) return plan.status();
   if (!plan.ok()) return std::nullopt;
   if (bare) {
-    RecordGemm(contract, *plan, *a, *b);
     if (absl::Status s = RunGemm(*plan); !s.ok()) return s;
     if (plan->c.buffer() != out[0].buffer()) {
       if (absl::Status s = CopyTo(out[0], plan->result); !s.ok()) return s;
@@ -497,7 +473,7 @@ absl::StatusOr<std::optional<NDArray>> FusedEpilogue(const ir::NodePtr& root,
   if (!plan->blocks_are_boxes) return std::nullopt;
   absl::flat_hash_map<const ir::Node*, ir::NodePtr> with;
   with[&contract] = ir::MakeArray(plan->result);
-  absl::StatusOr<ir::NodePtr> body = ir::Substitute(root, with, t_origins);
+  absl::StatusOr<ir::NodePtr> body = ir::Substitute(root, with);
   if (!body.ok()) return body.status();
   NDArray target;
   if (!out.empty()) {
@@ -518,8 +494,6 @@ absl::StatusOr<std::optional<NDArray>> FusedEpilogue(const ir::NodePtr& root,
   // Not lowered by the JIT (complex values): the GEMM, then the reference.
   if (fn.status().code() == absl::StatusCode::kUnimplemented) return std::nullopt;
   if (!fn.ok()) return fn.status();
-  RecordGemm(contract, *plan, *a, *b);
-  if (t_recorder != nullptr) t_recorder->push_back(*launch);
   ir::GemmCall g = ir::GemmCallOf(*plan);
   g.has_epilogue = true;
   g.epilogue.spec = launch->spec;
@@ -547,8 +521,8 @@ namespace internal {
 absl::StatusOr<std::vector<NDArray>> FusedGraph(absl::Span<const ir::NodePtr> outputs,
                                                 absl::Span<const NDArray> out) {
   // Planned as a Program and run by the engine where the scheduler covers
-  // the graph; the explorer's recorder still watches the direct path.
-  if (t_recorder == nullptr && ProgramPathEnabled()) {
+  // the graph (complex reductions it does not: the direct path below).
+  if (ProgramPathEnabled()) {
     absl::StatusOr<std::vector<NDArray>> values = engine::Evaluate(outputs, out);
     if (values.status().code() != absl::StatusCode::kUnimplemented) return values;
   }
@@ -599,12 +573,6 @@ std::atomic<bool> g_program_path{std::getenv("NDJIT_PROGRAMS") == nullptr ||
 bool ProgramPathEnabled() { return g_program_path.load(std::memory_order_relaxed); }
 void SetProgramPathEnabled(bool on) { g_program_path.store(on, std::memory_order_relaxed); }
 
-void SetLaunchRecorder(std::vector<ir::KernelLaunch>* recorder,
-                       absl::flat_hash_map<const ir::Node*, const ir::Node*>* origins) {
-  t_recorder = recorder;
-  t_origins = origins;
-}
-std::vector<ir::KernelLaunch>* LaunchRecorder() { return t_recorder; }
 }  // namespace internal
 
 EvalStats GetEvalStats() {

@@ -317,7 +317,11 @@ absl::StatusOr<KernelLaunch> PlanElementwiseKernel(absl::Span<const NodePtr> out
 }
 
 std::string PrintKernel(const KernelLaunch& launch, const std::vector<std::string>& labels) {
-  const KernelSpec& spec = launch.spec;
+  return PrintKernel(launch.spec, launch.sizes, launch.strides, labels);
+}
+
+std::string PrintKernel(const KernelSpec& spec, Dims sizes, absl::Span<const Strides> strides,
+                        const std::vector<std::string>& labels) {
   auto operand_name = [&](int k) {
     return k < spec.num_outputs ? absl::StrCat("out", k) : absl::StrCat("in", k - spec.num_outputs);
   };
@@ -351,10 +355,10 @@ std::string PrintKernel(const KernelLaunch& launch, const std::vector<std::strin
     }
     // The runtime splits loop 0 between threads when no two of its
     // iterations write one output element.
-    bool parallel = d == 0 && launch.sizes[0] > 1;
-    for (int k = 0; k < spec.num_outputs && parallel; ++k) parallel = launch.strides[k][0] != 0;
+    bool parallel = d == 0 && sizes[0] > 1;
+    for (int k = 0; k < spec.num_outputs && parallel; ++k) parallel = strides[k][0] != 0;
     notes.push_back(parallel ? "parallel" : "serial");
-    absl::StrAppend(&out, indent, "for i", d, " in [0, ", launch.sizes[d], ")", step, ": ",
+    absl::StrAppend(&out, indent, "for i", d, " in [0, ", sizes[d], ")", step, ": ",
                     absl::StrJoin(notes, ", "), "\n");
     indent += "  ";
   }

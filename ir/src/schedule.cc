@@ -286,9 +286,9 @@ class Scheduler {
       bool contracted = false;
       for (const Node* n : pending) {
         if (n->kind() == NodeKind::kContract) {
-          absl::StatusOr<NodePtr> a = Substitute(n->inputs()[0], with);
+          absl::StatusOr<NodePtr> a = Substitute(n->inputs()[0], with, &program_.origins);
           if (!a.ok()) return a.status();
-          absl::StatusOr<NodePtr> b = Substitute(n->inputs()[1], with);
+          absl::StatusOr<NodePtr> b = Substitute(n->inputs()[1], with, &program_.origins);
           if (!b.ok()) return b.status();
           if ((*a)->has_reduction() || (*b)->has_reduction()) {
             later.push_back(n);
@@ -300,7 +300,7 @@ class Scheduler {
           contracted = true;
           continue;
         }
-        absl::StatusOr<NodePtr> input = Substitute(n->inputs()[0], with);
+        absl::StatusOr<NodePtr> input = Substitute(n->inputs()[0], with, &program_.origins);
         if (!input.ok()) return input.status();
         if ((*input)->has_reduction()) {
           later.push_back(n);
@@ -314,6 +314,7 @@ class Scheduler {
         absl::StatusOr<NodePtr> r = MakeReduce(
             n->op(), *input, std::vector<int64_t>(n->axes().begin(), n->axes().end()), true);
         if (!r.ok()) return r.status();
+        if (r->get() != n) program_.origins[r->get()] = n;
         computed.emplace(key, NDArray());  // claimed: planned with its group
         AddToReductionGroup(groups, *std::move(r));
       }
@@ -341,7 +342,7 @@ class Scheduler {
     }
     std::vector<NodePtr> out;
     for (const NodePtr& r : roots) {
-      absl::StatusOr<NodePtr> sub = Substitute(r, with);
+      absl::StatusOr<NodePtr> sub = Substitute(r, with, &program_.origins);
       if (!sub.ok()) return sub.status();
       out.push_back(*std::move(sub));
     }
@@ -495,7 +496,7 @@ class Scheduler {
     NDArray target;
     if (!bare) {
       absl::flat_hash_map<const Node*, NodePtr> with = {{&contract, body}};
-      absl::StatusOr<NodePtr> sub = Substitute(root, with);
+      absl::StatusOr<NodePtr> sub = Substitute(root, with, &program_.origins);
       if (!sub.ok()) return sub.status();
       body = *std::move(sub);
       gemm.nodes.push_back(root.get());

@@ -14,13 +14,13 @@
 #include "args.h"
 #include "ast.h"
 #include "lambda.h"
-#include "launch_recorder.h"
 #include "ndjit/codegen/gemm.h"
 #include "ndjit/codegen/jit.h"
 #include "ndjit/codegen/profile.h"
 #include "ndjit/codegen/target.h"
 #include "ndjit/ir/program.h"
 #include "ndjit/script.h"
+#include "shown.h"
 #include "value.h"
 
 namespace ndjit::script {
@@ -317,66 +317,7 @@ struct Session::Impl {
     return v->array;
   }
 
-  // Evaluates a fresh copy of `a`, recording the kernels it runs; `origins`
-  // maps the nodes the evaluation rebuilt back to `a`'s.
-  absl::StatusOr<std::vector<ir::KernelLaunch>> Record(const Array<>& a, double* ms = nullptr) {
-    std::vector<ir::KernelLaunch> launches;
-    origins.clear();
-    const EvalStats before = GetEvalStats();
-    internal::SetLaunchRecorder(&launches, &origins);
-    const auto t0 = std::chrono::steady_clock::now();
-    try {
-      Array<>(a.node()).eval();
-    } catch (const Error& e) {
-      internal::SetLaunchRecorder(nullptr);
-      return absl::Status(e.code(), e.what());
-    }
-    internal::SetLaunchRecorder(nullptr);
-    if (ms)
-      *ms =
-          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-    const EvalStats after = GetEvalStats();
-    streamed_chunks = after.stream_chunks - before.stream_chunks;
-    streamed_passes = after.stream_passes - before.stream_passes;
-    // The pieces of one chunked reduction share their code, and so do the
-    // chunks of a streamed evaluation: show each kernel once.
-    std::vector<ir::KernelLaunch> distinct;
-    for (ir::KernelLaunch& l : launches) {
-      const bool repeat =
-          streamed_chunks > 0
-              ? std::any_of(distinct.begin(), distinct.end(),
-                            [&](const ir::KernelLaunch& d) { return d.spec == l.spec; })
-              : !distinct.empty() && distinct.back().spec == l.spec;
-      if (repeat && !internal::IsGemmLaunch(l)) continue;
-      distinct.push_back(std::move(l));
-    }
-    return distinct;
-  }
-
-  // The graph's %N name of each instruction of `l` (as :graph numbers the
-  // nodes of `root`), empty where an instruction has none.
-  std::vector<std::string> Labels(const ir::NodePtr& root, const ir::KernelLaunch& l) {
-    absl::flat_hash_map<const ir::Node*, int> id;
-    for (const ir::Node* n : ir::TopologicalOrder({root})) {
-      const int k = static_cast<int>(id.size());
-      id[n] = k;
-    }
-    std::vector<std::string> labels;
-    for (const ir::Node* n : l.instr_nodes) {
-      auto it = id.find(n);
-      if (it == id.end() && n != nullptr) {
-        if (auto o = origins.find(n); o != origins.end()) it = id.find(o->second);
-      }
-      labels.push_back(it == id.end() ? "" : absl::StrCat("%", it->second));
-    }
-    return labels;
-  }
-
   absl::StatusOr<std::string> Command(absl::string_view line);
-
-  absl::flat_hash_map<const ir::Node*, const ir::Node*> origins;
-  // Of the last Record: chunks and passes of a streamed evaluation.
-  int64_t streamed_chunks = 0, streamed_passes = 0;
 };
 
 absl::StatusOr<std::string> Session::Impl::Command(absl::string_view line) {
@@ -438,7 +379,7 @@ absl::StatusOr<std::string> Session::Impl::Command(absl::string_view line) {
         ir::Schedule({a->node()}, codegen::GetHostTarget().vector_bits / 8);
     if (program.status().code() == absl::StatusCode::kUnimplemented) {
       return absl::StrCat("not planned as a Program yet (", program.status().message(),
-                          "): :fused shows what runs\n");
+                          "): evaluated without one\n");
     }
     if (!program.ok()) return program.status();
     return ir::PrintProgram(*program);
@@ -464,8 +405,8 @@ absl::StatusOr<std::string> Session::Impl::Command(absl::string_view line) {
         absl::StrAppend(&dot, "  n", id[in.get()], " -> n", k, ";\n");
     }
     // Kernels as clusters: the nodes each one computes.
-    absl::StatusOr<std::vector<ir::KernelLaunch>> launches = Record(*a);
-    if (!launches.ok()) return launches.status();
+    absl::StatusOr<Shown> shown = EvaluateAndShow(*a);
+    if (!shown.ok()) return shown.status();
     // A node belongs to the first kernel that computes it; leaves (inputs)
     // and values a kernel only reads stay outside.
     std::vector<std::string> placed;
@@ -474,9 +415,9 @@ absl::StatusOr<std::string> Session::Impl::Command(absl::string_view line) {
         placed.push_back(absl::StrCat("%", id[n]));
       }
     }
-    for (size_t k = 0; k < launches->size(); ++k) {
+    for (size_t k = 0; k < shown->kernels.size(); ++k) {
       absl::StrAppend(&dot, "  subgraph cluster_", k, " {\n    label=\"kernel ", k, "\";\n");
-      for (const std::string& label : Labels(a->node(), (*launches)[k])) {
+      for (const std::string& label : shown->kernels[k].labels) {
         if (label.empty() || std::find(placed.begin(), placed.end(), label) != placed.end()) {
           continue;
         }
@@ -503,77 +444,62 @@ absl::StatusOr<std::string> Session::Impl::Command(absl::string_view line) {
     codegen::SetProfiling(true);
     profile_before = codegen::GetProfile();
   }
-  absl::StatusOr<std::vector<ir::KernelLaunch>> launches = Record(*a, &first_ms);
-  if (!launches.ok()) return launches.status();
-  if (launches->empty()) return std::string("no kernel runs: the value is an array already\n");
+  absl::StatusOr<Shown> shown = EvaluateAndShow(*a);
+  if (!shown.ok()) return shown.status();
+  first_ms = shown->first_ms;
+  const std::vector<ShownKernel>& kernels = shown->kernels;
+  if (!shown->unplanned.empty()) {
+    return absl::StrCat("not planned as a Program yet (", shown->unplanned,
+                        "): evaluated without one\n");
+  }
+  if (kernels.empty()) return std::string("no kernel runs: the value is an array already\n");
   std::string out;
-  if (streamed_chunks > 0) {
-    absl::StrAppend(&out, "streamed: ", streamed_chunks, " chunks in ", streamed_passes,
+  if (shown->streamed_chunks > 0) {
+    absl::StrAppend(&out, "streamed: ", shown->streamed_chunks, " chunks in ",
+                    shown->streamed_passes,
                     " pass(es) along the first axis of the memory-mapped inputs (chunk budget ",
                     StreamChunkBytes(), " bytes); each kernel shown once\n");
   }
   if (cmd == ":fused" || cmd == ":loops") {
-    for (size_t k = 0; k < launches->size(); ++k) {
-      const ir::KernelLaunch& l = (*launches)[k];
-      if (internal::IsGemmLaunch(l)) {
-        const ir::Node& c = *l.outputs[0];
-        const std::vector<std::string> labels = Labels(a->node(), l);
-        absl::StrAppend(&out, "kernel ", k, ": gemm ", ir::TypeString(c.dtype(), c.shape()), " \"",
-                        ir::ContractSubscripts(c), "\" as batch ", l.sizes[0], " x (", l.sizes[1],
-                        " x ", l.sizes[3], ") @ (", l.sizes[3], " x ", l.sizes[2], "); ",
-                        codegen::DescribeGemmBlocking(c.dtype()), "\n  nodes ",
-                        labels.empty() ? "" : labels[0], "\n");
-        if (k + 1 < launches->size() && !internal::IsGemmLaunch((*launches)[k + 1]) &&
-            (*launches)[k + 1].spec.num_outputs == 1) {
-          // An epilogue follows when the next kernel reads this GEMM's C.
-          for (const NDArray& x : (*launches)[k + 1].arrays) {
-            if (x.buffer() == l.arrays[0].buffer()) {
-              absl::StrAppend(&out, "  epilogue: kernel ", k + 1,
-                              " runs on each block of C while it is in cache\n");
-              break;
-            }
-          }
+    for (size_t k = 0; k < kernels.size(); ++k) {
+      const ShownKernel& l = kernels[k];
+      if (l.gemm) {
+        absl::StrAppend(&out, "kernel ", k, ": ", l.gemm_text, "\n  nodes ", l.labels[0], "\n");
+        if (l.has_epilogue) {
+          absl::StrAppend(&out, "  epilogue: kernel ", k + 1,
+                          " runs on each block of C while it is in cache\n");
         }
         continue;
       }
       const auto bytes = static_cast<int64_t>(ir::MovedBytes(l.spec, l.sizes, l.strides));
       int64_t ops = 0;
       for (const ir::Instr& in : l.spec.body) ops += in.kind == ir::Instr::kUfunc;
-      std::vector<std::string> computes;
-      for (const ir::NodePtr& o : l.outputs) {
-        computes.push_back(absl::StrCat(
-            o->kind() == ir::NodeKind::kReduce  ? std::string(ir::ReductionName(o->op()))
-            : o->kind() == ir::NodeKind::kUfunc ? std::string(ir::Name(o->op()))
-                                                : "copy",
-            " ", ir::TypeString(o->dtype(), o->shape())));
-      }
       // The graph nodes the kernel covers, by the names :graph gives them.
-      const std::vector<std::string> labels = Labels(a->node(), l);
       std::vector<std::string> nodes;
-      for (const std::string& label : labels) {
+      for (const std::string& label : l.labels) {
         if (!label.empty() && std::find(nodes.begin(), nodes.end(), label) == nodes.end()) {
           nodes.push_back(label);
         }
       }
-      absl::StrAppend(&out, "kernel ", k, ": computes ", absl::StrJoin(computes, ", "), "; reads ",
-                      l.arrays.size() - l.spec.num_outputs, " array(s) and ", l.spec.scalars.size(),
+      absl::StrAppend(&out, "kernel ", k, ": computes ", absl::StrJoin(l.computes, ", "),
+                      "; reads ", l.reads, " array(s) and ", l.spec.scalars.size(),
                       " scalar(s); fuses ", ops, " op(s); moves ", bytes, " bytes\n");
       absl::StrAppend(&out, "  nodes ", absl::StrJoin(nodes, " "), "\n");
-      if (cmd == ":loops") absl::StrAppend(&out, ir::PrintKernel(l, labels));
+      if (cmd == ":loops")
+        absl::StrAppend(&out, ir::PrintKernel(l.spec, l.sizes, l.strides, l.labels));
     }
     return out;
   }
   if (cmd == ":llvm" || cmd == ":asm") {
-    for (size_t k = 0; k < launches->size(); ++k) {
-      const ir::KernelLaunch& l = (*launches)[k];
+    for (size_t k = 0; k < kernels.size(); ++k) {
+      const ShownKernel& l = kernels[k];
       absl::StatusOr<std::string> text =
-          internal::IsGemmLaunch(l)
-              ? codegen::GemmKernelText(l.outputs[0]->dtype(),
-                                        cmd == ":asm" ? codegen::GemmStage::kAssembly
-                                        : optimized   ? codegen::GemmStage::kOptimizedLLVM
-                                                      : codegen::GemmStage::kLLVM)
+          l.gemm          ? codegen::GemmKernelText(l.gemm_dtype,
+                                           cmd == ":asm" ? codegen::GemmStage::kAssembly
+                                                    : optimized   ? codegen::GemmStage::kOptimizedLLVM
+                                                                  : codegen::GemmStage::kLLVM)
           : cmd == ":asm" ? codegen::KernelAssembly(l.spec)
-                          : codegen::KernelLLVMIR(l.spec, optimized, Labels(a->node(), l));
+                          : codegen::KernelLLVMIR(l.spec, optimized, l.labels);
       if (!text.ok()) return text.status();
       absl::StrAppend(&out, "; kernel ", k, "\n", *text);
     }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -56,6 +57,13 @@ absl::StatusOr<std::shared_ptr<const Executable>> Plan(absl::Span<const ir::Node
 absl::StatusOr<std::shared_ptr<const Executable>> Plan(absl::Span<const ir::NodePtr> roots,
                                                        std::string key,
                                                        absl::Span<const NDArray> out = {});
+
+// While set on a thread (null: unset), every Program the evaluations on it
+// run is passed to `observer` first, planned afresh past the caches so that
+// it still names the graph's nodes: how the explorer shows what runs.
+using ProgramObserver = std::function<void(const ir::Program&)>;
+void SetProgramObserver(const ProgramObserver* observer);
+const ProgramObserver* GetProgramObserver();
 
 // Plan and Run: the values of `roots`, bound from their own leaves, written
 // into `out` when given (NumPy's out=, one per root, of its shape and dtype).

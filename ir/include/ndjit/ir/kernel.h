@@ -190,5 +190,7 @@ DType AccumulatorDType(Ufunc op, DType dtype);
 // body instruction, empty for none), each instruction line ends with its
 // label: the explorer passes the graph's %N names.
 std::string PrintKernel(const KernelLaunch& launch, const std::vector<std::string>& labels = {});
+std::string PrintKernel(const KernelSpec& spec, Dims sizes, absl::Span<const Strides> strides,
+                        const std::vector<std::string>& labels = {});
 
 }  // namespace ndjit::ir

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "ndjit/ir/gemm_plan.h"
@@ -149,6 +150,9 @@ struct Program {
   // reductions' partials, and reduction results the last kernel reads.
   int64_t intermediate_bytes = 0;
   std::vector<NodePtr> held;
+  // For printers: every node the scheduler rebuilt (reductions' values
+  // substituted below it) -> the node of the roots' graph it stands for.
+  absl::flat_hash_map<const Node*, const Node*> origins;
 };
 
 // The GEMM `plan` runs, over its arrays' addresses (OperandRef::fixed).
