@@ -310,10 +310,36 @@ TEST(ProgramTest, ContractionOperandsThatDoNotMergeByAViewAreCopiedFirst) {
   for (size_t k = 0; k < got.size(); ++k) ASSERT_NEAR(got[k], ref[k], 1e-3 * std::abs(ref[k])) << k;
 }
 
-TEST(ProgramTest, ComplexReductionsAreLeftToTheDirectPath) {
-  const Array<> a(*Data({16, 16}, DType::kFloat32, 1).AsType(DType::kComplex64));
-  absl::StatusOr<ir::Program> p = ir::Schedule(Nodes({sum(a, 0)}), VectorBytes());
-  EXPECT_EQ(p.status().code(), absl::StatusCode::kUnimplemented);
+TEST(ProgramTest, CopiedOperandsOfOneBufferReadTheirOwnLeaf) {
+  const NDArray x = Data({32, 40, 48}, DType::kFloat32, 1);
+  const Array<> a = Array<>(x).transpose({0, 2, 1}), b = Array<>(x).transpose({2, 1, 0});
+  const Array<> c = einsum("ijk,jkl->il", {a, b});
+  absl::StatusOr<ir::Program> p = ir::Schedule(Nodes({c}), VectorBytes());
+  ASSERT_TRUE(p.ok()) << p.status();
+  Array<> want = c;
+  want.eval(Backend::kReference);
+  const auto got = testing::Values(c.array()), ref = testing::Values(want.array());
+  ASSERT_EQ(got.size(), ref.size());
+  for (size_t k = 0; k < got.size(); ++k) ASSERT_NEAR(got[k], ref[k], 1e-3 * std::abs(ref[k])) << k;
+}
+
+TEST(ProgramTest, ComplexReductionsRunOnTheReferenceEvaluator) {
+  const Array<> a(*Data({16, 24}, DType::kFloat32, 1).AsType(DType::kComplex64));
+  const Array<> r = abs(sum(a * a, 0) + 1.0f) - sum(real(mean(a, 1, true)));
+  absl::StatusOr<ir::Program> p = ir::Schedule(Nodes({r}), 64, {}, codegen::Lowers);
+  ASSERT_TRUE(p.ok()) << p.status();
+  int references = 0;
+  for (const ir::Step& s : p->steps) references += s.kind == ir::Step::kReference;
+  EXPECT_EQ(references, 2) << ir::PrintProgram(*p);
+  // A cached Program keeps the reference steps' graphs, over no array.
+  const EvalStats before = GetEvalStats();
+  absl::StatusOr<std::vector<NDArray>> got = engine::Evaluate(Nodes({r}));
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_EQ(GetEvalStats().fallbacks - before.fallbacks, 2);
+  Array<> want = r;
+  want.eval(Backend::kReference);
+  const auto g = testing::Values((*got)[0]), w = testing::Values(want.array());
+  for (size_t k = 0; k < g.size(); ++k) ASSERT_NEAR(g[k], w[k], 1e-4 * std::abs(w[k])) << k;
 }
 
 TEST(ProgramTest, GemmWithEpiloguePrintsOneKernelForEveryBlock) {

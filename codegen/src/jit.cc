@@ -349,6 +349,13 @@ absl::Status RunKernel(KernelFn fn, const ir::KernelSpec& spec, absl::Span<char*
   return absl::OkStatus();
 }
 
+bool Lowers(const ir::KernelSpec& spec) {
+  for (const ir::Instr& in : spec.body) {
+    if (in.kind == ir::Instr::kAccumulate && IsComplex(in.dtype)) return false;
+  }
+  return true;
+}
+
 absl::Status RunKernel(const ir::KernelLaunch& launch) {
   if (launch.empty) return absl::OkStatus();  // no element: nothing to compile or run
   absl::InlinedVector<char*, 8> ptrs;

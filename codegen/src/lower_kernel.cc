@@ -10,6 +10,7 @@
 #include "llvm/IR/Function.h"
 #include "llvm/IR/Intrinsics.h"
 #include "lower.h"
+#include "ndjit/codegen/jit.h"
 #include "ndjit/runtime/philox.h"
 
 namespace ndjit::codegen {
@@ -27,11 +28,7 @@ class KernelLowering {
       : spec_(spec), m_(m), ctx_(m.getContext()), b_(ctx_), labels_(labels) {}
 
   absl::Status Build(const std::string& name) {
-    for (const ir::Instr& in : spec_.body) {
-      if (in.kind == ir::Instr::kAccumulate && IsComplex(in.dtype)) {
-        return absl::UnimplementedError("JIT: complex reductions are not lowered yet");
-      }
-    }
+    if (!Lowers(spec_)) return absl::UnimplementedError("JIT: complex reductions are not lowered yet");
     llvm::Type* ptr = llvm::PointerType::getUnqual(ctx_);
     auto* fty = llvm::FunctionType::get(b_.getVoidTy(), {ptr, ptr, ptr, ptr, ptr}, false);
     fn_ = llvm::Function::Create(fty, llvm::Function::ExternalLinkage, name, m_);

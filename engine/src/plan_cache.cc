@@ -6,6 +6,7 @@
 #include <string>
 
 #include "absl/container/flat_hash_map.h"
+#include "ndjit/codegen/jit.h"
 #include "ndjit/codegen/target.h"
 #include "ndjit/engine/engine.h"
 
@@ -53,6 +54,11 @@ void AddCacheStats(Stats& s) {
   s.programs_planned = TheCache().misses.load(std::memory_order_relaxed);
 }
 
+absl::StatusOr<ir::Program> Schedule(absl::Span<const ir::NodePtr> roots,
+                                     absl::Span<const NDArray> out) {
+  return ir::Schedule(roots, codegen::GetHostTarget().vector_bits / 8, out, codegen::Lowers);
+}
+
 absl::StatusOr<std::shared_ptr<const Executable>> Plan(absl::Span<const ir::NodePtr> roots) {
   return Plan(roots, ir::ProgramKey(roots));
 }
@@ -70,8 +76,7 @@ absl::StatusOr<std::shared_ptr<const Executable>> Plan(absl::Span<const ir::Node
       return it->second;
     }
   }
-  const int vector_bytes = codegen::GetHostTarget().vector_bits / 8;
-  absl::StatusOr<ir::Program> program = ir::Schedule(roots, vector_bytes, out);
+  absl::StatusOr<ir::Program> program = Schedule(roots, out);
   if (!program.ok()) return program.status();
   c.misses.fetch_add(1, std::memory_order_relaxed);
   if (observer != nullptr) (*observer)(*program);

@@ -9,6 +9,7 @@
 #include "ndjit/codegen/gemm.h"
 #include "ndjit/codegen/jit.h"
 #include "ndjit/engine/engine.h"
+#include "ndjit/ir/reference.h"
 
 namespace ndjit::engine {
 namespace {
@@ -38,6 +39,29 @@ absl::Status RunCall(const ir::KernelCall& c, codegen::KernelFn fn, absl::Span<c
                              : codegen::RunKernel(c.spec, ptrs, c.sizes, c.strides, values);
   if (!s.ok()) return s;
   CountKernel(c.spec);
+  return absl::OkStatus();
+}
+
+// The step's graph over the slots' memory, by the reference evaluator.
+absl::Status RunReference(const ir::Step& step, absl::Span<const NDArray> bound) {
+  absl::flat_hash_map<const ir::Node*, ir::NodePtr> with;
+  for (const ir::Step::Leaf& l : step.reference_leaves) {
+    const NDArray& home = bound[l.slot];
+    const NDArray& stand_in = l.leaf->array();
+    absl::StatusOr<NDArray> view =
+        NDArray::FromBuffer(home.buffer(), home.offset() + l.offset, stand_in.dtype(),
+                            stand_in.shape(), stand_in.strides(), /*writeable=*/false);
+    if (!view.ok()) return view.status();
+    with[l.leaf] = ir::MakeArray(*view);
+  }
+  for (size_t k = 0; k < step.reference.size(); ++k) {
+    absl::StatusOr<ir::NodePtr> graph = ir::Substitute(step.reference[k], with);
+    if (!graph.ok()) return graph.status();
+    absl::StatusOr<NDArray> value = ir::EvaluateReference(*graph);
+    if (!value.ok()) return value.status();
+    if (absl::Status s = CopyTo(bound[step.reference_dest[k]], *value); !s.ok()) return s;
+    CountFallback();
+  }
   return absl::OkStatus();
 }
 
@@ -163,6 +187,9 @@ absl::StatusOr<std::vector<NDArray>> RunWith(const ir::Program& p,
     for (const ir::KernelCall& c : step.calls) {
       const codegen::KernelFn fn = kernels.empty() ? nullptr : kernels[next_kernel++];
       if (absl::Status s = RunCall(c, fn, bound, scalars); !s.ok()) return s;
+    }
+    if (step.kind == ir::Step::kReference) {
+      if (absl::Status s = RunReference(step, bound); !s.ok()) return s;
     }
     if (step.kind == ir::Step::kGemm) {
       const ir::GemmCall& g = step.gemm;

@@ -17,7 +17,7 @@ int64_t Product(Dims shape, size_t from, size_t to) {
 
 // `v` (dims already in group order) as [g0, g1, g2] with each group of
 // `sizes` dims merged: a view when the strides allow, else a C-order copy.
-absl::StatusOr<NDArray> Merge(const NDArray& v, const std::vector<size_t>& sizes,
+absl::StatusOr<NDArray> Merge(const NDArray& v, int input, const std::vector<size_t>& sizes,
                               const ArrayCopier& copy) {
   Shape merged;
   size_t d = 0;
@@ -27,7 +27,7 @@ absl::StatusOr<NDArray> Merge(const NDArray& v, const std::vector<size_t>& sizes
   }
   absl::StatusOr<NDArray> view = v.ReshapeView(merged);
   if (view.ok()) return view;
-  absl::StatusOr<NDArray> c = copy ? copy(v) : v.Copy(Order::kC);
+  absl::StatusOr<NDArray> c = copy ? copy(v, input) : v.Copy(Order::kC);
   if (!c.ok()) return c.status();
   return c->ReshapeView(merged);
 }
@@ -83,8 +83,9 @@ absl::StatusOr<GemmPlan> PlanGemm(const Node& node, const NDArray& a_in, const N
   absl::StatusOr<NDArray> bt = b.Transpose(axes_of(lb, {&batch, &k, &n}));
   if (!at.ok()) return at.status();
   if (!bt.ok()) return bt.status();
-  absl::StatusOr<NDArray> a3 = Merge(*at, {batch.size(), m.size(), k.size()}, copy);
-  absl::StatusOr<NDArray> b3 = Merge(*bt, {batch.size(), k.size(), n.size()}, copy);
+  const int a_input = plan.swapped ? 1 : 0;
+  absl::StatusOr<NDArray> a3 = Merge(*at, a_input, {batch.size(), m.size(), k.size()}, copy);
+  absl::StatusOr<NDArray> b3 = Merge(*bt, 1 - a_input, {batch.size(), k.size(), n.size()}, copy);
   if (!a3.ok()) return a3.status();
   if (!b3.ok()) return b3.status();
   Shape c_shape;  // [batch..., m..., n...]

@@ -99,11 +99,21 @@ std::string PrintProgram(const Program& p) {
     std::vector<std::string> nodes;
     for (const Node* n : s.nodes) nodes.push_back(NodeText(*n));
     absl::StrAppend(&out, "  step ", i, ": ",
-                    s.kind == Step::kReduce ? "reduce "
-                    : s.kind == Step::kGemm ? "gemm "
-                                            : "kernel ",
+                    s.kind == Step::kReduce      ? "reduce "
+                    : s.kind == Step::kGemm      ? "gemm "
+                    : s.kind == Step::kReference ? "reference "
+                                                 : "kernel ",
                     absl::StrJoin(nodes, "; "), "\n");
     for (const KernelCall& c : s.calls) AppendCall(p, c, out);
+    if (s.kind == Step::kReference) {
+      std::vector<std::string> reads, writes;
+      for (const Step::Leaf& l : s.reference_leaves) {
+        reads.push_back(Operand(p, OperandRef{l.slot, l.offset}));
+      }
+      for (int d : s.reference_dest) writes.push_back(SlotName(p, d));
+      absl::StrAppend(&out, "    reference evaluator: writes ", absl::StrJoin(writes, ","),
+                      ", reads ", absl::StrJoin(reads, ","), "\n");
+    }
     if (s.kind == Step::kGemm) {
       const GemmCall& g = s.gemm;
       absl::StrAppend(&out, "    gemm ", ShortTypeName(g.dtype), " batch ", g.batch, " m ", g.m,

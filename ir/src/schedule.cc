@@ -25,19 +25,13 @@ constexpr size_t kMaxSlots = (~uintptr_t{0} - kPlaceholderBase) / kPlaceholderSp
 
 class Scheduler {
  public:
-  explicit Scheduler(int vector_bytes) : vector_bytes_(vector_bytes) {}
+  Scheduler(int vector_bytes, const LowersFn& lowers)
+      : vector_bytes_(vector_bytes), lowers_(lowers) {}
 
   absl::StatusOr<Program> Run(absl::Span<const NodePtr> roots, absl::Span<const NDArray> out) {
     const std::vector<const Node*> order = TopologicalOrder(roots);
     std::vector<const Node*> reductions;
     for (const Node* n : order) {
-      if (n->kind() == NodeKind::kContract && !ContractsOnGemm(n->dtype())) {
-        return absl::UnimplementedError(absl::StrCat("Schedule(): contractions of ",
-                                                     Name(n->dtype()), " do not run on the GEMM"));
-      }
-      if (n->kind() == NodeKind::kReduce && IsComplex(n->dtype())) {
-        return absl::UnimplementedError("Schedule(): complex reductions are not lowered");
-      }
       if (n->kind() == NodeKind::kReduce || n->kind() == NodeKind::kContract) {
         reductions.push_back(n);
       }
@@ -209,9 +203,9 @@ class Scheduler {
         return ref;
       }
     }
-    if (!input_slot_.contains(leaf)) {
-      auto alias = aliases_.find(a.buffer().get());
-      if (alias != aliases_.end() && alias->second != nullptr) leaf = alias->second;
+    if (!input_slot_.contains(leaf) && copied_from_ != nullptr &&
+        a.buffer() == copied_from_->array().buffer()) {
+      leaf = copied_from_;
     }
     auto in = leaf == nullptr ? input_slot_.end() : input_slot_.find(leaf);
     if (in == input_slot_.end()) return absl::InternalError("Schedule(): a value of no slot");
@@ -294,10 +288,19 @@ class Scheduler {
             later.push_back(n);
             continue;
           }
+          contracted = true;
+          if (!ContractsOnGemm(n->dtype())) {
+            absl::StatusOr<NodePtr> c =
+                MakeContract(*a, *b, n->labels(0), n->labels(1), n->labels(2));
+            if (!c.ok()) return c.status();
+            absl::StatusOr<std::vector<NDArray>> v = ReferenceStep({*c});
+            if (!v.ok()) return v.status();
+            with[n] = MakeArray((*v)[0]);
+            continue;
+          }
           absl::StatusOr<GemmPlan> plan = GemmStep(*n, *a, *b, NDArray());
           if (!plan.ok()) return plan.status();
           with[n] = MakeArray(plan->result);
-          contracted = true;
           continue;
         }
         absl::StatusOr<NodePtr> input = Substitute(n->inputs()[0], with, &program_.origins);
@@ -352,9 +355,20 @@ class Scheduler {
   // One kReduce step for `group` (keepdims reductions of one input shape and
   // axes); returns each one's value, a placeholder view in its dtype.
   absl::StatusOr<std::vector<NDArray>> ReduceStep(const std::vector<NodePtr>& group) {
+    const size_t slots_before = program_.slots.size();
     absl::StatusOr<ReductionPlan> plan =
         PlanReduction(group, vector_bytes_, Maker(SlotHome::kTemp));
     if (!plan.ok()) return plan.status();
+    bool lowered = true;
+    for (const KernelLaunch& piece : plan->pieces) {
+      lowered &= piece.empty || lowers_ == nullptr || lowers_(piece.spec);
+    }
+    if (!lowered) {
+      // The partials planned for the kernels are nobody's now.
+      program_.slots.resize(slots_before);
+      placeholders_.resize(slots_before);
+      return ReferenceStep(group);
+    }
     Step step;
     step.kind = Step::kReduce;
     for (const NodePtr& r : group) step.nodes.push_back(r.get());
@@ -420,23 +434,15 @@ class Scheduler {
     if (!bv.ok()) return bv.status();
     // An operand whose dims do not merge by a view is copied by a kernel
     // step first; the copy's leaf is a view of the operand's slot.
-    aliases_.clear();
-    for (const NodePtr& x : {a, b}) {
-      if (!input_slot_.contains(x.get())) continue;
-      auto [it, fresh] = aliases_.try_emplace(x->array().buffer().get(), x.get());
-      if (!fresh && it->second != x.get()) it->second = nullptr;  // two leaves: ambiguous
-    }
-    absl::StatusOr<GemmPlan> plan = PlanGemm(
-        n, *av, *bv, target, Maker(SlotHome::kTemp),
-        [this](const NDArray& v) -> absl::StatusOr<NDArray> {
-          auto alias = aliases_.find(v.buffer().get());
-          if (alias != aliases_.end() && alias->second == nullptr) {
-            return absl::UnimplementedError(
-                "Schedule(): a copy of a contraction operand whose buffer two inputs share");
-          }
-          return Operand(MakeArray(v), /*c_order=*/true);
-        });
-    aliases_.clear();
+    absl::StatusOr<GemmPlan> plan =
+        PlanGemm(n, *av, *bv, target, Maker(SlotHome::kTemp),
+                 [&](const NDArray& v, int input) -> absl::StatusOr<NDArray> {
+                   const Node* leaf = (input == 0 ? a : b).get();
+                   if (input_slot_.contains(leaf)) copied_from_ = leaf;
+                   absl::StatusOr<NDArray> copy = Operand(MakeArray(v), /*c_order=*/true);
+                   copied_from_ = nullptr;
+                   return copy;
+                 });
     if (!plan.ok()) return plan.status();
     GemmCall g = GemmCallOf(*plan);
     g.node = &n;
@@ -471,7 +477,8 @@ class Scheduler {
     const std::vector<const Node*> cuts =
         bare ? std::vector<const Node*>{root.get()} : NearestCuts(root);
     if (cuts.size() != 1 || cuts[0]->kind() != NodeKind::kContract ||
-        cuts[0]->shape() != root->shape() || (!bare && !GemmBlocksAreBoxes(*cuts[0]))) {
+        !ContractsOnGemm(cuts[0]->dtype()) || cuts[0]->shape() != root->shape() ||
+        (!bare && !GemmBlocksAreBoxes(*cuts[0]))) {
       return false;
     }
     const Node& contract = *cuts[0];
@@ -539,6 +546,51 @@ class Scheduler {
     return true;
   }
 
+  // A kReference step computing `roots` (leaves: inputs and placeholders)
+  // into fresh C-ordered slots; returns their placeholders.
+  absl::StatusOr<std::vector<NDArray>> ReferenceStep(absl::Span<const NodePtr> roots) {
+    Step step;
+    step.kind = Step::kReference;
+    absl::flat_hash_map<const Node*, NodePtr> with;
+    for (const Node* n : TopologicalOrder(roots)) {
+      if (n->kind() != NodeKind::kArray) continue;
+      const NDArray& a = n->array();
+      const int slot = PlaceholderSlot(a.data());
+      if (slot >= 0) {
+        step.reference_leaves.push_back({n, slot, a.data() - placeholders_[slot].data()});
+        continue;
+      }
+      // An input: a stand-in of its layout at an address of no memory, so
+      // the step's graph (which a cached Program keeps) holds no array.
+      auto in = input_slot_.find(n);
+      if (in == input_slot_.end()) return absl::InternalError("Schedule(): a leaf of no slot");
+      absl::StatusOr<ByteRange> extent = ByteExtent(a.shape(), a.strides(), ItemSize(a.dtype()));
+      if (!extent.ok()) return extent.status();
+      char* base = reinterpret_cast<char*>(kPlaceholderBase - (in->second + 1) * kPlaceholderSpan);
+      absl::StatusOr<NDArray> stand_in = NDArray::FromBuffer(
+          Buffer::WrapExternal(base, std::max<int64_t>(extent->end - extent->begin, 1), nullptr),
+          -extent->begin, a.dtype(), a.shape(), a.strides(), /*writeable=*/false);
+      if (!stand_in.ok()) return stand_in.status();
+      NodePtr leaf = MakeArray(*stand_in);
+      step.reference_leaves.push_back({leaf.get(), in->second, 0});
+      with[n] = std::move(leaf);
+    }
+    std::vector<NDArray> values;
+    for (const NodePtr& r : roots) {
+      absl::StatusOr<NodePtr> sub = Substitute(r, with, &program_.origins);
+      if (!sub.ok()) return sub.status();
+      absl::StatusOr<NDArray> dest = NewSlot(SlotHome::kTemp, r->shape(), r->dtype(), Order::kC);
+      if (!dest.ok()) return dest.status();
+      step.reference.push_back(*std::move(sub));
+      step.reference_dest.push_back(PlaceholderSlot(dest->data()));
+      step.nodes.push_back(r.get());
+      program_.held.push_back(r);
+      values.push_back(*std::move(dest));
+    }
+    program_.steps.push_back(std::move(step));
+    return values;
+  }
+
   // Writers and last readers; outputs live past the last step.
   void Liveness() {
     std::vector<Slot>& slots = program_.slots;
@@ -556,6 +608,8 @@ class Scheduler {
         read(s.gemm.b.slot);
         write(s.gemm.c.slot);
       }
+      for (const Step::Leaf& leaf : s.reference_leaves) read(leaf.slot);
+      for (int dest : s.reference_dest) write(dest);
       ForEachCall(s, [&](const KernelCall& c) {
         for (size_t k = 0; k < c.operands.size(); ++k) {
           if (static_cast<int>(k) < c.spec.num_outputs) {
@@ -575,14 +629,14 @@ class Scheduler {
   }
 
   const int vector_bytes_;
+  const LowersFn& lowers_;
   absl::Span<const NDArray> out_;  // the evaluation's out= arrays (given slots)
   Program program_;
   std::vector<NDArray> placeholders_;  // per slot; null for inputs
   absl::flat_hash_map<const Node*, int> input_slot_;
   absl::flat_hash_map<const Node*, int> scalar_leaf_;
-  // While a GEMM is planned: the input leaf whose buffer a copied view of an
-  // operand reads (null when two leaves share it).
-  absl::flat_hash_map<const Buffer*, const Node*> aliases_;
+  // While a contraction operand is copied: the input leaf it views.
+  const Node* copied_from_ = nullptr;
 };
 
 }  // namespace
@@ -606,104 +660,8 @@ GemmCall GemmCallOf(const GemmPlan& plan) {
   return g;
 }
 
-Leaves CollectLeaves(absl::Span<const NodePtr> roots) {
-  Leaves leaves;
-  for (const Node* n : TopologicalOrder(roots)) {
-    if (n->kind() == NodeKind::kArray) leaves.arrays.push_back(n);
-    if (n->kind() == NodeKind::kScalar) leaves.scalars.push_back(n);
-  }
-  return leaves;
-}
-
-std::string ProgramKey(absl::Span<const NodePtr> roots) { return Sign(roots).key; }
-
-GraphSignature Sign(absl::Span<const NodePtr> roots, absl::Span<const NDArray> out) {
-  // One post-order walk (iterative: deep chains must not overflow the
-  // stack) numbers the nodes, collects the leaves and writes the key as
-  // words; it runs on every evaluation, so it allocates little.
-  absl::flat_hash_map<const Node*, int> index;
-  index.reserve(64);
-  absl::InlinedVector<std::pair<const Node*, size_t>, 32> stack;
-  absl::InlinedVector<int64_t, 512> words;
-  GraphSignature sig;
-  auto put = [&](int64_t v) { words.push_back(v); };
-  auto visit = [&](const Node* n) {
-    index[n] = static_cast<int>(index.size());
-    if (n->kind() == NodeKind::kArray) sig.leaves.arrays.push_back(n);
-    if (n->kind() == NodeKind::kScalar) sig.leaves.scalars.push_back(n);
-    put(static_cast<int64_t>(n->kind()) | static_cast<int64_t>(n->dtype()) << 8 |
-        static_cast<int64_t>(n->compute_dtype()) << 16 | static_cast<int64_t>(n->op()) << 24 |
-        static_cast<int64_t>(n->keepdims()) << 40 | static_cast<int64_t>(n->ndim()) << 48);
-    for (int64_t d : n->shape()) put(d);
-    put(static_cast<int64_t>(n->axes().size()) | static_cast<int64_t>(n->inputs().size()) << 32);
-    for (int a : n->axes()) put(a);
-    for (const NodePtr& in : n->inputs()) put(index.at(in.get()));
-    switch (n->kind()) {
-      case NodeKind::kContract:
-        for (int w = 0; w < 3; ++w) {
-          for (int l : n->labels(w)) put(l);
-          put(-1);
-        }
-        break;
-      case NodeKind::kScalar: {
-        // Values too, for now: simplification can fold scalars into
-        // constants of its own, which a Program holds as fixed values.
-        put(n->scalar().i);
-        const double parts[2] = {n->scalar().c.real(), n->scalar().c.imag()};
-        int64_t bits[2];
-        std::memcpy(bits, parts, sizeof bits);
-        put(bits[0]);
-        put(bits[1]);
-        break;
-      }
-      case NodeKind::kArray:
-      case NodeKind::kRandom: {
-        const NDArray& a = n->array();
-        for (int64_t st : a.strides()) put(st);
-        put(static_cast<int64_t>(reinterpret_cast<uintptr_t>(a.data()) % kBufferAlignment) |
-            static_cast<int64_t>(a.buffer()->file_backed()) << 8);
-        if (n->kind() == NodeKind::kRandom) {
-          put(static_cast<int64_t>(n->seed()));
-          put(static_cast<int64_t>(n->stream()));
-          put(a.data() - RandomOrigin());
-        }
-        break;
-      }
-      default:
-        break;
-    }
-  };
-  put(static_cast<int64_t>(roots.size()));
-  for (const NodePtr& root : roots) {
-    if (!index.try_emplace(root.get(), -1).second) continue;
-    stack.emplace_back(root.get(), 0);
-    while (!stack.empty()) {
-      auto& [node, next] = stack.back();
-      if (next < node->inputs().size()) {
-        const Node* in = node->inputs()[next++].get();
-        if (index.try_emplace(in, -1).second) stack.emplace_back(in, 0);
-      } else {
-        const Node* done = node;
-        stack.pop_back();
-        visit(done);
-      }
-    }
-  }
-  for (const NodePtr& r : roots) put(index.at(r.get()));
-  // out= arrays by layout.
-  put(static_cast<int64_t>(out.size()));
-  for (const NDArray& o : out) {
-    put(static_cast<int64_t>(o.dtype()) | static_cast<int64_t>(o.ndim()) << 8);
-    for (int64_t d : o.shape()) put(d);
-    for (int64_t st : o.strides()) put(st);
-    put(static_cast<int64_t>(reinterpret_cast<uintptr_t>(o.data()) % kBufferAlignment));
-  }
-  sig.key.assign(reinterpret_cast<const char*>(words.data()), words.size() * sizeof(int64_t));
-  return sig;
-}
-
 absl::StatusOr<Program> Schedule(absl::Span<const NodePtr> roots, int vector_bytes,
-                                 absl::Span<const NDArray> out) {
+                                 absl::Span<const NDArray> out, const LowersFn& lowers) {
   if (roots.empty()) return absl::InvalidArgumentError("Schedule(): no roots");
   if (!out.empty() && out.size() != roots.size()) {
     return absl::InvalidArgumentError(
@@ -714,7 +672,7 @@ absl::StatusOr<Program> Schedule(absl::Span<const NodePtr> roots, int vector_byt
       return absl::InvalidArgumentError("Schedule(): the roots must share one shape");
     }
   }
-  return Scheduler(vector_bytes).Run(roots, out);
+  return Scheduler(vector_bytes, lowers).Run(roots, out);
 }
 
 }  // namespace ndjit::ir

@@ -18,6 +18,7 @@
 #include "ndjit/codegen/jit.h"
 #include "ndjit/codegen/profile.h"
 #include "ndjit/codegen/target.h"
+#include "ndjit/engine/engine.h"
 #include "ndjit/ir/program.h"
 #include "ndjit/script.h"
 #include "shown.h"
@@ -375,8 +376,7 @@ absl::StatusOr<std::string> Session::Impl::Command(absl::string_view line) {
   if (!a.ok()) return a.status();
   if (cmd == ":graph") return ir::PrintGraph({a->node()});
   if (cmd == ":program") {
-    absl::StatusOr<ir::Program> program =
-        ir::Schedule({a->node()}, codegen::GetHostTarget().vector_bits / 8);
+    absl::StatusOr<ir::Program> program = engine::Schedule({a->node()});
     if (program.status().code() == absl::StatusCode::kUnimplemented) {
       return absl::StrCat("not planned as a Program yet (", program.status().message(),
                           "): evaluated without one\n");
@@ -463,6 +463,12 @@ absl::StatusOr<std::string> Session::Impl::Command(absl::string_view line) {
   if (cmd == ":fused" || cmd == ":loops") {
     for (size_t k = 0; k < kernels.size(); ++k) {
       const ShownKernel& l = kernels[k];
+      if (l.reference) {
+        absl::StrAppend(&out, "kernel ", k, ": the reference evaluator computes ",
+                        absl::StrJoin(l.computes, ", "), " (the JIT does not lower it)\n  nodes ",
+                        absl::StrJoin(l.labels, " "), "\n");
+        continue;
+      }
       if (l.gemm) {
         absl::StrAppend(&out, "kernel ", k, ": ", l.gemm_text, "\n  nodes ", l.labels[0], "\n");
         if (l.has_epilogue) {
@@ -493,6 +499,10 @@ absl::StatusOr<std::string> Session::Impl::Command(absl::string_view line) {
   if (cmd == ":llvm" || cmd == ":asm") {
     for (size_t k = 0; k < kernels.size(); ++k) {
       const ShownKernel& l = kernels[k];
+      if (l.reference) {
+        absl::StrAppend(&out, "; kernel ", k, ": the reference evaluator\n");
+        continue;
+      }
       absl::StatusOr<std::string> text =
           l.gemm          ? codegen::GemmKernelText(l.gemm_dtype,
                                            cmd == ":asm" ? codegen::GemmStage::kAssembly

@@ -6,7 +6,6 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "ndjit/codegen/gemm.h"
-#include "ndjit/codegen/target.h"
 #include "ndjit/engine/engine.h"
 #include "ndjit/error.h"
 #include "ndjit/ir/program.h"
@@ -27,6 +26,13 @@ class Watcher {
     for (const ir::Step& step : p.steps) {
       std::vector<std::string> computes;
       for (const ir::Node* n : step.nodes) computes.push_back(Computes(*n));
+      if (step.kind == ir::Step::kReference) {
+        ShownKernel k;
+        k.reference = true;
+        k.computes = computes;
+        for (const ir::Node* n : step.nodes) k.labels.push_back(Label(p, n));
+        kernels_.push_back(std::move(k));
+      }
       if (step.kind == ir::Step::kGemm) {
         const ir::GemmCall& g = step.gemm;
         ShownKernel k;
@@ -58,9 +64,10 @@ class Watcher {
   std::vector<ShownKernel> Distinct(bool streamed) && {
     std::vector<ShownKernel> out;
     for (ShownKernel& k : kernels_) {
-      auto same = [&](const ShownKernel& d) { return !d.gemm && d.spec == k.spec; };
-      const bool repeat = !k.gemm && (streamed ? std::any_of(out.begin(), out.end(), same)
-                                               : !out.empty() && same(out.back()));
+      auto same = [&](const ShownKernel& d) { return !d.gemm && !d.reference && d.spec == k.spec; };
+      const bool repeat =
+          !k.gemm && !k.reference &&
+          (streamed ? std::any_of(out.begin(), out.end(), same) : !out.empty() && same(out.back()));
       if (!repeat) out.push_back(std::move(k));
     }
     return out;
@@ -111,8 +118,7 @@ absl::StatusOr<Shown> EvaluateAndShow(const Array<>& a) {
   s.streamed_passes = after.stream_passes - before.stream_passes;
   s.kernels = std::move(watcher).Distinct(s.streamed_chunks > 0);
   if (s.kernels.empty() && a.node()->kind() != ir::NodeKind::kArray) {
-    absl::StatusOr<ir::Program> p =
-        ir::Schedule({a.node()}, codegen::GetHostTarget().vector_bits / 8);
+    absl::StatusOr<ir::Program> p = engine::Schedule({a.node()});
     if (!p.ok()) s.unplanned = std::string(p.status().message());
   }
   return s;

@@ -14,6 +14,7 @@ namespace ndjit::script {
 
 // One kernel launch of a Program step, or one GEMM.
 struct ShownKernel {
+  bool reference = false;  // a step the reference evaluator runs: `computes`
   bool gemm = false;
   // A GEMM: its dtype, its description, and whether the next kernel is its
   // epilogue (run on each block of C while the block is in cache).

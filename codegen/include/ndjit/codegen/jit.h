@@ -22,6 +22,10 @@ struct CompileStats {
   double compile_ms = 0;  // total wall time spent compiling
 };
 
+// Whether the JIT lowers `spec` (every kernel but complex reductions);
+// GetKernel is Unimplemented for the rest.
+bool Lowers(const ir::KernelSpec& spec);
+
 // The compiled kernel for `spec`: from the cache when a kernel of the same
 // structure was compiled before. Thread-safe.
 absl::StatusOr<KernelFn> GetKernel(const ir::KernelSpec& spec);

@@ -48,6 +48,11 @@ absl::Status RunGemm(const ir::GemmCall& g, const char* a, const char* b, char* 
                      absl::Span<char* const> epilogue_ptrs = {},
                      absl::Span<const ir::ScalarValue> epilogue_scalars = {});
 
+// ir::Schedule for this host: its vector width, and reference steps for
+// what the JIT does not lower (codegen::Lowers).
+absl::StatusOr<ir::Program> Schedule(absl::Span<const ir::NodePtr> roots,
+                                     absl::Span<const NDArray> out = {});
+
 // The Executable for `roots`: from the cache when roots of the same key
 // (ir::ProgramKey) were planned before, else scheduled, compiled and cached.
 // Unimplemented for graphs ir::Schedule does not plan.

@@ -36,9 +36,10 @@ struct GemmPlan {
 // result (each of batch, row and column labels at most one).
 bool GemmBlocksAreBoxes(const Node& contract);
 
-// A C-contiguous copy of `v`, where an operand's dims cannot be merged
-// into the GEMM's three by a view.
-using ArrayCopier = std::function<absl::StatusOr<NDArray>(const NDArray& v)>;
+// A C-contiguous copy of `v`, a view of operand `input` (0: the node's
+// first, 1: its second), where the operand's dims cannot be merged into the
+// GEMM's three by a view.
+using ArrayCopier = std::function<absl::StatusOr<NDArray>(const NDArray& v, int input)>;
 
 // Plans `node` over operand values `a` and `b`. `target` (optional: the
 // evaluation's out=) becomes C itself when its layout is one C could have;

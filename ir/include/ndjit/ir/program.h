@@ -13,6 +13,7 @@
 // to the slot's real memory at the same byte offset.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -100,6 +101,19 @@ struct Step {
     // when the value's dtype is not the accumulator's.
     kReduce,
     kGemm,  // `gemm`, with its epilogue
+    // Values the JIT does not lower (complex reductions; contractions of
+    // dtypes the GEMM does not take): `reference` roots computed by the
+    // reference evaluator, each into slot `reference_dest[k]` (C order, the
+    // root's layout). Their leaves are stand-ins bound at run time to the
+    // slots `reference_leaves` names.
+    kReference,
+  };
+  // A leaf of a reference step's graph: a view at `offset` bytes from the
+  // first element of slot `slot`, of the leaf's own layout.
+  struct Leaf {
+    const Node* leaf = nullptr;
+    int slot = -1;
+    int64_t offset = 0;
   };
   struct Fold {
     int partials = -1;  // slot [chunks, kept dims...] of the accumulator dtype
@@ -110,6 +124,9 @@ struct Step {
   std::vector<KernelCall> calls;
   std::vector<Fold> folds;
   GemmCall gemm;
+  std::vector<NodePtr> reference;  // kept when a cached Program drops its nodes
+  std::vector<int> reference_dest;
+  std::vector<Leaf> reference_leaves;
   std::vector<const Node*> nodes;  // the graph nodes the step computes
 };
 
@@ -181,6 +198,10 @@ struct GraphSignature {
 };
 GraphSignature Sign(absl::Span<const NodePtr> roots, absl::Span<const NDArray> out = {});
 
+// Whether the JIT lowers a kernel (codegen::Lowers); Schedule plans what it
+// does not as reference steps.
+using LowersFn = std::function<bool(const KernelSpec&)>;
+
 // Plans the evaluation of `roots` (one shape, as evaluations group them):
 // reductions innermost first in waves, those of one input shape and axes in
 // one pass, then one kernel for the roots. With `out` (NumPy's out=, one
@@ -188,11 +209,11 @@ GraphSignature Sign(absl::Span<const NodePtr> roots, absl::Span<const NDArray> o
 // only where an elementwise kernel may), that kernel writes into kGiven
 // slots of those layouts. Contractions become GEMM steps; elementwise work
 // on a root's one contraction of the root's shape runs as the GEMM's
-// epilogue. Unimplemented for graphs it does not plan yet (complex
-// reductions, contractions the GEMM does not take): the caller evaluates
-// those another way.
+// epilogue. Reductions whose kernels `lowers` refuses (null: all lower),
+// and contractions the GEMM does not take, become reference steps.
 absl::StatusOr<Program> Schedule(absl::Span<const NodePtr> roots, int vector_bytes,
-                                 absl::Span<const NDArray> out = {});
+                                 absl::Span<const NDArray> out = {},
+                                 const LowersFn& lowers = nullptr);
 
 // Slots and steps, under stable names (in0, t1, out0; step 0, ...).
 std::string PrintProgram(const Program& program);

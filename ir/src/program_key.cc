@@ -1,0 +1,107 @@
+// What identifies a Program: the leaves it binds and the key of the graph's
+// structure and leaf layouts (ir/program.h).
+#include <cstring>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/inlined_vector.h"
+#include "ndjit/ir/program.h"
+
+namespace ndjit::ir {
+
+Leaves CollectLeaves(absl::Span<const NodePtr> roots) {
+  Leaves leaves;
+  for (const Node* n : TopologicalOrder(roots)) {
+    if (n->kind() == NodeKind::kArray) leaves.arrays.push_back(n);
+    if (n->kind() == NodeKind::kScalar) leaves.scalars.push_back(n);
+  }
+  return leaves;
+}
+
+std::string ProgramKey(absl::Span<const NodePtr> roots) { return Sign(roots).key; }
+
+GraphSignature Sign(absl::Span<const NodePtr> roots, absl::Span<const NDArray> out) {
+  // One post-order walk (iterative: deep chains must not overflow the
+  // stack) numbers the nodes, collects the leaves and writes the key as
+  // words; it runs on every evaluation, so it allocates little.
+  absl::flat_hash_map<const Node*, int> index;
+  index.reserve(64);
+  absl::InlinedVector<std::pair<const Node*, size_t>, 32> stack;
+  absl::InlinedVector<int64_t, 512> words;
+  GraphSignature sig;
+  auto put = [&](int64_t v) { words.push_back(v); };
+  auto visit = [&](const Node* n) {
+    index[n] = static_cast<int>(index.size());
+    if (n->kind() == NodeKind::kArray) sig.leaves.arrays.push_back(n);
+    if (n->kind() == NodeKind::kScalar) sig.leaves.scalars.push_back(n);
+    put(static_cast<int64_t>(n->kind()) | static_cast<int64_t>(n->dtype()) << 8 |
+        static_cast<int64_t>(n->compute_dtype()) << 16 | static_cast<int64_t>(n->op()) << 24 |
+        static_cast<int64_t>(n->keepdims()) << 40 | static_cast<int64_t>(n->ndim()) << 48);
+    for (int64_t d : n->shape()) put(d);
+    put(static_cast<int64_t>(n->axes().size()) | static_cast<int64_t>(n->inputs().size()) << 32);
+    for (int a : n->axes()) put(a);
+    for (const NodePtr& in : n->inputs()) put(index.at(in.get()));
+    switch (n->kind()) {
+      case NodeKind::kContract:
+        for (int w = 0; w < 3; ++w) {
+          for (int l : n->labels(w)) put(l);
+          put(-1);
+        }
+        break;
+      case NodeKind::kScalar: {
+        // Values too, for now: simplification can fold scalars into
+        // constants of its own, which a Program holds as fixed values.
+        put(n->scalar().i);
+        const double parts[2] = {n->scalar().c.real(), n->scalar().c.imag()};
+        int64_t bits[2];
+        std::memcpy(bits, parts, sizeof bits);
+        put(bits[0]);
+        put(bits[1]);
+        break;
+      }
+      case NodeKind::kArray:
+      case NodeKind::kRandom: {
+        const NDArray& a = n->array();
+        for (int64_t st : a.strides()) put(st);
+        put(static_cast<int64_t>(reinterpret_cast<uintptr_t>(a.data()) % kBufferAlignment) |
+            static_cast<int64_t>(a.buffer()->file_backed()) << 8);
+        if (n->kind() == NodeKind::kRandom) {
+          put(static_cast<int64_t>(n->seed()));
+          put(static_cast<int64_t>(n->stream()));
+          put(a.data() - RandomOrigin());
+        }
+        break;
+      }
+      default:
+        break;
+    }
+  };
+  put(static_cast<int64_t>(roots.size()));
+  for (const NodePtr& root : roots) {
+    if (!index.try_emplace(root.get(), -1).second) continue;
+    stack.emplace_back(root.get(), 0);
+    while (!stack.empty()) {
+      auto& [node, next] = stack.back();
+      if (next < node->inputs().size()) {
+        const Node* in = node->inputs()[next++].get();
+        if (index.try_emplace(in, -1).second) stack.emplace_back(in, 0);
+      } else {
+        const Node* done = node;
+        stack.pop_back();
+        visit(done);
+      }
+    }
+  }
+  for (const NodePtr& r : roots) put(index.at(r.get()));
+  // out= arrays by layout.
+  put(static_cast<int64_t>(out.size()));
+  for (const NDArray& o : out) {
+    put(static_cast<int64_t>(o.dtype()) | static_cast<int64_t>(o.ndim()) << 8);
+    for (int64_t d : o.shape()) put(d);
+    for (int64_t st : o.strides()) put(st);
+    put(static_cast<int64_t>(reinterpret_cast<uintptr_t>(o.data()) % kBufferAlignment));
+  }
+  sig.key.assign(reinterpret_cast<const char*>(words.data()), words.size() * sizeof(int64_t));
+  return sig;
+}
+
+}  // namespace ndjit::ir
