@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "evaluate_internal.h"
 #include "ndjit/array.h"
+#include "ndjit/engine/engine.h"
 #include "ndjit/internal/array_state.h"
 #include "stream.h"
 
@@ -122,9 +123,8 @@ void EvaluateInto(absl::Span<const Array<>* const> arrays, absl::Span<const NDAr
   if (!one_shape || all_arrays || HarmfulOverlap(nodes, outs)) {
     std::vector<NDArray> values;
     for (const ir::NodePtr& n : nodes) {
-      values.push_back(n->kind() == ir::NodeKind::kArray
-                           ? n->array()
-                           : ValueOrThrow(internal::FusedGraph({n}))[0]);
+      values.push_back(n->kind() == ir::NodeKind::kArray ? n->array()
+                                                         : ValueOrThrow(engine::Evaluate({n}))[0]);
     }
     for (size_t i = 0; i < nodes.size(); ++i) {
       ThrowIfError(CopyTo(outs[i], values[i], Casting::kUnsafe));
@@ -132,7 +132,7 @@ void EvaluateInto(absl::Span<const Array<>* const> arrays, absl::Span<const NDAr
     return;
   }
   if (ValueOrThrow(internal::EvaluateStreamed(nodes, Backend::kJit, outs)).has_value()) return;
-  ValueOrThrow(internal::FusedGraph(nodes, outs));
+  ValueOrThrow(engine::Evaluate(nodes, outs));
 }
 
 void Array<>::eval_into(const NDArray& out) const {

@@ -75,6 +75,12 @@ const ProgramObserver* GetProgramObserver();
 absl::StatusOr<std::vector<NDArray>> Evaluate(absl::Span<const ir::NodePtr> roots,
                                               absl::Span<const NDArray> out = {});
 
+// NumPy's way: one kernel per node (each a Program of its own), every
+// intermediate materialised and dropped after its last reader.
+absl::StatusOr<NDArray> EvaluateEager(const ir::NodePtr& root);
+// The reference evaluator (ir/reference.h), counted as a fallback.
+absl::StatusOr<std::vector<NDArray>> EvaluateReference(absl::Span<const ir::NodePtr> roots);
+
 // --- Statistics of everything evaluations ran, whichever path ran it ------
 struct Stats {
   int64_t kernels_run = 0;         // JIT kernel launches
