@@ -1,6 +1,6 @@
 // The evaluation entry points of the public API: EvaluateAll (ndjit::eval),
-// out= (EvaluateInto, eval_into). They group values by shape and hand them
-// to the JIT path of evaluate.cc.
+// out= (EvaluateInto, eval_into). They group values by shape, stream them
+// over memory-mapped files (stream.cc) or hand them to the engine.
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "evaluate_internal.h"
@@ -102,6 +102,17 @@ bool HarmfulOverlap(absl::Span<const ir::NodePtr> nodes, absl::Span<const NDArra
   return false;
 }
 
+// Outputs of one shape share a kernel. With several kernels, or an overlap
+// that is not elementwise-safe, every value is computed first and then
+// copied, so no kernel reads what another already wrote.
+bool OneKernel(absl::Span<const ir::NodePtr> nodes, absl::Span<const NDArray> outs) {
+  bool one_shape = true;
+  for (const ir::NodePtr& n : nodes) one_shape &= n->shape() == nodes[0]->shape();
+  bool all_arrays = true;
+  for (const ir::NodePtr& n : nodes) all_arrays &= n->kind() == ir::NodeKind::kArray;
+  return one_shape && !all_arrays && !HarmfulOverlap(nodes, outs);
+}
+
 }  // namespace
 
 void EvaluateInto(absl::Span<const Array<>* const> arrays, absl::Span<const NDArray> outs) {
@@ -113,27 +124,34 @@ void EvaluateInto(absl::Span<const Array<>* const> arrays, absl::Span<const NDAr
   std::vector<ir::NodePtr> nodes;
   for (size_t i = 0; i < arrays.size(); ++i) nodes.push_back(IntoOut(arrays[i]->node(), outs[i]));
   internal::CountEvaluation();
-  // Outputs of one shape share a kernel. With several kernels, or an
-  // overlap that is not elementwise-safe, every value is computed first and
-  // then copied, so no kernel reads what another already wrote.
-  bool one_shape = true;
-  for (const ir::NodePtr& n : nodes) one_shape &= n->shape() == nodes[0]->shape();
-  bool all_arrays = true;
-  for (const ir::NodePtr& n : nodes) all_arrays &= n->kind() == ir::NodeKind::kArray;
-  if (!one_shape || all_arrays || HarmfulOverlap(nodes, outs)) {
-    std::vector<NDArray> values;
-    for (const ir::NodePtr& n : nodes) {
-      values.push_back(n->kind() == ir::NodeKind::kArray ? n->array()
-                                                         : ValueOrThrow(engine::Evaluate({n}))[0]);
-    }
-    for (size_t i = 0; i < nodes.size(); ++i) {
-      ThrowIfError(CopyTo(outs[i], values[i], Casting::kUnsafe));
-    }
+  if (OneKernel(nodes, outs) &&
+      ValueOrThrow(internal::EvaluateStreamed(nodes, Backend::kJit, outs)).has_value()) {
     return;
   }
-  if (ValueOrThrow(internal::EvaluateStreamed(nodes, Backend::kJit, outs)).has_value()) return;
-  ValueOrThrow(engine::Evaluate(nodes, outs));
+  ThrowIfError(internal::WriteInto(nodes, outs));
 }
+
+namespace internal {
+
+absl::Status WriteInto(absl::Span<const ir::NodePtr> nodes, absl::Span<const NDArray> outs) {
+  if (OneKernel(nodes, outs)) return engine::Evaluate(nodes, outs).status();
+  std::vector<NDArray> values;
+  for (const ir::NodePtr& n : nodes) {
+    if (n->kind() == ir::NodeKind::kArray) {
+      values.push_back(n->array());
+      continue;
+    }
+    absl::StatusOr<std::vector<NDArray>> v = engine::Evaluate({n});
+    if (!v.ok()) return v.status();
+    values.push_back((*v)[0]);
+  }
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    if (absl::Status s = CopyTo(outs[i], values[i], Casting::kUnsafe); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace internal
 
 void Array<>::eval_into(const NDArray& out) const {
   const Array<>* self[] = {this};

@@ -22,7 +22,6 @@ std::atomic<int64_t> g_chunk_bytes{int64_t{256} << 20};
 std::atomic<int64_t> g_chunks{0};
 std::atomic<int64_t> g_passes{0};
 // A chunk's own evaluation must not stream again.
-thread_local bool t_streaming = false;
 
 using NodeMap = absl::flat_hash_map<const ir::Node*, ir::NodePtr>;
 
@@ -35,10 +34,6 @@ struct Plan {
   absl::flat_hash_map<const ir::Node*, ir::NodePtr> ptr;
   std::vector<const ir::Node*> order;  // topological
 };
-
-bool IsElementwise(const ir::Node& n) {
-  return n.kind() == ir::NodeKind::kUfunc || n.kind() == ir::NodeKind::kCast;
-}
 
 bool IsLeaf(const ir::Node& n) {
   return n.kind() == ir::NodeKind::kArray || n.kind() == ir::NodeKind::kScalar ||
@@ -286,13 +281,11 @@ absl::StatusOr<std::optional<std::vector<NDArray>>> EvaluateStreamed(
   using Result = std::optional<std::vector<NDArray>>;
   // Every evaluation passes here: without a mapped file alive, nothing can
   // stream, and the plan (a walk of the graph) is not worth making.
-  if (t_streaming || Buffer::LiveFileBacked() == 0) return Result();
+  if (Buffer::LiveFileBacked() == 0) return Result();
   std::optional<Plan> plan = MakePlan(roots, outs);
   if (!plan) return Result();
-  t_streaming = true;
-  struct Reset {
-    ~Reset() { t_streaming = false; }
-  } reset;
+  // Chunks are evaluated through internal::Compute and WriteInto, which
+  // never stream: no evaluation here comes back to this function.
   try {
     // Values computed once: combine points, and the unpositioned inputs of
     // positioned nodes (broadcast operands such as x.mean() in x - x.mean()).
@@ -353,7 +346,7 @@ absl::StatusOr<std::optional<std::vector<NDArray>>> EvaluateStreamed(
       }
       const ir::NodePtr rest = ValueOrThrow(ir::Substitute(roots[i], fixed));
       if (out.valid()) {
-        Array<>(rest).eval_into(out);
+        ThrowIfError(WriteInto({rest}, {out}));
         results[i] = out;
       } else {
         results[i] = ComputeOne(rest, backend);
@@ -365,7 +358,7 @@ absl::StatusOr<std::optional<std::vector<NDArray>>> EvaluateStreamed(
           const NDArray slice = Rows(results[i], plan->pos.at(roots[i].get()), a, b);
           const ir::NodePtr chunk = ValueOrThrow(ir::Substitute(roots[i], m));
           if (backend == Backend::kJit) {
-            Array<>(chunk).eval_into(slice);
+            ThrowIfError(WriteInto({chunk}, {slice}));
           } else {
             ThrowIfError(CopyTo(slice, ComputeOne(chunk, backend), Casting::kUnsafe));
           }
