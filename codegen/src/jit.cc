@@ -332,13 +332,8 @@ absl::Status RunKernel(KernelFn fn, const ir::KernelSpec& spec, absl::Span<char*
   if (profiling) {
     const double ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-    const double bytes = ir::MovedBytes(spec, sizes, strides);
-    int64_t ops = 0;
-    for (const ir::Instr& in : spec.body) {
-      ops += in.kind == ir::Instr::kUfunc || in.kind == ir::Instr::kAccumulate;
-    }
-    profile::RecordRun(reinterpret_cast<const void*>(fn), profile::DescribeSpec(spec), ms, bytes,
-                       static_cast<double>(ops) * static_cast<double>(total),
+    profile::RecordRun(reinterpret_cast<const void*>(fn), profile::DescribeSpec(spec), ms,
+                       ir::MovedBytes(spec, sizes, strides), ir::Flops(spec, sizes),
                        static_cast<int>(std::min<int64_t>(tasks, threads)));
   }
   for (int64_t s : status) {

@@ -51,28 +51,14 @@ absl::StatusOr<NDArray> EvaluateEager(const ir::NodePtr& root) {
       }
       ins.push_back(it == done.end() ? in : it->second);
     }
-    if (n->kind() == ir::NodeKind::kContract) {
-      absl::StatusOr<ir::NodePtr> c =
-          ir::MakeContract(ins[0], ins[1], n->labels(0), n->labels(1), n->labels(2));
-      if (!c.ok()) return c.status();
-      absl::StatusOr<NDArray> v = One(*c);
-      if (!v.ok()) return v.status();
-      finish(n, *v);
-      continue;
-    }
-    if (n->kind() == ir::NodeKind::kReduce) {
-      absl::StatusOr<ir::NodePtr> r = ir::MakeReduce(
-          n->op(), ins[0], std::vector<int64_t>(n->axes().begin(), n->axes().end()), n->keepdims());
-      if (!r.ok()) return r.status();
-      absl::StatusOr<NDArray> v = One(*r);
-      if (!v.ok()) return v.status();
-      finish(n, *v);
-      continue;
-    }
-    absl::StatusOr<ir::NodePtr> single = n->kind() == ir::NodeKind::kCast
-                                             ? ir::MakeCast(ins[0], n->dtype())
-                                             : ir::MakeUfunc(n->op(), ins);
+    absl::StatusOr<ir::NodePtr> single = ir::Rebuild(*n, ins);
     if (!single.ok()) return single.status();
+    if (n->kind() == ir::NodeKind::kContract || n->kind() == ir::NodeKind::kReduce) {
+      absl::StatusOr<NDArray> v = One(*single);
+      if (!v.ok()) return v.status();
+      finish(n, *v);
+      continue;
+    }
     // A precompiled kernel where one covers the op; else a one-op JIT kernel.
     std::vector<NDArray> arrays;
     for (const ir::NodePtr& in : ins) {

@@ -20,10 +20,8 @@ Counters& C() {
 }  // namespace
 
 void CountKernel(const ir::KernelSpec& spec) {
-  int64_t ops = 0;
-  for (const ir::Instr& in : spec.body) ops += in.kind == ir::Instr::kUfunc;
   C().kernels_run.fetch_add(1, std::memory_order_relaxed);
-  C().kernel_ops.fetch_add(ops, std::memory_order_relaxed);
+  C().kernel_ops.fetch_add(ir::FusedOps(spec), std::memory_order_relaxed);
 }
 void CountFallback() { C().fallbacks.fetch_add(1, std::memory_order_relaxed); }
 void CountIntermediateBytes(int64_t bytes) {

@@ -478,6 +478,22 @@ std::string ContractSubscripts(const Node& n) {
                       LabelLetters(n.labels(2)));
 }
 
+absl::StatusOr<NodePtr> Rebuild(const Node& n, absl::Span<const NodePtr> inputs) {
+  switch (n.kind()) {
+    case NodeKind::kUfunc:
+      return MakeUfunc(n.op(), inputs);
+    case NodeKind::kCast:
+      return MakeCast(inputs[0], n.dtype());
+    case NodeKind::kReduce:
+      return MakeReduce(n.op(), inputs[0], std::vector<int64_t>(n.axes().begin(), n.axes().end()),
+                        n.keepdims());
+    case NodeKind::kContract:
+      return MakeContract(inputs[0], inputs[1], n.labels(0), n.labels(1), n.labels(2));
+    default:
+      return absl::InvalidArgumentError("Rebuild(): a leaf has no inputs to rebuild over");
+  }
+}
+
 absl::StatusOr<NodePtr> ApplyView(const NodePtr& root, const ViewFn& view,
                                   const MaterializeFn& materialize) {
   const Shape root_shape(root->shape().begin(), root->shape().end());
@@ -523,8 +539,7 @@ absl::StatusOr<NodePtr> ApplyView(const NodePtr& root, const ViewFn& view,
           if (!r.ok()) return r.status();
           ins.push_back(*std::move(r));
         }
-        out =
-            n->kind() == NodeKind::kUfunc ? MakeUfunc(n->op(), ins) : MakeCast(ins[0], n->dtype());
+        out = Rebuild(*n, ins);
         break;
       }
       case NodeKind::kReduce:
@@ -568,19 +583,7 @@ absl::StatusOr<NodePtr> Substitute(const NodePtr& root,
       changed |= *r != in;
       ins.push_back(*std::move(r));
     }
-    absl::StatusOr<NodePtr> out;
-    if (!changed) {
-      out = n;
-    } else if (n->kind() == NodeKind::kCast) {
-      out = MakeCast(ins[0], n->dtype());
-    } else if (n->kind() == NodeKind::kReduce) {
-      out = MakeReduce(n->op(), ins[0], std::vector<int64_t>(n->axes().begin(), n->axes().end()),
-                       n->keepdims());
-    } else if (n->kind() == NodeKind::kContract) {
-      out = MakeContract(ins[0], ins[1], n->labels(0), n->labels(1), n->labels(2));
-    } else {
-      out = MakeUfunc(n->op(), ins);
-    }
+    absl::StatusOr<NodePtr> out = changed ? Rebuild(*n, ins) : n;
     if (out.ok()) done.emplace(n.get(), *out);
     if (out.ok() && origins != nullptr && out->get() != n.get()) (*origins)[out->get()] = n.get();
     return out;

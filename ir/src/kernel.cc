@@ -58,6 +58,21 @@ double MovedBytes(const KernelSpec& spec, Dims sizes, absl::Span<const Strides> 
   return bytes;
 }
 
+int64_t FusedOps(const KernelSpec& spec) {
+  int64_t ops = 0;
+  for (const Instr& in : spec.body) ops += in.kind == Instr::kUfunc;
+  return ops;
+}
+
+double Flops(const KernelSpec& spec, Dims sizes) {
+  double elements = 1;
+  for (int64_t s : sizes) elements *= static_cast<double>(s);
+  int64_t ops = 0;
+  for (const Instr& in : spec.body)
+    ops += in.kind == Instr::kUfunc || in.kind == Instr::kAccumulate;
+  return static_cast<double>(ops) * elements;
+}
+
 int InnerLanes(const KernelSpec& spec, int vector_bytes, int widest_bytes, int chains) {
   int random = 0, pairs = 0;
   for (const Instr& in : spec.body) {

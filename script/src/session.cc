@@ -478,8 +478,7 @@ absl::StatusOr<std::string> Session::Impl::Command(absl::string_view line) {
         continue;
       }
       const auto bytes = static_cast<int64_t>(ir::MovedBytes(l.spec, l.sizes, l.strides));
-      int64_t ops = 0;
-      for (const ir::Instr& in : l.spec.body) ops += in.kind == ir::Instr::kUfunc;
+      const int64_t ops = ir::FusedOps(l.spec);
       // The graph nodes the kernel covers, by the names :graph gives them.
       std::vector<std::string> nodes;
       for (const std::string& label : l.labels) {

@@ -166,6 +166,10 @@ using MaterializeFn = std::function<absl::StatusOr<NodePtr>(const NodePtr&)>;
 absl::StatusOr<NodePtr> ApplyView(const NodePtr& node, const ViewFn& view,
                                   const MaterializeFn& materialize = nullptr);
 
+// The interior node `n` (ufunc, cast, reduction, contraction) built again
+// over `inputs`: the one way every pass that rewrites a graph rebuilds.
+absl::StatusOr<NodePtr> Rebuild(const Node& n, absl::Span<const NodePtr> inputs);
+
 // `root` with every node that `with` maps replaced by its mapping (an array
 // leaf holding an already computed value, typically), rebuilt above it.
 // With `origins`, every node it rebuilds is mapped to the node it replaces.

@@ -107,6 +107,12 @@ struct KernelLaunch {
 // elements once (loops along which it has stride 0 re-read the same ones;
 // index spaces read nothing).
 double MovedBytes(const KernelSpec& spec, Dims sizes, absl::Span<const Strides> strides);
+// The kernel cost model, with MovedBytes: the ufunc instructions `spec`
+// fuses (what statistics and the explorer count as its ops), and the
+// operations one run over loops `sizes` does (each ufunc and fold
+// instruction once per element; a transcendental counts as one).
+int64_t FusedOps(const KernelSpec& spec);
+double Flops(const KernelSpec& spec, Dims sizes);
 
 // Where a planner's fresh arrays come from: NDArray::Empty unless given. The
 // scheduler (ir/program.h) passes one that makes layout-only placeholders,
