@@ -4,6 +4,7 @@
 #include <mutex>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "ndjit/codegen/gemm.h"
@@ -14,21 +15,45 @@
 namespace ndjit::engine {
 namespace {
 
-char* Address(const ir::OperandRef& r, absl::Span<const NDArray> bound) {
+// Each slot's array while a Program runs: inputs and out= arrays are the
+// caller's (referred to, not copied), the others are held here.
+class Slots {
+ public:
+  Slots(const ir::Program& p, absl::Span<const NDArray> inputs, absl::Span<const NDArray> outs)
+      : where_(p.slots.size(), nullptr), held_(p.slots.size() - p.num_inputs) {
+    for (int i = 0; i < p.num_inputs; ++i) where_[i] = &inputs[i];
+    for (size_t k = 0; k < outs.size(); ++k) where_[p.given[k]] = &outs[k];
+    first_held_ = p.num_inputs;
+  }
+  const NDArray& operator[](int slot) const { return *where_[slot]; }
+  void Hold(int slot, NDArray a) {
+    NDArray& h = held_[slot - first_held_];
+    h = std::move(a);
+    where_[slot] = &h;
+  }
+  void Drop(int slot) { held_[slot - first_held_] = NDArray(); }
+
+ private:
+  absl::InlinedVector<const NDArray*, 8> where_;
+  absl::InlinedVector<NDArray, 2> held_;
+  int first_held_ = 0;
+};
+
+char* Address(const ir::OperandRef& r, const Slots& bound) {
   return r.fixed != nullptr ? const_cast<char*>(r.fixed) : bound[r.slot].data() + r.offset;
 }
 
 using Pointers = absl::InlinedVector<char*, 8>;
 using Scalars = absl::InlinedVector<ir::ScalarValue, 4>;
 
-void Bind(const ir::KernelCall& c, absl::Span<const NDArray> bound,
-          absl::Span<const ir::ScalarValue> scalars, Pointers& ptrs, Scalars& values) {
+void Bind(const ir::KernelCall& c, const Slots& bound, absl::Span<const ir::ScalarValue> scalars,
+          Pointers& ptrs, Scalars& values) {
   for (const ir::OperandRef& r : c.operands) ptrs.push_back(Address(r, bound));
   for (const ir::ScalarRef& s : c.scalars)
     values.push_back(s.leaf >= 0 ? scalars[s.leaf] : s.value);
 }
 
-absl::Status RunCall(const ir::KernelCall& c, codegen::KernelFn fn, absl::Span<const NDArray> bound,
+absl::Status RunCall(const ir::KernelCall& c, codegen::KernelFn fn, const Slots& bound,
                      absl::Span<const ir::ScalarValue> scalars) {
   if (c.empty) return absl::OkStatus();
   Pointers ptrs;
@@ -43,7 +68,7 @@ absl::Status RunCall(const ir::KernelCall& c, codegen::KernelFn fn, absl::Span<c
 }
 
 // The step's graph over the slots' memory, by the reference evaluator.
-absl::Status RunReference(const ir::Step& step, absl::Span<const NDArray> bound) {
+absl::Status RunReference(const ir::Step& step, const Slots& bound) {
   absl::flat_hash_map<const ir::Node*, ir::NodePtr> with;
   for (const ir::Step::Leaf& l : step.reference_leaves) {
     const NDArray& home = bound[l.slot];
@@ -147,7 +172,6 @@ absl::StatusOr<std::vector<NDArray>> RunWith(const ir::Program& p,
                                                    " arrays and ", p.num_scalars, " scalars, not ",
                                                    inputs.size(), " and ", scalars.size()));
   }
-  std::vector<NDArray> bound(p.slots.size());
   for (int i = 0; i < p.num_inputs; ++i) {
     if (!SameLayout(inputs[i], p.slots[i])) {
       return absl::InvalidArgumentError(
@@ -155,7 +179,6 @@ absl::StatusOr<std::vector<NDArray>> RunWith(const ir::Program& p,
                        ir::TypeString(p.slots[i].dtype, p.slots[i].shape), " strides (",
                        absl::StrJoin(p.slots[i].strides, ","), ")"));
     }
-    bound[i] = inputs[i];
   }
   if (outs.size() != p.given.size()) {
     return absl::InvalidArgumentError(absl::StrCat("Run(): the program writes ", p.given.size(),
@@ -168,8 +191,8 @@ absl::StatusOr<std::vector<NDArray>> RunWith(const ir::Program& p,
                                                      outs[k].Describe(), ", the program writes ",
                                                      ir::TypeString(slot.dtype, slot.shape)));
     }
-    bound[p.given[k]] = outs[k];
   }
+  Slots bound(p, inputs, outs);
   const int nsteps = static_cast<int>(p.steps.size());
   size_t next_kernel = 0;
   for (int i = 0; i < nsteps; ++i) {
@@ -178,7 +201,7 @@ absl::StatusOr<std::vector<NDArray>> RunWith(const ir::Program& p,
       if (slot.writer != i || slot.home == ir::SlotHome::kGiven) continue;
       absl::StatusOr<NDArray> a = NDArray::Empty(slot.shape, slot.dtype, slot.order);
       if (!a.ok()) return a.status();
-      bound[s] = *std::move(a);
+      bound.Hold(static_cast<int>(s), *std::move(a));
     }
     const ir::Step& step = p.steps[i];
     for (const ir::Step::Fold& f : step.folds) {
@@ -216,13 +239,16 @@ absl::StatusOr<std::vector<NDArray>> RunWith(const ir::Program& p,
     // Values no later step reads go back to the pool now.
     for (size_t s = p.num_inputs; s < p.slots.size(); ++s) {
       const ir::Slot& slot = p.slots[s];
-      if (slot.last_reader == i || (slot.last_reader < 0 && slot.writer == i)) bound[s] = NDArray();
+      if (slot.home == ir::SlotHome::kGiven) continue;
+      if (slot.last_reader == i || (slot.last_reader < 0 && slot.writer == i)) {
+        bound.Drop(static_cast<int>(s));
+      }
     }
   }
   std::vector<NDArray> out;
   out.reserve(p.outputs.size());
   for (const ir::ValueRef& v : p.outputs) {
-    NDArray& home = bound[v.slot];
+    const NDArray& home = bound[v.slot];
     // A value that is its whole slot is the slot's array, as allocated.
     if (v.offset == 0 && v.dtype == home.dtype() && SameDims(v.shape, home.shape()) &&
         SameDims(v.strides, home.strides())) {
