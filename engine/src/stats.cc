@@ -30,8 +30,9 @@ void CountIntermediateBytes(int64_t bytes) {
 void CountGemm() { C().gemms_run.fetch_add(1, std::memory_order_relaxed); }
 void CountEpilogue() { C().fused_epilogues.fetch_add(1, std::memory_order_relaxed); }
 
-// Defined with the cache (plan_cache.cc).
+// Defined with the cache (plan_cache.cc) and with streaming (stream.cc).
 void AddCacheStats(Stats& s);
+void AddStreamStats(Stats& s);
 
 Stats GetStats() {
   Stats s;
@@ -42,6 +43,7 @@ Stats GetStats() {
   s.gemms_run = C().gemms_run.load(std::memory_order_relaxed);
   s.fused_epilogues = C().fused_epilogues.load(std::memory_order_relaxed);
   AddCacheStats(s);
+  AddStreamStats(s);
   return s;
 }
 

@@ -1,13 +1,12 @@
 // The evaluation entry points of the public API: EvaluateAll (ndjit::eval),
-// out= (EvaluateInto, eval_into). They group values by shape, stream them
-// over memory-mapped files (stream.cc) or hand them to the engine.
+// out= (EvaluateInto, eval_into). They group values by shape and hand them
+// to the engine, which streams them over memory-mapped files when it can.
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "evaluate_internal.h"
 #include "ndjit/array.h"
 #include "ndjit/engine/engine.h"
 #include "ndjit/internal/array_state.h"
-#include "stream.h"
 
 namespace ndjit {
 
@@ -38,8 +37,9 @@ void EvaluateAll(absl::Span<const Array<>* const> arrays, Backend backend) {
     for (const ir::NodePtr& n : group) {
       roots.push_back(result.empty() ? n : ValueOrThrow(ir::Substitute(n, result)));
     }
-    std::optional<std::vector<NDArray>> streamed =
-        ValueOrThrow(internal::EvaluateStreamed(roots, backend));
+    std::optional<std::vector<NDArray>> streamed = ValueOrThrow(engine::EvaluateStreamed(
+        roots, [backend](absl::Span<const ir::NodePtr> r) { return internal::Compute(r, backend); },
+        backend == Backend::kJit));
     std::vector<NDArray> values =
         streamed ? *std::move(streamed) : ValueOrThrow(internal::Compute(roots, backend));
     for (size_t i = 0; i < group.size(); ++i) result[group[i].get()] = ir::MakeArray(values[i]);
@@ -79,40 +79,6 @@ ir::NodePtr IntoOut(ir::NodePtr n, const NDArray& out) {
   return ValueOrThrow(ir::MakeCast(n, out.dtype()));
 }
 
-// Whether writing `outs` while reading the leaves of `nodes` in one kernel
-// could read an element after it was overwritten: any overlap but an output
-// that is exactly one of the inputs (same element order) is.
-bool HarmfulOverlap(absl::Span<const ir::NodePtr> nodes, absl::Span<const NDArray> outs) {
-  for (const ir::Node* leaf : ir::TopologicalOrder(nodes)) {
-    if (leaf->kind() != ir::NodeKind::kArray) continue;
-    const NDArray& in = leaf->array();
-    for (const NDArray& out : outs) {
-      if (!MayShareMemory(in, out)) continue;
-      if (!(in.data() == out.data() && in.shape() == out.shape() &&
-            in.strides() == out.strides())) {
-        return true;
-      }
-    }
-  }
-  for (size_t i = 0; i < outs.size(); ++i) {
-    for (size_t j = i + 1; j < outs.size(); ++j) {
-      if (MayShareMemory(outs[i], outs[j])) return true;
-    }
-  }
-  return false;
-}
-
-// Outputs of one shape share a kernel. With several kernels, or an overlap
-// that is not elementwise-safe, every value is computed first and then
-// copied, so no kernel reads what another already wrote.
-bool OneKernel(absl::Span<const ir::NodePtr> nodes, absl::Span<const NDArray> outs) {
-  bool one_shape = true;
-  for (const ir::NodePtr& n : nodes) one_shape &= n->shape() == nodes[0]->shape();
-  bool all_arrays = true;
-  for (const ir::NodePtr& n : nodes) all_arrays &= n->kind() == ir::NodeKind::kArray;
-  return one_shape && !all_arrays && !HarmfulOverlap(nodes, outs);
-}
-
 }  // namespace
 
 void EvaluateInto(absl::Span<const Array<>* const> arrays, absl::Span<const NDArray> outs) {
@@ -124,34 +90,15 @@ void EvaluateInto(absl::Span<const Array<>* const> arrays, absl::Span<const NDAr
   std::vector<ir::NodePtr> nodes;
   for (size_t i = 0; i < arrays.size(); ++i) nodes.push_back(IntoOut(arrays[i]->node(), outs[i]));
   internal::CountEvaluation();
-  if (OneKernel(nodes, outs) &&
-      ValueOrThrow(internal::EvaluateStreamed(nodes, Backend::kJit, outs)).has_value()) {
+  const engine::Evaluator jit = [](absl::Span<const ir::NodePtr> r) { return engine::Evaluate(r); };
+  if (ValueOrThrow(engine::EvaluateStreamed(nodes, jit, /*in_place=*/true, outs)).has_value()) {
     return;
   }
-  ThrowIfError(internal::WriteInto(nodes, outs));
+  ThrowIfError(engine::EvaluateInto(nodes, outs));
 }
 
-namespace internal {
-
-absl::Status WriteInto(absl::Span<const ir::NodePtr> nodes, absl::Span<const NDArray> outs) {
-  if (OneKernel(nodes, outs)) return engine::Evaluate(nodes, outs).status();
-  std::vector<NDArray> values;
-  for (const ir::NodePtr& n : nodes) {
-    if (n->kind() == ir::NodeKind::kArray) {
-      values.push_back(n->array());
-      continue;
-    }
-    absl::StatusOr<std::vector<NDArray>> v = engine::Evaluate({n});
-    if (!v.ok()) return v.status();
-    values.push_back((*v)[0]);
-  }
-  for (size_t i = 0; i < nodes.size(); ++i) {
-    if (absl::Status s = CopyTo(outs[i], values[i], Casting::kUnsafe); !s.ok()) return s;
-  }
-  return absl::OkStatus();
-}
-
-}  // namespace internal
+void SetStreamChunkBytes(int64_t bytes) { engine::SetStreamChunkBytes(bytes); }
+int64_t StreamChunkBytes() { return engine::StreamChunkBytes(); }
 
 void Array<>::eval_into(const NDArray& out) const {
   const Array<>* self[] = {this};

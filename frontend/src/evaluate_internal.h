@@ -15,8 +15,6 @@ absl::StatusOr<std::vector<NDArray>> Compute(absl::Span<const ir::NodePtr> outpu
                                              Backend backend);
 // Counts one evaluation in EvalStats.
 void CountEvaluation();
-// Writes `nodes` (each of its out's shape and dtype already) into `outs`,
-// in one Program when no out overlaps an input harmfully; never streams.
-absl::Status WriteInto(absl::Span<const ir::NodePtr> nodes, absl::Span<const NDArray> outs);
+
 
 }  // namespace ndjit::internal

@@ -11,7 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "status_macros.h"
+#include "ndjit/runtime/status_macros.h"
 
 namespace ndjit {
 namespace {

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -81,6 +82,34 @@ absl::StatusOr<NDArray> EvaluateEager(const ir::NodePtr& root);
 // The reference evaluator (ir/reference.h), counted as a fallback.
 absl::StatusOr<std::vector<NDArray>> EvaluateReference(absl::Span<const ir::NodePtr> roots);
 
+// Writes `nodes` (each of its out's shape and dtype already) into `outs`:
+// one Program when no out overlaps an input harmfully, else every value
+// first and then the copies. Never streams.
+absl::Status EvaluateInto(absl::Span<const ir::NodePtr> nodes, absl::Span<const NDArray> outs);
+
+// --- Streaming over memory-mapped files -------------------------------------
+// How a value is computed: Evaluate, or an evaluator beside the JIT's.
+using Evaluator =
+    std::function<absl::StatusOr<std::vector<NDArray>>(absl::Span<const ir::NodePtr>)>;
+// Evaluates `roots` chunk by chunk along the first axis of the file-backed
+// arrays they read or are written to (outs[i], when given and valid, is
+// where roots[i] goes, already broadcast and cast to it), when together
+// those span more than StreamChunkBytes(): reductions over that axis combine
+// per-chunk partials (sum adds, max takes the maximum, ...; a reduction of
+// values that need an earlier one, like var's mean, takes one more pass),
+// elementwise values are written chunk by chunk into their outs (or fresh
+// arrays; in place by a Program when `in_place`, else computed by
+// `evaluate` and copied), and each chunk's pages are dropped from this
+// process after use. nullopt, having done nothing, when the roots do not
+// qualify: no such files, an out overlapping an input, or a graph whose
+// streamed axis cannot be followed (it meets itself transposed, or enters
+// a contraction).
+absl::StatusOr<std::optional<std::vector<NDArray>>> EvaluateStreamed(
+    absl::Span<const ir::NodePtr> roots, const Evaluator& evaluate, bool in_place,
+    absl::Span<const NDArray> outs = {});
+void SetStreamChunkBytes(int64_t bytes);
+int64_t StreamChunkBytes();
+
 // --- Statistics of everything evaluations ran, whichever path ran it ------
 struct Stats {
   int64_t kernels_run = 0;         // JIT kernel launches
@@ -91,6 +120,8 @@ struct Stats {
   int64_t fused_epilogues = 0;
   int64_t programs_planned = 0;  // program cache misses
   int64_t programs_reused = 0;   // program cache hits
+  int64_t stream_chunks = 0;     // chunks streamed evaluations ran
+  int64_t stream_passes = 0;     // passes over the chunks
 };
 Stats GetStats();
 void CountKernel(const ir::KernelSpec& spec);

@@ -1,4 +1,5 @@
-// Early returns on absl::Status / absl::StatusOr. Internal: not installed.
+// Early returns on absl::Status / absl::StatusOr, for the sources of every
+// layer (exceptions are thrown only at the public API).
 #pragma once
 
 #include "absl/status/status.h"

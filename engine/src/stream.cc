@@ -5,27 +5,24 @@
 // the full extent there (an in-memory array beside the files is sliced the
 // same way). Reductions that fold the streamed axis are the combine points.
 // One chunk of the value is the graph with every positioned leaf sliced.
-#include "stream.h"
-
 #include <algorithm>
 #include <atomic>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
-#include "evaluate_internal.h"
-#include "ndjit/error.h"
+#include "ndjit/engine/engine.h"
+#include "ndjit/runtime/status_macros.h"
 
-namespace ndjit {
+namespace ndjit::engine {
 namespace {
 
 std::atomic<int64_t> g_chunk_bytes{int64_t{256} << 20};
 std::atomic<int64_t> g_chunks{0};
 std::atomic<int64_t> g_passes{0};
-// A chunk's own evaluation must not stream again.
 
 using NodeMap = absl::flat_hash_map<const ir::Node*, ir::NodePtr>;
 
-struct Plan {
+struct StreamPlan {
   int64_t n = 0;     // extent of the streamed axis
   int64_t rows = 0;  // rows per chunk
   absl::flat_hash_map<const ir::Node*, int> pos;
@@ -59,7 +56,7 @@ int ReducedInputAxis(const ir::Node& r, int p) {
 }
 
 // Whether `in` gets position `q` (or already has it); false on a conflict.
-bool Assign(Plan& plan, const ir::Node* in, int q) {
+bool Assign(StreamPlan& plan, const ir::Node* in, int q) {
   const bool full = q >= 0 && q < in->ndim() && in->shape()[q] == plan.n;
   auto it = plan.pos.find(in);
   if (!full) return it == plan.pos.end();  // broadcast along the axis
@@ -80,8 +77,8 @@ bool Streamable(const NDArray& a) {
 
 // `outs[i]`, when valid, is where roots[i] goes: a file-backed one is
 // written chunk by chunk even when nothing file-backed is read.
-std::optional<Plan> MakePlan(absl::Span<const ir::NodePtr> roots, absl::Span<const NDArray> outs) {
-  Plan plan;
+std::optional<StreamPlan> MakePlan(absl::Span<const ir::NodePtr> roots, absl::Span<const NDArray> outs) {
+  StreamPlan plan;
   plan.order = ir::TopologicalOrder(roots);
   for (const ir::NodePtr& r : roots) plan.ptr[r.get()] = r;
   for (const ir::Node* n : plan.order) {
@@ -158,7 +155,7 @@ std::optional<Plan> MakePlan(absl::Span<const ir::NodePtr> roots, absl::Span<con
 }
 
 // Slices [a, b) of the streamed axis of every positioned leaf.
-absl::StatusOr<NodeMap> ChunkLeaves(const Plan& plan, int64_t a, int64_t b) {
+absl::StatusOr<NodeMap> ChunkLeaves(const StreamPlan& plan, int64_t a, int64_t b) {
   NodeMap m;
   for (const auto& [n, q] : plan.pos) {
     if (!IsLeaf(*n)) continue;
@@ -172,10 +169,10 @@ absl::StatusOr<NodeMap> ChunkLeaves(const Plan& plan, int64_t a, int64_t b) {
   return m;
 }
 
-NDArray Rows(const NDArray& x, int q, int64_t a, int64_t b) {
+absl::StatusOr<NDArray> Rows(const NDArray& x, int q, int64_t a, int64_t b) {
   std::vector<IndexItem> items(q, Slice{});
   items.push_back(Slice{a, b, {}});
-  return ValueOrThrow(x.Index(items));
+  return x.Index(items);
 }
 
 // The bytes [lo, hi) the elements of `x` occupy; empty (lo == hi) for none.
@@ -186,12 +183,13 @@ std::pair<const char*, const char*> Bytes(const NDArray& x) {
 }
 
 // Maps the bytes rows [a, b) of every source occupy.
-void MapAhead(const Plan& plan, int64_t a, int64_t b) {
+absl::Status MapAhead(const StreamPlan& plan, int64_t a, int64_t b) {
   for (const ir::Node* s : plan.sources) {
-    const NDArray r = Rows(s->array(), 0, a, b);
+    NDJIT_ASSIGN_OR_RETURN(const NDArray r, Rows(s->array(), 0, a, b));
     const auto [lo, hi] = Bytes(r);
     if (lo < hi) r.buffer()->WillNeed(lo, hi);
   }
+  return absl::OkStatus();
 }
 
 // Behind each chunk, the pages of the rows done so far are dropped, up to
@@ -203,11 +201,11 @@ void MapAhead(const Plan& plan, int64_t a, int64_t b) {
 // (one per source) is where the dropped range ends, so no range is dropped
 // twice. Sources' rows lie apart and in order (RowsApart): forward or, for
 // a negative stride, backward through the mapping.
-void ReleaseDone(const Plan& plan, int64_t b, std::vector<const char*>& frontier) {
+absl::Status ReleaseDone(const StreamPlan& plan, int64_t b, std::vector<const char*>& frontier) {
   constexpr uintptr_t kHuge = uintptr_t{2} << 20;
   for (size_t i = 0; i < plan.sources.size(); ++i) {
     const NDArray x = plan.sources[i]->array();
-    const NDArray done = Rows(x, 0, 0, b);
+    NDJIT_ASSIGN_OR_RETURN(const NDArray done, Rows(x, 0, 0, b));
     auto [lo, hi] = Bytes(done);
     const bool forward = x.strides()[0] >= 0;
     if (b < plan.n) {  // keep the huge page the next rows start in
@@ -223,10 +221,11 @@ void ReleaseDone(const Plan& plan, int64_t b, std::vector<const char*>& frontier
     done.buffer()->ReleasePages(lo, hi);
     frontier[i] = forward ? hi : lo;
   }
+  return absl::OkStatus();
 }
 
 // Whether a combine point not yet computed lies at or below `n`.
-bool Pending(const ir::Node* n, const Plan& plan, const NodeMap& fixed,
+bool Pending(const ir::Node* n, const StreamPlan& plan, const NodeMap& fixed,
              absl::flat_hash_map<const ir::Node*, bool>& memo) {
   if (fixed.contains(n)) return false;
   if (auto it = memo.find(n); it != memo.end()) return it->second;
@@ -236,15 +235,49 @@ bool Pending(const ir::Node* n, const Plan& plan, const NodeMap& fixed,
   return p;
 }
 
-NDArray ComputeOne(const ir::NodePtr& n, Backend backend) {
+absl::StatusOr<NDArray> ComputeOne(const ir::NodePtr& n, const Evaluator& evaluate) {
   if (n->kind() == ir::NodeKind::kArray) return n->array();
-  return ValueOrThrow(internal::Compute({n}, backend))[0];
+  NDJIT_ASSIGN_OR_RETURN(std::vector<NDArray> v, evaluate({n}));
+  return v[0];
+}
+
+// Whether writing `outs` while reading the leaves of `nodes` in one kernel
+// could read an element after it was overwritten: any overlap but an output
+// that is exactly one of the inputs (same element order) is.
+bool HarmfulOverlap(absl::Span<const ir::NodePtr> nodes, absl::Span<const NDArray> outs) {
+  for (const ir::Node* leaf : ir::TopologicalOrder(nodes)) {
+    if (leaf->kind() != ir::NodeKind::kArray) continue;
+    const NDArray& in = leaf->array();
+    for (const NDArray& out : outs) {
+      if (!MayShareMemory(in, out)) continue;
+      if (!(in.data() == out.data() && in.shape() == out.shape() &&
+            in.strides() == out.strides())) {
+        return true;
+      }
+    }
+  }
+  for (size_t i = 0; i < outs.size(); ++i) {
+    for (size_t j = i + 1; j < outs.size(); ++j) {
+      if (MayShareMemory(outs[i], outs[j])) return true;
+    }
+  }
+  return false;
+}
+
+// Outputs of one shape share a kernel, unless an out overlaps an input
+// harmfully.
+bool OneProgram(absl::Span<const ir::NodePtr> nodes, absl::Span<const NDArray> outs) {
+  bool one_shape = true;
+  for (const ir::NodePtr& n : nodes) one_shape &= n->shape() == nodes[0]->shape();
+  bool all_arrays = true;
+  for (const ir::NodePtr& n : nodes) all_arrays &= n->kind() == ir::NodeKind::kArray;
+  return one_shape && !all_arrays && !HarmfulOverlap(nodes, outs);
 }
 
 // One pass over the chunks: `each(chunk_map, a, b)` per chunk, with each
 // chunk's pages mapped before and the rows done dropped after.
 template <typename Each>
-void ForEachChunk(const Plan& plan, const NodeMap& fixed, Each each) {
+absl::Status ForEachChunk(const StreamPlan& plan, const NodeMap& fixed, Each each) {
   g_passes.fetch_add(1, std::memory_order_relaxed);
   std::vector<const char*> frontier(plan.sources.size(), nullptr);
   for (int64_t a = 0; a < plan.n; a += plan.rows) {
@@ -255,13 +288,14 @@ void ForEachChunk(const Plan& plan, const NodeMap& fixed, Each each) {
     // for files written through a mapping (4 KiB pages). Mapping the next
     // chunk on a helper thread instead measured slower at 2 threads (the
     // helper competes with the kernel's threads for the two cores).
-    MapAhead(plan, a, b);
-    NodeMap m = ValueOrThrow(ChunkLeaves(plan, a, b));
+    NDJIT_RETURN_IF_ERROR(MapAhead(plan, a, b));
+    NDJIT_ASSIGN_OR_RETURN(NodeMap m, ChunkLeaves(plan, a, b));
     for (const auto& [k, v] : fixed) m[k] = v;
-    each(m, a, b);
+    NDJIT_RETURN_IF_ERROR(each(m, a, b));
     g_chunks.fetch_add(1, std::memory_order_relaxed);
-    ReleaseDone(plan, b, frontier);
+    NDJIT_RETURN_IF_ERROR(ReleaseDone(plan, b, frontier));
   }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -269,24 +303,39 @@ void ForEachChunk(const Plan& plan, const NodeMap& fixed, Each each) {
 void SetStreamChunkBytes(int64_t bytes) { g_chunk_bytes.store(bytes, std::memory_order_relaxed); }
 int64_t StreamChunkBytes() { return g_chunk_bytes.load(std::memory_order_relaxed); }
 
-namespace internal {
-
-void AddStreamStats(EvalStats& s) {
+void AddStreamStats(Stats& s) {
   s.stream_chunks = g_chunks.load(std::memory_order_relaxed);
   s.stream_passes = g_passes.load(std::memory_order_relaxed);
 }
 
+absl::Status EvaluateInto(absl::Span<const ir::NodePtr> nodes, absl::Span<const NDArray> outs) {
+  if (OneProgram(nodes, outs)) return Evaluate(nodes, outs).status();
+  // Every value first, then the copies: no kernel reads what another wrote.
+  std::vector<NDArray> values;
+  for (const ir::NodePtr& n : nodes) {
+    NDJIT_ASSIGN_OR_RETURN(
+        NDArray v, ComputeOne(n, [](absl::Span<const ir::NodePtr> r) { return Evaluate(r); }));
+    values.push_back(std::move(v));
+  }
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    NDJIT_RETURN_IF_ERROR(CopyTo(outs[i], values[i], Casting::kUnsafe));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::optional<std::vector<NDArray>>> EvaluateStreamed(
-    absl::Span<const ir::NodePtr> roots, Backend backend, absl::Span<const NDArray> outs) {
+    absl::Span<const ir::NodePtr> roots, const Evaluator& evaluate, bool in_place,
+    absl::Span<const NDArray> outs) {
   using Result = std::optional<std::vector<NDArray>>;
   // Every evaluation passes here: without a mapped file alive, nothing can
   // stream, and the plan (a walk of the graph) is not worth making.
   if (Buffer::LiveFileBacked() == 0) return Result();
-  std::optional<Plan> plan = MakePlan(roots, outs);
+  if (!outs.empty() && !OneProgram(roots, outs)) return Result();
+  std::optional<StreamPlan> plan = MakePlan(roots, outs);
   if (!plan) return Result();
-  // Chunks are evaluated through internal::Compute and WriteInto, which
-  // never stream: no evaluation here comes back to this function.
-  try {
+  // Chunks are evaluated by `evaluate` and EvaluateInto, which never
+  // stream: no evaluation here comes back to this function.
+  {
     // Values computed once: combine points, and the unpositioned inputs of
     // positioned nodes (broadcast operands such as x.mean() in x - x.mean()).
     NodeMap fixed;
@@ -303,8 +352,9 @@ absl::StatusOr<std::optional<std::vector<NDArray>>> EvaluateStreamed(
       absl::flat_hash_map<const ir::Node*, bool> memo;
       for (const ir::Node* o : operands) {
         if (!fixed.contains(o) && !Pending(o, *plan, fixed, memo)) {
-          fixed[o] = ir::MakeArray(
-              ComputeOne(ValueOrThrow(ir::Substitute(plan->ptr.at(o), fixed)), backend));
+          NDJIT_ASSIGN_OR_RETURN(const ir::NodePtr sub, ir::Substitute(plan->ptr.at(o), fixed));
+          NDJIT_ASSIGN_OR_RETURN(const NDArray v, ComputeOne(sub, evaluate));
+          fixed[o] = ir::MakeArray(v);
         }
       }
       std::vector<const ir::Node*> ready;
@@ -315,21 +365,24 @@ absl::StatusOr<std::optional<std::vector<NDArray>>> EvaluateStreamed(
       }
       if (ready.empty()) break;
       absl::flat_hash_map<const ir::Node*, NDArray> acc;
-      ForEachChunk(*plan, fixed, [&](const NodeMap& m, int64_t, int64_t) {
-        for (const ir::Node* c : ready) {
-          const NDArray part =
-              ComputeOne(ValueOrThrow(ir::Substitute(plan->ptr.at(c), m)), backend);
-          auto it = acc.find(c);
-          if (it == acc.end()) {
-            acc[c] = part;
-            continue;
-          }
-          // Partials fold with the reduction's own op, in its dtype.
-          it->second = ComputeOne(ValueOrThrow(ir::MakeUfunc(
-                                      c->op(), {ir::MakeArray(it->second), ir::MakeArray(part)})),
-                                  backend);
-        }
-      });
+      NDJIT_RETURN_IF_ERROR(
+          ForEachChunk(*plan, fixed, [&](const NodeMap& m, int64_t, int64_t) -> absl::Status {
+            for (const ir::Node* c : ready) {
+              NDJIT_ASSIGN_OR_RETURN(const ir::NodePtr sub, ir::Substitute(plan->ptr.at(c), m));
+              NDJIT_ASSIGN_OR_RETURN(const NDArray part, ComputeOne(sub, evaluate));
+              auto it = acc.find(c);
+              if (it == acc.end()) {
+                acc[c] = part;
+                continue;
+              }
+              // Partials fold with the reduction's own op, in its dtype.
+              NDJIT_ASSIGN_OR_RETURN(
+                  const ir::NodePtr fold,
+                  ir::MakeUfunc(c->op(), {ir::MakeArray(it->second), ir::MakeArray(part)}));
+              NDJIT_ASSIGN_OR_RETURN(it->second, ComputeOne(fold, evaluate));
+            }
+            return absl::OkStatus();
+          }));
       for (const ir::Node* c : ready) fixed[c] = ir::MakeArray(acc.at(c));
     }
     // Roots: already computed, small (after the combines), or streamed
@@ -339,39 +392,43 @@ absl::StatusOr<std::optional<std::vector<NDArray>>> EvaluateStreamed(
     for (size_t i = 0; i < roots.size(); ++i) {
       const NDArray out = i < outs.size() ? outs[i] : NDArray();
       if (plan->pos.contains(roots[i].get())) {
-        results[i] =
-            out.valid() ? out : ValueOrThrow(NDArray::Empty(roots[i]->shape(), roots[i]->dtype()));
+        if (out.valid()) {
+          results[i] = out;
+        } else {
+          NDJIT_ASSIGN_OR_RETURN(results[i], NDArray::Empty(roots[i]->shape(), roots[i]->dtype()));
+        }
         streamed.push_back(i);
         continue;
       }
-      const ir::NodePtr rest = ValueOrThrow(ir::Substitute(roots[i], fixed));
+      NDJIT_ASSIGN_OR_RETURN(const ir::NodePtr rest, ir::Substitute(roots[i], fixed));
       if (out.valid()) {
-        ThrowIfError(WriteInto({rest}, {out}));
+        NDJIT_RETURN_IF_ERROR(EvaluateInto({rest}, {out}));
         results[i] = out;
       } else {
-        results[i] = ComputeOne(rest, backend);
+        NDJIT_ASSIGN_OR_RETURN(results[i], ComputeOne(rest, evaluate));
       }
     }
     if (!streamed.empty()) {
-      ForEachChunk(*plan, fixed, [&](const NodeMap& m, int64_t a, int64_t b) {
-        for (size_t i : streamed) {
-          const NDArray slice = Rows(results[i], plan->pos.at(roots[i].get()), a, b);
-          const ir::NodePtr chunk = ValueOrThrow(ir::Substitute(roots[i], m));
-          if (backend == Backend::kJit) {
-            ThrowIfError(WriteInto({chunk}, {slice}));
-          } else {
-            ThrowIfError(CopyTo(slice, ComputeOne(chunk, backend), Casting::kUnsafe));
-          }
-          const auto [lo, hi] = Bytes(slice);
-          slice.buffer()->ReleasePages(lo, hi);
-        }
-      });
+      NDJIT_RETURN_IF_ERROR(
+          ForEachChunk(*plan, fixed, [&](const NodeMap& m, int64_t a, int64_t b) -> absl::Status {
+            for (size_t i : streamed) {
+              NDJIT_ASSIGN_OR_RETURN(const NDArray slice,
+                                     Rows(results[i], plan->pos.at(roots[i].get()), a, b));
+              NDJIT_ASSIGN_OR_RETURN(const ir::NodePtr chunk, ir::Substitute(roots[i], m));
+              if (in_place) {
+                NDJIT_RETURN_IF_ERROR(EvaluateInto({chunk}, {slice}));
+              } else {
+                NDJIT_ASSIGN_OR_RETURN(const NDArray v, ComputeOne(chunk, evaluate));
+                NDJIT_RETURN_IF_ERROR(CopyTo(slice, v, Casting::kUnsafe));
+              }
+              const auto [lo, hi] = Bytes(slice);
+              slice.buffer()->ReleasePages(lo, hi);
+            }
+            return absl::OkStatus();
+          }));
     }
     return Result(std::move(results));
-  } catch (const Error& e) {
-    return absl::Status(e.code(), e.what());
   }
 }
 
-}  // namespace internal
-}  // namespace ndjit
+}  // namespace ndjit::engine
