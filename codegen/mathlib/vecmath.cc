@@ -57,6 +57,6 @@ extern "C" RawD ndjit_hypot_f64(RawD x, RawD y) {
 extern "C" RawF ndjit_pow_f32(RawF x, RawF y) {
   return vm::pow(DF(), hn::Vec<DF>{x}, hn::Vec<DF>{y}).raw;
 }
-extern "C" RawF ndjit_arctan2_f32(RawF y, RawF x) {
+extern "C" RawF ndjit_atan2_f32(RawF y, RawF x) {
   return vm::arctan2(DF(), hn::Vec<DF>{y}, hn::Vec<DF>{x}).raw;
 }

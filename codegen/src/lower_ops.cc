@@ -228,10 +228,13 @@ Value* FloatMathOf(llvm::IRBuilder<>& b, ir::Ufunc op, llvm::ArrayRef<Value*> a)
   using llvm::Intrinsic::ID;
   auto un = [&](ID id) { return b.CreateUnaryIntrinsic(id, a[0]); };
   const bool f64 = llvm::cast<llvm::VectorType>(a[0]->getType())->getElementType()->isDoubleTy();
-  if (op != Ufunc::kFloor && op != Ufunc::kCeil && op != Ufunc::kTrunc && op != Ufunc::kRint &&
-      op != Ufunc::kSqrt && op != Ufunc::kCopysign) {
-    const std::string vec = VecMathFunction(ir::Name(op), f64);
+  // The op table's libm functions: the vector math bitcode's version where
+  // it has one, else the C library's, lane by lane.
+  if (const absl::string_view libm = ir::Info(op).libm; !libm.empty()) {
+    const std::string vec = VecMathFunction(libm, f64);
     if (!vec.empty()) return CallVector(b, vec, a);
+    const std::string c_name(libm), c_name_f32 = c_name + "f";
+    return PerLane(b, c_name_f32.c_str(), c_name.c_str(), a);
   }
   switch (op) {
     case Ufunc::kFloor:
@@ -246,52 +249,6 @@ Value* FloatMathOf(llvm::IRBuilder<>& b, ir::Ufunc op, llvm::ArrayRef<Value*> a)
       return un(llvm::Intrinsic::sqrt);
     case Ufunc::kCopysign:
       return b.CreateBinaryIntrinsic(llvm::Intrinsic::copysign, a[0], a[1]);
-    case Ufunc::kPower:
-      return PerLane(b, "powf", "pow", a);
-    case Ufunc::kCbrt:
-      return PerLane(b, "cbrtf", "cbrt", a);
-    case Ufunc::kExp:
-      return PerLane(b, "expf", "exp", a);
-    case Ufunc::kExp2:
-      return PerLane(b, "exp2f", "exp2", a);
-    case Ufunc::kExpm1:
-      return PerLane(b, "expm1f", "expm1", a);
-    case Ufunc::kLog:
-      return PerLane(b, "logf", "log", a);
-    case Ufunc::kLog2:
-      return PerLane(b, "log2f", "log2", a);
-    case Ufunc::kLog10:
-      return PerLane(b, "log10f", "log10", a);
-    case Ufunc::kLog1p:
-      return PerLane(b, "log1pf", "log1p", a);
-    case Ufunc::kSin:
-      return PerLane(b, "sinf", "sin", a);
-    case Ufunc::kCos:
-      return PerLane(b, "cosf", "cos", a);
-    case Ufunc::kTan:
-      return PerLane(b, "tanf", "tan", a);
-    case Ufunc::kArcsin:
-      return PerLane(b, "asinf", "asin", a);
-    case Ufunc::kArccos:
-      return PerLane(b, "acosf", "acos", a);
-    case Ufunc::kArctan:
-      return PerLane(b, "atanf", "atan", a);
-    case Ufunc::kArctan2:
-      return PerLane(b, "atan2f", "atan2", a);
-    case Ufunc::kSinh:
-      return PerLane(b, "sinhf", "sinh", a);
-    case Ufunc::kCosh:
-      return PerLane(b, "coshf", "cosh", a);
-    case Ufunc::kTanh:
-      return PerLane(b, "tanhf", "tanh", a);
-    case Ufunc::kArcsinh:
-      return PerLane(b, "asinhf", "asinh", a);
-    case Ufunc::kArccosh:
-      return PerLane(b, "acoshf", "acosh", a);
-    case Ufunc::kArctanh:
-      return PerLane(b, "atanhf", "atanh", a);
-    case Ufunc::kHypot:
-      return PerLane(b, "hypotf", "hypot", a);
     default:
       return nullptr;
   }

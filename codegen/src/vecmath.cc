@@ -1,6 +1,7 @@
 // Choosing and linking the vector math bitcode (mathlib/vecmath.cc).
 #include "vecmath.h"
 
+#include "absl/strings/str_cat.h"
 #include "llvm/Bitcode/BitcodeReader.h"
 #include "llvm/IR/Module.h"
 #include "llvm/Linker/Linker.h"
@@ -50,9 +51,13 @@ VecMath Choose() {
 }
 
 // Functions the bitcode defines in float64 (the rest exist for float32 only).
-constexpr const char* kFloat64Functions[] = {
-    "exp",    "expm1",  "log",    "log2",    "log10",   "log1p",   "sin",  "cos",  "tanh", "sinh",
-    "arcsin", "arccos", "arctan", "arcsinh", "arccosh", "arctanh", "cosh", "cbrt", "hypot"};
+constexpr absl::string_view kFloat64Functions[] = {
+    "exp",  "expm1", "log",  "log2",  "log10", "log1p", "sin",  "cos",  "tanh", "sinh",
+    "asin", "acos",  "atan", "asinh", "acosh", "atanh", "cosh", "cbrt", "hypot"};
+constexpr absl::string_view kFloat32Functions[] = {
+    "exp",  "expm1", "log",  "log2", "log10", "log1p", "sin",   "cos",
+    "tanh", "sinh",  "asin", "acos", "atan",  "asinh", "acosh", "atanh",
+    "tan",  "cosh",  "exp2", "cbrt", "hypot", "atan2", "pow"};
 
 }  // namespace
 
@@ -61,29 +66,16 @@ const VecMath& GetVecMath() {
   return math;
 }
 
-std::string VecMathFunction(absl::string_view numpy_name, bool f64) {
+std::string VecMathFunction(absl::string_view libm_name, bool f64) {
   const VecMath& math = GetVecMath();
   if (math.bits == 0) return "";
-  // The bitcode uses C's names.
-  static const std::pair<absl::string_view, absl::string_view> kCNames[] = {
-      {"arcsin", "asin"},   {"arccos", "acos"},   {"arctan", "atan"}, {"arcsinh", "asinh"},
-      {"arccosh", "acosh"}, {"arctanh", "atanh"}, {"power", "pow"}};
-  absl::string_view c_name = numpy_name;
-  for (const auto& [np, c] : kCNames) {
-    if (np == numpy_name) c_name = c;
-  }
-  static const absl::string_view kFloat32Functions[] = {
-      "exp",  "expm1", "log",  "log2", "log10", "log1p",   "sin",   "cos",
-      "tanh", "sinh",  "asin", "acos", "atan",  "asinh",   "acosh", "atanh",
-      "tan",  "cosh",  "exp2", "cbrt", "hypot", "arctan2", "pow"};
   bool found = false;
-  if (f64) {
-    for (const char* n : kFloat64Functions) found |= numpy_name == n;
-  } else {
-    for (absl::string_view n : kFloat32Functions) found |= c_name == n;
+  for (absl::string_view n :
+       f64 ? absl::MakeConstSpan(kFloat64Functions) : absl::MakeConstSpan(kFloat32Functions)) {
+    found |= n == libm_name;
   }
   if (!found) return "";
-  return std::string("ndjit_") + std::string(c_name) + (f64 ? "_f64" : "_f32");
+  return absl::StrCat("ndjit_", libm_name, f64 ? "_f64" : "_f32");
 }
 
 absl::Status LinkVecMath(llvm::Module& module) {

@@ -20,9 +20,10 @@ struct VecMath {
 // The family for this host, chosen once.
 const VecMath& GetVecMath();
 
-// The bitcode function computing NumPy's `numpy_name` on a full native
-// vector of float32 (or float64), or "" if there is none.
-std::string VecMathFunction(absl::string_view numpy_name, bool f64);
+// The bitcode function computing the C library's `libm_name` (the op
+// table's libm column) on a full native vector of float32 (or float64), or
+// "" if there is none.
+std::string VecMathFunction(absl::string_view libm_name, bool f64);
 
 // Links the functions `module` calls from the library and marks them
 // internal and always-inline.

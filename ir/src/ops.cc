@@ -10,8 +10,8 @@ namespace ndjit::ir {
 namespace {
 
 constexpr std::array<UfuncInfo, kNumUfuncs> kUfuncs = {{
-#define NDJIT_X(e, name, arity, loops, out, flags, sym) \
-  {#name, arity, loops, OutputRule::out, static_cast<uint32_t>(flags), sym},
+#define NDJIT_X(e, name, arity, loops, out, flags, sym, libm) \
+  {#name, arity, loops, OutputRule::out, static_cast<uint32_t>(flags), sym, libm},
     NDJIT_UFUNCS(NDJIT_X)
 #undef NDJIT_X
 }};

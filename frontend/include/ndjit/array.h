@@ -147,7 +147,7 @@ concept PythonScalar = std::is_arithmetic_v<S> || std::is_same_v<S, std::complex
 // typed as NumPy >= 2 types a literal (NEP 50, Weak below).
 Array<> apply(ir::Ufunc op, std::initializer_list<Array<>> inputs);
 
-#define NDJIT_DECLARE_UFUNC(e, name, arity, loops, out, flags, sym) \
+#define NDJIT_DECLARE_UFUNC(e, name, arity, loops, out, flags, sym, libm) \
   NDJIT_DECLARE_UFUNC_##arity(e, name)
 #define NDJIT_DECLARE_UFUNC_1(e, name) \
   inline Array<> name(const Array<>& a) { return apply(ir::Ufunc::e, {a}); }

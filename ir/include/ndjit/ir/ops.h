@@ -32,86 +32,89 @@ namespace ndjit::ir {
 // kExact (IEEE-exact: the JIT must match the reference bit for bit),
 // kKeepsZero (f(+-0) = +-0, the zero's sign included).
 //
-// X(Enumerator, NumPy name (an identifier), arity, loops, output rule, flags, operator)
-#define NDJIT_UFUNCS(X)                                                             \
-  X(kAdd, add, 2, NDJIT_LOOPS_ALL, kSame, kExact, "+")                              \
-  X(kSubtract, subtract, 2, NDJIT_LOOPS_NUM, kSame, kExact | kNoBool, "-")          \
-  X(kMultiply, multiply, 2, NDJIT_LOOPS_ALL, kSame, kExact, "*")                    \
-  X(kTrueDivide, divide, 2, NDJIT_LOOPS_INEXACT, kSame, kExact | kIntToDouble, "/") \
-  X(kFloorDivide, floor_divide, 2, NDJIT_LOOPS_REAL, kSame, kExact, "//")           \
-  X(kRemainder, remainder, 2, NDJIT_LOOPS_REAL, kSame, kExact, "%")                 \
-  X(kPower, power, 2, NDJIT_LOOPS_NUM, kSame, 0, "**")                              \
-  X(kNegative, negative, 1, NDJIT_LOOPS_NUM, kSame, kExact | kNoBool, "-")          \
-  X(kPositive, positive, 1, NDJIT_LOOPS_NUM, kSame, kExact, "+")                    \
-  X(kAbsolute, absolute, 1, NDJIT_LOOPS_ALL, kReal, kExact, "")                     \
-  X(kSign, sign, 1, NDJIT_LOOPS_NUM, kSame, kExact, "")                             \
-  X(kEqual, equal, 2, NDJIT_LOOPS_ALL, kBool, kExact, "==")                         \
-  X(kNotEqual, not_equal, 2, NDJIT_LOOPS_ALL, kBool, kExact, "!=")                  \
-  X(kLess, less, 2, NDJIT_LOOPS_ALL, kBool, kExact, "<")                            \
-  X(kLessEqual, less_equal, 2, NDJIT_LOOPS_ALL, kBool, kExact, "<=")                \
-  X(kGreater, greater, 2, NDJIT_LOOPS_ALL, kBool, kExact, ">")                      \
-  X(kGreaterEqual, greater_equal, 2, NDJIT_LOOPS_ALL, kBool, kExact, ">=")          \
-  X(kLogicalAnd, logical_and, 2, NDJIT_LOOPS_ALL, kBool, kExact, "")                \
-  X(kLogicalOr, logical_or, 2, NDJIT_LOOPS_ALL, kBool, kExact, "")                  \
-  X(kLogicalXor, logical_xor, 2, NDJIT_LOOPS_ALL, kBool, kExact, "")                \
-  X(kLogicalNot, logical_not, 1, NDJIT_LOOPS_ALL, kBool, kExact, "")                \
-  X(kBitwiseAnd, bitwise_and, 2, NDJIT_LOOPS_BITS, kSame, kExact, "&")              \
-  X(kBitwiseOr, bitwise_or, 2, NDJIT_LOOPS_BITS, kSame, kExact, "|")                \
-  X(kBitwiseXor, bitwise_xor, 2, NDJIT_LOOPS_BITS, kSame, kExact, "^")              \
-  X(kInvert, invert, 1, NDJIT_LOOPS_BITS, kSame, kExact, "~")                       \
-  X(kLeftShift, left_shift, 2, NDJIT_LOOPS_INT, kSame, kExact, "<<")                \
-  X(kRightShift, right_shift, 2, NDJIT_LOOPS_INT, kSame, kExact, ">>")              \
-  X(kMinimum, minimum, 2, NDJIT_LOOPS_ALL, kSame, kExact, "")                       \
-  X(kMaximum, maximum, 2, NDJIT_LOOPS_ALL, kSame, kExact, "")                       \
-  X(kFmin, fmin, 2, NDJIT_LOOPS_ALL, kSame, kExact, "")                             \
-  X(kFmax, fmax, 2, NDJIT_LOOPS_ALL, kSame, kExact, "")                             \
-  X(kWhere, where, 3, NDJIT_LOOPS_ALL, kSame, kExact, "")                           \
-  X(kClip, clip, 3, NDJIT_LOOPS_ALL, kSame, kExact, "")                             \
-  X(kFloor, floor, 1, NDJIT_LOOPS_FLOAT, kSame, kExact, "")                         \
-  X(kCeil, ceil, 1, NDJIT_LOOPS_FLOAT, kSame, kExact, "")                           \
-  X(kTrunc, trunc, 1, NDJIT_LOOPS_FLOAT, kSame, kExact, "")                         \
-  X(kRint, rint, 1, NDJIT_LOOPS_INEXACT, kSame, kExact, "")                         \
-  X(kSqrt, sqrt, 1, NDJIT_LOOPS_INEXACT, kSame, kExact, "")                         \
-  X(kCbrt, cbrt, 1, NDJIT_LOOPS_FLOAT, kSame, kKeepsZero, "")                       \
-  X(kSquare, square, 1, NDJIT_LOOPS_NUM, kSame, kExact, "")                         \
-  X(kReciprocal, reciprocal, 1, NDJIT_LOOPS_NUM, kSame, kExact, "")                 \
-  X(kExp, exp, 1, NDJIT_LOOPS_INEXACT, kSame, 0, "")                                \
-  X(kExp2, exp2, 1, NDJIT_LOOPS_INEXACT, kSame, 0, "")                              \
-  X(kExpm1, expm1, 1, NDJIT_LOOPS_INEXACT, kSame, kKeepsZero, "")                   \
-  X(kLog, log, 1, NDJIT_LOOPS_INEXACT, kSame, 0, "")                                \
-  X(kLog2, log2, 1, NDJIT_LOOPS_INEXACT, kSame, 0, "")                              \
-  X(kLog10, log10, 1, NDJIT_LOOPS_INEXACT, kSame, 0, "")                            \
-  X(kLog1p, log1p, 1, NDJIT_LOOPS_INEXACT, kSame, kKeepsZero, "")                   \
-  X(kSin, sin, 1, NDJIT_LOOPS_INEXACT, kSame, kKeepsZero, "")                       \
-  X(kCos, cos, 1, NDJIT_LOOPS_INEXACT, kSame, 0, "")                                \
-  X(kTan, tan, 1, NDJIT_LOOPS_INEXACT, kSame, kKeepsZero, "")                       \
-  X(kArcsin, arcsin, 1, NDJIT_LOOPS_INEXACT, kSame, kKeepsZero, "")                 \
-  X(kArccos, arccos, 1, NDJIT_LOOPS_INEXACT, kSame, 0, "")                          \
-  X(kArctan, arctan, 1, NDJIT_LOOPS_INEXACT, kSame, kKeepsZero, "")                 \
-  X(kArctan2, arctan2, 2, NDJIT_LOOPS_FLOAT, kSame, 0, "")                          \
-  X(kSinh, sinh, 1, NDJIT_LOOPS_INEXACT, kSame, kKeepsZero, "")                     \
-  X(kCosh, cosh, 1, NDJIT_LOOPS_INEXACT, kSame, 0, "")                              \
-  X(kTanh, tanh, 1, NDJIT_LOOPS_INEXACT, kSame, kKeepsZero, "")                     \
-  X(kArcsinh, arcsinh, 1, NDJIT_LOOPS_INEXACT, kSame, kKeepsZero, "")               \
-  X(kArccosh, arccosh, 1, NDJIT_LOOPS_INEXACT, kSame, 0, "")                        \
-  X(kArctanh, arctanh, 1, NDJIT_LOOPS_INEXACT, kSame, kKeepsZero, "")               \
-  X(kHypot, hypot, 2, NDJIT_LOOPS_FLOAT, kSame, 0, "")                              \
-  X(kCopysign, copysign, 2, NDJIT_LOOPS_FLOAT, kSame, kExact, "")                   \
-  X(kIsnan, isnan, 1, NDJIT_LOOPS_ALL, kBool, kExact, "")                           \
-  X(kIsinf, isinf, 1, NDJIT_LOOPS_ALL, kBool, kExact, "")                           \
-  X(kIsfinite, isfinite, 1, NDJIT_LOOPS_ALL, kBool, kExact, "")                     \
-  X(kConjugate, conjugate, 1, NDJIT_LOOPS_NUM, kSame, kExact, "")                   \
-  X(kReal, real, 1, NDJIT_LOOPS_ALL, kReal, kExact, "")                             \
-  X(kImag, imag, 1, NDJIT_LOOPS_ALL, kReal, kExact, "")
+// X(Enumerator, NumPy name (an identifier), arity, loops, output rule, flags, operator,
+//   libm: the C library's name of the function for float64, "" if none; its
+//   float32 one adds "f". The JIT calls it lane by lane where no vector
+//   version is linked in, and the vector math bitcode defines ndjit_<libm>_f32/_f64.)
+#define NDJIT_UFUNCS(X)                                                                 \
+  X(kAdd, add, 2, NDJIT_LOOPS_ALL, kSame, kExact, "+", "")                              \
+  X(kSubtract, subtract, 2, NDJIT_LOOPS_NUM, kSame, kExact | kNoBool, "-", "")          \
+  X(kMultiply, multiply, 2, NDJIT_LOOPS_ALL, kSame, kExact, "*", "")                    \
+  X(kTrueDivide, divide, 2, NDJIT_LOOPS_INEXACT, kSame, kExact | kIntToDouble, "/", "") \
+  X(kFloorDivide, floor_divide, 2, NDJIT_LOOPS_REAL, kSame, kExact, "//", "")           \
+  X(kRemainder, remainder, 2, NDJIT_LOOPS_REAL, kSame, kExact, "%", "")                 \
+  X(kPower, power, 2, NDJIT_LOOPS_NUM, kSame, 0, "**", "pow")                           \
+  X(kNegative, negative, 1, NDJIT_LOOPS_NUM, kSame, kExact | kNoBool, "-", "")          \
+  X(kPositive, positive, 1, NDJIT_LOOPS_NUM, kSame, kExact, "+", "")                    \
+  X(kAbsolute, absolute, 1, NDJIT_LOOPS_ALL, kReal, kExact, "", "")                     \
+  X(kSign, sign, 1, NDJIT_LOOPS_NUM, kSame, kExact, "", "")                             \
+  X(kEqual, equal, 2, NDJIT_LOOPS_ALL, kBool, kExact, "==", "")                         \
+  X(kNotEqual, not_equal, 2, NDJIT_LOOPS_ALL, kBool, kExact, "!=", "")                  \
+  X(kLess, less, 2, NDJIT_LOOPS_ALL, kBool, kExact, "<", "")                            \
+  X(kLessEqual, less_equal, 2, NDJIT_LOOPS_ALL, kBool, kExact, "<=", "")                \
+  X(kGreater, greater, 2, NDJIT_LOOPS_ALL, kBool, kExact, ">", "")                      \
+  X(kGreaterEqual, greater_equal, 2, NDJIT_LOOPS_ALL, kBool, kExact, ">=", "")          \
+  X(kLogicalAnd, logical_and, 2, NDJIT_LOOPS_ALL, kBool, kExact, "", "")                \
+  X(kLogicalOr, logical_or, 2, NDJIT_LOOPS_ALL, kBool, kExact, "", "")                  \
+  X(kLogicalXor, logical_xor, 2, NDJIT_LOOPS_ALL, kBool, kExact, "", "")                \
+  X(kLogicalNot, logical_not, 1, NDJIT_LOOPS_ALL, kBool, kExact, "", "")                \
+  X(kBitwiseAnd, bitwise_and, 2, NDJIT_LOOPS_BITS, kSame, kExact, "&", "")              \
+  X(kBitwiseOr, bitwise_or, 2, NDJIT_LOOPS_BITS, kSame, kExact, "|", "")                \
+  X(kBitwiseXor, bitwise_xor, 2, NDJIT_LOOPS_BITS, kSame, kExact, "^", "")              \
+  X(kInvert, invert, 1, NDJIT_LOOPS_BITS, kSame, kExact, "~", "")                       \
+  X(kLeftShift, left_shift, 2, NDJIT_LOOPS_INT, kSame, kExact, "<<", "")                \
+  X(kRightShift, right_shift, 2, NDJIT_LOOPS_INT, kSame, kExact, ">>", "")              \
+  X(kMinimum, minimum, 2, NDJIT_LOOPS_ALL, kSame, kExact, "", "")                       \
+  X(kMaximum, maximum, 2, NDJIT_LOOPS_ALL, kSame, kExact, "", "")                       \
+  X(kFmin, fmin, 2, NDJIT_LOOPS_ALL, kSame, kExact, "", "")                             \
+  X(kFmax, fmax, 2, NDJIT_LOOPS_ALL, kSame, kExact, "", "")                             \
+  X(kWhere, where, 3, NDJIT_LOOPS_ALL, kSame, kExact, "", "")                           \
+  X(kClip, clip, 3, NDJIT_LOOPS_ALL, kSame, kExact, "", "")                             \
+  X(kFloor, floor, 1, NDJIT_LOOPS_FLOAT, kSame, kExact, "", "")                         \
+  X(kCeil, ceil, 1, NDJIT_LOOPS_FLOAT, kSame, kExact, "", "")                           \
+  X(kTrunc, trunc, 1, NDJIT_LOOPS_FLOAT, kSame, kExact, "", "")                         \
+  X(kRint, rint, 1, NDJIT_LOOPS_INEXACT, kSame, kExact, "", "")                         \
+  X(kSqrt, sqrt, 1, NDJIT_LOOPS_INEXACT, kSame, kExact, "", "")                         \
+  X(kCbrt, cbrt, 1, NDJIT_LOOPS_FLOAT, kSame, kKeepsZero, "", "cbrt")                   \
+  X(kSquare, square, 1, NDJIT_LOOPS_NUM, kSame, kExact, "", "")                         \
+  X(kReciprocal, reciprocal, 1, NDJIT_LOOPS_NUM, kSame, kExact, "", "")                 \
+  X(kExp, exp, 1, NDJIT_LOOPS_INEXACT, kSame, 0, "", "exp")                             \
+  X(kExp2, exp2, 1, NDJIT_LOOPS_INEXACT, kSame, 0, "", "exp2")                          \
+  X(kExpm1, expm1, 1, NDJIT_LOOPS_INEXACT, kSame, kKeepsZero, "", "expm1")              \
+  X(kLog, log, 1, NDJIT_LOOPS_INEXACT, kSame, 0, "", "log")                             \
+  X(kLog2, log2, 1, NDJIT_LOOPS_INEXACT, kSame, 0, "", "log2")                          \
+  X(kLog10, log10, 1, NDJIT_LOOPS_INEXACT, kSame, 0, "", "log10")                       \
+  X(kLog1p, log1p, 1, NDJIT_LOOPS_INEXACT, kSame, kKeepsZero, "", "log1p")              \
+  X(kSin, sin, 1, NDJIT_LOOPS_INEXACT, kSame, kKeepsZero, "", "sin")                    \
+  X(kCos, cos, 1, NDJIT_LOOPS_INEXACT, kSame, 0, "", "cos")                             \
+  X(kTan, tan, 1, NDJIT_LOOPS_INEXACT, kSame, kKeepsZero, "", "tan")                    \
+  X(kArcsin, arcsin, 1, NDJIT_LOOPS_INEXACT, kSame, kKeepsZero, "", "asin")             \
+  X(kArccos, arccos, 1, NDJIT_LOOPS_INEXACT, kSame, 0, "", "acos")                      \
+  X(kArctan, arctan, 1, NDJIT_LOOPS_INEXACT, kSame, kKeepsZero, "", "atan")             \
+  X(kArctan2, arctan2, 2, NDJIT_LOOPS_FLOAT, kSame, 0, "", "atan2")                     \
+  X(kSinh, sinh, 1, NDJIT_LOOPS_INEXACT, kSame, kKeepsZero, "", "sinh")                 \
+  X(kCosh, cosh, 1, NDJIT_LOOPS_INEXACT, kSame, 0, "", "cosh")                          \
+  X(kTanh, tanh, 1, NDJIT_LOOPS_INEXACT, kSame, kKeepsZero, "", "tanh")                 \
+  X(kArcsinh, arcsinh, 1, NDJIT_LOOPS_INEXACT, kSame, kKeepsZero, "", "asinh")          \
+  X(kArccosh, arccosh, 1, NDJIT_LOOPS_INEXACT, kSame, 0, "", "acosh")                   \
+  X(kArctanh, arctanh, 1, NDJIT_LOOPS_INEXACT, kSame, kKeepsZero, "", "atanh")          \
+  X(kHypot, hypot, 2, NDJIT_LOOPS_FLOAT, kSame, 0, "", "hypot")                         \
+  X(kCopysign, copysign, 2, NDJIT_LOOPS_FLOAT, kSame, kExact, "", "")                   \
+  X(kIsnan, isnan, 1, NDJIT_LOOPS_ALL, kBool, kExact, "", "")                           \
+  X(kIsinf, isinf, 1, NDJIT_LOOPS_ALL, kBool, kExact, "", "")                           \
+  X(kIsfinite, isfinite, 1, NDJIT_LOOPS_ALL, kBool, kExact, "", "")                     \
+  X(kConjugate, conjugate, 1, NDJIT_LOOPS_NUM, kSame, kExact, "", "")                   \
+  X(kReal, real, 1, NDJIT_LOOPS_ALL, kReal, kExact, "", "")                             \
+  X(kImag, imag, 1, NDJIT_LOOPS_ALL, kReal, kExact, "", "")
 
 enum class Ufunc : uint8_t {
-#define NDJIT_X(e, name, arity, loops, out, flags, sym) e,
+#define NDJIT_X(e, name, arity, loops, out, flags, sym, libm) e,
   NDJIT_UFUNCS(NDJIT_X)
 #undef NDJIT_X
 };
 
 inline constexpr int kNumUfuncs = 0
-#define NDJIT_X(e, name, arity, loops, out, flags, sym) +1
+#define NDJIT_X(e, name, arity, loops, out, flags, sym, libm) +1
     NDJIT_UFUNCS(NDJIT_X)
 #undef NDJIT_X
     ;
@@ -134,6 +137,7 @@ struct UfuncInfo {
   OutputRule output;
   uint32_t flags;
   absl::string_view symbol;  // Python operator, "" if none
+  absl::string_view libm;    // C's name: "sin", "atan2", "pow"; "" if none
 };
 
 const UfuncInfo& Info(Ufunc u);
