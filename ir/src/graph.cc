@@ -119,6 +119,9 @@ class NodeBuilder {
   }
   static void SetArray(Node& n, NDArray a) { n.array_ = std::move(a); }
   static void SetScalar(Node& n, ScalarValue v) { n.scalar_ = v; }
+  static void SetRandom(Node& n, uint64_t seed, uint64_t stream, int word) {
+    n.random_ = {seed, stream, word};
+  }
 
  private:
   struct Table {
@@ -167,9 +170,9 @@ class NodeBuilder {
       // Index spaces are equal by where they point, whichever buffer object.
       h = Mix(h, reinterpret_cast<uintptr_t>(n.array_.data()));
       for (int64_t s : n.array_.strides()) h = Mix(h, static_cast<uint64_t>(s));
-      h = Mix(h, static_cast<uint64_t>(n.scalar_.i));
-      h = Mix(h, Bits(n.scalar_.c.real()));
-      for (int a : n.axes_) h = Mix(h, static_cast<uint64_t>(a));
+      h = Mix(h, n.random_.seed);
+      h = Mix(h, n.random_.stream);
+      h = Mix(h, static_cast<uint64_t>(n.random_.word));
     }
     if (n.kind_ == NodeKind::kScalar) {
       h = Mix(h, static_cast<uint64_t>(n.scalar_.i));
@@ -192,7 +195,7 @@ class NodeBuilder {
     if (a.kind_ == NodeKind::kScalar && !(a.scalar_ == b.scalar_)) return false;
     if (a.kind_ == NodeKind::kRandom &&
         (a.array_.data() != b.array_.data() || a.array_.strides() != b.array_.strides() ||
-         !(a.scalar_ == b.scalar_))) {
+         !(a.random_ == b.random_))) {
       return false;
     }
     return true;
@@ -217,12 +220,7 @@ namespace {
 NodePtr RandomLeaf(DType dtype, const NDArray& index, uint64_t seed, uint64_t stream, int word) {
   Node n = NodeBuilder::Blank(NodeKind::kRandom, dtype, index.shape());
   NodeBuilder::SetArray(n, index);
-  ScalarValue v;
-  v.i = static_cast<int64_t>(seed);
-  v.c = std::complex<double>(static_cast<double>(stream), 0);
-  NodeBuilder::SetScalar(n, v);
-  const int w[1] = {word};
-  NodeBuilder::SetLabels(n, w);
+  NodeBuilder::SetRandom(n, seed, stream, word);
   return NodeBuilder::Intern(std::move(n));
 }
 

@@ -67,6 +67,7 @@ GraphSignature Sign(absl::Span<const NodePtr> roots, absl::Span<const NDArray> o
         if (n->kind() == NodeKind::kRandom) {
           put(static_cast<int64_t>(n->seed()));
           put(static_cast<int64_t>(n->stream()));
+          put(n->word());
           put(a.data() - RandomOrigin());
         }
         break;

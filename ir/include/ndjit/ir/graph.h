@@ -87,9 +87,9 @@ class Node {
   // offsets from RandomOrigin() are the indices).
   const NDArray& array() const { return array_; }
   // kRandom: the key, the stream and which Philox word.
-  uint64_t seed() const { return static_cast<uint64_t>(scalar_.i); }
-  uint64_t stream() const { return static_cast<uint64_t>(scalar_.c.real()); }
-  int word() const { return axes_.empty() ? 0 : axes_[0]; }
+  uint64_t seed() const { return random_.seed; }
+  uint64_t stream() const { return random_.stream; }
+  int word() const { return random_.word; }
   // kScalar only.
   const ScalarValue& scalar() const { return scalar_; }
   size_t hash() const { return hash_; }
@@ -111,6 +111,11 @@ class Node {
   bool has_reduction_ = false;
   NDArray array_;
   ScalarValue scalar_;
+  struct Random {
+    uint64_t seed = 0, stream = 0;
+    int word = 0;
+    bool operator==(const Random&) const = default;
+  } random_;
   size_t hash_ = 0;
   bool interned_ = false;  // false for the candidates interning compares and drops
 };
