@@ -237,7 +237,6 @@ absl::StatusOr<KernelLaunch> PlanElementwiseKernel(absl::Span<const NodePtr> out
   }
   KernelLaunch launch;
   KernelSpec& spec = launch.spec;
-  launch.outputs.assign(outputs.begin(), outputs.end());
   spec.num_outputs = static_cast<int>(outputs.size());
   for (const NodePtr& o : outputs) spec.operands.push_back(o->dtype());
   launch.arrays.resize(outputs.size());

@@ -204,9 +204,8 @@ absl::StatusOr<ReductionPlan> PlanReduction(absl::Span<const NodePtr> reductions
   KernelSpec& spec = base.spec;
   const int nout = static_cast<int>(reductions.size());
   spec.num_outputs = nout;
-  base.outputs.assign(reductions.begin(), reductions.end());
   ReductionPlan plan;
-  plan.outputs = base.outputs;
+  plan.outputs.assign(reductions.begin(), reductions.end());
   std::vector<DType> acc(nout);
   for (int k = 0; k < nout; ++k) {
     acc[k] = AccumulatorDType(reductions[k]->op(), reductions[k]->dtype());

@@ -97,7 +97,6 @@ struct KernelLaunch {
   Shape sizes;                   // per loop, outermost first
   std::vector<Strides> strides;  // [operand][loop], bytes
   std::vector<int64_t> offsets;  // per operand, bytes from arrays[k].data(); empty = none
-  std::vector<NodePtr> outputs;  // the graph nodes the outputs hold
   // The graph node each body instruction computes (null where none: casts
   // the planner inserts, stores), so printers can name values after them.
   std::vector<const Node*> instr_nodes;
