@@ -28,7 +28,8 @@ class KernelLowering {
       : spec_(spec), m_(m), ctx_(m.getContext()), b_(ctx_), labels_(labels) {}
 
   absl::Status Build(const std::string& name) {
-    if (!Lowers(spec_)) return absl::UnimplementedError("JIT: complex reductions are not lowered yet");
+    if (!Lowers(spec_))
+      return absl::UnimplementedError("JIT: complex reductions are not lowered yet");
     llvm::Type* ptr = llvm::PointerType::getUnqual(ctx_);
     auto* fty = llvm::FunctionType::get(b_.getVoidTy(), {ptr, ptr, ptr, ptr, ptr}, false);
     fn_ = llvm::Function::Create(fty, llvm::Function::ExternalLinkage, name, m_);

@@ -16,5 +16,4 @@ absl::StatusOr<std::vector<NDArray>> Compute(absl::Span<const ir::NodePtr> outpu
 // Counts one evaluation in EvalStats.
 void CountEvaluation();
 
-
 }  // namespace ndjit::internal

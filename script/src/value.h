@@ -40,10 +40,10 @@ struct Value {
   std::string s;  // kString; kFunction / kModule: the name
   std::vector<Value> items;
   DType dtype = DType::kFloat64;
-  RecordTypePtr record;            // kDType of records
-  RecordArray records;             // kRecords
-  std::shared_ptr<Value> self;     // kFunction: the bound object of a method
-  std::shared_ptr<Generator> rng;  // kGenerator
+  RecordTypePtr record;                  // kDType of records
+  RecordArray records;                   // kRecords
+  std::shared_ptr<Value> self;           // kFunction: the bound object of a method
+  std::shared_ptr<Generator> rng;        // kGenerator
   std::shared_ptr<const Lambda> lambda;  // kLambda
 
   static Value Arr(Array<> a) {
