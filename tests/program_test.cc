@@ -216,6 +216,26 @@ TEST(ProgramTest, ElementwisePrintsOneKernelWithScalarsBoundFromLeaves) {
             "outputs: out3 as f32[1000]\n");
 }
 
+TEST(ProgramTest, W4PrintsOneReductionOverThePairs) {
+  const Array<> x(Data({700}, DType::kFloat32, 4)), y(Data({900}, DType::kFloat32, 5));
+  const Array<> d = x.index({Slice{}, NewAxis{}}) - y.index({NewAxis{}, Slice{}});
+  absl::StatusOr<ir::Program> p = ir::Schedule(Nodes({sum(exp(-(d * d)))}), 64);
+  ASSERT_TRUE(p.ok()) << p.status();
+  // 900 columns in 9 chunks of 100, each folding into its own float64 slab.
+  EXPECT_EQ(ir::PrintProgram(*p),
+            "slots:\n"
+            "  in0 f32[700,1] strides (4,0) input, last read by step 0\n"
+            "  in1 f32[1,900] strides (0,4) input, last read by step 0\n"
+            "  t2 f64[9] C temp, written by step 0, last read by step 0\n"
+            "  t3 f32[] C temp, written by step 0, last read by step end\n"
+            "steps:\n"
+            "  step 0: reduce sum over (0,1) f32[1,1]\n"
+            "    kernel [9,100,700] x32: out0=t2 in0=in0 in1=in1; 4 ops\n"
+            "    fold t2 by add, slab 0 cast into t3\n"
+            "outputs: t3 as f32[]\n"
+            "intermediate bytes: 72\n");
+}
+
 TEST(ProgramTest, TheCacheServesEqualStructuresOverNewArrays) {
   engine::ClearProgramCache();
   auto softmax = [](const NDArray& m) {
