@@ -20,10 +20,11 @@ namespace {
 class Slots {
  public:
   Slots(const ir::Program& p, absl::Span<const NDArray> inputs, absl::Span<const NDArray> outs)
-      : where_(p.slots.size(), nullptr), held_(p.slots.size() - p.num_inputs) {
+      : where_(p.slots.size(), nullptr),
+        held_(p.slots.size() - p.num_inputs),
+        first_held_(p.num_inputs) {
     for (int i = 0; i < p.num_inputs; ++i) where_[i] = &inputs[i];
     for (size_t k = 0; k < outs.size(); ++k) where_[p.given[k]] = &outs[k];
-    first_held_ = p.num_inputs;
   }
   const NDArray& operator[](int slot) const { return *where_[slot]; }
   void Hold(int slot, NDArray a) {
@@ -36,7 +37,7 @@ class Slots {
  private:
   absl::InlinedVector<const NDArray*, 8> where_;
   absl::InlinedVector<NDArray, 2> held_;
-  int first_held_ = 0;
+  int first_held_;
 };
 
 char* Address(const ir::OperandRef& r, const Slots& bound) {
@@ -95,8 +96,10 @@ bool SameLayout(const NDArray& a, const ir::Slot& s) {
          SameDims(a.strides(), s.strides);
 }
 
-}  // namespace
-
+// Runs the GEMM `g` over A, B and C at `a`, `b`, `c`; with an epilogue
+// (`epilogue`: compiled, or null to look it up), g.epilogue runs on each
+// block of C as soon as the block is final, its operands at `epilogue_ptrs`
+// moved to the block's corner.
 absl::Status RunGemm(const ir::GemmCall& g, const char* a, const char* b, char* c,
                      codegen::KernelFn epilogue, absl::Span<char* const> epilogue_ptrs,
                      absl::Span<const ir::ScalarValue> epilogue_scalars) {
@@ -157,8 +160,6 @@ absl::Status RunGemm(const ir::GemmCall& g, const char* a, const char* b, char* 
   CountGemm();
   return absl::OkStatus();
 }
-
-namespace {
 
 // `kernels`: one per call in step order, or empty to look each one up.
 absl::StatusOr<std::vector<NDArray>> RunWith(const ir::Program& p,

@@ -27,7 +27,7 @@ absl::StatusOr<NDArray> Merge(const NDArray& v, int input, const std::vector<siz
   }
   absl::StatusOr<NDArray> view = v.ReshapeView(merged);
   if (view.ok()) return view;
-  absl::StatusOr<NDArray> c = copy ? copy(v, input) : v.Copy(Order::kC);
+  absl::StatusOr<NDArray> c = copy(v, input);
   if (!c.ok()) return c.status();
   return c->ReshapeView(merged);
 }
@@ -111,7 +111,7 @@ absl::StatusOr<GemmPlan> PlanGemm(const Node& node, const NDArray& a_in, const N
     if (c.ok() && !c->IsCContiguous()) c = absl::UnimplementedError("");
   }
   if (!target.valid() || !c.ok()) {
-    c = make ? make(c_shape, node.dtype(), Order::kC) : NDArray::Empty(c_shape, node.dtype());
+    c = make(c_shape, node.dtype(), Order::kC);
   }
   if (!c.ok()) return c.status();
   plan.c = *c;

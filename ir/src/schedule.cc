@@ -23,6 +23,23 @@ constexpr uintptr_t kPlaceholderBase = uintptr_t{1} << 56;
 constexpr uintptr_t kPlaceholderSpan = uintptr_t{1} << 48;
 constexpr size_t kMaxSlots = (~uintptr_t{0} - kPlaceholderBase) / kPlaceholderSpan;
 
+// The GEMM `plan` runs; its operands are set by the caller.
+GemmCall GemmCallOf(const GemmPlan& plan) {
+  GemmCall g;
+  g.dtype = plan.dtype;
+  g.batch = plan.batch;
+  g.m = plan.m;
+  g.n = plan.n;
+  g.k = plan.k;
+  for (int d = 0; d < 3; ++d) {
+    g.a_strides[d] = plan.a.strides()[d];
+    g.b_strides[d] = plan.b.strides()[d];
+    g.c_strides[d] = plan.c3.strides()[d];
+    g.result_dim[d] = plan.result_dim[d];
+  }
+  return g;
+}
+
 class Scheduler {
  public:
   Scheduler(int vector_bytes, const LowersFn& lowers)
@@ -640,25 +657,6 @@ class Scheduler {
 };
 
 }  // namespace
-
-GemmCall GemmCallOf(const GemmPlan& plan) {
-  GemmCall g;
-  g.dtype = plan.dtype;
-  g.batch = plan.batch;
-  g.m = plan.m;
-  g.n = plan.n;
-  g.k = plan.k;
-  g.a.fixed = plan.a.data();
-  g.b.fixed = plan.b.data();
-  g.c.fixed = plan.c3.data();
-  for (int d = 0; d < 3; ++d) {
-    g.a_strides[d] = plan.a.strides()[d];
-    g.b_strides[d] = plan.b.strides()[d];
-    g.c_strides[d] = plan.c3.strides()[d];
-    g.result_dim[d] = plan.result_dim[d];
-  }
-  return g;
-}
 
 absl::StatusOr<Program> Schedule(absl::Span<const NodePtr> roots, int vector_bytes,
                                  absl::Span<const NDArray> out, const LowersFn& lowers) {

@@ -40,15 +40,6 @@ absl::StatusOr<std::vector<NDArray>> Run(const ir::Program& program,
                                          absl::Span<const ir::ScalarValue> scalars,
                                          absl::Span<const NDArray> outs = {});
 
-// Runs the GEMM `g` over A, B and C at `a`, `b`, `c`; with `epilogue`
-// (compiled, or null to look it up), g.epilogue runs on each block of C as
-// soon as the block is final, its operands at `epilogue_ptrs` moved to the
-// block's corner.
-absl::Status RunGemm(const ir::GemmCall& g, const char* a, const char* b, char* c,
-                     codegen::KernelFn epilogue = nullptr,
-                     absl::Span<char* const> epilogue_ptrs = {},
-                     absl::Span<const ir::ScalarValue> epilogue_scalars = {});
-
 // ir::Schedule for this host: its vector width, and reference steps for
 // what the JIT does not lower (codegen::Lowers).
 absl::StatusOr<ir::Program> Schedule(absl::Span<const ir::NodePtr> roots,

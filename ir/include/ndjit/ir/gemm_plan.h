@@ -41,16 +41,14 @@ bool GemmBlocksAreBoxes(const Node& contract);
 // GEMM's three by a view.
 using ArrayCopier = std::function<absl::StatusOr<NDArray>(const NDArray& v, int input)>;
 
-// Plans `node` over operand values `a` and `b`. `target` (optional: the
-// evaluation's out=) becomes C itself when its layout is one C could have;
-// otherwise C comes from `make` (NDArray::Empty unless given). Operands are
-// transposed and reshaped as views whenever the strides allow, so transposed
-// and strided operands reach the GEMM's packing uncopied; `copy` (v.Copy
-// unless given) makes the rest contiguous. Unimplemented for dtypes not
-// ContractsOnGemm.
+// Plans `node` over operand values `a` and `b`. `target` (invalid for none:
+// the evaluation's out=) becomes C itself when its layout is one C could
+// have; otherwise C comes from `make`. Operands are transposed and reshaped
+// as views whenever the strides allow, so transposed and strided operands
+// reach the GEMM's packing uncopied; `copy` makes the rest contiguous.
+// Unimplemented for dtypes not ContractsOnGemm.
 absl::StatusOr<GemmPlan> PlanGemm(const Node& node, const NDArray& a, const NDArray& b,
-                                  const NDArray& target = NDArray(),
-                                  const ArrayMaker& make = nullptr,
-                                  const ArrayCopier& copy = nullptr);
+                                  const NDArray& target, const ArrayMaker& make,
+                                  const ArrayCopier& copy);
 
 }  // namespace ndjit::ir

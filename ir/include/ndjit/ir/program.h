@@ -172,9 +172,6 @@ struct Program {
   absl::flat_hash_map<const Node*, const Node*> origins;
 };
 
-// The GEMM `plan` runs, over its arrays' addresses (OperandRef::fixed).
-GemmCall GemmCallOf(const GemmPlan& plan);
-
 // The leaves a Program binds, in its order: the array leaves and scalar
 // leaves of the roots' graph, each once, in topological order.
 struct Leaves {
