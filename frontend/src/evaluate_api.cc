@@ -10,7 +10,33 @@
 
 namespace ndjit {
 
+namespace {
+
+std::vector<NDArray> ComputeGroup(absl::Span<const ir::NodePtr> roots, Backend backend) {
+  std::optional<std::vector<NDArray>> streamed = ValueOrThrow(engine::EvaluateStreamed(
+      roots, [backend](absl::Span<const ir::NodePtr> r) { return internal::Compute(r, backend); },
+      backend == Backend::kJit));
+  return streamed ? *std::move(streamed) : ValueOrThrow(internal::Compute(roots, backend));
+}
+
+}  // namespace
+
 void EvaluateAll(absl::Span<const Array<>* const> arrays, Backend backend) {
+  // The handle now reads the value, unless another thread replaced its node.
+  const auto Replace = [](const Array<>& a, const ir::Node* old, ir::NodePtr value) {
+    internal::ArrayState& st = *a.state_;
+    std::lock_guard<std::mutex> lock(st.mu);
+    if (st.node.get() == old) st.node = std::move(value);
+  };
+  if (arrays.size() == 1) {
+    // One value (x.eval(), x.array()): the common case pays for no grouping.
+    const ir::NodePtr n = arrays[0]->node();
+    if (n->kind() == ir::NodeKind::kArray) return;
+    internal::CountEvaluation();
+    std::vector<NDArray> values = ComputeGroup({&n, 1}, backend);
+    Replace(*arrays[0], n.get(), ir::MakeArray(values[0]));
+    return;
+  }
   // Distinct unevaluated nodes, grouped by shape: each group is one kernel.
   std::vector<std::vector<ir::NodePtr>> groups;
   absl::flat_hash_map<const ir::Node*, bool> seen;
@@ -37,17 +63,12 @@ void EvaluateAll(absl::Span<const Array<>* const> arrays, Backend backend) {
     for (const ir::NodePtr& n : group) {
       roots.push_back(result.empty() ? n : ValueOrThrow(ir::Substitute(n, result)));
     }
-    std::optional<std::vector<NDArray>> streamed = ValueOrThrow(engine::EvaluateStreamed(
-        roots, [backend](absl::Span<const ir::NodePtr> r) { return internal::Compute(r, backend); },
-        backend == Backend::kJit));
-    std::vector<NDArray> values =
-        streamed ? *std::move(streamed) : ValueOrThrow(internal::Compute(roots, backend));
+    std::vector<NDArray> values = ComputeGroup(roots, backend);
     for (size_t i = 0; i < group.size(); ++i) result[group[i].get()] = ir::MakeArray(values[i]);
   }
   for (const Array<>* a : arrays) {
-    internal::ArrayState& st = *a->state_;
-    std::lock_guard<std::mutex> lock(st.mu);
-    if (auto it = result.find(st.node.get()); it != result.end()) st.node = it->second;
+    const ir::Node* n = a->node().get();
+    if (auto it = result.find(n); it != result.end()) Replace(*a, n, it->second);
   }
 }
 

@@ -16,8 +16,14 @@ namespace ndjit::ir {
 namespace {
 
 std::atomic<int64_t> g_live{0};
+// Written only under the intern table's lock, so a plain load and store
+// suffice (no locked read-modify-write on the path of every node built).
 std::atomic<int64_t> g_constructed{0};
 std::atomic<int64_t> g_deduplicated{0};
+
+void Bump(std::atomic<int64_t>& counter) {
+  counter.store(counter.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+}
 
 size_t Mix(size_t h, uint64_t v) {
   // One multiply per word: every node built pays for its hash, and the
@@ -67,10 +73,10 @@ class NodeBuilder {
  public:
   static NodePtr Intern(Node&& candidate) {
     candidate.hash_ = Hash(candidate);
-    g_constructed.fetch_add(1, std::memory_order_relaxed);
     Table& t = GetTable();
     std::lock_guard<std::mutex> lock(t.mu);
-    std::vector<std::weak_ptr<const Node>>& bucket = t.buckets[candidate.hash_];
+    Bump(g_constructed);
+    Bucket& bucket = t.buckets[candidate.hash_];
     for (auto it = bucket.begin(); it != bucket.end();) {
       NodePtr existing = it->lock();
       if (existing == nullptr) {
@@ -78,7 +84,7 @@ class NodeBuilder {
         continue;
       }
       if (Equal(*existing, candidate)) {
-        g_deduplicated.fetch_add(1, std::memory_order_relaxed);
+        Bump(g_deduplicated);
         return existing;
       }
       ++it;
@@ -124,10 +130,13 @@ class NodeBuilder {
   }
 
  private:
+  // Distinct live structures almost never share a 64-bit hash: one entry
+  // stays inline in the table's slot, with no allocation to chase.
+  using Bucket = absl::InlinedVector<std::weak_ptr<const Node>, 1>;
   struct Table {
     std::mutex mu;
-    absl::flat_hash_map<size_t, std::vector<std::weak_ptr<const Node>>> buckets;  // guarded by mu
-    int64_t inserts_since_sweep = 0;                                              // guarded by mu
+    absl::flat_hash_map<size_t, Bucket> buckets;  // guarded by mu
+    int64_t inserts_since_sweep = 0;              // guarded by mu
   };
   static Table& GetTable() {
     static Table* t = new Table;  // never destroyed: nodes may outlive statics
@@ -258,8 +267,14 @@ NodePtr MakeScalar(DType dtype, ScalarValue value, Dims shape) {
   // one dtype intern to one node and every evaluator reads the same value.
   ScalarValue v;
   char buf[16];
-  ScalarToStorage(value, dtype, buf);
-  if (IsComplex(dtype) || IsFloating(dtype)) {
+  if (dtype == DType::kFloat64 || dtype == DType::kFloat32) {
+    // The weak scalars of float expressions: the cast loops' result, inline.
+    const double r = value.c.real();
+    v.c = dtype == DType::kFloat64 ? r : static_cast<double>(static_cast<float>(r));
+  } else if (dtype == DType::kInt64) {
+    v.i = value.i;
+    v.c = static_cast<double>(v.i);
+  } else if (ScalarToStorage(value, dtype, buf); IsComplex(dtype) || IsFloating(dtype)) {
     GetCastFn(dtype, DType::kComplex128)(buf, 0, reinterpret_cast<char*>(&v.c), 0, 1);
   } else {
     GetCastFn(dtype, DType::kInt64)(buf, 0, reinterpret_cast<char*>(&v.i), 0, 1);
@@ -298,6 +313,12 @@ absl::StatusOr<NodePtr> MakeUfunc(Ufunc op, absl::Span<const NodePtr> inputs) {
   if (!sig.ok()) return sig.status();
   Shape shape;
   for (const NodePtr& in : inputs) {
+    // Most operands have the result's shape already or are scalars.
+    if (in->shape().empty() || SameDims(in->shape(), shape)) continue;
+    if (shape.empty()) {
+      shape.assign(in->shape().begin(), in->shape().end());
+      continue;
+    }
     absl::StatusOr<Shape> b = BroadcastShapes(shape, in->shape());
     if (!b.ok()) {
       // NumPy names every operand's shape.
