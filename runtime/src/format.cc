@@ -17,31 +17,41 @@ namespace {
 constexpr int64_t kSummaryThreshold = 1000;
 constexpr int64_t kEdgeItems = 3;
 
-// The shortest "%g" text that reads back as the same value of `dtype`, with
-// at most 8 significant digits (NumPy's default print precision).
+// NumPy's default float text (precision 8, floatmode 'maxprec'): the
+// shortest digits that read back as the same value of `dtype`, rounded to at
+// most 8 digits after the point; magnitudes outside [1e-4, 1e16) in
+// scientific form with at most 8 digits after the mantissa's point.
 std::string FormatReal(double x, DType dtype) {
   if (std::isnan(x)) return "nan";
   if (std::isinf(x)) return x > 0 ? "inf" : "-inf";
-  std::string s;
-  int digits = 1;
-  for (; digits <= 8; ++digits) {
-    s = absl::StrFormat("%.*g", digits, x);
-    const double back = std::strtod(s.c_str(), nullptr);
+  int digits = 1;  // significant digits of the shortest round trip
+  for (; digits < 17; ++digits) {
+    const double back = std::strtod(absl::StrFormat("%.*e", digits - 1, x).c_str(), nullptr);
     const bool same = dtype == DType::kFloat16   ? DoubleToHalfBits(back) == DoubleToHalfBits(x)
                       : dtype == DType::kFloat32 ? static_cast<float>(back) == static_cast<float>(x)
                                                  : back == x;
     if (same) break;
   }
-  // %g picks an exponent whenever the digits kept are fewer than the
-  // integer digits (70 -> "7e+01"); NumPy writes such values positionally
-  // below 1e16.
   const double mag = std::fabs(x);
-  if (s.find('e') != std::string::npos && mag >= 1 && mag < 1e16) {
-    const int exponent = static_cast<int>(std::floor(std::log10(mag)));
-    s = absl::StrFormat("%.*f", std::max(0, std::min(digits, 8) - 1 - exponent), x);
+  std::string s;
+  if (mag == 0 || (mag >= 1e-4 && mag < 1e16)) {
+    // The exponent as %e rounds it (9.9999999e-5 is 1.0e-4 there).
+    const std::string e = absl::StrFormat("%.*e", digits - 1, x);
+    const int exponent = std::atoi(e.c_str() + e.find('e') + 1);
+    s = absl::StrFormat("%.*f", std::clamp(digits - 1 - exponent, 0, 8), x);
+    if (s.find('.') != std::string::npos) {
+      while (s.back() == '0') s.pop_back();
+    } else {
+      s += ".";  // NumPy marks floats that print as integers: "1."
+    }
+    return s;
   }
-  // NumPy marks floats that print as integers with a trailing dot: "1.".
-  if (s.find_first_of(".e") == std::string::npos) s += ".";
+  s = absl::StrFormat("%.*e", std::min(digits, 9) - 1, x);
+  const size_t e = s.find('e');
+  size_t end = e;
+  while (s[end - 1] == '0') --end;  // only digits after a '.' can be zeros here
+  s.erase(end, e - end);
+  if (s.find('.') == std::string::npos) s.insert(s.find('e'), ".");
   return s;
 }
 
