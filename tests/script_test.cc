@@ -103,6 +103,23 @@ TEST(ScriptTest, ExpressionsFollowNumPy) {
   EXPECT_EQ(Exec(s, "np.linalg.multi_dot((x, x.T, x)).shape"), "(3, 4)\n");
 }
 
+TEST(ScriptTest, WritesDoNotReachValuesBuiltBefore) {
+  Session s;
+  EXPECT_EQ(Exec(s, "x = array(arange(5.))"), "");
+  EXPECT_EQ(Exec(s, "y = x * 2"), "");
+  EXPECT_EQ(Exec(s, "t = sum(x)"), "");
+  EXPECT_EQ(Exec(s, "add(x, 1, out=x)"),
+            "# computed 2 lazy values reading the written array before the write\n"
+            "array([1., 2., 3., 4., 5.])\n");
+  EXPECT_EQ(Exec(s, "y"), "array([0., 2., 4., 6., 8.])\n");
+  EXPECT_EQ(Exec(s, "t"), "array(10.)\n");
+  // Nothing else reads x now: the write computes nothing first.
+  EXPECT_EQ(Exec(s, "sin(x * 0 + 1, out=x)"),
+            "array([0.84147098, 0.84147098, 0.84147098, 0.84147098, 0.84147098])\n");
+  EXPECT_EQ(Exec(s, "x * 2 - y"),
+            "array([ 1.68294197, -0.31705803, -2.31705803, -4.31705803, -6.31705803])\n");
+}
+
 TEST(ScriptTest, LambdasAndTracedFunctions) {
   Session s;
   EXPECT_EQ(Exec(s, "x = arange(6.0)"), "");

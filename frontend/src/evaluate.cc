@@ -14,6 +14,7 @@ namespace ndjit {
 namespace {
 
 std::atomic<int64_t> g_evaluations{0};
+std::atomic<int64_t> g_fixed_before_write{0};
 
 Backend EffectiveBackend(Backend requested) {
   static const bool force_reference = [] {
@@ -48,6 +49,9 @@ absl::StatusOr<std::vector<NDArray>> Compute(absl::Span<const ir::NodePtr> outpu
 }
 
 void CountEvaluation() { g_evaluations.fetch_add(1, std::memory_order_relaxed); }
+void CountFixedValues(int64_t n) {
+  if (n > 0) g_fixed_before_write.fetch_add(n, std::memory_order_relaxed);
+}
 
 }  // namespace internal
 
@@ -63,6 +67,7 @@ EvalStats GetEvalStats() {
   s.fused_epilogues = e.fused_epilogues;
   s.programs_planned = e.programs_planned;
   s.programs_reused = e.programs_reused;
+  s.fixed_before_write = g_fixed_before_write.load(std::memory_order_relaxed);
   s.stream_chunks = e.stream_chunks;
   s.stream_passes = e.stream_passes;
   return s;

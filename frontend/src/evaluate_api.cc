@@ -33,7 +33,7 @@ void EvaluateAll(absl::Span<const Array<>* const> arrays, Backend backend) {
     const ir::NodePtr n = arrays[0]->node();
     if (n->kind() == ir::NodeKind::kArray) return;
     internal::CountEvaluation();
-    std::vector<NDArray> values = ComputeGroup({&n, 1}, backend);
+    std::vector<NDArray> values = ComputeGroup(ValueOrThrow(ir::WithFixedValues({&n, 1})), backend);
     Replace(*arrays[0], n.get(), ir::MakeArray(values[0]));
     return;
   }
@@ -63,7 +63,7 @@ void EvaluateAll(absl::Span<const Array<>* const> arrays, Backend backend) {
     for (const ir::NodePtr& n : group) {
       roots.push_back(result.empty() ? n : ValueOrThrow(ir::Substitute(n, result)));
     }
-    std::vector<NDArray> values = ComputeGroup(roots, backend);
+    std::vector<NDArray> values = ComputeGroup(ValueOrThrow(ir::WithFixedValues(roots)), backend);
     for (size_t i = 0; i < group.size(); ++i) result[group[i].get()] = ir::MakeArray(values[i]);
   }
   for (const Array<>* a : arrays) {
@@ -102,6 +102,76 @@ ir::NodePtr IntoOut(ir::NodePtr n, const NDArray& out) {
 
 }  // namespace
 
+namespace {
+
+// References to each node of the graph below `roots` from inside the
+// evaluation: its parents' input lists and the roots themselves.
+absl::flat_hash_map<const ir::Node*, int64_t> InsideReferences(
+    absl::Span<const ir::NodePtr> roots) {
+  absl::flat_hash_map<const ir::Node*, int64_t> refs;
+  for (const ir::NodePtr& r : roots) ++refs[r.get()];
+  for (const ir::Node* n : ir::TopologicalOrder(roots)) {
+    for (const ir::NodePtr& in : n->inputs()) ++refs[in.get()];
+  }
+  return refs;
+}
+
+// Whether the handle of `node`, written into `out`, holds exactly what out
+// receives (no cast, no broadcast), so it can read out afterwards.
+bool TakesOut(const ir::Node& node, const NDArray& out) {
+  return node.dtype() == out.dtype() && SameDims(node.shape(), out.shape());
+}
+
+}  // namespace
+
+// NumPy computes a value where it is written; here values are lazy, so a
+// write must not reach a value that read the array before it. Every other
+// live node reading an out buffer gets its value fixed (computed now) first.
+// A reader whose every reference comes from this evaluation itself (a
+// handle being written, its graph) needs none: those handles then read the
+// out array, as NumPy's out= returns it. Returns how many values it fixed.
+// `taken`: the nodes of the handles that will read their out array, one
+// per handle state (each holds one reference).
+static int64_t FixReadersOfOuts(absl::Span<const ir::NodePtr> nodes,
+                                absl::Span<const ir::NodePtr> taken,
+                                absl::Span<const NDArray> outs) {
+  std::vector<ir::NodePtr> readers;
+  for (const NDArray& out : outs) {
+    if (out.buffer()->readers() == 0) continue;
+    for (ir::NodePtr& r : ir::DirectReaders(*out.buffer())) readers.push_back(std::move(r));
+  }
+  if (readers.empty()) return 0;
+  absl::flat_hash_map<const ir::Node*, int64_t> inside = InsideReferences(nodes);
+  // `taken` itself holds a second reference to each.
+  for (const ir::NodePtr& n : taken) inside[n.get()] += 2;
+  absl::flat_hash_map<const ir::Node*, int64_t> listed;  // a reader of two outs is listed twice
+  for (const ir::NodePtr& r : readers) ++listed[r.get()];
+  // The readers to fix, by shape: each group is one evaluation.
+  std::vector<std::vector<ir::NodePtr>> groups;
+  int64_t fixed = 0;
+  for (const ir::NodePtr& r : readers) {
+    auto in = inside.find(r.get());
+    const int64_t expected = (in == inside.end() ? 0 : in->second) + listed[r.get()];
+    if ((in != inside.end() && r.use_count() <= expected) || listed[r.get()] < 0) continue;
+    listed[r.get()] = -1;  // once
+    auto g = std::find_if(groups.begin(), groups.end(),
+                          [&](const auto& grp) { return SameDims(grp[0]->shape(), r->shape()); });
+    if (g == groups.end()) {
+      groups.push_back({r});
+    } else {
+      g->push_back(r);
+    }
+    ++fixed;
+  }
+  readers.clear();
+  for (const std::vector<ir::NodePtr>& group : groups) {
+    std::vector<NDArray> values =
+        ComputeGroup(ValueOrThrow(ir::WithFixedValues(group)), Backend::kJit);
+    for (size_t i = 0; i < group.size(); ++i) ThrowIfError(ir::FixValue(group[i], values[i]));
+  }
+  return fixed;
+}
+
 void EvaluateInto(absl::Span<const Array<>* const> arrays, absl::Span<const NDArray> outs) {
   if (arrays.size() != outs.size()) {
     throw Error(absl::InvalidArgumentError(
@@ -111,11 +181,30 @@ void EvaluateInto(absl::Span<const Array<>* const> arrays, absl::Span<const NDAr
   std::vector<ir::NodePtr> nodes;
   for (size_t i = 0; i < arrays.size(); ++i) nodes.push_back(IntoOut(arrays[i]->node(), outs[i]));
   internal::CountEvaluation();
-  const engine::Evaluator jit = [](absl::Span<const ir::NodePtr> r) { return engine::Evaluate(r); };
-  if (ValueOrThrow(engine::EvaluateStreamed(nodes, jit, /*in_place=*/true, outs)).has_value()) {
-    return;
+  std::vector<ir::NodePtr> taken;
+  absl::flat_hash_map<const internal::ArrayState*, bool> states;
+  for (size_t i = 0; i < arrays.size(); ++i) {
+    ir::NodePtr n = arrays[i]->node();
+    if (TakesOut(*n, outs[i]) && states.emplace(arrays[i]->state_.get(), true).second) {
+      taken.push_back(std::move(n));
+    }
   }
-  ThrowIfError(engine::EvaluateInto(nodes, outs));
+  internal::CountFixedValues(FixReadersOfOuts(nodes, taken, outs));
+  taken.clear();
+  nodes = ValueOrThrow(ir::WithFixedValues(nodes));
+  const engine::Evaluator jit = [](absl::Span<const ir::NodePtr> r) { return engine::Evaluate(r); };
+  if (!ValueOrThrow(engine::EvaluateStreamed(nodes, jit, /*in_place=*/true, outs)).has_value()) {
+    ThrowIfError(engine::EvaluateInto(nodes, outs));
+  }
+  // Each handle now reads what was written (out= returns out in NumPy), so
+  // it does not read its inputs again after later writes.
+  for (size_t i = 0; i < arrays.size(); ++i) {
+    internal::ArrayState& st = *arrays[i]->state_;
+    std::lock_guard<std::mutex> lock(st.mu);
+    if (st.node->kind() != ir::NodeKind::kArray && TakesOut(*st.node, outs[i])) {
+      st.node = ir::MakeArray(outs[i]);
+    }
+  }
 }
 
 void SetStreamChunkBytes(int64_t bytes) { engine::SetStreamChunkBytes(bytes); }

@@ -15,5 +15,7 @@ absl::StatusOr<std::vector<NDArray>> Compute(absl::Span<const ir::NodePtr> outpu
                                              Backend backend);
 // Counts one evaluation in EvalStats.
 void CountEvaluation();
+// Counts values fixed before an out= write (EvalStats::fixed_before_write).
+void CountFixedValues(int64_t n);
 
 }  // namespace ndjit::internal

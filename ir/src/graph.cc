@@ -63,8 +63,37 @@ int64_t Node::size() const {
   return n;
 }
 
+namespace {
+
+// Values given by FixValue, by node. A node's entry goes with the node.
+struct FixedTable {
+  std::mutex mu;
+  absl::flat_hash_map<const Node*, NDArray> values;  // guarded by mu
+};
+FixedTable& Fixed() {
+  static FixedTable* t = new FixedTable;  // never destroyed: nodes may outlive statics
+  return *t;
+}
+std::atomic<int64_t> g_fixed{0};
+
+}  // namespace
+
 Node::~Node() {
-  if (interned_) g_live.fetch_sub(1, std::memory_order_relaxed);
+  if (!interned_) return;
+  g_live.fetch_sub(1, std::memory_order_relaxed);
+  for (const NodePtr& in : inputs_) {
+    if (in->kind_ == NodeKind::kArray) in->array_.buffer()->AddReaders(-1);
+  }
+  if (fixed_) {
+    NDArray value;  // released after the lock: freeing it may take the pool's
+    {
+      std::lock_guard<std::mutex> lock(Fixed().mu);
+      auto it = Fixed().values.find(this);
+      value = std::move(it->second);
+      Fixed().values.erase(it);
+    }
+    g_fixed.fetch_sub(1, std::memory_order_relaxed);
+  }
 }
 
 // Builds candidate nodes and interns them. Nodes are only ever compared and
@@ -93,6 +122,9 @@ class NodeBuilder {
     auto node = NodePtr(new Node(std::move(candidate)));
     candidate.interned_ = false;  // the moved-from shell is not a graph node
     g_live.fetch_add(1, std::memory_order_relaxed);
+    for (const NodePtr& in : node->inputs_) {
+      if (in->kind_ == NodeKind::kArray) in->array_.buffer()->AddReaders(1);
+    }
     bucket.push_back(node);
     if (++t.inserts_since_sweep > 4096) Sweep(t);
     return node;
@@ -128,6 +160,40 @@ class NodeBuilder {
   static void SetRandom(Node& n, uint64_t seed, uint64_t stream, int word) {
     n.random_ = {seed, stream, word};
   }
+
+  static std::vector<NodePtr> DirectReaders(const Buffer& buffer) {
+    std::vector<NodePtr> out;
+    Table& t = GetTable();
+    std::lock_guard<std::mutex> lock(t.mu);
+    for (const auto& [hash, bucket] : t.buckets) {
+      for (const std::weak_ptr<const Node>& w : bucket) {
+        NodePtr n = w.lock();
+        if (n == nullptr) continue;
+        for (const NodePtr& in : n->inputs_) {
+          if (in->kind_ == NodeKind::kArray && in->array_.buffer().get() == &buffer) {
+            out.push_back(std::move(n));
+            break;
+          }
+        }
+      }
+    }
+    return out;
+  }
+
+  // Takes `n` out of the table: no later construction returns it.
+  static void Forget(const Node& n) {
+    Table& t = GetTable();
+    std::lock_guard<std::mutex> lock(t.mu);
+    auto it = t.buckets.find(n.hash_);
+    if (it == t.buckets.end()) return;
+    Bucket& b = it->second;
+    b.erase(
+        std::remove_if(b.begin(), b.end(),
+                       [&](const std::weak_ptr<const Node>& w) { return w.lock().get() == &n; }),
+        b.end());
+  }
+
+  static void MarkFixed(const Node& n) { const_cast<Node&>(n).fixed_ = true; }
 
  private:
   // Distinct live structures almost never share a 64-bit hash: one entry
@@ -216,6 +282,37 @@ NodePtr MakeArray(const NDArray& a) {
   NodeBuilder::SetArray(n, a);
   return NodeBuilder::Intern(std::move(n));
 }
+
+std::vector<NodePtr> DirectReaders(const Buffer& buffer) {
+  return NodeBuilder::DirectReaders(buffer);
+}
+
+absl::Status FixValue(const NodePtr& node, NDArray value) {
+  if (node->inputs().empty()) {
+    return absl::InvalidArgumentError("FixValue(): a leaf is its own value");
+  }
+  if (value.dtype() != node->dtype() || !SameDims(value.shape(), node->shape())) {
+    return absl::InvalidArgumentError(absl::StrCat("FixValue(): a ",
+                                                   TypeString(node->dtype(), node->shape()),
+                                                   " node cannot stand for ", value.Describe()));
+  }
+  NodeBuilder::Forget(*node);
+  std::lock_guard<std::mutex> lock(Fixed().mu);
+  auto [it, inserted] = Fixed().values.try_emplace(node.get(), std::move(value));
+  if (!inserted) return absl::OkStatus();  // the first value stays: it was read before the write
+  NodeBuilder::MarkFixed(*node);
+  g_fixed.fetch_add(1, std::memory_order_relaxed);
+  return absl::OkStatus();
+}
+
+NDArray FixedValue(const Node& node) {
+  if (g_fixed.load(std::memory_order_relaxed) == 0) return NDArray();
+  std::lock_guard<std::mutex> lock(Fixed().mu);
+  auto it = Fixed().values.find(&node);
+  return it == Fixed().values.end() ? NDArray() : it->second;
+}
+
+bool AnyFixedValues() { return g_fixed.load(std::memory_order_relaxed) != 0; }
 
 const char* RandomOrigin() {
   alignas(64) static const char origin[64] = {};
@@ -582,78 +679,12 @@ absl::StatusOr<NodePtr> ApplyView(const NodePtr& root, const ViewFn& view,
   return rewrite(root);
 }
 
-absl::StatusOr<NodePtr> Substitute(const NodePtr& root,
-                                   const absl::flat_hash_map<const Node*, NodePtr>& with,
-                                   absl::flat_hash_map<const Node*, const Node*>* origins) {
-  absl::flat_hash_map<const Node*, NodePtr> done;
-  std::function<absl::StatusOr<NodePtr>(const NodePtr&)> rewrite =
-      [&](const NodePtr& n) -> absl::StatusOr<NodePtr> {
-    if (auto it = with.find(n.get()); it != with.end()) {
-      if (origins != nullptr) (*origins)[it->second.get()] = n.get();
-      return it->second;
-    }
-    if (auto it = done.find(n.get()); it != done.end()) return it->second;
-    if (n->inputs().empty()) return n;
-    absl::InlinedVector<NodePtr, 3> ins;
-    bool changed = false;
-    for (const NodePtr& in : n->inputs()) {
-      absl::StatusOr<NodePtr> r = rewrite(in);
-      if (!r.ok()) return r.status();
-      changed |= *r != in;
-      ins.push_back(*std::move(r));
-    }
-    absl::StatusOr<NodePtr> out = changed ? Rebuild(*n, ins) : n;
-    if (out.ok()) done.emplace(n.get(), *out);
-    if (out.ok() && origins != nullptr && out->get() != n.get()) (*origins)[out->get()] = n.get();
-    return out;
-  };
-  return rewrite(root);
-}
-
 GraphStats GetGraphStats() {
   GraphStats s;
   s.live_nodes = g_live.load(std::memory_order_relaxed);
   s.constructed = g_constructed.load(std::memory_order_relaxed);
   s.deduplicated = g_deduplicated.load(std::memory_order_relaxed);
   return s;
-}
-
-std::vector<const Node*> TopologicalOrder(absl::Span<const NodePtr> outputs) {
-  std::vector<const Node*> order;
-  absl::flat_hash_map<const Node*, bool> seen;
-  // Iterative post-order: deep chains must not overflow the stack.
-  std::vector<std::pair<const Node*, size_t>> stack;
-  for (const NodePtr& out : outputs) {
-    if (!seen.emplace(out.get(), true).second) continue;
-    stack.emplace_back(out.get(), 0);
-    while (!stack.empty()) {
-      auto& [node, next] = stack.back();
-      if (next < node->inputs().size()) {
-        const Node* in = node->inputs()[next++].get();
-        if (seen.emplace(in, true).second) stack.emplace_back(in, 0);
-      } else {
-        order.push_back(node);
-        stack.pop_back();
-      }
-    }
-  }
-  return order;
-}
-
-std::vector<const Node*> NearestCuts(const NodePtr& root) {
-  std::vector<const Node*> cuts, stack = {root.get()};
-  absl::flat_hash_map<const Node*, bool> seen;
-  while (!stack.empty()) {
-    const Node* n = stack.back();
-    stack.pop_back();
-    if (!n->has_reduction() || !seen.emplace(n, true).second) continue;
-    if (n->kind() == NodeKind::kReduce || n->kind() == NodeKind::kContract) {
-      cuts.push_back(n);
-      continue;
-    }
-    for (const NodePtr& in : n->inputs()) stack.push_back(in.get());
-  }
-  return cuts;
 }
 
 std::string ShortTypeName(DType dtype) {

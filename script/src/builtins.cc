@@ -286,8 +286,14 @@ std::map<std::string, Fn>& Table() {
         }
         absl::StatusOr<Array<>> value = ToArray(*v, ir::Name(op).data());
         if (!value.ok()) return value.status();
-        value->eval_into(out->second.array.array());
-        return out->second;
+        // The operands' handles go first: a handle still alive at the write
+        // counts as a reader whose value must be computed before it.
+        const Value target = out->second;
+        a.pos.clear();
+        a.kw.clear();
+        v = Value();
+        value->eval_into(target.array.array());
+        return target;
       };
     }
     t["abs"] = t["absolute"];

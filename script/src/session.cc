@@ -604,13 +604,21 @@ absl::StatusOr<std::string> Session::Execute(absl::string_view line) {
     if (trimmed[0] == ':') return impl_->Command(trimmed);
     absl::StatusOr<NodePtr> ast = ParseStatement(line);
     if (!ast.ok()) return ast.status();
+    const int64_t fixed_before = GetEvalStats().fixed_before_write;
     absl::StatusOr<Value> v = impl_->Eval(**ast);
     if (!v.ok()) return v.status();
-    if ((*ast)->kind == Node::kAssign || v->kind == Value::kNone) return std::string();
-    if (v->kind == Value::kArray) return Array<>(v->array.node()).repr() + "\n";
+    // An out= write that made lazy values compute first says so: it is
+    // where the statement's cost went.
+    std::string note;
+    if (const int64_t n = GetEvalStats().fixed_before_write - fixed_before; n > 0) {
+      note = absl::StrCat("# computed ", n, " lazy value", n == 1 ? "" : "s",
+                          " reading the written array before the write\n");
+    }
+    if ((*ast)->kind == Node::kAssign || v->kind == Value::kNone) return note;
+    if (v->kind == Value::kArray) return note + Array<>(v->array.node()).repr() + "\n";
     // A report (einsum_path's table) prints as text, as print() would.
-    if (v->kind == Value::kString && v->s.find('\n') != std::string::npos) return v->s;
-    return Repr(*v) + "\n";
+    if (v->kind == Value::kString && v->s.find('\n') != std::string::npos) return note + v->s;
+    return note + Repr(*v) + "\n";
   } catch (const Error& e) {
     return absl::Status(e.code(), e.what());
   }

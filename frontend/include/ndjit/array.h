@@ -96,6 +96,8 @@ class Array<void> {
  private:
   Array View(const ir::ViewFn& fn) const;
   friend void EvaluateAll(absl::Span<const Array<void>* const> arrays, Backend backend);
+  friend void EvaluateInto(absl::Span<const Array<void>* const> arrays,
+                           absl::Span<const NDArray> outs);
 };
 
 template <typename Elem>
@@ -310,6 +312,9 @@ struct EvalStats {
   // found their Program in the cache.
   int64_t programs_planned = 0;
   int64_t programs_reused = 0;
+  // Lazy values computed early because an out= write was about to change an
+  // array they read (NumPy would have computed them when they were made).
+  int64_t fixed_before_write = 0;
 };
 EvalStats GetEvalStats();
 

@@ -118,6 +118,7 @@ class Node {
   } random_;
   size_t hash_ = 0;
   bool interned_ = false;  // false for the candidates interning compares and drops
+  bool fixed_ = false;     // FixValue gave it a value; set under the fixed table's lock
 };
 
 // --- Construction: every function returns the unique node for its structure.
@@ -181,6 +182,27 @@ absl::StatusOr<NodePtr> Rebuild(const Node& n, absl::Span<const NodePtr> inputs)
 absl::StatusOr<NodePtr> Substitute(
     const NodePtr& root, const absl::flat_hash_map<const Node*, NodePtr>& with,
     absl::flat_hash_map<const Node*, const Node*>* origins = nullptr);
+
+// --- Values fixed before a write. NumPy computes a value when it is
+// written; a lazy value must likewise not see a later write into an array it
+// reads. Before ndjit writes into a buffer, the frontend fixes the values of
+// the live nodes that read it (DirectReaders), and evaluations then read
+// those values in the nodes' place (WithFixedValues).
+
+// The interior nodes alive now that have an array leaf over `buffer` as an
+// input and no fixed value. Scans the intern table: call it only when
+// buffer.readers() says there are some.
+std::vector<NodePtr> DirectReaders(const Buffer& buffer);
+// From now on evaluations read `value` for `node` (which must have its
+// shape and dtype). The node leaves the intern table, so an expression built
+// later of the same structure is a new node that reads the buffer afresh.
+absl::Status FixValue(const NodePtr& node, NDArray value);
+// `node`'s fixed value, or an invalid NDArray.
+NDArray FixedValue(const Node& node);
+bool AnyFixedValues();
+// `roots` with every node that has a fixed value replaced by an array leaf
+// of it; the roots themselves while no node has one.
+absl::StatusOr<std::vector<NodePtr>> WithFixedValues(absl::Span<const NodePtr> roots);
 
 // Statistics of the intern table, for tests and the REPL.
 struct GraphStats {

@@ -3,6 +3,7 @@
 // alignment they came with and are released by their own deleter.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -44,6 +45,12 @@ class Buffer {
   void ReleasePages(const char* begin, const char* end) const;
   void WillNeed(const char* begin, const char* end) const;
 
+  // How many lazy graph nodes read an array over this buffer directly. A
+  // write into the buffer through ndjit first fixes the values of those still
+  // alive (see ir::DirectReaders); while there are none it needs no search.
+  int64_t readers() const { return readers_.load(std::memory_order_relaxed); }
+  void AddReaders(int64_t n) const { readers_.fetch_add(n, std::memory_order_relaxed); }
+
  private:
   Buffer(char* data, int64_t size, size_t pool_size, Deleter deleter, bool file_backed = false)
       : data_(data),
@@ -57,6 +64,7 @@ class Buffer {
   size_t pool_size_;  // class size when from the pool, else 0
   Deleter deleter_;
   bool file_backed_;
+  mutable std::atomic<int64_t> readers_{0};
 };
 
 using BufferPtr = std::shared_ptr<Buffer>;
