@@ -14,7 +14,9 @@
 #include "ndjit/codegen/gemm.h"
 #include "ndjit/ndjit.h"
 #include "ndjit/script.h"
+#include "signatures.h"  // script/src: the builtins' table, for the coverage test
 #include "test_util.h"
+#include "value.h"
 
 namespace ndjit::script {
 namespace {
@@ -118,6 +120,53 @@ TEST(ScriptTest, WritesDoNotReachValuesBuiltBefore) {
             "array([0.84147098, 0.84147098, 0.84147098, 0.84147098, 0.84147098])\n");
   EXPECT_EQ(Exec(s, "x * 2 - y"),
             "array([ 1.68294197, -0.31705803, -2.31705803, -4.31705803, -6.31705803])\n");
+}
+
+TEST(ScriptTest, CallsAreCheckedAgainstPythonSignatures) {
+  Session s;
+  EXPECT_EQ(Exec(s, "x = arange(6.).reshape(2, 3)"), "");
+  EXPECT_EQ(Exec(s, "sum(x, axs=1)"), "error: sum() got an unexpected keyword argument 'axs'");
+  EXPECT_EQ(Exec(s, "mean(x, keepdim=True)"),
+            "error: mean() got an unexpected keyword argument 'keepdim'");
+  EXPECT_EQ(Exec(s, "zeros(3, dtpye=int8)"),
+            "error: zeros() got an unexpected keyword argument 'dtpye'");
+  EXPECT_EQ(Exec(s, "x.sum(1, 2, 3, 4)"),
+            "error: sum() takes from 1 to 2 positional arguments but 5 were given");
+  EXPECT_EQ(Exec(s, "eye(2, 3)"), "error: eye() takes 1 positional argument but 2 were given");
+  EXPECT_EQ(Exec(s, "sum(x, 1, axis=0)"), "error: sum() got multiple values for argument 'axis'");
+  EXPECT_EQ(Exec(s, "add(x1=x, x2=x)"),
+            "error: add() got some positional-only arguments passed as keyword arguments: "
+            "'x1', 'x2'");
+  EXPECT_EQ(Exec(s, "broadcast_to(x)"),
+            "error: broadcast_to() missing 1 required positional argument: 'shape'");
+  EXPECT_EQ(Exec(s, "random.rand(2, sed=2)"),
+            "error: rand() got an unexpected keyword argument 'sed'");
+  EXPECT_EQ(Exec(s, "add(x, 1, out=3)"), "error: out must be an array, not int");
+  // out= on reductions and contractions writes the array and returns it.
+  EXPECT_EQ(Exec(s, "r = zeros(2)"), "");
+  EXPECT_EQ(Exec(s, "sum(x, 1, out=r)"), "array([ 3., 12.])\n");
+  EXPECT_EQ(Exec(s, "r"), "array([ 3., 12.])\n");
+  EXPECT_EQ(Exec(s, "m = zeros((2, 2), dtype=float32)"), "");
+  EXPECT_EQ(Exec(s, "matmul(x, x.T, out=m)"),
+            "array([[ 5., 14.],\n       [14., 50.]], dtype=float32)\n");
+  EXPECT_EQ(Exec(s, "einsum('ij->j', x, out=zeros(3))"), "array([3., 5., 7.])\n");
+  EXPECT_EQ(Exec(s, "i = zeros(2, dtype=int8)"), "");
+  EXPECT_EQ(Exec(s, "max(x, 1, out=i)"),
+            "error: Cannot cast ufunc output from dtype('float64') to dtype('int8') with casting "
+            "rule 'same_kind'");
+  EXPECT_EQ(Exec(s, "i"), "array([0, 0], dtype=int8)\n");  // untouched
+}
+
+TEST(ScriptTest, EveryBuiltinHasASignature) {
+  for (const std::string& name : BuiltinNames()) {
+    const Signature* sig = FindSignature(name);
+    ASSERT_NE(sig, nullptr) << name;
+    EXPECT_EQ(sig->name, name) << sig->ToString();
+  }
+  EXPECT_EQ(FindSignature("sum")->ToString(),
+            "sum(a, axis=..., *, dtype=..., out=..., keepdims=...)");
+  EXPECT_EQ(FindSignature("reshape")->ToString(), "reshape(a, /, *args)");
+  EXPECT_EQ(FindSignature("sinh")->ToString(), "sinh(x, /, *, out=...)");
 }
 
 TEST(ScriptTest, LambdasAndTracedFunctions) {
@@ -375,11 +424,12 @@ struct Result {
   std::string out, err;
 };
 
-Result Cli(const std::string& args) {
+// Runs the binary with `args`, and `env` ("NAME=value ...") in its environment.
+Result Cli(const std::string& args, const std::string& env = "") {
   const std::string dir = ::testing::TempDir();
   const std::string out = dir + "/cli_out.txt", err = dir + "/cli_err.txt";
   const int raw = std::system(
-      (std::string("'") + NDJIT_CLI + "' " + args + " > '" + out + "' 2> '" + err + "' < /dev/null")
+      (env + " '" + NDJIT_CLI + "' " + args + " > '" + out + "' 2> '" + err + "' < /dev/null")
           .c_str());
   Result r;
   r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
@@ -435,6 +485,23 @@ TEST(CliTest, ProfileEnvPrintsAKernelTableAtExit) {
             std::string::npos)
       << text.str();
   EXPECT_NE(text.str().find("fold x1"), std::string::npos) << text.str();
+}
+
+TEST(CliTest, BadEnvironmentVariablesWarnOnce) {
+  const Result threads = Cli("eval 'arange(4.0) * 2 + arange(4.0)'", "NDJIT_NUM_THREADS=abc");
+  EXPECT_EQ(threads.status, 0);
+  EXPECT_EQ(threads.out, "array([0., 3., 6., 9.])\n");
+  EXPECT_EQ(threads.err,
+            "ndjit: NDJIT_NUM_THREADS='abc' is not a thread count from 1 to 1024; using one "
+            "thread per available core\n");
+  for (const char* n : {"0", "-1"}) {
+    const Result r = Cli("eval 'arange(3) + 1'", std::string("NDJIT_NUM_THREADS=") + n);
+    EXPECT_EQ(r.out, "array([1, 2, 3])\n");
+    EXPECT_NE(r.err.find("is not a thread count"), std::string::npos) << r.err;
+  }
+  const Result backend = Cli("eval 'sum(arange(4.0)) + sum(arange(2.0))'", "NDJIT_BACKEND=garbage");
+  EXPECT_EQ(backend.out, "array(7.)\n");
+  EXPECT_EQ(backend.err, "ndjit: NDJIT_BACKEND='garbage' is not 'jit' or 'reference'; using jit\n");
 }
 
 TEST(CliTest, BadInputFailsWithOneErrorLine) {

@@ -3,6 +3,7 @@
 // evaluator; results replace the handles' nodes as array leaves, so later
 // expressions read them instead of recomputing.
 #include <atomic>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 
@@ -19,7 +20,11 @@ std::atomic<int64_t> g_fixed_before_write{0};
 Backend EffectiveBackend(Backend requested) {
   static const bool force_reference = [] {
     const char* b = std::getenv("NDJIT_BACKEND");
-    return b != nullptr && std::strcmp(b, "reference") == 0;
+    if (b == nullptr || *b == '\0' || std::strcmp(b, "jit") == 0) return false;
+    if (std::strcmp(b, "reference") == 0) return true;
+    // A typo must not pass for a choice: say once what is used instead.
+    std::fprintf(stderr, "ndjit: NDJIT_BACKEND='%s' is not 'jit' or 'reference'; using jit\n", b);
+    return false;
   }();
   return force_reference ? Backend::kReference : requested;
 }

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdio>
 #include <cstdlib>
 #include <memory>
 #include <mutex>
@@ -172,10 +173,18 @@ class Pool {
 }  // namespace
 
 int DefaultNumThreads() {
-  if (const char* env = std::getenv("NDJIT_NUM_THREADS")) {
+  if (const char* env = std::getenv("NDJIT_NUM_THREADS"); env != nullptr && *env != '\0') {
     char* end = nullptr;
     const long n = std::strtol(env, &end, 10);
     if (end != env && *end == '\0' && n > 0 && n <= 1024) return static_cast<int>(n);
+    // A typo must not pass for a choice: say once what is used instead.
+    static std::once_flag warned;
+    std::call_once(warned, [env] {
+      std::fprintf(stderr,
+                   "ndjit: NDJIT_NUM_THREADS='%s' is not a thread count from 1 to 1024; "
+                   "using one thread per available core\n",
+                   env);
+    });
   }
   cpu_set_t set;
   CPU_ZERO(&set);

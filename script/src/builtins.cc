@@ -10,6 +10,7 @@
 #include "lambda.h"
 #include "ndjit/linalg.h"
 #include "ndjit/runtime/npy.h"
+#include "signatures.h"
 #include "value.h"
 
 namespace ndjit::script {
@@ -275,26 +276,7 @@ std::map<std::string, Fn>& Table() {
     std::map<std::string, Fn> t;
     for (int k = 0; k < ir::kNumUfuncs; ++k) {
       const auto op = static_cast<ir::Ufunc>(k);
-      t[std::string(ir::Name(op))] = [op](Args& a) -> absl::StatusOr<Value> {
-        absl::StatusOr<Value> v = ApplyUfunc(op, a.pos);
-        auto out = a.kw.find("out");
-        if (!v.ok() || out == a.kw.end() || out->second.kind == Value::kNone) return v;
-        // NumPy's out=: the value is written into that array (broadcast, cast
-        // with same_kind), which is also the result.
-        if (out->second.kind != Value::kArray) {
-          return Bad(absl::StrCat("out must be an array, not ", KindName(out->second)));
-        }
-        absl::StatusOr<Array<>> value = ToArray(*v, ir::Name(op).data());
-        if (!value.ok()) return value.status();
-        // The operands' handles go first: a handle still alive at the write
-        // counts as a reader whose value must be computed before it.
-        const Value target = out->second;
-        a.pos.clear();
-        a.kw.clear();
-        v = Value();
-        value->eval_into(target.array.array());
-        return target;
-      };
+      t[std::string(ir::Name(op))] = [op](Args& a) { return ApplyUfunc(op, a.pos); };
     }
     t["abs"] = t["absolute"];
     t["conj"] = t["conjugate"];
@@ -563,8 +545,30 @@ std::vector<std::string> BuiltinNames() {
 absl::StatusOr<Value> CallBuiltin(const std::string& name, Args args) {
   auto it = Table().find(name);
   if (it == Table().end()) return Bad(absl::StrCat("name '", name, "' is not defined"));
+  const Signature* sig = FindSignature(name);
+  if (sig == nullptr) return absl::InternalError(absl::StrCat(name, "() has no signature"));
+  if (absl::Status s = sig->Check(args); !s.ok()) return s;
+  // NumPy's out=, for every builtin that takes it: the value is written into
+  // that array (broadcast, cast with same_kind), which is also the result.
+  Value out;
+  if (auto o = args.kw.find("out"); o != args.kw.end()) {
+    out = std::move(o->second);
+    args.kw.erase(o);
+    if (out.kind != Value::kNone && out.kind != Value::kArray) {
+      return Bad(absl::StrCat("out must be an array, not ", KindName(out)));
+    }
+  }
   try {
-    return it->second(args);
+    absl::StatusOr<Value> v = it->second(args);
+    if (!v.ok() || out.kind != Value::kArray) return v;
+    absl::StatusOr<Array<>> value = ToArray(*v, name);
+    if (!value.ok()) return value.status();
+    // The operands' handles go first: a handle still alive at the write
+    // counts as a reader whose value must be computed before it.
+    args = Args();
+    v = Value();
+    value->eval_into(out.array.array());
+    return out;
   } catch (const Error& e) {
     return absl::Status(e.code(), e.what());
   }
