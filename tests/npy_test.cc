@@ -1,6 +1,10 @@
 #include "ndjit/runtime/npy.h"
 
+#include <sys/resource.h>
 #include <unistd.h>
+
+#include <csignal>
+#include <cstdlib>
 
 #include <cstdio>
 #include <cstring>
@@ -243,6 +247,65 @@ TEST(Npy, RandomCorruptionNeverCrashes) {
     }
   }
   EXPECT_GT(rejected, 1000);
+}
+
+// In a child process: a save larger than the file size limit must fail
+// with an error naming `path`.
+void SaveBeyondTheSizeLimit(const std::string& path) {
+  signal(SIGXFSZ, SIG_IGN);
+  rlimit small;
+  small.rlim_cur = small.rlim_max = 4096;
+  setrlimit(RLIMIT_FSIZE, &small);
+  const absl::Status s = SaveNpy(path, Iota({100000}, DType::kFloat64));
+  std::exit(!s.ok() && s.message().find(path) != absl::string_view::npos ? 0 : 1);
+}
+
+// Saving replaces the file whole or not at all: a save that fails (here,
+// past the file size limit, as a full disk would) leaves the old file as it
+// was, no temporary behind, and an error naming the path.
+TEST(Npy, AFailedSaveLeavesTheOldFileIntact) {
+  const std::string dir = TempPath("atomic");
+  ASSERT_EQ(system(("rm -rf '" + dir + "' && mkdir -p '" + dir + "'").c_str()), 0);
+  const std::string path = dir + "/kept.npy";
+  ASSERT_TRUE(SaveNpy(path, Iota({8}, DType::kInt32)).ok());
+  EXPECT_EXIT(SaveBeyondTheSizeLimit(path), ::testing::ExitedWithCode(0), "");
+  EXPECT_EQ(Values(*LoadNpy(path)), Values(Iota({8}, DType::kInt32)));
+  // Only the file itself is in the directory.
+  FILE* ls = popen(("ls -A '" + dir + "'").c_str(), "r");
+  char names[256] = {};
+  const size_t n = fread(names, 1, sizeof names - 1, ls);
+  pclose(ls);
+  EXPECT_EQ(std::string(names, n), "kept.npy\n");
+  // A successful save replaces it.
+  ASSERT_TRUE(SaveNpy(path, Iota({3}, DType::kFloat32)).ok());
+  EXPECT_EQ(LoadNpy(path)->dtype(), DType::kFloat32);
+  EXPECT_NE(SaveNpy(dir + "/no/such/dir.npy", Iota({3})).message().find(dir + "/no/such/dir.npy"),
+            absl::string_view::npos);
+}
+
+// Loading reads the header, then the data straight into the array: a file
+// that is not .npy is refused after its first bytes (/dev/zero would never
+// end), a directory with the system's words.
+TEST(Npy, LoadReadsTheHeaderFirst) {
+  const absl::Status zero = LoadNpy("/dev/zero").status();
+  EXPECT_NE(zero.message().find("magic string"), absl::string_view::npos) << zero;
+  const absl::Status dir = LoadNpy(::testing::TempDir()).status();
+  EXPECT_NE(dir.message().find("Is a directory"), absl::string_view::npos) << dir;
+  // A bad version is reported as such, not as a missing magic string.
+  const std::string path = TempPath("version.npy");
+  {
+    std::ofstream f(path, std::ios::binary);
+    f << "\x93NUMPY\x07\x00"s << std::string(200, ' ');
+  }
+  EXPECT_NE(LoadNpy(path).status().message().find("unsupported format version 7.0"),
+            absl::string_view::npos)
+      << LoadNpy(path).status();
+  // Large files come back whole (several reads' worth is not needed here,
+  // but the body must be exactly the saved bytes).
+  const NDArray big = Iota({1 << 20}, DType::kFloat64);
+  ASSERT_TRUE(SaveNpy(path, big).ok());
+  EXPECT_EQ(std::memcmp(LoadNpy(path)->data(), big.data(), big.nbytes()), 0);
+  std::remove(path.c_str());
 }
 
 }  // namespace

@@ -157,6 +157,15 @@ TEST(ScriptTest, CallsAreCheckedAgainstPythonSignatures) {
   EXPECT_EQ(Exec(s, "i"), "array([0, 0], dtype=int8)\n");  // untouched
 }
 
+TEST(ScriptTest, ExplorerCommandsRefuseAssignments) {
+  Session s;
+  for (const char* c : {":time", ":fused", ":program", ":graph"}) {
+    EXPECT_EQ(Exec(s, std::string(c) + " a = arange(3.0)"),
+              "error: the explorer shows expressions, not assignments");
+    EXPECT_EQ(Exec(s, "a"), "error: name 'a' is not defined");
+  }
+}
+
 TEST(ScriptTest, EveryBuiltinHasASignature) {
   for (const std::string& name : BuiltinNames()) {
     const Signature* sig = FindSignature(name);

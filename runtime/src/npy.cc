@@ -13,11 +13,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
-#include <iterator>
 
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
@@ -178,19 +177,97 @@ std::string HeaderBytes(absl::string_view descr, Dims shape, bool fortran) {
 // NumPy writes Fortran order only for arrays that are F- but not C-contiguous.
 bool SavesFortran(const NDArray& a) { return a.IsFContiguous() && !a.IsCContiguous(); }
 
-absl::Status WriteFile(const std::string& path, absl::StatusOr<std::string> bytes) {
-  if (!bytes.ok()) return bytes.status();
-  std::ofstream f(path, std::ios::binary | std::ios::trunc);
-  if (!f) return FileError("save(): cannot open", path);
-  f.write(bytes->data(), static_cast<std::streamsize>(bytes->size()));
-  if (!f.flush()) return FileError("save(): cannot write", path);
+// Writes `parts` to `path` so that a reader sees the old file or the whole
+// new one, never a mix: a temporary in the same directory is written and
+// synced, then renamed over `path`. On any failure the temporary is removed
+// and the old file is untouched.
+absl::Status WriteFile(const std::string& path, std::initializer_list<absl::string_view> parts) {
+  static std::atomic<uint64_t> counter{0};
+  const std::string tmp =
+      absl::StrCat(path, ".tmp", getpid(), ".", counter.fetch_add(1, std::memory_order_relaxed));
+  // 0666 less the umask, as a file NumPy creates.
+  const int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+  if (fd < 0) return FileError("save(): cannot create", path);
+  auto fail = [&](absl::string_view what) {
+    absl::Status s = FileError(what, path);
+    close(fd);
+    unlink(tmp.c_str());
+    return s;
+  };
+  for (absl::string_view part : parts) {
+    while (!part.empty()) {
+      const ssize_t n = write(fd, part.data(), std::min<size_t>(part.size(), size_t{1} << 30));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return fail("save(): cannot write");
+      part.remove_prefix(static_cast<size_t>(n));
+    }
+  }
+  if (fsync(fd) != 0) return fail("save(): cannot write");
+  if (close(fd) != 0) {
+    absl::Status s = FileError("save(): cannot write", path);
+    unlink(tmp.c_str());
+    return s;
+  }
+  if (rename(tmp.c_str(), path.c_str()) != 0) {
+    absl::Status s = FileError("save(): cannot replace", path);
+    unlink(tmp.c_str());
+    return s;
+  }
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::string> ReadFile(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) return FileError("load(): cannot open", path);
-  return std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+// Reads exactly `n` bytes at `offset` into `out` (large reads, retried on
+// EINTR); a short file is reported as what it is.
+absl::Status ReadExactly(int fd, int64_t offset, char* out, int64_t n, const NpyHeader& h) {
+  int64_t done = 0;
+  while (done < n) {
+    const ssize_t got =
+        pread(fd, out + done, static_cast<size_t>(std::min<int64_t>(n - done, int64_t{1} << 30)),
+              offset + done);
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) {
+      return absl::DataLossError(absl::StrCat("npy data: read failed: ", std::strerror(errno)));
+    }
+    if (got == 0) return CheckDataPresent(h, static_cast<size_t>(offset + done));
+    done += got;
+  }
+  return absl::OkStatus();
+}
+
+// The magic string, version and header dict at the start of `fd`: at most
+// the header is read (NumPy refuses headers above 10000 bytes by default;
+// past 1 MiB the parse reports the truncation instead of this reading more).
+absl::StatusOr<NpyHeader> ReadHeader(int fd) {
+  std::string head(12, '\0');
+  ssize_t got;
+  do {
+    got = pread(fd, head.data(), 12, 0);
+  } while (got < 0 && errno == EINTR);
+  head.resize(static_cast<size_t>(std::max<ssize_t>(got, 0)));
+  // The header length sits after the magic and version (2 bytes in 1.0, else 4).
+  if (head.size() >= 12 && absl::string_view(head).substr(0, kMagic.size()) == kMagic) {
+    const int64_t len = std::min<int64_t>(
+        head[6] == 1 ? ReadLE(head, 8, 2) + 10 : ReadLE(head, 8, 4) + 12, int64_t{1} << 20);
+    head.resize(static_cast<size_t>(len));
+    do {
+      got = pread(fd, head.data() + 12, static_cast<size_t>(len - 12), 12);
+    } while (got < 0 && errno == EINTR);
+    head.resize(12 + static_cast<size_t>(std::max<ssize_t>(got, 0)));
+  }
+  return ParseNpyHeader(head);
+}
+
+// Opens `path` for reading; a directory is refused as NumPy's open does.
+absl::StatusOr<int> OpenForLoad(const std::string& path) {
+  const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return FileError("load(): cannot open", path);
+  struct stat st;
+  if (fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+    close(fd);
+    errno = EISDIR;
+    return FileError("load(): cannot open", path);
+  }
+  return fd;
 }
 
 absl::Status InFile(const std::string& path, const absl::Status& s) {
@@ -323,52 +400,81 @@ absl::StatusOr<RecordArray> RecordsFromNpyBytes(absl::string_view bytes) {
 }
 
 absl::Status SaveNpy(const std::string& path, const NDArray& a) {
-  return WriteFile(path, NpyBytes(a));
+  if (!a.valid()) return absl::FailedPreconditionError("save(): the array is null");
+  const bool fortran = SavesFortran(a);
+  const std::string header =
+      HeaderBytes(absl::StrCat("'", Info(a.dtype()).descr, "'"), a.shape(), fortran);
+  absl::StatusOr<NDArray> data = fortran ? AsFortranArray(a) : AsContiguousArray(a);
+  if (!data.ok()) return data.status();
+  return WriteFile(path, {header, absl::string_view(data->data(), data->nbytes())});
 }
+
 absl::Status SaveNpy(const std::string& path, const RecordArray& a) {
-  return WriteFile(path, NpyBytes(a));
+  if (!a.valid()) return absl::FailedPreconditionError("save(): the record array is null");
+  const std::string header = HeaderBytes(a.type()->Descr(), a.shape(), /*fortran=*/false);
+  absl::StatusOr<NDArray> data = AsContiguousArray(a.bytes());
+  if (!data.ok()) return data.status();
+  return WriteFile(path, {header, absl::string_view(data->data(), data->nbytes())});
 }
 
 absl::StatusOr<NpyHeader> ReadNpyHeader(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) return FileError("load(): cannot open", path);
-  std::string head(12, '\0');
-  f.read(head.data(), 12);
-  head.resize(static_cast<size_t>(f.gcount()));
-  // The header length sits after the magic and version (2 bytes in 1.0, else 4).
-  if (head.size() >= 12 && absl::string_view(head).substr(0, kMagic.size()) == kMagic) {
-    // NumPy refuses headers above 10000 bytes by default; past 1 MiB the
-    // parse reports the truncation instead of this reading gigabytes.
-    const int64_t len = std::min<int64_t>(
-        head[6] == 1 ? ReadLE(head, 8, 2) + 10 : ReadLE(head, 8, 4) + 12, int64_t{1} << 20);
-    head.resize(static_cast<size_t>(len));
-    f.read(head.data() + 12, len - 12);
-    head.resize(12 + static_cast<size_t>(f.gcount()));
-  }
-  absl::StatusOr<NpyHeader> h = ParseNpyHeader(head);
+  absl::StatusOr<int> fd = OpenForLoad(path);
+  if (!fd.ok()) return fd.status();
+  absl::StatusOr<NpyHeader> h = ReadHeader(*fd);
+  close(*fd);
   if (!h.ok()) return InFile(path, h.status());
   return h;
 }
 
 namespace {
 
-// Reads the file at `path` whole and parses it with `parse`.
-template <typename T>
-absl::StatusOr<T> LoadWith(const std::string& path,
-                           absl::StatusOr<T> (*parse)(absl::string_view bytes)) {
-  absl::StatusOr<std::string> bytes = ReadFile(path);
-  if (!bytes.ok()) return bytes.status();
-  absl::StatusOr<T> a = parse(*bytes);
-  if (!a.ok()) return InFile(path, a.status());
-  return a;
+// The header of `path`, then its data read straight into a fresh C- or
+// F-ordered array of raw items (one copy, no staging of the whole file).
+absl::StatusOr<std::pair<NpyHeader, NDArray>> LoadItems(const std::string& path, bool records) {
+  absl::StatusOr<int> fd = OpenForLoad(path);
+  if (!fd.ok()) return fd.status();
+  auto read = [&]() -> absl::StatusOr<std::pair<NpyHeader, NDArray>> {
+    absl::StatusOr<NpyHeader> h = ReadHeader(*fd);
+    if (!h.ok()) return h.status();
+    if (absl::Status s = CheckKind(*h, records); !s.ok()) return s;
+    struct stat st;
+    if (fstat(*fd, &st) == 0 && S_ISREG(st.st_mode)) {
+      if (absl::Status s = CheckDataPresent(*h, static_cast<size_t>(st.st_size)); !s.ok()) return s;
+    }
+    Shape shape = h->shape;
+    DType dtype = h->dtype;
+    if (records) {
+      shape.insert(h->fortran_order ? shape.begin() : shape.end(), h->itemsize());
+      dtype = DType::kUInt8;
+    }
+    absl::StatusOr<NDArray> a =
+        NDArray::Empty(shape, dtype, h->fortran_order ? Order::kF : Order::kC);
+    if (!a.ok()) return a.status();
+    if (absl::Status s = ReadExactly(*fd, h->data_offset, a->data(), h->data_bytes, *h); !s.ok()) {
+      return s;
+    }
+    if (h->big_endian) SwapBytes(a->data(), a->size(), h->dtype);
+    return std::make_pair(*std::move(h), *std::move(a));
+  };
+  absl::StatusOr<std::pair<NpyHeader, NDArray>> items = read();
+  close(*fd);
+  if (!items.ok()) return InFile(path, items.status());
+  return items;
 }
 
 }  // namespace
 
-absl::StatusOr<NDArray> LoadNpy(const std::string& path) { return LoadWith(path, &NpyFromBytes); }
+absl::StatusOr<NDArray> LoadNpy(const std::string& path) {
+  auto items = LoadItems(path, /*records=*/false);
+  if (!items.ok()) return items.status();
+  return std::move(items->second);
+}
 
 absl::StatusOr<RecordArray> LoadRecordNpy(const std::string& path) {
-  return LoadWith(path, &RecordsFromNpyBytes);
+  auto items = LoadItems(path, /*records=*/true);
+  if (!items.ok()) return items.status();
+  const NDArray& raw = items->second;
+  return RecordsIn(raw.buffer(), raw.offset(), items->first, /*writeable=*/true);
 }
 
 absl::StatusOr<NDArray> OpenNpyMemmap(const std::string& path, MmapMode mode) {

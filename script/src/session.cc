@@ -312,6 +312,9 @@ struct Session::Impl {
   absl::StatusOr<Array<>> ArrayOf(absl::string_view expr) {
     absl::StatusOr<NodePtr> ast = ParseStatement(expr);
     if (!ast.ok()) return ast.status();
+    // Refused before it runs: showing a statement must not bind a name.
+    if ((*ast)->kind == Node::kAssign)
+      return Bad("the explorer shows expressions, not assignments");
     absl::StatusOr<Value> v = Eval(**ast);
     if (!v.ok()) return v.status();
     if (v->kind != Value::kArray) return Bad("the explorer shows array expressions");
