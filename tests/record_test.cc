@@ -138,6 +138,19 @@ TEST(Record, BadDescriptionsGiveClearErrors) {
   EXPECT_FALSE(RecordTypeFromDescr("[('a', '<f4')").ok());
   EXPECT_FALSE(RecordTypeFromDescr(std::string(1000, '[')).ok());  // deep nesting: no overflow
   EXPECT_FALSE(RecordType::WithOffsets({F("a", DType::kFloat64)}, {4}, 8).ok());
+  // Fields that each fit but together do not (found by UBSan as a signed
+  // overflow): refused, in both the descr path and Make.
+  EXPECT_EQ(error("[('a', '<f8', (576460752303423488,)), ('b', '<f8', (576460752303423488,))]"),
+            "record descr: the fields overflow the record");
+  EXPECT_EQ(error("[('', '|V9223372036854775807'), ('a', '<f8')]").substr(0, 14), "record descr: ");
+  std::vector<FieldSpec> huge;
+  for (const char* n : {"a", "b"}) {
+    FieldSpec f = F(n, DType::kFloat64);
+    f.format.subshape = {int64_t{1} << 59};
+    huge.push_back(f);
+  }
+  EXPECT_EQ(RecordType::Make(huge).status().message(),
+            "dtype(): the fields add up to more bytes than an array can hold");
 }
 
 TEST(Record, FieldsAreStridedViewsOfTheRecords) {

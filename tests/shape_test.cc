@@ -12,8 +12,14 @@ TEST(Shape, CheckedSizeCountsAndRejects) {
   EXPECT_EQ(*CheckedSize({3, 4, 5}), 60);
   EXPECT_EQ(*CheckedSize({}), 1);
   EXPECT_EQ(*CheckedSize({3, 0, 5}), 0);
-  // A zero anywhere makes even an overflowing product empty.
-  EXPECT_EQ(*CheckedSize({int64_t{1} << 40, int64_t{1} << 40, 0}), 0);
+  // NumPy's rule: the non-zero dims' product must fit even when a zero
+  // makes the array empty (its strides are that product).
+  EXPECT_EQ(*CheckedSize({int64_t{1} << 20, int64_t{1} << 20, 0}), 0);
+  EXPECT_NE(CheckedSize({int64_t{1} << 62, int64_t{1} << 62, 0})
+                .status()
+                .message()
+                .find("array is too big"),
+            absl::string_view::npos);
   EXPECT_EQ(CheckedSize({3, -1}).status().message(),
             "negative dimensions are not allowed: shape (3,-1)");
   EXPECT_FALSE(CheckedSize({int64_t{1} << 40, int64_t{1} << 40}).ok());

@@ -86,15 +86,22 @@ absl::StatusOr<RecordTypePtr> RecordType::Make(std::vector<FieldSpec> specs, boo
   for (RecordField& f : *fields) {
     if (align) {
       const int64_t a = Alignment(f.format);
+      if (end > INT64_MAX - a)
+        return DTypeError("the fields add up to more bytes than an array can hold");
       end = RoundUp(end, a);
       max_align = std::max(max_align, a);
     }
     f.offset = end;
-    end += f.nbytes;
+    if (__builtin_add_overflow(end, f.nbytes, &end)) {
+      return DTypeError("the fields add up to more bytes than an array can hold");
+    }
   }
   t->fields_ = *std::move(fields);
   t->aligned_ = align;
   t->alignment_ = align ? max_align : 1;
+  if (align && end > INT64_MAX - max_align) {
+    return DTypeError("the fields add up to more bytes than an array can hold");
+  }
   t->itemsize_ = align ? RoundUp(end, max_align) : end;
   return t;
 }
@@ -248,7 +255,7 @@ absl::StatusOr<RecordTypePtr> RecordTypeFromDescr(const PyLiteral& descr,
             return error("bad padding '" + code + "'");
           gap = gap * 10 + (c - '0');
         }
-        at += gap;
+        if (__builtin_add_overflow(at, gap, &at)) return error("the fields overflow the record");
         continue;
       }
       absl::StatusOr<DType> t = DTypeFromString(code);
@@ -266,7 +273,10 @@ absl::StatusOr<RecordTypePtr> RecordTypeFromDescr(const PyLiteral& descr,
     absl::StatusOr<int64_t> count =
         CheckedSize(specs.back().format.subshape, ElemSize(specs.back().format));
     if (!count.ok()) return error(absl::StrCat("field '", name, "': ", count.status().message()));
-    at += *count * ElemSize(specs.back().format);
+    // CheckedSize has made sure the field's bytes fit; their sum must too.
+    if (__builtin_add_overflow(at, *count * ElemSize(specs.back().format), &at)) {
+      return error("the fields overflow the record");
+    }
   }
   absl::StatusOr<RecordTypePtr> t = RecordType::WithOffsets(std::move(specs), offsets, at);
   if (!t.ok()) return error(t.status().message());

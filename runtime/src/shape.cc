@@ -13,20 +13,21 @@ absl::StatusOr<int64_t> CheckedSize(Dims shape, int64_t itemsize) {
     return absl::InvalidArgumentError(absl::StrCat("maximum supported dimension for an ndarray is ",
                                                    kMaxDims, ", found ", shape.size()));
   }
+  // NumPy's rule: the product of the non-zero dims times the itemsize must
+  // fit, even when a zero dim makes the array empty (so its strides do).
   int64_t size = 1;
-  bool overflow = false;
+  bool overflow = false, empty = false;
   for (int64_t d : shape) {
     if (d < 0) {
       return absl::InvalidArgumentError(
           absl::StrCat("negative dimensions are not allowed: shape ", ShapeString(shape)));
     }
-    // Keep going after an overflow: a later zero makes the size 0, and a later
-    // negative dimension is the better error.
-    if (!overflow && __builtin_mul_overflow(size, d, &size)) overflow = true;
     if (d == 0) {
-      size = 0;
-      overflow = false;
+      empty = true;
+      continue;
     }
+    // Keep going after an overflow: a later negative dimension is the better error.
+    if (!overflow && __builtin_mul_overflow(size, d, &size)) overflow = true;
   }
   int64_t bytes;
   if (overflow || __builtin_mul_overflow(size, itemsize, &bytes)) {
@@ -35,7 +36,7 @@ absl::StatusOr<int64_t> CheckedSize(Dims shape, int64_t itemsize) {
         "size: shape ",
         ShapeString(shape), " with itemsize ", itemsize));
   }
-  return size;
+  return empty ? 0 : size;
 }
 
 Strides ContiguousStrides(Dims shape, int64_t itemsize, Order order) {
