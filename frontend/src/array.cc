@@ -3,6 +3,7 @@
 #include "ndjit/array.h"
 
 #include "absl/synchronization/mutex.h"
+#include "evaluate_internal.h"
 #include "ndjit/internal/array_state.h"
 
 namespace ndjit {
@@ -14,6 +15,7 @@ Array<>::Array(const NDArray& a) {
 
 Array<>::Array(ir::NodePtr node) {
   if (node == nullptr) throw Error(absl::InvalidArgumentError("Array(): null node"));
+  if (node->tree_ops() > kMaxGraphOps) node = internal::CutGraph(node);
   state_ = std::make_shared<internal::ArrayState>(std::move(node));
 }
 

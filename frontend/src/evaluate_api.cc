@@ -21,6 +21,25 @@ std::vector<NDArray> ComputeGroup(absl::Span<const ir::NodePtr> roots, Backend b
 
 }  // namespace
 
+namespace internal {
+
+ir::NodePtr CutGraph(const ir::NodePtr& node) {
+  absl::InlinedVector<ir::NodePtr, 3> inputs;
+  for (const ir::NodePtr& in : node->inputs()) {
+    if (in->tree_ops() == 0) {
+      inputs.push_back(in);
+      continue;
+    }
+    std::vector<NDArray> value =
+        ComputeGroup(ValueOrThrow(ir::WithFixedValues({&in, 1})), Backend::kJit);
+    inputs.push_back(ir::MakeArray(value[0]));
+  }
+  CountGraphCut();
+  return ValueOrThrow(ir::Rebuild(*node, inputs));
+}
+
+}  // namespace internal
+
 void EvaluateAll(absl::Span<const Array<>* const> arrays, Backend backend) {
   // The handle now reads the value, unless another thread replaced its node.
   const auto Replace = [](const Array<>& a, const ir::Node* old, ir::NodePtr value) {

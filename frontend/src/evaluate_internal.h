@@ -13,9 +13,12 @@ namespace ndjit::internal {
 // `outputs` (one shape) by `backend`.
 absl::StatusOr<std::vector<NDArray>> Compute(absl::Span<const ir::NodePtr> outputs,
                                              Backend backend);
+// `node` rebuilt over the values of its interior inputs (EvalStats::graph_cuts).
+ir::NodePtr CutGraph(const ir::NodePtr& node);
 // Counts one evaluation in EvalStats.
 void CountEvaluation();
 // Counts values fixed before an out= write (EvalStats::fixed_before_write).
 void CountFixedValues(int64_t n);
+void CountGraphCut();
 
 }  // namespace ndjit::internal

@@ -136,6 +136,9 @@ class NodeBuilder {
     n.dtype_ = dtype;
     n.compute_ = dtype;
     n.shape_.assign(shape.begin(), shape.end());
+    const bool leaf =
+        kind == NodeKind::kArray || kind == NodeKind::kScalar || kind == NodeKind::kRandom;
+    n.tree_ops_ = leaf ? 0 : 1;
     return n;
   }
   static void SetOp(Node& n, Ufunc op, DType compute) {
@@ -143,6 +146,7 @@ class NodeBuilder {
     n.compute_ = compute;
   }
   static void AddInput(Node& n, NodePtr in) {
+    n.tree_ops_ = std::min(n.tree_ops_ + in->tree_ops_, int64_t{1} << 40);
     n.has_reduction_ |=
         in->has_reduction_ || n.kind_ == NodeKind::kReduce || n.kind_ == NodeKind::kContract;
     n.inputs_.push_back(std::move(in));

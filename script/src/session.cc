@@ -607,15 +607,19 @@ absl::StatusOr<std::string> Session::Execute(absl::string_view line) {
     if (trimmed[0] == ':') return impl_->Command(trimmed);
     absl::StatusOr<NodePtr> ast = ParseStatement(line);
     if (!ast.ok()) return ast.status();
-    const int64_t fixed_before = GetEvalStats().fixed_before_write;
+    const EvalStats before = GetEvalStats();
     absl::StatusOr<Value> v = impl_->Eval(**ast);
     if (!v.ok()) return v.status();
-    // An out= write that made lazy values compute first says so: it is
-    // where the statement's cost went.
+    // Evaluations the statement forced say so: they are where its cost went.
     std::string note;
-    if (const int64_t n = GetEvalStats().fixed_before_write - fixed_before; n > 0) {
+    const EvalStats after = GetEvalStats();
+    if (const int64_t n = after.fixed_before_write - before.fixed_before_write; n > 0) {
       note = absl::StrCat("# computed ", n, " lazy value", n == 1 ? "" : "s",
                           " reading the written array before the write\n");
+    }
+    if (after.graph_cuts > before.graph_cuts) {
+      absl::StrAppend(&note, "# cut: the value had grown past ", kMaxGraphOps,
+                      " ops, so its inputs were computed\n");
     }
     if ((*ast)->kind == Node::kAssign || v->kind == Value::kNone) return note;
     if (v->kind == Value::kArray) return note + Array<>(v->array.node()).repr() + "\n";

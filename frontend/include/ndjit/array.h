@@ -315,7 +315,16 @@ struct EvalStats {
   // Lazy values computed early because an out= write was about to change an
   // array they read (NumPy would have computed them when they were made).
   int64_t fixed_before_write = 0;
+  // Values built of more than kMaxGraphOps ops, whose inputs were computed
+  // when they were made.
+  int64_t graph_cuts = 0;
 };
+
+// A value built of more ops than this (ir::Node::tree_ops: a long chain of
+// statements, each reading the last) is cut when it is made: its inputs are
+// computed, so no kernel's compile time and no graph walk's depth grows with
+// the length of the chain.
+inline constexpr int64_t kMaxGraphOps = 128;
 EvalStats GetEvalStats();
 
 // Streaming: an evaluation whose memory-mapped inputs (np.load with

@@ -80,6 +80,9 @@ class Node {
   // Whether this node or any node below it is a reduction or a contraction:
   // a value computed before the fused kernels that read it.
   bool has_reduction() const { return has_reduction_; }
+  // Interior nodes in the graph below and including this one, counted once
+  // per path (saturating): bounds the work of compiling it and its depth.
+  int64_t tree_ops() const { return tree_ops_; }
   // kContract only: the labels of input 0's dims, input 1's, and the result's.
   absl::Span<const int> labels(int which) const;
   DType compute_dtype() const { return compute_; }
@@ -109,6 +112,7 @@ class Node {
   absl::InlinedVector<int, 4> axes_;
   bool keepdims_ = false;
   bool has_reduction_ = false;
+  int64_t tree_ops_ = 0;
   NDArray array_;
   ScalarValue scalar_;
   struct Random {
