@@ -1,5 +1,9 @@
 #include "ndjit/runtime/pool.h"
 
+#include <unistd.h>
+
+#include <cstdio>
+
 #include <cstdint>
 #include <cstring>
 #include <thread>
@@ -84,6 +88,34 @@ TEST(Pool, CacheLimitSendsBlocksBackToTheSystem) {
   PoolBlock b = *PoolAllocate(size_t{4} << 20);  // too big for a thread cache
   PoolFree(b);
   EXPECT_EQ(GetPoolStats().system_frees - before.system_frees, 1);
+  EXPECT_EQ(GetPoolStats().bytes_cached, 0);
+  SetPoolCacheLimit(int64_t{1} << 30);
+}
+
+// Resident memory, from /proc: what the system sees, not the pool's count.
+int64_t ResidentBytes() {
+  FILE* f = std::fopen("/proc/self/statm", "r");
+  long pages = 0, resident = 0;
+  if (f == nullptr || std::fscanf(f, "%ld %ld", &pages, &resident) != 2) resident = -1;
+  if (f != nullptr) std::fclose(f);
+  return static_cast<int64_t>(resident) * sysconf(_SC_PAGESIZE);
+}
+
+TEST(Pool, FreedWorkingSetsGoBackToTheSystemAboveTheLimit) {
+  ReleaseCachedMemory();
+  constexpr int64_t kBlock = int64_t{256} << 20;
+  SetPoolCacheLimit(kBlock);
+  std::vector<PoolBlock> blocks;
+  for (int i = 0; i < 6; ++i) {
+    blocks.push_back(*PoolAllocate(kBlock));
+    std::memset(blocks.back().data, 1, kBlock);  // resident
+  }
+  const int64_t peak = ResidentBytes();
+  for (const PoolBlock& b : blocks) PoolFree(b);
+  // At most the limit stays cached, so at least 5 of the 6 blocks left.
+  EXPECT_LE(GetPoolStats().bytes_cached, kBlock);
+  EXPECT_LE(ResidentBytes(), peak - 5 * kBlock + (int64_t{64} << 20));
+  ReleaseCachedMemory();
   EXPECT_EQ(GetPoolStats().bytes_cached, 0);
   SetPoolCacheLimit(int64_t{1} << 30);
 }

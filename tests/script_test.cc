@@ -166,6 +166,16 @@ TEST(ScriptTest, ExplorerCommandsRefuseAssignments) {
   }
 }
 
+TEST(ScriptTest, CacheClearGivesMemoryBack) {
+  Session s;
+  EXPECT_EQ(Exec(s, "x = array(zeros(2**20) + 1)"), "");
+  EXPECT_EQ(Exec(s, "x = 0"), "");
+  const std::string cleared = Exec(s, ":cache clear");
+  EXPECT_NE(cleared.find("MiB cached for reuse"), std::string::npos) << cleared;
+  EXPECT_EQ(GetPoolStats().bytes_cached, 0);
+  EXPECT_EQ(Exec(s, ":cache junk"), "error: :cache takes nothing or 'clear', not 'junk'");
+}
+
 TEST(ScriptTest, EveryBuiltinHasASignature) {
   for (const std::string& name : BuiltinNames()) {
     const Signature* sig = FindSignature(name);

@@ -52,7 +52,10 @@ constexpr ExplorerCommand kCommands[] = {
      "compile and run time, GB/s, and the eager evaluator's, side by side,\n"
      "              then the profiler's row for each kernel x ran",
      true},
-    {":cache", "", "the kernel cache's counters", false},
+    {":cache", "[clear]",
+     "the kernel cache's counters and the buffer pool's memory;\n"
+     "              clear gives the pool's cached blocks back to the system",
+     false},
     {":vars", "", "the variables", false},
     {":help", "", "this list", false},
 };
@@ -339,9 +342,19 @@ absl::StatusOr<std::string> Session::Impl::Command(absl::string_view line) {
     return out;
   }
   if (cmd == ":cache") {
+    if (rest == "clear") {
+      ReleaseCachedMemory();
+    } else if (!rest.empty()) {
+      return Bad(absl::StrCat(":cache takes nothing or 'clear', not '", rest, "'"));
+    }
     const codegen::CompileStats s = codegen::GetCompileStats();
+    const PoolStats p = GetPoolStats();
+    constexpr double kMiB = 1 << 20;
     return absl::StrCat("kernels compiled: ", s.kernels_compiled, ", cache hits: ", s.cache_hits,
-                        ", compile time: ", absl::StrFormat("%.1f", s.compile_ms), " ms\n");
+                        ", compile time: ", absl::StrFormat("%.1f", s.compile_ms), " ms\n",
+                        absl::StrFormat("memory: %.1f MiB in arrays, %.1f MiB cached for reuse",
+                                        p.bytes_in_use / kMiB, p.bytes_cached / kMiB),
+                        "\n");
   }
   if (cmd == ":vars") {
     std::string out;
