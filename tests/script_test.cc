@@ -166,6 +166,19 @@ TEST(ScriptTest, ExplorerCommandsRefuseAssignments) {
   }
 }
 
+TEST(ScriptTest, ArangeFillsItsDTypeDirectly) {
+  Session s;
+  EXPECT_EQ(Exec(s, "arange(2**62, 2**62 + 3)"),
+            "array([4611686018427387904, 4611686018427387905, 4611686018427387906])\n");
+  EXPECT_EQ(Exec(s, "arange(0, 1, 0.25, dtype=float32)"),
+            "array([0.  , 0.25, 0.5 , 0.75], dtype=float32)\n");
+  EXPECT_EQ(Exec(s, "arange(10, 0, -3, dtype=int8)"), "array([10,  7,  4,  1], dtype=int8)\n");
+  EXPECT_EQ(Exec(s, "arange(5000.0, dtype=float32)[4097]"), "array(4097., dtype=float32)\n");
+  EXPECT_EQ(Exec(s, "arange(2, dtype=bool)"), "array([False,  True])\n");
+  EXPECT_EQ(Exec(s, "arange(5, dtype=bool)"),
+            "error: arange() is only supported for booleans when the result has at most length 2.");
+}
+
 TEST(ScriptTest, CacheClearGivesMemoryBack) {
   Session s;
   EXPECT_EQ(Exec(s, "x = array(zeros(2**20) + 1)"), "");

@@ -73,13 +73,46 @@ absl::StatusOr<NDArray> NDArray::Full(Dims shape, DType dtype, double value) {
   return a;
 }
 
-absl::StatusOr<NDArray> NDArray::Arange(int64_t n, DType dtype) {
-  const int64_t count = n < 0 ? 0 : n;
-  absl::StatusOr<NDArray> a = Empty({count}, DType::kInt64);
+namespace {
+
+// n values start + i * step, made in `From` (int64: exact; float64) a chunk
+// at a time and cast into `dtype` in place: no whole intermediate array.
+template <typename From>
+absl::StatusOr<NDArray> FillRange(From start, From step, int64_t n, DType dtype) {
+  absl::StatusOr<NDArray> a = NDArray::Empty({std::max<int64_t>(n, 0)}, dtype);
   if (!a.ok()) return a;
-  auto* p = reinterpret_cast<int64_t*>(a->data());
-  for (int64_t i = 0; i < count; ++i) p[i] = i;
-  return dtype == DType::kInt64 ? a : a->AsType(dtype);
+  constexpr DType kFrom = std::is_same_v<From, int64_t> ? DType::kInt64 : DType::kFloat64;
+  const CastFn cast = GetCastFn(kFrom, dtype);
+  constexpr int64_t kChunk = 2048;
+  From chunk[kChunk];
+  const int64_t item = ItemSize(dtype);
+  for (int64_t done = 0; done < a->size(); done += kChunk) {
+    const int64_t m = std::min(kChunk, a->size() - done);
+    for (int64_t i = 0; i < m; ++i) {
+      // Integers wrap as NumPy's int64 fill does; the caller bounds n.
+      chunk[i] =
+          std::is_same_v<From, int64_t>
+              ? static_cast<From>(static_cast<uint64_t>(start) +
+                                  static_cast<uint64_t>(done + i) * static_cast<uint64_t>(step))
+              : start + static_cast<From>(done + i) * step;
+    }
+    cast(reinterpret_cast<const char*>(chunk), sizeof(From), a->data() + done * item, item, m);
+  }
+  return a;
+}
+
+}  // namespace
+
+absl::StatusOr<NDArray> NDArray::Arange(int64_t n, DType dtype) {
+  return FillRange<int64_t>(0, 1, n, dtype);
+}
+
+absl::StatusOr<NDArray> NDArray::Range(int64_t start, int64_t step, int64_t n, DType dtype) {
+  return FillRange<int64_t>(start, step, n, dtype);
+}
+
+absl::StatusOr<NDArray> NDArray::Range(double start, double step, int64_t n, DType dtype) {
+  return FillRange<double>(start, step, n, dtype);
 }
 
 absl::StatusOr<NDArray> NDArray::FromBuffer(BufferPtr buffer, int64_t offset, DType dtype,

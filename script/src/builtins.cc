@@ -394,10 +394,7 @@ std::map<std::string, Fn>& Table() {
         const __int128 diff = static_cast<__int128>(stop) - start;
         __int128 n = diff / step;
         if (diff % step != 0 && (diff % step > 0) == (step > 0)) ++n;  // ceil
-        out = NDArray::Empty({static_cast<int64_t>(std::max<__int128>(n, 0))}, DType::kInt64);
-        if (!out.ok()) return out.status();
-        auto* p = reinterpret_cast<int64_t*>(out->data());
-        for (int64_t i = 0; i < out->size(); ++i) p[i] = start + i * step;
+        out = NDArray::Range(start, step, static_cast<int64_t>(std::max<__int128>(n, 0)), t);
       } else {
         std::vector<double> p;
         for (const Value& v : a.pos) {
@@ -411,15 +408,13 @@ std::map<std::string, Fn>& Table() {
         const double n = std::ceil((stop - start) / step);
         if (std::isnan(n)) return Bad("arange: cannot compute length");
         if (n >= 0x1p63) return Bad("Maximum allowed size exceeded");
-        out = NDArray::Empty({std::max<int64_t>(0, static_cast<int64_t>(n))}, DType::kFloat64);
-        if (!out.ok()) return out.status();
-        auto* q = reinterpret_cast<double*>(out->data());
-        for (int64_t i = 0; i < out->size(); ++i) q[i] = start + static_cast<double>(i) * step;
+        out = NDArray::Range(start, step, std::max<int64_t>(0, static_cast<int64_t>(n)), t);
       }
-      if (out->dtype() == t) return Value::Arr(Array<>(*out));
-      absl::StatusOr<NDArray> typed = out->AsType(t);
-      if (!typed.ok()) return typed.status();
-      return Value::Arr(Array<>(*typed));
+      if (!out.ok()) return out.status();
+      if (t == DType::kBool && out->size() > 2) {
+        return Bad("arange() is only supported for booleans when the result has at most length 2.");
+      }
+      return Value::Arr(Array<>(*out));
     };
     t["linspace"] = [](Args& a) -> absl::StatusOr<Value> {
       if (a.pos.size() < 2) return Bad("linspace() needs start and stop");

@@ -38,6 +38,10 @@ class NDArray {
   static absl::StatusOr<NDArray> Full(Dims shape, DType dtype, double value);
   // 0, 1, ..., n-1 (np.arange(n)).
   static absl::StatusOr<NDArray> Arange(int64_t n, DType dtype = DType::kInt64);
+  // n values start + i * step as `dtype` (NumPy's arange once its length is
+  // known): integers exactly in int64, otherwise in float64, then cast.
+  static absl::StatusOr<NDArray> Range(int64_t start, int64_t step, int64_t n, DType dtype);
+  static absl::StatusOr<NDArray> Range(double start, double step, int64_t n, DType dtype);
   // A C-ordered array holding `values`, which must number prod(shape).
   template <typename V>
   static absl::StatusOr<NDArray> FromValues(Dims shape, absl::Span<const V> values);
