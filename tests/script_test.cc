@@ -3,6 +3,7 @@
 // `ndjit run`, `ndjit eval` round trips through .npy files, and a must-fail
 // set that checks exit statuses and the one-line `error:` message.
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <fstream>
@@ -459,7 +460,10 @@ struct Result {
 // Runs the binary with `args`, and `env` ("NAME=value ...") in its environment.
 Result Cli(const std::string& args, const std::string& env = "") {
   const std::string dir = ::testing::TempDir();
-  const std::string out = dir + "/cli_out.txt", err = dir + "/cli_err.txt";
+  // Named per process: ctest runs the CLI tests side by side.
+  static int calls = 0;
+  const std::string tag = std::to_string(getpid()) + "_" + std::to_string(calls++);
+  const std::string out = dir + "/cli_out" + tag + ".txt", err = dir + "/cli_err" + tag + ".txt";
   const int raw = std::system(
       (env + " '" + NDJIT_CLI + "' " + args + " > '" + out + "' 2> '" + err + "' < /dev/null")
           .c_str());
@@ -470,6 +474,8 @@ Result Cli(const std::string& args, const std::string& env = "") {
   e << std::ifstream(err).rdbuf();
   r.out = o.str();
   r.err = e.str();
+  std::remove(out.c_str());
+  std::remove(err.c_str());
   return r;
 }
 

@@ -6,7 +6,11 @@
 // Errors print "error: ..." (REPL and scripts show a caret under syntax
 // errors) and never end the REPL; `run` and `eval` exit non-zero after one.
 #include <editline/readline.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -16,6 +20,7 @@
 #include <vector>
 
 #include "ndjit/ndjit.h"
+#include "ndjit/runtime/interrupt.h"
 #include "ndjit/script.h"
 
 namespace {
@@ -41,10 +46,54 @@ int Usage() {
   return 2;
 }
 
+// Ctrl-C only sets the flag (async-signal-safe): a running statement stops
+// at the engine's next check; a line being edited is cleared by GetKey.
+void OnInterrupt(int) { ndjit::RequestInterrupt(); }
+
+// One key for editline. The read is not restarted after Ctrl-C, which then
+// empties the line and ends it: the loop shows KeyboardInterrupt and a new
+// prompt, as Python's REPL does.
+int GetKey(FILE* in) {
+  unsigned char c;
+  while (true) {
+    const ssize_t n = read(fileno(in), &c, 1);
+    if (n == 1) return c;
+    if (n < 0 && errno == EINTR) {
+      if (!ndjit::InterruptRequested()) continue;
+      rl_replace_line("", 0);
+      return '\n';
+    }
+    return EOF;
+  }
+}
+
+int64_t FileSize(const std::string& path) {
+  struct stat st;
+  return stat(path.c_str(), &st) == 0 ? static_cast<int64_t>(st.st_size) : -1;
+}
+
+// Each statement goes to the history file as it is entered, appended: a
+// crash keeps it, and REPLs running side by side do not overwrite each
+// other. Debian's libedit writes n + 1 entries for append_history(n), so 0
+// writes the newest; a libedit that writes n would write nothing, hence 1.
+void AppendToHistory(const std::string& path) {
+  if (FILE* f = std::fopen(path.c_str(), "a")) std::fclose(f);
+  const int64_t before = FileSize(path);
+  append_history(0, path.c_str());
+  if (FileSize(path) == before) append_history(1, path.c_str());
+}
+
 int Repl() {
   ndjit::script::Session session;
   g_session = &session;
   rl_completion_entry_function = CompletionEntry;
+  rl_catch_signals = 0;  // editline's handlers would end the process on Ctrl-C
+  rl_getc_function = GetKey;
+  struct sigaction on_int = {};
+  on_int.sa_handler = OnInterrupt;
+  sigemptyset(&on_int.sa_mask);
+  on_int.sa_flags = 0;  // no SA_RESTART: GetKey must see EINTR
+  sigaction(SIGINT, &on_int, nullptr);
   const char* home = std::getenv("HOME");
   const std::string history = std::string(home ? home : ".") + "/.ndjit_history";
   read_history(history.c_str());
@@ -52,17 +101,26 @@ int Repl() {
   while (char* raw = readline(">>> ")) {
     const std::string line(raw);
     std::free(raw);
+    if (ndjit::InterruptRequested()) {
+      ndjit::ClearInterrupt();
+      std::printf("KeyboardInterrupt\n");
+      continue;
+    }
     if (line.find_first_not_of(" \t") == std::string::npos) continue;
     add_history(line.c_str());
+    AppendToHistory(history);
     if (line == "exit" || line == "quit" || line == "exit()" || line == "quit()") break;
     absl::StatusOr<std::string> out = session.Execute(line);
     if (out.ok()) {
       std::fputs(out->c_str(), stdout);
+    } else if (out.status().code() == absl::StatusCode::kCancelled) {
+      std::printf("KeyboardInterrupt\n");
     } else {
       std::printf("%s\n", ndjit::script::ErrorDisplay(line, out.status()).c_str());
     }
+    std::fflush(stdout);
+    ndjit::ClearInterrupt();  // a Ctrl-C that came after the statement's last check
   }
-  write_history(history.c_str());
   return 0;
 }
 

@@ -1,5 +1,7 @@
 #include "ndjit/codegen/jit.h"
 
+#include <atomic>
+
 #include <algorithm>
 #include <chrono>
 #include <memory>
@@ -27,6 +29,7 @@
 #include "ndjit/codegen/target.h"
 #include "ndjit/ir/verify_kernel.h"
 #include "ndjit/runtime/cast.h"
+#include "ndjit/runtime/interrupt.h"
 #include "ndjit/runtime/thread_pool.h"
 #include "profile_internal.h"
 #include "vecmath.h"
@@ -311,7 +314,12 @@ absl::Status RunKernel(KernelFn fn, const ir::KernelSpec& spec, absl::Span<char*
   const bool profiling = ProfilingEnabled();
   const auto start =
       profiling ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
+  std::atomic<bool> interrupted{false};
   auto run = [&](int64_t t) {
+    if (InterruptRequested()) {
+      interrupted.store(true, std::memory_order_relaxed);
+      return;
+    }
     auto bound = [&](int64_t i) {
       return i == tasks ? sizes[0] : std::min(sizes[0], sizes[0] * i / tasks / align * align);
     };
@@ -336,6 +344,7 @@ absl::Status RunKernel(KernelFn fn, const ir::KernelSpec& spec, absl::Span<char*
                        ir::MovedBytes(spec, sizes, strides), ir::Flops(spec, sizes),
                        static_cast<int>(std::min<int64_t>(tasks, threads)));
   }
+  if (interrupted.load(std::memory_order_relaxed)) return InterruptedError();
   for (int64_t s : status) {
     if (s == kStatusNegativePower) {
       return absl::InvalidArgumentError("Integers to negative integer powers are not allowed.");

@@ -9,6 +9,7 @@
 #include "ndjit/codegen/jit.h"
 #include "ndjit/codegen/target.h"
 #include "ndjit/engine/engine.h"
+#include "ndjit/runtime/interrupt.h"
 
 namespace ndjit::engine {
 namespace {
@@ -88,6 +89,10 @@ absl::StatusOr<std::shared_ptr<const Executable>> Plan(absl::Span<const ir::Node
     ir::ForEachCall(step, [&](const ir::KernelCall& call) {
       codegen::KernelFn fn = nullptr;
       if (!call.empty && compiled.ok()) {
+        if (InterruptRequested()) {
+          compiled = InterruptedError();
+          return;
+        }
         absl::StatusOr<codegen::KernelFn> k = codegen::GetKernel(call.spec);
         if (k.ok()) fn = *k;
         compiled.Update(k.status());

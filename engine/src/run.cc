@@ -11,6 +11,7 @@
 #include "ndjit/codegen/jit.h"
 #include "ndjit/engine/engine.h"
 #include "ndjit/ir/reference.h"
+#include "ndjit/runtime/interrupt.h"
 
 namespace ndjit::engine {
 namespace {
@@ -197,6 +198,7 @@ absl::StatusOr<std::vector<NDArray>> RunWith(const ir::Program& p,
   const int nsteps = static_cast<int>(p.steps.size());
   size_t next_kernel = 0;
   for (int i = 0; i < nsteps; ++i) {
+    if (InterruptRequested()) return InterruptedError();
     for (size_t s = p.num_inputs; s < p.slots.size(); ++s) {
       const ir::Slot& slot = p.slots[s];
       if (slot.writer != i || slot.home == ir::SlotHome::kGiven) continue;

@@ -19,6 +19,7 @@
 #include "ndjit/runtime/buffer.h"
 #include "ndjit/runtime/cast.h"
 #include "ndjit/runtime/dtype.h"
+#include "ndjit/runtime/interrupt.h"
 #include "ndjit/runtime/ndarray.h"
 #include "ndjit/runtime/npy.h"
 #include "ndjit/runtime/pool.h"
