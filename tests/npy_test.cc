@@ -300,6 +300,15 @@ TEST(Npy, LoadReadsTheHeaderFirst) {
   EXPECT_NE(LoadNpy(path).status().message().find("unsupported format version 7.0"),
             absl::string_view::npos)
       << LoadNpy(path).status();
+  // A header length near 2**32 is reported as it is (it wrapped in 32 bits
+  // once, and the read then ran past its buffer).
+  {
+    std::ofstream f(path, std::ios::binary | std::ios::trunc);
+    f << "\x93NUMPY\x02\x00\xff\xff\xff\xff"s << std::string(20, '{');
+  }
+  EXPECT_NE(LoadNpy(path).status().message().find("the header is 4294967295 bytes but only 20"),
+            absl::string_view::npos)
+      << LoadNpy(path).status();
   // Large files come back whole (several reads' worth is not needed here,
   // but the body must be exactly the saved bytes).
   const NDArray big = Iota({1 << 20}, DType::kFloat64);

@@ -246,8 +246,10 @@ absl::StatusOr<NpyHeader> ReadHeader(int fd) {
   head.resize(static_cast<size_t>(std::max<ssize_t>(got, 0)));
   // The header length sits after the magic and version (2 bytes in 1.0, else 4).
   if (head.size() >= 12 && absl::string_view(head).substr(0, kMagic.size()) == kMagic) {
+    // In int64: a 4-byte length of 0xFFFFFFFF plus 12 wraps in uint32.
     const int64_t len = std::min<int64_t>(
-        head[6] == 1 ? ReadLE(head, 8, 2) + 10 : ReadLE(head, 8, 4) + 12, int64_t{1} << 20);
+        head[6] == 1 ? int64_t{ReadLE(head, 8, 2)} + 10 : int64_t{ReadLE(head, 8, 4)} + 12,
+        int64_t{1} << 20);
     head.resize(static_cast<size_t>(len));
     do {
       got = pread(fd, head.data() + 12, static_cast<size_t>(len - 12), 12);
