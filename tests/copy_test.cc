@@ -102,10 +102,18 @@ TEST(Cast, IntegerWrapsAndFloatTruncation) {
   EXPECT_EQ(CastOne<int32_t>(-2.9), -2);
   EXPECT_EQ(CastOne<uint8_t>(3.99f), 3);
   EXPECT_EQ(CastOne<uint64_t>(1e19), 10000000000000000000ull);
-  // Out of range and NaN: INT64_MIN, then wrapped (NumPy on x86-64).
+  // Out of range and NaN, as NumPy's C casts on x86-64: int32 and narrower
+  // through int32 (INT32_MIN, then wrapped), int64 and uint32 through int64.
   EXPECT_EQ(CastOne<int64_t>(NAN), std::numeric_limits<int64_t>::min());
   EXPECT_EQ(CastOne<int64_t>(1e300), std::numeric_limits<int64_t>::min());
-  EXPECT_EQ(CastOne<int32_t>(1e20), 0);
+  EXPECT_EQ(CastOne<int32_t>(1e20), std::numeric_limits<int32_t>::min());
+  EXPECT_EQ(CastOne<int32_t>(NAN), std::numeric_limits<int32_t>::min());
+  EXPECT_EQ(CastOne<int32_t>(3e9), std::numeric_limits<int32_t>::min());
+  EXPECT_EQ(CastOne<uint8_t>(NAN), 0);
+  EXPECT_EQ(CastOne<uint8_t>(70000.7), 112);
+  EXPECT_EQ(CastOne<int16_t>(70000.7), 4464);
+  EXPECT_EQ(CastOne<uint32_t>(-3e9), 1294967296u);
+  EXPECT_EQ(CastOne<uint32_t>(NAN), 0u);
   EXPECT_EQ(CastOne<uint64_t>(-1.0), std::numeric_limits<uint64_t>::max());
 }
 

@@ -180,6 +180,26 @@ TEST(ScriptTest, ArangeFillsItsDTypeDirectly) {
             "error: arange() is only supported for booleans when the result has at most length 2.");
 }
 
+// NumPy's values on x86-64, by the runtime's casts and by kernels alike.
+TEST(ScriptTest, FloatToIntCastsAndPositiveFollowNumPy) {
+  Session s;
+  EXPECT_EQ(Exec(s, "x = array([nan, inf, -inf, 3e9, -3e9, 70000.7, -1.5])"), "");
+  const std::string int32 =
+      "array([-2147483648, -2147483648, -2147483648, -2147483648, -2147483648,       70000,"
+      "          -1], dtype=int32)\n";
+  EXPECT_EQ(Exec(s, "x.astype(int32)"), int32);
+  EXPECT_EQ(Exec(s, "(x * 1).astype(int32)"), int32);
+  const std::string uint8 = "array([  0,   0,   0,   0,   0, 112, 255], dtype=uint8)\n";
+  EXPECT_EQ(Exec(s, "x.astype(uint8)"), uint8);
+  EXPECT_EQ(Exec(s, "(x * 1).astype(uint8)"), uint8);
+  EXPECT_EQ(Exec(s, "(x * 1).astype(uint32)"), Exec(s, "x.astype(uint32)"));
+  EXPECT_EQ(Exec(s, "(x * 1).astype(int16)"), Exec(s, "x.astype(int16)"));
+  EXPECT_EQ(Exec(s, "positive(array([True]))"),
+            "error: ufunc 'positive' did not contain a loop with signature matching types "
+            "<class 'numpy.dtype[bool_]'> -> None");
+  EXPECT_EQ(Exec(s, "+array([1, 2], dtype=int8)"), "array([1, 2], dtype=int8)\n");
+}
+
 TEST(ScriptTest, CacheClearGivesMemoryBack) {
   Session s;
   EXPECT_EQ(Exec(s, "x = array(zeros(2**20) + 1)"), "");

@@ -385,8 +385,17 @@ Value* LowerCast(llvm::IRBuilder<>& b, DType from, DType to, Value* v) {
                ? v
                : (to == DType::kFloat64 ? b.CreateFPExt(v, dst) : b.CreateFPTrunc(v, dst));
   }
-  // Float -> integer: truncate toward zero where int64 can hold the value,
-  // else INT64_MIN (NaN included), then wrap to the width: runtime/cast.h.
+  // Float -> integer: truncate toward zero where int32 (for int32 and
+  // narrower) or int64 can hold the value, else its minimum (NaN included),
+  // then wrap to the width: runtime/cast.h.
+  if (ItemSize(to) < 4 || to == DType::kInt32) {
+    llvm::Type* i32 = llvm::VectorType::get(b.getInt32Ty(), vt->getElementCount());
+    Value* in_range = b.CreateAnd(b.CreateFCmpOGT(v, Const(b, v, -0x1p31 - 1)),
+                                  b.CreateFCmpOLT(v, Const(b, v, 0x1p31)));
+    Value* wide = b.CreateIntrinsic(llvm::Intrinsic::fptosi_sat, {i32, v->getType()}, {v});
+    Value* int_min = llvm::ConstantInt::get(i32, static_cast<uint64_t>(INT32_MIN));
+    return b.CreateTrunc(b.CreateSelect(in_range, wide, int_min), dst);
+  }
   llvm::Type* i64 = llvm::VectorType::get(b.getInt64Ty(), vt->getElementCount());
   Value* in_range = b.CreateAnd(b.CreateFCmpOGT(v, Const(b, v, -0x1p63)),
                                 b.CreateFCmpOLT(v, Const(b, v, 0x1p63)));

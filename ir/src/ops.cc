@@ -92,7 +92,8 @@ static absl::StatusOr<Signature> SearchLoops(Ufunc u, absl::Span<const DType> in
     // True division of integers (and bools) computes in float64.
     if ((info.flags & kIntToDouble) && !any_inexact && loop != DType::kFloat64) continue;
     bool fits = true;
-    for (DType t : inputs) fits &= CanCast(t, loop, Casting::kSafe);
+    for (DType t : inputs)
+      fits &= (info.flags & kUniform) ? t == loop : CanCast(t, loop, Casting::kSafe);
     if (!fits) continue;
     Signature sig{loop, loop};
     if (info.output == OutputRule::kBool) {
@@ -101,6 +102,16 @@ static absl::StatusOr<Signature> SearchLoops(Ufunc u, absl::Span<const DType> in
       sig.output = loop == DType::kComplex64 ? DType::kFloat32 : DType::kFloat64;
     }
     return sig;
+  }
+  if (info.flags & kUniform) {
+    std::vector<std::string> types;
+    for (DType t : inputs) {
+      types.push_back(
+          absl::StrCat("<class 'numpy.dtype[", t == DType::kBool ? "bool_" : Name(t), "]'>"));
+    }
+    return absl::InvalidArgumentError(absl::StrCat(
+        "ufunc '", info.name, "' did not contain a loop with signature matching types ",
+        absl::StrJoin(types, ", "), " -> None"));
   }
   return absl::InvalidArgumentError(absl::StrCat(
       "ufunc '", info.name, "' not supported for the input types (", DTypeList(inputs),

@@ -51,9 +51,15 @@ To FromDouble(double x) {
     if (x >= 0x1p63 && x < 0x1p64) return static_cast<uint64_t>(x);
     if (x > -0x1p63 && x < 0x1p63) return static_cast<uint64_t>(static_cast<int64_t>(x));
     return uint64_t{1} << 63;
+  } else if constexpr (sizeof(To) < 4 || std::is_same_v<To, int32_t>) {
+    // Through int32, as a C cast compiles on x86 (cvttsd2si to a 32-bit
+    // register): out of its range (NaN included) gives INT32_MIN, whose low
+    // bits are 0 for the narrower types.
+    const int32_t wide = (x > -0x1p31 - 1 && x < 0x1p31) ? static_cast<int32_t>(x)
+                                                         : std::numeric_limits<int32_t>::min();
+    return static_cast<To>(static_cast<uint32_t>(wide));
   } else {
-    // Signed or narrower unsigned: through int64, then wrap like a C cast of
-    // the x86 cvttsd2si result.
+    // int64 and uint32: through int64 (cvttsd2si to a 64-bit register).
     const int64_t wide =
         (x > -0x1p63 && x < 0x1p63) ? static_cast<int64_t>(x) : std::numeric_limits<int64_t>::min();
     return static_cast<To>(static_cast<uint64_t>(wide));

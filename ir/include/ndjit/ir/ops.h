@@ -30,7 +30,9 @@ namespace ndjit::ir {
 // Flags: kNoBool (NumPy rejects bool inputs with a dedicated message),
 // kIntToDouble (integer inputs compute in float64: true_divide),
 // kExact (IEEE-exact: the JIT must match the reference bit for bit),
-// kKeepsZero (f(+-0) = +-0, the zero's sign included).
+// kKeepsZero (f(+-0) = +-0, the zero's sign included),
+// kUniform (the loop must be the input's own type, no safe widening: NumPy's
+// uniform type resolver, so positive has no bool loop).
 //
 // X(Enumerator, NumPy name (an identifier), arity, loops, output rule, flags, operator,
 //   libm: the C library's name of the function for float64, "" if none; its
@@ -45,7 +47,7 @@ namespace ndjit::ir {
   X(kRemainder, remainder, 2, NDJIT_LOOPS_REAL, kSame, kExact, "%", "")                 \
   X(kPower, power, 2, NDJIT_LOOPS_NUM, kSame, 0, "**", "pow")                           \
   X(kNegative, negative, 1, NDJIT_LOOPS_NUM, kSame, kExact | kNoBool, "-", "")          \
-  X(kPositive, positive, 1, NDJIT_LOOPS_NUM, kSame, kExact, "+", "")                    \
+  X(kPositive, positive, 1, NDJIT_LOOPS_NUM, kSame, kExact | kUniform, "+", "")         \
   X(kAbsolute, absolute, 1, NDJIT_LOOPS_ALL, kReal, kExact, "", "")                     \
   X(kSign, sign, 1, NDJIT_LOOPS_NUM, kSame, kExact, "", "")                             \
   X(kEqual, equal, 2, NDJIT_LOOPS_ALL, kBool, kExact, "==", "")                         \
@@ -128,6 +130,7 @@ enum UfuncFlags : uint32_t {
   // f(+-0) = +-0: a zero input comes back with its sign (odd functions
   // through the origin), which vector approximations need not preserve.
   kKeepsZero = 1u << 3,
+  kUniform = 1u << 4,
 };
 
 struct UfuncInfo {
