@@ -200,6 +200,17 @@ TEST(ScriptTest, FloatToIntCastsAndPositiveFollowNumPy) {
   EXPECT_EQ(Exec(s, "+array([1, 2], dtype=int8)"), "array([1, 2], dtype=int8)\n");
 }
 
+TEST(ScriptTest, Int64MinIsALiteral) {
+  Session s;
+  EXPECT_EQ(Exec(s, "-9223372036854775808"), "-9223372036854775808\n");
+  EXPECT_EQ(Exec(s, "array([-9223372036854775808, 1])"),
+            "array([-9223372036854775808,                    1])\n");
+  EXPECT_EQ(Exec(s, "9223372036854775808"),
+            "error: integer literal 9223372036854775808 is too large");
+  EXPECT_EQ(Exec(s, "-(9223372036854775807 + 1)"),
+            "error: integer overflow in 9223372036854775807 + 1");
+}
+
 TEST(ScriptTest, CacheClearGivesMemoryBack) {
   Session s;
   EXPECT_EQ(Exec(s, "x = array(zeros(2**20) + 1)"), "");

@@ -128,6 +128,12 @@ struct Session::Impl {
         return t;
       }
       case Node::kUnary: {
+        // -9223372036854775808 is INT64_MIN, as Python reads it, though its
+        // digits alone are one past int64.
+        if (const Node& k = *n.kids[0]; n.text == "-" && k.kind == Node::kNumber && k.is_int &&
+                                        k.text == "9223372036854775808") {
+          return Value::Int(INT64_MIN);
+        }
         absl::StatusOr<Value> v = Eval(*n.kids[0]);
         if (!v.ok()) return v;
         if (v->IsNumber()) {
