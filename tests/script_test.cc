@@ -211,6 +211,30 @@ TEST(ScriptTest, Int64MinIsALiteral) {
             "error: integer overflow in 9223372036854775807 + 1");
 }
 
+TEST(ScriptTest, ComplexLiteralsAndPythonNumbers) {
+  Session s;
+  EXPECT_EQ(Exec(s, "1j"), "1j\n");
+  EXPECT_EQ(Exec(s, "2+3j"), "(2+3j)\n");
+  EXPECT_EQ(Exec(s, "(1.5-2j) * 2"), "(3-4j)\n");
+  EXPECT_EQ(Exec(s, "-1j"), "(-0-1j)\n");
+  EXPECT_EQ(Exec(s, "1/3"), "0.3333333333333333\n");  // Python's repr, not six digits
+  EXPECT_EQ(Exec(s, "0.1 + 0.2"), "0.30000000000000004\n");
+  EXPECT_EQ(Exec(s, "1e16"), "1e+16\n");
+  EXPECT_EQ(Exec(s, "array([1, 2+1j])"), "array([1.+0.j, 2.+1.j])\n");
+  EXPECT_EQ(Exec(s, "x = arange(3.0)"), "");
+  EXPECT_EQ(Exec(s, "x * 1j"), "array([0.+0.j, 0.+1.j, 0.+2.j])\n");
+  EXPECT_EQ(Exec(s, "(x + (2-1j)).dtype"), "dtype('complex128')\n");
+  EXPECT_EQ(Exec(s, "(float32(x) * 1j).dtype"), "dtype('complex64')\n");  // the 1j is weak
+  EXPECT_EQ(Exec(s, "x.real"), "array([0., 1., 2.])\n");
+  EXPECT_EQ(Exec(s, "x.imag"), "array([0., 0., 0.])\n");
+  EXPECT_EQ(Exec(s, "arange(3).imag"), "array([0, 0, 0])\n");
+  EXPECT_EQ(Exec(s, "(x * 1j).imag"), "array([0., 1., 2.])\n");
+  EXPECT_EQ(Exec(s, "1j < 2"), "error: '<' not supported between instances of 'complex' and 'int'");
+  EXPECT_EQ(Exec(s, "(1+1j) // 2"),
+            "error: unsupported operand type(s) for //: 'complex' and 'int'");
+  EXPECT_EQ(Exec(s, "0j ** -1"), "error: 0.0 to a negative or complex power");
+}
+
 TEST(ScriptTest, CacheClearGivesMemoryBack) {
   Session s;
   EXPECT_EQ(Exec(s, "x = array(zeros(2**20) + 1)"), "");

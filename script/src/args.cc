@@ -25,6 +25,8 @@ std::string KindName(const Value& v) {
       return "float";
     case Value::kBool:
       return "bool";
+    case Value::kComplex:
+      return "complex";
     case Value::kString:
       return "str";
     case Value::kTuple:
@@ -168,11 +170,25 @@ absl::StatusOr<Array<>> ListToArray(const Value& v, const std::string& what) {
   if (absl::Status s = Flatten(v, 0, shape, shape_done, leaves); !s.ok()) {
     return Bad(absl::StrCat(what, "(): ", s.message()));
   }
-  // NumPy's inference: any float makes float64, else any int int64.
-  bool any_float = false, any_int = false;
+  // NumPy's inference: any complex makes complex128, else any float
+  // float64, else any int int64.
+  bool any_float = false, any_int = false, any_complex = false;
   for (const Value* x : leaves) {
+    any_complex |= x->kind == Value::kComplex;
     any_float |= x->kind == Value::kFloat;
     any_int |= x->kind == Value::kInt;
+  }
+  if (any_complex) {
+    absl::StatusOr<NDArray> out = NDArray::Empty(shape, DType::kComplex128);
+    if (!out.ok()) return out.status();
+    auto* p = reinterpret_cast<std::complex<double>*>(out->data());
+    for (size_t i = 0; i < leaves.size(); ++i) {
+      const Value& x = *leaves[i];
+      p[i] = x.kind == Value::kComplex ? x.c
+             : x.kind == Value::kFloat ? std::complex<double>(x.f)
+                                       : std::complex<double>(static_cast<double>(x.i));
+    }
+    return Array<>(*std::move(out));
   }
   const DType t = any_float                   ? DType::kFloat64
                   : any_int || leaves.empty() ? DType::kInt64

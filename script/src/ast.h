@@ -38,6 +38,7 @@ struct Node {
   int column = 0;
   std::string text;  // literal, name, or operator
   bool is_int = false;
+  bool is_imag = false;  // kNumber: 2j, 1.5e3J
   std::vector<NodePtr> kids;
   std::vector<std::string> keywords;  // kCall: names of the trailing keyword arguments
   std::vector<NodePtr> kwargs;        // kCall: their values

@@ -5,6 +5,7 @@
 #include <random>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "args.h"
 #include "lambda.h"
@@ -575,13 +576,17 @@ absl::StatusOr<Array<>> ToArray(const Value& v, const std::string& what) {
       return v.array;
     case Value::kBool:
     case Value::kInt:
-    case Value::kFloat: {
-      const DType t = v.kind == Value::kBool  ? DType::kBool
-                      : v.kind == Value::kInt ? DType::kInt64
-                                              : DType::kFloat64;
+    case Value::kFloat:
+    case Value::kComplex: {
+      const DType t = v.kind == Value::kBool      ? DType::kBool
+                      : v.kind == Value::kInt     ? DType::kInt64
+                      : v.kind == Value::kComplex ? DType::kComplex128
+                                                  : DType::kFloat64;
       ir::ScalarValue s;
-      s.i = v.kind == Value::kFloat ? 0 : v.i;
-      s.c = v.kind == Value::kFloat ? v.f : static_cast<double>(v.i);
+      s.i = v.kind == Value::kFloat || v.kind == Value::kComplex ? 0 : v.i;
+      s.c = v.kind == Value::kFloat     ? v.f
+            : v.kind == Value::kComplex ? v.c
+                                        : static_cast<double>(v.i);
       absl::StatusOr<NDArray> one = NDArray::Empty({}, t);
       if (!one.ok()) return one.status();
       ir::ScalarToStorage(s, t, one->data());
@@ -610,9 +615,10 @@ absl::StatusOr<Value> ApplyUfunc(ir::Ufunc op, const std::vector<Value>& ins) {
     std::vector<ir::NodePtr> nodes;
     for (const Value& v : ins) {
       if (like != nullptr && v.IsNumber()) {
-        const Array<> w = v.kind == Value::kFloat  ? Weak(like->array, v.f)
-                          : v.kind == Value::kBool ? Weak(like->array, v.i != 0)
-                                                   : Weak(like->array, v.i);
+        const Array<> w = v.kind == Value::kFloat     ? Weak(like->array, v.f)
+                          : v.kind == Value::kComplex ? Weak(like->array, v.c)
+                          : v.kind == Value::kBool    ? Weak(like->array, v.i != 0)
+                                                      : Weak(like->array, v.i);
         nodes.push_back(w.node());
         continue;
       }
@@ -628,6 +634,28 @@ absl::StatusOr<Value> ApplyUfunc(ir::Ufunc op, const std::vector<Value>& ins) {
   }
 }
 
+namespace {
+
+// Python's repr of a float; without `add_dot`, 2.0 is "2" (as in 2j).
+std::string PyFloatRepr(double x, bool add_dot) {
+  if (std::isnan(x)) return "nan";
+  if (std::isinf(x)) return x > 0 ? "inf" : "-inf";
+  int digits = 1;  // Python's repr: the shortest digits that read back
+  std::string e;
+  for (; digits < 17; ++digits) {
+    e = absl::StrFormat("%.*e", digits - 1, x);
+    if (std::strtod(e.c_str(), nullptr) == x) break;
+  }
+  e = absl::StrFormat("%.*e", digits - 1, x);
+  const int exponent = std::atoi(e.c_str() + e.find('e') + 1);
+  if (exponent < -4 || exponent >= 16) return e;  // "1e-05", "1.5e+16"
+  std::string s = absl::StrFormat("%.*f", std::max(0, digits - 1 - exponent), x);
+  if (add_dot && s.find('.') == std::string::npos) s += ".0";
+  return s;
+}
+
+}  // namespace
+
 std::string Repr(const Value& v) {
   switch (v.kind) {
     case Value::kNone:
@@ -636,10 +664,15 @@ std::string Repr(const Value& v) {
       return v.array.repr();
     case Value::kInt:
       return absl::StrCat(v.i);
-    case Value::kFloat: {
-      std::string s = absl::StrCat(v.f);
-      if (s.find_first_of(".eEn") == std::string::npos) s += ".0";
-      return s;
+    case Value::kFloat:
+      return PyFloatRepr(v.f, /*add_dot=*/true);
+    case Value::kComplex: {
+      // Python's: "2j" with a zero (positive) real part, else "(1.5-2j)".
+      const std::string im = PyFloatRepr(v.c.imag(), /*add_dot=*/false) + "j";
+      if (v.c.real() == 0 && !std::signbit(v.c.real())) return im;
+      const bool sign = std::signbit(v.c.imag()) || std::isnan(v.c.imag());
+      return absl::StrCat("(", PyFloatRepr(v.c.real(), false), sign && im[0] == '-' ? "" : "+", im,
+                          ")");
     }
     case Value::kBool:
       return v.i ? "True" : "False";

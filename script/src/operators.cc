@@ -2,7 +2,9 @@
 // Python numbers.
 #include <cmath>
 
+#include <complex>
 #include "absl/strings/str_cat.h"
+
 #include "args.h"
 
 namespace ndjit::script {
@@ -24,8 +26,47 @@ absl::StatusOr<ir::Ufunc> OperatorUfunc(const std::string& op) {
   return Bad(absl::StrCat("unsupported operator ", op));
 }
 
+namespace {
+
+std::complex<double> AsComplex(const Value& v) {
+  if (v.kind == Value::kComplex) return v.c;
+  return v.kind == Value::kFloat ? v.f : static_cast<double>(v.i);
+}
+
+// Python's complex arithmetic: no ordering, no floor division.
+absl::StatusOr<Value> ComplexOp(const std::string& op, const Value& a, const Value& b) {
+  const std::complex<double> x = AsComplex(a), y = AsComplex(b);
+  if (op == "==") return Value::Bool(x == y);
+  if (op == "!=") return Value::Bool(x != y);
+  if (op == "+") return Value::Complex(x + y);
+  if (op == "-") return Value::Complex(x - y);
+  if (op == "*") return Value::Complex(x * y);
+  if (op == "/") {
+    if (y == 0.0) return Bad("complex division by zero");
+    return Value::Complex(x / y);
+  }
+  if (op == "**") {
+    if (x == 0.0 && (y.imag() != 0 || y.real() < 0)) {
+      return Bad("0.0 to a negative or complex power");
+    }
+    if (y == 0.0) return Value::Complex(1.0);
+    return Value::Complex(std::pow(x, y));
+  }
+  const char* relation = op == "<" || op == "<=" || op == ">" || op == ">="
+                             ? "' not supported between instances of '"
+                             : nullptr;
+  if (relation != nullptr) {
+    return Bad(absl::StrCat("'", op, relation, KindName(a), "' and '", KindName(b), "'"));
+  }
+  return Bad(absl::StrCat("unsupported operand type(s) for ", op, ": '", KindName(a), "' and '",
+                          KindName(b), "'"));
+}
+
+}  // namespace
+
 // Python's arithmetic on two numbers (ints stay ints where Python's do).
 absl::StatusOr<Value> NumberOp(const std::string& op, const Value& a, const Value& b) {
+  if (a.kind == Value::kComplex || b.kind == Value::kComplex) return ComplexOp(op, a, b);
   const bool ints = a.kind != Value::kFloat && b.kind != Value::kFloat;
   const double x = a.kind == Value::kFloat ? a.f : static_cast<double>(a.i);
   const double y = b.kind == Value::kFloat ? b.f : static_cast<double>(b.i);

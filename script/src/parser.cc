@@ -14,6 +14,7 @@ struct Token {
   std::string text;
   int column = 0;
   bool is_int = false;
+  bool is_imag = false;
 };
 
 class Lexer {
@@ -57,6 +58,11 @@ class Lexer {
         }
         for (size_t i = pos_; i < end; ++i) {
           if (s_[i] != '_') t.text += s_[i];
+        }
+        if (end < s_.size() && (s_[end] == 'j' || s_[end] == 'J')) {  // imaginary
+          t.is_int = false;
+          t.is_imag = true;
+          ++end;
         }
         pos_ = end;
       } else if (std::isalpha(static_cast<unsigned char>(c)) || c == '_') {
@@ -360,6 +366,7 @@ class Parser {
     if (t.kind == Token::kNumber) {
       auto n = Make(Node::kNumber, t.column);
       n->is_int = t.is_int;
+      n->is_imag = t.is_imag;
       n->text = Next().text;
       return n;
     }

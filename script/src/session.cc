@@ -106,7 +106,7 @@ struct Session::Impl {
         }
         double d;
         if (!absl::SimpleAtod(n.text, &d)) return Bad(absl::StrCat("bad number ", n.text));
-        return Value::Float(d);
+        return n.is_imag ? Value::Complex({0, d}) : Value::Float(d);
       }
       case Node::kString:
         return Value::Str(n.text);
@@ -139,10 +139,13 @@ struct Session::Impl {
         if (v->IsNumber()) {
           if (n.text == "+") return v;
           if (n.text == "~") {
-            if (v->kind == Value::kFloat) return Bad("bad operand type for unary ~: 'float'");
+            if (v->kind == Value::kFloat || v->kind == Value::kComplex) {
+              return Bad(absl::StrCat("bad operand type for unary ~: '", KindName(*v), "'"));
+            }
             return v->kind == Value::kBool ? Value::Bool(!v->i) : Value::Int(~v->i);
           }
           if (v->kind == Value::kInt && v->i == INT64_MIN) return Bad("integer overflow in -");
+          if (v->kind == Value::kComplex) return Value::Complex(-v->c);
           return v->kind == Value::kFloat ? Value::Float(-v->f) : Value::Int(-v->i);
         }
         const ir::Ufunc op = n.text == "-"   ? ir::Ufunc::kNegative
@@ -250,6 +253,15 @@ struct Session::Impl {
     if (name == "shape") return Value::IntTuple(a.shape());
     // Strides are a computed array's: a lazy value is evaluated first.
     if (name == "strides") return Value::IntTuple(a.array().strides());
+    // NumPy: a real array is its own real part, and its imaginary part zeros.
+    if (name == "real" || name == "imag") {
+      if (IsComplex(a.dtype()))
+        return ApplyUfunc(name == "real" ? ir::Ufunc::kReal : ir::Ufunc::kImag, {*obj});
+      if (name == "real") return *obj;
+      absl::StatusOr<NDArray> zeros = NDArray::Zeros(a.shape(), a.dtype());
+      if (!zeros.ok()) return zeros.status();
+      return Value::Arr(Array<>(*zeros));
+    }
     if (IsMethod(name)) return Value::Function(name, std::make_shared<Value>(*obj));
     return Bad(absl::StrCat("'numpy.ndarray' object has no attribute '", name, "'"));
   }

@@ -1,6 +1,7 @@
 // Internal to the script language: run-time values and the builtins.
 #pragma once
 
+#include <complex>
 #include <functional>
 #include <map>
 #include <memory>
@@ -23,6 +24,7 @@ struct Value {
     kInt,
     kFloat,
     kBool,
+    kComplex,  // a Python complex number (1j, 2+3j)
     kString,
     kTuple,
     kList,
@@ -37,7 +39,8 @@ struct Value {
   Array<> array;
   int64_t i = 0;
   double f = 0;
-  std::string s;  // kString; kFunction / kModule: the name
+  std::complex<double> c;  // kComplex
+  std::string s;           // kString; kFunction / kModule: the name
   std::vector<Value> items;
   DType dtype = DType::kFloat64;
   RecordTypePtr record;                  // kDType of records
@@ -62,6 +65,12 @@ struct Value {
     Value v;
     v.kind = kFloat;
     v.f = x;
+    return v;
+  }
+  static Value Complex(std::complex<double> x) {
+    Value v;
+    v.kind = kComplex;
+    v.c = x;
     return v;
   }
   static Value Bool(bool x) {
@@ -107,7 +116,9 @@ struct Value {
     v.record = std::move(t);
     return v;
   }
-  bool IsNumber() const { return kind == kInt || kind == kFloat || kind == kBool; }
+  bool IsNumber() const {
+    return kind == kInt || kind == kFloat || kind == kBool || kind == kComplex;
+  }
 };
 
 // Arguments of a call: positional, then keyword.
