@@ -235,6 +235,33 @@ TEST(ScriptTest, ComplexLiteralsAndPythonNumbers) {
   EXPECT_EQ(Exec(s, "0j ** -1"), "error: 0.0 to a negative or complex power");
 }
 
+// NumPy's complex special cases, in kernels (the second of each pair) and in
+// the reference alike.
+TEST(ScriptTest, ComplexPowersAndSpecialValuesFollowNumPy) {
+  Session s;
+  EXPECT_EQ(Exec(s, "z = array([0j, 1+1j, 2-1j])"), "");
+  // Elements one by one: the complex array repr's column padding is not
+  // NumPy's yet (it aligns whole elements, NumPy each part).
+  for (const char* form : {"z", "(z * 1)"}) {
+    const std::string z(form);
+    EXPECT_EQ(Exec(s, "(" + z + " ** 3)[0]"), "array(0.+0.j)\n");  // +0: repeated products
+    EXPECT_EQ(Exec(s, "(" + z + " ** 3)[2]"), "array(2.-11.j)\n");
+    EXPECT_EQ(Exec(s, "(" + z + " ** -1)[0]"), "array(nan+nanj)\n");
+    EXPECT_EQ(Exec(s, "(" + z + " ** -1)[1]"), "array(0.5-0.5j)\n");
+    EXPECT_EQ(Exec(s, "(" + z + " ** -2)[1]"), "array(0.-0.5j)\n");
+    EXPECT_EQ(Exec(s, "(" + z + " ** 0)[0]"), "array(1.+0.j)\n");
+    EXPECT_EQ(Exec(s, "(" + z + " ** (1+1j))[0]"), "array(nan+nanj)\n");
+  }
+  EXPECT_EQ(Exec(s, "expm1(array([1e-12+0j]))"), "array([1.e-12+0.j])\n");
+  // -0 stays -0 in log1p's imaginary part: the branch cut's lower side.
+  EXPECT_EQ(Exec(s, "log1p(conj(array([-2+0j])))"), "array([0.-3.14159265j])\n");
+  EXPECT_EQ(Exec(s, "infs = array([inf, -inf, 3.0]).astype(complex128) + array([1j, 2j, 4j])"), "");
+  EXPECT_EQ(Exec(s, "sign(infs)[0]"), "array(1.+0.j)\n");
+  EXPECT_EQ(Exec(s, "sign(infs)[1]"), "array(-1.+0.j)\n");
+  EXPECT_EQ(Exec(s, "sign(infs)[2]"), "array(0.6+0.8j)\n");
+  EXPECT_EQ(Exec(s, "sign(infs * 1)"), Exec(s, "sign(infs)"));
+}
+
 TEST(ScriptTest, CacheClearGivesMemoryBack) {
   Session s;
   EXPECT_EQ(Exec(s, "x = array(zeros(2**20) + 1)"), "");

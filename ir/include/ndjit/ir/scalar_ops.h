@@ -172,8 +172,13 @@ T Fmax(T a, T b) {
 template <typename T>
 T Sign(T a) {
   if constexpr (IsComplexT<T>::value) {
-    // NumPy 2: z / |z|, and 0 for 0.
+    // NumPy 2: z / |z|, 0 for 0; with one infinite part, that part's sign
+    // alone (both infinite: NaN, no direction).
     if (IsNan(a)) return T(NAN, NAN);
+    const bool inf_re = std::isinf(a.real()), inf_im = std::isinf(a.imag());
+    if (inf_re && inf_im) return T(NAN, NAN);
+    if (inf_re) return T(a.real() > 0 ? 1 : -1, 0);
+    if (inf_im) return T(0, a.imag() > 0 ? 1 : -1);
     const auto r = std::abs(a);
     return r == 0 ? T(0) : a / r;
   } else if constexpr (std::is_floating_point_v<T>) {
@@ -191,6 +196,14 @@ T Reciprocal(T a) {
   if constexpr (std::is_integral_v<T>) {
     if (a == 0) return 0;
     return static_cast<T>(1 / a);
+  } else if constexpr (IsComplexT<T>::value) {
+    // NumPy's loop, scaled by the larger part (0j gives nan+nanj, as x**-1).
+    if (std::fabs(a.imag()) <= std::fabs(a.real())) {
+      const auto r = a.imag() / a.real(), d = a.real() + a.imag() * r;
+      return T(1 / d, -r / d);
+    }
+    const auto r = a.real() / a.imag(), d = a.real() * r + a.imag();
+    return T(r / d, -1 / d);
   } else {
     return T(1) / a;
   }
@@ -201,6 +214,34 @@ T Reciprocal(T a) {
 template <typename C>
 C ComplexMultiply(C a, C b) {
   return C(a.real() * b.real() - a.imag() * b.imag(), a.real() * b.imag() + a.imag() * b.real());
+}
+
+// NumPy's complex power (nc_pow): z**0 is 1; 0**p is 0 for a real p > 0
+// and NaN otherwise; integer exponents below 100 in magnitude by repeated
+// products (and one textbook quotient for negative ones); else cpow.
+template <typename C>
+C ComplexPower(C a, C b) {
+  using R = typename C::value_type;
+  if (b.real() == 0 && b.imag() == 0) return C(1, 0);
+  if (a.real() == 0 && a.imag() == 0) {
+    return b.real() > 0 && b.imag() == 0 ? C(0, 0) : C(NAN, NAN);
+  }
+  if (b.imag() == 0 && b.real() == std::trunc(b.real()) && std::fabs(b.real()) < 100) {
+    int64_t n = static_cast<int64_t>(b.real());
+    if (n == 1) return a;
+    if (n == 2) return ComplexMultiply(a, a);
+    if (n == 3) return ComplexMultiply(a, ComplexMultiply(a, a));
+    C acc(1, 0), p = a;
+    for (int64_t m = n < 0 ? -n : n;; m >>= 1) {
+      if (m & 1) acc = ComplexMultiply(acc, p);
+      if (m <= 1) break;
+      p = ComplexMultiply(p, p);
+    }
+    if (n > 0) return acc;
+    const R d = acc.real() * acc.real() + acc.imag() * acc.imag();
+    return C(acc.real() / d, -acc.imag() / d);
+  }
+  return std::pow(a, b);
 }
 
 // Ufuncs whose output rule is kReal, on complex input.
@@ -258,7 +299,9 @@ T Apply(Ufunc op, T a, T b = T{}, T c = T{}) {
     case Ufunc::kPower:
       if constexpr (kInt)
         return IntPower(a, b);
-      else if constexpr (kFloat || kComplex)
+      else if constexpr (kComplex)
+        return ComplexPower(a, b);
+      else if constexpr (kFloat)
         return std::pow(a, b);
       break;
     case Ufunc::kNegative:
@@ -410,12 +453,19 @@ T Apply(Ufunc op, T a, T b = T{}, T c = T{}) {
     switch (op) {
       case Ufunc::kExp2:
         return std::pow(T(2), a);
-      case Ufunc::kExpm1:
-        return std::exp(a) - T(1);
+      case Ufunc::kExpm1: {
+        // NumPy's: exp(x)cos(y) - 1 without the cancellation near 0.
+        using R = typename T::value_type;
+        const R h = std::sin(a.imag() / 2);
+        return T(std::expm1(a.real()) * std::cos(a.imag()) - 2 * h * h,
+                 std::exp(a.real()) * std::sin(a.imag()));
+      }
       case Ufunc::kLog2:
         return std::log(a) / std::log(T(2));
       case Ufunc::kLog1p:
-        return std::log(a + T(1));
+        // Not log(a + 1): adding (1, +0) would turn a -0 imaginary part into
+        // +0 and put a value on the branch cut on the wrong side.
+        return T(std::log(std::hypot(a.real() + 1, a.imag())), std::atan2(a.imag(), a.real() + 1));
       default:
         break;
     }
