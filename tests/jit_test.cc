@@ -597,5 +597,29 @@ TEST(Dsl, SharedSubexpressionsAcrossShapesAreComputedOnce) {
   EXPECT_EQ(x.item<double>({3}), std::exp(3.0) + 1);
 }
 
+// divmod's two results come from one kernel when evaluated together and
+// agree with // and %; fmod keeps the dividend's sign (C's).
+TEST(Dsl, DivmodFusesAndFmodFollowsC) {
+  const Array<> x = Array<>(ValueOrThrow(NDArray::Arange(12, DType::kInt64))) - 6;
+  auto [q, r] = divmod(x * 1.5, -4);
+  const int64_t kernels = GetEvalStats().kernels_run;
+  eval(q, r);
+  EXPECT_EQ(GetEvalStats().kernels_run - kernels, 1);
+  const std::vector<double> xs = testing::Values(x.array());
+  const std::vector<double> qs = testing::Values(q.array()), rs = testing::Values(r.array());
+  for (size_t i = 0; i < xs.size(); ++i) {
+    const double v = xs[i] * 1.5;
+    EXPECT_EQ(qs[i], std::floor(v / -4)) << v;
+    EXPECT_EQ(rs[i], v - std::floor(v / -4) * -4) << v;
+  }
+  const std::vector<double> f = testing::Values(fmod(x, 4).array());
+  for (size_t i = 0; i < xs.size(); ++i) {
+    EXPECT_EQ(f[i], std::fmod(xs[i], 4.0)) << xs[i];
+  }
+  auto [frac, whole] = modf(Array<>(ValueOrThrow(NDArray::Full({1}, DType::kFloat64, -2.0))));
+  EXPECT_TRUE(std::signbit(testing::Values(frac.array())[0]));  // -0.0, as C's modf
+  EXPECT_EQ(testing::Values(whole.array())[0], -2.0);
+}
+
 }  // namespace
 }  // namespace ndjit

@@ -262,6 +262,23 @@ TEST(ScriptTest, ComplexPowersAndSpecialValuesFollowNumPy) {
   EXPECT_EQ(Exec(s, "sign(infs * 1)"), Exec(s, "sign(infs)"));
 }
 
+TEST(ScriptTest, FmodDivmodAndModf) {
+  Session s;
+  EXPECT_EQ(Exec(s, "fmod(array([5, -5, 5, -5, 7]), array([3, 3, -3, -3, 0]))"),
+            "array([ 2, -2,  2, -2,  0])\n");
+  EXPECT_EQ(Exec(s, "fmod(array([5.5, -5.5, 1.0]), array([2.0, 2.0, inf]))"),
+            "array([ 1.5, -1.5,  1. ])\n");
+  EXPECT_EQ(Exec(s, "divmod(-7, 2)"), "(-4, 1)\n");
+  const EvalStats before = GetEvalStats();
+  EXPECT_EQ(Exec(s, "divmod(arange(-3, 4), 2)"),
+            "(array([-2, -1, -1,  0,  0,  1,  1]), array([1, 0, 1, 0, 1, 0, 1]))\n");
+  EXPECT_EQ(GetEvalStats().evaluations - before.evaluations, 1);  // both in one
+  EXPECT_EQ(Exec(s, "modf(array([-2.5, 2.5]))"), "(array([-0.5,  0.5]), array([-2.,  2.]))\n");
+  EXPECT_EQ(Exec(s, "modf(array([3], dtype=int8))[1].dtype"), "dtype('float16')\n");
+  EXPECT_EQ(Exec(s, "divmod(1, 2, 3)"),
+            "error: divmod() takes 2 positional arguments but 3 were given");
+}
+
 TEST(ScriptTest, CacheClearGivesMemoryBack) {
   Session s;
   EXPECT_EQ(Exec(s, "x = array(zeros(2**20) + 1)"), "");

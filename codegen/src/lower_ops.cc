@@ -112,6 +112,17 @@ Value* IntFloorDivide(llvm::IRBuilder<>& b, DType t, Value* x, Value* y, bool wa
   return b.CreateSelect(y_zero, zero, b.CreateSelect(y_neg_one, by_neg_one, out));
 }
 
+// C's % with NumPy's answers where it traps: by 0 (and by -1) it is 0.
+Value* IntFmod(llvm::IRBuilder<>& b, DType t, Value* x, Value* y) {
+  Value* zero = IConst(b, x, 0);
+  Value* one = IConst(b, x, 1);
+  Value* bad = b.CreateICmpEQ(y, zero);
+  if (IsSigned(t)) bad = b.CreateOr(bad, b.CreateICmpEQ(y, IConst(b, x, -1)));
+  Value* safe = b.CreateSelect(bad, one, y);
+  Value* r = IsSigned(t) ? b.CreateSRem(x, safe) : b.CreateURem(x, safe);
+  return b.CreateSelect(bad, zero, r);
+}
+
 // NumPy's npy_divmod for floats; frem is C's fmod.
 Value* FloatFloorDivide(llvm::IRBuilder<>& b, Value* x, Value* y, bool want_remainder) {
   Value* zero = Const(b, x, 0.0);
@@ -443,6 +454,9 @@ Value* LowerUfunc(llvm::IRBuilder<>& b, const ir::Instr& instr, llvm::ArrayRef<V
     case Ufunc::kRemainder:
       r = real ? FloatFloorDivide(b, a[0], a[1], op == Ufunc::kRemainder)
                : IntFloorDivide(b, t, a[0], a[1], op == Ufunc::kRemainder);
+      break;
+    case Ufunc::kFmod:
+      r = real ? b.CreateFRem(a[0], a[1]) : IntFmod(b, t, a[0], a[1]);
       break;
     case Ufunc::kPower:
       r = real ? FloatMath(b, op, a) : IntPower(b, a[0], a[1], IsSigned(t), status_flag);

@@ -145,6 +145,18 @@ Array<> Weak(const Array<>& like, bool v) {
   return Array<>(ir::MakeScalar(like.dtype(), sv));
 }
 
+std::pair<Array<>, Array<>> divmod(const Array<>& a, const Array<>& b) {
+  return {floor_divide(a, b), remainder(a, b)};
+}
+
+std::pair<Array<>, Array<>> modf(const Array<>& x) {
+  const Array<> whole = trunc(x);  // trunc's loop search picks modf's dtype too
+  const Array<> v = x.astype(whole.dtype());
+  // C's modf: the fraction keeps x's sign (-0.0 for -2.0) and is 0 for inf.
+  const Array<> frac = where(isinf(v), copysign(Weak(v, 0.0), v), copysign(v - whole, v));
+  return {frac, whole};
+}
+
 Array<> zeros(Dims shape, DType dtype) {
   return Array<>(ValueOrThrow(NDArray::Zeros(shape, dtype)));
 }

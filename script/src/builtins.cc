@@ -280,6 +280,36 @@ std::map<std::string, Fn>& Table() {
       t[std::string(ir::Name(op))] = [op](Args& a) { return ApplyUfunc(op, a.pos); };
     }
     t["abs"] = t["absolute"];
+    // Two results as a tuple; printed, both come from one evaluation.
+    t["divmod"] = [](Args& a) -> absl::StatusOr<Value> {
+      if (a.pos[0].IsNumber() && a.pos[1].IsNumber()) {
+        absl::StatusOr<Value> q = NumberOp("//", a.pos[0], a.pos[1]);
+        if (!q.ok()) return q;
+        absl::StatusOr<Value> r = NumberOp("%", a.pos[0], a.pos[1]);
+        if (!r.ok()) return r;
+        Value t;
+        t.kind = Value::kTuple;
+        t.items = {*q, *r};
+        return t;
+      }
+      absl::StatusOr<Value> q = ApplyUfunc(ir::Ufunc::kFloorDivide, a.pos);
+      if (!q.ok()) return q;
+      absl::StatusOr<Value> r = ApplyUfunc(ir::Ufunc::kRemainder, a.pos);
+      if (!r.ok()) return r;
+      Value t;
+      t.kind = Value::kTuple;
+      t.items = {*q, *r};
+      return t;
+    };
+    t["modf"] = [](Args& a) -> absl::StatusOr<Value> {
+      absl::StatusOr<Array<>> x = ToArray(a.pos[0], "modf");
+      if (!x.ok()) return x.status();
+      auto [frac, whole] = modf(*x);
+      Value t;
+      t.kind = Value::kTuple;
+      t.items = {Value::Arr(frac), Value::Arr(whole)};
+      return t;
+    };
     t["conj"] = t["conjugate"];
     t["true_divide"] = t["divide"];
     for (const char* r : {"sum", "prod", "mean", "max", "min", "amax", "amin", "any", "all", "var",

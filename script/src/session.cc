@@ -654,6 +654,14 @@ absl::StatusOr<std::string> Session::Execute(absl::string_view line) {
     }
     if ((*ast)->kind == Node::kAssign || v->kind == Value::kNone) return note;
     if (v->kind == Value::kArray) return note + Array<>(v->array.node()).repr() + "\n";
+    if (v->kind == Value::kTuple) {
+      // The arrays of a tuple (divmod's results) in one evaluation.
+      std::vector<const Array<>*> arrays;
+      for (const Value& item : v->items) {
+        if (item.kind == Value::kArray) arrays.push_back(&item.array);
+      }
+      if (arrays.size() > 1) EvaluateAll(arrays);
+    }
     // A report (einsum_path's table) prints as text, as print() would.
     if (v->kind == Value::kString && v->s.find('\n') != std::string::npos) return note + v->s;
     return note + Repr(*v) + "\n";

@@ -70,6 +70,8 @@ constexpr const char* kSignatures[] = {
     "outer(a, b, /, *, out=None)",
     "vdot(a, b, /)",
     "tensordot(a, b, /, axes=2)",
+    "divmod(x1, x2, /)",
+    "modf(x, /)",
     "trace(a, /, offset=0, axis1=0, axis2=1, *, out=None)",
     "diagonal(a, /, offset=0, axis1=0, axis2=1)",
     "linalg.multi_dot(*arrays, out=None)",

@@ -19,6 +19,7 @@
 #include <ostream>
 #include <string>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "ndjit/error.h"
@@ -193,6 +194,17 @@ Array<> Weak(const Array<>& like, S v) {
   } else {
     return Weak(like, static_cast<int64_t>(v));
   }
+}
+
+// NumPy's two-output ufuncs, as two lazy values that fuse into one kernel
+// when evaluated together (eval(q, r)): divmod is (a // b, a % b); modf is
+// (the fractional part, with x's sign; the integral part), in NumPy's loop
+// dtype (float16 for int8 and bool, float64 for int64).
+std::pair<Array<>, Array<>> divmod(const Array<>& a, const Array<>& b);
+std::pair<Array<>, Array<>> modf(const Array<>& x);
+template <PythonScalar S>
+std::pair<Array<>, Array<>> divmod(const Array<>& a, S s) {
+  return divmod(a, Weak(a, s));
 }
 
 #define NDJIT_BINARY_OPERATOR(sym, fn)                                                 \

@@ -45,6 +45,7 @@ namespace ndjit::ir {
   X(kTrueDivide, divide, 2, NDJIT_LOOPS_INEXACT, kSame, kExact | kIntToDouble, "/", "") \
   X(kFloorDivide, floor_divide, 2, NDJIT_LOOPS_REAL, kSame, kExact, "//", "")           \
   X(kRemainder, remainder, 2, NDJIT_LOOPS_REAL, kSame, kExact, "%", "")                 \
+  X(kFmod, fmod, 2, NDJIT_LOOPS_REAL, kSame, kExact, "", "")                            \
   X(kPower, power, 2, NDJIT_LOOPS_NUM, kSame, 0, "**", "pow")                           \
   X(kNegative, negative, 1, NDJIT_LOOPS_NUM, kSame, kExact | kNoBool, "-", "")          \
   X(kPositive, positive, 1, NDJIT_LOOPS_NUM, kSame, kExact | kUniform, "+", "")         \

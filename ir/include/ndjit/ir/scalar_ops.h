@@ -73,6 +73,20 @@ T FloorDivide(T a, T b) {
   }
 }
 
+// C's fmod: the sign of the dividend (NumPy's fmod; integers by 0 give 0).
+template <typename T>
+T Fmod(T a, T b) {
+  if constexpr (std::is_integral_v<T>) {
+    if (b == 0) return 0;
+    if constexpr (std::is_signed_v<T>) {
+      if (b == -1) return 0;  // INT_MIN % -1 traps
+    }
+    return static_cast<T>(a % b);
+  } else {
+    return std::fmod(a, b);
+  }
+}
+
 template <typename T>
 T Remainder(T a, T b) {
   if constexpr (std::is_integral_v<T>) {
@@ -295,6 +309,9 @@ T Apply(Ufunc op, T a, T b = T{}, T c = T{}) {
       break;
     case Ufunc::kRemainder:
       if constexpr (kInt || kFloat) return Remainder(a, b);
+      break;
+    case Ufunc::kFmod:
+      if constexpr (kInt || kFloat) return Fmod(a, b);
       break;
     case Ufunc::kPower:
       if constexpr (kInt)
