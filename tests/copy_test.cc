@@ -176,7 +176,9 @@ TEST(Format, ReprLooksLikeNumPy) {
             "array([[0, 1, 2],\n       [3, 4, 5]], dtype=int32)");
   EXPECT_EQ(ArrayRepr(*NDArray::FromValues<double>({3}, std::vector<double>{1, 0.5, -2})),
             "array([ 1. ,  0.5, -2. ])");
-  EXPECT_EQ(ArrayRepr(*NDArray::Full({2}, DType::kBool, 1)), "array([True, True])");
+  // NumPy pads True to five characters unless the array is 0-d.
+  EXPECT_EQ(ArrayRepr(*NDArray::Full({2}, DType::kBool, 1)), "array([ True,  True])");
+  EXPECT_EQ(ArrayRepr(*NDArray::Full({}, DType::kBool, 1)), "array(True)");
   // Round numbers with fewer significant digits than integer digits stay
   // positional, as NumPy prints them ("70.", not "7e+01").
   EXPECT_EQ(ArrayRepr(*NDArray::FromValues<float>({3}, std::vector<float>{70, 190, 212})),

@@ -279,6 +279,35 @@ TEST(ScriptTest, FmodDivmodAndModf) {
             "error: divmod() takes 2 positional arguments but 3 were given");
 }
 
+// The composite ufuncs against NumPy's values, through kernels; the
+// reference evaluator checks each through its parts elsewhere.
+TEST(ScriptTest, CompositeUfuncsFollowNumPy) {
+  Session s;
+  EXPECT_EQ(Exec(s, "degrees(array([0.0, 1.0, pi]))"),
+            "array([  0.        ,  57.29577951, 180.        ])\n");
+  EXPECT_EQ(Exec(s, "radians(float32(array([180.0])))"), "array([3.1415927], dtype=float32)\n");
+  EXPECT_EQ(Exec(s, "rad2deg(array([pi]))"), Exec(s, "degrees(array([pi]))"));
+  EXPECT_EQ(Exec(s, "signbit(array([-0.0, 0.0, -1.0, nan, -nan]))"),
+            "array([ True, False,  True, False,  True])\n");
+  EXPECT_EQ(Exec(s, "logaddexp(array([1.0, 1000.0]), array([2.0, 1000.0]))"),
+            "array([   2.31326169, 1000.69314718])\n");
+  EXPECT_EQ(Exec(s, "logaddexp(array([-inf]), array([-inf]))"), "array([-inf])\n");
+  EXPECT_EQ(Exec(s, "logaddexp2(array([1.0, 3.0]), 2)"), "array([2.5849625, 3.5849625])\n");
+  EXPECT_EQ(Exec(s, "heaviside(array([-1.5, 0.0, 2.0]), 0.5)"), "array([0. , 0.5, 1. ])\n");
+  EXPECT_EQ(Exec(s, "isnan(heaviside(array([nan]), 0.5))"), "array([ True])\n");
+  EXPECT_EQ(Exec(s, "bitwise_not(array([1, 2], dtype=uint8))"), "array([254, 253], dtype=uint8)\n");
+  EXPECT_EQ(Exec(s, "degrees(array([1], dtype=int8)).dtype"), "dtype('float16')\n");
+  EXPECT_EQ(Exec(s, "degrees(array([1j]))"),
+            "error: ufunc 'degrees' not supported for the input type complex128 (float16, float32 "
+            "and float64 loops only)");
+  EXPECT_EQ(Exec(s, "x = arange(3.0)"), "");
+  EXPECT_EQ(Exec(s, "full_like(x, 7, dtype=int8)"), "array([7, 7, 7], dtype=int8)\n");
+  EXPECT_EQ(Exec(s, "ones_like(x)"), "array([1., 1., 1.])\n");
+  EXPECT_EQ(Exec(s, "c = copy(x)"), "");
+  EXPECT_EQ(Exec(s, "add(x, 1, out=x)"), "array([1., 2., 3.])\n");
+  EXPECT_EQ(Exec(s, "c"), "array([0., 1., 2.])\n");  // its own buffer
+}
+
 TEST(ScriptTest, CacheClearGivesMemoryBack) {
   Session s;
   EXPECT_EQ(Exec(s, "x = array(zeros(2**20) + 1)"), "");

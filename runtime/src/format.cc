@@ -102,7 +102,9 @@ Width Measure(const std::string& s) {
 Width FormatAxis(const NDArray& a, const char* p, int axis, bool summarise, Width width,
                  std::string* out) {
   if (axis == a.ndim()) {
-    const std::string s = FormatElement(p, a.dtype());
+    std::string s = FormatElement(p, a.dtype());
+    // NumPy pads True to False's width in every array of bools but a 0-d one.
+    if (a.dtype() == DType::kBool && a.ndim() > 0 && s == "True") s = " True";
     const Width w = Measure(s);
     if (out != nullptr) {
       out->append(width.left - w.left, ' ');

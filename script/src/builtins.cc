@@ -541,6 +541,7 @@ std::map<std::string, Fn>& Table() {
       return Value();
     };
     AddContractions(t);
+    AddComposites(t);
     AddGenerator(t);
     AddRecords(t);
     return t;

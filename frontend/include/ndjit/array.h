@@ -207,6 +207,24 @@ std::pair<Array<>, Array<>> divmod(const Array<>& a, S s) {
   return divmod(a, Weak(a, s));
 }
 
+// NumPy ufuncs built from the op table's (frontend/src/composites.cc):
+// float loops only, NumPy's constants and branches.
+Array<> degrees(const Array<>& x);
+Array<> radians(const Array<>& x);
+inline Array<> rad2deg(const Array<>& x) { return degrees(x); }
+inline Array<> deg2rad(const Array<>& x) { return radians(x); }
+Array<> signbit(const Array<>& x);
+Array<> logaddexp(const Array<>& a, const Array<>& b);
+Array<> logaddexp2(const Array<>& a, const Array<>& b);
+Array<> heaviside(const Array<>& x, const Array<>& h0);
+inline Array<> bitwise_not(const Array<>& x) { return invert(x); }
+// New arrays of a's shape (and dtype, unless given), made now.
+Array<> zeros_like(const Array<>& a, std::optional<DType> dtype = std::nullopt);
+Array<> ones_like(const Array<>& a, std::optional<DType> dtype = std::nullopt);
+Array<> full_like(const Array<>& a, double value, std::optional<DType> dtype = std::nullopt);
+// a's value in a new C-ordered buffer, computed now (np.copy).
+Array<> copy(const Array<>& a);
+
 #define NDJIT_BINARY_OPERATOR(sym, fn)                                                 \
   inline Array<> operator sym(const Array<>& a, const Array<>& b) { return fn(a, b); } \
   template <PythonScalar S>                                                            \

@@ -1,0 +1,89 @@
+// NumPy ufuncs built from the op table's: each is a small graph that fuses
+// as its parts do, and the reference evaluator checks it through its parts.
+// The constants and branches are NumPy's own (npy_math), so results agree
+// to the parts' accuracy.
+#include <cmath>
+
+#include "ndjit/array.h"
+
+namespace ndjit {
+namespace {
+
+// The float loop NumPy's float-only ufuncs pick for `x` (float16 for int8
+// and bool, float64 for int64): the loop search of trunc, whose loops are
+// the same. Complex has none.
+Array<> InFloatLoop(const Array<>& x, const char* name) {
+  const DType in[] = {x.dtype()};
+  absl::StatusOr<ir::Signature> sig = ir::ResolveSignature(ir::Ufunc::kTrunc, in);
+  if (!sig.ok()) {
+    throw Error(absl::InvalidArgumentError(
+        std::string("ufunc '") + name + "' not supported for the input type " +
+        std::string(Name(x.dtype())) + " (float16, float32 and float64 loops only)"));
+  }
+  return x.astype(sig->output);
+}
+
+// x * c with NumPy's constant for the dtype: float32 loops use the float
+// quotient (180.0f / NPY_PIf), half ones compute in float32 (npy_half).
+Array<> ScaleBy(const Array<>& x, double num, double den) {
+  if (x.dtype() == DType::kFloat16) {
+    return ScaleBy(x.astype(DType::kFloat32), num, den).astype(DType::kFloat16);
+  }
+  if (x.dtype() == DType::kFloat32) {
+    return x * static_cast<double>(static_cast<float>(num) / static_cast<float>(den));
+  }
+  return x * (num / den);
+}
+
+}  // namespace
+
+Array<> degrees(const Array<>& x) { return ScaleBy(InFloatLoop(x, "degrees"), 180.0, M_PI); }
+
+Array<> radians(const Array<>& x) { return ScaleBy(InFloatLoop(x, "radians"), M_PI, 180.0); }
+
+Array<> signbit(const Array<>& x) {
+  const Array<> v = InFloatLoop(x, "signbit");
+  return copysign(Weak(v, 1.0), v) < 0.0;  // -0.0 and -nan included
+}
+
+// npy_logaddexp: equal values (infinities included) take the shortcut;
+// otherwise the larger plus log1p(exp(-|difference|)); NaN propagates.
+Array<> logaddexp(const Array<>& a, const Array<>& b) {
+  const DType in[] = {a.dtype(), b.dtype()};
+  const DType t = ValueOrThrow(ir::ResolveSignature(ir::Ufunc::kCopysign, in)).output;
+  const Array<> u = a.astype(t), v = b.astype(t), d = u - v;
+  return where(u == v, u + M_LN2,
+               where(d > 0, u + log1p(exp(-d)), where(d <= 0, v + log1p(exp(d)), u + v)));
+}
+
+Array<> logaddexp2(const Array<>& a, const Array<>& b) {
+  const DType in[] = {a.dtype(), b.dtype()};
+  const DType t = ValueOrThrow(ir::ResolveSignature(ir::Ufunc::kCopysign, in)).output;
+  const Array<> u = a.astype(t), v = b.astype(t), d = u - v;
+  // npy_log2_1p(y) is log1p(y) / ln 2.
+  return where(u == v, u + 1.0,
+               where(d > 0, u + log1p(exp2(-d)) * M_LOG2E,
+                     where(d <= 0, v + log1p(exp2(d)) * M_LOG2E, u + v)));
+}
+
+Array<> heaviside(const Array<>& x, const Array<>& h0) {
+  const DType in[] = {x.dtype(), h0.dtype()};
+  const DType t = ValueOrThrow(ir::ResolveSignature(ir::Ufunc::kCopysign, in)).output;
+  const Array<> u = x.astype(t), h = h0.astype(t);
+  return where(isnan(u), u, where(u == 0, h, where(u < 0, Weak(u, 0.0), Weak(u, 1.0))));
+}
+
+Array<> full_like(const Array<>& a, double value, std::optional<DType> dtype) {
+  return Array<>(ValueOrThrow(NDArray::Full(a.shape(), dtype.value_or(a.dtype()), value)));
+}
+Array<> zeros_like(const Array<>& a, std::optional<DType> dtype) { return full_like(a, 0, dtype); }
+Array<> ones_like(const Array<>& a, std::optional<DType> dtype) { return full_like(a, 1, dtype); }
+
+Array<> copy(const Array<>& a) {
+  const NDArray src = a.array();
+  NDArray out = ValueOrThrow(NDArray::Empty(src.shape(), src.dtype()));
+  ThrowIfError(CopyTo(out, src, Casting::kUnsafe));
+  return Array<>(out);
+}
+
+}  // namespace ndjit

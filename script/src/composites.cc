@@ -1,0 +1,86 @@
+// The language's names for the C++ API's composite ufuncs (degrees,
+// logaddexp, ...) and the *_like constructors and copy.
+#include <map>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "args.h"
+#include "value.h"
+
+namespace ndjit::script {
+namespace {
+
+// The operands as arrays: a Python number takes the dtype of the first
+// array beside it (NEP 50), as in ApplyUfunc.
+absl::StatusOr<std::vector<Array<>>> Operands(const std::vector<Value>& ins,
+                                              const std::string& name) {
+  const Value* like = nullptr;
+  for (const Value& v : ins) {
+    if (v.kind == Value::kArray && like == nullptr) like = &v;
+  }
+  std::vector<Array<>> out;
+  for (const Value& v : ins) {
+    if (like != nullptr && v.kind == Value::kFloat) {
+      out.push_back(Weak(like->array, v.f));
+    } else if (like != nullptr && (v.kind == Value::kInt || v.kind == Value::kBool)) {
+      out.push_back(Weak(like->array, v.i));
+    } else {
+      absl::StatusOr<Array<>> a = ToArray(v, name);
+      if (!a.ok()) return a.status();
+      out.push_back(*a);
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+void AddComposites(std::map<std::string, Fn>& t) {
+  using Unary = Array<> (*)(const Array<>&);
+  for (const auto& [name, fn] :
+       std::initializer_list<std::pair<const char*, Unary>>{{"degrees", degrees},
+                                                            {"radians", radians},
+                                                            {"rad2deg", rad2deg},
+                                                            {"deg2rad", deg2rad},
+                                                            {"signbit", signbit},
+                                                            {"bitwise_not", bitwise_not},
+                                                            {"copy", copy}}) {
+    t[name] = [name = std::string(name), fn = fn](Args& a) -> absl::StatusOr<Value> {
+      absl::StatusOr<std::vector<Array<>>> x = Operands(a.pos, name);
+      if (!x.ok()) return x.status();
+      return Value::Arr(fn((*x)[0]));
+    };
+  }
+  using Binary = Array<> (*)(const Array<>&, const Array<>&);
+  for (const auto& [name, fn] : std::initializer_list<std::pair<const char*, Binary>>{
+           {"logaddexp", logaddexp}, {"logaddexp2", logaddexp2}, {"heaviside", heaviside}}) {
+    t[name] = [name = std::string(name), fn = fn](Args& a) -> absl::StatusOr<Value> {
+      absl::StatusOr<std::vector<Array<>>> x = Operands(a.pos, name);
+      if (!x.ok()) return x.status();
+      return Value::Arr(fn((*x)[0], (*x)[1]));
+    };
+  }
+  for (const char* name : {"zeros_like", "ones_like", "full_like"}) {
+    t[name] = [name = std::string(name)](Args& a) -> absl::StatusOr<Value> {
+      absl::StatusOr<Array<>> x = ToArray(a.pos[0], name);
+      if (!x.ok()) return x.status();
+      const bool full = name == "full_like";
+      std::optional<DType> dtype;
+      if (const Value* d = Arg(a, "dtype", full ? 2 : 1); d != nullptr && d->kind != Value::kNone) {
+        absl::StatusOr<DType> dt = ToDType(*d);
+        if (!dt.ok()) return dt.status();
+        dtype = *dt;
+      }
+      double value = name == "ones_like" ? 1 : 0;
+      if (full) {
+        const Value* v = Arg(a, "fill_value", 1);
+        absl::StatusOr<double> f = ToFloat(*v, "fill_value");
+        if (!f.ok()) return f.status();
+        value = *f;
+      }
+      return Value::Arr(full_like(*x, value, dtype));
+    };
+  }
+}
+
+}  // namespace ndjit::script
