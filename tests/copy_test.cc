@@ -176,6 +176,14 @@ TEST(Format, ReprLooksLikeNumPy) {
             "array([[0, 1, 2],\n       [3, 4, 5]], dtype=int32)");
   EXPECT_EQ(ArrayRepr(*NDArray::FromValues<double>({3}, std::vector<double>{1, 0.5, -2})),
             "array([ 1. ,  0.5, -2. ])");
+  // nan and inf are right-aligned across the whole column, as NumPy's.
+  EXPECT_EQ(ArrayRepr(*NDArray::FromValues<double>(
+                {6}, std::vector<double>{1.5, -1.5, NAN, -0.0, NAN, 1.0})),
+            "array([ 1.5, -1.5,  nan, -0. ,  nan,  1. ])");
+  EXPECT_EQ(ArrayRepr(*NDArray::FromValues<double>({2}, std::vector<double>{1.0, -INFINITY})),
+            "array([  1., -inf])");
+  EXPECT_EQ(ArrayRepr(*NDArray::FromValues<double>({2}, std::vector<double>{1e-5, NAN})),
+            "array([1.e-05,    nan])");
   // NumPy pads True to five characters unless the array is 0-d.
   EXPECT_EQ(ArrayRepr(*NDArray::Full({2}, DType::kBool, 1)), "array([ True,  True])");
   EXPECT_EQ(ArrayRepr(*NDArray::Full({}, DType::kBool, 1)), "array(True)");

@@ -86,15 +86,20 @@ std::string FormatElement(const char* p, DType dtype) {
 }
 
 // Columns align on the decimal point, as NumPy's do: `left` is the width up
-// to the '.', `right` the '.' and what follows (0 for integers).
+// to the '.', `right` the '.' and what follows (0 for integers). A float
+// column's nan and inf take the whole width, right-aligned (`whole`: the
+// longest of them).
 struct Width {
-  size_t left = 0, right = 0;
+  size_t left = 0, right = 0, whole = 0;
 };
 
-Width Measure(const std::string& s) {
+bool NonFinite(const std::string& s) { return s == "nan" || s == "inf" || s == "-inf"; }
+
+Width Measure(const std::string& s, bool is_float) {
+  if (is_float && NonFinite(s)) return {0, 0, s.size()};
   const size_t dot = s.find('.');
-  if (dot == std::string::npos) return {s.size(), 0};
-  return {dot, s.size() - dot};
+  if (dot == std::string::npos) return {s.size(), 0, 0};
+  return {dot, s.size() - dot, 0};
 }
 
 // Walks the elements that are printed (all, or the edges when summarising).
@@ -105,8 +110,12 @@ Width FormatAxis(const NDArray& a, const char* p, int axis, bool summarise, Widt
     std::string s = FormatElement(p, a.dtype());
     // NumPy pads True to False's width in every array of bools but a 0-d one.
     if (a.dtype() == DType::kBool && a.ndim() > 0 && s == "True") s = " True";
-    const Width w = Measure(s);
-    if (out != nullptr) {
+    const bool is_float = Kind(a.dtype()) == DTypeKind::kFloat;
+    const Width w = Measure(s, is_float);
+    if (out != nullptr && is_float && NonFinite(s)) {
+      out->append(width.left + width.right - s.size(), ' ');
+      out->append(s);
+    } else if (out != nullptr) {
       out->append(width.left - w.left, ' ');
       out->append(s);
       out->append(width.right - w.right, ' ');
@@ -128,6 +137,7 @@ Width FormatAxis(const NDArray& a, const char* p, int axis, bool summarise, Widt
     const Width w = FormatAxis(a, p + i * a.strides()[axis], axis + 1, summarise, width, out);
     widest.left = std::max(widest.left, w.left);
     widest.right = std::max(widest.right, w.right);
+    widest.whole = std::max(widest.whole, w.whole);
     if (out != nullptr && i + 1 < n) out->append(sep);
   }
   if (out != nullptr) out->push_back(']');
@@ -213,7 +223,8 @@ std::string ArrayRepr(const NDArray& a) {
     out += "[]";
   } else {
     const bool summarise = a.size() > kSummaryThreshold;
-    const Width width = FormatAxis(a, a.data(), 0, summarise, Width{}, nullptr);
+    Width width = FormatAxis(a, a.data(), 0, summarise, Width{}, nullptr);
+    width.left = std::max(width.left, width.whole > width.right ? width.whole - width.right : 0);
     FormatAxis(a, a.data(), 0, summarise, width, &out);
   }
   // NumPy leaves out the dtype only for its defaults.
