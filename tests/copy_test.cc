@@ -184,6 +184,10 @@ TEST(Format, ReprLooksLikeNumPy) {
             "array([  1., -inf])");
   EXPECT_EQ(ArrayRepr(*NDArray::FromValues<double>({2}, std::vector<double>{1e-5, NAN})),
             "array([1.e-05,    nan])");
+  // Complex parts are two columns, the imaginary one's padding after the j.
+  EXPECT_EQ(ArrayRepr(*NDArray::FromValues<std::complex<double>>(
+                {2}, std::vector<std::complex<double>>{{1, 1}, {1.5, -2.25}})),
+            "array([1. +1.j  , 1.5-2.25j])");
   // NumPy pads True to five characters unless the array is 0-d.
   EXPECT_EQ(ArrayRepr(*NDArray::Full({2}, DType::kBool, 1)), "array([ True,  True])");
   EXPECT_EQ(ArrayRepr(*NDArray::Full({}, DType::kBool, 1)), "array(True)");

@@ -240,11 +240,10 @@ TEST(ScriptTest, ComplexLiteralsAndPythonNumbers) {
 TEST(ScriptTest, ComplexPowersAndSpecialValuesFollowNumPy) {
   Session s;
   EXPECT_EQ(Exec(s, "z = array([0j, 1+1j, 2-1j])"), "");
-  // Elements one by one: the complex array repr's column padding is not
-  // NumPy's yet (it aligns whole elements, NumPy each part).
   for (const char* form : {"z", "(z * 1)"}) {
     const std::string z(form);
-    EXPECT_EQ(Exec(s, "(" + z + " ** 3)[0]"), "array(0.+0.j)\n");  // +0: repeated products
+    EXPECT_EQ(Exec(s, z + " ** 3"), "array([ 0. +0.j, -2. +2.j,  2.-11.j])\n");  // +0: products
+    EXPECT_EQ(Exec(s, "(" + z + " ** 3)[0]"), "array(0.+0.j)\n");
     EXPECT_EQ(Exec(s, "(" + z + " ** 3)[2]"), "array(2.-11.j)\n");
     EXPECT_EQ(Exec(s, "(" + z + " ** -1)[0]"), "array(nan+nanj)\n");
     EXPECT_EQ(Exec(s, "(" + z + " ** -1)[1]"), "array(0.5-0.5j)\n");

@@ -89,38 +89,70 @@ std::string FormatElement(const char* p, DType dtype) {
 // to the '.', `right` the '.' and what follows (0 for integers). A float
 // column's nan and inf take the whole width, right-aligned (`whole`: the
 // longest of them).
-struct Width {
+struct Column {
   size_t left = 0, right = 0, whole = 0;
+  void Widen(const Column& o) {
+    left = std::max(left, o.left);
+    right = std::max(right, o.right);
+    whole = std::max(whole, o.whole);
+  }
+  void FitWhole() { left = std::max(left, whole > right ? whole - right : 0); }
+};
+// Complex arrays print their real and imaginary parts as two columns.
+struct Width {
+  Column re, im;
 };
 
-bool NonFinite(const std::string& s) { return s == "nan" || s == "inf" || s == "-inf"; }
+bool NonFinite(absl::string_view s) {
+  if (!s.empty() && (s[0] == '+' || s[0] == '-')) s.remove_prefix(1);
+  return s == "nan" || s == "inf";
+}
 
-Width Measure(const std::string& s, bool is_float) {
+Column Measure(const std::string& s, bool is_float) {
   if (is_float && NonFinite(s)) return {0, 0, s.size()};
   const size_t dot = s.find('.');
   if (dot == std::string::npos) return {s.size(), 0, 0};
   return {dot, s.size() - dot, 0};
 }
 
+// `s` padded to `col`, with `suffix` ("j") before the right padding.
+void AppendAligned(const Column& col, const std::string& s, bool is_float, const char* suffix,
+                   std::string* out) {
+  const Column w = Measure(s, is_float);
+  if (is_float && NonFinite(s)) {
+    out->append(col.left + col.right - s.size(), ' ');
+    absl::StrAppend(out, s, suffix);
+    return;
+  }
+  out->append(col.left - w.left, ' ');
+  absl::StrAppend(out, s, suffix);
+  out->append(col.right - w.right, ' ');
+}
+
 // Walks the elements that are printed (all, or the edges when summarising).
 // Without `out` it only measures, returning the widest parts.
-Width FormatAxis(const NDArray& a, const char* p, int axis, bool summarise, Width width,
+Width FormatAxis(const NDArray& a, const char* p, int axis, bool summarise, const Width& width,
                  std::string* out) {
   if (axis == a.ndim()) {
+    if (Kind(a.dtype()) == DTypeKind::kComplex) {
+      std::complex<double> v;
+      GetCastFn(a.dtype(), DType::kComplex128)(p, 0, reinterpret_cast<char*>(&v), 0, 1);
+      const DType part = a.dtype() == DType::kComplex64 ? DType::kFloat32 : DType::kFloat64;
+      const std::string re = FormatReal(v.real(), part);
+      std::string im = FormatReal(v.imag(), part);
+      if (im[0] != '-') im = "+" + im;
+      if (out != nullptr) {
+        AppendAligned(width.re, re, true, "", out);
+        AppendAligned(width.im, im, true, "j", out);
+      }
+      return {Measure(re, true), Measure(im, true)};
+    }
     std::string s = FormatElement(p, a.dtype());
     // NumPy pads True to False's width in every array of bools but a 0-d one.
     if (a.dtype() == DType::kBool && a.ndim() > 0 && s == "True") s = " True";
     const bool is_float = Kind(a.dtype()) == DTypeKind::kFloat;
-    const Width w = Measure(s, is_float);
-    if (out != nullptr && is_float && NonFinite(s)) {
-      out->append(width.left + width.right - s.size(), ' ');
-      out->append(s);
-    } else if (out != nullptr) {
-      out->append(width.left - w.left, ' ');
-      out->append(s);
-      out->append(width.right - w.right, ' ');
-    }
-    return w;
+    if (out != nullptr) AppendAligned(width.re, s, is_float, "", out);
+    return {Measure(s, is_float), Column{}};
   }
   const int64_t n = a.shape()[axis];
   if (out != nullptr) out->push_back('[');
@@ -135,9 +167,8 @@ Width FormatAxis(const NDArray& a, const char* p, int axis, bool summarise, Widt
       i = n - kEdgeItems;
     }
     const Width w = FormatAxis(a, p + i * a.strides()[axis], axis + 1, summarise, width, out);
-    widest.left = std::max(widest.left, w.left);
-    widest.right = std::max(widest.right, w.right);
-    widest.whole = std::max(widest.whole, w.whole);
+    widest.re.Widen(w.re);
+    widest.im.Widen(w.im);
     if (out != nullptr && i + 1 < n) out->append(sep);
   }
   if (out != nullptr) out->push_back(']');
@@ -224,7 +255,8 @@ std::string ArrayRepr(const NDArray& a) {
   } else {
     const bool summarise = a.size() > kSummaryThreshold;
     Width width = FormatAxis(a, a.data(), 0, summarise, Width{}, nullptr);
-    width.left = std::max(width.left, width.whole > width.right ? width.whole - width.right : 0);
+    width.re.FitWhole();
+    width.im.FitWhole();
     FormatAxis(a, a.data(), 0, summarise, width, &out);
   }
   // NumPy leaves out the dtype only for its defaults.
