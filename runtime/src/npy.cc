@@ -289,20 +289,26 @@ absl::Status CheckKind(const NpyHeader& h, bool records) {
   return absl::OkStatus();
 }
 
+// The array a file's data is read into: the header's shape, dtype and
+// order, or for records their bytes (uint8, the itemsize as the last dim in
+// C order, the first in F).
+absl::StatusOr<NDArray> EmptyItems(const NpyHeader& h, bool records) {
+  Shape shape = h.shape;
+  DType dtype = h.dtype;
+  if (records) {
+    shape.insert(h.fortran_order ? shape.begin() : shape.end(), h.itemsize());
+    dtype = DType::kUInt8;
+  }
+  return NDArray::Empty(shape, dtype, h.fortran_order ? Order::kF : Order::kC);
+}
+
 // The header and a fresh C- or F-ordered copy of the data, as raw items.
 absl::StatusOr<std::pair<NpyHeader, NDArray>> ReadItems(absl::string_view bytes, bool records) {
   absl::StatusOr<NpyHeader> h = ParseNpyHeader(bytes);
   if (!h.ok()) return h.status();
   if (absl::Status s = CheckKind(*h, records); !s.ok()) return s;
   if (absl::Status s = CheckDataPresent(*h, bytes.size()); !s.ok()) return s;
-  Shape shape = h->shape;
-  DType dtype = h->dtype;
-  if (records) {
-    shape.insert(h->fortran_order ? shape.begin() : shape.end(), h->itemsize());
-    dtype = DType::kUInt8;
-  }
-  absl::StatusOr<NDArray> a =
-      NDArray::Empty(shape, dtype, h->fortran_order ? Order::kF : Order::kC);
+  absl::StatusOr<NDArray> a = EmptyItems(*h, records);
   if (!a.ok()) return a.status();
   std::memcpy(a->data(), bytes.data() + h->data_offset, static_cast<size_t>(h->data_bytes));
   if (h->big_endian) SwapBytes(a->data(), a->size(), h->dtype);
@@ -443,14 +449,7 @@ absl::StatusOr<std::pair<NpyHeader, NDArray>> LoadItems(const std::string& path,
     if (fstat(*fd, &st) == 0 && S_ISREG(st.st_mode)) {
       if (absl::Status s = CheckDataPresent(*h, static_cast<size_t>(st.st_size)); !s.ok()) return s;
     }
-    Shape shape = h->shape;
-    DType dtype = h->dtype;
-    if (records) {
-      shape.insert(h->fortran_order ? shape.begin() : shape.end(), h->itemsize());
-      dtype = DType::kUInt8;
-    }
-    absl::StatusOr<NDArray> a =
-        NDArray::Empty(shape, dtype, h->fortran_order ? Order::kF : Order::kC);
+    absl::StatusOr<NDArray> a = EmptyItems(*h, records);
     if (!a.ok()) return a.status();
     if (absl::Status s = ReadExactly(*fd, h->data_offset, a->data(), h->data_bytes, *h); !s.ok()) {
       return s;
