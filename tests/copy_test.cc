@@ -184,6 +184,17 @@ TEST(Format, ReprLooksLikeNumPy) {
             "array([  1., -inf])");
   EXPECT_EQ(ArrayRepr(*NDArray::FromValues<double>({2}, std::vector<double>{1e-5, NAN})),
             "array([1.e-05,    nan])");
+  // A column goes scientific as a whole when its magnitudes reach 1e8, fall
+  // below 1e-4 or span more than 1e3; mantissas then share their digits.
+  auto repr = [](std::vector<double> v) {
+    return ArrayRepr(*NDArray::FromValues<double>({static_cast<int64_t>(v.size())}, v));
+  };
+  EXPECT_EQ(repr({1.5e-5, 2.0}), "array([1.5e-05, 2.0e+00])");
+  EXPECT_EQ(repr({1e9}), "array([1.e+09])");
+  EXPECT_EQ(repr({1.0, 1000.0}), "array([   1., 1000.])");
+  EXPECT_EQ(repr({1.0, 1001.0}), "array([1.000e+00, 1.001e+03])");
+  EXPECT_EQ(repr({1e-100, 1e5}), "array([1.e-100, 1.e+005])");
+  EXPECT_EQ(repr({NAN, 1e-5, INFINITY}), "array([   nan, 1.e-05,    inf])");
   // Complex parts are two columns, the imaginary one's padding after the j.
   EXPECT_EQ(ArrayRepr(*NDArray::FromValues<std::complex<double>>(
                 {2}, std::vector<std::complex<double>>{{1, 1}, {1.5, -2.25}})),

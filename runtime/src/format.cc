@@ -3,6 +3,8 @@
 #include <cmath>
 #include <cstdlib>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -17,14 +19,10 @@ namespace {
 constexpr int64_t kSummaryThreshold = 1000;
 constexpr int64_t kEdgeItems = 3;
 
-// NumPy's default float text (precision 8, floatmode 'maxprec'): the
-// shortest digits that read back as the same value of `dtype`, rounded to at
-// most 8 digits after the point; magnitudes outside [1e-4, 1e16) in
-// scientific form with at most 8 digits after the mantissa's point.
-std::string FormatReal(double x, DType dtype) {
-  if (std::isnan(x)) return "nan";
-  if (std::isinf(x)) return x > 0 ? "inf" : "-inf";
-  int digits = 1;  // significant digits of the shortest round trip
+// Significant digits of the shortest text that reads back as the same
+// value of `dtype` (float16, float32 or float64).
+int UniqueDigits(double x, DType dtype) {
+  int digits = 1;
   for (; digits < 17; ++digits) {
     const double back = std::strtod(absl::StrFormat("%.*e", digits - 1, x).c_str(), nullptr);
     const bool same = dtype == DType::kFloat16   ? DoubleToHalfBits(back) == DoubleToHalfBits(x)
@@ -32,13 +30,64 @@ std::string FormatReal(double x, DType dtype) {
                                                  : back == x;
     if (same) break;
   }
+  return digits;
+}
+
+// How a column of floats prints (NumPy's FloatingFormat, precision 8,
+// floatmode 'maxprec'): positional, or scientific for the whole column when
+// its finite nonzero magnitudes reach 1e8, go below 1e-4 or span more than
+// 1e3; then every mantissa has the column's digits and every exponent its
+// width.
+struct FloatMode {
+  bool exp = false;
+  int precision = 0;   // mantissa digits after the point, scientific only
+  int exp_digits = 2;  // exponent digits, scientific only
+};
+
+// x in scientific form, the shortest mantissa with at most 8 digits after
+// its point and no trailing zeros ("1.5", "1."), and its exponent.
+std::pair<std::string, int> Scientific(double x, DType dtype) {
+  const std::string e = absl::StrFormat("%.*e", std::min(UniqueDigits(x, dtype), 9) - 1, x);
+  std::string mantissa = e.substr(0, e.find('e'));
+  if (mantissa.find('.') == std::string::npos) mantissa += ".";
+  while (mantissa.back() == '0') mantissa.pop_back();
+  return {mantissa, std::atoi(e.c_str() + e.find('e') + 1)};
+}
+
+FloatMode ChooseMode(const std::vector<double>& xs, DType dtype) {
+  FloatMode m;
+  double hi = 0, lo = INFINITY;
+  for (double x : xs) {
+    if (!std::isfinite(x) || x == 0) continue;
+    hi = std::max(hi, std::fabs(x));
+    lo = std::min(lo, std::fabs(x));
+  }
+  if (hi == 0) return m;
+  m.exp = hi >= 1e8 || lo < 1e-4 || hi / lo > 1e3;
+  if (!m.exp) return m;
+  for (double x : xs) {
+    if (!std::isfinite(x)) continue;
+    const auto [mantissa, exponent] = Scientific(x, dtype);
+    m.precision = std::max(m.precision, static_cast<int>(mantissa.size() - mantissa.find('.') - 1));
+    m.exp_digits = std::max(m.exp_digits, std::abs(exponent) >= 100 ? 3 : 2);
+  }
+  return m;
+}
+
+// NumPy's default float text: positional, the shortest digits that read
+// back as the same value of `dtype` rounded to at most 8 after the point;
+// scientific as `mode` says (alone, outside [1e-4, 1e16)).
+std::string FormatReal(double x, DType dtype, const FloatMode* mode = nullptr) {
+  if (std::isnan(x)) return "nan";
+  if (std::isinf(x)) return x > 0 ? "inf" : "-inf";
+  const int digits = UniqueDigits(x, dtype);
   const double mag = std::fabs(x);
-  std::string s;
-  if (mag == 0 || (mag >= 1e-4 && mag < 1e16)) {
+  const bool exp = mode != nullptr ? mode->exp : !(mag == 0 || (mag >= 1e-4 && mag < 1e16));
+  if (!exp) {
     // The exponent as %e rounds it (9.9999999e-5 is 1.0e-4 there).
     const std::string e = absl::StrFormat("%.*e", digits - 1, x);
     const int exponent = std::atoi(e.c_str() + e.find('e') + 1);
-    s = absl::StrFormat("%.*f", std::clamp(digits - 1 - exponent, 0, 8), x);
+    std::string s = absl::StrFormat("%.*f", std::clamp(digits - 1 - exponent, 0, 8), x);
     if (s.find('.') != std::string::npos) {
       while (s.back() == '0') s.pop_back();
     } else {
@@ -46,13 +95,15 @@ std::string FormatReal(double x, DType dtype) {
     }
     return s;
   }
-  s = absl::StrFormat("%.*e", std::min(digits, 9) - 1, x);
-  const size_t e = s.find('e');
-  size_t end = e;
-  while (s[end - 1] == '0') --end;  // only digits after a '.' can be zeros here
-  s.erase(end, e - end);
-  if (s.find('.') == std::string::npos) s.insert(s.find('e'), ".");
-  return s;
+  // Padded with zeros to the column's digits: "1.5e-05", "2.0e+00".
+  auto [mantissa, exponent] = Scientific(x, dtype);
+  if (mode != nullptr) {
+    const int have = static_cast<int>(mantissa.size() - mantissa.find('.') - 1);
+    mantissa.append(std::max(0, mode->precision - have), '0');
+  }
+  const int exp_digits = mode != nullptr ? mode->exp_digits : 2;
+  return absl::StrFormat("%se%c%0*d", mantissa, exponent < 0 ? '-' : '+', exp_digits,
+                         std::abs(exponent));
 }
 
 std::string FormatElement(const char* p, DType dtype) {
@@ -91,6 +142,7 @@ std::string FormatElement(const char* p, DType dtype) {
 // longest of them).
 struct Column {
   size_t left = 0, right = 0, whole = 0;
+  FloatMode mode;  // an input: how this column's floats print
   void Widen(const Column& o) {
     left = std::max(left, o.left);
     right = std::max(right, o.right);
@@ -129,6 +181,24 @@ void AppendAligned(const Column& col, const std::string& s, bool is_float, const
   out->append(col.right - w.right, ' ');
 }
 
+// The values of the elements that are printed (all, or the edges when
+// summarising), as complex: a float column's are the real parts.
+void CollectPrinted(const NDArray& a, const char* p, int axis, bool summarise,
+                    std::vector<double>& re, std::vector<double>& im) {
+  if (axis == a.ndim()) {
+    std::complex<double> v;
+    GetCastFn(a.dtype(), DType::kComplex128)(p, 0, reinterpret_cast<char*>(&v), 0, 1);
+    re.push_back(v.real());
+    im.push_back(v.imag());
+    return;
+  }
+  const int64_t n = a.shape()[axis];
+  for (int64_t i = 0; i < n; ++i) {
+    if (summarise && n > 2 * kEdgeItems && i == kEdgeItems) i = n - kEdgeItems;
+    CollectPrinted(a, p + i * a.strides()[axis], axis + 1, summarise, re, im);
+  }
+}
+
 // Walks the elements that are printed (all, or the edges when summarising).
 // Without `out` it only measures, returning the widest parts.
 Width FormatAxis(const NDArray& a, const char* p, int axis, bool summarise, const Width& width,
@@ -138,8 +208,8 @@ Width FormatAxis(const NDArray& a, const char* p, int axis, bool summarise, cons
       std::complex<double> v;
       GetCastFn(a.dtype(), DType::kComplex128)(p, 0, reinterpret_cast<char*>(&v), 0, 1);
       const DType part = a.dtype() == DType::kComplex64 ? DType::kFloat32 : DType::kFloat64;
-      const std::string re = FormatReal(v.real(), part);
-      std::string im = FormatReal(v.imag(), part);
+      const std::string re = FormatReal(v.real(), part, &width.re.mode);
+      std::string im = FormatReal(v.imag(), part, &width.im.mode);
       if (im[0] != '-') im = "+" + im;
       if (out != nullptr) {
         AppendAligned(width.re, re, true, "", out);
@@ -147,7 +217,14 @@ Width FormatAxis(const NDArray& a, const char* p, int axis, bool summarise, cons
       }
       return {Measure(re, true), Measure(im, true)};
     }
-    std::string s = FormatElement(p, a.dtype());
+    std::string s;
+    if (Kind(a.dtype()) == DTypeKind::kFloat) {
+      double v;
+      GetCastFn(a.dtype(), DType::kFloat64)(p, 0, reinterpret_cast<char*>(&v), 0, 1);
+      s = FormatReal(v, a.dtype(), &width.re.mode);
+    } else {
+      s = FormatElement(p, a.dtype());
+    }
     // NumPy pads True to False's width in every array of bools but a 0-d one.
     if (a.dtype() == DType::kBool && a.ndim() > 0 && s == "True") s = " True";
     const bool is_float = Kind(a.dtype()) == DTypeKind::kFloat;
@@ -254,7 +331,22 @@ std::string ArrayRepr(const NDArray& a) {
     out += "[]";
   } else {
     const bool summarise = a.size() > kSummaryThreshold;
-    Width width = FormatAxis(a, a.data(), 0, summarise, Width{}, nullptr);
+    Width modes;
+    const DTypeKind kind = Kind(a.dtype());
+    if (kind == DTypeKind::kFloat || kind == DTypeKind::kComplex) {
+      // Each float column (a complex array's real and imaginary parts apart)
+      // chooses positional or scientific form as a whole, as NumPy's does.
+      std::vector<double> re, im;
+      CollectPrinted(a, a.data(), 0, summarise, re, im);
+      const DType part = a.dtype() == DType::kComplex64    ? DType::kFloat32
+                         : a.dtype() == DType::kComplex128 ? DType::kFloat64
+                                                           : a.dtype();
+      modes.re.mode = ChooseMode(re, part);
+      modes.im.mode = ChooseMode(im, part);
+    }
+    Width width = FormatAxis(a, a.data(), 0, summarise, modes, nullptr);
+    width.re.mode = modes.re.mode;
+    width.im.mode = modes.im.mode;
     width.re.FitWhole();
     width.im.FitWhole();
     FormatAxis(a, a.data(), 0, summarise, width, &out);
