@@ -13,6 +13,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libedit-dev
   libeigen3-dev
+  python3
 )
 if [ "${1:-}" = "bench" ]; then
   packages+=(gnuplot-nox libopenblas-dev)
