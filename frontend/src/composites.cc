@@ -23,6 +23,14 @@ Array<> InFloatLoop(const Array<>& x, const char* name) {
   return x.astype(sig->output);
 }
 
+// Both operands in the float loop NumPy's binary float-only ufuncs pick
+// (copysign's loops are theirs).
+std::pair<Array<>, Array<>> InFloatLoop(const Array<>& a, const Array<>& b) {
+  const DType in[] = {a.dtype(), b.dtype()};
+  const DType t = ValueOrThrow(ir::ResolveSignature(ir::Ufunc::kCopysign, in)).output;
+  return {a.astype(t), b.astype(t)};
+}
+
 // x * c with NumPy's constant for the dtype: float32 loops use the float
 // quotient (180.0f / NPY_PIf), half ones compute in float32 (npy_half).
 Array<> ScaleBy(const Array<>& x, double num, double den) {
@@ -49,17 +57,15 @@ Array<> signbit(const Array<>& x) {
 // npy_logaddexp: equal values (infinities included) take the shortcut;
 // otherwise the larger plus log1p(exp(-|difference|)); NaN propagates.
 Array<> logaddexp(const Array<>& a, const Array<>& b) {
-  const DType in[] = {a.dtype(), b.dtype()};
-  const DType t = ValueOrThrow(ir::ResolveSignature(ir::Ufunc::kCopysign, in)).output;
-  const Array<> u = a.astype(t), v = b.astype(t), d = u - v;
+  const auto [u, v] = InFloatLoop(a, b);
+  const Array<> d = u - v;
   return where(u == v, u + M_LN2,
                where(d > 0, u + log1p(exp(-d)), where(d <= 0, v + log1p(exp(d)), u + v)));
 }
 
 Array<> logaddexp2(const Array<>& a, const Array<>& b) {
-  const DType in[] = {a.dtype(), b.dtype()};
-  const DType t = ValueOrThrow(ir::ResolveSignature(ir::Ufunc::kCopysign, in)).output;
-  const Array<> u = a.astype(t), v = b.astype(t), d = u - v;
+  const auto [u, v] = InFloatLoop(a, b);
+  const Array<> d = u - v;
   // npy_log2_1p(y) is log1p(y) / ln 2.
   return where(u == v, u + 1.0,
                where(d > 0, u + log1p(exp2(-d)) * M_LOG2E,
@@ -67,9 +73,7 @@ Array<> logaddexp2(const Array<>& a, const Array<>& b) {
 }
 
 Array<> heaviside(const Array<>& x, const Array<>& h0) {
-  const DType in[] = {x.dtype(), h0.dtype()};
-  const DType t = ValueOrThrow(ir::ResolveSignature(ir::Ufunc::kCopysign, in)).output;
-  const Array<> u = x.astype(t), h = h0.astype(t);
+  const auto [u, h] = InFloatLoop(x, h0);
   return where(isnan(u), u, where(u == 0, h, where(u < 0, Weak(u, 0.0), Weak(u, 1.0))));
 }
 

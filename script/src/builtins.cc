@@ -630,33 +630,45 @@ absl::StatusOr<Array<>> ToArray(const Value& v, const std::string& what) {
   }
 }
 
+absl::StatusOr<std::vector<Array<>>> Operands(const std::vector<Value>& ins,
+                                              const std::string& what,
+                                              const std::function<bool(size_t)>& may_lead) {
+  // Python numbers take the dtype of the first array beside them (NEP 50),
+  // among those `may_lead` allows (not a condition: where(a > 2, a, 7)
+  // stays in a's dtype).
+  const Value* like = nullptr;
+  for (size_t k = 0; k < ins.size() && like == nullptr; ++k) {
+    if (ins[k].kind == Value::kArray && (!may_lead || may_lead(k))) like = &ins[k];
+  }
+  std::vector<Array<>> out;
+  for (const Value& v : ins) {
+    if (like != nullptr && v.IsNumber()) {
+      out.push_back(v.kind == Value::kFloat     ? Weak(like->array, v.f)
+                    : v.kind == Value::kComplex ? Weak(like->array, v.c)
+                    : v.kind == Value::kBool    ? Weak(like->array, v.i != 0)
+                                                : Weak(like->array, v.i));
+      continue;
+    }
+    absl::StatusOr<Array<>> a = ToArray(v, what);
+    if (!a.ok()) return a.status();
+    out.push_back(*a);
+  }
+  return out;
+}
+
 absl::StatusOr<Value> ApplyUfunc(ir::Ufunc op, const std::vector<Value>& ins) {
   const ir::UfuncInfo& info = ir::Info(op);
   if (static_cast<int>(ins.size()) != info.arity) {
     return Bad(
         absl::StrCat(info.name, "() takes ", info.arity, " arguments (", ins.size(), " given)"));
   }
-  // Python numbers take the dtype of the first array beside them (NEP 50),
-  // not of a condition: where(a > 2, a, 7) stays in a's dtype.
-  const Value* like = nullptr;
-  for (size_t k = 0; k < ins.size() && like == nullptr; ++k) {
-    if (ins[k].kind == Value::kArray && !ir::IsCondition(op, static_cast<int>(k))) like = &ins[k];
-  }
   try {
+    absl::StatusOr<std::vector<Array<>>> arrays =
+        Operands(ins, std::string(info.name),
+                 [op](size_t k) { return !ir::IsCondition(op, static_cast<int>(k)); });
+    if (!arrays.ok()) return arrays.status();
     std::vector<ir::NodePtr> nodes;
-    for (const Value& v : ins) {
-      if (like != nullptr && v.IsNumber()) {
-        const Array<> w = v.kind == Value::kFloat     ? Weak(like->array, v.f)
-                          : v.kind == Value::kComplex ? Weak(like->array, v.c)
-                          : v.kind == Value::kBool    ? Weak(like->array, v.i != 0)
-                                                      : Weak(like->array, v.i);
-        nodes.push_back(w.node());
-        continue;
-      }
-      absl::StatusOr<Array<>> a = ToArray(v, std::string(info.name));
-      if (!a.ok()) return a.status();
-      nodes.push_back(a->node());
-    }
+    for (const Array<>& a : *arrays) nodes.push_back(a.node());
     absl::StatusOr<ir::NodePtr> n = ir::MakeUfunc(op, nodes);
     if (!n.ok()) return n.status();
     return Value::Arr(Array<>(*n));

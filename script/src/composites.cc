@@ -8,33 +8,6 @@
 #include "value.h"
 
 namespace ndjit::script {
-namespace {
-
-// The operands as arrays: a Python number takes the dtype of the first
-// array beside it (NEP 50), as in ApplyUfunc.
-absl::StatusOr<std::vector<Array<>>> Operands(const std::vector<Value>& ins,
-                                              const std::string& name) {
-  const Value* like = nullptr;
-  for (const Value& v : ins) {
-    if (v.kind == Value::kArray && like == nullptr) like = &v;
-  }
-  std::vector<Array<>> out;
-  for (const Value& v : ins) {
-    if (like != nullptr && v.kind == Value::kFloat) {
-      out.push_back(Weak(like->array, v.f));
-    } else if (like != nullptr && (v.kind == Value::kInt || v.kind == Value::kBool)) {
-      out.push_back(Weak(like->array, v.i));
-    } else {
-      absl::StatusOr<Array<>> a = ToArray(v, name);
-      if (!a.ok()) return a.status();
-      out.push_back(*a);
-    }
-  }
-  return out;
-}
-
-}  // namespace
-
 void AddComposites(std::map<std::string, Fn>& t) {
   using Unary = Array<> (*)(const Array<>&);
   for (const auto& [name, fn] :
