@@ -6,7 +6,9 @@ JOBS       ?= $(shell nproc)
 CMAKE_ARGS ?=
 PREFIX     ?= /usr/local
 
-.PHONY: all deps configure build run test test-release test-sanitize install deb bench bench-full bench-deps clean format
+PYTHON     ?= /usr/bin/python3
+
+.PHONY: all deps configure build python python-remove run test test-release test-sanitize install deb bench bench-full bench-deps clean format
 
 all: build
 
@@ -19,9 +21,21 @@ configure: deps
 build: configure
 	cmake --build $(BUILD) -j $(JOBS)
 
+# `import ndjit` from any directory: a .pth file in the user's site-packages
+# of Debian's python3 names the package the build assembled in
+# $(BUILD)/python (rebuilding updates it; `make python-remove` undoes it).
+python: build
+	@site=$$($(PYTHON) -m site --user-site) && mkdir -p "$$site" && \
+	  echo "$(abspath $(BUILD))/python" > "$$site/ndjit.pth" && \
+	  echo "python: $$site/ndjit.pth -> $(abspath $(BUILD))/python"
+	@cd / && $(PYTHON) -c "import ndjit, numpy as np; print('import ndjit:', np.asarray(ndjit.asarray(np.arange(3.0)) * 2))"
+
+python-remove:
+	rm -f "$$($(PYTHON) -m site --user-site)/ndjit.pth"
+
 # The tour: `ndjit run` on a script of examples, each stage of their lowering
-# shown and timed against the eager evaluator.
-run: build
+# shown and timed against the eager evaluator; `import ndjit` set up.
+run: build python
 	./$(BUILD)/tools/ndjit run tools/tour/tour.ndjit
 
 # The libraries, headers, CLI, CMake package and ndjit.pc under $(PREFIX)

@@ -14,6 +14,8 @@ packages=(
   libedit-dev
   libeigen3-dev
   python3
+  # The Python module (`import ndjit`) and its tests, for Debian's python3.
+  python3-dev pybind11-dev python3-numpy python3-pytest python3-hypothesis python3-numexpr
 )
 if [ "${1:-}" = "bench" ]; then
   packages+=(gnuplot-nox libopenblas-dev)

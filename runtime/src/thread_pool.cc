@@ -7,8 +7,10 @@
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -172,20 +174,35 @@ class Pool {
 
 }  // namespace
 
+namespace {
+
+// A thread count from the environment variable `name`, if it is set. OpenMP
+// allows a list ("4,2", one per nesting level): its first entry counts.
+std::optional<int> ThreadsFromEnv(const char* name) {
+  const char* env = std::getenv(name);
+  if (env == nullptr || *env == '\0') return std::nullopt;
+  char* end = nullptr;
+  const long n = std::strtol(env, &end, 10);
+  const bool list_ok = *end == '\0' || (*end == ',' && std::strcmp(name, "OMP_NUM_THREADS") == 0);
+  if (end != env && list_ok && n > 0 && n <= 1024) return static_cast<int>(n);
+  // A typo must not pass for a choice: say once what is used instead.
+  static std::once_flag warned;
+  std::call_once(warned, [name, env] {
+    std::fprintf(stderr,
+                 "ndjit: %s='%s' is not a thread count from 1 to 1024; "
+                 "using one thread per available core\n",
+                 name, env);
+  });
+  return std::nullopt;
+}
+
+}  // namespace
+
 int DefaultNumThreads() {
-  if (const char* env = std::getenv("NDJIT_NUM_THREADS"); env != nullptr && *env != '\0') {
-    char* end = nullptr;
-    const long n = std::strtol(env, &end, 10);
-    if (end != env && *end == '\0' && n > 0 && n <= 1024) return static_cast<int>(n);
-    // A typo must not pass for a choice: say once what is used instead.
-    static std::once_flag warned;
-    std::call_once(warned, [env] {
-      std::fprintf(stderr,
-                   "ndjit: NDJIT_NUM_THREADS='%s' is not a thread count from 1 to 1024; "
-                   "using one thread per available core\n",
-                   env);
-    });
-  }
+  // OMP_NUM_THREADS is how Dask workers and batch schedulers say how many
+  // cores a process may use; NDJIT_NUM_THREADS overrides it for ndjit alone.
+  if (std::optional<int> n = ThreadsFromEnv("NDJIT_NUM_THREADS")) return *n;
+  if (std::optional<int> n = ThreadsFromEnv("OMP_NUM_THREADS")) return *n;
   cpu_set_t set;
   CPU_ZERO(&set);
   if (sched_getaffinity(0, sizeof set, &set) == 0) {

@@ -631,6 +631,74 @@ void Session::Set(const std::string& name, const Array<>& value) {
   impl_->vars[name] = Value::Arr(value);
 }
 
+void Session::Set(const std::string& name, int64_t value) { impl_->vars[name] = Value::Int(value); }
+void Session::Set(const std::string& name, double value) {
+  impl_->vars[name] = Value::Float(value);
+}
+void Session::Set(const std::string& name, bool value) { impl_->vars[name] = Value::Bool(value); }
+void Session::Set(const std::string& name, std::complex<double> value) {
+  impl_->vars[name] = Value::Complex(value);
+}
+
+namespace {
+
+void CollectNames(const Node& n, std::vector<std::string>& names) {
+  if (n.kind == Node::kName) {
+    if (std::find(names.begin(), names.end(), n.text) == names.end()) names.push_back(n.text);
+    return;
+  }
+  if (n.kind == Node::kLambda) return;  // its names are its parameters' or read when called
+  for (size_t k = 0; k < n.kids.size(); ++k) {
+    if (n.kids[k] == nullptr) continue;
+    const bool callee = n.kind == Node::kCall && k == 0;
+    const bool dotted = n.kind == Node::kAttribute;
+    if ((callee || dotted) && n.kids[k]->kind == Node::kName) continue;
+    CollectNames(*n.kids[k], names);
+  }
+  for (const NodePtr& k : n.kwargs) CollectNames(*k, names);
+}
+
+}  // namespace
+
+absl::StatusOr<std::vector<std::string>> Session::Names(absl::string_view expr) {
+  absl::StatusOr<NodePtr> ast = ParseStatement(expr);
+  if (!ast.ok()) return ast.status();
+  if ((*ast)->kind == Node::kAssign) return Bad("expected an expression, not an assignment");
+  std::vector<std::string> names;
+  CollectNames(**ast, names);
+  return names;
+}
+
+absl::StatusOr<std::shared_ptr<const Function>> Session::Trace(absl::string_view expr,
+                                                               std::vector<std::string> params) {
+  absl::StatusOr<NodePtr> ast = ParseStatement(expr);
+  if (!ast.ok()) return ast.status();
+  if ((*ast)->kind == Node::kAssign) return Bad("expected an expression, not an assignment");
+  Value lambda;
+  lambda.kind = Value::kLambda;
+  auto l = std::make_shared<Lambda>();
+  l->params = std::move(params);
+  l->body = std::shared_ptr<const Node>(std::move(*ast));
+  lambda.lambda = std::move(l);
+  // The traced function keeps the session alive: it reads its variables.
+  std::shared_ptr<Impl> impl = impl_;
+  const Evaluator eval = [impl](const Node& body) { return impl->Eval(body); };
+  absl::StatusOr<Value> f = Jit(Args{{lambda}, {}}, impl->vars, eval);
+  if (!f.ok()) return f.status();
+  // The Function's callable reads impl->vars and evaluates through impl:
+  // its evaluator holds the session, the returned pointer its lambda.
+  std::shared_ptr<const Lambda> traced = f->lambda;
+  return std::shared_ptr<const Function>(traced, traced->traced.get());
+}
+
+absl::StatusOr<std::string> Session::Explain(absl::string_view command, const Array<>& value) {
+  const std::string name = "__explained";
+  impl_->vars[name] = Value::Arr(value);
+  absl::StatusOr<std::string> text = Execute(absl::StrCat(command, " ", name));
+  impl_->vars.erase(name);
+  return text;
+}
+
 absl::StatusOr<std::string> Session::Execute(absl::string_view line) {
   const absl::string_view trimmed = absl::StripAsciiWhitespace(line);
   if (trimmed.empty() || trimmed[0] == '#') return std::string();

@@ -13,13 +13,16 @@
 // bare names, and `np.` in front of any of them.
 #pragma once
 
+#include <complex>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "ndjit/array.h"
+#include "ndjit/function.h"
 
 namespace ndjit::script {
 
@@ -36,6 +39,26 @@ class Session {
   absl::StatusOr<NDArray> EvaluateArray(absl::string_view expr);
 
   void Set(const std::string& name, const Array<>& value);
+  // Python numbers: weak beside arrays (NEP 50), as literals are.
+  void Set(const std::string& name, int64_t value);
+  void Set(const std::string& name, double value);
+  void Set(const std::string& name, bool value);
+  void Set(const std::string& name, std::complex<double> value);
+
+  // The names expression `expr` reads as variables, each once in order of
+  // first use: every identifier except those it calls (`sin` in sin(x)),
+  // the bases of dotted names (`np` in np.pi) and keyword names.
+  static absl::StatusOr<std::vector<std::string>> Names(absl::string_view expr);
+  // `expr` as a function of the arrays `params` (numexpr's evaluate,
+  // jit(lambda params: expr)): traced into Programs on its first call per set
+  // of argument layouts, replayed after. The other names it reads are this
+  // session's variables, fixed at tracing. Each call returns one array per
+  // result (a tuple expression gives several).
+  absl::StatusOr<std::shared_ptr<const Function>> Trace(absl::string_view expr,
+                                                        std::vector<std::string> params);
+  // The explorer command `command` (":graph", ":program", ":loops", ":llvm",
+  // ":asm", ...) on `value`, as the REPL prints it.
+  absl::StatusOr<std::string> Explain(absl::string_view command, const Array<>& value);
   // Variables and builtins, for tab completion.
   std::vector<std::string> Completions(absl::string_view prefix) const;
 

@@ -18,8 +18,9 @@ namespace ndjit {
 int GetNumThreads();
 // Sets that number; n <= 0 restores the default. Ignored inside a task.
 void SetNumThreads(int n);
-// The default: NDJIT_NUM_THREADS if set to a positive integer, else the CPUs
-// in the process's affinity mask.
+// The default: NDJIT_NUM_THREADS if set to a positive integer, else
+// OMP_NUM_THREADS (its first entry), else the CPUs in the process's
+// affinity mask.
 int DefaultNumThreads();
 
 // Calls fn(task) once for every task in [0, tasks), spread over the pool's

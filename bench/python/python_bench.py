@@ -1,0 +1,159 @@
+"""The Python side of the benchmarks: W2, W3 and W6 from Python with ndjit,
+NumPy and numexpr at 1 and 2 threads, W11 per call through evaluate,
+re_evaluate and ndjit.jit, and the same W2/W3/W6 through the C++ benchmark
+binary in the same run, so the two fronts compare under the same load.
+
+    python3 bench/python/python_bench.py [--ndjit-bench build/bench/ndjit-bench]
+        [--out bench/results] [--reps 9]
+
+Medians of `reps` timed calls (each after a warm-up call). Writes
+python.json and python.md to --out.
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+import ndjit
+
+try:
+    import numexpr as ne
+except ImportError:  # pragma: no cover - install-deps installs it
+    ne = None
+
+N = 1 << 24
+M = 4096
+
+
+def median_time(fn, reps, inner=1):
+    fn()
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        for _ in range(inner):
+            fn()
+        times.append((time.perf_counter() - t0) / inner)
+    return statistics.median(times)
+
+
+def workloads():
+    rng = np.random.default_rng(0)
+    a, b, c = (rng.standard_normal(N).astype(np.float32) for _ in range(3))
+    A = rng.standard_normal((M, M)).astype(np.float32)
+    xa, xb, xc, xA = (ndjit.asarray(v) for v in (a, b, c, A))
+
+    def softmax(m, xp):
+        e = xp.exp(m - m.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+
+    cases = {
+        "W2": (4 * N * 4,
+               {"ndjit": lambda: np.asarray(2 * xa + 3 * xb * xc - xa / (xb + 1)),
+                "numpy": lambda: 2 * a + 3 * b * c - a / (b + 1),
+                "numexpr": lambda: ne.evaluate("2*a + 3*b*c - a/(b+1)")}),
+        "W3": (4 * N * 4,
+               {"ndjit": lambda: np.asarray(np.tanh(xa) * np.exp(-xb * xb) + np.sqrt(np.abs(xc))),
+                "numpy": lambda: np.tanh(a) * np.exp(-b * b) + np.sqrt(np.abs(c)),
+                "numexpr": lambda: ne.evaluate("tanh(a)*exp(-b*b) + sqrt(abs(c))")}),
+        "W6": (2 * M * M * 4,
+               {"ndjit": lambda: np.asarray(softmax(xA, np)),
+                "numpy": lambda: softmax(A, np),
+                # numexpr has no axis reductions: NumPy's max and sum around it.
+                "numexpr": lambda: (lambda e: ne.evaluate("e / s", local_dict={
+                    "e": e, "s": e.sum(axis=1, keepdims=True)}))(
+                    ne.evaluate("exp(A - m)", local_dict={"A": A, "m": A.max(axis=1, keepdims=True)}))}),
+    }
+    return cases
+
+
+def w11(reps):
+    rng = np.random.default_rng(1)
+    a, b, c = (rng.standard_normal(1000).astype(np.float32) for _ in range(3))
+    ex = "2*a + 3*b*c - a/(b+1)"
+    f = ndjit.jit(lambda a, b, c: 2 * a + 3 * b * c - a / (b + 1))
+    out = {
+        "ndjit.evaluate": lambda: ndjit.evaluate(ex),
+        "ndjit.re_evaluate": lambda: ndjit.re_evaluate(),
+        "ndjit.jit": lambda: f(a, b, c),
+        "numpy": lambda: 2 * a + 3 * b * c - a / (b + 1),
+    }
+    if ne is not None:
+        out["numexpr.evaluate"] = lambda: ne.evaluate(ex)
+        out["numexpr.re_evaluate"] = lambda: ne.re_evaluate()
+    res = {}
+    for name, fn in out.items():
+        if name.endswith("re_evaluate"):
+            (ndjit.evaluate if name.startswith("ndjit") else ne.evaluate)(ex)
+        res[name] = median_time(fn, reps, inner=2000)
+    return res
+
+
+def cpp_figures(binary, reps):
+    """W2/W3/W6 ndjit at 1T and 2T from the C++ benchmark binary, now."""
+    if not binary or not os.path.exists(binary):
+        return {}
+    out = subprocess.run([binary, "--benchmark_filter=^W(2|3|6)/ndjit/[12]T$",
+                          f"--benchmark_repetitions={reps}", "--benchmark_min_time=0.2",
+                          "--benchmark_report_aggregates_only=true", "--benchmark_format=json"],
+                         check=True, capture_output=True, text=True).stdout
+    res = {}
+    for b in json.loads(out)["benchmarks"]:
+        if b.get("aggregate_name") == "median":
+            name = b["run_name"]
+            unit = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}[b["time_unit"]]
+            res[name] = b["real_time"] * unit
+    return res
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--ndjit-bench", default="build/bench/ndjit-bench")
+    p.add_argument("--out", default="bench/results")
+    p.add_argument("--reps", type=int, default=9)
+    args = p.parse_args()
+    results = {"workloads": {}, "w11": {}, "cpp": {}}
+    rows = []
+    for threads in (1, 2):
+        ndjit.set_num_threads(threads)
+        if ne is not None:
+            ne.set_num_threads(threads)
+        for wname, (nbytes, variants) in workloads().items():
+            for vname, fn in variants.items():
+                if vname == "numexpr" and ne is None:
+                    continue
+                if vname == "numpy" and threads == 2:
+                    continue  # single-threaded whatever the setting
+                t = median_time(fn, args.reps)
+                key = f"{wname}/{vname}/{threads}T"
+                results["workloads"][key] = t
+                rows.append((key, t, nbytes / t / 1e9))
+    ndjit.set_num_threads(1)
+    results["w11"] = w11(args.reps)
+    results["cpp"] = cpp_figures(args.ndjit_bench, args.reps)
+
+    os.makedirs(args.out, exist_ok=True)
+    with open(os.path.join(args.out, "python.json"), "w") as f:
+        json.dump(results, f, indent=1)
+    lines = ["# ndjit from Python (medians, same run)", "",
+             "| case | time | effective GB/s | C++ same case | Python / C++ |", "|---|---|---|---|---|"]
+    for key, t, gbs in rows:
+        cpp = results["cpp"].get(key.replace("/ndjit/", "/ndjit/")) if "/ndjit/" in key else None
+        ratio = f"{t / cpp:.2f}" if cpp else ""
+        cpp_s = f"{cpp * 1e3:.2f} ms" if cpp else ""
+        lines.append(f"| {key} | {t * 1e3:.2f} ms | {gbs:.1f} | {cpp_s} | {ratio} |")
+    lines += ["", "| W11 (N = 1000, 1T) | per call |", "|---|---|"]
+    for name, t in results["w11"].items():
+        lines.append(f"| {name} | {t * 1e6:.2f} us |")
+    text = "\n".join(lines) + "\n"
+    with open(os.path.join(args.out, "python.md"), "w") as f:
+        f.write(text)
+    sys.stdout.write(text)
+
+
+if __name__ == "__main__":
+    main()

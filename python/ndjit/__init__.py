@@ -1,0 +1,353 @@
+"""ndjit: NumPy's array model, lazy, compiled to fused multithreaded kernels.
+
+    >>> import numpy as np, ndjit
+    >>> x = ndjit.asarray(np.arange(6.0))      # a view of NumPy's memory
+    >>> y = np.exp(x) * 2 + x                   # builds a graph, runs nothing
+    >>> np.asarray(y)[:3]                       # one fused kernel, then NumPy
+    array([ 2.        ,  6.43656366, 16.7781122 ])
+
+Every NumPy function ndjit implements builds the graph (through
+``__array_ufunc__`` and ``__array_function__``); any other evaluates its ndjit
+arguments and calls NumPy. Python numbers are weak (NEP 50, NumPy 2's
+rules). ``ndjit.evaluate`` is a drop-in for ``numexpr.evaluate``.
+"""
+
+import contextlib
+import functools
+import sys
+import threading
+import warnings
+
+import numpy as np
+
+from . import _ndjit
+from ._ndjit import Array
+
+__all__ = [
+    "Array", "asarray", "eval", "evaluate", "re_evaluate", "jit", "explain", "profile",
+    "set_num_threads", "get_num_threads", "warn_fallback",
+]
+
+_BUILTINS = frozenset(_ndjit.builtin_names())
+
+
+def _function(name):
+    def f(*args, **kwargs):
+        return _ndjit.call(name, args, kwargs)
+
+    f.__name__ = f.__qualname__ = name.replace(".", "_")
+    f.__doc__ = _ndjit.signature(name) or name
+    return f
+
+
+# The language's builtins, one module function each (ndjit.sin, ndjit.sum,
+# ndjit.einsum, ...): one table, the one the REPL and scripts use.
+for _name in _BUILTINS:
+    if "." not in _name:
+        globals()[_name] = _function(_name)
+del _name
+
+
+def asarray(obj):
+    """An ndjit array over ``obj``'s memory (NumPy arrays, buffers,
+    ``__array__`` and ``__dlpack__`` producers): no copy is made."""
+    return obj if isinstance(obj, Array) else Array(obj)
+
+
+def from_dlpack(obj):
+    """An ndjit array over a DLPack producer's memory."""
+    return Array(np.from_dlpack(obj))
+
+
+def eval(*arrays):
+    """Computes several values in one evaluation (shared inputs read once,
+    shared subexpressions computed once); returns them as NumPy arrays."""
+    xs = [asarray(a) for a in arrays]
+    _ndjit.evaluate_all(*xs)
+    out = tuple(x.numpy() for x in xs)
+    return out[0] if len(out) == 1 else out
+
+
+# --- NumPy's protocols --------------------------------------------------------
+
+_warn_fallback = False
+_warned = set()
+_warn_lock = threading.Lock()
+
+
+def warn_fallback(on=True):
+    """Warn once per NumPy function that ndjit hands to NumPy."""
+    global _warn_fallback
+    _warn_fallback = bool(on)
+
+
+def _to_numpy(x):
+    if isinstance(x, Array):
+        return x.numpy()
+    if isinstance(x, (tuple, list)):
+        return type(x)(_to_numpy(i) for i in x)
+    if isinstance(x, dict):
+        return {k: _to_numpy(v) for k, v in x.items()}
+    return x
+
+
+def _fallback(name, func, args, kwargs):
+    if _warn_fallback:
+        with _warn_lock:
+            first = name not in _warned
+            _warned.add(name)
+        if first:
+            warnings.warn(f"ndjit: {name} is not implemented; its ndjit arguments are computed "
+                          f"and NumPy's {name} runs", RuntimeWarning, stacklevel=3)
+    return func(*_to_numpy(args), **_to_numpy(kwargs))
+
+
+# ufunc.reduce as the reduction it is (axis 0 unless given, as NumPy's).
+_UFUNC_REDUCTIONS = {"add": "sum", "multiply": "prod", "maximum": "max", "minimum": "min",
+                     "logical_and": "all", "logical_or": "any"}
+
+
+def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
+    name = ufunc.__name__
+    out = kwargs.get("out")
+    if out is not None and isinstance(out, tuple):
+        if len(out) != 1:
+            return _fallback(f"{name} with {len(out)} outputs", getattr(ufunc, method), inputs,
+                             kwargs)
+        kwargs["out"] = out[0]
+        out = out[0]
+    if method == "__call__" and name in _BUILTINS:
+        r = _ndjit.call(name, inputs, kwargs, strict=False)
+    elif method == "reduce" and name in _UFUNC_REDUCTIONS and len(inputs) == 1:
+        kwargs.setdefault("axis", 0)
+        r = _ndjit.call(_UFUNC_REDUCTIONS[name], inputs, kwargs, strict=False)
+    else:
+        r = NotImplemented
+    if r is NotImplemented:
+        label = name if method == "__call__" else f"{name}.{method}"
+        return _fallback(label, getattr(ufunc, method), inputs, kwargs)
+    return out if out is not None else r
+
+
+# NumPy's function names that are not the builtins' own.
+_FUNCTION_ALIASES = {"round_": "rint", "around": None, "absolute": "absolute"}
+
+
+def _array_function(self, func, types, args, kwargs):
+    module = getattr(func, "__module__", "") or ""
+    name = func.__name__
+    if module == "numpy.linalg":
+        name = "linalg." + name
+    elif module != "numpy":
+        name = None
+    name = _FUNCTION_ALIASES.get(name, name)
+    if name in _BUILTINS:
+        r = _ndjit.call(name, args, kwargs, strict=False)
+        if r is not NotImplemented:
+            return r
+    return _fallback(func.__name__, func, args, kwargs)
+
+
+def _getitem(self, key):
+    r = self._basic_getitem(key)
+    if r is not None:
+        return r
+    # Boolean and integer-array indexes copy in NumPy too: NumPy computes them.
+    return Array(self.numpy()[_to_numpy(key)])
+
+
+def _setitem(self, key, value):
+    view = self._basic_view(key)
+    if view is not None:
+        view._assign(value)
+        return
+    target = self.numpy()
+    target[_to_numpy(key)] = _to_numpy(value)
+
+
+def _method(name):
+    def m(self, *args, **kwargs):
+        return _ndjit.call(name, (self,) + args, kwargs)
+
+    m.__name__ = m.__qualname__ = name
+    m.__doc__ = _ndjit.signature(name)
+    return m
+
+
+def _real(self):
+    return _ndjit.call("real", (self,), {}) if self.dtype.kind == "c" else self
+
+
+def _imag(self):
+    if self.dtype.kind == "c":
+        return _ndjit.call("imag", (self,), {})
+    return _ndjit.call("zeros_like", (self,), {})
+
+
+Array.__array_ufunc__ = _array_ufunc
+Array.__array_function__ = _array_function
+Array.__getitem__ = _getitem
+Array.__setitem__ = _setitem
+Array.__matmul__ = lambda self, other: _ndjit.call("matmul", (self, other), {})
+Array.__rmatmul__ = lambda self, other: _ndjit.call("matmul", (other, self), {})
+Array.__divmod__ = lambda self, other: _ndjit.call("divmod", (self, other), {})
+Array.__rdivmod__ = lambda self, other: _ndjit.call("divmod", (other, self), {})
+Array.__iter__ = lambda self: (self[i] for i in range(len(self)))
+Array.__reduce__ = lambda self: (asarray, (self.numpy(),))
+Array.real = property(_real)
+Array.imag = property(_imag)
+for _m in ("sum", "prod", "mean", "max", "min", "any", "all", "var", "std", "argmax", "argmin",
+           "astype", "reshape", "transpose", "squeeze", "dot", "trace", "diagonal", "clip",
+           "conj", "conjugate", "copy", "take", "cumsum", "cumprod", "round", "ravel",
+           "flatten", "swapaxes", "nonzero", "sort", "argsort"):
+    if _m in _BUILTINS:
+        setattr(Array, _m, _method(_m))
+    else:
+        # NumPy's method on the computed value.
+        setattr(Array, _m, (lambda n: lambda self, *a, **k: _fallback(
+            f"ndarray.{n}", getattr(np.ndarray, n), (self.numpy(),) + a, k))(_m))
+del _m
+
+
+# --- numexpr's evaluate ------------------------------------------------------
+
+_expressions = {}
+_expressions_lock = threading.Lock()
+_last = threading.local()
+_PY_NUMBERS = (bool, int, float, complex)
+
+
+def _compiled(ex, names, scope):
+    """The traced expression for `ex` over the values `scope` gives its names."""
+    params, arrays, numbers = [], [], {}
+    for n, v in zip(names, scope):
+        if type(v) in _PY_NUMBERS:
+            numbers[n] = v
+        else:
+            params.append(n)
+            arrays.append(v)
+    key = (ex, tuple(params), tuple((n, type(v), v) for n, v in numbers.items()))
+    e = _expressions.get(key)
+    if e is None:
+        e = _ndjit.Expression(ex, params, numbers)
+        with _expressions_lock:
+            if len(_expressions) > 256:
+                _expressions.clear()
+            _expressions[key] = e
+    return e, arrays
+
+
+def _scope(names, local_dict, global_dict, depth):
+    if local_dict is None or global_dict is None:
+        frame = sys._getframe(depth + 1)
+        if local_dict is None:
+            local_dict = frame.f_locals
+        if global_dict is None:
+            global_dict = frame.f_globals
+    used, values = [], []
+    for n in names:
+        if n in local_dict:
+            v = local_dict[n]
+        elif n in global_dict and not (n in _BUILTINS or n in _CONSTANTS):
+            v = global_dict[n]
+        elif n in _BUILTINS or n in _CONSTANTS:
+            continue
+        else:
+            raise KeyError(n)
+        used.append(n)
+        values.append(v)
+    return used, values
+
+
+_CONSTANTS = frozenset({"True", "False", "None", "pi", "e", "inf", "nan", "newaxis", "np",
+                        "numpy", "float16", "float32", "float64", "int8", "int16", "int32",
+                        "int64", "uint8", "uint16", "uint32", "uint64", "bool", "complex64",
+                        "complex128"})
+_names = functools.lru_cache(maxsize=1024)(lambda ex: tuple(_ndjit.names(ex)))
+
+
+def evaluate(ex, local_dict=None, global_dict=None, out=None, order="K", casting="safe",
+             _frame_depth=1):
+    """numexpr.evaluate: `ex` over the arrays its names have in the caller's
+    frame (or `local_dict` / `global_dict`), as one fused kernel. The first
+    call per expression and argument layouts compiles it; later calls replay
+    it. `out` receives the result (cast under `casting`)."""
+    if not isinstance(ex, str):
+        raise ValueError("must specify expression as a string")
+    names, values = _scope(_names(ex), local_dict, global_dict, _frame_depth)
+    e, arrays = _compiled(ex, names, values)
+    _last.expr = (ex, e, names)
+    r = e(arrays)
+    if out is None:
+        return r
+    np.copyto(out, r, casting=casting)
+    return out
+
+
+def re_evaluate(local_dict=None, global_dict=None, _frame_depth=1):
+    """Evaluates the last expression `evaluate` ran on this thread again,
+    with its names' current values."""
+    last = getattr(_last, "expr", None)
+    if last is None:
+        raise RuntimeError("not a previous evaluate() execution found")
+    ex, e, names = last
+    frame = None
+    if local_dict is None:
+        frame = sys._getframe(_frame_depth)
+        local_dict = frame.f_locals
+    arrays = []
+    for n in names:
+        v = local_dict[n] if n in local_dict else (
+            global_dict if global_dict is not None else (frame or sys._getframe(_frame_depth)).f_globals)[n]
+        if type(v) in _PY_NUMBERS:
+            return evaluate(ex, local_dict, global_dict, _frame_depth=_frame_depth + 1)
+        arrays.append(v)
+    return e(arrays)
+
+
+# --- Traced functions --------------------------------------------------------
+
+def jit(fn):
+    """Traces `fn` (a function of arrays returning an array or a tuple of
+    them) on its first call per set of argument layouts; later calls replay
+    the compiled Program on the new arrays without running `fn`."""
+    traced = _ndjit.Traced(fn)
+
+    @functools.wraps(fn)
+    def call(*args):
+        return traced(*args)
+
+    call.traces = lambda: traced.traces
+    return call
+
+
+# --- The explorer, the profiler, threads -------------------------------------
+
+def explain(x, stage="graph"):
+    """What the REPL's explorer prints for `x`: "graph", "program", "fused",
+    "loops", "llvm", "asm" or "time"."""
+    return _ndjit.explain(asarray(x), stage)
+
+
+class _Profile:
+    table = ""
+
+
+@contextlib.contextmanager
+def profile():
+    """The kernel profiler over a block: ``with ndjit.profile() as p: ...``,
+    then ``p.table`` is its table (calls, compile and run time, GB/s)."""
+    p = _Profile()
+    _ndjit.reset_profile()
+    _ndjit.set_profiling(True)
+    try:
+        yield p
+    finally:
+        _ndjit.set_profiling(False)
+        p.table = _ndjit.profile_report()
+
+
+set_num_threads = _ndjit.set_num_threads
+get_num_threads = _ndjit.get_num_threads
+
+from . import random  # noqa: E402  (needs the functions above)

@@ -1,0 +1,255 @@
+// ndjit.Array: the lazy handle, its NumPy-like attributes and operators, and
+// the ways its value leaves (np.asarray, the buffer protocol, repr). The
+// methods that take NumPy's arguments (sum, reshape, astype, ...) come from
+// the language's builtins, attached in ndjit/__init__.py.
+#include <pybind11/stl.h>
+
+#include "absl/strings/str_cat.h"
+#include "convert.h"
+#include "module.h"
+#include "ndjit/error.h"
+
+namespace ndjit::python {
+namespace {
+
+using script::Value;
+
+// The value of a handle, computed once; the GIL is released while it runs.
+NDArray Computed(const Array<>& a) {
+  EngineLock lock;
+  py::gil_scoped_release unlocked;
+  return a.array();
+}
+
+// An operand of an operator, or nothing when `other` is of a type the
+// operator should leave to Python (NotImplemented: its reflected method).
+std::optional<Value> Operand(py::handle other) {
+  if (PyUnicode_Check(other.ptr()) || other.is_none() || PyDict_Check(other.ptr())) {
+    return std::nullopt;
+  }
+  try {
+    return ToValue(other, "operand");
+  } catch (const py::type_error&) {
+    return std::nullopt;
+  }
+}
+
+template <ir::Ufunc op, bool reflected>
+py::object BinaryOp(const Array<>& self, py::handle other) {
+  std::optional<Value> o = Operand(other);
+  if (!o.has_value()) return py::reinterpret_borrow<py::object>(Py_NotImplemented);
+  EngineLock lock;
+  const Value s = Value::Arr(self);
+  return FromValue(Check(
+      script::ApplyUfunc(op, reflected ? std::vector<Value>{*o, s} : std::vector<Value>{s, *o})));
+}
+
+template <ir::Ufunc op>
+Array<> UnaryOp(const Array<>& self) {
+  EngineLock lock;
+  return Check(script::ApplyUfunc(op, {Value::Arr(self)})).array;
+}
+
+// Basic indexing (ints, slices, None, ...), or nothing for advanced indexes
+// (arrays, lists, booleans), which the Python layer hands to NumPy.
+std::optional<std::vector<IndexItem>> BasicIndex(py::handle key) {
+  std::vector<IndexItem> items;
+  auto add = [&items](py::handle k) -> bool {
+    if (k.is_none()) {
+      items.push_back(NewAxis{});
+    } else if (k.ptr() == Py_Ellipsis) {
+      items.push_back(Ellipsis{});
+    } else if (PySlice_Check(k.ptr())) {
+      Slice s;
+      auto part = [](py::handle p) -> std::optional<int64_t> {
+        if (p.is_none()) return std::nullopt;
+        return py::reinterpret_steal<py::object>(PyNumber_Index(p.ptr())).cast<int64_t>();
+      };
+      s.start = part(k.attr("start"));
+      s.stop = part(k.attr("stop"));
+      s.step = part(k.attr("step"));
+      items.push_back(s);
+    } else if (!PyBool_Check(k.ptr()) && PyIndex_Check(k.ptr()) && !py::isinstance<py::array>(k) &&
+               !py::isinstance<Array<>>(k)) {
+      items.push_back(py::reinterpret_steal<py::object>(PyNumber_Index(k.ptr())).cast<int64_t>());
+    } else {
+      return false;
+    }
+    return true;
+  };
+  if (PyTuple_Check(key.ptr())) {
+    for (py::handle k : key) {
+      if (!add(k)) return std::nullopt;
+    }
+  } else if (!add(key)) {
+    return std::nullopt;
+  }
+  return items;
+}
+
+py::object Scalar(const Array<>& a, const char* what) {
+  if (a.size() != 1) {
+    throw py::type_error(absl::StrCat("only size-1 arrays can be converted to Python scalars (",
+                                      what, " of an array of size ", a.size(), ")"));
+  }
+  const NDArray v = Computed(a);
+  return ToNumpy(v).attr("item")(0);
+}
+
+}  // namespace
+
+void BindArray(py::module_& m) {
+  py::class_<Array<>> cls(m, "Array");
+  cls.def(py::init([](py::handle obj) {
+            EngineLock lock;
+            return Check(script::ToArray(ToValue(obj, "ndjit.asarray"), "ndjit.asarray"));
+          }),
+          py::arg("obj"))
+      .def_property_readonly("dtype", [](const Array<>& a) { return ToNumpyDType(a.dtype()); })
+      .def_property_readonly("shape",
+                             [](const Array<>& a) {
+                               const Dims s = a.shape();
+                               py::tuple t(s.size());
+                               for (size_t i = 0; i < s.size(); ++i) t[i] = s[i];
+                               return t;
+                             })
+      .def_property_readonly("ndim", &Array<>::ndim)
+      .def_property_readonly("size", &Array<>::size)
+      .def_property_readonly("itemsize", [](const Array<>& a) { return ItemSize(a.dtype()); })
+      .def_property_readonly("nbytes",
+                             [](const Array<>& a) { return a.size() * ItemSize(a.dtype()); })
+      .def_property_readonly("T",
+                             [](const Array<>& a) {
+                               EngineLock lock;
+                               return a.T();
+                             })
+      .def_property_readonly("strides",
+                             [](const Array<>& a) {
+                               const Dims s = Computed(a).strides();
+                               return py::tuple(py::cast(std::vector<int64_t>(s.begin(), s.end())));
+                             })
+      .def(
+          "eval",
+          [](const Array<>& a) {
+            Computed(a);
+            return a;
+          },
+          "Computes the value now (once: it is kept) and returns the array.")
+      .def(
+          "numpy", [](const Array<>& a) { return ToNumpy(Computed(a)); },
+          "The value as a NumPy array over the same memory (computed first).")
+      .def(
+          "__array__",
+          [](const Array<>& a, py::object dtype) {
+            py::array out = ToNumpy(Computed(a));
+            if (dtype.is_none()) return out;
+            return py::array(out.attr("astype")(dtype, py::arg("copy") = false));
+          },
+          py::arg("dtype") = py::none())
+      .def_property_readonly(
+          "__array_interface__",
+          [](const Array<>& a) { return ToNumpy(Computed(a)).attr("__array_interface__"); })
+      .def("__repr__",
+           [](const Array<>& a) {
+             const NDArray v = Computed(a);
+             return ArrayRepr(v);
+           })
+      .def("__str__", [](const Array<>& a) { return py::str(ToNumpy(Computed(a))); })
+      .def("__len__",
+           [](const Array<>& a) {
+             if (a.ndim() == 0) throw py::type_error("len() of unsized object");
+             return a.shape()[0];
+           })
+      .def("__bool__",
+           [](const Array<>& a) {
+             if (a.size() != 1) {
+               throw py::value_error(
+                   "The truth value of an array with more than one element is ambiguous. "
+                   "Use a.any() or a.all()");
+             }
+             return Scalar(a, "bool").cast<bool>();
+           })
+      .def("__float__", [](const Array<>& a) { return py::float_(Scalar(a, "float")); })
+      .def("__int__", [](const Array<>& a) { return py::int_(Scalar(a, "int")); })
+      .def("__complex__",
+           [](const Array<>& a) {
+             py::object s = Scalar(a, "complex");
+             return py::reinterpret_steal<py::object>(
+                 PyComplex_FromCComplex(PyComplex_AsCComplex(s.ptr())));
+           })
+      .def(
+          "__index__",
+          [](const Array<>& a) {
+            if (!IsInteger(a.dtype()) || a.ndim() != 0) {
+              throw py::type_error("only integer scalar arrays can be converted to a scalar index");
+            }
+            return py::int_(Scalar(a, "index"));
+          })
+      .def("item", [](const Array<>& a) { return Scalar(a, "item"); })
+      .def("tolist", [](const Array<>& a) { return ToNumpy(Computed(a)).attr("tolist")(); })
+      .def("_basic_getitem",
+           [](const Array<>& a, py::handle key) -> py::object {
+             std::optional<std::vector<IndexItem>> items = BasicIndex(key);
+             if (!items.has_value()) return py::none();
+             EngineLock lock;
+             return py::cast(a.index(*items));
+           })
+      .def("_basic_view",
+           // The computed value's view at `key` (for writes), or None for
+           // advanced indexes.
+           [](const Array<>& a, py::handle key) -> py::object {
+             std::optional<std::vector<IndexItem>> items = BasicIndex(key);
+             if (!items.has_value()) return py::none();
+             const NDArray v = Computed(a);
+             return py::cast(Array<>(Check(v.Index(*items))));
+           })
+      .def("_assign",
+           // Writes `value` (broadcast, same_kind cast) into this array's
+           // memory: lazy values that read it were computed first.
+           [](const Array<>& target, py::handle value) {
+             const NDArray out = Computed(target);
+             if (!out.writeable()) throw py::value_error("assignment destination is read-only");
+             EngineLock lock;
+             const Array<> v = Check(script::ToArray(ToValue(value, "assignment"), "assignment"));
+             py::gil_scoped_release unlocked;
+             v.eval_into(out);
+           })
+      .def("__add__", BinaryOp<ir::Ufunc::kAdd, false>)
+      .def("__radd__", BinaryOp<ir::Ufunc::kAdd, true>)
+      .def("__sub__", BinaryOp<ir::Ufunc::kSubtract, false>)
+      .def("__rsub__", BinaryOp<ir::Ufunc::kSubtract, true>)
+      .def("__mul__", BinaryOp<ir::Ufunc::kMultiply, false>)
+      .def("__rmul__", BinaryOp<ir::Ufunc::kMultiply, true>)
+      .def("__truediv__", BinaryOp<ir::Ufunc::kTrueDivide, false>)
+      .def("__rtruediv__", BinaryOp<ir::Ufunc::kTrueDivide, true>)
+      .def("__floordiv__", BinaryOp<ir::Ufunc::kFloorDivide, false>)
+      .def("__rfloordiv__", BinaryOp<ir::Ufunc::kFloorDivide, true>)
+      .def("__mod__", BinaryOp<ir::Ufunc::kRemainder, false>)
+      .def("__rmod__", BinaryOp<ir::Ufunc::kRemainder, true>)
+      .def("__pow__", BinaryOp<ir::Ufunc::kPower, false>)
+      .def("__rpow__", BinaryOp<ir::Ufunc::kPower, true>)
+      .def("__and__", BinaryOp<ir::Ufunc::kBitwiseAnd, false>)
+      .def("__rand__", BinaryOp<ir::Ufunc::kBitwiseAnd, true>)
+      .def("__or__", BinaryOp<ir::Ufunc::kBitwiseOr, false>)
+      .def("__ror__", BinaryOp<ir::Ufunc::kBitwiseOr, true>)
+      .def("__xor__", BinaryOp<ir::Ufunc::kBitwiseXor, false>)
+      .def("__rxor__", BinaryOp<ir::Ufunc::kBitwiseXor, true>)
+      .def("__lshift__", BinaryOp<ir::Ufunc::kLeftShift, false>)
+      .def("__rlshift__", BinaryOp<ir::Ufunc::kLeftShift, true>)
+      .def("__rshift__", BinaryOp<ir::Ufunc::kRightShift, false>)
+      .def("__rrshift__", BinaryOp<ir::Ufunc::kRightShift, true>)
+      .def("__eq__", BinaryOp<ir::Ufunc::kEqual, false>)
+      .def("__ne__", BinaryOp<ir::Ufunc::kNotEqual, false>)
+      .def("__lt__", BinaryOp<ir::Ufunc::kLess, false>)
+      .def("__le__", BinaryOp<ir::Ufunc::kLessEqual, false>)
+      .def("__gt__", BinaryOp<ir::Ufunc::kGreater, false>)
+      .def("__ge__", BinaryOp<ir::Ufunc::kGreaterEqual, false>)
+      .def("__neg__", UnaryOp<ir::Ufunc::kNegative>)
+      .def("__pos__", UnaryOp<ir::Ufunc::kPositive>)
+      .def("__abs__", UnaryOp<ir::Ufunc::kAbsolute>)
+      .def("__invert__", UnaryOp<ir::Ufunc::kInvert>);
+  // Arrays compare elementwise, so they cannot be dict keys (as NumPy's).
+  cls.attr("__hash__") = py::none();
+}
+
+}  // namespace ndjit::python

@@ -1,0 +1,11 @@
+// Internal to the Python module: the parts each file binds.
+#pragma once
+
+#include <pybind11/pybind11.h>
+
+namespace ndjit::python {
+
+// ndjit.Array (array.cc).
+void BindArray(pybind11::module_& m);
+
+}  // namespace ndjit::python

@@ -1,0 +1,229 @@
+"""Zero-copy in and out, lifetimes, writes, errors, threads, pickling, and
+the functions beside the array (eval, jit, explain, profile, random)."""
+import gc
+import pickle
+import threading
+import warnings
+import weakref
+
+import numpy as np
+import pytest
+
+import ndjit
+
+
+def test_zero_copy_in_and_out():
+    a = np.arange(12.0).reshape(3, 4)
+    x = ndjit.asarray(a)
+    assert np.shares_memory(np.asarray(x), a)
+    assert np.shares_memory(x.numpy(), a)
+    # Views of views, negative strides included, read the same memory.
+    v = x[::-1, 1::2]
+    assert np.shares_memory(np.asarray(v), a)
+    np.testing.assert_array_equal(np.asarray(v), a[::-1, 1::2])
+    # A computed value is handed out once: asking again gives the same memory.
+    y = x * 2
+    assert np.shares_memory(np.asarray(y), y.numpy())
+    # Buffers and memoryviews are viewed, not copied.
+    buf = bytearray(np.arange(4, dtype=np.int32).tobytes())
+    z = ndjit.asarray(memoryview(buf).cast("i"))
+    buf[0] = 7
+    assert int(z[0]) == 7
+
+
+def test_read_only_stays_read_only():
+    a = np.arange(5.0)
+    a.flags.writeable = False
+    x = ndjit.asarray(a)
+    assert not x.numpy().flags.writeable
+    with pytest.raises(ValueError, match="read-only"):
+        x[0] = 1.0
+    assert a[0] == 0.0
+    b = np.broadcast_to(np.arange(3.0), (4, 3))
+    np.testing.assert_array_equal(np.asarray(ndjit.asarray(b) + 1), b + 1)
+
+
+def test_lifetimes():
+    # Above the engine's memo of small evaluations (64 KiB of inputs), which
+    # keeps up to 256 recent small expressions (and their inputs) alive.
+    a = np.arange(10000.0)
+    alive = weakref.ref(a)
+    x = ndjit.asarray(a)
+    y = np.sin(x) * 2
+    del a, x
+    gc.collect()
+    assert alive() is not None  # the lazy value still reads it
+    want = np.sin(np.arange(10000.0)) * 2
+    np.testing.assert_allclose(np.asarray(y), want)
+    del y
+    gc.collect()
+    assert alive() is None  # and lets go once nothing reads it
+    # A view handed out outlives its ndjit array.
+    out = np.asarray(ndjit.asarray(np.ones(10)) + 1)
+    gc.collect()
+    np.testing.assert_array_equal(out, np.full(10, 2.0))
+
+
+def test_writes_through_views_and_lazy_values_keep_their_value():
+    a = np.arange(6.0)
+    x = ndjit.asarray(a)
+    y = x * 10  # built before the write, so it sees the old values
+    x[1:3] = 0
+    np.testing.assert_array_equal(a, [0, 0, 0, 3, 4, 5])
+    np.testing.assert_array_equal(np.asarray(y), np.arange(6.0) * 10)
+    x[...] = x + 1
+    np.testing.assert_array_equal(a, [1, 1, 1, 4, 5, 6])
+
+
+def test_out_argument_writes_into_numpy():
+    a = np.arange(4.0)
+    out = np.empty(4)
+    r = np.add(ndjit.asarray(a), 1, out=out)
+    assert r is out
+    np.testing.assert_array_equal(out, a + 1)
+    np.multiply(ndjit.asarray(a), 2, out=a)  # in place, as NumPy
+    np.testing.assert_array_equal(a, [0, 2, 4, 6])
+
+
+def test_eval_several_values_at_once():
+    a = np.linspace(0, 1, 50)
+    x = ndjit.asarray(a)
+    s, c = ndjit.eval(np.sin(x), np.cos(x))
+    np.testing.assert_allclose(s, np.sin(a))
+    np.testing.assert_allclose(c, np.cos(a))
+
+
+def test_errors_are_numpys():
+    x = ndjit.asarray(np.ones((3, 4)))
+    with pytest.raises(ValueError, match="could not be broadcast"):
+        x + np.ones(5)
+    with pytest.raises(np.AxisError):
+        x.sum(axis=2)
+    with pytest.raises(IndexError):
+        x[5]
+    with pytest.raises(TypeError, match="unexpected keyword"):
+        x.sum(axes=1)
+    with pytest.raises(TypeError):
+        ndjit.asarray(np.array(["a", "b"]))
+    with pytest.raises(ValueError, match="ambiguous"):
+        bool(x > 0)
+    # A failed call leaves the arrays usable.
+    np.testing.assert_array_equal(np.asarray(x + 1), np.full((3, 4), 2.0))
+
+
+def test_fallback_to_numpy_warns_once():
+    x = ndjit.asarray(np.array([3.0, 1.0, 2.0]))
+    ndjit.warn_fallback(True)
+    try:
+        with warnings.catch_warnings(record=True) as w:
+            warnings.simplefilter("always")
+            np.testing.assert_array_equal(np.sort(x), [1, 2, 3])
+            np.testing.assert_array_equal(np.sort(x * 2), [2, 4, 6])
+        assert len([m for m in w if "sort" in str(m.message)]) == 1
+    finally:
+        ndjit.warn_fallback(False)
+    np.testing.assert_array_equal(np.cumsum(x), np.cumsum([3.0, 1.0, 2.0]))
+
+
+def test_scalars_out():
+    x = ndjit.asarray(np.arange(5.0))
+    assert float(x.sum()) == 10.0
+    assert int(x.max()) == 4
+    assert x[2].item() == 2.0
+    assert x.tolist() == [0.0, 1.0, 2.0, 3.0, 4.0]
+    assert "array([0., 1., 2., 3., 4.])" == repr(x)
+
+
+def test_pickle_round_trip():
+    x = ndjit.asarray(np.arange(6.0)) * 3
+    y = pickle.loads(pickle.dumps(x))
+    assert isinstance(y, ndjit.Array)
+    np.testing.assert_array_equal(np.asarray(y), np.arange(6.0) * 3)
+
+
+def test_threads():
+    a = np.random.default_rng(0).standard_normal((200, 300))
+    want = np.tanh(a).sum(axis=1) + 1
+    errors = []
+
+    def work():
+        try:
+            for _ in range(20):
+                x = ndjit.asarray(a)
+                got = np.asarray(np.tanh(x).sum(axis=1) + 1)
+                np.testing.assert_allclose(got, want, rtol=1e-12)
+        except Exception as e:  # pragma: no cover - reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+
+
+def test_jit_traces_once_per_layout():
+    calls = []
+
+    def f(a, b):
+        calls.append(1)
+        return np.exp(a) * b + 1, a.sum(axis=0)
+
+    g = ndjit.jit(f)
+    a = np.random.default_rng(1).standard_normal((8, 4))
+    b = np.random.default_rng(2).standard_normal((8, 4))
+    for _ in range(3):
+        r, s = g(a, b)
+        np.testing.assert_allclose(r, np.exp(a) * b + 1)
+        np.testing.assert_allclose(s, a.sum(axis=0))
+    assert (len(calls), g.traces()) == (1, 1)
+    # New arrays of the same dtypes and shapes replay, unless their memory's
+    # alignment class differs (kernels are specialised to aligned loads):
+    # NumPy's small arrays are 16-byte aligned, some also 64-byte.
+    for k in range(6):
+        r, s = g(a * k, b)
+        np.testing.assert_allclose(r, np.exp(a * k) * b + 1)
+        np.testing.assert_allclose(s, (a * k).sum(axis=0))
+    assert len(calls) == g.traces() <= 4
+    before = g.traces()
+    g(a[:, :2].astype(np.float32), b[:, :2])  # another layout: traced again
+    assert g.traces() == before + 1
+
+
+def test_jit_errors_are_the_functions():
+    def f(a):
+        raise KeyError("inside")
+
+    with pytest.raises(KeyError, match="inside"):
+        ndjit.jit(f)(np.ones(3))
+
+
+def test_explain_and_profile():
+    x = ndjit.asarray(np.ones(1000, dtype=np.float32))
+    text = ndjit.explain(np.exp(x) * 2, "loops")
+    assert "vector" in text and "exp" in text
+    assert "kernel" in ndjit.explain(np.exp(x) * 2, "fused")
+    assert "define" in ndjit.explain(x + 1, "llvm")
+    with ndjit.profile() as p:
+        np.asarray(np.sin(x) + 3)
+    assert "calls" in p.table
+
+
+def test_threads_setting():
+    n = ndjit.get_num_threads()
+    ndjit.set_num_threads(1)
+    assert ndjit.get_num_threads() == 1
+    ndjit.set_num_threads(n)
+    assert ndjit.get_num_threads() == n
+
+
+def test_random_generator_is_lazy_and_reproducible():
+    r1 = ndjit.random.default_rng(7).normal(size=(100, 10))
+    r2 = ndjit.random.default_rng(7).normal(size=(100, 10))
+    assert isinstance(r1, ndjit.Array)
+    np.testing.assert_array_equal(np.asarray(r1), np.asarray(r2))
+    m = float(np.asarray(r1).mean())
+    assert abs(m) < 0.2
+    u = np.asarray(ndjit.random.default_rng(3).random(1000))
+    assert u.min() >= 0 and u.max() < 1

@@ -1,0 +1,180 @@
+"""Every ufunc and reduction against NumPy, over dtypes, views and broadcasting."""
+import numpy as np
+import pytest
+
+import ndjit
+
+FLOATS = [np.float32, np.float64]
+INTS = [np.int8, np.int32, np.int64, np.uint8, np.uint16]
+
+UNARY_FLOAT = ["sin", "cos", "tan", "exp", "exp2", "expm1", "log", "log2", "log10", "log1p",
+               "sqrt", "cbrt", "tanh", "sinh", "cosh", "arctan", "arcsinh", "floor", "ceil",
+               "trunc", "rint", "absolute", "negative", "square", "sign", "reciprocal",
+               "isnan", "isinf", "isfinite", "degrees", "radians", "signbit"]
+BINARY = ["add", "subtract", "multiply", "maximum", "minimum", "fmax", "fmin", "equal",
+          "not_equal", "less", "less_equal", "greater", "greater_equal", "logical_and",
+          "logical_or", "logical_xor"]
+BINARY_FLOAT = ["divide", "power", "arctan2", "hypot", "copysign", "logaddexp", "fmod",
+                "remainder", "floor_divide"]
+BINARY_INT = ["bitwise_and", "bitwise_or", "bitwise_xor", "floor_divide", "remainder"]
+
+
+def close(got, want, dtype):
+    got = np.asarray(got)
+    assert got.dtype == want.dtype, (got.dtype, want.dtype)
+    assert got.shape == want.shape
+    if np.issubdtype(want.dtype, np.floating):
+        rtol = 1e-5 if want.dtype == np.float32 else 1e-12
+        np.testing.assert_allclose(got, want, rtol=rtol, atol=rtol, equal_nan=True)
+    else:
+        np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("name", UNARY_FLOAT)
+def test_unary_float(name, dtype, rng):
+    a = (rng.standard_normal((7, 9)) * 3).astype(dtype)
+    if name in ("log", "log2", "log10", "sqrt"):
+        a = np.abs(a) + dtype(0.5)
+    if name == "log1p":
+        a = np.abs(a)
+    f = getattr(np, name)
+    x = ndjit.asarray(a)
+    close(f(x), f(a), dtype)
+    # Through a view: a negative-stride, non-contiguous slice.
+    close(f(x[::-2, 1::3]), f(a[::-2, 1::3]), dtype)
+
+
+@pytest.mark.parametrize("dtype", FLOATS + INTS)
+@pytest.mark.parametrize("name", BINARY)
+def test_binary_broadcast(name, dtype, rng):
+    a = rng.integers(0, 50, (4, 1, 6)).astype(dtype)
+    b = rng.integers(0, 50, (5, 1)).astype(dtype)
+    f = getattr(np, name)
+    close(f(ndjit.asarray(a), ndjit.asarray(b)), f(a, b), dtype)
+    # A NumPy array on one side still builds the graph.
+    r = f(a, ndjit.asarray(b))
+    assert isinstance(r, ndjit.Array)
+    close(r, f(a, b), dtype)
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("name", BINARY_FLOAT)
+def test_binary_float(name, dtype, rng):
+    a = (rng.standard_normal((6, 5)) * 4).astype(dtype)
+    b = (np.abs(rng.standard_normal((6, 5))) + 0.5).astype(dtype)
+    if name == "power":
+        a = np.abs(a)
+    f = getattr(np, name)
+    close(f(ndjit.asarray(a), ndjit.asarray(b)), f(a, b), dtype)
+
+
+@pytest.mark.parametrize("dtype", INTS)
+@pytest.mark.parametrize("name", BINARY_INT)
+def test_binary_int(name, dtype, rng):
+    a = rng.integers(0, 100, (8, 3)).astype(dtype)
+    b = rng.integers(1, 9, (8, 3)).astype(dtype)
+    f = getattr(np, name)
+    close(f(ndjit.asarray(a), ndjit.asarray(b)), f(a, b), dtype)
+
+
+@pytest.mark.parametrize("dtype", FLOATS + [np.int32, np.uint8])
+def test_operators_and_weak_scalars(dtype, rng):
+    a = rng.integers(1, 20, (3, 4)).astype(dtype)
+    x = ndjit.asarray(a)
+    for got, want in [(x + 2, a + 2), (2 * x, 2 * a), (x - 1, a - 1), (x // 3, a // 3),
+                      (x % 4, a % 4), (x ** 2, a ** 2), (-x if dtype != np.uint8 else x, -a if dtype != np.uint8 else a),
+                      (x > 5, a > 5), (x == 3, a == 3), (abs(x), abs(a)), (x / 2, a / 2),
+                      (1.5 * x, 1.5 * a)]:
+        close(got, want, dtype)
+
+
+def test_numpy_scalars_are_strong():
+    a = np.arange(4, dtype=np.float32)
+    x = ndjit.asarray(a)
+    assert (x + 1.0).dtype == np.float32
+    assert (x + np.float64(1.0)).dtype == np.float64
+    assert (x * np.int64(2)).dtype == np.float64
+    assert (np.arange(3, dtype=np.uint8) + ndjit.asarray(np.uint8(200))).dtype == np.uint8
+
+
+REDUCTIONS = ["sum", "prod", "max", "min", "mean", "var", "std", "any", "all", "argmax",
+              "argmin"]
+
+
+@pytest.mark.parametrize("dtype", FLOATS + [np.int32, np.int64])
+@pytest.mark.parametrize("name", REDUCTIONS)
+@pytest.mark.parametrize("axis", [None, 0, 1, -1])
+def test_reductions(name, dtype, axis, rng):
+    a = rng.integers(1, 5, (6, 7)).astype(dtype)
+    x = ndjit.asarray(a)
+    want = getattr(np, name)(a, axis=axis)
+    close(np.asarray(getattr(np, name)(x, axis=axis)), np.asarray(want), dtype)
+    close(np.asarray(getattr(x, name)(axis=axis)), np.asarray(want), dtype)
+
+
+def test_reduction_keepdims_and_fused_expression(rng):
+    a = rng.standard_normal((5, 8))
+    x = ndjit.asarray(a)
+    got = np.exp(x - x.max(axis=1, keepdims=True))
+    got = got / got.sum(axis=1, keepdims=True)
+    e = np.exp(a - a.max(axis=1, keepdims=True))
+    close(got, e / e.sum(axis=1, keepdims=True), np.float64)
+
+
+def test_ufunc_reduce_method(rng):
+    a = rng.standard_normal((4, 3))
+    close(np.add.reduce(ndjit.asarray(a)), np.add.reduce(a), np.float64)
+    close(np.maximum.reduce(ndjit.asarray(a), axis=1), np.maximum.reduce(a, axis=1), np.float64)
+
+
+def test_where_clip_einsum_matmul(rng):
+    a = rng.standard_normal((4, 5)).astype(np.float32)
+    b = rng.standard_normal((5, 3)).astype(np.float32)
+    x, y = ndjit.asarray(a), ndjit.asarray(b)
+    close(np.where(x > 0, x, 2), np.where(a > 0, a, np.float32(2)), np.float32)
+    close(np.clip(x, -0.5, 0.5), np.clip(a, -0.5, 0.5), np.float32)
+    close(np.einsum("ij,jk->ik", x, y), np.einsum("ij,jk->ik", a, b), np.float32)
+    close(x @ y, a @ b, np.float32)
+    close(np.tanh(x @ y) + 1, np.tanh(a @ b) + 1, np.float32)
+
+
+def test_views_and_methods(rng):
+    a = rng.standard_normal((4, 6))
+    x = ndjit.asarray(a)
+    close(x.T, a.T, np.float64)
+    close(x.reshape(3, 8), a.reshape(3, 8), np.float64)
+    close(x.reshape((8, 3)), a.reshape((8, 3)), np.float64)
+    close(x[1:3, ::-1], a[1:3, ::-1], np.float64)
+    close(x[None, 2, ..., 1:], a[None, 2, ..., 1:], np.float64)
+    close(x.astype(np.float32), a.astype(np.float32), np.float32)
+    close(x.astype("int32"), a.astype("int32"), np.int32)
+    close(np.transpose(x), np.transpose(a), np.float64)
+    close(x.squeeze(), a.squeeze(), np.float64)
+    assert x.shape == (4, 6) and x.ndim == 2 and x.size == 24 and len(x) == 4
+
+
+def test_advanced_indexing_goes_through_numpy(rng):
+    a = rng.standard_normal((5, 4))
+    x = ndjit.asarray(a) * 2
+    close(x[x > 0], (a * 2)[a * 2 > 0], np.float64)
+    close(x[[0, 3]], (a * 2)[[0, 3]], np.float64)
+    close(x[np.array([1, 2]), 1:], (a * 2)[np.array([1, 2]), 1:], np.float64)
+
+
+def test_complex_and_real_imag(rng):
+    z = (rng.standard_normal(5) + 1j * rng.standard_normal(5))
+    x = ndjit.asarray(z)
+    close(x * 2, z * 2, np.complex128)
+    close(x.real, z.real, np.float64)
+    close(x.imag, z.imag, np.float64)
+    close(np.abs(x), np.abs(z), np.float64)
+    r = ndjit.asarray(np.arange(3.0))
+    close(r.imag, np.zeros(3), np.float64)
+
+
+def test_float16_and_bool():
+    a = np.linspace(-2, 2, 11).astype(np.float16)
+    close(np.maximum(ndjit.asarray(a), 0), np.maximum(a, np.float16(0)), np.float16)
+    m = np.array([True, False, True])
+    close(~ndjit.asarray(m), ~m, np.bool_)
