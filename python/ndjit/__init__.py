@@ -312,13 +312,8 @@ def jit(fn):
     them) on its first call per set of argument layouts; later calls replay
     the compiled Program on the new arrays without running `fn`."""
     traced = _ndjit.Traced(fn)
-
-    @functools.wraps(fn)
-    def call(*args):
-        return traced(*args)
-
-    call.traces = lambda: traced.traces
-    return call
+    functools.update_wrapper(traced, fn)
+    return traced
 
 
 # --- The explorer, the profiler, threads -------------------------------------

@@ -17,6 +17,7 @@ using script::Value;
 // The value of a handle, computed once; the GIL is released while it runs.
 NDArray Computed(const Array<>& a) {
   EngineLock lock;
+  if (a.node()->kind() == ir::NodeKind::kArray) return a.array();  // nothing to run
   py::gil_scoped_release unlocked;
   return a.array();
 }

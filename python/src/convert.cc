@@ -111,7 +111,7 @@ std::optional<DType> FromNumpyDType(const py::dtype& d) {
     return std::nullopt;
   }
   const char kind = proxy->kind;
-  const int size = static_cast<int>(d.itemsize());
+  const int size = proxy->elsize;
 #define NDJIT_X(e, T, name, k, itemsize, descr) \
   if (kind == k && size == itemsize) return DType::e;
   NDJIT_DTYPES(NDJIT_X)
@@ -131,44 +131,55 @@ py::dtype ToNumpyDType(DType t) {
 }
 
 NDArray FromNumpy(const py::array& a) {
-  const std::optional<DType> dtype = FromNumpyDType(a.dtype());
+  // NumPy's struct read directly: this runs for every argument of every
+  // replayed call.
+  const auto* p = py::detail::array_proxy(a.ptr());
+  const std::optional<DType> dtype =
+      FromNumpyDType(py::reinterpret_borrow<py::dtype>(p->descr));
   if (!dtype.has_value()) {
     throw py::type_error(absl::StrCat("ndjit has no dtype for numpy's ",
                                       py::str(a.dtype().attr("str")).cast<std::string>(),
                                       " (native numeric and bool dtypes only)"));
   }
-  const int ndim = static_cast<int>(a.ndim());
-  Shape shape(ndim);
-  Strides strides(ndim);
+  const int ndim = p->nd;
+  Shape shape(p->dimensions, p->dimensions + ndim);
+  Strides strides(p->strides, p->strides + ndim);
   // The byte range any index reaches: [lo, hi) around the first element.
   int64_t lo = 0, hi = ItemSize(*dtype);
   bool empty = false;
   for (int d = 0; d < ndim; ++d) {
-    shape[d] = a.shape(d);
-    strides[d] = a.strides(d);
     empty |= shape[d] == 0;
     const int64_t reach = (shape[d] - 1) * strides[d];
     (reach < 0 ? lo : hi) += reach;
   }
   if (empty) lo = 0, hi = 0;
-  char* first = static_cast<char*>(const_cast<void*>(a.data()));
+  char* first = p->data;
   PyObject* owner = a.ptr();
   Py_INCREF(owner);
   BufferPtr buffer =
       Buffer::WrapExternal(first + lo, hi - lo, [owner](void*, int64_t) { Release(owner); });
-  return Check(NDArray::FromBuffer(std::move(buffer), -lo, *dtype, shape, strides, a.writeable()));
+  const bool writeable = (p->flags & py::detail::npy_api::NPY_ARRAY_WRITEABLE_) != 0;
+  return Check(NDArray::FromBuffer(std::move(buffer), -lo, *dtype, shape, strides, writeable));
 }
 
 py::array ToNumpy(const NDArray& a) {
-  auto* keep = new NDArray(a);
-  py::capsule base(keep, [](void* p) { delete static_cast<NDArray*>(p); });
+  // NumPy's constructor directly: no copies of the shape and strides (the
+  // replay of a traced function spends a good part of its time here).
+  auto& api = py::detail::npy_api::get();
   const Dims shape = a.shape(), strides = a.strides();
-  py::array out(ToNumpyDType(a.dtype()), std::vector<py::ssize_t>(shape.begin(), shape.end()),
-                std::vector<py::ssize_t>(strides.begin(), strides.end()), a.data(), base);
-  if (!a.writeable()) {
-    py::detail::array_proxy(out.ptr())->flags &= ~py::detail::npy_api::NPY_ARRAY_WRITEABLE_;
+  static_assert(sizeof(Py_intptr_t) == sizeof(int64_t));
+  const int flags = a.writeable() ? py::detail::npy_api::NPY_ARRAY_WRITEABLE_ : 0;
+  py::object out = py::reinterpret_steal<py::object>(api.PyArray_NewFromDescr_(
+      api.PyArray_Type_, ToNumpyDType(a.dtype()).release().ptr(), a.ndim(),
+      reinterpret_cast<const Py_intptr_t*>(shape.data()),
+      reinterpret_cast<const Py_intptr_t*>(strides.data()), a.data(), flags, nullptr));
+  if (!out) throw py::error_already_set();
+  // The array's base keeps the buffer: a copy of the handle to it.
+  py::capsule base(new NDArray(a), [](void* p) { delete static_cast<NDArray*>(p); });
+  if (api.PyArray_SetBaseObject_(out.ptr(), base.release().ptr()) != 0) {
+    throw py::error_already_set();
   }
-  return out;
+  return py::reinterpret_steal<py::array>(out.release());
 }
 
 script::Value ToValue(py::handle h, const char* what) {

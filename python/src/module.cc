@@ -79,8 +79,15 @@ py::list Numpys(const std::vector<NDArray>& rs) {
 // engine (which sees an ndjit::Error) and raised again as itself.
 thread_local std::optional<py::error_already_set> pending_python_error;
 
+// Below this many bytes of arguments a call keeps the GIL: releasing and
+// taking it back costs more than other threads would gain.
+constexpr int64_t kReleaseGilBytes = 256 << 10;
+
 std::vector<NDArray> RunFunction(const Function& f, const std::vector<NDArray>& args) {
+  int64_t bytes = 0;
+  for (const NDArray& a : args) bytes += a.nbytes();
   try {
+    if (bytes < kReleaseGilBytes) return f(args);
     py::gil_scoped_release unlocked;
     return f(args);
   } catch (const Error&) {
@@ -207,10 +214,11 @@ PYBIND11_MODULE(_ndjit, m) {
       .def(py::init<const std::string&, std::vector<std::string>, const py::dict&>())
       .def("__call__", &Expression::operator())
       .def_property_readonly("traces", &Expression::traces);
-  py::class_<Traced>(m, "Traced")
+  // dynamic_attr: ndjit.jit gives it the wrapped function's name and doc.
+  py::class_<Traced>(m, "Traced", py::dynamic_attr())
       .def(py::init<py::function>())
       .def("__call__", &Traced::operator())
-      .def_property_readonly("traces", &Traced::traces);
+      .def("traces", &Traced::traces);
   m.def("explain", [](const Array<>& x, const std::string& stage) {
     EngineLock lock;
     py::gil_scoped_release unlocked;
