@@ -12,6 +12,7 @@ arguments and calls NumPy. Python numbers are weak (NEP 50, NumPy 2's
 rules). ``ndjit.evaluate`` is a drop-in for ``numexpr.evaluate``.
 """
 
+import builtins as _py
 import contextlib
 import functools
 import sys
@@ -238,25 +239,33 @@ def _compiled(ex, names, scope):
 
 
 def _scope(names, local_dict, global_dict, depth):
+    frame_locals = None
     if local_dict is None or global_dict is None:
         frame = sys._getframe(depth + 1)
-        if local_dict is None:
-            local_dict = frame.f_locals
         if global_dict is None:
             global_dict = frame.f_globals
-    used, values = [], []
-    for n in names:
-        if n in local_dict:
-            v = local_dict[n]
-        elif n in global_dict and not (n in _BUILTINS or n in _CONSTANTS):
-            v = global_dict[n]
-        elif n in _BUILTINS or n in _CONSTANTS:
-            continue
-        else:
-            raise KeyError(n)
-        used.append(n)
-        values.append(v)
-    return used, values
+        if local_dict is None:
+            local_dict = frame_locals = frame.f_locals
+        del frame
+    try:
+        used, values = [], []
+        for n in names:
+            if n in local_dict:
+                v = local_dict[n]
+            elif n in _BUILTINS or n in _CONSTANTS:
+                continue
+            elif n in global_dict:
+                v = global_dict[n]
+            else:
+                raise KeyError(n)
+            used.append(n)
+            values.append(v)
+        return used, values
+    finally:
+        # A function frame's f_locals is a snapshot the frame keeps: cleared,
+        # it holds no extra references to the caller's arrays.
+        if frame_locals is not None and frame_locals is not global_dict:
+            frame_locals.clear()
 
 
 _CONSTANTS = frozenset({"True", "False", "None", "pi", "e", "inf", "nan", "newaxis", "np",
@@ -266,12 +275,20 @@ _CONSTANTS = frozenset({"True", "False", "None", "pi", "e", "inf", "nan", "newax
 _names = functools.lru_cache(maxsize=1024)(lambda ex: tuple(_ndjit.names(ex)))
 
 
+# numexpr's tuning keywords, accepted and without effect: ndjit always
+# optimises, and `/` is NumPy's true division.
+_NUMEXPR_KEYWORDS = frozenset({"optimization", "truediv", "sanitize"})
+
+
 def evaluate(ex, local_dict=None, global_dict=None, out=None, order="K", casting="safe",
-             _frame_depth=1):
+             _frame_depth=1, **kwargs):
     """numexpr.evaluate: `ex` over the arrays its names have in the caller's
     frame (or `local_dict` / `global_dict`), as one fused kernel. The first
     call per expression and argument layouts compiles it; later calls replay
     it. `out` receives the result (cast under `casting`)."""
+    for k in kwargs:
+        if k not in _NUMEXPR_KEYWORDS:
+            raise TypeError(f"evaluate() got an unexpected keyword argument '{k}'")
     if not isinstance(ex, str):
         raise ValueError("must specify expression as a string")
     names, values = _scope(_names(ex), local_dict, global_dict, _frame_depth)
@@ -291,18 +308,10 @@ def re_evaluate(local_dict=None, global_dict=None, _frame_depth=1):
     if last is None:
         raise RuntimeError("not a previous evaluate() execution found")
     ex, e, names = last
-    frame = None
-    if local_dict is None:
-        frame = sys._getframe(_frame_depth)
-        local_dict = frame.f_locals
-    arrays = []
-    for n in names:
-        v = local_dict[n] if n in local_dict else (
-            global_dict if global_dict is not None else (frame or sys._getframe(_frame_depth)).f_globals)[n]
-        if type(v) in _PY_NUMBERS:
-            return evaluate(ex, local_dict, global_dict, _frame_depth=_frame_depth + 1)
-        arrays.append(v)
-    return e(arrays)
+    used, values = _scope(names, local_dict, global_dict, _frame_depth)
+    if _py.any(type(v) in _PY_NUMBERS for v in values):
+        return evaluate(ex, dict(zip(used, values)), global_dict)
+    return e(values)
 
 
 # --- Traced functions --------------------------------------------------------

@@ -204,6 +204,13 @@ struct Session::Impl {
       args.kw[n.keywords[k]] = *std::move(v);
     }
     if (callee->kind == Value::kDType) {  // float32(x): a cast
+      // complex(re, im), as Python's complex and numexpr's.
+      if (args.pos.size() == 2 && callee->record == nullptr && IsComplex(callee->dtype)) {
+        absl::StatusOr<Value> im = ApplyUfunc(ir::Ufunc::kMultiply,
+                                              {args.pos[1], Value::Complex({0.0, 1.0})});
+        if (!im.ok()) return im;
+        return ApplyUfunc(ir::Ufunc::kAdd, {args.pos[0], *im});
+      }
       if (args.pos.size() != 1) return Bad("a dtype call takes one argument");
       absl::StatusOr<Array<>> a = ToArray(args.pos[0], Name(callee->dtype).data());
       if (!a.ok()) return a.status();
@@ -650,9 +657,7 @@ void CollectNames(const Node& n, std::vector<std::string>& names) {
   if (n.kind == Node::kLambda) return;  // its names are its parameters' or read when called
   for (size_t k = 0; k < n.kids.size(); ++k) {
     if (n.kids[k] == nullptr) continue;
-    const bool callee = n.kind == Node::kCall && k == 0;
-    const bool dotted = n.kind == Node::kAttribute;
-    if ((callee || dotted) && n.kids[k]->kind == Node::kName) continue;
+    if (n.kind == Node::kCall && k == 0 && n.kids[k]->kind == Node::kName) continue;
     CollectNames(*n.kids[k], names);
   }
   for (const NodePtr& k : n.kwargs) CollectNames(*k, names);

@@ -46,8 +46,9 @@ class Session {
   void Set(const std::string& name, std::complex<double> value);
 
   // The names expression `expr` reads as variables, each once in order of
-  // first use: every identifier except those it calls (`sin` in sin(x)),
-  // the bases of dotted names (`np` in np.pi) and keyword names.
+  // first use: every identifier except those it calls (`sin` in sin(x)) and
+  // keyword names (the bases of dotted names are in: `z` in z.imag, `np` in
+  // np.pi).
   static absl::StatusOr<std::vector<std::string>> Names(absl::string_view expr);
   // `expr` as a function of the arrays `params` (numexpr's evaluate,
   // jit(lambda params: expr)): traced into Programs on its first call per set
