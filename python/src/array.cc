@@ -8,6 +8,7 @@
 #include "convert.h"
 #include "module.h"
 #include "ndjit/error.h"
+#include "ndjit/runtime/dlpack.h"
 
 namespace ndjit::python {
 namespace {
@@ -156,6 +157,29 @@ void BindArray(py::module_& m) {
              return ArrayRepr(v);
            })
       .def("__str__", [](const Array<>& a) { return py::str(ToNumpy(Computed(a))); })
+      .def(
+          "__dlpack__",
+          // The computed value as a DLPack capsule ("dltensor"; a consumer
+          // renames it "used_dltensor" and owns the tensor from then on).
+          [](const Array<>& a, py::object stream) {
+            if (!stream.is_none())
+              throw py::buffer_error("ndjit arrays live on the CPU: stream must be None");
+            const NDArray v = Computed(a);
+            if (!v.writeable()) {
+              throw py::buffer_error(
+                  "Cannot export readonly array since signalling readonly "
+                  "is unsupported by DLPack.");
+            }
+            DLManagedTensor* t = Check(ToDLPack(v));
+            return py::capsule(t, "dltensor", [](PyObject* cap) {
+              if (PyCapsule_IsValid(cap, "dltensor")) {
+                auto* owned = static_cast<DLManagedTensor*>(PyCapsule_GetPointer(cap, "dltensor"));
+                owned->deleter(owned);
+              }
+            });
+          },
+          py::arg("stream") = py::none())
+      .def("__dlpack_device__", [](const Array<>&) { return py::make_tuple(int{kDLCPU}, 0); })
       .def("__len__",
            [](const Array<>& a) {
              if (a.ndim() == 0) throw py::type_error("len() of unsized object");

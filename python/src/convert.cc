@@ -134,8 +134,7 @@ NDArray FromNumpy(const py::array& a) {
   // NumPy's struct read directly: this runs for every argument of every
   // replayed call.
   const auto* p = py::detail::array_proxy(a.ptr());
-  const std::optional<DType> dtype =
-      FromNumpyDType(py::reinterpret_borrow<py::dtype>(p->descr));
+  const std::optional<DType> dtype = FromNumpyDType(py::reinterpret_borrow<py::dtype>(p->descr));
   if (!dtype.has_value()) {
     throw py::type_error(absl::StrCat("ndjit has no dtype for numpy's ",
                                       py::str(a.dtype().attr("str")).cast<std::string>(),

@@ -227,3 +227,28 @@ def test_random_generator_is_lazy_and_reproducible():
     assert abs(m) < 0.2
     u = np.asarray(ndjit.random.default_rng(3).random(1000))
     assert u.min() >= 0 and u.max() < 1
+
+
+def test_dlpack_both_ways_without_copies():
+    a = np.arange(12.0).reshape(3, 4)
+    x = ndjit.asarray(a) * 2
+    b = np.from_dlpack(x)  # NumPy imports ndjit's value
+    np.testing.assert_array_equal(b, a * 2)
+    assert np.shares_memory(b, x.numpy())
+    v = np.from_dlpack(ndjit.asarray(a)[::-1, ::2])  # strided views keep their strides
+    np.testing.assert_array_equal(v, a[::-1, ::2])
+    assert np.shares_memory(v, a)
+    z = ndjit.from_dlpack(a[:, 1])  # and ndjit imports NumPy's
+    np.testing.assert_array_equal(np.asarray(z + 1), a[:, 1] + 1)
+    assert np.shares_memory(np.asarray(z), a)
+    assert x.__dlpack_device__() == (1, 0)
+    del x
+    gc.collect()
+    np.testing.assert_array_equal(b, a * 2)  # the consumer keeps the memory alive
+    cap = ndjit.asarray(a).__dlpack__()  # a capsule nobody consumed is released
+    del cap
+    gc.collect()
+    r = a.copy()
+    r.flags.writeable = False
+    with pytest.raises(BufferError):
+        np.from_dlpack(ndjit.asarray(r))

@@ -206,8 +206,8 @@ struct Session::Impl {
     if (callee->kind == Value::kDType) {  // float32(x): a cast
       // complex(re, im), as Python's complex and numexpr's.
       if (args.pos.size() == 2 && callee->record == nullptr && IsComplex(callee->dtype)) {
-        absl::StatusOr<Value> im = ApplyUfunc(ir::Ufunc::kMultiply,
-                                              {args.pos[1], Value::Complex({0.0, 1.0})});
+        absl::StatusOr<Value> im =
+            ApplyUfunc(ir::Ufunc::kMultiply, {args.pos[1], Value::Complex({0.0, 1.0})});
         if (!im.ok()) return im;
         return ApplyUfunc(ir::Ufunc::kAdd, {args.pos[0], *im});
       }

@@ -18,6 +18,7 @@
 #include "ndjit/runtime/arrow.h"
 #include "ndjit/runtime/buffer.h"
 #include "ndjit/runtime/cast.h"
+#include "ndjit/runtime/dlpack.h"
 #include "ndjit/runtime/dtype.h"
 #include "ndjit/runtime/interrupt.h"
 #include "ndjit/runtime/ndarray.h"
