@@ -22,10 +22,10 @@ import warnings
 import numpy as np
 
 from . import _ndjit
-from ._ndjit import Array
+from ._ndjit import Array, Records
 
 __all__ = [
-    "Array", "asarray", "eval", "evaluate", "re_evaluate", "jit", "explain", "profile",
+    "Array", "Records", "asarray", "eval", "evaluate", "re_evaluate", "jit", "explain", "profile",
     "set_num_threads", "get_num_threads", "warn_fallback",
 ]
 
@@ -51,8 +51,14 @@ del _name
 
 def asarray(obj):
     """An ndjit array over ``obj``'s memory (NumPy arrays, buffers,
-    ``__array__`` and ``__dlpack__`` producers): no copy is made."""
-    return obj if isinstance(obj, Array) else Array(obj)
+    ``__array__`` and ``__dlpack__`` producers): no copy is made. A
+    structured array gives ``Records``, whose fields (``rec['vel']``) are
+    ndjit arrays read in place."""
+    if isinstance(obj, (Array, Records)):
+        return obj
+    if isinstance(obj, np.ndarray) and obj.dtype.names is not None:
+        return _ndjit.records(obj)
+    return Array(obj)
 
 
 def from_dlpack(obj):

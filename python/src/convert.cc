@@ -130,6 +130,12 @@ py::dtype ToNumpyDType(DType t) {
   return py::reinterpret_borrow<py::dtype>((*cache)[static_cast<int>(t)]);
 }
 
+BufferPtr WrapNumpyMemory(const py::array& a, char* begin, int64_t size) {
+  PyObject* owner = a.ptr();
+  Py_INCREF(owner);
+  return Buffer::WrapExternal(begin, size, [owner](void*, int64_t) { Release(owner); });
+}
+
 NDArray FromNumpy(const py::array& a) {
   // NumPy's struct read directly: this runs for every argument of every
   // replayed call.
@@ -143,22 +149,11 @@ NDArray FromNumpy(const py::array& a) {
   const int ndim = p->nd;
   Shape shape(p->dimensions, p->dimensions + ndim);
   Strides strides(p->strides, p->strides + ndim);
-  // The byte range any index reaches: [lo, hi) around the first element.
-  int64_t lo = 0, hi = ItemSize(*dtype);
-  bool empty = false;
-  for (int d = 0; d < ndim; ++d) {
-    empty |= shape[d] == 0;
-    const int64_t reach = (shape[d] - 1) * strides[d];
-    (reach < 0 ? lo : hi) += reach;
-  }
-  if (empty) lo = 0, hi = 0;
-  char* first = p->data;
-  PyObject* owner = a.ptr();
-  Py_INCREF(owner);
-  BufferPtr buffer =
-      Buffer::WrapExternal(first + lo, hi - lo, [owner](void*, int64_t) { Release(owner); });
+  const ByteRange extent = Check(ByteExtent(shape, strides, ItemSize(*dtype)));
+  BufferPtr buffer = WrapNumpyMemory(a, p->data + extent.begin, extent.end - extent.begin);
   const bool writeable = (p->flags & py::detail::npy_api::NPY_ARRAY_WRITEABLE_) != 0;
-  return Check(NDArray::FromBuffer(std::move(buffer), -lo, *dtype, shape, strides, writeable));
+  return Check(
+      NDArray::FromBuffer(std::move(buffer), -extent.begin, *dtype, shape, strides, writeable));
 }
 
 py::array ToNumpy(const NDArray& a) {
@@ -202,8 +197,13 @@ script::Value ToValue(py::handle h, const char* what) {
   }
   if (py::isinstance<Array<>>(h)) return Value::Arr(h.cast<const Array<>&>());
   if (py::isinstance<py::array>(h)) {
-    return Value::Arr(Array<>(FromNumpy(py::reinterpret_borrow<py::array>(h))));
+    const py::array a = py::reinterpret_borrow<py::array>(h);
+    if (py::detail::array_descriptor_proxy(a.dtype().ptr())->names != nullptr) {
+      return Value::Records(RecordsFromNumpy(a));
+    }
+    return Value::Arr(Array<>(FromNumpy(a)));
   }
+  if (py::isinstance<RecordArray>(h)) return Value::Records(h.cast<const RecordArray&>());
   if (PyUnicode_Check(h.ptr())) return Value::Str(h.cast<std::string>());
   if (PyTuple_Check(h.ptr()) || PyList_Check(h.ptr())) {
     Value v;
@@ -261,6 +261,8 @@ py::object FromValue(const script::Value& v) {
     case Value::kDType:
       if (v.record == nullptr) return ToNumpyDType(v.dtype);
       break;
+    case Value::kRecords:
+      return py::cast(v.records);
     default:
       break;
   }

@@ -12,6 +12,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "ndjit/array.h"
+#include "ndjit/runtime/record.h"
 #include "value.h"
 
 namespace ndjit::python {
@@ -49,6 +50,11 @@ py::dtype ToNumpyDType(DType t);
 // ndjit value reads it: negative and arbitrary strides, read-only flags and
 // zero sizes kept. Byte-swapped and object dtypes are TypeErrors.
 NDArray FromNumpy(const py::array& a);
+// A buffer over [begin, begin + size) of `a`'s memory that holds a
+// reference to `a` until the last ndjit view goes.
+BufferPtr WrapNumpyMemory(const py::array& a, char* begin, int64_t size);
+// A structured array's records, viewed in place (records.cc).
+RecordArray RecordsFromNumpy(const py::array& a);
 // A NumPy array over `a`'s buffer (shared, not copied), read-only when `a` is.
 py::array ToNumpy(const NDArray& a);
 

@@ -188,6 +188,7 @@ PYBIND11_MODULE(_ndjit, m) {
     }
   });
   BindArray(m);
+  BindRecords(m);
   py::class_<Opaque>(m, "_Opaque").def("__repr__", [](const Opaque& o) {
     return script::Repr(o.value);
   });

@@ -7,5 +7,7 @@ namespace ndjit::python {
 
 // ndjit.Array (array.cc).
 void BindArray(pybind11::module_& m);
+// ndjit.Records (records.cc).
+void BindRecords(pybind11::module_& m);
 
 }  // namespace ndjit::python

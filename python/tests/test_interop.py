@@ -252,3 +252,25 @@ def test_dlpack_both_ways_without_copies():
     r.flags.writeable = False
     with pytest.raises(BufferError):
         np.from_dlpack(ndjit.asarray(r))
+
+
+def test_structured_arrays_are_records_read_in_place():
+    dt = np.dtype([("t", "<u8"), ("pos", "<f4", (3,)), ("vel", "<f4", (3,))], align=True)
+    a = np.zeros(6, dtype=dt)
+    a["vel"] = np.arange(18, dtype=np.float32).reshape(6, 3)
+    a["t"] = np.arange(6)
+    r = ndjit.asarray(a)
+    assert isinstance(r, ndjit.Records)
+    assert r.shape == (6,) and r.itemsize == 32 and r.names == ("t", "pos", "vel")
+    vel = r["vel"]
+    assert vel.shape == (6, 3) and vel.strides == (32, 4)
+    assert np.shares_memory(np.asarray(vel), a)
+    speed = np.sqrt((vel * vel).sum(axis=1))
+    np.testing.assert_allclose(np.asarray(speed), np.sqrt((a["vel"] ** 2).sum(axis=1)),
+                               rtol=1e-6)
+    part = r[1:5:2].numpy()
+    assert part.dtype.names == dt.names and part.dtype.itemsize == 32
+    assert np.shares_memory(part, a)
+    np.testing.assert_array_equal(part["t"], [1, 3])
+    with pytest.raises(ValueError, match="no field"):
+        r["speed"]
