@@ -200,7 +200,14 @@ Array.__rmatmul__ = lambda self, other: _ndjit.call("matmul", (other, self), {})
 Array.__divmod__ = lambda self, other: _ndjit.call("divmod", (self, other), {})
 Array.__rdivmod__ = lambda self, other: _ndjit.call("divmod", (other, self), {})
 Array.__iter__ = lambda self: (self[i] for i in range(len(self)))
-Array.__reduce__ = lambda self: (asarray, (self.numpy(),))
+def _from_graph_state(state):
+    # A module-level function: pickle names it (it cannot name the module's
+    # C++ functions).
+    return _ndjit.from_graph_state(state)
+
+
+# Pickled as the lazy value it is: its graph and the arrays it reads.
+Array.__reduce__ = lambda self: (_from_graph_state, (_ndjit.graph_state(self),))
 Array.real = property(_real)
 Array.imag = property(_imag)
 for _m in ("sum", "prod", "mean", "max", "min", "any", "all", "var", "std", "argmax", "argmin",

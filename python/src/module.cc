@@ -189,6 +189,7 @@ PYBIND11_MODULE(_ndjit, m) {
   });
   BindArray(m);
   BindRecords(m);
+  BindPickle(m);
   py::class_<Opaque>(m, "_Opaque").def("__repr__", [](const Opaque& o) {
     return script::Repr(o.value);
   });

@@ -9,5 +9,7 @@ namespace ndjit::python {
 void BindArray(pybind11::module_& m);
 // ndjit.Records (records.cc).
 void BindRecords(pybind11::module_& m);
+// Pickling lazy values as their graphs (pickle.cc).
+void BindPickle(pybind11::module_& m);
 
 }  // namespace ndjit::python

@@ -2,6 +2,8 @@
 the functions beside the array (eval, jit, explain, profile, random)."""
 import gc
 import pickle
+import subprocess
+import sys
 import threading
 import warnings
 import weakref
@@ -134,11 +136,25 @@ def test_scalars_out():
     assert "array([0., 1., 2., 3., 4.])" == repr(x)
 
 
-def test_pickle_round_trip():
-    x = ndjit.asarray(np.arange(6.0)) * 3
-    y = pickle.loads(pickle.dumps(x))
-    assert isinstance(y, ndjit.Array)
-    np.testing.assert_array_equal(np.asarray(y), np.arange(6.0) * 3)
+def test_pickle_keeps_values_lazy_and_crosses_processes():
+    a = np.arange(12.0).reshape(3, 4)
+    x = ndjit.asarray(a)
+    y = np.exp(x - x.max(axis=1, keepdims=True)).sum(axis=1)
+    y = y + ndjit.random.default_rng(3).random(3) * x[::-1, 1]
+    blob = pickle.dumps(y)
+    z = pickle.loads(blob)
+    assert isinstance(z, ndjit.Array)
+    graph = ndjit.explain(z, "graph")  # still a graph, not a value
+    assert "max" in graph and "exp" in graph and "random" in graph
+    np.testing.assert_array_equal(np.asarray(z), np.asarray(y))
+    code = ("import pickle, sys, numpy as np, ndjit\n"
+            "z = pickle.loads(sys.stdin.buffer.read())\n"
+            "sys.stdout.write(repr(np.asarray(z).tolist()))\n")
+    out = subprocess.run([sys.executable, "-c", code], input=blob, capture_output=True,
+                         check=True)
+    assert eval(out.stdout.decode()) == np.asarray(y).tolist()
+    with pytest.raises(ValueError):
+        ndjit._from_graph_state((99, (), (), ()))
 
 
 def test_threads():
