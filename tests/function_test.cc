@@ -50,6 +50,27 @@ TEST(FunctionTest, ReplaysOverNewBuffersWithoutCallingTheCallable) {
   EXPECT_EQ(w2.traces(), 1);
 }
 
+// Also: both arguments are views of one buffer, at the trace too, and each
+// leaf still binds to the argument it was made from.
+TEST(FunctionTest, ArgumentsAtAnyAlignmentReplayOneTrace) {
+  int calls = 0;
+  Function f([&](const std::vector<Array<>>& x) {
+    ++calls;
+    return std::vector<Array<>>{exp(x[0]) * x[1] + 1.0f};
+  });
+  // The same layouts at every 4-byte offset from a 64-byte boundary (NumPy's
+  // arrays are 16-byte aligned, the pool's 64).
+  const NDArray base = Floats({1024 + 16}, 1);
+  for (int64_t shift = 0; shift < 16; ++shift) {
+    const NDArray a = *NDArray::FromBuffer(base.buffer(), shift * 4, DType::kFloat32, {1000}, {4});
+    const NDArray b =
+        *NDArray::FromBuffer(base.buffer(), (15 - shift) * 4, DType::kFloat32, {1000}, {4});
+    EXPECT_EQ(Values(f({a, b})[0]), Direct(exp(Array<>(a)) * Array<>(b) + 1.0f)) << shift;
+  }
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(f.traces(), 1);
+}
+
 TEST(FunctionTest, OtherLayoutsTraceAgainAndViewsOfArgumentsFollowThem) {
   int calls = 0;
   Function f([&](const std::vector<Array<>>& x) {

@@ -13,18 +13,18 @@
 namespace ndjit {
 namespace {
 
+// What a Program depends on in an argument (not its address's alignment:
+// kernels assume none for what they read).
 struct Layout {
   DType dtype;
   Shape shape;
   Strides strides;
-  uintptr_t alignment;  // address mod kBufferAlignment
   bool operator==(const Layout&) const = default;
 };
 
 Layout LayoutOf(const NDArray& a) {
   return {a.dtype(), Shape(a.shape().begin(), a.shape().end()),
-          Strides(a.strides().begin(), a.strides().end()),
-          reinterpret_cast<uintptr_t>(a.data()) % kBufferAlignment};
+          Strides(a.strides().begin(), a.strides().end())};
 }
 
 // How one input of a Program is found at a call: a view of an argument
@@ -51,6 +51,22 @@ struct Trace {
   size_t num_results = 0;
   bool replay = true;  // false: some value is not planned; call the callable
 };
+
+// The arguments as the trace sees them: each over a buffer object of its
+// own (aliasing the same memory), so a leaf is bound to the argument it was
+// made from even when two arguments are views of one buffer.
+std::vector<NDArray> Distinct(absl::Span<const NDArray> args) {
+  std::vector<NDArray> out;
+  out.reserve(args.size());
+  for (const NDArray& a : args) {
+    const BufferPtr& keep = a.buffer();
+    BufferPtr alias = Buffer::WrapExternal(
+        keep->data(), keep->size(), [keep](void*, int64_t) {}, keep->file_backed());
+    out.push_back(ValueOrThrow(NDArray::FromBuffer(std::move(alias), a.offset(), a.dtype(),
+                                                   a.shape(), a.strides(), a.writeable())));
+  }
+  return out;
+}
 
 std::vector<Array<>> Wrap(absl::Span<const NDArray> args) {
   std::vector<Array<>> out;
@@ -156,8 +172,7 @@ std::vector<NDArray> Function::operator()(absl::Span<const NDArray> args) const 
         const NDArray& a = args[i];
         const Layout& l = t->args[i];
         same = a.dtype() == l.dtype && SameDims(a.shape(), l.shape) &&
-               SameDims(a.strides(), l.strides) &&
-               reinterpret_cast<uintptr_t>(a.data()) % kBufferAlignment == l.alignment;
+               SameDims(a.strides(), l.strides);
       }
       if (same) {
         trace = t;
@@ -166,8 +181,9 @@ std::vector<NDArray> Function::operator()(absl::Span<const NDArray> args) const 
     }
   }
   if (trace == nullptr) {
-    const std::vector<Array<>> results = impl_->f(Wrap(args));
-    auto fresh = std::make_shared<const Trace>(ValueOrThrow(MakeTrace(args, results)));
+    const std::vector<NDArray> traced = Distinct(args);
+    const std::vector<Array<>> results = impl_->f(Wrap(traced));
+    auto fresh = std::make_shared<const Trace>(ValueOrThrow(MakeTrace(traced, results)));
     {
       std::lock_guard<std::mutex> lock(impl_->mu);
       impl_->traces.push_back(fresh);

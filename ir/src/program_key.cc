@@ -62,8 +62,11 @@ GraphSignature Sign(absl::Span<const NodePtr> roots, absl::Span<const NDArray> o
       case NodeKind::kRandom: {
         const NDArray& a = n->array();
         for (int64_t st : a.strides()) put(st);
-        put(static_cast<int64_t>(reinterpret_cast<uintptr_t>(a.data()) % kBufferAlignment) |
-            static_cast<int64_t>(a.buffer()->file_backed()) << 8);
+        // Not the address's alignment: kernels load with no alignment
+        // assumed, so one Program serves NumPy's 16-byte aligned arrays and
+        // the pool's 64-byte aligned ones alike. (Outputs' alignment matters,
+        // for streaming stores: given outputs' is in the key, below.)
+        put(static_cast<int64_t>(a.buffer()->file_backed()));
         if (n->kind() == NodeKind::kRandom) {
           put(static_cast<int64_t>(n->seed()));
           put(static_cast<int64_t>(n->stream()));

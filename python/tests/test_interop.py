@@ -194,17 +194,15 @@ def test_jit_traces_once_per_layout():
         np.testing.assert_allclose(r, np.exp(a) * b + 1)
         np.testing.assert_allclose(s, a.sum(axis=0))
     assert (len(calls), g.traces()) == (1, 1)
-    # New arrays of the same dtypes and shapes replay, unless their memory's
-    # alignment class differs (kernels are specialised to aligned loads):
-    # NumPy's small arrays are 16-byte aligned, some also 64-byte.
+    # New arrays of the same dtypes and shapes replay, wherever NumPy put
+    # them (16-byte aligned, sometimes 64).
     for k in range(6):
         r, s = g(a * k, b)
         np.testing.assert_allclose(r, np.exp(a * k) * b + 1)
         np.testing.assert_allclose(s, (a * k).sum(axis=0))
-    assert len(calls) == g.traces() <= 4
-    before = g.traces()
+    assert (len(calls), g.traces()) == (1, 1)
     g(a[:, :2].astype(np.float32), b[:, :2])  # another layout: traced again
-    assert g.traces() == before + 1
+    assert g.traces() == 2
 
 
 def test_jit_errors_are_the_functions():

@@ -182,7 +182,8 @@ Leaves CollectLeaves(absl::Span<const NodePtr> roots);
 
 // A key equal for two sets of roots exactly when one Program serves both:
 // the same structure (kinds, ops, dtypes, shapes, axes, sharing), leaves of
-// the same layout (dtype, shape, strides, 64-byte alignment class), random
+// the same layout (dtype, shape, strides; out= arrays also their 64-byte
+// alignment class, which decides streaming stores), random
 // leaves of the same seeds and scalar leaves of the same values (a Program
 // binds scalar leaves at run time, but may hold constants simplification
 // derived from them).
