@@ -101,7 +101,21 @@ py::object Scalar(const Array<>& a, const char* what) {
 }  // namespace
 
 void BindArray(py::module_& m) {
-  py::class_<Array<>> cls(m, "Array");
+  py::class_<Array<>> cls(m, "Array", py::buffer_protocol());
+  // memoryview(x), bytes(x), and any consumer of Python's buffer protocol:
+  // the computed value's memory. The handle keeps its computed value, and
+  // the view keeps the handle.
+  cls.def_buffer([](const Array<>& a) {
+    const NDArray v = Computed(a);
+    static const char* const kFormats[] = {"?", "b", "h", "i", "q", "B",  "H",
+                                           "I", "Q", "e", "f", "d", "Zf", "Zd"};
+    static_assert(sizeof(kFormats) / sizeof(kFormats[0]) == kNumDTypes);
+    const Dims shape = v.shape(), strides = v.strides();
+    return py::buffer_info(v.data(), v.itemsize(), kFormats[static_cast<int>(v.dtype())], v.ndim(),
+                           std::vector<py::ssize_t>(shape.begin(), shape.end()),
+                           std::vector<py::ssize_t>(strides.begin(), strides.end()),
+                           !v.writeable());
+  });
   cls.def(py::init([](py::handle obj) {
             EngineLock lock;
             return Check(script::ToArray(ToValue(obj, "ndjit.asarray"), "ndjit.asarray"));

@@ -288,3 +288,18 @@ def test_structured_arrays_are_records_read_in_place():
     np.testing.assert_array_equal(part["t"], [1, 3])
     with pytest.raises(ValueError, match="no field"):
         r["speed"]
+
+
+def test_buffer_protocol_hands_out_the_computed_memory():
+    x = ndjit.asarray(np.arange(6, dtype=np.float32).reshape(2, 3)) * 2
+    m = memoryview(x)
+    assert (m.format, m.shape, m.strides, m.readonly) == ("f", (2, 3), (12, 4), False)
+    assert m.tolist() == [[0.0, 2.0, 4.0], [6.0, 8.0, 10.0]]
+    assert np.shares_memory(np.asarray(m), x.numpy())
+    z = ndjit.asarray(np.array([1 + 2j, 3j]))
+    np.testing.assert_array_equal(np.asarray(memoryview(z)), [1 + 2j, 3j])
+    r = np.arange(3.0)
+    r.flags.writeable = False
+    assert memoryview(ndjit.asarray(r)).readonly
+    h = ndjit.asarray(np.array([1.5, -2], dtype=np.float16))
+    assert memoryview(h).format == "e"
