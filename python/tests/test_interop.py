@@ -303,3 +303,16 @@ def test_buffer_protocol_hands_out_the_computed_memory():
     assert memoryview(ndjit.asarray(r)).readonly
     h = ndjit.asarray(np.array([1.5, -2], dtype=np.float16))
     assert memoryview(h).format == "e"
+
+
+@pytest.mark.parametrize("env,want", [({"OMP_NUM_THREADS": "1"}, 1),
+                                      ({"OMP_NUM_THREADS": "2,1"}, 2),
+                                      ({"OMP_NUM_THREADS": "1", "NDJIT_NUM_THREADS": "2"}, 2)])
+def test_thread_count_from_the_environment(env, want):
+    import os
+    full = {k: v for k, v in os.environ.items()
+            if k not in ("OMP_NUM_THREADS", "NDJIT_NUM_THREADS")}
+    full.update(env)
+    out = subprocess.run([sys.executable, "-c", "import ndjit; print(ndjit.get_num_threads())"],
+                         env=full, capture_output=True, check=True)
+    assert int(out.stdout) == want
