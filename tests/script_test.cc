@@ -123,6 +123,24 @@ TEST(ScriptTest, WritesDoNotReachValuesBuiltBefore) {
             "array([ 1.68294197, -0.31705803, -2.31705803, -4.31705803, -6.31705803])\n");
 }
 
+TEST(ScriptTest, IndexingWithArraysFollowsNumPy) {
+  Session s;
+  const std::string cut =
+      "# an array index computed its operands (the result's size comes from their values): a "
+      "fused graph ends there\n";
+  EXPECT_EQ(Exec(s, "a = arange(12).reshape(3, 4)"), "");
+  EXPECT_EQ(Exec(s, "a[a % 3 == 0]"), cut + "array([0, 3, 6, 9])\n");
+  EXPECT_EQ(Exec(s, "a[[0, 2], 1:3]"), cut + "array([[ 1,  2],\n       [ 9, 10]])\n");
+  EXPECT_EQ(Exec(s, "a[:, [1, -1]].sum(axis=0)"), cut + "array([15, 21])\n");
+  EXPECT_EQ(Exec(s, "a[[0, 2], [1, 3]]"), cut + "array([ 1, 11])\n");
+  EXPECT_EQ(Exec(s, "a[[0, 5]]"), "error: index 5 is out of bounds for axis 0 with size 3");
+  EXPECT_EQ(Exec(s, "a[array([True, False])]"),
+            "error: boolean index did not match indexed array along dimension 0; dimension is 3 "
+            "but corresponding boolean dimension is 2");
+  EXPECT_EQ(Exec(s, "a[array([0.5])]"),
+            "error: arrays used as indices must be of integer (or boolean) type, not float64");
+}
+
 TEST(ScriptTest, CallsAreCheckedAgainstPythonSignatures) {
   Session s;
   EXPECT_EQ(Exec(s, "x = arange(6.).reshape(2, 3)"), "");
@@ -406,7 +424,8 @@ TEST(ScriptTest, RecordArraysAndListLiterals) {
             "error: dtype(): a field is a tuple (name, format) or (name, format, shape), not "
             "('a',)");
   EXPECT_EQ(Exec(s, "zeros(2, dtype=int32)['a']"),
-            "error: only integers, slices (`:`), ellipsis (`...`) and None are valid indices");
+            "error: only integers, slices (`:`), ellipsis (`...`), numpy.newaxis (`None`) and "
+            "integer or boolean arrays are valid indices");
   // List literals make arrays as NumPy infers them.
   EXPECT_EQ(Exec(s, "array([[1, 2], [3, 4]])"), "array([[1, 2],\n       [3, 4]])\n");
   EXPECT_EQ(Exec(s, "array([True, False]), array([1, 2.5]), [1, (2, 3)]"),
@@ -430,7 +449,8 @@ TEST(ScriptTest, ExplorerShowsAStreamedEvaluation) {
             "streamed: 14 chunks in 2 pass(es) along the first axis of the memory-mapped "
             "inputs (chunk budget 65536 bytes); each kernel shown once");
   EXPECT_EQ(Exec(s, "(x - x.mean())[[0, 99999]]"),
-            "error: only integers, slices (`:`), ellipsis (`...`) and None are valid indices");
+            "# an array index computed its operands (the result's size comes from their "
+            "values): a fused graph ends there\narray([-49999.5,  49999.5], dtype=float32)\n");
   EXPECT_EQ(Exec(s, "take(x - x.mean(), [0, 99999])"),
             "array([-49999.5,  49999.5], dtype=float32)\n");
   SetStreamChunkBytes(budget);

@@ -167,6 +167,24 @@ Array<> full(Dims shape, double value, DType dtype) {
 
 Array<> arange(int64_t n, DType dtype) { return Array<>(ValueOrThrow(NDArray::Arange(n, dtype))); }
 
+Array<> index(const Array<>& a, absl::Span<const ArrayIndexItem> items) {
+  std::vector<const Array<>*> operands{&a};
+  for (const ArrayIndexItem& item : items) {
+    if (const auto* x = std::get_if<Array<>>(&item)) operands.push_back(x);
+  }
+  EvaluateAll(operands);
+  internal::CountSelection();
+  std::vector<AdvancedItem> adv;
+  for (const ArrayIndexItem& item : items) {
+    if (const auto* x = std::get_if<Array<>>(&item)) {
+      adv.emplace_back(x->array());
+    } else {
+      adv.emplace_back(std::get<IndexItem>(item));
+    }
+  }
+  return Array<>(ValueOrThrow(AdvancedIndex(a.array(), adv)));
+}
+
 Array<> take(const Array<>& a, const Array<>& indices, std::optional<int64_t> axis) {
   const NDArray source = axis ? a.array() : ValueOrThrow(a.array().Reshape({-1}));
   return Array<>(ValueOrThrow(Take(source, indices.array(), axis.value_or(0))));

@@ -17,6 +17,7 @@ namespace {
 std::atomic<int64_t> g_evaluations{0};
 std::atomic<int64_t> g_fixed_before_write{0};
 std::atomic<int64_t> g_graph_cuts{0};
+std::atomic<int64_t> g_selections{0};
 
 Backend EffectiveBackend(Backend requested) {
   static const bool force_reference = [] {
@@ -56,6 +57,7 @@ absl::StatusOr<std::vector<NDArray>> Compute(absl::Span<const ir::NodePtr> outpu
 
 void CountEvaluation() { g_evaluations.fetch_add(1, std::memory_order_relaxed); }
 void CountGraphCut() { g_graph_cuts.fetch_add(1, std::memory_order_relaxed); }
+void CountSelection() { g_selections.fetch_add(1, std::memory_order_relaxed); }
 void CountFixedValues(int64_t n) {
   if (n > 0) g_fixed_before_write.fetch_add(n, std::memory_order_relaxed);
 }
@@ -76,6 +78,7 @@ EvalStats GetEvalStats() {
   s.programs_reused = e.programs_reused;
   s.fixed_before_write = g_fixed_before_write.load(std::memory_order_relaxed);
   s.graph_cuts = g_graph_cuts.load(std::memory_order_relaxed);
+  s.selections = g_selections.load(std::memory_order_relaxed);
   s.stream_chunks = e.stream_chunks;
   s.stream_passes = e.stream_passes;
   return s;

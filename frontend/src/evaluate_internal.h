@@ -20,5 +20,6 @@ void CountEvaluation();
 // Counts values fixed before an out= write (EvalStats::fixed_before_write).
 void CountFixedValues(int64_t n);
 void CountGraphCut();
+void CountSelection();
 
 }  // namespace ndjit::internal

@@ -288,6 +288,8 @@ struct Session::Impl {
     absl::StatusOr<Value> obj = Eval(*n.kids[0]);
     if (!obj.ok()) return obj;
     std::vector<IndexItem> items;
+    std::vector<ArrayIndexItem> advanced;  // the same, with index arrays
+    bool any_array = false;
     std::vector<Value> keys;  // field names, for record arrays
     for (size_t k = 1; k < n.kids.size(); ++k) {
       const Node& item = *n.kids[k];
@@ -310,10 +312,20 @@ struct Session::Impl {
           items.push_back(v->i);
         } else if (v->kind == Value::kString && obj->kind == Value::kRecords) {
           keys.push_back(*v);
+          continue;
+        } else if (v->kind == Value::kArray || v->kind == Value::kList) {
+          absl::StatusOr<Array<>> x = ToArray(*v, "index");
+          if (!x.ok()) return x.status();
+          advanced.push_back(*std::move(x));
+          any_array = true;
+          continue;
         } else {
-          return Bad("only integers, slices (`:`), ellipsis (`...`) and None are valid indices");
+          return Bad(
+              "only integers, slices (`:`), ellipsis (`...`), numpy.newaxis (`None`) and "
+              "integer or boolean arrays are valid indices");
         }
       }
+      advanced.push_back(items.back());  // every branch that gets here added an item
     }
     if (obj->kind == Value::kTuple) {
       if (items.size() != 1 || !std::holds_alternative<int64_t>(items[0])) {
@@ -329,6 +341,7 @@ struct Session::Impl {
     if (obj->kind != Value::kArray)
       return Bad(absl::StrCat("'", Repr(*obj), "' is not subscriptable"));
     try {
+      if (any_array) return Value::Arr(index(obj->array, advanced));
       return Value::Arr(obj->array.index(items));
     } catch (const Error& e) {
       return absl::Status(e.code(), e.what());
@@ -720,6 +733,11 @@ absl::StatusOr<std::string> Session::Execute(absl::string_view line) {
     if (const int64_t n = after.fixed_before_write - before.fixed_before_write; n > 0) {
       note = absl::StrCat("# computed ", n, " lazy value", n == 1 ? "" : "s",
                           " reading the written array before the write\n");
+    }
+    if (after.selections > before.selections) {
+      absl::StrAppend(&note,
+                      "# an array index computed its operands (the result's size comes from "
+                      "their values): a fused graph ends there\n");
     }
     if (after.graph_cuts > before.graph_cuts) {
       absl::StrAppend(&note, "# cut: the value had grown past ", kMaxGraphOps,

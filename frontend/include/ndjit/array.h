@@ -20,6 +20,7 @@
 #include <string>
 #include <type_traits>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "ndjit/error.h"
@@ -274,6 +275,13 @@ Array<> clip(const Array<>& a, S lo, R hi) {
 // the result is an array leaf (a shuffled batch of rows, for instance).
 Array<> take(const Array<>& a, const Array<>& indices, std::optional<int64_t> axis = std::nullopt);
 
+// NumPy's advanced indexing: a[mask], a[[0, 2]], a[:, idx, 1:], a[i, j]
+// (runtime's AdvancedIndex for the rules). Its size or order comes from the
+// values of the index arrays, so it computes `a` and them (one evaluation)
+// and copies what they select: a new array leaf, where a fused graph ends.
+using ArrayIndexItem = std::variant<IndexItem, Array<>>;
+Array<> index(const Array<>& a, absl::Span<const ArrayIndexItem> items);
+
 // --- Reductions ---------------------------------------------------------------
 // NumPy's reductions with its result dtypes (sum of int32 is int64, mean of
 // ints is float64, argmax is int64), NaN rules (max propagates NaN) and
@@ -348,6 +356,9 @@ struct EvalStats {
   // Values built of more than kMaxGraphOps ops, whose inputs were computed
   // when they were made.
   int64_t graph_cuts = 0;
+  // Advanced indexes (index(), a[mask] in the language), each of which
+  // computed its operands.
+  int64_t selections = 0;
 };
 
 // A value built of more ops than this (ir::Node::tree_ops: a long chain of

@@ -146,6 +146,15 @@ absl::Status CopyTo(const NDArray& dst, const NDArray& src, Casting casting = Ca
 // a.shape[:axis] + indices.shape + a.shape[axis+1:]. Out-of-range indices
 // are NumPy's IndexError text.
 absl::StatusOr<NDArray> Take(const NDArray& a, const NDArray& indices, int64_t axis = 0);
+// NumPy's advanced indexing, a[[0, 2]], a[mask], a[:, idx, 1:], a[i, j]: an
+// item is a basic one or an array, integers indexing one dim (negative from
+// the end), booleans as many dims as they have (their true positions). The
+// arrays broadcast together; their dims replace the indexed ones in place
+// when the arrays are adjacent in the index, else come first. A new array;
+// NumPy's IndexError texts for a mask of the wrong shape and for indices out
+// of range.
+using AdvancedItem = std::variant<IndexItem, NDArray>;
+absl::StatusOr<NDArray> AdvancedIndex(const NDArray& a, absl::Span<const AdvancedItem> items);
 // Whether the byte ranges the two arrays span overlap (np.may_share_memory).
 bool MayShareMemory(const NDArray& a, const NDArray& b);
 // NumPy's repr: "array([[0, 1],\n       [2, 3]], dtype=int32)".

@@ -1,0 +1,102 @@
+// Advanced indexing against NumPy's results (computed by hand from NumPy's
+// rules and checked with NumPy 1.24).
+#include <vector>
+
+#include "gtest/gtest.h"
+#include "ndjit/runtime/ndarray.h"
+#include "test_util.h"
+
+namespace ndjit {
+namespace {
+
+using testing::Iota;
+using testing::Values;
+
+NDArray Ints(Dims shape, std::vector<int64_t> v) { return *NDArray::FromValues<int64_t>(shape, v); }
+NDArray Bools(Dims shape, std::vector<bool> v) {
+  NDArray a = *NDArray::Zeros(shape, DType::kBool);
+  for (size_t i = 0; i < v.size(); ++i) reinterpret_cast<bool*>(a.data())[i] = v[i];
+  return a;
+}
+
+TEST(AdvancedIndex, IntegerArraysInPlaceOfTheirDim) {
+  const NDArray a = Iota({3, 4});
+  NDArray rows = *AdvancedIndex(a, {Ints({2}, {0, 2})});  // a[[0, 2]]
+  EXPECT_EQ(rows.shape(), Dims({2, 4}));
+  EXPECT_EQ(Values<int64_t>(rows), (std::vector<int64_t>{0, 1, 2, 3, 8, 9, 10, 11}));
+  NDArray cols = *AdvancedIndex(a, {IndexItem{Slice{}}, Ints({2}, {1, -1})});  // a[:, [1, -1]]
+  EXPECT_EQ(cols.shape(), Dims({3, 2}));
+  EXPECT_EQ(Values<int64_t>(cols), (std::vector<int64_t>{1, 3, 5, 7, 9, 11}));
+  NDArray pts = *AdvancedIndex(a, {Ints({2}, {0, 2}), Ints({2}, {1, 3})});  // a[[0,2],[1,3]]
+  EXPECT_EQ(pts.shape(), Dims({2}));
+  EXPECT_EQ(Values<int64_t>(pts), (std::vector<int64_t>{1, 11}));
+  // a[[[0], [2]], [1, 3]]: the index arrays broadcast to (2, 2).
+  NDArray grid = *AdvancedIndex(a, {Ints({2, 1}, {0, 2}), Ints({2}, {1, 3})});
+  EXPECT_EQ(grid.shape(), Dims({2, 2}));
+  EXPECT_EQ(Values<int64_t>(grid), (std::vector<int64_t>{1, 3, 9, 11}));
+  // a[1, [0, 3]]: the integer counts as an index array beside it.
+  NDArray mixed = *AdvancedIndex(a, {IndexItem{int64_t{1}}, Ints({2}, {0, 3})});
+  EXPECT_EQ(mixed.shape(), Dims({2}));
+  EXPECT_EQ(Values<int64_t>(mixed), (std::vector<int64_t>{4, 7}));
+}
+
+TEST(AdvancedIndex, ArraysSeparatedBySlicesPutTheirDimsFirst) {
+  const NDArray b = Iota({2, 3, 4});
+  // b[[0, 1], :, [1, 2]] has shape (2, 3): r[i, j] = b[i0[i], j, i2[i]].
+  NDArray r = *AdvancedIndex(b, {Ints({2}, {0, 1}), IndexItem{Slice{}}, Ints({2}, {1, 2})});
+  EXPECT_EQ(r.shape(), Dims({2, 3}));
+  EXPECT_EQ(Values<int64_t>(r), (std::vector<int64_t>{1, 5, 9, 14, 18, 22}));
+  // b[:, [2, 0], 1:3] keeps the array's dim in place, between the slices.
+  NDArray s = *AdvancedIndex(
+      b, {IndexItem{Slice{}}, Ints({2}, {2, 0}), IndexItem{Slice{1, 3, std::nullopt}}});
+  EXPECT_EQ(s.shape(), Dims({2, 2, 2}));
+  EXPECT_EQ(Values<int64_t>(s), (std::vector<int64_t>{9, 10, 1, 2, 21, 22, 13, 14}));
+  // b[..., [3]] with an ellipsis.
+  NDArray e = *AdvancedIndex(b, {IndexItem{Ellipsis{}}, Ints({1}, {3})});
+  EXPECT_EQ(e.shape(), Dims({2, 3, 1}));
+  EXPECT_EQ(Values<int64_t>(e), (std::vector<int64_t>{3, 7, 11, 15, 19, 23}));
+}
+
+TEST(AdvancedIndex, BooleanMasks) {
+  const NDArray a = Iota({3, 4});
+  std::vector<bool> even;
+  for (int i = 0; i < 12; ++i) even.push_back(i % 3 == 0);
+  NDArray flat = *AdvancedIndex(a, {Bools({3, 4}, even)});  // a[a % 3 == 0]
+  EXPECT_EQ(flat.shape(), Dims({4}));
+  EXPECT_EQ(Values<int64_t>(flat), (std::vector<int64_t>{0, 3, 6, 9}));
+  NDArray rows = *AdvancedIndex(a, {Bools({3}, {true, false, true})});
+  EXPECT_EQ(rows.shape(), Dims({2, 4}));
+  EXPECT_EQ(Values<int64_t>(rows), (std::vector<int64_t>{0, 1, 2, 3, 8, 9, 10, 11}));
+  NDArray cols = *AdvancedIndex(a, {IndexItem{Slice{}}, Bools({4}, {false, true, false, true})});
+  EXPECT_EQ(cols.shape(), Dims({3, 2}));
+  EXPECT_EQ(Values<int64_t>(cols), (std::vector<int64_t>{1, 3, 5, 7, 9, 11}));
+  NDArray none = *AdvancedIndex(a, {Bools({3}, {false, false, false})});
+  EXPECT_EQ(none.shape(), Dims({0, 4}));
+}
+
+TEST(AdvancedIndex, NumpysErrors) {
+  const NDArray a = Iota({3, 4});
+  absl::StatusOr<NDArray> mask = AdvancedIndex(a, {Bools({4}, {true, true, false, false})});
+  ASSERT_FALSE(mask.ok());
+  EXPECT_EQ(mask.status().message(),
+            "boolean index did not match indexed array along dimension 0; dimension is 3 but "
+            "corresponding boolean dimension is 4");
+  absl::StatusOr<NDArray> range = AdvancedIndex(a, {Ints({2}, {0, 5})});
+  ASSERT_FALSE(range.ok());
+  EXPECT_EQ(range.status().message(), "index 5 is out of bounds for axis 0 with size 3");
+  absl::StatusOr<NDArray> neg = AdvancedIndex(a, {IndexItem{Slice{}}, Ints({1}, {-5})});
+  ASSERT_FALSE(neg.ok());
+  EXPECT_EQ(neg.status().message(), "index -5 is out of bounds for axis 1 with size 4");
+  absl::StatusOr<NDArray> floats = AdvancedIndex(a, {*NDArray::Zeros({2}, DType::kFloat64)});
+  ASSERT_FALSE(floats.ok());
+  EXPECT_NE(floats.status().message().find("integer (or boolean) type"), std::string::npos);
+  absl::StatusOr<NDArray> shapes = AdvancedIndex(a, {Ints({2}, {0, 1}), Ints({3}, {0, 1, 2})});
+  ASSERT_FALSE(shapes.ok());
+  EXPECT_NE(shapes.status().message().find("could not be broadcast together"), std::string::npos);
+  absl::StatusOr<NDArray> many = AdvancedIndex(a, {Ints({1}, {0}), Ints({1}, {0}), Ints({1}, {0})});
+  ASSERT_FALSE(many.ok());
+  EXPECT_NE(many.status().message().find("too many indices"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace ndjit
