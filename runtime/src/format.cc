@@ -161,10 +161,16 @@ bool NonFinite(absl::string_view s) {
 }
 
 Column Measure(const std::string& s, bool is_float) {
-  if (is_float && NonFinite(s)) return {0, 0, s.size()};
-  const size_t dot = s.find('.');
-  if (dot == std::string::npos) return {s.size(), 0, 0};
-  return {dot, s.size() - dot, 0};
+  Column c;
+  if (is_float && NonFinite(s)) {
+    c.whole = s.size();
+  } else if (const size_t dot = s.find('.'); dot == std::string::npos) {
+    c.left = s.size();
+  } else {
+    c.left = dot;
+    c.right = s.size() - dot;
+  }
+  return c;
 }
 
 // `s` padded to `col`, with `suffix` ("j") before the right padding.
