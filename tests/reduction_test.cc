@@ -187,6 +187,36 @@ TEST(ReductionTest, NaNPropagatesThroughMaxAndArgmaxFindsTheFirstNaN) {
   EXPECT_TRUE(any(a).item<bool>());  // NaN is truthy
 }
 
+TEST(ReductionTest, NanReductionsSkipNaNs) {
+  // Row 1 is all NaN.
+  const std::vector<double> v = {1, NAN, 4, NAN, NAN, NAN, -2, 8, NAN};
+  Array<> a(*NDArray::FromValues<double>({3, 3}, v));
+  EXPECT_EQ(nansum(a).item<double>(), 11.0);
+  EXPECT_EQ(nanprod(a).item<double>(), -64.0);
+  EXPECT_EQ(nanmax(a).item<double>(), 8.0);
+  EXPECT_EQ(nanmin(a).item<double>(), -2.0);
+  EXPECT_DOUBLE_EQ(nanmean(a).item<double>(), 11.0 / 4);
+  EXPECT_DOUBLE_EQ(nanvar(a).item<double>(), (1 + 16 + 4 + 64) / 4.0 - (11.0 / 4) * (11.0 / 4));
+  EXPECT_EQ(nanargmax(a).item<int64_t>(), 7);
+  const NDArray rows = nanmax(a, 1).array();
+  EXPECT_EQ(*rows.Item<double>({0}), 4.0);
+  EXPECT_TRUE(std::isnan(*rows.Item<double>({1})));  // NumPy: NaN (and a warning)
+  EXPECT_EQ(*nansum(a, 1).array().Item<double>({1}), 0.0);
+  EXPECT_TRUE(std::isnan(*nanmean(a, 1).array().Item<double>({1})));
+  EXPECT_FALSE(std::isnan(*nanvar(a, 1, 1).array().Item<double>({0})));
+  EXPECT_TRUE(std::isnan(*nanstd(a, 0, 2).array().Item<double>({0})));  // 2 values, ddof 2
+  try {
+    nanargmin(a, 1).eval();
+    FAIL() << "nanargmin over a slice of NaNs must raise";
+  } catch (const Error& err) {
+    EXPECT_STREQ(err.what(), "All-NaN slice encountered");
+  }
+  // Integers have no NaN: the plain reductions, with their dtypes.
+  Array<> i(*NDArray::Arange(6, DType::kInt32));
+  EXPECT_EQ(nansum(i).dtype(), DType::kInt64);
+  EXPECT_EQ(nanmean(i).item<double>(), 2.5);
+}
+
 TEST(ReductionTest, EmptyInputsFollowNumPy) {
   Array<> e(*NDArray::Zeros({0}, DType::kFloat32));
   EXPECT_EQ(sum(e).item<double>(), 0);

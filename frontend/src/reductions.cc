@@ -169,4 +169,98 @@ Array<> logsumexp(const Array<>& a, Axis axis, bool keepdims) {
          shift(keepdims);
 }
 
+// --- nan-reductions: NaNs counted as absent ---------------------------------
+
+namespace {
+
+bool MayBeNaN(DType t) { return IsFloating(t) || IsComplex(t); }
+
+constexpr double kInf = std::numeric_limits<double>::infinity();
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+
+// `a` with its NaNs replaced by `fill` (typed as a Python number beside it).
+Array<> Filled(const Array<>& a, double fill) { return where(isnan(a), Weak(a, fill), a); }
+
+// max (or min) over the non-NaN elements; NaN where all are NaN.
+Array<> NanExtreme(bool is_max, const Array<>& a, Axis axis, bool keepdims) {
+  if (!MayBeNaN(a.dtype())) return is_max ? max(a, axis, keepdims) : min(a, axis, keepdims);
+  const Array<> f = Filled(a, is_max ? -kInf : kInf);
+  const Array<> m = is_max ? max(f, axis, keepdims) : min(f, axis, keepdims);
+  return where(all(isnan(a), axis, keepdims), Weak(m, kNaN), m);
+}
+
+// argmax (or argmin) over the non-NaN elements; NumPy's error for a slice
+// of NaNs only (which needs the values: it computes the mask's reduction).
+Array<> NanArg(bool is_max, const Array<>& a, std::optional<int64_t> axis, bool keepdims) {
+  if (!MayBeNaN(a.dtype())) return is_max ? argmax(a, axis, keepdims) : argmin(a, axis, keepdims);
+  const Array<> all_nan = any(all(isnan(a), axis ? Axis(*axis) : Axis()));
+  if (all_nan.item<bool>()) {
+    throw Error(absl::InvalidArgumentError("All-NaN slice encountered"));
+  }
+  const Array<> f = Filled(a, is_max ? -kInf : kInf);
+  return is_max ? argmax(f, axis, keepdims) : argmin(f, axis, keepdims);
+}
+
+}  // namespace
+
+Array<> nansum(const Array<>& a, Axis axis, bool keepdims, std::optional<DType> dtype) {
+  return sum(MayBeNaN(a.dtype()) ? Filled(a, 0.0) : a, axis, keepdims, dtype);
+}
+
+Array<> nanprod(const Array<>& a, Axis axis, bool keepdims, std::optional<DType> dtype) {
+  return prod(MayBeNaN(a.dtype()) ? Filled(a, 1.0) : a, axis, keepdims, dtype);
+}
+
+Array<> nanmax(const Array<>& a, Axis axis, bool keepdims) {
+  return NanExtreme(true, a, axis, keepdims);
+}
+
+Array<> nanmin(const Array<>& a, Axis axis, bool keepdims) {
+  return NanExtreme(false, a, axis, keepdims);
+}
+
+Array<> nanargmax(const Array<>& a, std::optional<int64_t> axis, bool keepdims) {
+  return NanArg(true, a, axis, keepdims);
+}
+
+Array<> nanargmin(const Array<>& a, std::optional<int64_t> axis, bool keepdims) {
+  return NanArg(false, a, axis, keepdims);
+}
+
+Array<> nanmean(const Array<>& a, Axis axis, bool keepdims, std::optional<DType> dtype) {
+  if (!MayBeNaN(a.dtype())) return mean(a, axis, keepdims, dtype);
+  const DType acc = dtype.value_or(FloatDType(a.dtype()));
+  const Array<> x = a.astype(acc);
+  const Array<> count = sum(logical_not(isnan(x)), axis, keepdims, RealOf(acc));
+  const Array<> m = sum(Filled(x, 0.0), axis, keepdims, acc) / count;
+  const DType result = dtype.value_or(a.dtype());
+  return m.dtype() == result ? m : m.astype(result);
+}
+
+Array<> nanvar(const Array<>& a, Axis axis, int64_t ddof, bool keepdims) {
+  if (!MayBeNaN(a.dtype())) return var(a, axis, ddof, keepdims);
+  const DType acc = FloatDType(a.dtype());
+  const DType real_acc = RealOf(acc);
+  const Array<> x = a.astype(acc);
+  const Array<> present = logical_not(isnan(x));
+  const Array<> count = sum(present, axis, true, real_acc);
+  const Array<> mu = sum(Filled(x, 0.0), axis, true, acc) / count;
+  const Array<> d = where(present, x - mu, Weak(x, 0.0));
+  const Array<> sq = IsComplex(acc) ? real(d * conjugate(d)) : d * d;
+  const Array<> dof = sum(present, axis, keepdims, real_acc) - static_cast<double>(ddof);
+  const Array<> v = sum(sq, axis, keepdims, real_acc) / dof;
+  // No degrees of freedom left: NaN, as NumPy (which warns).
+  const Array<> r = where(dof > 0.0, v, Weak(v, kNaN));
+  const DType result = a.dtype() == DType::kFloat16 ? DType::kFloat16 : real_acc;
+  return r.dtype() == result ? r : r.astype(result);
+}
+
+Array<> nanstd(const Array<>& a, Axis axis, int64_t ddof, bool keepdims) {
+  if (!MayBeNaN(a.dtype())) return stddev(a, axis, ddof, keepdims);
+  const Array<> v =
+      nanvar(a.dtype() == DType::kFloat16 ? a.astype(DType::kFloat32) : a, axis, ddof, keepdims);
+  const Array<> s = sqrt(v);
+  return a.dtype() == DType::kFloat16 ? s.astype(DType::kFloat16) : s;
+}
+
 }  // namespace ndjit

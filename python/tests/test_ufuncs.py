@@ -178,3 +178,33 @@ def test_float16_and_bool():
     close(np.maximum(ndjit.asarray(a), 0), np.maximum(a, np.float16(0)), np.float16)
     m = np.array([True, False, True])
     close(~ndjit.asarray(m), ~m, np.bool_)
+
+
+NAN_REDUCTIONS = ["nansum", "nanprod", "nanmax", "nanmin", "nanmean", "nanvar", "nanstd"]
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64, np.complex128, np.int32])
+@pytest.mark.parametrize("name", NAN_REDUCTIONS + ["nanargmax", "nanargmin"])
+@pytest.mark.parametrize("axis", [None, 0, 1])
+def test_nan_reductions(name, dtype, axis, rng):
+    if dtype == np.complex128 and name in ("nanmax", "nanmin", "nanargmax", "nanargmin"):
+        pytest.skip("NumPy orders complex numbers lexicographically; ndjit has no such max")
+    a = (rng.standard_normal((5, 6)) * 3).astype(dtype)
+    if np.issubdtype(dtype, np.inexact):
+        a[rng.random((5, 6)) < 0.3] = np.nan
+        if not name.startswith("nanarg"):
+            a[2, :] = np.nan  # a slice of NaNs only
+    f = getattr(np, name)
+    want = f(a, axis=axis)
+    got = np.asarray(f(ndjit.asarray(a), axis=axis))
+    assert got.dtype == np.asarray(want).dtype
+    tol = 2e-3 if dtype in (np.float16, np.float32) else 1e-12
+    np.testing.assert_allclose(got, want, rtol=tol, atol=tol, equal_nan=True)
+
+
+def test_nanargmax_of_a_nan_slice_is_numpys_error():
+    a = np.array([[1.0, np.nan], [np.nan, np.nan]])
+    with pytest.raises(ValueError, match="All-NaN slice encountered"):
+        np.nanargmax(ndjit.asarray(a), axis=1)
+    assert int(np.nanargmax(ndjit.asarray(a))) == 0

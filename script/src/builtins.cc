@@ -66,14 +66,17 @@ Fn Reduction(const std::string& name) {
     if (!x.ok()) return x.status();
     const bool keep = Truthy(Arg(a, "keepdims", 1000), false);
     const Value* axis_v = Arg(a, "axis", 1);
-    if (name == "argmax" || name == "argmin") {
+    if (name == "argmax" || name == "argmin" || name == "nanargmax" || name == "nanargmin") {
       std::optional<int64_t> axis;
       if (axis_v != nullptr && axis_v->kind != Value::kNone) {
         absl::StatusOr<int64_t> n = ToInt(*axis_v, "axis");
         if (!n.ok()) return n.status();
         axis = *n;
       }
-      return Value::Arr(name == "argmax" ? argmax(*x, axis, keep) : argmin(*x, axis, keep));
+      if (name == "argmax") return Value::Arr(argmax(*x, axis, keep));
+      if (name == "argmin") return Value::Arr(argmin(*x, axis, keep));
+      if (name == "nanargmax") return Value::Arr(nanargmax(*x, axis, keep));
+      return Value::Arr(nanargmin(*x, axis, keep));
     }
     absl::StatusOr<Axis> axis = ToAxis(axis_v);
     if (!axis.ok()) return axis.status();
@@ -91,13 +94,21 @@ Fn Reduction(const std::string& name) {
     if (name == "any") return Value::Arr(any(*x, *axis, keep));
     if (name == "all") return Value::Arr(all(*x, *axis, keep));
     if (name == "logsumexp") return Value::Arr(logsumexp(*x, *axis, keep));
+    if (name == "nansum") return Value::Arr(nansum(*x, *axis, keep, dtype));
+    if (name == "nanprod") return Value::Arr(nanprod(*x, *axis, keep, dtype));
+    if (name == "nanmean") return Value::Arr(nanmean(*x, *axis, keep, dtype));
+    if (name == "nanmax") return Value::Arr(nanmax(*x, *axis, keep));
+    if (name == "nanmin") return Value::Arr(nanmin(*x, *axis, keep));
     int64_t ddof = 0;
     if (const Value* d = Arg(a, "ddof", 1000)) {
       absl::StatusOr<int64_t> n = ToInt(*d, "ddof");
       if (!n.ok()) return n.status();
       ddof = *n;
     }
-    return Value::Arr(name == "var" ? var(*x, *axis, ddof, keep) : stddev(*x, *axis, ddof, keep));
+    if (name == "var") return Value::Arr(var(*x, *axis, ddof, keep));
+    if (name == "nanvar") return Value::Arr(nanvar(*x, *axis, ddof, keep));
+    if (name == "nanstd") return Value::Arr(nanstd(*x, *axis, ddof, keep));
+    return Value::Arr(stddev(*x, *axis, ddof, keep));
   };
 }
 
@@ -312,8 +323,10 @@ std::map<std::string, Fn>& Table() {
     };
     t["conj"] = t["conjugate"];
     t["true_divide"] = t["divide"];
-    for (const char* r : {"sum", "prod", "mean", "max", "min", "amax", "amin", "any", "all", "var",
-                          "std", "argmax", "argmin", "logsumexp"}) {
+    for (const char* r :
+         {"sum",     "prod",   "mean",   "max",    "min",    "amax",      "amin",     "any",
+          "all",     "var",    "std",    "argmax", "argmin", "logsumexp", "nansum",   "nanprod",
+          "nanmean", "nanmax", "nanmin", "nanvar", "nanstd", "nanargmax", "nanargmin"}) {
       t[r] = Reduction(r);
     }
     auto array_arg = [](Args& a, const char* fn) -> absl::StatusOr<Array<>> {

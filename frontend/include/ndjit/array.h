@@ -327,6 +327,25 @@ Array<> argmin(const Array<>& a, std::optional<int64_t> axis = std::nullopt, boo
 // log(sum(exp(a))) computed without overflow (scipy.special.logsumexp).
 Array<> logsumexp(const Array<>& a, Axis axis = {}, bool keepdims = false);
 
+// NumPy's nan-reductions: NaNs count as absent (integer and bool arrays have
+// none: the plain reductions). A slice of NaNs only gives 0 (nansum), 1
+// (nanprod), NaN (nanmax, nanmin, nanmean, nanvar, nanstd: NumPy warns), or
+// NumPy's ValueError (nanargmax, nanargmin, which compute the mask first).
+Array<> nansum(const Array<>& a, Axis axis = {}, bool keepdims = false,
+               std::optional<DType> dtype = std::nullopt);
+Array<> nanprod(const Array<>& a, Axis axis = {}, bool keepdims = false,
+                std::optional<DType> dtype = std::nullopt);
+Array<> nanmax(const Array<>& a, Axis axis = {}, bool keepdims = false);
+Array<> nanmin(const Array<>& a, Axis axis = {}, bool keepdims = false);
+Array<> nanmean(const Array<>& a, Axis axis = {}, bool keepdims = false,
+                std::optional<DType> dtype = std::nullopt);
+Array<> nanvar(const Array<>& a, Axis axis = {}, int64_t ddof = 0, bool keepdims = false);
+Array<> nanstd(const Array<>& a, Axis axis = {}, int64_t ddof = 0, bool keepdims = false);
+Array<> nanargmax(const Array<>& a, std::optional<int64_t> axis = std::nullopt,
+                  bool keepdims = false);
+Array<> nanargmin(const Array<>& a, std::optional<int64_t> axis = std::nullopt,
+                  bool keepdims = false);
+
 // Printing evaluates: NumPy's repr.
 inline std::ostream& operator<<(std::ostream& os, const Array<>& a) { return os << a.repr(); }
 
