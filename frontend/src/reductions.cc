@@ -2,7 +2,9 @@
 // min, max, any, all) and elementwise work around it (the rest).
 #include <limits>
 
+#include "absl/strings/str_cat.h"
 #include "ndjit/array.h"
+#include "ndjit/runtime/accumulate.h"
 
 namespace ndjit {
 namespace {
@@ -167,6 +169,56 @@ Array<> logsumexp(const Array<>& a, Axis axis, bool keepdims) {
   };
   return log(Fold(ir::Ufunc::kAdd, exp(x - shift(true)), axes, keepdims, x.dtype())) +
          shift(keepdims);
+}
+
+// --- running reductions -------------------------------------------------------
+
+namespace {
+
+Array<> Scan(AccumulateOp op, const Array<>& a, std::optional<int64_t> axis, DType dtype) {
+  const NDArray x = axis ? a.array() : ValueOrThrow(a.array().Reshape({-1}));
+  return Array<>(ValueOrThrow(Accumulate(x, op, axis.value_or(0), dtype)));
+}
+
+}  // namespace
+
+Array<> cumsum(const Array<>& a, std::optional<int64_t> axis, std::optional<DType> dtype) {
+  return Scan(AccumulateOp::kAdd, a, axis, dtype.value_or(SumDType(a.dtype())));
+}
+
+Array<> cumprod(const Array<>& a, std::optional<int64_t> axis, std::optional<DType> dtype) {
+  return Scan(AccumulateOp::kMultiply, a, axis, dtype.value_or(SumDType(a.dtype())));
+}
+
+Array<> accumulate(ir::Ufunc op, const Array<>& a, int64_t axis, std::optional<DType> dtype) {
+  const bool logical = op == ir::Ufunc::kLogicalAnd || op == ir::Ufunc::kLogicalOr;
+  AccumulateOp scan;
+  switch (op) {
+    case ir::Ufunc::kAdd:
+    case ir::Ufunc::kLogicalOr:
+      scan = AccumulateOp::kAdd;
+      break;
+    case ir::Ufunc::kMultiply:
+    case ir::Ufunc::kLogicalAnd:
+      scan = AccumulateOp::kMultiply;
+      break;
+    case ir::Ufunc::kMaximum:
+      scan = AccumulateOp::kMaximum;
+      break;
+    case ir::Ufunc::kMinimum:
+      scan = AccumulateOp::kMinimum;
+      break;
+    default:
+      throw Error(absl::InvalidArgumentError(
+          absl::StrCat("accumulate: ndjit accumulates add, multiply, maximum, minimum, "
+                       "logical_and and logical_or, not ",
+                       ir::Name(op))));
+  }
+  // logical_and / logical_or fold truth values: in bool whatever the input;
+  // add and multiply in sum's dtypes (NumPy widens small integers there too).
+  const bool widens = op == ir::Ufunc::kAdd || op == ir::Ufunc::kMultiply;
+  const DType t = logical ? DType::kBool : dtype.value_or(widens ? SumDType(a.dtype()) : a.dtype());
+  return Scan(scan, a, axis, t);
 }
 
 // --- nan-reductions: NaNs counted as absent ---------------------------------

@@ -128,6 +128,8 @@ def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
     elif method == "reduce" and name in _UFUNC_REDUCTIONS and len(inputs) == 1:
         kwargs.setdefault("axis", 0)
         r = _ndjit.call(_UFUNC_REDUCTIONS[name], inputs, kwargs, strict=False)
+    elif method == "accumulate" and name in _UFUNC_REDUCTIONS and len(inputs) == 1:
+        r = _ndjit.call("ufunc.accumulate", (name,) + inputs, kwargs, strict=False)
     else:
         r = NotImplemented
     if r is NotImplemented:

@@ -67,6 +67,14 @@ EngineLock::~EngineLock() { EngineMutex().unlock(); }
 
 void Raise(const absl::Status& status) {
   const std::string text(status.message());
+  // NumPy's AxisError is both an IndexError and a ValueError: by its text,
+  // whichever code the status carries.
+  if (absl::StrContains(text, "is out of bounds for array of dimension") ||
+      absl::StartsWith(text, "duplicate value in 'axis'")) {
+    py::object axis_error = py::module_::import("numpy").attr("AxisError");
+    PyErr_SetObject(axis_error.ptr(), py::str(text).ptr());
+    throw py::error_already_set();
+  }
   switch (status.code()) {
     case absl::StatusCode::kCancelled:
       PyErr_SetNone(PyExc_KeyboardInterrupt);
@@ -82,12 +90,6 @@ void Raise(const absl::Status& status) {
   // The language's parser marks syntax errors with the column.
   if (absl::StrContains(text, " (column ")) {
     PyErr_SetString(PyExc_SyntaxError, text.c_str());
-    throw py::error_already_set();
-  }
-  if (absl::StrContains(text, "is out of bounds for array of dimension") ||
-      absl::StartsWith(text, "duplicate value in 'axis'")) {
-    py::object axis_error = py::module_::import("numpy").attr("AxisError");
-    PyErr_SetObject(axis_error.ptr(), py::str(text).ptr());
     throw py::error_already_set();
   }
   if (Contains(text, {"out of bounds for axis", "only integers, slices", "too many indices",

@@ -208,3 +208,36 @@ def test_nanargmax_of_a_nan_slice_is_numpys_error():
     with pytest.raises(ValueError, match="All-NaN slice encountered"):
         np.nanargmax(ndjit.asarray(a), axis=1)
     assert int(np.nanargmax(ndjit.asarray(a))) == 0
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64, np.int8, np.int32,
+                                   np.uint16, np.bool_, np.complex64])
+def test_running_reductions(dtype, rng):
+    a = (rng.standard_normal((4, 5)) * 3).astype(dtype)
+    x = ndjit.asarray(a)
+    tol = 1e-3 if dtype == np.float16 else 1e-6
+    with np.errstate(all="ignore"):
+        for f in (np.cumsum, np.cumprod):
+            for axis in (None, 0, -1):
+                want = f(a, axis=axis)
+                got = np.asarray(f(x, axis=axis))
+                assert got.dtype == want.dtype
+                np.testing.assert_allclose(got, want, rtol=tol, equal_nan=True)
+        np.testing.assert_allclose(np.asarray(x.cumsum(axis=1)), a.cumsum(axis=1), rtol=tol)
+        for u in (np.add, np.multiply, np.maximum, np.minimum, np.logical_or, np.logical_and):
+            if dtype == np.complex64 and u in (np.maximum, np.minimum):
+                continue  # NumPy orders complex numbers; ndjit has no such order
+            want = u.accumulate(a, axis=1)
+            got = np.asarray(u.accumulate(x, axis=1))
+            assert got.dtype == want.dtype
+            np.testing.assert_allclose(got, want, rtol=tol, equal_nan=True)
+
+
+def test_running_reductions_propagate_nan_and_wrap_like_numpy():
+    a = np.array([1.0, np.nan, 3.0])
+    np.testing.assert_array_equal(np.asarray(np.maximum.accumulate(ndjit.asarray(a))),
+                                  np.maximum.accumulate(a))
+    big = np.array([2**62, 2**62, 2**62], dtype=np.int64)
+    np.testing.assert_array_equal(np.asarray(np.cumsum(ndjit.asarray(big))), np.cumsum(big))
+    with pytest.raises(np.AxisError):
+        np.cumsum(ndjit.asarray(np.ones((2, 3))), axis=2)

@@ -59,59 +59,6 @@ absl::StatusOr<Value> Random(bool normal, const Args& a) {
 }
 
 // Reductions share their argument handling: (a, axis, dtype/ddof, keepdims).
-Fn Reduction(const std::string& name) {
-  return [name](Args& a) -> absl::StatusOr<Value> {
-    if (a.pos.empty()) return Bad(absl::StrCat(name, "() missing required argument 'a'"));
-    absl::StatusOr<Array<>> x = ToArray(a.pos[0], name);
-    if (!x.ok()) return x.status();
-    const bool keep = Truthy(Arg(a, "keepdims", 1000), false);
-    const Value* axis_v = Arg(a, "axis", 1);
-    if (name == "argmax" || name == "argmin" || name == "nanargmax" || name == "nanargmin") {
-      std::optional<int64_t> axis;
-      if (axis_v != nullptr && axis_v->kind != Value::kNone) {
-        absl::StatusOr<int64_t> n = ToInt(*axis_v, "axis");
-        if (!n.ok()) return n.status();
-        axis = *n;
-      }
-      if (name == "argmax") return Value::Arr(argmax(*x, axis, keep));
-      if (name == "argmin") return Value::Arr(argmin(*x, axis, keep));
-      if (name == "nanargmax") return Value::Arr(nanargmax(*x, axis, keep));
-      return Value::Arr(nanargmin(*x, axis, keep));
-    }
-    absl::StatusOr<Axis> axis = ToAxis(axis_v);
-    if (!axis.ok()) return axis.status();
-    std::optional<DType> dtype;
-    if (const Value* d = Arg(a, "dtype", 1000); d != nullptr && d->kind != Value::kNone) {
-      absl::StatusOr<DType> t = ToDType(*d);
-      if (!t.ok()) return t.status();
-      dtype = *t;
-    }
-    if (name == "sum") return Value::Arr(sum(*x, *axis, keep, dtype));
-    if (name == "prod") return Value::Arr(prod(*x, *axis, keep, dtype));
-    if (name == "mean") return Value::Arr(mean(*x, *axis, keep, dtype));
-    if (name == "max" || name == "amax") return Value::Arr(max(*x, *axis, keep));
-    if (name == "min" || name == "amin") return Value::Arr(min(*x, *axis, keep));
-    if (name == "any") return Value::Arr(any(*x, *axis, keep));
-    if (name == "all") return Value::Arr(all(*x, *axis, keep));
-    if (name == "logsumexp") return Value::Arr(logsumexp(*x, *axis, keep));
-    if (name == "nansum") return Value::Arr(nansum(*x, *axis, keep, dtype));
-    if (name == "nanprod") return Value::Arr(nanprod(*x, *axis, keep, dtype));
-    if (name == "nanmean") return Value::Arr(nanmean(*x, *axis, keep, dtype));
-    if (name == "nanmax") return Value::Arr(nanmax(*x, *axis, keep));
-    if (name == "nanmin") return Value::Arr(nanmin(*x, *axis, keep));
-    int64_t ddof = 0;
-    if (const Value* d = Arg(a, "ddof", 1000)) {
-      absl::StatusOr<int64_t> n = ToInt(*d, "ddof");
-      if (!n.ok()) return n.status();
-      ddof = *n;
-    }
-    if (name == "var") return Value::Arr(var(*x, *axis, ddof, keep));
-    if (name == "nanvar") return Value::Arr(nanvar(*x, *axis, ddof, keep));
-    if (name == "nanstd") return Value::Arr(nanstd(*x, *axis, ddof, keep));
-    return Value::Arr(stddev(*x, *axis, ddof, keep));
-  };
-}
-
 // einsum's operands and options: (subscripts, *operands, optimize=).
 absl::StatusOr<std::pair<std::vector<Array<>>, PathStrategy>> EinsumArgs(const Args& a,
                                                                          const char* fn) {
@@ -323,12 +270,7 @@ std::map<std::string, Fn>& Table() {
     };
     t["conj"] = t["conjugate"];
     t["true_divide"] = t["divide"];
-    for (const char* r :
-         {"sum",     "prod",   "mean",   "max",    "min",    "amax",      "amin",     "any",
-          "all",     "var",    "std",    "argmax", "argmin", "logsumexp", "nansum",   "nanprod",
-          "nanmean", "nanmax", "nanmin", "nanvar", "nanstd", "nanargmax", "nanargmin"}) {
-      t[r] = Reduction(r);
-    }
+    AddReductions(t);
     auto array_arg = [](Args& a, const char* fn) -> absl::StatusOr<Array<>> {
       if (a.pos.empty()) return Bad(absl::StrCat(fn, "() missing required argument 'a'"));
       return ToArray(a.pos[0], fn);
@@ -567,9 +509,10 @@ std::map<std::string, Fn>& Table() {
 bool IsBuiltin(const std::string& name) { return Table().contains(name); }
 
 bool IsMethod(const std::string& name) {
-  static const char* kMethods[] = {
-      "sum",    "prod",   "mean",   "max",     "min",       "any",     "all", "var",   "std",
-      "argmax", "argmin", "astype", "reshape", "transpose", "squeeze", "dot", "trace", "diagonal"};
+  static const char* kMethods[] = {"sum",    "prod",   "mean",     "max",       "min",
+                                   "any",    "all",    "var",      "std",       "argmax",
+                                   "argmin", "astype", "reshape",  "transpose", "squeeze",
+                                   "dot",    "trace",  "diagonal", "cumsum",    "cumprod"};
   for (const char* m : kMethods) {
     if (name == m) return true;
   }

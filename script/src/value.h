@@ -150,6 +150,8 @@ using Fn = std::function<absl::StatusOr<Value>(Args&)>;
 void AddRecords(std::map<std::string, Fn>& table);
 // The composite ufuncs, *_like and copy (composites.cc).
 void AddComposites(std::map<std::string, Fn>& table);
+// The reductions, nan-reductions and running reductions (reductions.cc).
+void AddReductions(std::map<std::string, Fn>& table);
 absl::StatusOr<Value> RecordSubscript(const Value& records, const std::vector<Value>& keys,
                                       absl::Span<const IndexItem> items);
 absl::StatusOr<Value> RecordAttribute(const Value& records, const std::string& name);

@@ -327,6 +327,20 @@ Array<> argmin(const Array<>& a, std::optional<int64_t> axis = std::nullopt, boo
 // log(sum(exp(a))) computed without overflow (scipy.special.logsumexp).
 Array<> logsumexp(const Array<>& a, Axis axis = {}, bool keepdims = false);
 
+// np.cumsum / np.cumprod: running sums (products) along `axis`, over the
+// flattened array without one; sum's dtypes (integers in int64 or uint64).
+// A scan reads its own results, so `a` is computed first and the result is
+// a new array leaf. accumulate is ufunc.accumulate (np.maximum.accumulate)
+// for add, multiply, maximum and minimum (and logical_and / logical_or), in
+// NumPy's dtype unless given (sum's for add and multiply, bool for the
+// logical ones, else the input's), along `axis` (NumPy's default 0).
+Array<> cumsum(const Array<>& a, std::optional<int64_t> axis = std::nullopt,
+               std::optional<DType> dtype = std::nullopt);
+Array<> cumprod(const Array<>& a, std::optional<int64_t> axis = std::nullopt,
+                std::optional<DType> dtype = std::nullopt);
+Array<> accumulate(ir::Ufunc op, const Array<>& a, int64_t axis = 0,
+                   std::optional<DType> dtype = std::nullopt);
+
 // NumPy's nan-reductions: NaNs count as absent (integer and bool arrays have
 // none: the plain reductions). A slice of NaNs only gives 0 (nansum), 1
 // (nanprod), NaN (nanmax, nanmin, nanmean, nanvar, nanstd: NumPy warns), or

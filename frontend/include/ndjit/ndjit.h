@@ -15,6 +15,7 @@
 #include "ndjit/linalg.h"
 #include "ndjit/random.h"
 #include "ndjit/records.h"
+#include "ndjit/runtime/accumulate.h"
 #include "ndjit/runtime/arrow.h"
 #include "ndjit/runtime/buffer.h"
 #include "ndjit/runtime/cast.h"
