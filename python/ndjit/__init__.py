@@ -335,7 +335,7 @@ def jit(fn):
     """Traces `fn` (a function of arrays returning an array or a tuple of
     them) on its first call per set of argument layouts; later calls replay
     the compiled Program on the new arrays without running `fn`."""
-    traced = _ndjit.Traced(fn)
+    traced = _ndjit.jit_function(fn)
     functools.update_wrapper(traced, fn)
     return traced
 

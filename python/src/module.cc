@@ -7,7 +7,6 @@
 #include "module.h"
 #include "ndjit/codegen/profile.h"
 #include "ndjit/error.h"
-#include "ndjit/function.h"
 #include "ndjit/runtime/thread_pool.h"
 #include "ndjit/script.h"
 #include "signatures.h"
@@ -54,116 +53,6 @@ py::object Call(const std::string& name, const py::tuple& args, const py::dict& 
   }
   return FromValue(Check(std::move(v)));
 }
-
-std::vector<NDArray> Arrays(const py::sequence& xs, const char* what) {
-  std::vector<NDArray> out;
-  out.reserve(xs.size());
-  for (py::handle h : xs) {
-    if (py::isinstance<py::array>(h)) {
-      out.push_back(FromNumpy(py::reinterpret_borrow<py::array>(h)));
-      continue;
-    }
-    const Value v = ToValue(h, what);
-    out.push_back(Check(script::ToArray(v, what)).array());
-  }
-  return out;
-}
-
-py::list Numpys(const std::vector<NDArray>& rs) {
-  py::list out(rs.size());
-  for (size_t i = 0; i < rs.size(); ++i) out[i] = ToNumpy(rs[i]);
-  return out;
-}
-
-// A Python exception raised inside a traced function, carried across the
-// engine (which sees an ndjit::Error) and raised again as itself.
-thread_local std::optional<py::error_already_set> pending_python_error;
-
-// Below this many bytes of arguments a call keeps the GIL: releasing and
-// taking it back costs more than other threads would gain.
-constexpr int64_t kReleaseGilBytes = 256 << 10;
-
-std::vector<NDArray> RunFunction(const Function& f, const std::vector<NDArray>& args) {
-  int64_t bytes = 0;
-  for (const NDArray& a : args) bytes += a.nbytes();
-  try {
-    if (bytes < kReleaseGilBytes) return f(args);
-    py::gil_scoped_release unlocked;
-    return f(args);
-  } catch (const Error&) {
-    if (pending_python_error.has_value()) {
-      py::error_already_set e = std::move(*pending_python_error);
-      pending_python_error.reset();
-      throw e;
-    }
-    throw;
-  }
-}
-
-// numexpr's evaluate: an expression of named arrays, traced on its first
-// call per set of argument layouts. Numbers it reads are fixed in it.
-class Expression {
- public:
-  Expression(const std::string& text, std::vector<std::string> params, const py::dict& numbers) {
-    EngineLock lock;
-    for (auto [k, v] : numbers) {
-      const std::string name = k.cast<std::string>();
-      const Value n = ToValue(v, "evaluate");
-      if (n.kind == Value::kInt) session_.Set(name, n.i);
-      if (n.kind == Value::kFloat) session_.Set(name, n.f);
-      if (n.kind == Value::kBool) session_.Set(name, n.i != 0);
-      if (n.kind == Value::kComplex) session_.Set(name, n.c);
-    }
-    fn_ = Check(session_.Trace(text, std::move(params)));
-  }
-  py::object operator()(const py::sequence& args) {
-    EngineLock lock;
-    const std::vector<NDArray> in = Arrays(args, "evaluate");
-    const std::vector<NDArray> out = RunFunction(*fn_, in);
-    if (out.size() == 1) return ToNumpy(out[0]);
-    return py::tuple(Numpys(out));
-  }
-  int traces() const { return fn_->traces(); }
-
- private:
-  script::Session session_;
-  std::shared_ptr<const Function> fn_;
-};
-
-// ndjit.jit's engine: a Python function of arrays, traced into Programs.
-class Traced {
- public:
-  explicit Traced(py::function f)
-      : fn_(std::make_shared<Function>([f](const std::vector<Array<>>& xs) {
-          py::gil_scoped_acquire gil;
-          try {
-            py::tuple args(xs.size());
-            for (size_t i = 0; i < xs.size(); ++i) args[i] = py::cast(xs[i]);
-            py::object r = f(*args);
-            std::vector<Array<>> out;
-            const bool many = PyTuple_Check(r.ptr()) || PyList_Check(r.ptr());
-            for (py::handle h :
-                 many ? py::reinterpret_borrow<py::sequence>(r) : py::sequence(py::make_tuple(r))) {
-              out.push_back(Check(script::ToArray(ToValue(h, "jit"), "jit")));
-            }
-            return out;
-          } catch (py::error_already_set& e) {
-            const std::string text = e.what();
-            pending_python_error = std::move(e);
-            throw Error(absl::InvalidArgumentError(text));
-          }
-        })) {}
-  py::object operator()(const py::args& args) {
-    EngineLock lock;
-    const std::vector<NDArray> out = RunFunction(*fn_, Arrays(args, "jit"));
-    if (out.size() == 1) return ToNumpy(out[0]);
-    return py::tuple(Numpys(out));
-  }
-  int traces() const { return fn_->traces(); }
-
- private:
-  std::shared_ptr<Function> fn_;
-};
 
 script::Session& ExplorerSession() {
   static script::Session* s = new script::Session;  // outlives exit
@@ -212,15 +101,7 @@ PYBIND11_MODULE(_ndjit, m) {
     EvaluateAll(ptrs);
   });
   m.def("names", [](const std::string& expr) { return Check(script::Session::Names(expr)); });
-  py::class_<Expression>(m, "Expression")
-      .def(py::init<const std::string&, std::vector<std::string>, const py::dict&>())
-      .def("__call__", &Expression::operator())
-      .def_property_readonly("traces", &Expression::traces);
-  // dynamic_attr: ndjit.jit gives it the wrapped function's name and doc.
-  py::class_<Traced>(m, "Traced", py::dynamic_attr())
-      .def(py::init<py::function>())
-      .def("__call__", &Traced::operator())
-      .def("traces", &Traced::traces);
+  BindTraced(m);
   m.def("explain", [](const Array<>& x, const std::string& stage) {
     EngineLock lock;
     py::gil_scoped_release unlocked;

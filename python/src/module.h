@@ -9,6 +9,8 @@ namespace ndjit::python {
 void BindArray(pybind11::module_& m);
 // ndjit.Records (records.cc).
 void BindRecords(pybind11::module_& m);
+// ndjit.jit's functions and evaluate's expressions (traced.cc).
+void BindTraced(pybind11::module_& m);
 // Pickling lazy values as their graphs (pickle.cc).
 void BindPickle(pybind11::module_& m);
 

@@ -316,3 +316,20 @@ def test_thread_count_from_the_environment(env, want):
     out = subprocess.run([sys.executable, "-c", "import ndjit; print(ndjit.get_num_threads())"],
                          env=full, capture_output=True, check=True)
     assert int(out.stdout) == want
+
+
+def test_jit_functions_keep_their_name_and_check_their_calls():
+    def scaled(a, b):
+        """doc"""
+        return a * 2 + b
+
+    g = ndjit.jit(scaled)
+    assert g.__name__ == "scaled" and g.__doc__ == "doc" and g.__wrapped__ is scaled
+    x = np.arange(4.0)
+    np.testing.assert_array_equal(g(x, x), x * 3)
+    with pytest.raises(TypeError, match="by position"):
+        g(x, b=x)
+    with pytest.raises(TypeError, match="traced with 2"):
+        g(x)
+    with pytest.raises(TypeError):
+        g(x, "not an array")
