@@ -96,12 +96,12 @@ void Raise(const absl::Status& status) {
                       "index out of range"})) {
     throw py::index_error(text);
   }
-  if (Contains(text,
-               {"unexpected keyword argument", "positional argument", "missing required",
-                "takes no keyword", "must be an integer, not", "must be a number, not",
-                "not supported for the input types", "Cannot cast", "cannot cast",
-                "data type not understood", "is not callable", "is not subscriptable",
-                "unsupported operand", "multiple values for argument", "arguments, traced with"})) {
+  if (Contains(text, {"unexpected keyword argument", "positional argument", "missing required",
+                      "takes no keyword", "must be an integer, not", "must be a number, not",
+                      "not supported for the input types", "Cannot cast", "cannot cast",
+                      "data type not understood", "is not callable", "is not subscriptable",
+                      "unsupported operand", "multiple values for argument",
+                      "arguments, traced with", "expected an array or a number, not"})) {
     throw py::type_error(text);
   }
   throw py::value_error(text);
