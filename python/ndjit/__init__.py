@@ -130,6 +130,10 @@ def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
         r = _ndjit.call(_UFUNC_REDUCTIONS[name], inputs, kwargs, strict=False)
     elif method == "accumulate" and name in _UFUNC_REDUCTIONS and len(inputs) == 1:
         r = _ndjit.call("ufunc.accumulate", (name,) + inputs, kwargs, strict=False)
+    elif method == "outer" and name in _BUILTINS and len(inputs) == 2:
+        # op(a[..., None, ...], b): one fused broadcast, no (a, b)-shaped temporary.
+        a, b = asarray(inputs[0]), asarray(inputs[1])
+        r = _ndjit.call(name, (a.reshape(a.shape + (1,) * b.ndim), b), kwargs, strict=False)
     else:
         r = NotImplemented
     if r is NotImplemented:

@@ -128,6 +128,15 @@ def test_ufunc_reduce_method(rng):
     close(np.maximum.reduce(ndjit.asarray(a), axis=1), np.maximum.reduce(a, axis=1), np.float64)
 
 
+def test_ufunc_outer(rng):
+    a = rng.standard_normal((3, 2)).astype(np.float32)
+    b = rng.standard_normal(4).astype(np.float32)
+    for u in (np.multiply, np.subtract, np.maximum, np.arctan2, np.greater):
+        got = u.outer(ndjit.asarray(a), ndjit.asarray(b))
+        assert isinstance(got, ndjit.Array)
+        close(got, u.outer(a, b), np.float32)
+
+
 def test_where_clip_einsum_matmul(rng):
     a = rng.standard_normal((4, 5)).astype(np.float32)
     b = rng.standard_normal((5, 3)).astype(np.float32)
