@@ -21,8 +21,13 @@ bool IsScalar(const NodePtr& n, double v) {
 
 NodePtr SimplifyUfunc(Ufunc op, absl::Span<const NodePtr> inputs, DType dtype, Dims shape) {
   // The kept operand must already be the result: same dtype, same shape.
-  auto keep = [&](const NodePtr& x) -> NodePtr {
+  auto keep_view = [&](const NodePtr& x) -> NodePtr {
     return x->dtype() == dtype && x->shape() == shape ? x : nullptr;
+  };
+  // And not an array leaf: NumPy's ufuncs return new arrays, so `x * 1` is a
+  // value a later write into x's memory must not change, not x itself.
+  auto keep = [&](const NodePtr& x) -> NodePtr {
+    return x->kind() == NodeKind::kArray ? nullptr : keep_view(x);
   };
   switch (op) {
     case Ufunc::kMultiply:
@@ -52,8 +57,10 @@ NodePtr SimplifyUfunc(Ufunc op, absl::Span<const NodePtr> inputs, DType dtype, D
       return nullptr;
     }
     case Ufunc::kConjugate:
-    case Ufunc::kReal:
       return IsComplex(inputs[0]->dtype()) ? nullptr : keep(inputs[0]);
+    case Ufunc::kReal:
+      // np.real of a real array is the array itself (a view), as NumPy's.
+      return IsComplex(inputs[0]->dtype()) ? nullptr : keep_view(inputs[0]);
     case Ufunc::kPower: {
       // NumPy's own fast paths for inexact arrays and a scalar exponent:
       // x**2 is square(x), x**0.5 is sqrt(x), x**-1 is reciprocal(x), x**1 is x.

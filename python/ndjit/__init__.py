@@ -174,8 +174,11 @@ def _setitem(self, key, value):
     if view is not None:
         view._assign(value)
         return
-    target = self.numpy()
-    target[_to_numpy(key)] = _to_numpy(value)
+    # An advanced index: NumPy updates a copy, which is then written whole,
+    # so lazy values reading this array are computed before it changes.
+    updated = self.numpy().copy()
+    updated[_to_numpy(key)] = _to_numpy(value)
+    self._basic_view(Ellipsis)._assign(updated)
 
 
 def _method(name):

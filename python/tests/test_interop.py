@@ -75,6 +75,11 @@ def test_writes_through_views_and_lazy_values_keep_their_value():
     np.testing.assert_array_equal(np.asarray(y), np.arange(6.0) * 10)
     x[...] = x + 1
     np.testing.assert_array_equal(a, [1, 1, 1, 4, 5, 6])
+    z = x * 1  # lazy again
+    x[x > 4] = -1  # a mask, through NumPy
+    x[[0, 1]] = 9
+    np.testing.assert_array_equal(a, [9, 9, 1, 4, -1, -1])
+    np.testing.assert_array_equal(np.asarray(z), [1, 1, 1, 4, 5, 6])
 
 
 def test_out_argument_writes_into_numpy():
