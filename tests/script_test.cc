@@ -123,6 +123,13 @@ TEST(ScriptTest, WritesDoNotReachValuesBuiltBefore) {
             "array([ 1.68294197, -0.31705803, -2.31705803, -4.31705803, -6.31705803])\n");
 }
 
+TEST(ScriptTest, ComplexOfTwoPartsIsANumberOrAnArray) {
+  Session s;
+  EXPECT_EQ(Exec(s, "complex(1, 2.5)"), "(1+2.5j)\n");
+  EXPECT_EQ(Exec(s, "array([complex(0, -1), 2])"), "array([0.-1.j, 2.+0.j])\n");
+  EXPECT_EQ(Exec(s, "complex(arange(2.), 1)"), "array([0.+1.j, 1.+1.j])\n");
+}
+
 TEST(ScriptTest, IndexingWithArraysFollowsNumPy) {
   Session s;
   const std::string cut =

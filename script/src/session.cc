@@ -206,6 +206,11 @@ struct Session::Impl {
     if (callee->kind == Value::kDType) {  // float32(x): a cast
       // complex(re, im), as Python's complex and numexpr's.
       if (args.pos.size() == 2 && callee->record == nullptr && IsComplex(callee->dtype)) {
+        if (args.pos[0].IsNumber() && args.pos[1].IsNumber() &&
+            args.pos[0].kind != Value::kComplex && args.pos[1].kind != Value::kComplex) {
+          auto real = [](const Value& v) { return v.kind == Value::kFloat ? v.f : double(v.i); };
+          return Value::Complex({real(args.pos[0]), real(args.pos[1])});  // a number, as Python's
+        }
         absl::StatusOr<Value> im =
             ApplyUfunc(ir::Ufunc::kMultiply, {args.pos[1], Value::Complex({0.0, 1.0})});
         if (!im.ok()) return im;
