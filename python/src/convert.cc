@@ -107,6 +107,16 @@ void Raise(const absl::Status& status) {
   throw py::value_error(text);
 }
 
+void SetPythonError(const absl::Status& status) {
+  try {
+    Raise(status);
+  } catch (py::error_already_set& set) {
+    set.restore();
+  } catch (const py::builtin_exception& b) {
+    b.set_error();
+  }
+}
+
 std::optional<DType> FromNumpyDType(const py::dtype& d) {
   const auto* proxy = py::detail::array_descriptor_proxy(d.ptr());
   // '=' native, '|' not applicable; '<' is native on the hosts ndjit targets.

@@ -36,6 +36,10 @@ class EngineLock {
 // (broadcasting, values), numpy.AxisError, IndexError, TypeError (argument
 // and dtype errors), MemoryError, KeyboardInterrupt (Ctrl-C while running).
 [[noreturn]] void Raise(const absl::Status& status);
+// The same as the interpreter's pending error, for code that returns to
+// Python without pybind11's translation (the exception translator, the
+// vectorcall entry of jitted functions).
+void SetPythonError(const absl::Status& status);
 template <typename T>
 T Check(absl::StatusOr<T> v) {
   if (!v.ok()) Raise(v.status());

@@ -67,13 +67,7 @@ PYBIND11_MODULE(_ndjit, m) {
     try {
       if (p) std::rethrow_exception(p);
     } catch (const Error& e) {
-      try {
-        Raise(absl::Status(e.code(), e.what()));
-      } catch (py::error_already_set& set) {
-        set.restore();
-      } catch (const py::builtin_exception& b) {
-        b.set_error();
-      }
+      SetPythonError(absl::Status(e.code(), e.what()));
     }
   });
   BindArray(m);

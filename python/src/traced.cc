@@ -144,13 +144,7 @@ PyObject* JitCall(PyObject* self, PyObject* const* args, size_t nargsf, PyObject
   } catch (const py::builtin_exception& e) {
     e.set_error();
   } catch (const Error& e) {
-    try {
-      Raise(absl::Status(e.code(), e.what()));
-    } catch (py::error_already_set& set) {
-      set.restore();
-    } catch (const py::builtin_exception& b) {
-      b.set_error();
-    }
+    SetPythonError(absl::Status(e.code(), e.what()));
   } catch (const std::exception& e) {
     PyErr_SetString(PyExc_RuntimeError, e.what());
   }
