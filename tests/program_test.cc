@@ -402,7 +402,11 @@ TEST(ProgramTest, OutputsFollowTheInputsOffsetFromALine) {
     absl::StatusOr<std::vector<NDArray>> got = engine::Evaluate(Nodes({e}));
     ASSERT_TRUE(got.ok()) << got.status();
     EXPECT_EQ(GetEvalStats().kernels_run - before.kernels_run, 1);
-    EXPECT_EQ(reinterpret_cast<uintptr_t>((*got)[0].data()) % 64, static_cast<uintptr_t>(shift));
+    // Only where the first partial line is less than one vector (AVX-512:
+    // always; AVX2 hosts: shifts past half a line).
+    const int64_t lanes = codegen::GetHostTarget().vector_bits / 32;
+    const int64_t want = (64 - shift) / 4 < lanes ? shift : 0;
+    EXPECT_EQ(reinterpret_cast<uintptr_t>((*got)[0].data()) % 64, static_cast<uintptr_t>(want));
     ExpectClose((*got)[0], Reference(Nodes({e}))[0], "shifted inputs", 1e-5);
   }
   // Inputs at different offsets: no shift helps all, the output is aligned.

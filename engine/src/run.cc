@@ -104,7 +104,12 @@ int64_t SharedShift(const ir::Program& p, int step, const Slots& bound) {
     if (shift >= 0 && at != shift) return 0;
     shift = at;
   }
-  return shift > 0 && shift % item == 0 ? shift : 0;
+  if (shift <= 0 || shift % item != 0) return 0;
+  // The head must fit in less than one vector, so its launch is all masked
+  // tail: a full vector there would be a streaming store off its alignment
+  // (a fault) where vectors are narrower than a line (AVX2's 32 bytes).
+  if ((kBufferAlignment - shift) / item >= c.spec.lanes) return 0;
+  return shift;
 }
 
 // A slot's array `shift` bytes past the start of a fresh pool block.
