@@ -189,6 +189,43 @@ py::array ToNumpy(const NDArray& a) {
   return py::reinterpret_steal<py::array>(out.release());
 }
 
+// Basic indexing (ints, slices, None, ...), or nothing for advanced indexes
+// (arrays, lists, booleans), which the Python layer hands to NumPy.
+std::optional<std::vector<IndexItem>> BasicIndex(py::handle key) {
+  std::vector<IndexItem> items;
+  auto add = [&items](py::handle k) -> bool {
+    if (k.is_none()) {
+      items.push_back(NewAxis{});
+    } else if (k.ptr() == Py_Ellipsis) {
+      items.push_back(Ellipsis{});
+    } else if (PySlice_Check(k.ptr())) {
+      Slice s;
+      auto part = [](py::handle p) -> std::optional<int64_t> {
+        if (p.is_none()) return std::nullopt;
+        return py::reinterpret_steal<py::object>(PyNumber_Index(p.ptr())).cast<int64_t>();
+      };
+      s.start = part(k.attr("start"));
+      s.stop = part(k.attr("stop"));
+      s.step = part(k.attr("step"));
+      items.push_back(s);
+    } else if (!PyBool_Check(k.ptr()) && PyIndex_Check(k.ptr()) && !py::isinstance<py::array>(k) &&
+               !py::isinstance<Array<>>(k)) {
+      items.push_back(py::reinterpret_steal<py::object>(PyNumber_Index(k.ptr())).cast<int64_t>());
+    } else {
+      return false;
+    }
+    return true;
+  };
+  if (PyTuple_Check(key.ptr())) {
+    for (py::handle k : key) {
+      if (!add(k)) return std::nullopt;
+    }
+  } else if (!add(key)) {
+    return std::nullopt;
+  }
+  return items;
+}
+
 script::Value ToValue(py::handle h, const char* what) {
   using script::Value;
   if (h.is_none()) return Value();

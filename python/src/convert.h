@@ -62,6 +62,10 @@ RecordArray RecordsFromNumpy(const py::array& a);
 // A NumPy array over `a`'s buffer (shared, not copied), read-only when `a` is.
 py::array ToNumpy(const NDArray& a);
 
+// A Python index as basic items (ints, slices, None, ...), or nothing for an
+// advanced index (arrays, lists, booleans), which the caller routes elsewhere.
+std::optional<std::vector<IndexItem>> BasicIndex(py::handle key);
+
 // Python values as the language's: numbers (weak beside arrays), None,
 // strings, tuples and lists, ndjit arrays, NumPy arrays and scalars (strong
 // 0-d arrays), dtypes and types (np.float32, float), anything NumPy can view

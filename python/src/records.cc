@@ -18,31 +18,6 @@ py::object NumpyRecordDType(const RecordType& t) {
   return py::module_::import("numpy").attr("dtype")(descr);
 }
 
-std::vector<IndexItem> RecordIndex(py::handle key) {
-  std::vector<IndexItem> items;
-  auto add = [&items](py::handle k) {
-    if (k.is_none()) {
-      items.push_back(NewAxis{});
-    } else if (k.ptr() == Py_Ellipsis) {
-      items.push_back(Ellipsis{});
-    } else if (PySlice_Check(k.ptr())) {
-      auto part = [](py::handle p) -> std::optional<int64_t> {
-        if (p.is_none()) return std::nullopt;
-        return p.cast<int64_t>();
-      };
-      items.push_back(Slice{part(k.attr("start")), part(k.attr("stop")), part(k.attr("step"))});
-    } else {
-      items.push_back(k.cast<int64_t>());
-    }
-  };
-  if (PyTuple_Check(key.ptr())) {
-    for (py::handle k : key) add(k);
-  } else {
-    add(key);
-  }
-  return items;
-}
-
 }  // namespace
 
 RecordArray RecordsFromNumpy(const py::array& a) {
@@ -98,7 +73,13 @@ void BindRecords(py::module_& m) {
                if (f->format.record) return py::cast(Check(r.Records(name)));
                return py::cast(Array<>(Check(r.Field(name))));
              }
-             return py::cast(Check(r.Index(RecordIndex(key))));
+             std::optional<std::vector<IndexItem>> items = BasicIndex(key);
+             if (!items.has_value()) {
+               throw py::index_error(
+                   "a record array takes a field name, or integers, slices, None and ... as an "
+                   "index");
+             }
+             return py::cast(Check(r.Index(*items)));
            })
       .def("numpy",
            [](const RecordArray& r) {
