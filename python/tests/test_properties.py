@@ -47,9 +47,17 @@ def test_expressions_match_numpy(build, shape_pair, dtype, seed, reverse_view):
     with np.errstate(all="ignore"):
         want = build(a, b)
         got = np.asarray(build(ndjit.asarray(a), ndjit.asarray(b)))
+        # The same expression in more precision: where NumPy's own answer
+        # moves with the rounding (sin of a large product, say), a fused
+        # kernel's rounding (FMA contraction) moves it too, so those elements
+        # say nothing about ndjit.
+        wide = np.longdouble if dtype == np.float64 else np.float64
+        exact = build(a.astype(wide), b.astype(wide))
     assert got.dtype == want.dtype and got.shape == want.shape
     tol = 2e-4 if dtype == np.float32 else 1e-10
-    np.testing.assert_allclose(got, want, rtol=tol, atol=tol, equal_nan=True)
+    stable = np.isclose(want, exact, rtol=tol / 10, atol=tol / 10, equal_nan=True)
+    assert want.size == 0 or stable.any()
+    np.testing.assert_allclose(got[stable], want[stable], rtol=tol, atol=tol, equal_nan=True)
 
 
 @settings(max_examples=60, deadline=None)
