@@ -16,6 +16,8 @@ packages=(
   python3
   # The Python module (`import ndjit`) and its tests, for Debian's python3.
   python3-dev pybind11-dev python3-numpy python3-pytest python3-hypothesis python3-numexpr
+  # ndjit.dask and its cluster tests (Debian 12: Dask 2022.12).
+  python3-dask python3-distributed
 )
 if [ "${1:-}" = "bench" ]; then
   packages+=(gnuplot-nox libopenblas-dev)

@@ -26,7 +26,7 @@ from ._ndjit import Array, Records
 
 __all__ = [
     "Array", "Records", "asarray", "eval", "evaluate", "re_evaluate", "jit", "explain", "profile",
-    "set_num_threads", "get_num_threads", "warn_fallback",
+    "set_num_threads", "get_num_threads", "warn_fallback", "no_fallback", "FallbackError",
 ]
 
 _BUILTINS = frozenset(_ndjit.builtin_names())
@@ -88,6 +88,31 @@ def warn_fallback(on=True):
     _warn_fallback = bool(on)
 
 
+class FallbackError(TypeError):
+    """What ``no_fallback`` raises where NumPy would have run."""
+
+
+_strict = threading.local()
+
+
+@contextlib.contextmanager
+def no_fallback():
+    """Within the block (on this thread), anything ndjit would hand to NumPy
+    raises FallbackError instead: a check that an expression is ndjit's
+    entirely (ndjit.dask uses it before it takes over a chunk's work)."""
+    prev = getattr(_strict, "on", False)
+    _strict.on = True
+    try:
+        yield
+    finally:
+        _strict.on = prev
+
+
+def _refuse(name):
+    if getattr(_strict, "on", False):
+        raise FallbackError(f"ndjit: {name} is not implemented; NumPy would run it")
+
+
 def _to_numpy(x):
     if isinstance(x, Array):
         return x.numpy()
@@ -99,6 +124,7 @@ def _to_numpy(x):
 
 
 def _fallback(name, func, args, kwargs):
+    _refuse(name)
     if _warn_fallback:
         with _warn_lock:
             first = name not in _warned
@@ -154,6 +180,10 @@ def _array_function(self, func, types, args, kwargs):
     elif module != "numpy":
         name = None
     name = _FUNCTION_ALIASES.get(name, name)
+    if name == "transpose" and "axes" in kwargs:
+        # np.transpose(a, axes=...): the builtin is the method's transpose(*axes).
+        kwargs = dict(kwargs)
+        args = tuple(args[:1]) + (kwargs.pop("axes"),)
     if name in _BUILTINS:
         r = _ndjit.call(name, args, kwargs, strict=False)
         if r is not NotImplemented:
@@ -166,6 +196,7 @@ def _getitem(self, key):
     if r is not None:
         return r
     # Boolean and integer-array indexes copy in NumPy too: NumPy computes them.
+    _refuse("advanced indexing")
     return Array(self.numpy()[_to_numpy(key)])
 
 
@@ -176,6 +207,7 @@ def _setitem(self, key, value):
         return
     # An advanced index: NumPy updates a copy, which is then written whole,
     # so lazy values reading this array are computed before it changes.
+    _refuse("advanced index assignment")
     updated = self.numpy().copy()
     updated[_to_numpy(key)] = _to_numpy(value)
     self._basic_view(Ellipsis)._assign(updated)
@@ -373,7 +405,14 @@ def profile():
         p.table = _ndjit.profile_report()
 
 
-set_num_threads = _ndjit.set_num_threads
-get_num_threads = _ndjit.get_num_threads
+def set_num_threads(n):
+    """Sets the number of threads evaluations use (by default
+    ``NDJIT_NUM_THREADS``, else ``OMP_NUM_THREADS``, else the cores)."""
+    _ndjit.set_num_threads(n)
+
+
+def get_num_threads():
+    """The number of threads evaluations use."""
+    return _ndjit.get_num_threads()
 
 from . import random  # noqa: E402  (needs the functions above)

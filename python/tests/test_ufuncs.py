@@ -144,6 +144,13 @@ def test_where_clip_einsum_matmul(rng):
     close(np.where(x > 0, x, 2), np.where(a > 0, a, np.float32(2)), np.float32)
     close(np.clip(x, -0.5, 0.5), np.clip(a, -0.5, 0.5), np.float32)
     close(np.einsum("ij,jk->ik", x, y), np.einsum("ij,jk->ik", a, b), np.float32)
+    # dtype= computes in that type; a cast that loses values is NumPy's error too.
+    with ndjit.no_fallback():
+        got = np.einsum("ij,jk->ik", x, y, dtype=np.float64, optimize=False)
+    assert got.dtype == np.float64
+    close(got, np.einsum("ij,jk->ik", a, b, dtype=np.float64), np.float64)
+    with pytest.raises(Exception, match="cannot cast an operand from float32 to int32"):
+        np.einsum("ij,jk->ik", x, y, dtype=np.int32)
     close(x @ y, a @ b, np.float32)
     close(np.tanh(x @ y) + 1, np.tanh(a @ b) + 1, np.float32)
 
@@ -159,6 +166,10 @@ def test_views_and_methods(rng):
     close(x.astype(np.float32), a.astype(np.float32), np.float32)
     close(x.astype("int32"), a.astype("int32"), np.int32)
     close(np.transpose(x), np.transpose(a), np.float64)
+    with ndjit.no_fallback():
+        close(np.transpose(x, axes=(1, 0)), a.T, np.float64)
+        with pytest.raises(ndjit.FallbackError, match="sort"):
+            np.sort(x)
     close(x.squeeze(), a.squeeze(), np.float64)
     assert x.shape == (4, 6) and x.ndim == 2 and x.size == 24 and len(x) == 4
 

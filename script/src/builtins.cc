@@ -71,6 +71,19 @@ absl::StatusOr<std::pair<std::vector<Array<>>, PathStrategy>> EinsumArgs(const A
     if (!x.ok()) return x.status();
     ops.push_back(*x);
   }
+  // NumPy's dtype= computes in that type: the operands are cast to it, under
+  // einsum's default casting='safe'.
+  if (auto it = a.kw.find("dtype"); it != a.kw.end() && it->second.kind != Value::kNone) {
+    absl::StatusOr<DType> t = ToDType(it->second);
+    if (!t.ok()) return t.status();
+    for (Array<>& x : ops) {
+      if (!CanCast(x.dtype(), *t, Casting::kSafe)) {
+        return Bad(absl::StrCat(fn, "(): cannot cast an operand from ", Name(x.dtype()), " to ",
+                                Name(*t), " under casting='safe'"));
+      }
+      x = x.astype(*t);
+    }
+  }
   PathStrategy strategy = PathStrategy::kAuto;
   if (auto it = a.kw.find("optimize"); it != a.kw.end()) {
     const Value& o = it->second;

@@ -74,7 +74,7 @@ constexpr const char* kSignatures[] = {
     "save(file, arr, /)",
     "open_memmap(filename, /, mode='r+', dtype=None, shape=None)",
     "dtype(dtype, /, align=False)",
-    "einsum(subscripts, /, *operands, out=None, optimize=False)",
+    "einsum(subscripts, /, *operands, out=None, dtype=None, optimize=False)",
     "einsum_path(subscripts, /, *operands, optimize='greedy')",
     "matmul(x1, x2, /, *, out=None)",
     "dot(a, b, /, *, out=None)",
