@@ -63,7 +63,8 @@ test-sanitize: deps
 # other tools, medians of 3 short repetitions (about 2 minutes). Writes
 # Google Benchmark's JSON, a markdown table and a PNG chart to bench/results/;
 # then the Python cases (ndjit, NumPy and numexpr from Python, beside the
-# same C++ cases) to bench/results/python.{md,json} (about 3 minutes).
+# same C++ cases) to bench/results/python.{md,json} (about 3 minutes), and
+# the Dask cases on a two-process cluster to bench/results/dask.{md,json}.
 BENCH_ARGS = --benchmark_report_aggregates_only=true --ndjit_report_dir=bench/results \
   --benchmark_out=bench/results/latest.json --benchmark_out_format=json
 # The bench-only packages (OpenBLAS among them) go in before CMake
@@ -73,6 +74,8 @@ bench: bench-deps
 	./$(BUILD)/bench/ndjit-bench --benchmark_min_time=0.2 --benchmark_repetitions=3 $(BENCH_ARGS)
 	PYTHONPATH=$(abspath $(BUILD))/python $(PYTHON) bench/python/python_bench.py \
 	  --ndjit-bench $(BUILD)/bench/ndjit-bench --out bench/results --reps 5
+	PYTHONPATH=$(abspath $(BUILD))/python $(PYTHON) bench/python/dask_bench.py \
+	  --out bench/results --reps 3
 
 # The same with longer runs: 9 repetitions of at least a second each.
 bench-full: bench-deps
@@ -80,6 +83,8 @@ bench-full: bench-deps
 	./$(BUILD)/bench/ndjit-bench --benchmark_min_time=1 --benchmark_repetitions=9 $(BENCH_ARGS)
 	PYTHONPATH=$(abspath $(BUILD))/python $(PYTHON) bench/python/python_bench.py \
 	  --ndjit-bench $(BUILD)/bench/ndjit-bench --out bench/results --reps 9
+	PYTHONPATH=$(abspath $(BUILD))/python $(PYTHON) bench/python/dask_bench.py \
+	  --out bench/results --reps 9
 
 bench-deps:
 	@bash tools/install-deps.sh bench

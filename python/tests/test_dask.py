@@ -219,3 +219,15 @@ def test_threaded_scheduler_without_cluster(data):
         with nd.enabled():
             got = e.compute()
     np.testing.assert_allclose(got, ref, rtol=1e-6)
+
+
+def test_the_example_runs(tmp_path):
+    import subprocess
+    import sys
+
+    example = os.path.join(os.path.dirname(__file__), "..", "..", "examples", "dask_pipeline.py")
+    r = subprocess.run([sys.executable, example, "--rows", "6000", "--cols", "64", "--path",
+                        str(tmp_path / "x.npy"), "--memory-limit", "512MiB"],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "largest relative difference" in r.stdout
