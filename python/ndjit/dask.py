@@ -65,7 +65,7 @@ _FUNCTIONS = frozenset({
     np.where, np.clip, np.sum, np.prod, np.min, np.max, np.amin, np.amax, np.any, np.all,
     np.mean, np.var, np.std, np.transpose, np.matmul, np.einsum, np.tensordot, np.dot,
     _chunk.astype, _chunk.argmin, _chunk.argmax, _reductions.chunk_min, _reductions.chunk_max, _reductions.mean_chunk,
-    _reductions.moment_chunk, _routines._matmul, _routines._chunk_sum,
+    _reductions.moment_chunk, _reductions._sqrt, _routines._matmul, _routines._chunk_sum,
     _einsumfuncs.chunk_einsum, apply, dict, tuple, list,
 })
 

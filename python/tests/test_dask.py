@@ -155,6 +155,9 @@ def test_from_npy_reads_chunks_in_place(client, tmp_path, data):
     np.save(path, data["d"])
     x = nd.from_npy(path, chunks=(64, 64))
     e = (x - x.mean(axis=0)) / x.std(axis=0)
+    # Every layer that computes runs in ndjit (std's square root included).
+    reasons = dict(nd.report(e))
+    assert [r for r in reasons.values() if r != "ndjit"] == ["no array work"], reasons
     ref, got = both(e)
     np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-12)
 
