@@ -151,7 +151,7 @@ absl::Status Flatten(const Value& v, size_t depth, Shape& shape, bool& shape_don
         " + inhomogeneous part."));
   }
   if (!seq) {
-    if (!v.IsNumber()) return Bad(absl::StrCat("array(): cannot hold a ", KindName(v)));
+    if (!v.IsNumber()) return Bad(absl::StrCat("cannot hold a ", KindName(v)));
     leaves.push_back(&v);
     return absl::OkStatus();
   }
