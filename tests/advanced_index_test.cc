@@ -3,7 +3,7 @@
 #include <vector>
 
 #include "gtest/gtest.h"
-#include "ndjit/runtime/ndarray.h"
+#include "ndjit/runtime/advanced_index.h"
 #include "test_util.h"
 
 namespace ndjit {
@@ -96,6 +96,60 @@ TEST(AdvancedIndex, NumpysErrors) {
   absl::StatusOr<NDArray> many = AdvancedIndex(a, {Ints({1}, {0}), Ints({1}, {0}), Ints({1}, {0})});
   ASSERT_FALSE(many.ok());
   EXPECT_NE(many.status().message().find("too many indices"), std::string::npos);
+}
+
+// Stores, against NumPy 1.24's results.
+TEST(AdvancedAssign, StoresWhereTheIndexSelects) {
+  NDArray a = Iota({3, 4});
+  // a[[0, 2], [1, 3]] = [100, 200]
+  ASSERT_TRUE(
+      AdvancedAssign(a, {Ints({2}, {0, 2}), Ints({2}, {1, 3})}, Ints({2}, {100, 200})).ok());
+  EXPECT_EQ(Values<int64_t>(a), (std::vector<int64_t>{0, 100, 2, 3, 4, 5, 6, 7, 8, 9, 10, 200}));
+  // a[:, [True, False, True, False]] = -1: a value broadcast over the selection.
+  ASSERT_TRUE(AdvancedAssign(a, {IndexItem{Slice{}}, Bools({4}, {true, false, true, false})},
+                             Ints({}, {-1}))
+                  .ok());
+  EXPECT_EQ(Values<int64_t>(a),
+            (std::vector<int64_t>{-1, 100, -1, 3, -1, 5, -1, 7, -1, 9, -1, 200}));
+  // a[[2, 0]] = rows of a float array, cast as setitem casts (unsafe: truncated).
+  NDArray rows = *NDArray::FromValues<double>({1, 4}, {1.9, 2.9, -3.9, 4.5});
+  ASSERT_TRUE(AdvancedAssign(a, {Ints({2}, {2, 0})}, rows).ok());
+  EXPECT_EQ(Values<int64_t>(a), (std::vector<int64_t>{1, 2, -3, 4, -1, 5, -1, 7, 1, 2, -3, 4}));
+  // A repeated index keeps the last value: a[[1, 1], 0] = [7, 8].
+  ASSERT_TRUE(
+      AdvancedAssign(a, {Ints({2}, {1, 1}), IndexItem{int64_t{0}}}, Ints({2}, {7, 8})).ok());
+  EXPECT_EQ(Values<int64_t>(a)[4], 8);
+  // Basic items only: a view's store. a[1:, ::3] = [[10, 20], [30, 40]].
+  ASSERT_TRUE(AdvancedAssign(a,
+                             {IndexItem{Slice{1, std::nullopt, 1}},
+                              IndexItem{Slice{std::nullopt, std::nullopt, 3}}},
+                             Ints({2, 2}, {10, 20, 30, 40}))
+                  .ok());
+  EXPECT_EQ(Values<int64_t>(a), (std::vector<int64_t>{1, 2, -3, 4, 10, 5, -1, 20, 30, 2, -3, 40}));
+}
+
+TEST(AdvancedAssign, AValueOverlappingTheTargetIsReadBeforeTheStore) {
+  NDArray a = Iota({5});
+  NDArray reversed = *a.Index({IndexItem{Slice{std::nullopt, std::nullopt, -1}}});
+  ASSERT_TRUE(AdvancedAssign(a, {Ints({5}, {0, 1, 2, 3, 4})}, reversed).ok());  // a[idx] = a[::-1]
+  EXPECT_EQ(Values<int64_t>(a), (std::vector<int64_t>{4, 3, 2, 1, 0}));
+}
+
+TEST(AdvancedAssign, ErrorsLeaveTheArrayAsItWas) {
+  NDArray a = Iota({4});
+  const std::vector<int64_t> before = Values<int64_t>(a);
+  absl::Status range = AdvancedAssign(a, {Ints({3}, {0, 1, 9})}, Ints({}, {5}));
+  EXPECT_EQ(range.message(), "index 9 is out of bounds for axis 0 with size 4");
+  absl::Status shape = AdvancedAssign(a, {Ints({2}, {0, 1})}, Ints({3}, {1, 2, 3}));
+  EXPECT_EQ(shape.message(),
+            "shape mismatch: value array of shape (3,) could not be broadcast to indexing result "
+            "of shape (2,)");
+  absl::Status mask = AdvancedAssign(a, {Bools({3}, {true, true, true})}, Ints({}, {5}));
+  EXPECT_NE(mask.message().find("boolean index did not match"), std::string::npos);
+  EXPECT_EQ(Values<int64_t>(a), before);
+  NDArray readonly = *NDArray::FromBuffer(a.buffer(), 0, a.dtype(), a.shape(), a.strides(), false);
+  EXPECT_EQ(AdvancedAssign(readonly, {Ints({1}, {0})}, Ints({}, {5})).message(),
+            "assignment destination is read-only");
 }
 
 }  // namespace

@@ -148,6 +148,41 @@ TEST(ScriptTest, IndexingWithArraysFollowsNumPy) {
             "error: arrays used as indices must be of integer (or boolean) type, not float64");
 }
 
+TEST(ScriptTest, ItemAssignmentFollowsNumPy) {
+  Session s;
+  EXPECT_EQ(Exec(s, "a = arange(6.0)"), "");
+  EXPECT_EQ(Exec(s, "r = a * 2"), "");
+  // r and the mask read a: both are computed (in one kernel) before the store.
+  EXPECT_EQ(Exec(s, "a[a > 2] = 0"),
+            "# computed 2 lazy values reading the written array before the write\n");
+  EXPECT_EQ(Exec(s, "a"), "array([0., 1., 2., 0., 0., 0.])\n");
+  EXPECT_EQ(Exec(s, "r"), "array([ 0.,  2.,  4.,  6.,  8., 10.])\n");
+  EXPECT_EQ(Exec(s, "b = arange(6)"), "");
+  EXPECT_EQ(Exec(s, "b[[0, 2]] = 7.9"), "");
+  EXPECT_EQ(Exec(s, "b[[1, 1]] = array([3, 4])"), "");
+  EXPECT_EQ(Exec(s, "b"), "array([7, 4, 7, 3, 4, 5])\n");
+  EXPECT_EQ(Exec(s, "c = ones((3, 4))"), "");
+  EXPECT_EQ(Exec(s, "c[:, array([True, False, True, False])] = 5"), "");
+  EXPECT_EQ(Exec(s, "c[0] = 9"), "");
+  EXPECT_EQ(Exec(s, "c[1:, 1] = array([-1, -2])"), "");
+  EXPECT_EQ(Exec(s, "c[::2, ::-1] = arange(4.0)"), "");
+  EXPECT_EQ(Exec(s, "c"),
+            "array([[ 3.,  2.,  1.,  0.],\n       [ 5., -1.,  5.,  1.],\n"
+            "       [ 3.,  2.,  1.,  0.]])\n");
+  EXPECT_EQ(Exec(s, "d = arange(5)"), "");
+  EXPECT_EQ(Exec(s, "d[[0, 1]] = d[::-1][:2]"), "");
+  EXPECT_EQ(Exec(s, "d"), "array([4, 3, 2, 3, 4])\n");
+  EXPECT_EQ(Exec(s, "d[[0, 9]] = 1"), "error: index 9 is out of bounds for axis 0 with size 5");
+  EXPECT_EQ(Exec(s, "d[0] = array([1, 2])"), "error: setting an array element with a sequence.");
+  EXPECT_EQ(Exec(s, "d[0:2] = array([1, 2, 3])"),
+            "error: could not broadcast input array from shape (3,) into shape (2,)");
+  EXPECT_EQ(Exec(s, "d"), "array([4, 3, 2, 3, 4])\n");
+  EXPECT_EQ(Exec(s, "n = 3"), "");
+  EXPECT_EQ(Exec(s, "n[0] = 1"), "error: '3' does not support item assignment");
+  EXPECT_EQ(Exec(s, "1 + 2 = 3"), "  1 + 2 = 3\n        ^\nerror: cannot assign to expression");
+  EXPECT_EQ(Exec(s, ":loops d[0] = 1"), "error: the explorer shows expressions, not assignments");
+}
+
 TEST(ScriptTest, CallsAreCheckedAgainstPythonSignatures) {
   Session s;
   EXPECT_EQ(Exec(s, "x = arange(6.).reshape(2, 3)"), "");

@@ -116,5 +116,45 @@ TEST(WriteOrderTest, WriteableMemoryMaps) {
   std::remove(path.c_str());
 }
 
+// a[items] = value (index_assign): NumPy's setitem into the array's memory.
+TEST(WriteOrderTest, IndexAssignStoresLikeNumpysSetitem) {
+  const NDArray x = Range(6);
+  const Array<> a(x);
+  const Array<> before_write = a * 10;  // built before: keeps the old values
+  // a[a > 2] = -1: a mask over the whole array with one value is one kernel
+  // writing in place; the mask and before_write read `a`, so they are
+  // computed first (one kernel for both).
+  const EvalStats s0 = GetEvalStats();
+  index_assign(a, {ArrayIndexItem(a > 2.0)}, full({}, -1.0));
+  EXPECT_EQ(GetEvalStats().kernels_run - s0.kernels_run, 2);
+  EXPECT_EQ(GetEvalStats().fixed_before_write - s0.fixed_before_write, 2);
+  EXPECT_EQ(Values(x), (std::vector<double>{0, 1, 2, -1, -1, -1}));
+  EXPECT_EQ(V(before_write), (std::vector<double>{0, 10, 20, 30, 40, 50}));
+  // a[1:3] = [7, 8]: a view's store, cast as setitem casts (unsafe).
+  const NDArray i = ValueOrThrow(NDArray::Arange(6, DType::kInt64));
+  index_assign(Array<>(i), {ArrayIndexItem(IndexItem(Slice{1, 3, std::nullopt}))},
+               Array<>(ValueOrThrow(NDArray::FromValues<double>({2}, {7.9, -8.9}))));
+  EXPECT_EQ(Values<int64_t>(i), (std::vector<int64_t>{0, 7, -8, 3, 4, 5}));
+  // a[[4, 0]] = a[:2] * 100: integer arrays, the value read before the store.
+  const Array<> ai(i);
+  index_assign(ai,
+               {ArrayIndexItem(Array<>(ValueOrThrow(NDArray::FromValues<int64_t>({2}, {4, 0}))))},
+               ai.index({Slice{0, 2, std::nullopt}}) * int64_t{100});
+  EXPECT_EQ(Values<int64_t>(i), (std::vector<int64_t>{700, 7, -8, 3, 0, 5}));
+  // A lazy target is computed first and its handle reads the stored values.
+  const Array<> lazy = Array<>(Range(3)) + 1.0;
+  index_assign(lazy, {ArrayIndexItem(IndexItem(int64_t{0}))}, full({}, 9.0));
+  EXPECT_EQ(V(lazy), (std::vector<double>{9, 2, 3}));
+  // NumPy's errors; nothing is written.
+  EXPECT_THROW(index_assign(lazy, {ArrayIndexItem(IndexItem(int64_t{0}))}, Array<>(Range(2))),
+               Error);
+  EXPECT_THROW(
+      index_assign(lazy,
+                   {ArrayIndexItem(Array<>(ValueOrThrow(NDArray::FromValues<int64_t>({1}, {3}))))},
+                   full({}, 1.0)),
+      Error);
+  EXPECT_EQ(V(lazy), (std::vector<double>{9, 2, 3}));
+}
+
 }  // namespace
 }  // namespace ndjit

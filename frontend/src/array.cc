@@ -5,6 +5,7 @@
 #include "absl/synchronization/mutex.h"
 #include "evaluate_internal.h"
 #include "ndjit/internal/array_state.h"
+#include "ndjit/runtime/advanced_index.h"
 
 namespace ndjit {
 
@@ -183,6 +184,59 @@ Array<> index(const Array<>& a, absl::Span<const ArrayIndexItem> items) {
     }
   }
   return Array<>(ValueOrThrow(AdvancedIndex(a.array(), adv)));
+}
+
+void index_assign(const Array<>& a, absl::Span<const ArrayIndexItem> items, const Array<>& value) {
+  const NDArray target = a.array();
+  if (!target.writeable()) {
+    throw Error(absl::InvalidArgumentError("assignment destination is read-only"));
+  }
+  const Array<> v = value.dtype() == target.dtype() ? value : value.astype(target.dtype());
+  std::vector<IndexItem> basic;
+  std::vector<const Array<>*> arrays;
+  for (const ArrayIndexItem& item : items) {
+    if (const auto* x = std::get_if<Array<>>(&item)) {
+      arrays.push_back(x);
+    } else {
+      basic.push_back(std::get<IndexItem>(item));
+    }
+  }
+  if (arrays.empty()) {
+    const NDArray view = ValueOrThrow(target.Index(basic));
+    absl::StatusOr<Shape> b = BroadcastShapes(v.shape(), view.shape());
+    if (!b.ok() || Dims(*b) != view.shape()) {
+      throw Error(absl::InvalidArgumentError(
+          view.ndim() == 0
+              ? std::string("setting an array element with a sequence.")
+              : "could not broadcast input array from shape " + ShapeString(v.shape()) +
+                    " into shape " + ShapeString(view.shape())));
+    }
+    v.eval_into(view);
+    return;
+  }
+  const Array<>& first = *arrays[0];
+  if (items.size() == 1 && first.dtype() == DType::kBool && first.shape() == target.shape() &&
+      v.ndim() == 0) {
+    where(first, v, Array<>(target)).eval_into(target);
+    return;
+  }
+  // Which elements, in which order, comes from the index values: they are
+  // computed, the store goes into a copy, and the copy is written back, so
+  // the write happens as one eval_into (readers of `a` computed first).
+  std::vector<const Array<>*> operands(arrays);
+  operands.push_back(&v);
+  EvaluateAll(operands);
+  std::vector<AdvancedItem> adv;
+  for (const ArrayIndexItem& item : items) {
+    if (const auto* x = std::get_if<Array<>>(&item)) {
+      adv.emplace_back(x->array());
+    } else {
+      adv.emplace_back(std::get<IndexItem>(item));
+    }
+  }
+  const NDArray updated = ValueOrThrow(target.Copy());
+  ThrowIfError(AdvancedAssign(updated, adv, v.array()));
+  Array<>(updated).eval_into(target);
 }
 
 Array<> take(const Array<>& a, const Array<>& indices, std::optional<int64_t> axis) {

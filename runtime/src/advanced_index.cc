@@ -1,10 +1,12 @@
 // Advanced indexing: integer arrays and boolean masks beside basic items,
-// NumPy's rules for where the indexed dimensions go. The result is a copy.
+// NumPy's rules for where the indexed dimensions go. Reading copies what the
+// index selects (AdvancedIndex); writing (AdvancedAssign) stores a value
+// into it.
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "ndjit/runtime/advanced_index.h"
 #include "ndjit/runtime/cast.h"
-#include "ndjit/runtime/ndarray.h"
 
 namespace ndjit {
 namespace {
@@ -59,9 +61,69 @@ int64_t Element(const NDArray& a, Dims shape, int64_t flat) {
   return v;
 }
 
-}  // namespace
+// An index resolved against its array: the view its basic items select,
+// each index array's dim in that view, the arrays' broadcast shape `b`, and
+// the selection's shape (the rest of the view's dims around `b`).
+struct Selection {
+  NDArray view;
+  std::vector<Item> norm;  // owns the int64 arrays `arrays` points into
+  std::vector<int> array_dims;
+  std::vector<const NDArray*> arrays;
+  Shape b;
+  int64_t count = 0;  // index tuples: b's size
+  int before = 0;     // the view's other dims ahead of b in the selection
+  Shape rest_shape;   // the view's dims no array indexes
+  Strides rest_strides;
+  Shape shape;  // the selection's
 
-absl::StatusOr<NDArray> AdvancedIndex(const NDArray& a, absl::Span<const AdvancedItem> items) {
+  // The byte offset in `view` of index tuple `flat`'s block; NumPy's
+  // IndexError for an index out of range.
+  absl::StatusOr<int64_t> Source(int64_t flat) const {
+    int64_t src = 0;
+    for (size_t k = 0; k < arrays.size(); ++k) {
+      const int64_t n = view.shape()[array_dims[k]];
+      int64_t i = Element(*arrays[k], b, flat);
+      if (i < -n || i >= n) {
+        return IndexError(absl::StrCat("index ", i, " is out of bounds for axis ", array_dims[k],
+                                       " with size ", n));
+      }
+      if (i < 0) i += n;
+      src += i * view.strides()[array_dims[k]];
+    }
+    return src;
+  }
+
+  // The block of index tuple `flat` in an array of the selection's shape
+  // (`sel`), and in the view at byte offset `src`: rest-shaped views.
+  // The byte offset of index tuple `flat`'s block in an array of the
+  // selection's shape: its b-coordinates are at dims [before, before + nb).
+  int64_t Dest(const NDArray& sel, int64_t flat) const {
+    int64_t dst = 0;
+    for (int d = static_cast<int>(b.size()) - 1; d >= 0; --d) {
+      dst += (flat % b[d]) * sel.strides()[before + d];
+      flat /= b[d];
+    }
+    return dst;
+  }
+
+  absl::StatusOr<std::pair<NDArray, NDArray>> Blocks(const NDArray& sel, int64_t flat,
+                                                     int64_t src) const {
+    const int nb = static_cast<int>(b.size());
+    const int64_t dst = Dest(sel, flat);
+    Strides dst_strides(sel.strides().begin(), sel.strides().begin() + before);
+    dst_strides.insert(dst_strides.end(), sel.strides().begin() + before + nb, sel.strides().end());
+    absl::StatusOr<NDArray> in_view =
+        NDArray::FromBuffer(view.buffer(), view.offset() + src, view.dtype(), rest_shape,
+                            rest_strides, view.writeable());
+    absl::StatusOr<NDArray> in_sel = NDArray::FromBuffer(
+        sel.buffer(), sel.offset() + dst, sel.dtype(), rest_shape, dst_strides, sel.writeable());
+    if (!in_view.ok()) return in_view.status();
+    if (!in_sel.ok()) return in_sel.status();
+    return std::pair{*std::move(in_sel), *std::move(in_view)};
+  }
+};
+
+absl::StatusOr<Selection> Select(const NDArray& a, absl::Span<const AdvancedItem> items) {
   if (!a.valid()) return absl::FailedPreconditionError("indexing a null array");
   bool any_array = false;
   for (const AdvancedItem& it : items) any_array |= std::holds_alternative<NDArray>(it);
@@ -90,7 +152,8 @@ absl::StatusOr<NDArray> AdvancedIndex(const NDArray& a, absl::Span<const Advance
   // In order: expand the ellipsis and the masks (whose dims are known now),
   // cast integer arrays to int64; with arrays present, integers index as 0-d
   // arrays (NumPy's rule for where the indexed dims go).
-  std::vector<Item> norm;
+  Selection sel;
+  std::vector<Item>& norm = sel.norm;
   int dim = 0;  // the dim of `a` the next item addresses
   for (const AdvancedItem& it : items) {
     if (const auto* basic = std::get_if<IndexItem>(&it)) {
@@ -137,8 +200,8 @@ absl::StatusOr<NDArray> AdvancedIndex(const NDArray& a, absl::Span<const Advance
   // The basic part as a view, each array's dim kept whole; where each array
   // landed in the view; whether the arrays are adjacent in the index.
   std::vector<IndexItem> basic;
-  std::vector<int> array_dims;
-  std::vector<const NDArray*> arrays;
+  std::vector<int>& array_dims = sel.array_dims;
+  std::vector<const NDArray*>& arrays = sel.arrays;
   int view_dim = 0;
   int first = -1, last = -1;
   for (size_t k = 0; k < norm.size(); ++k) {
@@ -158,11 +221,15 @@ absl::StatusOr<NDArray> AdvancedIndex(const NDArray& a, absl::Span<const Advance
   }
   absl::StatusOr<NDArray> view = a.Index(basic);
   if (!view.ok()) return view.status();
-  if (arrays.empty()) return view->Copy();
+  sel.view = *view;
+  if (arrays.empty()) {
+    sel.shape.assign(view->shape().begin(), view->shape().end());
+    return sel;
+  }
   bool adjacent = true;
   for (int k = first; k <= last; ++k) adjacent &= !norm[k].basic.has_value();
   // The arrays broadcast together; out-of-range entries are IndexErrors.
-  Shape b;
+  Shape& b = sel.b;
   for (const NDArray* x : arrays) {
     absl::StatusOr<Shape> s = BroadcastShapes(b, x->shape());
     if (!s.ok()) {
@@ -177,9 +244,10 @@ absl::StatusOr<NDArray> AdvancedIndex(const NDArray& a, absl::Span<const Advance
   }
   absl::StatusOr<int64_t> count = CheckedSize(b);
   if (!count.ok()) return count.status();
+  sel.count = *count;
   // The rest of the view (dims no array indexes), and the result's shape.
-  Shape rest_shape;
-  Strides rest_strides;
+  Shape& rest_shape = sel.rest_shape;
+  Strides& rest_strides = sel.rest_strides;
   std::vector<bool> indexed(view->ndim(), false);
   for (int d : array_dims) indexed[d] = true;
   for (int d = 0; d < view->ndim(); ++d) {
@@ -187,52 +255,74 @@ absl::StatusOr<NDArray> AdvancedIndex(const NDArray& a, absl::Span<const Advance
     rest_shape.push_back(view->shape()[d]);
     rest_strides.push_back(view->strides()[d]);
   }
-  const int before = adjacent ? array_dims[0] : 0;  // rest dims ahead of the array dims
-  Shape out_shape(rest_shape.begin(), rest_shape.begin() + before);
-  out_shape.insert(out_shape.end(), b.begin(), b.end());
-  out_shape.insert(out_shape.end(), rest_shape.begin() + before, rest_shape.end());
-  absl::StatusOr<NDArray> out = NDArray::Empty(out_shape, a.dtype());
+  sel.before = adjacent ? array_dims[0] : 0;
+  sel.shape.assign(rest_shape.begin(), rest_shape.begin() + sel.before);
+  sel.shape.insert(sel.shape.end(), b.begin(), b.end());
+  sel.shape.insert(sel.shape.end(), rest_shape.begin() + sel.before, rest_shape.end());
+  return sel;
+}
+
+}  // namespace
+
+absl::StatusOr<NDArray> AdvancedIndex(const NDArray& a, absl::Span<const AdvancedItem> items) {
+  absl::StatusOr<Selection> sel = Select(a, items);
+  if (!sel.ok()) return sel.status();
+  if (sel->arrays.empty()) return sel->view.Copy();
+  absl::StatusOr<NDArray> out = NDArray::Empty(sel->shape, a.dtype());
   if (!out.ok()) return out.status();
   // Gather: for each index tuple, one block of the rest's dims.
-  const int64_t item = a.itemsize();
-  Shape block_shape(rest_shape);
-  const int nb = static_cast<int>(b.size());
-  for (int64_t flat = 0; flat < *count; ++flat) {
-    int64_t src = 0;
-    for (size_t k = 0; k < arrays.size(); ++k) {
-      const int64_t n = view->shape()[array_dims[k]];
-      int64_t i = Element(*arrays[k], b, flat);
-      if (i < -n || i >= n) {
-        return IndexError(absl::StrCat("index ", i, " is out of bounds for axis ", array_dims[k],
-                                       " with size ", n));
-      }
-      if (i < 0) i += n;
-      src += i * view->strides()[array_dims[k]];
-    }
-    // Where this index tuple's block goes in `out`: its b-coordinates at
-    // dims [before, before + nb).
-    int64_t dst = 0;
-    int64_t f = flat;
-    for (int d = nb - 1; d >= 0; --d) {
-      dst += (f % b[d]) * out->strides()[before + d];
-      f /= b[d];
-    }
-    if (rest_shape.empty()) {
-      std::memcpy(out->data() + dst, view->data() + src, item);
+  for (int64_t flat = 0; flat < sel->count; ++flat) {
+    absl::StatusOr<int64_t> src = sel->Source(flat);
+    if (!src.ok()) return src.status();
+    if (sel->rest_shape.empty()) {  // one element
+      std::memcpy(out->data() + sel->Dest(*out, flat), sel->view.data() + *src, a.itemsize());
       continue;
     }
-    Strides dst_strides(out->strides().begin(), out->strides().begin() + before);
-    dst_strides.insert(dst_strides.end(), out->strides().begin() + before + nb,
-                       out->strides().end());
-    absl::StatusOr<NDArray> from = NDArray::FromBuffer(view->buffer(), view->offset() + src,
-                                                       a.dtype(), block_shape, rest_strides, false);
-    absl::StatusOr<NDArray> to = NDArray::FromBuffer(out->buffer(), out->offset() + dst, a.dtype(),
-                                                     block_shape, dst_strides);
-    if (!from.ok()) return from.status();
-    if (!to.ok()) return to.status();
-    if (absl::Status s = CopyTo(*to, *from, Casting::kNo); !s.ok()) return s;
+    absl::StatusOr<std::pair<NDArray, NDArray>> blocks = sel->Blocks(*out, flat, *src);
+    if (!blocks.ok()) return blocks.status();
+    if (absl::Status s = CopyTo(blocks->first, blocks->second, Casting::kNo); !s.ok()) return s;
   }
   return out;
+}
+
+absl::Status AdvancedAssign(const NDArray& a, absl::Span<const AdvancedItem> items,
+                            const NDArray& value) {
+  if (!a.writeable()) return absl::InvalidArgumentError("assignment destination is read-only");
+  absl::StatusOr<Selection> sel = Select(a, items);
+  if (!sel.ok()) return sel.status();
+  // The value as the selection: cast as NumPy's setitem casts (unsafe), and
+  // broadcast to the selection's shape.
+  absl::StatusOr<NDArray> v = value.AsType(a.dtype(), Casting::kUnsafe);
+  if (!v.ok()) return v.status();
+  if (MayShareMemory(*v, a)) v = v->Copy();  // a[idx] = a[::-1] reads what it writes
+  if (!v.ok()) return v.status();
+  absl::StatusOr<NDArray> full = v->BroadcastTo(sel->shape);
+  if (!full.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "shape mismatch: value array of shape ", ShapeString(value.shape()),
+        " could not be broadcast to indexing result of shape ", ShapeString(sel->shape)));
+  }
+  if (sel->arrays.empty()) return CopyTo(sel->view, *full, Casting::kNo);
+  // Every index is checked before anything is written: a bad index leaves
+  // the array as it was.
+  std::vector<int64_t> src(sel->count);
+  for (int64_t flat = 0; flat < sel->count; ++flat) {
+    absl::StatusOr<int64_t> s = sel->Source(flat);
+    if (!s.ok()) return s.status();
+    src[flat] = *s;
+  }
+  // In index order: a repeated index keeps the last value written, as NumPy.
+  for (int64_t flat = 0; flat < sel->count; ++flat) {
+    if (sel->rest_shape.empty()) {  // one element
+      std::memcpy(sel->view.data() + src[flat], full->data() + sel->Dest(*full, flat),
+                  a.itemsize());
+      continue;
+    }
+    absl::StatusOr<std::pair<NDArray, NDArray>> blocks = sel->Blocks(*full, flat, src[flat]);
+    if (!blocks.ok()) return blocks.status();
+    if (absl::Status s = CopyTo(blocks->second, blocks->first, Casting::kNo); !s.ok()) return s;
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace ndjit

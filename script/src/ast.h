@@ -32,6 +32,7 @@ struct Node {
     kSubscript,  // kids[0] value, kids[1..] index items
     kSlice,      // kids: start, stop, step (null where omitted)
     kAssign,     // text = target name, kids[0] value
+    kSetItem,    // kids[0] the target (a kSubscript), kids[1] the value: a[i] = v
     kLambda,     // keywords = parameter names, kids[0] body
   };
   Kind kind;
@@ -43,6 +44,12 @@ struct Node {
   std::vector<std::string> keywords;  // kCall: names of the trailing keyword arguments
   std::vector<NodePtr> kwargs;        // kCall: their values
 };
+
+// Whether the statement binds or stores (name = v, a[i] = v) rather than
+// being an expression.
+inline bool IsAssignment(const Node& n) {
+  return n.kind == Node::kAssign || n.kind == Node::kSetItem;
+}
 
 // A deep copy of `n` (a lambda keeps its body after its line is gone).
 NodePtr CloneSyntax(const Node& n);

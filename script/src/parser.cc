@@ -120,7 +120,19 @@ class Parser {
       n->kids.push_back(Expr());
       return Finish(std::move(n));
     }
-    return Finish(ExprOrTuple());
+    NodePtr first = ExprOrTuple();
+    if (!failed_ && IsOp("=")) {  // a[i] = v
+      if (first->kind != Node::kSubscript) {
+        Fail("cannot assign to expression", Peek().column);
+        return first;
+      }
+      auto n = Make(Node::kSetItem, first->column);
+      Next();
+      n->kids.push_back(std::move(first));
+      n->kids.push_back(Expr());
+      return Finish(std::move(n));
+    }
+    return Finish(std::move(first));
   }
 
   bool failed() const { return failed_; }

@@ -131,6 +131,8 @@ struct Session::Impl {
         return Bad("a slice is only allowed in an index");
       case Node::kLambda:
         return MakeLambda(n);
+      case Node::kSetItem:
+        return SetItem(n);
       case Node::kAssign: {
         absl::StatusOr<Value> v = Eval(*n.kids[0]);
         if (!v.ok()) return v;
@@ -245,13 +247,19 @@ struct Session::Impl {
     return std::optional<int64_t>(v->i);
   }
 
-  absl::StatusOr<Value> Subscript(const Node& n) {
-    absl::StatusOr<Value> obj = Eval(*n.kids[0]);
-    if (!obj.ok()) return obj;
+  // A subscript's items, evaluated.
+  struct IndexArgs {
     std::vector<IndexItem> items;
     std::vector<ArrayIndexItem> advanced;  // the same, with index arrays
     bool any_array = false;
     std::vector<Value> keys;  // field names, for record arrays
+  };
+
+  absl::StatusOr<IndexArgs> Index(const Node& n, const Value& obj) {
+    IndexArgs r;
+    std::vector<IndexItem>& items = r.items;
+    std::vector<ArrayIndexItem>& advanced = r.advanced;
+    bool& any_array = r.any_array;
     for (size_t k = 1; k < n.kids.size(); ++k) {
       const Node& item = *n.kids[k];
       if (item.kind == Node::kEllipsis) {
@@ -266,13 +274,13 @@ struct Session::Impl {
         items.push_back(s);
       } else {
         absl::StatusOr<Value> v = Eval(item);
-        if (!v.ok()) return v;
+        if (!v.ok()) return v.status();
         if (v->kind == Value::kNone) {
           items.push_back(NewAxis{});
         } else if (v->kind == Value::kInt) {
           items.push_back(v->i);
-        } else if (v->kind == Value::kString && obj->kind == Value::kRecords) {
-          keys.push_back(*v);
+        } else if (v->kind == Value::kString && obj.kind == Value::kRecords) {
+          r.keys.push_back(*v);
           continue;
         } else if (v->kind == Value::kArray || v->kind == Value::kList) {
           absl::StatusOr<Array<>> x = ToArray(*v, "index");
@@ -288,6 +296,15 @@ struct Session::Impl {
       }
       advanced.push_back(items.back());  // every branch that gets here added an item
     }
+    return r;
+  }
+
+  absl::StatusOr<Value> Subscript(const Node& n) {
+    absl::StatusOr<Value> obj = Eval(*n.kids[0]);
+    if (!obj.ok()) return obj;
+    absl::StatusOr<IndexArgs> index_args = Index(n, *obj);
+    if (!index_args.ok()) return index_args.status();
+    const std::vector<IndexItem>& items = index_args->items;
     if (obj->kind == Value::kTuple) {
       if (items.size() != 1 || !std::holds_alternative<int64_t>(items[0])) {
         return Bad("tuple indices must be integers");
@@ -298,15 +315,44 @@ struct Session::Impl {
       if (i < 0 || i >= size) return Bad("tuple index out of range");
       return obj->items[i];
     }
-    if (obj->kind == Value::kRecords) return RecordSubscript(*obj, keys, items);
+    if (obj->kind == Value::kRecords) return RecordSubscript(*obj, index_args->keys, items);
     if (obj->kind != Value::kArray)
       return Bad(absl::StrCat("'", Repr(*obj), "' is not subscriptable"));
     try {
-      if (any_array) return Value::Arr(index(obj->array, advanced));
+      if (index_args->any_array) return Value::Arr(index(obj->array, index_args->advanced));
       return Value::Arr(obj->array.index(items));
     } catch (const Error& e) {
       return absl::Status(e.code(), e.what());
     }
+  }
+
+  // a[i] = v: stores into the array's memory (index_assign); a record
+  // array's field by name (rec['vel'] = v) is the field's view.
+  absl::StatusOr<Value> SetItem(const Node& n) {
+    const Node& target = *n.kids[0];
+    absl::StatusOr<Value> obj = Eval(*target.kids[0]);
+    if (!obj.ok()) return obj;
+    absl::StatusOr<IndexArgs> index_args = Index(target, *obj);
+    if (!index_args.ok()) return index_args.status();
+    absl::StatusOr<Value> v = Eval(*n.kids[1]);
+    if (!v.ok()) return v;
+    absl::StatusOr<Array<>> value = ToArray(*v, "setitem");
+    if (!value.ok()) return value.status();
+    std::vector<ArrayIndexItem> advanced = index_args->advanced;
+    if (obj->kind == Value::kRecords && !index_args->keys.empty()) {
+      obj = RecordSubscript(*obj, index_args->keys, index_args->items);
+      if (!obj.ok()) return obj;
+      advanced.clear();
+    }
+    if (obj->kind != Value::kArray) {
+      return Bad(absl::StrCat("'", Repr(*obj), "' does not support item assignment"));
+    }
+    try {
+      index_assign(obj->array, advanced, *value);
+    } catch (const Error& e) {
+      return absl::Status(e.code(), e.what());
+    }
+    return Value();
   }
 
   // --- Explorer commands ---------------------------------------------------
@@ -315,8 +361,7 @@ struct Session::Impl {
     absl::StatusOr<NodePtr> ast = ParseStatement(expr);
     if (!ast.ok()) return ast.status();
     // Refused before it runs: showing a statement must not bind a name.
-    if ((*ast)->kind == Node::kAssign)
-      return Bad("the explorer shows expressions, not assignments");
+    if (IsAssignment(**ast)) return Bad("the explorer shows expressions, not assignments");
     absl::StatusOr<Value> v = Eval(**ast);
     if (!v.ok()) return v.status();
     if (v->kind != Value::kArray) return Bad("the explorer shows array expressions");
@@ -366,7 +411,7 @@ void CollectNames(const Node& n, std::vector<std::string>& names) {
 absl::StatusOr<std::vector<std::string>> Session::Names(absl::string_view expr) {
   absl::StatusOr<NodePtr> ast = ParseStatement(expr);
   if (!ast.ok()) return ast.status();
-  if ((*ast)->kind == Node::kAssign) return Bad("expected an expression, not an assignment");
+  if (IsAssignment(**ast)) return Bad("expected an expression, not an assignment");
   std::vector<std::string> names;
   CollectNames(**ast, names);
   return names;
@@ -376,7 +421,7 @@ absl::StatusOr<std::shared_ptr<const Function>> Session::Trace(absl::string_view
                                                                std::vector<std::string> params) {
   absl::StatusOr<NodePtr> ast = ParseStatement(expr);
   if (!ast.ok()) return ast.status();
-  if ((*ast)->kind == Node::kAssign) return Bad("expected an expression, not an assignment");
+  if (IsAssignment(**ast)) return Bad("expected an expression, not an assignment");
   Value lambda;
   lambda.kind = Value::kLambda;
   auto l = std::make_shared<Lambda>();
@@ -428,7 +473,7 @@ absl::StatusOr<std::string> Session::Execute(absl::string_view line) {
       absl::StrAppend(&note, "# cut: the value had grown past ", kMaxGraphOps,
                       " ops, so its inputs were computed\n");
     }
-    if ((*ast)->kind == Node::kAssign || v->kind == Value::kNone) return note;
+    if (IsAssignment(**ast) || v->kind == Value::kNone) return note;
     if (v->kind == Value::kArray) return note + Array<>(v->array.node()).repr() + "\n";
     if (v->kind == Value::kTuple) {
       // The arrays of a tuple (divmod's results) in one evaluation.
@@ -450,7 +495,7 @@ absl::StatusOr<NDArray> Session::EvaluateArray(absl::string_view expr) {
   try {
     absl::StatusOr<NodePtr> ast = ParseStatement(expr);
     if (!ast.ok()) return ast.status();
-    if ((*ast)->kind == Node::kAssign) return Bad("expected an expression, not an assignment");
+    if (IsAssignment(**ast)) return Bad("expected an expression, not an assignment");
     absl::StatusOr<Value> v = impl_->Eval(**ast);
     if (!v.ok()) return v.status();
     absl::StatusOr<Array<>> a = ToArray(*v, "eval");

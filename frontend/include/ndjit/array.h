@@ -281,6 +281,15 @@ Array<> take(const Array<>& a, const Array<>& indices, std::optional<int64_t> ax
 // and copies what they select: a new array leaf, where a fused graph ends.
 using ArrayIndexItem = std::variant<IndexItem, Array<>>;
 Array<> index(const Array<>& a, absl::Span<const ArrayIndexItem> items);
+// NumPy's a[items] = value, into a's memory (`a` is computed first if it is
+// lazy; its handle then reads the stored values): `value` cast to a's dtype
+// as NumPy's setitem casts (unsafe) and broadcast to what a[items] selects.
+// Lazy values that read `a` are computed before it changes (a mask such as
+// a > 0 among them). Basic items write through a view; a mask of a's shape
+// with a single value is where(mask, value, a) computed in place, one
+// kernel; other array indexes store into a copy that is written back
+// (runtime's AdvancedAssign for the rules and errors).
+void index_assign(const Array<>& a, absl::Span<const ArrayIndexItem> items, const Array<>& value);
 
 // --- Reductions ---------------------------------------------------------------
 // NumPy's reductions with its result dtypes (sum of int32 is int64, mean of
