@@ -201,16 +201,15 @@ def _getitem(self, key):
 
 
 def _setitem(self, key, value):
-    view = self._basic_view(key)
-    if view is not None:
-        view._assign(value)
+    # Basic, integer-array and mask indexes: ndjit stores (NumPy's setitem,
+    # lazy readers of this array computed first).
+    if self._store(key, value):
         return
-    # An advanced index: NumPy updates a copy, which is then written whole,
-    # so lazy values reading this array are computed before it changes.
+    # Anything else NumPy updates in a copy, written back whole.
     _refuse("advanced index assignment")
     updated = self.numpy().copy()
     updated[_to_numpy(key)] = _to_numpy(value)
-    self._basic_view(Ellipsis)._assign(updated)
+    self._store(Ellipsis, updated)
 
 
 def _method(name):

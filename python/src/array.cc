@@ -196,25 +196,18 @@ void BindArray(py::module_& m) {
              EngineLock lock;
              return py::cast(a.index(*items));
            })
-      .def("_basic_view",
-           // The computed value's view at `key` (for writes), or None for
-           // advanced indexes.
-           [](const Array<>& a, py::handle key) -> py::object {
-             std::optional<std::vector<IndexItem>> items = BasicIndex(key);
-             if (!items.has_value()) return py::none();
-             const NDArray v = Computed(a);
-             return py::cast(Array<>(Check(v.Index(*items))));
-           })
-      .def("_assign",
-           // Writes `value` (broadcast, same_kind cast) into this array's
-           // memory: lazy values that read it were computed first.
-           [](const Array<>& target, py::handle value) {
-             const NDArray out = Computed(target);
-             if (!out.writeable()) throw py::value_error("assignment destination is read-only");
+      .def("_store",
+           // NumPy's a[key] = value into the computed value's memory
+           // (index_assign: unsafe cast, lazy readers computed first).
+           // False, having done nothing, for keys only NumPy reads.
+           [](const Array<>& target, py::handle key, py::handle value) -> bool {
+             std::optional<std::vector<ArrayIndexItem>> items = IndexKey(key);
+             if (!items.has_value()) return false;
              EngineLock lock;
              const Array<> v = Check(script::ToArray(ToValue(value, "assignment"), "assignment"));
              py::gil_scoped_release unlocked;
-             v.eval_into(out);
+             index_assign(target, *items, v);
+             return true;
            })
       .def("__add__", BinaryOp<ir::Ufunc::kAdd, false>)
       .def("__radd__", BinaryOp<ir::Ufunc::kAdd, true>)

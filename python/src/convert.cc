@@ -226,6 +226,41 @@ std::optional<std::vector<IndexItem>> BasicIndex(py::handle key) {
   return items;
 }
 
+std::optional<std::vector<ArrayIndexItem>> IndexKey(py::handle key) {
+  if (std::optional<std::vector<IndexItem>> basic = BasicIndex(key)) {
+    return std::vector<ArrayIndexItem>(basic->begin(), basic->end());
+  }
+  std::vector<ArrayIndexItem> items;
+  auto add = [&items](py::handle k) -> bool {
+    if (std::optional<std::vector<IndexItem>> one = BasicIndex(k)) {
+      if (one->size() != 1) return false;
+      items.push_back((*one)[0]);
+      return true;
+    }
+    if (py::isinstance<Array<>>(k)) {
+      items.push_back(k.cast<Array<>>());
+      return true;
+    }
+    if (!py::isinstance<py::array>(k) && !PyList_Check(k.ptr())) return false;
+    try {  // a list ndjit cannot read (of slices, of objects) is NumPy's to read
+      absl::StatusOr<Array<>> a = script::ToArray(ToValue(k, "index"), "index");
+      if (!a.ok() || (a->dtype() != DType::kBool && !IsInteger(a->dtype()))) return false;
+      items.push_back(*std::move(a));
+    } catch (const std::exception&) {
+      return false;
+    }
+    return true;
+  };
+  if (PyTuple_Check(key.ptr())) {
+    for (py::handle k : key) {
+      if (!add(k)) return std::nullopt;
+    }
+  } else if (!add(key)) {
+    return std::nullopt;
+  }
+  return items;
+}
+
 script::Value ToValue(py::handle h, const char* what) {
   using script::Value;
   if (h.is_none()) return Value();

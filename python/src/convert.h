@@ -65,6 +65,10 @@ py::array ToNumpy(const NDArray& a);
 // A Python index as basic items (ints, slices, None, ...), or nothing for an
 // advanced index (arrays, lists, booleans), which the caller routes elsewhere.
 std::optional<std::vector<IndexItem>> BasicIndex(py::handle key);
+// The same with integer and boolean arrays (ndjit or NumPy arrays, lists of
+// numbers) as items: NumPy's advanced index. Nothing for keys only NumPy
+// reads (a bare bool, nested sequences of slices, ...).
+std::optional<std::vector<ArrayIndexItem>> IndexKey(py::handle key);
 
 // Python values as the language's: numbers (weak beside arrays), None,
 // strings, tuples and lists, ndjit arrays, NumPy arrays and scalars (strong

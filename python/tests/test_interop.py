@@ -1,5 +1,6 @@
 """Zero-copy in and out, lifetimes, writes, errors, threads, pickling, and
 the functions beside the array (eval, jit, explain, profile, random)."""
+import contextlib
 import gc
 import pickle
 import subprocess
@@ -76,10 +77,43 @@ def test_writes_through_views_and_lazy_values_keep_their_value():
     x[...] = x + 1
     np.testing.assert_array_equal(a, [1, 1, 1, 4, 5, 6])
     z = x * 1  # lazy again
-    x[x > 4] = -1  # a mask, through NumPy
+    x[x > 4] = -1  # a mask: where(mask, -1, x) in place
     x[[0, 1]] = 9
     np.testing.assert_array_equal(a, [9, 9, 1, 4, -1, -1])
     np.testing.assert_array_equal(np.asarray(z), [1, 1, 1, 4, 5, 6])
+
+
+def test_setitem_follows_numpy():
+    rng = np.random.default_rng(3)
+    cases = [
+        (np.arange(5), 0, 2.7),                               # cast unsafe, as NumPy
+        (np.arange(6.0), slice(1, 4), np.array([7, 8, 9])),
+        (np.arange(12.0).reshape(3, 4), (slice(None), [True, False, True, False]), -1),
+        (np.arange(12).reshape(3, 4), ([0, 2], [1, 3]), [100, 200]),
+        (np.arange(12).reshape(3, 4), [2, 0], np.array([[1.9, 2.9, -3.9, 4.5]])),
+        (np.arange(6), [1, 1], [3, 4]),                       # the last write wins
+        (rng.standard_normal((4, 5)), (1, slice(None, None, -2)), 0.5),
+        (np.arange(8).reshape(2, 4), True, 3),                # NumPy's own path
+    ]
+    for base, key, value in cases:
+        want = base.copy()
+        want[key] = value
+        got = base.copy()
+        x = ndjit.asarray(got)
+        with ndjit.no_fallback() if key is not True else contextlib.nullcontext():
+            x[key] = value
+        np.testing.assert_array_equal(got, want, err_msg=repr(key))
+        np.testing.assert_array_equal(np.asarray(x), want)
+    x = ndjit.asarray(np.arange(4))
+    with pytest.raises(IndexError, match="index 9 is out of bounds for axis 0 with size 4"):
+        x[[0, 9]] = 1
+    with pytest.raises(ValueError, match="setting an array element with a sequence"):
+        x[0] = [1, 2]
+    with pytest.raises(ValueError, match="read-only"):
+        ro = np.arange(3)
+        ro.flags.writeable = False
+        ndjit.asarray(ro)[0] = 1
+    np.testing.assert_array_equal(np.asarray(x), np.arange(4))
 
 
 def test_out_argument_writes_into_numpy():
