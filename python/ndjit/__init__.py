@@ -195,7 +195,10 @@ def _getitem(self, key):
     r = self._basic_getitem(key)
     if r is not None:
         return r
-    # Boolean and integer-array indexes copy in NumPy too: NumPy computes them.
+    # Boolean and integer-array indexes: a copy of what they select, as in NumPy.
+    r = self._select(key)
+    if r is not None:
+        return r
     _refuse("advanced indexing")
     return Array(self.numpy()[_to_numpy(key)])
 

@@ -196,6 +196,21 @@ void BindArray(py::module_& m) {
              EngineLock lock;
              return py::cast(a.index(*items));
            })
+      .def("_select",
+           // NumPy's advanced index a[key] (ndjit::index: computes its
+           // operands, copies what they select), or None for keys only NumPy
+           // reads.
+           [](const Array<>& a, py::handle key) -> py::object {
+             std::optional<std::vector<ArrayIndexItem>> items = IndexKey(key);
+             if (!items.has_value()) return py::none();
+             EngineLock lock;
+             Array<> r;
+             {
+               py::gil_scoped_release unlocked;
+               r = index(a, *items);
+             }
+             return py::cast(r);
+           })
       .def("_store",
            // NumPy's a[key] = value into the computed value's memory
            // (index_assign: unsafe cast, lazy readers computed first).

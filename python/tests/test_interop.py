@@ -83,6 +83,21 @@ def test_writes_through_views_and_lazy_values_keep_their_value():
     np.testing.assert_array_equal(np.asarray(z), [1, 1, 1, 4, 5, 6])
 
 
+def test_advanced_indexes_read_in_ndjit():
+    a = np.arange(24.0).reshape(4, 6)
+    x = ndjit.asarray(a) * 2
+    with ndjit.no_fallback():
+        for key in ((x > 20,), ([0, 3],), (slice(None), [1, -1]), ([0, 2], [1, 3]),
+                    (np.array([[0], [2]]), slice(1, 3))):
+            k = key[0] if len(key) == 1 else key
+            got = x[k]
+            assert isinstance(got, ndjit.Array)
+            kn = np.asarray(k) if isinstance(k, ndjit.Array) else k
+            np.testing.assert_array_equal(np.asarray(got), (a * 2)[kn])
+    with pytest.raises(IndexError, match="index 9 is out of bounds"):
+        x[[0, 9]]
+
+
 def test_setitem_follows_numpy():
     rng = np.random.default_rng(3)
     cases = [

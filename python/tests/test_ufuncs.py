@@ -174,7 +174,7 @@ def test_views_and_methods(rng):
     assert x.shape == (4, 6) and x.ndim == 2 and x.size == 24 and len(x) == 4
 
 
-def test_advanced_indexing_goes_through_numpy(rng):
+def test_advanced_indexing_matches_numpy(rng):
     a = rng.standard_normal((5, 4))
     x = ndjit.asarray(a) * 2
     close(x[x > 0], (a * 2)[a * 2 > 0], np.float64)
