@@ -81,13 +81,25 @@ def _known(f):
         return False
 
 
+_dry = threading.local()
+
+
+def _dry_run():
+    """Whether this thread is in `_rewrite`'s dry run, where the ndjit forms
+    below build their graphs but compute nothing (the stand-ins they would
+    read are not data, and compiling for their layout would be wasted)."""
+    return getattr(_dry, "on", False)
+
+
 def _arg_chunk(func, argfunc, x, axis, offset_info):
     """Dask's arg_chunk with the values and indices computed in one ndjit
     evaluation (fused with the expression `x`); the offsets into the whole
     array are Dask's arithmetic on the small result."""
     arg_axis = None if len(axis) == x.ndim or x.ndim == 1 else axis[0]
-    vals, arg = ndjit.eval(func(x, axis=arg_axis, keepdims=True),
-                           argfunc(x, axis=arg_axis, keepdims=True))
+    vals, arg = func(x, axis=arg_axis, keepdims=True), argfunc(x, axis=arg_axis, keepdims=True)
+    if _dry_run():
+        return {"vals": vals, "arg": arg}
+    vals, arg = ndjit.eval(vals, arg)
     arg = np.array(arg, dtype=np.intp)
     if x.ndim > 0:
         if arg_axis is None:
@@ -112,6 +124,8 @@ def _moment_chunk(A, order=2, sum=np.sum, numel=_reductions.numel, dtype="f8",
     total = sum(A, dtype=dtype, **kwargs)
     u = total / n
     moments = [sum((A - u) ** i, dtype=dtype, **kwargs) for i in range(2, order + 1)]
+    if _dry_run():
+        return {"total": total, "n": n, "M": moments}
     total, *moments = ndjit.eval(total, *moments)
     return {"total": total, "n": n, "M": np.stack(moments, axis=-1)}
 
@@ -293,11 +307,14 @@ def _rewrite(layer, layers):
                 return None, f"input {name}: {e}"
             arrays.append(key)
     run = _Run(layer.dsk, probe, check=True)
+    _dry.on = True
     try:
         with ndjit.no_fallback(), np.errstate(all="ignore"):
             out = run.key(layer.output)
     except Exception as e:
         return None, f"{type(e).__name__}: {e}"
+    finally:
+        _dry.on = False
     if not run.touched:
         return None, "no array work"
     want = _annotations(layers, layer.output).get("dtype")
