@@ -168,13 +168,17 @@ Array<> full(Dims shape, double value, DType dtype) {
 
 Array<> arange(int64_t n, DType dtype) { return Array<>(ValueOrThrow(NDArray::Arange(n, dtype))); }
 
-Array<> index(const Array<>& a, absl::Span<const ArrayIndexItem> items) {
-  std::vector<const Array<>*> operands{&a};
+namespace {
+
+// The index's arrays computed together with `also` (one evaluation), and
+// the index as the runtime takes it.
+std::vector<AdvancedItem> ComputedIndex(absl::Span<const ArrayIndexItem> items,
+                                        const Array<>& also) {
+  std::vector<const Array<>*> operands{&also};
   for (const ArrayIndexItem& item : items) {
     if (const auto* x = std::get_if<Array<>>(&item)) operands.push_back(x);
   }
   EvaluateAll(operands);
-  internal::CountSelection();
   std::vector<AdvancedItem> adv;
   for (const ArrayIndexItem& item : items) {
     if (const auto* x = std::get_if<Array<>>(&item)) {
@@ -183,6 +187,14 @@ Array<> index(const Array<>& a, absl::Span<const ArrayIndexItem> items) {
       adv.emplace_back(std::get<IndexItem>(item));
     }
   }
+  return adv;
+}
+
+}  // namespace
+
+Array<> index(const Array<>& a, absl::Span<const ArrayIndexItem> items) {
+  const std::vector<AdvancedItem> adv = ComputedIndex(items, a);
+  internal::CountSelection();
   return Array<>(ValueOrThrow(AdvancedIndex(a.array(), adv)));
 }
 
@@ -223,17 +235,7 @@ void index_assign(const Array<>& a, absl::Span<const ArrayIndexItem> items, cons
   // Which elements, in which order, comes from the index values: they are
   // computed, the store goes into a copy, and the copy is written back, so
   // the write happens as one eval_into (readers of `a` computed first).
-  std::vector<const Array<>*> operands(arrays);
-  operands.push_back(&v);
-  EvaluateAll(operands);
-  std::vector<AdvancedItem> adv;
-  for (const ArrayIndexItem& item : items) {
-    if (const auto* x = std::get_if<Array<>>(&item)) {
-      adv.emplace_back(x->array());
-    } else {
-      adv.emplace_back(std::get<IndexItem>(item));
-    }
-  }
+  const std::vector<AdvancedItem> adv = ComputedIndex(items, v);
   const NDArray updated = ValueOrThrow(target.Copy());
   ThrowIfError(AdvancedAssign(updated, adv, v.array()));
   Array<>(updated).eval_into(target);

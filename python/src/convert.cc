@@ -189,6 +189,20 @@ py::array ToNumpy(const NDArray& a) {
   return py::reinterpret_steal<py::array>(out.release());
 }
 
+namespace {
+
+// Whether `add` took every item of `key` (a tuple's, or the key itself).
+template <typename Add>
+bool EachItem(py::handle key, Add add) {
+  if (!PyTuple_Check(key.ptr())) return add(key);
+  for (py::handle k : key) {
+    if (!add(k)) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 // Basic indexing (ints, slices, None, ...), or nothing for advanced indexes
 // (arrays, lists, booleans), which the Python layer hands to NumPy.
 std::optional<std::vector<IndexItem>> BasicIndex(py::handle key) {
@@ -216,13 +230,7 @@ std::optional<std::vector<IndexItem>> BasicIndex(py::handle key) {
     }
     return true;
   };
-  if (PyTuple_Check(key.ptr())) {
-    for (py::handle k : key) {
-      if (!add(k)) return std::nullopt;
-    }
-  } else if (!add(key)) {
-    return std::nullopt;
-  }
+  if (!EachItem(key, add)) return std::nullopt;
   return items;
 }
 
@@ -251,13 +259,7 @@ std::optional<std::vector<ArrayIndexItem>> IndexKey(py::handle key) {
     }
     return true;
   };
-  if (PyTuple_Check(key.ptr())) {
-    for (py::handle k : key) {
-      if (!add(k)) return std::nullopt;
-    }
-  } else if (!add(key)) {
-    return std::nullopt;
-  }
+  if (!EachItem(key, add)) return std::nullopt;
   return items;
 }
 
