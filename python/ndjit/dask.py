@@ -160,16 +160,14 @@ class _Run:
             if f is apply:
                 f, args, kwargs = args[0], list(args[1]), (args[2] if len(args) > 2 else {})
             base = f.func if isinstance(f, functools.partial) else f
-            lazy = _LAZY.get(base) if isinstance(base, _HASHABLE) else None
+            # _LAZY's keys are Python functions (some callables are unhashable).
+            lazy = _LAZY.get(base) if isinstance(base, types.FunctionType) else None
+            if lazy is not None or any(isinstance(a, ndjit.Array) for a in _leaves((args, kwargs))):
+                if self.check and not _known(f):
+                    raise ndjit.FallbackError(f"ndjit.dask: {_name(f)} is not ndjit's")
+                self.touched = True
             if lazy is not None:
-                if self.check and not _known(f):
-                    raise ndjit.FallbackError(f"ndjit.dask: {_name(f)} is not ndjit's")
-                self.touched = True
                 f = functools.partial(lazy, *f.args, **f.keywords) if base is not f else lazy
-            elif any(isinstance(a, ndjit.Array) for a in _leaves((args, kwargs))):
-                if self.check and not _known(f):
-                    raise ndjit.FallbackError(f"ndjit.dask: {_name(f)} is not ndjit's")
-                self.touched = True
             return f(*args, **kwargs)
         if type(t) is list:
             return [self.task(a) for a in t]
@@ -179,7 +177,6 @@ class _Run:
 
 
 _MISSING = object()
-_HASHABLE = (types.FunctionType, types.BuiltinFunctionType)
 
 
 def _is_key(t):
@@ -238,9 +235,6 @@ class FusedChunk:
     def __init__(self, dsk, output, keys, arrays):
         self.dsk, self.output, self.keys, self.arrays = dsk, output, keys, arrays
 
-    def __reduce__(self):
-        return FusedChunk, (self.dsk, self.output, self.keys, self.arrays)
-
     def __repr__(self):
         return f"ndjit.dask.FusedChunk<{self.output}>"
 
@@ -268,9 +262,6 @@ class FusedChunk:
 
 
 # --- The graph rewrite -----------------------------------------------------------
-
-_reports = threading.local()
-
 
 def _annotations(layers, name):
     layer = layers.get(name)
@@ -372,6 +363,8 @@ def _fold_block_steps(layers, deps):
 
 
 def _rewrite_graph(dsk, keys):
+    """The graph with the layers ndjit takes over rewritten, and for each
+    fused Blockwise layer (name, "ndjit" or why not)."""
     if not isinstance(dsk, HighLevelGraph):
         dsk = HighLevelGraph.from_collections(id(dsk), dsk, dependencies=())
     # Before fuse_roots, which turns Blockwise layers over small root layers
@@ -387,15 +380,14 @@ def _rewrite_graph(dsk, keys):
             report.append((name, reason))
             if new is not None:
                 layers[name] = new
-    _reports.last = report
-    return fuse_roots(HighLevelGraph(layers, deps), keys=keys)
+    return fuse_roots(HighLevelGraph(layers, deps), keys=keys), report
 
 
 def optimize(dsk, keys, **kwargs):
     """Dask's array optimisation with ndjit running each fused Blockwise layer
     it implements. Use as ``dask.config.set(array_optimize=ndjit.dask.optimize)``."""
     keys = list(flatten(keys if isinstance(keys, (list, set)) else [keys]))
-    return _dask_optimize(_rewrite_graph(dsk, keys), keys, **kwargs)
+    return _dask_optimize(_rewrite_graph(dsk, keys)[0], keys, **kwargs)
 
 
 def enabled():
@@ -408,8 +400,7 @@ def report(*arrays):
     "ndjit" or the reason it stays NumPy's)."""
     hlg = HighLevelGraph.merge(*[a.__dask_graph__() for a in arrays])
     keys = list(flatten([a.__dask_keys__() for a in arrays]))
-    _rewrite_graph(hlg, keys)
-    return list(_reports.last)
+    return _rewrite_graph(hlg, keys)[1]
 
 
 # --- Sources ---------------------------------------------------------------------
