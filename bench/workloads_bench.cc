@@ -14,6 +14,7 @@
 #include <random>
 
 #include "bench_util.h"
+#include "ndjit/codegen/jit.h"
 #include "ndjit/ndjit.h"
 #include "ndjit/runtime/thread_pool.h"
 
@@ -279,6 +280,44 @@ BENCHMARK_CAPTURE(BM_W12Cached, w6, true)
     ->Name("W12w6cached/ndjit/1T")
     ->UseRealTime()
     ->Unit(benchmark::kMicrosecond);
+
+// The kernel cache's bound: a process compiling ever more distinct
+// kernels. Resident size after `capacity` kernels and after four times as
+// many, with the cache holding `capacity`: the second stays near the first.
+int64_t ResidentBytes() {
+  long pages = 0, resident = 0;
+  FILE* f = std::fopen("/proc/self/statm", "r");
+  if (f == nullptr) return -1;
+  const int got = std::fscanf(f, "%ld %ld", &pages, &resident);
+  std::fclose(f);
+  return got == 2 ? int64_t{resident} * sysconf(_SC_PAGESIZE) : -1;
+}
+
+void BM_KernelCacheResident(benchmark::State& state) {
+  const int64_t capacity = state.range(0);
+  const int64_t saved = codegen::KernelCacheCapacity();
+  codegen::SetKernelCacheCapacity(capacity);
+  const Array<> x(bench::RandomFloats({256}, 7, 0.1f, 0.9f));
+  using Unary = Array<> (*)(const Array<>&);
+  const Unary ops[] = {sin, cos, arctan, sinh, cosh, expm1, log1p, sqrt};
+  double first = 0, last = 0;
+  for (auto _ : state) {
+    for (int64_t i = 0; i < 4 * capacity; ++i) {  // distinct chains of three ops
+      benchmark::DoNotOptimize(ops[i % 8](ops[i / 8 % 8](ops[i / 64 % 8](x))).eval().data());
+      if (i + 1 == capacity) first = static_cast<double>(ResidentBytes());
+    }
+    last = static_cast<double>(ResidentBytes());
+  }
+  state.counters["rss_mib_at_capacity"] = first / (1 << 20);
+  state.counters["rss_mib_at_4x"] = last / (1 << 20);
+  state.counters["kernels_cached"] = static_cast<double>(codegen::KernelCacheSize());
+  codegen::SetKernelCacheCapacity(saved);
+}
+BENCHMARK(BM_KernelCacheResident)
+    ->Name("KernelCache/resident")
+    ->Arg(64)
+    ->Iterations(1)
+    ->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

@@ -10,6 +10,7 @@
 
 #include "gtest/gtest.h"
 #include "ndjit/codegen/jit.h"
+#include "ndjit/engine/engine.h"
 #include "ndjit/ir/eager.h"
 #include "ndjit/ir/reference.h"
 #include "ndjit/ndjit.h"
@@ -186,6 +187,43 @@ TEST(Jit, KernelsAreCachedByStructureNotSizeOrValue) {
   const codegen::CompileStats after = codegen::GetCompileStats();
   EXPECT_EQ(after.kernels_compiled - before.kernels_compiled, 1);
   EXPECT_GE(after.cache_hits - before.cache_hits, 1);
+}
+
+TEST(Jit, TheKernelCacheIsBoundedAndPlansKeepTheirKernelsAlive) {
+  const int64_t capacity = codegen::KernelCacheCapacity();
+  const NDArray a = *NDArray::Full({100}, DType::kFloat64, 0.5);
+  const Array<> x(a);
+  // Planned and compiled before the evictions, run after them.
+  const Array<> first = tanh(x) * 3.0;
+  auto held = engine::Plan({first.node()});
+  ASSERT_TRUE(held.ok()) << held.status();
+  codegen::SetKernelCacheCapacity(4);
+  const codegen::CompileStats before = codegen::GetCompileStats();
+  struct Op {
+    Array<> (*lazy)(const Array<>&);
+    double (*scalar)(double);
+  };
+  const Op ops[] = {{sin, std::sin},     {cos, std::cos},     {arctan, std::atan},
+                    {sinh, std::sinh},   {cosh, std::cosh},   {expm1, std::expm1},
+                    {log1p, std::log1p}, {sqrt, std::sqrt}};
+  for (int i = 0; i < 8; ++i) {
+    const Op& f = ops[i];
+    const Op& g = ops[(i + 3) % 8];
+    const Array<> y = f.lazy(g.lazy(x)) + 7.0;
+    EXPECT_NEAR(y.item<double>({3}), f.scalar(g.scalar(0.5)) + 7.0, 1e-12);
+    EXPECT_LE(codegen::KernelCacheSize(), 4);
+  }
+  const codegen::CompileStats after = codegen::GetCompileStats();
+  // At least nine kernels in the cache (the held one first), four kept.
+  EXPECT_EQ(after.kernels_compiled - before.kernels_compiled, 8);
+  EXPECT_GE(after.kernels_evicted - before.kernels_evicted, 5);
+  // The held plan's kernel left the cache but not memory.
+  const ir::ScalarValue three{0, 3.0};
+  absl::StatusOr<std::vector<NDArray>> v = engine::Run(**held, {a}, {three});
+  ASSERT_TRUE(v.ok()) << v.status();
+  EXPECT_NEAR(*(*v)[0].Item<double>({99}), std::tanh(0.5) * 3.0, 1e-15);
+  codegen::SetKernelCacheCapacity(capacity);
+  EXPECT_EQ(codegen::KernelCacheCapacity(), capacity);
 }
 
 TEST(Dsl, LazyUntilReadAndHandlesOwnOperands) {

@@ -48,37 +48,68 @@ class Jit {
     return jit;
   }
 
-  absl::StatusOr<KernelFn> Compile(const ir::KernelSpec& spec) {
+  absl::StatusOr<Kernel> Compile(const ir::KernelSpec& spec) {
     const size_t key = spec.Hash();
-    if (std::optional<KernelFn> fn = Lookup(key, spec)) return *fn;
+    if (std::optional<Kernel> k = Lookup(key, spec)) return *std::move(k);
     // Compiles serialise: LLVM's pipeline is the expensive part and a second
     // thread asking for the same kernel must get the same function.
     std::lock_guard<std::mutex> compile_lock(compile_mu_);
-    if (std::optional<KernelFn> fn = Lookup(key, spec)) return *fn;
+    if (std::optional<Kernel> k = Lookup(key, spec)) return *std::move(k);
     const auto start = std::chrono::steady_clock::now();
     const std::string name = absl::StrCat("ndjit_kernel_", next_id_++);
     auto ctx = std::make_unique<llvm::LLVMContext>();
     absl::StatusOr<std::unique_ptr<llvm::Module>> module = BuildModule(spec, name, *ctx, true);
     if (!module.ok()) return module.status();
-    absl::StatusOr<void*> entry = AddAndLookup(*std::move(module), std::move(ctx), name);
+    // A tracker of its own, so that the kernel's code can be freed alone.
+    llvm::orc::ResourceTrackerSP tracker = jit_->getMainJITDylib().createResourceTracker();
+    absl::StatusOr<void*> entry = AddAndLookup(*std::move(module), std::move(ctx), name, tracker);
     if (!entry.ok()) return entry.status();
-    auto fn = reinterpret_cast<KernelFn>(*entry);
+    Kernel kernel;
+    kernel.fn = reinterpret_cast<KernelFn>(*entry);
+    const void* address = *entry;
+    kernel.code = std::shared_ptr<const void>(address, [tracker](const void* code) {
+      profile::RetireKernel(code);
+      llvm::consumeError(tracker->remove());
+    });
     const double ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-    profile::RecordCompile(reinterpret_cast<const void*>(fn), profile::DescribeSpec(spec), ms);
+    profile::RecordCompile(address, profile::DescribeSpec(spec), ms);
+    std::vector<Kernel> evicted;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      cache_[key].push_back(Entry{spec, kernel, ++clock_});
+      ++size_;
+      ++stats_.kernels_compiled;
+      stats_.compile_ms += ms;
+      evicted = EvictLocked();
+    }
+    return kernel;  // `evicted` is freed here, outside the lock, if nobody else holds it
+  }
+
+  void SetCapacity(int64_t kernels) {
+    std::vector<Kernel> evicted;
     std::lock_guard<std::mutex> lock(mu_);
-    cache_[key].emplace_back(spec, fn);
-    ++stats_.kernels_compiled;
-    stats_.compile_ms += ms;
-    return fn;
+    capacity_ = std::max<int64_t>(1, kernels);
+    evicted = EvictLocked();
+  }
+  int64_t Capacity() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return capacity_;
+  }
+  int64_t Size() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return size_;
   }
 
   // Hands a finished module to the LLJIT and returns `name`'s address.
+  // Under `tracker` when given, else the process-long default one.
   absl::StatusOr<void*> AddAndLookup(std::unique_ptr<llvm::Module> module,
                                      std::unique_ptr<llvm::LLVMContext> ctx,
-                                     const std::string& name) {
-    if (llvm::Error e =
-            jit_->addIRModule(llvm::orc::ThreadSafeModule(std::move(module), std::move(ctx)))) {
+                                     const std::string& name,
+                                     llvm::orc::ResourceTrackerSP tracker = nullptr) {
+    llvm::orc::ThreadSafeModule tsm(std::move(module), std::move(ctx));
+    if (llvm::Error e = tracker ? jit_->addIRModule(tracker, std::move(tsm))
+                                : jit_->addIRModule(std::move(tsm))) {
       return absl::InternalError(
           absl::StrCat("JIT: adding the module failed: ", ErrorText(std::move(e))));
     }
@@ -185,17 +216,53 @@ class Jit {
     return fn;
   }
 
-  std::optional<KernelFn> Lookup(size_t key, const ir::KernelSpec& spec) {
+  std::optional<Kernel> Lookup(size_t key, const ir::KernelSpec& spec) {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = cache_.find(key);
     if (it == cache_.end()) return std::nullopt;
-    for (const auto& [s, fn] : it->second) {
-      if (s == spec) {
+    for (Entry& e : it->second) {
+      if (e.spec == spec) {
         ++stats_.cache_hits;
-        return fn;
+        e.last_use = ++clock_;
+        return e.kernel;
       }
     }
     return std::nullopt;
+  }
+
+  // Past capacity, drops the least recently used quarter (at least down to
+  // capacity) and returns them, for the caller to release without mu_ held:
+  // freeing code takes the JIT session's lock.
+  std::vector<Kernel> EvictLocked() {
+    std::vector<Kernel> out;
+    if (size_ <= capacity_) return out;
+    std::vector<uint64_t> uses;
+    for (const auto& [key, bucket] : cache_) {
+      for (const Entry& e : bucket) uses.push_back(e.last_use);
+    }
+    const size_t drop = std::max<size_t>(size_ - capacity_, uses.size() / 4);
+    std::nth_element(uses.begin(), uses.begin() + (drop - 1), uses.end());
+    const uint64_t cut = uses[drop - 1];  // uses are distinct: exactly `drop` are <= cut
+    for (auto it = cache_.begin(); it != cache_.end();) {
+      std::vector<Entry>& bucket = it->second;
+      for (size_t i = 0; i < bucket.size();) {
+        if (bucket[i].last_use <= cut) {
+          out.push_back(std::move(bucket[i].kernel));
+          bucket[i] = std::move(bucket.back());
+          bucket.pop_back();
+        } else {
+          ++i;
+        }
+      }
+      if (bucket.empty()) {
+        cache_.erase(it++);
+      } else {
+        ++it;
+      }
+    }
+    size_ -= static_cast<int64_t>(out.size());
+    stats_.kernels_evicted += static_cast<int64_t>(out.size());
+    return out;
   }
 
   CompileStats Stats() {
@@ -258,8 +325,16 @@ class Jit {
   std::unique_ptr<llvm::TargetMachine> tm_;
   std::mutex compile_mu_;
   std::mutex mu_;
+  struct Entry {
+    ir::KernelSpec spec;
+    Kernel kernel;
+    uint64_t last_use = 0;  // clock_ at the last lookup
+  };
   // Specs by hash; a bucket holds every spec that shares a hash. Guarded by mu_.
-  absl::flat_hash_map<size_t, std::vector<std::pair<ir::KernelSpec, KernelFn>>> cache_;
+  absl::flat_hash_map<size_t, std::vector<Entry>> cache_;
+  int64_t size_ = 0;          // entries in cache_; guarded by mu_
+  int64_t capacity_ = 1024;   // guarded by mu_
+  uint64_t clock_ = 0;        // guarded by mu_
   absl::flat_hash_map<std::string, void*> named_;  // guarded by mu_
   CompileStats stats_;                             // guarded by mu_
   int64_t next_id_ = 0;                            // guarded by compile_mu_
@@ -267,10 +342,22 @@ class Jit {
 
 }  // namespace
 
-absl::StatusOr<KernelFn> GetKernel(const ir::KernelSpec& spec) {
+absl::StatusOr<Kernel> GetKernel(const ir::KernelSpec& spec) {
   absl::StatusOr<Jit*> jit = Jit::Get();
   if (!jit.ok()) return jit.status();
   return (*jit)->Compile(spec);
+}
+
+void SetKernelCacheCapacity(int64_t kernels) {
+  if (absl::StatusOr<Jit*> jit = Jit::Get(); jit.ok()) (*jit)->SetCapacity(kernels);
+}
+int64_t KernelCacheCapacity() {
+  absl::StatusOr<Jit*> jit = Jit::Get();
+  return jit.ok() ? (*jit)->Capacity() : 0;
+}
+int64_t KernelCacheSize() {
+  absl::StatusOr<Jit*> jit = Jit::Get();
+  return jit.ok() ? (*jit)->Size() : 0;
 }
 
 // Below this many elements a kernel runs on the calling thread: waking a
@@ -280,9 +367,10 @@ constexpr int64_t kParallelMinElements = int64_t{1} << 16;
 absl::Status RunKernel(const ir::KernelSpec& spec, absl::Span<char* const> ptrs, Dims sizes,
                        absl::Span<const Strides> strides,
                        absl::Span<const ir::ScalarValue> scalar_values) {
-  absl::StatusOr<KernelFn> fn = GetKernel(spec);
-  if (!fn.ok()) return fn.status();
-  return RunKernel(*fn, spec, ptrs, sizes, strides, scalar_values);
+  // The Kernel is held while it runs: another thread may evict it meanwhile.
+  absl::StatusOr<Kernel> kernel = GetKernel(spec);
+  if (!kernel.ok()) return kernel.status();
+  return RunKernel(kernel->fn, spec, ptrs, sizes, strides, scalar_values);
 }
 
 absl::Status RunKernel(KernelFn fn, const ir::KernelSpec& spec, absl::Span<char* const> ptrs,

@@ -12,6 +12,9 @@ namespace ndjit::codegen::profile {
 // "exp multiply add -> f32[rank 1]": the ops of the body and the output.
 std::string DescribeSpec(const ir::KernelSpec& spec);
 void RecordCompile(const void* key, const std::string& name, double ms);
+// The kernel at `key` is being freed: its row stays in the report, under a
+// key no later kernel at the same address can take.
+void RetireKernel(const void* key);
 void RecordRun(const void* key, const std::string& name, double ms, double bytes, double flops,
                int threads);
 

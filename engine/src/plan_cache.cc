@@ -17,7 +17,7 @@ namespace {
 // Programs hold no arrays (inputs are bound per run), so entries cost only
 // their specs; the bound keeps a process that builds endless distinct
 // expressions from growing without limit.
-constexpr size_t kMaxPrograms = 4096;
+constexpr size_t kMaxPrograms = 1024;
 
 struct Cache {
   std::mutex mu;
@@ -87,17 +87,17 @@ absl::StatusOr<std::shared_ptr<const Executable>> Plan(absl::Span<const ir::Node
   absl::Status compiled = absl::OkStatus();
   for (const ir::Step& step : exe->program.steps) {
     ir::ForEachCall(step, [&](const ir::KernelCall& call) {
-      codegen::KernelFn fn = nullptr;
+      codegen::Kernel kernel;
       if (!call.empty && compiled.ok()) {
         if (InterruptRequested()) {
           compiled = InterruptedError();
           return;
         }
-        absl::StatusOr<codegen::KernelFn> k = codegen::GetKernel(call.spec);
-        if (k.ok()) fn = *k;
+        absl::StatusOr<codegen::Kernel> k = codegen::GetKernel(call.spec);
+        if (k.ok()) kernel = *std::move(k);
         compiled.Update(k.status());
       }
-      exe->kernels.push_back(fn);
+      exe->kernels.push_back(std::move(kernel));
     });
   }
   if (!compiled.ok()) return compiled;

@@ -247,7 +247,7 @@ void ReleaseDead(const ir::Program& p, int i, Slots& bound) {
 
 // `kernels`: one per call in step order, or empty to look each one up.
 absl::StatusOr<std::vector<NDArray>> RunWith(const ir::Program& p,
-                                             absl::Span<const codegen::KernelFn> kernels,
+                                             absl::Span<const codegen::Kernel> kernels,
                                              absl::Span<const NDArray> inputs,
                                              absl::Span<const ir::ScalarValue> scalars,
                                              absl::Span<const NDArray> outs) {
@@ -294,7 +294,7 @@ absl::StatusOr<std::vector<NDArray>> RunWith(const ir::Program& p,
     if (shift > 0) {
       const ir::KernelCall& c = step.calls[0];
       const int64_t head = (kBufferAlignment - shift) / ItemSize(c.spec.operands[0]);
-      const codegen::KernelFn fn = kernels.empty() ? nullptr : kernels[next_kernel++];
+      const codegen::KernelFn fn = kernels.empty() ? nullptr : kernels[next_kernel++].fn;
       if (absl::Status s = RunSplit(c, fn, bound, scalars, head); !s.ok()) return s;
       ReleaseDead(p, i, bound);
       continue;
@@ -303,7 +303,7 @@ absl::StatusOr<std::vector<NDArray>> RunWith(const ir::Program& p,
       ir::FillWith(bound[f.partials], ir::ReductionIdentity(f.op, bound[f.partials].dtype()));
     }
     for (const ir::KernelCall& c : step.calls) {
-      const codegen::KernelFn fn = kernels.empty() ? nullptr : kernels[next_kernel++];
+      const codegen::KernelFn fn = kernels.empty() ? nullptr : kernels[next_kernel++].fn;
       if (absl::Status s = RunCall(c, fn, bound, scalars); !s.ok()) return s;
     }
     if (step.kind == ir::Step::kReference) {
@@ -316,7 +316,7 @@ absl::StatusOr<std::vector<NDArray>> RunWith(const ir::Program& p,
       codegen::KernelFn fn = nullptr;
       if (g.has_epilogue) {
         Bind(g.epilogue, bound, scalars, ptrs, values);
-        if (!kernels.empty()) fn = kernels[next_kernel++];
+        if (!kernels.empty()) fn = kernels[next_kernel++].fn;
       }
       if (absl::Status s = RunGemm(g, Address(g.a, bound), Address(g.b, bound), Address(g.c, bound),
                                    fn, ptrs, values);

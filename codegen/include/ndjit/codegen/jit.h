@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -16,10 +17,19 @@ namespace ndjit::codegen {
 using KernelFn = void (*)(char* const* ptrs, const int64_t* sizes, const int64_t* strides,
                           const char* scalars, int64_t* status);
 
+// A compiled kernel. Its machine code stays mapped while any copy of the
+// Kernel lives: the JIT's cache holds one, evaluation plans hold theirs, and
+// the code is freed when the last goes (the cache is bounded, below).
+struct Kernel {
+  KernelFn fn = nullptr;
+  std::shared_ptr<const void> code;
+};
+
 struct CompileStats {
   int64_t kernels_compiled = 0;
   int64_t cache_hits = 0;
-  double compile_ms = 0;  // total wall time spent compiling
+  int64_t kernels_evicted = 0;  // dropped from the cache (freed once unreferenced)
+  double compile_ms = 0;        // total wall time spent compiling
 };
 
 // Whether the JIT lowers `spec` (every kernel but complex reductions);
@@ -28,7 +38,15 @@ bool Lowers(const ir::KernelSpec& spec);
 
 // The compiled kernel for `spec`: from the cache when a kernel of the same
 // structure was compiled before. Thread-safe.
-absl::StatusOr<KernelFn> GetKernel(const ir::KernelSpec& spec);
+absl::StatusOr<Kernel> GetKernel(const ir::KernelSpec& spec);
+
+// The cache keeps at most this many kernels (default 1024); past it, the
+// least recently used quarter is dropped. A process that compiles endless
+// distinct kernels thus keeps a bounded number mapped: the cache's plus
+// those its live plans hold. Setting it evicts at once.
+void SetKernelCacheCapacity(int64_t kernels);
+int64_t KernelCacheCapacity();
+int64_t KernelCacheSize();
 
 // Compiles (or reuses) and runs the launch's kernel, writing its outputs.
 absl::Status RunKernel(const ir::KernelLaunch& launch);

@@ -20,10 +20,11 @@
 namespace ndjit::engine {
 
 // A Program with its kernels compiled (one per KernelCall, in step order;
-// null for calls with no iterations): what the cache keeps.
+// null for calls with no iterations): what the cache keeps. Holding the
+// kernels keeps their code mapped while the JIT's cache evicts them.
 struct Executable {
   ir::Program program;
-  std::vector<codegen::KernelFn> kernels;
+  std::vector<codegen::Kernel> kernels;
 };
 
 // Runs `program` over `inputs` (one per input slot, in leaf order, each of
