@@ -354,6 +354,10 @@ TEST(ScriptTest, CompositeUfuncsFollowNumPy) {
   EXPECT_EQ(Exec(s, "logaddexp2(array([1.0, 3.0]), 2)"), "array([2.5849625, 3.5849625])\n");
   EXPECT_EQ(Exec(s, "heaviside(array([-1.5, 0.0, 2.0]), 0.5)"), "array([0. , 0.5, 1. ])\n");
   EXPECT_EQ(Exec(s, "isnan(heaviside(array([nan]), 0.5))"), "array([ True])\n");
+  // float64 whatever the inputs (its only real loop): 2**-1 is no integer error.
+  EXPECT_EQ(Exec(s, "float_power(array([2, 4], dtype=int8), -1)"), "array([0.5 , 0.25])\n");
+  EXPECT_EQ(Exec(s, "float_power(float32(array([2.0])), 0.5).dtype"), "dtype('float64')\n");
+  EXPECT_EQ(Exec(s, "float_power(array([-1.0]), 0.5 + 0j)"), "array([0.+1.j])\n");
   EXPECT_EQ(Exec(s, "bitwise_not(array([1, 2], dtype=uint8))"), "array([254, 253], dtype=uint8)\n");
   EXPECT_EQ(Exec(s, "degrees(array([1], dtype=int8)).dtype"), "dtype('float16')\n");
   EXPECT_EQ(Exec(s, "degrees(array([1j]))"),

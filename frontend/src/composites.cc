@@ -77,6 +77,13 @@ Array<> heaviside(const Array<>& x, const Array<>& h0) {
   return where(isnan(u), u, where(u == 0, h, where(u < 0, Weak(u, 0.0), Weak(u, 1.0))));
 }
 
+// float_power's only loops are float64 and complex128 (and long double).
+Array<> float_power(const Array<>& a, const Array<>& b) {
+  const DType t = IsComplex(a.dtype()) || IsComplex(b.dtype()) ? DType::kComplex128
+                                                               : DType::kFloat64;
+  return pow(a.astype(t), b.astype(t));
+}
+
 Array<> full_like(const Array<>& a, double value, std::optional<DType> dtype) {
   return Array<>(ValueOrThrow(NDArray::Full(a.shape(), dtype.value_or(a.dtype()), value)));
 }

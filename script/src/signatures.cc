@@ -92,6 +92,7 @@ constexpr const char* kSignatures[] = {
     "logaddexp(x1, x2, /, *, out=None)",
     "logaddexp2(x1, x2, /, *, out=None)",
     "heaviside(x1, x2, /, *, out=None)",
+    "float_power(x1, x2, /, *, out=None)",
     "copy(a, /)",
     "zeros_like(a, dtype=None)",
     "ones_like(a, dtype=None)",

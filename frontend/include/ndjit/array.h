@@ -218,6 +218,8 @@ Array<> signbit(const Array<>& x);
 Array<> logaddexp(const Array<>& a, const Array<>& b);
 Array<> logaddexp2(const Array<>& a, const Array<>& b);
 Array<> heaviside(const Array<>& x, const Array<>& h0);
+// a ** b in float64, or complex128 when either is complex.
+Array<> float_power(const Array<>& a, const Array<>& b);
 inline Array<> bitwise_not(const Array<>& x) { return invert(x); }
 // New arrays of a's shape (and dtype, unless given), made now.
 Array<> zeros_like(const Array<>& a, std::optional<DType> dtype = std::nullopt);
