@@ -332,9 +332,9 @@ class Jit {
   };
   // Specs by hash; a bucket holds every spec that shares a hash. Guarded by mu_.
   absl::flat_hash_map<size_t, std::vector<Entry>> cache_;
-  int64_t size_ = 0;          // entries in cache_; guarded by mu_
-  int64_t capacity_ = 1024;   // guarded by mu_
-  uint64_t clock_ = 0;        // guarded by mu_
+  int64_t size_ = 0;                               // entries in cache_; guarded by mu_
+  int64_t capacity_ = 1024;                        // guarded by mu_
+  uint64_t clock_ = 0;                             // guarded by mu_
   absl::flat_hash_map<std::string, void*> named_;  // guarded by mu_
   CompileStats stats_;                             // guarded by mu_
   int64_t next_id_ = 0;                            // guarded by compile_mu_

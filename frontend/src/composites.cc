@@ -79,8 +79,8 @@ Array<> heaviside(const Array<>& x, const Array<>& h0) {
 
 // float_power's only loops are float64 and complex128 (and long double).
 Array<> float_power(const Array<>& a, const Array<>& b) {
-  const DType t = IsComplex(a.dtype()) || IsComplex(b.dtype()) ? DType::kComplex128
-                                                               : DType::kFloat64;
+  const DType t =
+      IsComplex(a.dtype()) || IsComplex(b.dtype()) ? DType::kComplex128 : DType::kFloat64;
   return pow(a.astype(t), b.astype(t));
 }
 

@@ -25,11 +25,11 @@ void AddComposites(std::map<std::string, Fn>& t) {
     };
   }
   using Binary = Array<> (*)(const Array<>&, const Array<>&);
-  for (const auto& [name, fn] : std::initializer_list<std::pair<const char*, Binary>>{
-           {"logaddexp", logaddexp},
-           {"logaddexp2", logaddexp2},
-           {"heaviside", heaviside},
-           {"float_power", float_power}}) {
+  for (const auto& [name, fn] :
+       std::initializer_list<std::pair<const char*, Binary>>{{"logaddexp", logaddexp},
+                                                             {"logaddexp2", logaddexp2},
+                                                             {"heaviside", heaviside},
+                                                             {"float_power", float_power}}) {
     t[name] = [name = std::string(name), fn = fn](Args& a) -> absl::StatusOr<Value> {
       absl::StatusOr<std::vector<Array<>>> x = Operands(a.pos, name);
       if (!x.ok()) return x.status();
