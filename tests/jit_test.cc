@@ -203,9 +203,8 @@ TEST(Jit, TheKernelCacheIsBoundedAndPlansKeepTheirKernelsAlive) {
     Array<> (*lazy)(const Array<>&);
     double (*scalar)(double);
   };
-  const Op ops[] = {{sin, std::sin},     {cos, std::cos},     {arctan, std::atan},
-                    {sinh, std::sinh},   {cosh, std::cosh},   {expm1, std::expm1},
-                    {log1p, std::log1p}, {sqrt, std::sqrt}};
+  const Op ops[] = {{sin, std::sin},   {cos, std::cos},     {arctan, std::atan}, {sinh, std::sinh},
+                    {cosh, std::cosh}, {expm1, std::expm1}, {log1p, std::log1p}, {sqrt, std::sqrt}};
   for (int i = 0; i < 8; ++i) {
     const Op& f = ops[i];
     const Op& g = ops[(i + 3) % 8];

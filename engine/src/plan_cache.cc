@@ -14,9 +14,10 @@
 namespace ndjit::engine {
 namespace {
 
-// Programs hold no arrays (inputs are bound per run), so entries cost only
-// their specs; the bound keeps a process that builds endless distinct
-// expressions from growing without limit.
+// Programs hold no arrays (inputs are bound per run), but each entry keeps
+// its kernels' code mapped (codegen::Kernel) after the JIT's cache lets go:
+// the bound keeps a process that builds endless distinct expressions from
+// growing without limit.
 constexpr size_t kMaxPrograms = 1024;
 
 struct Cache {
