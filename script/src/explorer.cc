@@ -94,6 +94,8 @@ absl::StatusOr<std::string> RunExplorerCommand(absl::string_view line,
     constexpr double kMiB = 1 << 20;
     return absl::StrCat("kernels compiled: ", s.kernels_compiled, ", cache hits: ", s.cache_hits,
                         ", compile time: ", absl::StrFormat("%.1f", s.compile_ms), " ms\n",
+                        "kernels cached: ", codegen::KernelCacheSize(), " of ",
+                        codegen::KernelCacheCapacity(), ", evicted: ", s.kernels_evicted, "\n",
                         absl::StrFormat("memory: %.1f MiB in arrays, %.1f MiB cached for reuse",
                                         p.bytes_in_use / kMiB, p.bytes_cached / kMiB),
                         "\n");
