@@ -127,6 +127,7 @@ TEST_P(UfuncTest, MatchesReferenceForEveryDTypeAndLayout) {
   for (DType t : kAll) {
     std::vector<DType> in_types(info.arity, t);
     if (op == ir::Ufunc::kWhere) in_types[0] = DType::kBool;
+    if (ir::IsExponent(op, 1)) in_types[1] = DType::kInt32;
     if (!ir::ResolveSignature(op, in_types).ok()) continue;
     std::vector<NDArray> samples;
     for (int k = 0; k < info.arity; ++k) samples.push_back(Sample(in_types[k], 37, 11 + 7 * k));
@@ -156,6 +157,45 @@ INSTANTIATE_TEST_SUITE_P(AllUfuncs, UfuncTest, ::testing::ValuesIn(AllUfuncs()),
                          [](const ::testing::TestParamInfo<ir::Ufunc>& p) {
                            return std::string(ir::Name(p.param));
                          });
+
+// ldexp across the whole exponent range of each type: results that
+// overflow, that become subnormal (rounded once), that underflow to zero,
+// and exponents beyond every type's range, as int8 through int64.
+TEST(Jit, LdexpMatchesTheReferenceOverTheExponentRange) {
+  const int64_t exponents[] = {
+      -100000, -1200, -1100, -1075, -1074, -1060, -1022, -200, -150,
+      -149,    -140,  -126,  -30,   -25,   -24,   -15,   -1,   0,
+      1,       15,    16,    127,   128,   1023,  1024,  2000, int64_t{1} << 40};
+  for (DType t : {DType::kFloat16, DType::kFloat32, DType::kFloat64}) {
+    const NDArray x = Sample(t, std::size(exponents), 3);
+    for (DType nt : {DType::kInt8, DType::kInt16, DType::kInt32, DType::kInt64}) {
+      NDArray n = *NDArray::Empty({static_cast<int64_t>(std::size(exponents))}, nt);
+      for (size_t i = 0; i < std::size(exponents); ++i) {
+        ASSERT_TRUE(n.SetItem<int64_t>({static_cast<int64_t>(i)}, exponents[i]).ok());
+      }
+      const ir::NodePtr node =
+          *ir::MakeUfunc(ir::Ufunc::kLdexp, {ir::MakeArray(x), ir::MakeArray(n)});
+      EXPECT_EQ(node->dtype(), t);
+      Check(node, "ldexp " + std::string(Name(t)) + " by " + std::string(Name(nt)));
+    }
+    // A float exponent has no loop: NumPy's TypeError text.
+    EXPECT_FALSE(ir::MakeUfunc(ir::Ufunc::kLdexp, {ir::MakeArray(x), ir::MakeArray(x)}).ok());
+  }
+  // The reference itself: one subnormal result rounded once.
+  const Array<> tiny = ldexp(Array<>(*NDArray::Full({1}, DType::kFloat64, 1.5)), -1074);
+  EXPECT_EQ(tiny.item<double>({0}), std::ldexp(1.5, -1074));
+}
+
+// nextafter steps among float16's own values, not float's.
+TEST(Jit, NextafterOfFloat16StepsAmongFloat16Values) {
+  const Array<> one(*NDArray::Full({3}, DType::kFloat16, 1.0));
+  const NDArray up = nextafter(one, 2.0).array();
+  EXPECT_EQ(testing::Values(up)[0], 1.0 + std::ldexp(1.0, -10));
+  const NDArray down = nextafter(one, 0.0).array();
+  EXPECT_EQ(testing::Values(down)[0], 1.0 - std::ldexp(1.0, -11));
+  const Array<> zero(*NDArray::Full({3}, DType::kFloat16, 0.0));
+  EXPECT_EQ(testing::Values(nextafter(zero, -1.0).array())[0], -std::ldexp(1.0, -24));
+}
 
 TEST(Jit, CastsBetweenEveryPairMatchTheRuntime) {
   for (DType from : kAll) {

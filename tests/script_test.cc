@@ -359,6 +359,24 @@ TEST(ScriptTest, CompositeUfuncsFollowNumPy) {
   EXPECT_EQ(Exec(s, "float_power(float32(array([2.0])), 0.5).dtype"), "dtype('float64')\n");
   EXPECT_EQ(Exec(s, "float_power(array([-1.0]), 0.5 + 0j)"), "array([0.+1.j])\n");
   EXPECT_EQ(Exec(s, "bitwise_not(array([1, 2], dtype=uint8))"), "array([254, 253], dtype=uint8)\n");
+  // ldexp's exponent is an integer: a Python int there is int64, not weak.
+  EXPECT_EQ(Exec(s, "ldexp(float32(array([1.5, -3.0])), 3)"),
+            "array([ 12., -24.], dtype=float32)\n");
+  EXPECT_EQ(Exec(s, "ldexp(array([1.0]), array([-1075]))"), "array([0.])\n");
+  EXPECT_EQ(Exec(s, "ldexp(array([1.0, 1.0]), array([-1074, 1024]))"),
+            "array([5.e-324,     inf])\n");
+  EXPECT_EQ(Exec(s, "ldexp(array([1], dtype=int8), 2).dtype"), "dtype('float16')\n");
+  EXPECT_EQ(Exec(s, "ldexp(array([1.0]), 2.0)"),
+            "error: ufunc 'ldexp' not supported for the input types (dtype('float64'), "
+            "dtype('float64')), and the inputs could not be safely coerced to any supported types "
+            "according to the casting rule ''safe''");
+  EXPECT_EQ(Exec(s, "frexp(array([8.0, -0.375, 0.0, inf]))"),
+            "(array([ 0.5 , -0.75,  0.  ,   inf]), array([ 4, -1,  0,  0], dtype=int32))\n");
+  EXPECT_EQ(Exec(s, "frexp(array([5e-324]))[1]"), "array([-1073], dtype=int32)\n");
+  EXPECT_EQ(Exec(s, "nextafter(array([1.0, 0.0]), array([2.0, -1.0]))"),
+            "array([ 1.e+000, -5.e-324])\n");
+  EXPECT_EQ(Exec(s, "spacing(array([1.0, -1.0, inf]))"),
+            "array([ 2.22044605e-16, -2.22044605e-16,             nan])\n");
   EXPECT_EQ(Exec(s, "degrees(array([1], dtype=int8)).dtype"), "dtype('float16')\n");
   EXPECT_EQ(Exec(s, "degrees(array([1j]))"),
             "error: ufunc 'degrees' not supported for the input type complex128 (float16, float32 "

@@ -1,5 +1,6 @@
 // Lowering of casts and ufuncs to LLVM IR on vectors. Semantics must match
 // ir/scalar_ops.h: bit for bit for ops flagged kExact in the op table.
+#include <cmath>
 #include <string>
 
 #include "llvm/IR/Intrinsics.h"
@@ -183,6 +184,64 @@ Value* Sign(llvm::IRBuilder<>& b, DType t, Value* x) {
   if (!IsSigned(t)) return b.CreateZExt(b.CreateICmpNE(x, zero), x->getType());
   return b.CreateSub(b.CreateZExt(b.CreateICmpSGT(x, zero), x->getType()),
                      b.CreateZExt(b.CreateICmpSLT(x, zero), x->getType()));
+}
+
+// C's nextafter on the storage type's bit patterns: float16 values arrive
+// widened to float and step among float16's.
+Value* Nextafter(llvm::IRBuilder<>& b, DType t, Value* x, Value* y) {
+  auto* vt = llvm::cast<llvm::VectorType>(x->getType());
+  llvm::Type* st =
+      t == DType::kFloat16 ? llvm::VectorType::get(b.getHalfTy(), vt->getElementCount()) : vt;
+  auto* it = llvm::VectorType::getInteger(llvm::cast<llvm::VectorType>(st));
+  Value* xb = b.CreateBitCast(t == DType::kFloat16 ? b.CreateFPTrunc(x, st) : x, it);
+  Value* yb = b.CreateBitCast(t == DType::kFloat16 ? b.CreateFPTrunc(y, st) : y, it);
+  // Away from zero when y lies beyond x on x's side, else towards it.
+  Value* away = b.CreateICmpEQ(b.CreateFCmpOLT(x, y), b.CreateFCmpOGT(x, Const(b, x, 0.0)));
+  Value* one = llvm::ConstantInt::get(it, 1);
+  Value* r = b.CreateSelect(away, b.CreateAdd(xb, one), b.CreateSub(xb, one));
+  // From a zero: the smallest subnormal, with y's sign.
+  const unsigned width = it->getScalarSizeInBits();
+  Value* sign = llvm::ConstantInt::get(it, llvm::APInt::getSignMask(width));
+  r = b.CreateSelect(b.CreateFCmpOEQ(x, Const(b, x, 0.0)), b.CreateOr(b.CreateAnd(yb, sign), one),
+                     r);
+  r = b.CreateBitCast(r, st);
+  if (t == DType::kFloat16) r = b.CreateFPExt(r, vt);
+  r = b.CreateSelect(b.CreateFCmpOEQ(x, y), y, r);
+  return b.CreateSelect(b.CreateFCmpUNO(x, y), b.CreateFAdd(x, y), r);
+}
+
+// x * 2^n rounded once, as C's ldexp (musl's scalbn): the scale is applied
+// in at most three exact steps, the last of which alone may round, and a
+// result below the normal range is reached from one at least 2^-(mantissa
+// + 1) above it, so it is not rounded twice. float16 computes in float,
+// whose range holds every float16 result exactly.
+Value* Ldexp(llvm::IRBuilder<>& b, Value* x, Value* n) {
+  auto* vt = llvm::cast<llvm::VectorType>(x->getType());
+  const bool f64 = vt->getElementType()->isDoubleTy();
+  const int mantissa = f64 ? 52 : 23;
+  const int64_t emax = f64 ? 1023 : 127, emin = 1 - emax;
+  const int64_t down = -emin - (mantissa + 1);  // 2^-down keeps y normal
+  auto* it = llvm::VectorType::getInteger(vt);
+  // The exponent is an integer converted to the float type (no NaN);
+  // scalar_ops.h's LdexpExponent clamps it the same way.
+  Value* nf = b.CreateMinNum(b.CreateMaxNum(n, Const(b, n, -10000)), Const(b, n, 10000));
+  Value* k = b.CreateFPToSI(nf, it);
+  Value* y = x;
+  for (int step = 0; step < 2; ++step) {
+    Value* over = b.CreateICmpSGT(k, IConst(b, k, emax));
+    y = b.CreateSelect(over, b.CreateFMul(y, Const(b, y, std::ldexp(1.0, emax))), y);
+    k = b.CreateSelect(over, b.CreateSub(k, IConst(b, k, emax)), k);
+  }
+  k = b.CreateSelect(b.CreateICmpSGT(k, IConst(b, k, emax)), IConst(b, k, emax), k);
+  for (int step = 0; step < 2; ++step) {
+    Value* under = b.CreateICmpSLT(k, IConst(b, k, emin));
+    y = b.CreateSelect(under, b.CreateFMul(y, Const(b, y, std::ldexp(1.0, -down))), y);
+    k = b.CreateSelect(under, b.CreateAdd(k, IConst(b, k, down)), k);
+  }
+  k = b.CreateSelect(b.CreateICmpSLT(k, IConst(b, k, emin)), IConst(b, k, emin), k);
+  Value* scale =
+      b.CreateBitCast(b.CreateShl(b.CreateAdd(k, IConst(b, k, emax)), IConst(b, k, mantissa)), vt);
+  return b.CreateFMul(y, scale);
 }
 
 Value* Predicate(llvm::IRBuilder<>& b, ir::Ufunc op, DType t, llvm::ArrayRef<Value*> a) {
@@ -519,6 +578,12 @@ Value* LowerUfunc(llvm::IRBuilder<>& b, const ir::Instr& instr, llvm::ArrayRef<V
       break;
     case Ufunc::kWhere:
       r = b.CreateSelect(a[0], a[1], a[2]);
+      break;
+    case Ufunc::kNextafter:
+      r = Nextafter(b, t, a[0], a[1]);
+      break;
+    case Ufunc::kLdexp:
+      r = Ldexp(b, a[0], a[1]);
       break;
     case Ufunc::kSquare:
       r = real ? b.CreateFMul(a[0], a[0]) : b.CreateMul(a[0], a[0]);

@@ -121,10 +121,10 @@ Array<> apply(ir::Ufunc op, std::initializer_list<Array<>> inputs) {
   return Array<>(ValueOrThrow(ir::MakeUfunc(op, nodes)));
 }
 
-Array<> Weak(const Array<>& like, double v) { return Array<>(ir::MakeScalarLike(like.dtype(), v)); }
+Array<> Weak(DType like, double v) { return Array<>(ir::MakeScalarLike(like, v)); }
 
-Array<> Weak(const Array<>& like, int64_t v) {
-  ir::NodePtr n = ir::MakeScalarLike(like.dtype(), v);
+Array<> Weak(DType like, int64_t v) {
+  ir::NodePtr n = ir::MakeScalarLike(like, v);
   // NEP 50: a Python integer must fit the array's integer type. The node
   // holds the value as the dtype stores it, so a mismatch means it did not.
   const DType t = n->dtype();
@@ -135,15 +135,13 @@ Array<> Weak(const Array<>& like, int64_t v) {
   return Array<>(std::move(n));
 }
 
-Array<> Weak(const Array<>& like, std::complex<double> v) {
-  return Array<>(ir::MakeScalarLike(like.dtype(), v));
-}
+Array<> Weak(DType like, std::complex<double> v) { return Array<>(ir::MakeScalarLike(like, v)); }
 
-Array<> Weak(const Array<>& like, bool v) {
+Array<> Weak(DType like, bool v) {
   ir::ScalarValue sv;
   sv.i = v ? 1 : 0;
   sv.c = v ? 1.0 : 0.0;
-  return Array<>(ir::MakeScalar(like.dtype(), sv));
+  return Array<>(ir::MakeScalar(like, sv));
 }
 
 std::pair<Array<>, Array<>> divmod(const Array<>& a, const Array<>& b) {

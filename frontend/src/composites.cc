@@ -77,6 +77,39 @@ Array<> heaviside(const Array<>& x, const Array<>& h0) {
   return where(isnan(u), u, where(u == 0, h, where(u < 0, Weak(u, 0.0), Weak(u, 1.0))));
 }
 
+// npy_spacing: the gap to the next value away from zero, signed as x
+// (positive for both zeros). NumPy's float16 loop (npy_half_spacing) answers
+// the positive gap towards zero for negative values instead.
+Array<> spacing(const Array<>& x) {
+  const Array<> v = InFloatLoop(x, "spacing");
+  const double below = v.dtype() == DType::kFloat16 ? 0.0 : -INFINITY;
+  const Array<> to = where(v < 0.0, Weak(v, below), Weak(v, INFINITY));
+  return where(isinf(v), Weak(v, NAN), nextafter(v, to) - v);
+}
+
+// x = m * 2^e with 0.5 <= |m| < 1; zeros, infinities and NaN are their own
+// m with e = 0. Subnormals are first scaled into the normal range (exactly),
+// e starts from floor(log2|x|) + 1, which may be one off next to a power of
+// two, and one exact halving or doubling of m corrects that.
+std::pair<Array<>, Array<>> frexp(const Array<>& x) {
+  const Array<> v = InFloatLoop(x, "frexp");
+  const DType t = v.dtype();
+  const int digits = t == DType::kFloat16 ? 11 : t == DType::kFloat32 ? 24 : 53;
+  const double smallest_normal = std::ldexp(1.0, t == DType::kFloat16   ? -14
+                                                 : t == DType::kFloat32 ? -126
+                                                                        : -1022);
+  const Array<> sub = abs(v) < smallest_normal;
+  const Array<> s = where(sub, ldexp(v, digits), v);
+  const Array<> e0 = (floor(log2(abs(s))) + 1.0).astype(DType::kInt32);
+  const Array<> m0 = ldexp(s, -e0);
+  const Array<> high = abs(m0) >= 1.0, low = abs(m0) < 0.5;
+  const Array<> m = where(high, m0 * 0.5, where(low, m0 * 2.0, m0));
+  const Array<> e = e0 + high.astype(DType::kInt32) - low.astype(DType::kInt32) -
+                    sub.astype(DType::kInt32) * digits;
+  const Array<> own = (v == 0.0) | ~isfinite(v);
+  return {where(own, v, m), where(own, Weak(e, 0), e)};
+}
+
 // float_power's only loops are float64 and complex128 (and long double).
 Array<> float_power(const Array<>& a, const Array<>& b) {
   const DType t =

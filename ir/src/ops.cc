@@ -41,6 +41,8 @@ char TypeChar(DType t) {
   return '?';
 }
 
+bool IsExponent(Ufunc u, int k) { return k == 1 && (Info(u).flags & kIntExponent); }
+
 absl::StatusOr<Ufunc> UfuncFromName(absl::string_view name) {
   static constexpr std::pair<absl::string_view, Ufunc> kAliases[] = {
       {"true_divide", Ufunc::kTrueDivide},
@@ -85,9 +87,16 @@ static absl::StatusOr<Signature> SearchLoops(Ufunc u, absl::Span<const DType> in
               : "use the bitwise_xor, the `^` operator, or the logical_xor function instead."));
     }
   }
+  const absl::Span<const DType> given = inputs;
+  // An integer exponent takes no part in the search; any other has no loop.
+  absl::string_view loops = info.loops;
+  if (info.flags & kIntExponent) {
+    if (!CanCast(inputs[1], DType::kInt64, Casting::kSafe)) loops = "";
+    inputs = inputs.first(1);
+  }
   bool any_inexact = false;
   for (DType t : inputs) any_inexact |= IsFloating(t) || IsComplex(t);
-  for (char c : info.loops) {
+  for (char c : loops) {
     const DType loop = FromTypeChar(c);
     // True division of integers (and bools) computes in float64.
     if ((info.flags & kIntToDouble) && !any_inexact && loop != DType::kFloat64) continue;
@@ -114,7 +123,7 @@ static absl::StatusOr<Signature> SearchLoops(Ufunc u, absl::Span<const DType> in
         absl::StrJoin(types, ", "), " -> None"));
   }
   return absl::InvalidArgumentError(absl::StrCat(
-      "ufunc '", info.name, "' not supported for the input types (", DTypeList(inputs),
+      "ufunc '", info.name, "' not supported for the input types (", DTypeList(given),
       "), and the inputs could not be safely coerced to any supported types according to the "
       "casting rule ''safe''"));
 }

@@ -71,6 +71,13 @@ absl::Status RunLoop(const Node& node, absl::Span<const NDArray> ins, const NDAr
       }
     }
     C r;
+    if constexpr (std::is_same_v<S, float16>) {
+      if (op == Ufunc::kNextafter) {
+        Store(o + i * item,
+              float16(static_cast<double>(scalar::NextafterHalf(in(0, i), in(1, i)))));
+        continue;
+      }
+    }
     if (op == Ufunc::kWhere) {
       r = ins[0].data()[i] != 0 ? in(1, i) : in(2, i);
     } else if (info.arity == 1) {

@@ -71,8 +71,12 @@ absl::Status VerifyKernel(const KernelSpec& spec) {
           const DType want = IsCondition(in.op, static_cast<int>(k)) ? DType::kBool : in.compute;
           if (spec.body[in.args[k]].dtype != want) return Bad(i, "argument not in the loop dtype");
         }
-        absl::StatusOr<Signature> sig =
-            ResolveSignature(in.op, std::vector<DType>(in.args.size(), in.compute));
+        // (An exponent reaches the kernel in the loop's float type too.)
+        std::vector<DType> types(in.args.size(), in.compute);
+        for (size_t k = 0; k < types.size(); ++k) {
+          if (IsExponent(in.op, static_cast<int>(k))) types[k] = DType::kInt64;
+        }
+        absl::StatusOr<Signature> sig = ResolveSignature(in.op, types);
         if (in.op != Ufunc::kWhere &&
             (!sig.ok() || sig->compute != in.compute || sig->output != in.dtype)) {
           return Bad(i, "result dtype is not the op table's");

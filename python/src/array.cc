@@ -61,6 +61,30 @@ py::object Scalar(const Array<>& a, const char* what) {
   return ToNumpy(v).attr("item")(0);
 }
 
+// The buffer protocol's entry point. pybind11's own is extern "C" and lets
+// an exception out (std::terminate: np.asarray(a ** -1) of integers killed
+// the process); this computes the value first, turning an error into the
+// Python exception, and then hands over to pybind11's with the value cached.
+getbufferproc g_pybind_getbuffer = nullptr;
+int GetBuffer(PyObject* obj, Py_buffer* view, int flags) {
+  try {
+    Computed(py::cast<const Array<>&>(py::handle(obj)));
+  } catch (py::error_already_set& e) {
+    e.restore();
+    return -1;
+  } catch (const py::builtin_exception& e) {
+    e.set_error();
+    return -1;
+  } catch (const Error& e) {
+    SetPythonError(absl::Status(e.code(), e.what()));
+    return -1;
+  } catch (const std::exception& e) {
+    PyErr_SetString(PyExc_RuntimeError, e.what());
+    return -1;
+  }
+  return g_pybind_getbuffer(obj, view, flags);
+}
+
 }  // namespace
 
 void BindArray(py::module_& m) {
@@ -68,6 +92,9 @@ void BindArray(py::module_& m) {
   // memoryview(x), bytes(x), and any consumer of Python's buffer protocol:
   // the computed value's memory. The handle keeps its computed value, and
   // the view keeps the handle.
+  auto* type = reinterpret_cast<PyTypeObject*>(cls.ptr());
+  g_pybind_getbuffer = type->tp_as_buffer->bf_getbuffer;
+  type->tp_as_buffer->bf_getbuffer = GetBuffer;
   cls.def_buffer([](const Array<>& a) {
     const NDArray v = Computed(a);
     static const char* const kFormats[] = {"?", "b", "h", "i", "q", "B",  "H",

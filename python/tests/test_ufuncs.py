@@ -261,3 +261,43 @@ def test_running_reductions_propagate_nan_and_wrap_like_numpy():
     np.testing.assert_array_equal(np.asarray(np.cumsum(ndjit.asarray(big))), np.cumsum(big))
     with pytest.raises(np.AxisError):
         np.cumsum(ndjit.asarray(np.ones((2, 3))), axis=2)
+
+
+def bits_equal(got, want):
+    got = np.asarray(got)
+    assert got.dtype == want.dtype, (got.dtype, want.dtype)
+    np.testing.assert_array_equal(got.view(f"u{want.itemsize}"), want.view(f"u{want.itemsize}"))
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_float_bit_ufuncs_match_numpy_bit_for_bit(dtype):
+    fi = np.finfo(dtype)
+    a = np.array([0.0, -0.0, 1.0, -1.0, 3.5, -3.5, np.inf, -np.inf, np.nan, fi.max, -fi.max,
+                  fi.tiny, -fi.tiny, fi.smallest_subnormal, -fi.smallest_subnormal, 1e-3, 0.75],
+                 dtype=dtype)
+    b = np.roll(a, 5)
+    x = ndjit.asarray(a)
+    with np.errstate(all="ignore"):
+        bits_equal(np.nextafter(x, ndjit.asarray(b)), np.nextafter(a, b))
+        bits_equal(np.spacing(x), np.spacing(a))
+        m, e = np.frexp(x)
+        bits_equal(m, np.frexp(a)[0])
+        bits_equal(e, np.frexp(a)[1])
+        for n in [np.arange(-len(a), 0) * 70, np.arange(len(a)) * 70 - 20]:
+            bits_equal(np.ldexp(x, ndjit.asarray(n.astype(np.int32))), np.ldexp(a, n.astype(np.int32)))
+        bits_equal(np.ldexp(x, 3), np.ldexp(a, 3))
+
+
+def test_ldexp_exponent_must_be_an_integer():
+    with pytest.raises(TypeError, match="ldexp"):
+        np.ldexp(ndjit.asarray(np.ones(3)), ndjit.asarray(np.ones(3)))
+
+
+def test_an_error_while_numpy_reads_the_buffer_is_an_exception():
+    # The buffer protocol's callback used to let the C++ exception out, and
+    # the process was terminated.
+    x = ndjit.asarray(np.array([1, 2, 3])) ** ndjit.asarray(np.array([-1, 1, 1]))
+    with pytest.raises(ValueError, match="negative integer powers"):
+        np.asarray(x)
+    with pytest.raises(ValueError, match="negative integer powers"):
+        memoryview(x)

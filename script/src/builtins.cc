@@ -601,21 +601,24 @@ absl::StatusOr<Array<>> ToArray(const Value& v, const std::string& what) {
 
 absl::StatusOr<std::vector<Array<>>> Operands(const std::vector<Value>& ins,
                                               const std::string& what,
-                                              const std::function<bool(size_t)>& may_lead) {
+                                              const std::function<bool(size_t)>& may_lead,
+                                              const std::function<bool(size_t)>& is_exponent) {
   // Python numbers take the dtype of the first array beside them (NEP 50),
   // among those `may_lead` allows (not a condition: where(a > 2, a, 7)
-  // stays in a's dtype).
+  // stays in a's dtype); an exponent is typed as beside int64.
   const Value* like = nullptr;
   for (size_t k = 0; k < ins.size() && like == nullptr; ++k) {
     if (ins[k].kind == Value::kArray && (!may_lead || may_lead(k))) like = &ins[k];
   }
   std::vector<Array<>> out;
-  for (const Value& v : ins) {
-    if (like != nullptr && v.IsNumber()) {
-      out.push_back(v.kind == Value::kFloat     ? Weak(like->array, v.f)
-                    : v.kind == Value::kComplex ? Weak(like->array, v.c)
-                    : v.kind == Value::kBool    ? Weak(like->array, v.i != 0)
-                                                : Weak(like->array, v.i));
+  for (size_t k = 0; k < ins.size(); ++k) {
+    const Value& v = ins[k];
+    if ((like != nullptr || (is_exponent && is_exponent(k))) && v.IsNumber()) {
+      const DType t = is_exponent && is_exponent(k) ? DType::kInt64 : like->array.dtype();
+      out.push_back(v.kind == Value::kFloat     ? Weak(t, v.f)
+                    : v.kind == Value::kComplex ? Weak(t, v.c)
+                    : v.kind == Value::kBool    ? Weak(t, v.i != 0)
+                                                : Weak(t, v.i));
       continue;
     }
     absl::StatusOr<Array<>> a = ToArray(v, what);
@@ -632,9 +635,13 @@ absl::StatusOr<Value> ApplyUfunc(ir::Ufunc op, const std::vector<Value>& ins) {
         absl::StrCat(info.name, "() takes ", info.arity, " arguments (", ins.size(), " given)"));
   }
   try {
-    absl::StatusOr<std::vector<Array<>>> arrays =
-        Operands(ins, std::string(info.name),
-                 [op](size_t k) { return !ir::IsCondition(op, static_cast<int>(k)); });
+    absl::StatusOr<std::vector<Array<>>> arrays = Operands(
+        ins, std::string(info.name),
+        [op](size_t k) {
+          return !ir::IsCondition(op, static_cast<int>(k)) &&
+                 !ir::IsExponent(op, static_cast<int>(k));
+        },
+        [op](size_t k) { return ir::IsExponent(op, static_cast<int>(k)); });
     if (!arrays.ok()) return arrays.status();
     std::vector<ir::NodePtr> nodes;
     for (const Array<>& a : *arrays) nodes.push_back(a.node());

@@ -16,6 +16,7 @@ void AddComposites(std::map<std::string, Fn>& t) {
                                                             {"rad2deg", rad2deg},
                                                             {"deg2rad", deg2rad},
                                                             {"signbit", signbit},
+                                                            {"spacing", spacing},
                                                             {"bitwise_not", bitwise_not},
                                                             {"copy", copy}}) {
     t[name] = [name = std::string(name), fn = fn](Args& a) -> absl::StatusOr<Value> {
@@ -36,6 +37,15 @@ void AddComposites(std::map<std::string, Fn>& t) {
       return Value::Arr(fn((*x)[0], (*x)[1]));
     };
   }
+  t["frexp"] = [](Args& a) -> absl::StatusOr<Value> {
+    absl::StatusOr<std::vector<Array<>>> x = Operands(a.pos, "frexp");
+    if (!x.ok()) return x.status();
+    auto [m, e] = frexp((*x)[0]);
+    Value pair;
+    pair.kind = Value::kTuple;
+    pair.items = {Value::Arr(m), Value::Arr(e)};
+    return pair;
+  };
   for (const char* name : {"zeros_like", "ones_like", "full_like"}) {
     t[name] = [name = std::string(name)](Args& a) -> absl::StatusOr<Value> {
       absl::StatusOr<Array<>> x = ToArray(a.pos[0], name);

@@ -98,6 +98,8 @@ constexpr const char* kSignatures[] = {
     "ones_like(a, dtype=None)",
     "full_like(a, fill_value, dtype=None)",
     "modf(x, /)",
+    "frexp(x, /)",
+    "spacing(x, /, *, out=None)",
     "trace(a, /, offset=0, axis1=0, axis2=1, *, out=None)",
     "diagonal(a, /, offset=0, axis1=0, axis2=1)",
     "linalg.multi_dot(*arrays, out=None)",

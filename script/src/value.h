@@ -140,10 +140,12 @@ absl::StatusOr<Array<>> ToArray(const Value& v, const std::string& what);
 // Applies ufunc `op` to values: Python numbers are weak (NEP 50) beside arrays.
 absl::StatusOr<Value> ApplyUfunc(ir::Ufunc op, const std::vector<Value>& ins);
 // The operands as arrays, Python numbers weak beside the first array
-// `may_lead` allows (all when empty): the one NEP 50 rule of the language.
+// `may_lead` allows (all when empty), or int64 where `is_exponent` says so:
+// the one NEP 50 rule of the language.
 absl::StatusOr<std::vector<Array<>>> Operands(const std::vector<Value>& ins,
                                               const std::string& what,
-                                              const std::function<bool(size_t)>& may_lead = {});
+                                              const std::function<bool(size_t)>& may_lead = {},
+                                              const std::function<bool(size_t)>& is_exponent = {});
 // The language's record arrays: dtype(list, align=), zeros/load/save of
 // records, rec['field'] and rec[index] (records.cc).
 using Fn = std::function<absl::StatusOr<Value>(Args&)>;

@@ -159,7 +159,7 @@ Array<> apply(ir::Ufunc op, std::initializer_list<Array<>> inputs);
   inline Array<> name(const Array<>& a, const Array<>& b) { return apply(ir::Ufunc::e, {a, b}); } \
   template <PythonScalar S>                                                                       \
   Array<> name(const Array<>& a, S s) {                                                           \
-    return name(a, Weak(a, s));                                                                   \
+    return name(a, Weak(ir::IsExponent(ir::Ufunc::e, 1) ? DType::kInt64 : a.dtype(), s));         \
   }                                                                                               \
   template <PythonScalar S>                                                                       \
   Array<> name(S s, const Array<>& b) {                                                           \
@@ -179,13 +179,15 @@ inline Array<> conj(const Array<>& a) { return conjugate(a); }
 
 // --- Python scalars are weak (NEP 50): they take the array's dtype ---------
 
-// A scalar typed for use with `like`, as NumPy >= 2 types a Python literal.
-Array<> Weak(const Array<>& like, double v);
-Array<> Weak(const Array<>& like, int64_t v);
-Array<> Weak(const Array<>& like, bool v);
-Array<> Weak(const Array<>& like, std::complex<double> v);
+// A scalar typed for use beside an array of dtype `like`, as NumPy >= 2
+// types a Python literal. (An integer exponent, ldexp's second input, is
+// typed as beside int64.)
+Array<> Weak(DType like, double v);
+Array<> Weak(DType like, int64_t v);
+Array<> Weak(DType like, bool v);
+Array<> Weak(DType like, std::complex<double> v);
 template <PythonScalar S>
-Array<> Weak(const Array<>& like, S v) {
+Array<> Weak(DType like, S v) {
   if constexpr (std::is_floating_point_v<S>) {
     return Weak(like, static_cast<double>(v));
   } else if constexpr (std::is_same_v<S, bool>) {
@@ -196,6 +198,10 @@ Array<> Weak(const Array<>& like, S v) {
     return Weak(like, static_cast<int64_t>(v));
   }
 }
+template <PythonScalar S>
+Array<> Weak(const Array<>& like, S v) {
+  return Weak(like.dtype(), v);
+}
 
 // NumPy's two-output ufuncs, as two lazy values that fuse into one kernel
 // when evaluated together (eval(q, r)): divmod is (a // b, a % b); modf is
@@ -203,6 +209,8 @@ Array<> Weak(const Array<>& like, S v) {
 // dtype (float16 for int8 and bool, float64 for int64).
 std::pair<Array<>, Array<>> divmod(const Array<>& a, const Array<>& b);
 std::pair<Array<>, Array<>> modf(const Array<>& x);
+// frexp is (m, e), x = m * 2^e with 0.5 <= |m| < 1 and e int32.
+std::pair<Array<>, Array<>> frexp(const Array<>& x);
 template <PythonScalar S>
 std::pair<Array<>, Array<>> divmod(const Array<>& a, S s) {
   return divmod(a, Weak(a, s));
@@ -218,6 +226,8 @@ Array<> signbit(const Array<>& x);
 Array<> logaddexp(const Array<>& a, const Array<>& b);
 Array<> logaddexp2(const Array<>& a, const Array<>& b);
 Array<> heaviside(const Array<>& x, const Array<>& h0);
+// The distance to the next float away from zero, with x's sign (nan at inf).
+Array<> spacing(const Array<>& x);
 // a ** b in float64, or complex128 when either is complex.
 Array<> float_power(const Array<>& a, const Array<>& b);
 inline Array<> bitwise_not(const Array<>& x) { return invert(x); }

@@ -32,7 +32,12 @@ namespace ndjit::ir {
 // kExact (IEEE-exact: the JIT must match the reference bit for bit),
 // kKeepsZero (f(+-0) = +-0, the zero's sign included),
 // kUniform (the loop must be the input's own type, no safe widening: NumPy's
-// uniform type resolver, so positive has no bool loop).
+// uniform type resolver, so positive has no bool loop),
+// kIntExponent (the second input is an integer exponent, NumPy's 'l' loops:
+// it must cast safely to int64, a Python number there is typed as int64,
+// and the first input alone picks the float loop; the kernels receive it
+// converted to that float type, exact where it matters, see ldexp in
+// scalar_ops.h).
 //
 // X(Enumerator, NumPy name (an identifier), arity, loops, output rule, flags, operator,
 //   libm: the C library's name of the function for float64, "" if none; its
@@ -103,6 +108,8 @@ namespace ndjit::ir {
   X(kArctanh, arctanh, 1, NDJIT_LOOPS_INEXACT, kSame, kKeepsZero, "", "atanh")          \
   X(kHypot, hypot, 2, NDJIT_LOOPS_FLOAT, kSame, 0, "", "hypot")                         \
   X(kCopysign, copysign, 2, NDJIT_LOOPS_FLOAT, kSame, kExact, "", "")                   \
+  X(kNextafter, nextafter, 2, NDJIT_LOOPS_FLOAT, kSame, kExact, "", "")                 \
+  X(kLdexp, ldexp, 2, NDJIT_LOOPS_FLOAT, kSame, kExact | kIntExponent, "", "")          \
   X(kIsnan, isnan, 1, NDJIT_LOOPS_ALL, kBool, kExact, "", "")                           \
   X(kIsinf, isinf, 1, NDJIT_LOOPS_ALL, kBool, kExact, "", "")                           \
   X(kIsfinite, isfinite, 1, NDJIT_LOOPS_ALL, kBool, kExact, "", "")                     \
@@ -132,6 +139,7 @@ enum UfuncFlags : uint32_t {
   // through the origin), which vector approximations need not preserve.
   kKeepsZero = 1u << 3,
   kUniform = 1u << 4,
+  kIntExponent = 1u << 5,
 };
 
 struct UfuncInfo {
@@ -166,6 +174,9 @@ absl::StatusOr<Signature> ResolveSignature(Ufunc u, absl::Span<const DType> inpu
 // whose dtype takes part in choosing the loop (and in typing Python scalars
 // beside it): where's first input.
 inline bool IsCondition(Ufunc u, int k) { return u == Ufunc::kWhere && k == 0; }
+
+// Whether input k of `u` is an integer exponent (kIntExponent): ldexp's second.
+bool IsExponent(Ufunc u, int k);
 
 // The NumPy type character of a dtype ('?', 'b', ..., 'D').
 char TypeChar(DType t);

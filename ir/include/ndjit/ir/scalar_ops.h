@@ -14,6 +14,7 @@
 #include <type_traits>
 
 #include "ndjit/ir/ops.h"
+#include "ndjit/runtime/half.h"
 
 namespace ndjit::ir::scalar {
 
@@ -274,6 +275,29 @@ typename C::value_type ApplyReal(Ufunc op, C z) {
 }
 
 // Applies a ufunc whose output rule is kSame (output type T).
+// ldexp's exponent arrives converted to the loop's float type (an int64
+// beyond 2^53 rounded, one beyond float16's range infinite): past +-10000
+// every result is already 0 or inf, so the value is clamped there, where
+// all three types hold integers exactly.
+template <typename T>
+int LdexpExponent(T n) {
+  return static_cast<int>(std::fmax(T(-10000), std::fmin(n, T(10000))));
+}
+
+// nextafter of float16 values (held in float): the neighbour among float16
+// bit patterns, as NumPy's npy_half_nextafter.
+inline float NextafterHalf(float x, float y) {
+  if (std::isnan(x) || std::isnan(y)) return x + y;
+  if (x == y) return y;
+  uint16_t bits = DoubleToHalfBits(x);  // exact: x is a float16 value
+  if (x == 0) {
+    bits = static_cast<uint16_t>((DoubleToHalfBits(y) & 0x8000) | 1);
+  } else {
+    bits = static_cast<uint16_t>((x < y) == (x > 0) ? bits + 1 : bits - 1);
+  }
+  return static_cast<float>(HalfBitsToDouble(bits));
+}
+
 template <typename T>
 T Apply(Ufunc op, T a, T b = T{}, T c = T{}) {
   constexpr bool kInt = std::is_integral_v<T> && !std::is_same_v<T, bool>;
@@ -462,6 +486,10 @@ T Apply(Ufunc op, T a, T b = T{}, T c = T{}) {
         return std::hypot(a, b);
       case Ufunc::kCopysign:
         return std::copysign(a, b);
+      case Ufunc::kNextafter:
+        return std::nextafter(a, b);
+      case Ufunc::kLdexp:
+        return std::ldexp(a, LdexpExponent(b));
       default:
         break;
     }
