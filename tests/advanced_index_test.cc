@@ -152,5 +152,23 @@ TEST(AdvancedAssign, ErrorsLeaveTheArrayAsItWas) {
             "assignment destination is read-only");
 }
 
+// ufunc.at's order: the selection's C order, a repeated index repeated.
+TEST(SelectElements, OffsetsInTheSelectionsOrderWithRepeats) {
+  const NDArray a = Iota({3, 4});  // int64: 8 bytes an element, 32 a row
+  const SelectedElements rows = *SelectElements(a, {Ints({3}, {2, 0, 2})});  // a[[2, 0, 2]]
+  EXPECT_EQ(rows.shape, Dims({3, 4}));
+  EXPECT_EQ(rows.offsets, (std::vector<int64_t>{64, 72, 80, 88, 0, 8, 16, 24, 64, 72, 80, 88}));
+  // a[:, [3, 3]] on a reversed view: offsets from the view's first element.
+  const NDArray rev = *a.Index({Slice{{}, {}, -1}});
+  const SelectedElements cols = *SelectElements(rev, {IndexItem{Slice{}}, Ints({2}, {3, 3})});
+  EXPECT_EQ(cols.shape, Dims({3, 2}));
+  EXPECT_EQ(cols.offsets, (std::vector<int64_t>{24, 24, -8, -8, -40, -40}));
+  const SelectedElements view =
+      *SelectElements(a, {IndexItem{int64_t{1}}, IndexItem{Slice{1, 3, {}}}});
+  EXPECT_EQ(view.offsets, (std::vector<int64_t>{40, 48}));
+  EXPECT_EQ(SelectElements(a, {Ints({1}, {3})}).status().message(),
+            "index 3 is out of bounds for axis 0 with size 3");
+}
+
 }  // namespace
 }  // namespace ndjit

@@ -218,6 +218,22 @@ TEST(ScriptTest, CallsAreCheckedAgainstPythonSignatures) {
   EXPECT_EQ(Exec(s, "i"), "array([0, 0], dtype=int8)\n");  // untouched
 }
 
+TEST(ScriptTest, UfuncAtFollowsNumPy) {
+  Session s;
+  Exec(s, "a = arange(5)");
+  EXPECT_EQ(Exec(s, "add.at(a, array([0, 0, 4]), 10)"), "");
+  EXPECT_EQ(Exec(s, "a"), "array([20,  1,  2,  3, 14])\n");
+  Exec(s, "b = zeros((2, 3))");
+  EXPECT_EQ(Exec(s, "np.add.at(b, (1, [2, 2]), array([1.5, 2.0]))"), "");
+  EXPECT_EQ(Exec(s, "b[1]"), "array([0. , 0. , 3.5])\n");
+  EXPECT_EQ(Exec(s, "add.at(a, [0], 0.5)"),
+            "error: Cannot cast ufunc 'add' output from dtype('float64') to dtype('int64') with "
+            "casting rule 'same_kind'");
+  EXPECT_EQ(Exec(s, "negative.at(a, [1], 1)"),
+            "error: second operand provided when ufunc is unary");
+  EXPECT_EQ(Exec(s, "maximum.accumulate(array([1, 3, 2]))"), "array([1, 3, 3])\n");
+}
+
 TEST(ScriptTest, ExplorerCommandsRefuseAssignments) {
   Session s;
   for (const char* c : {":time", ":fused", ":program", ":graph"}) {

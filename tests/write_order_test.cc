@@ -117,6 +117,38 @@ TEST(WriteOrderTest, WriteableMemoryMaps) {
 }
 
 // a[items] = value (index_assign): NumPy's setitem into the array's memory.
+// np.add.at and friends: each selected element in turn, a repeated index
+// applied again, readers of the array computed first, NumPy's errors with
+// nothing written.
+TEST(WriteOrderTest, UfuncAtAppliesTheOpOnceForEverySelectedElement) {
+  const NDArray x = Range(5);
+  const Array<> a(x);
+  const Array<> before = a + 0.0;
+  const auto idx = [](std::vector<int64_t> v) {
+    const int64_t n = static_cast<int64_t>(v.size());
+    return ArrayIndexItem(Array<>(ValueOrThrow(NDArray::FromValues<int64_t>({n}, v))));
+  };
+  ufunc_at(ir::Ufunc::kAdd, a, {idx({0, 0, 3, 0})}, full({}, 1.5));
+  EXPECT_EQ(Values(x), (std::vector<double>{4.5, 1, 2, 4.5, 4}));
+  EXPECT_EQ(V(before), (std::vector<double>{0, 1, 2, 3, 4}));
+  // Values broadcast to the selection, applied in its order.
+  ufunc_at(ir::Ufunc::kSubtract, a, {idx({1, 1})}, Array<>(Range(2)) + 10.0);
+  EXPECT_EQ(Values(x)[1], 1 - 10 - 11);
+  ufunc_at(ir::Ufunc::kNegative, a, {idx({4})});
+  EXPECT_EQ(Values(x)[4], -4);
+  // int8 wraps as NumPy's loop does; float into int is refused.
+  const NDArray small = ValueOrThrow(NDArray::Full({2}, DType::kInt8, 100));
+  ufunc_at(ir::Ufunc::kAdd, Array<>(small), {idx({0, 0})}, Weak(DType::kInt8, int64_t{100}));
+  EXPECT_EQ(Values<int8_t>(small)[0], static_cast<int8_t>(300 & 0xff));
+  EXPECT_THROW(ufunc_at(ir::Ufunc::kAdd, Array<>(small), {idx({0})}, full({}, 0.5)), Error);
+  const std::vector<double> kept = Values(x);
+  EXPECT_THROW(ufunc_at(ir::Ufunc::kAdd, a, {idx({0, 7})}, full({}, 1.0)), Error);
+  EXPECT_THROW(ufunc_at(ir::Ufunc::kAdd, a, {idx({0})}), Error);
+  EXPECT_THROW(ufunc_at(ir::Ufunc::kPower, Array<>(small), {idx({0})}, full({}, -1, DType::kInt8)),
+               Error);
+  EXPECT_EQ(Values(x), kept);
+}
+
 TEST(WriteOrderTest, IndexAssignStoresLikeNumpysSetitem) {
   const NDArray x = Range(6);
   const Array<> a(x);

@@ -2,9 +2,11 @@
 // evaluate.cc.
 #include "ndjit/array.h"
 
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "evaluate_internal.h"
 #include "ndjit/internal/array_state.h"
+#include "ndjit/ir/reference.h"
 #include "ndjit/runtime/advanced_index.h"
 
 namespace ndjit {
@@ -236,6 +238,29 @@ void index_assign(const Array<>& a, absl::Span<const ArrayIndexItem> items, cons
   const std::vector<AdvancedItem> adv = ComputedIndex(items, v);
   const NDArray updated = ValueOrThrow(target.Copy());
   ThrowIfError(AdvancedAssign(updated, adv, v.array()));
+  Array<>(updated).eval_into(target);
+}
+
+void ufunc_at(ir::Ufunc op, const Array<>& a, absl::Span<const ArrayIndexItem> items,
+              const std::optional<Array<>>& b) {
+  // The op applies to a copy, written back by one eval_into, as
+  // index_assign stores: lazy readers of `a` are computed first.
+  const NDArray target = a.array();
+  if (!target.writeable()) throw Error(absl::InvalidArgumentError("output array is read-only"));
+  const std::vector<AdvancedItem> adv = ComputedIndex(items, b.value_or(a));
+  const NDArray updated = ValueOrThrow(target.Copy());
+  const SelectedElements sel = ValueOrThrow(SelectElements(updated, adv));
+  NDArray values;
+  if (b.has_value()) {
+    absl::StatusOr<NDArray> v = b->array().BroadcastTo(sel.shape);
+    if (!v.ok()) {
+      throw Error(absl::InvalidArgumentError(
+          absl::StrCat("ufunc.at: values of shape ", ShapeString(b->shape()),
+                       " do not broadcast to the selection's shape ", ShapeString(sel.shape))));
+    }
+    values = *std::move(v);
+  }
+  ThrowIfError(ir::ApplyAt(op, updated, sel.offsets, values));
   Array<>(updated).eval_into(target);
 }
 

@@ -6,7 +6,9 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "ndjit/ir/scalar_ops.h"
+#include "ndjit/runtime/cast.h"
 #include "ndjit/runtime/philox.h"
 
 namespace ndjit::ir {
@@ -32,66 +34,106 @@ void Store(char* p, T v) {
   std::memcpy(p, &v, sizeof v);
 }
 
-// Runs `op` over n elements of C-contiguous inputs already cast to S.
+// One element of `op` on compute-type values (where's condition is `cond`),
+// stored at `o` in the output rule's type: bool, the complex type's part
+// type for kReal, else S.
 template <typename S>
-absl::Status RunLoop(const Node& node, absl::Span<const NDArray> ins, const NDArray& out) {
+void ApplyElement(Ufunc op, ComputeOf<S> x, ComputeOf<S> y, ComputeOf<S> z, bool cond, char* o) {
   using C = ComputeOf<S>;
-  const Ufunc op = node.op();
   const UfuncInfo& info = Info(op);
-  const int64_t n = out.size();
-  const int64_t item = sizeof(S);
-  char* o = out.data();
-  auto in = [&](int k, int64_t i) { return Load<S>(ins[k].data() + i * item); };
+  if (info.output == OutputRule::kBool) {
+    const bool r =
+        info.arity == 1 ? scalar::ApplyPredicate<C>(op, x) : scalar::ApplyPredicate<C>(op, x, y);
+    Store<uint8_t>(o, r ? 1 : 0);
+    return;
+  }
+  if constexpr (scalar::IsComplexT<C>::value) {
+    if (info.output == OutputRule::kReal) {
+      Store(o, scalar::ApplyReal(op, x));
+      return;
+    }
+  } else {
+    if (op == Ufunc::kImag) {
+      Store<S>(o, S{});
+      return;
+    }
+  }
+  C r;
+  if constexpr (std::is_same_v<S, float16>) {
+    if (op == Ufunc::kNextafter) {
+      Store(o, float16(static_cast<double>(scalar::NextafterHalf(x, y))));
+      return;
+    }
+  }
+  if (op == Ufunc::kWhere) {
+    r = cond ? y : z;
+  } else {
+    r = scalar::Apply<C>(op, x, y, z);
+  }
+  if constexpr (std::is_same_v<S, float16>) {
+    Store(o, float16(static_cast<double>(r)));
+  } else {
+    Store<S>(o, r);
+  }
+}
+
+// An integer power's negative exponent is an error, found before anything
+// is stored.
+template <typename S>
+absl::Status CheckExponents(Ufunc op, const NDArray& exponents) {
   if constexpr (std::is_integral_v<S> && !std::is_same_v<S, bool> && std::is_signed_v<S>) {
-    if (op == Ufunc::kPower) {
-      for (int64_t i = 0; i < n; ++i) {
-        if (in(1, i) < 0) {
-          return absl::InvalidArgumentError("Integers to negative integer powers are not allowed.");
-        }
+    if (op != Ufunc::kPower) return absl::OkStatus();
+    for (int64_t i = 0; i < exponents.size(); ++i) {
+      if (Load<S>(exponents.data() + i * sizeof(S)) < 0) {
+        return absl::InvalidArgumentError("Integers to negative integer powers are not allowed.");
       }
     }
   }
+  return absl::OkStatus();
+}
+
+// Runs `op` over n elements of C-contiguous inputs already cast to S.
+template <typename S>
+absl::Status RunLoop(const Node& node, absl::Span<const NDArray> ins, const NDArray& out) {
+  const Ufunc op = node.op();
+  const int arity = Info(op).arity;
+  if (arity == 2) {
+    if (absl::Status s = CheckExponents<S>(op, ins[1]); !s.ok()) return s;
+  }
+  const int64_t n = out.size();
+  const int64_t item = sizeof(S);
+  auto in = [&](int k, int64_t i) {
+    return k < arity && op != Ufunc::kWhere ? Load<S>(ins[k].data() + i * item) : ComputeOf<S>{};
+  };
   for (int64_t i = 0; i < n; ++i) {
-    if (info.output == OutputRule::kBool) {
-      const bool r = info.arity == 1 ? scalar::ApplyPredicate<C>(op, in(0, i))
-                                     : scalar::ApplyPredicate<C>(op, in(0, i), in(1, i));
-      Store<uint8_t>(o + i, r ? 1 : 0);
-      continue;
-    }
-    if constexpr (scalar::IsComplexT<C>::value) {
-      if (info.output == OutputRule::kReal) {
-        const C z = in(0, i);
-        Store(o + i * (item / 2), scalar::ApplyReal(op, z));
-        continue;
-      }
-    } else {
-      if (op == Ufunc::kImag) {
-        Store<S>(o + i * item, S{});
-        continue;
-      }
-    }
-    C r;
-    if constexpr (std::is_same_v<S, float16>) {
-      if (op == Ufunc::kNextafter) {
-        Store(o + i * item,
-              float16(static_cast<double>(scalar::NextafterHalf(in(0, i), in(1, i)))));
-        continue;
-      }
-    }
     if (op == Ufunc::kWhere) {
-      r = ins[0].data()[i] != 0 ? in(1, i) : in(2, i);
-    } else if (info.arity == 1) {
-      r = scalar::Apply<C>(op, in(0, i));
-    } else if (info.arity == 2) {
-      r = scalar::Apply<C>(op, in(0, i), in(1, i));
+      ApplyElement<S>(op, {}, Load<S>(ins[1].data() + i * item), Load<S>(ins[2].data() + i * item),
+                      ins[0].data()[i] != 0, out.data() + i * out.itemsize());
     } else {
-      r = scalar::Apply<C>(op, in(0, i), in(1, i), in(2, i));
+      ApplyElement<S>(op, in(0, i), in(1, i), in(2, i), false, out.data() + i * out.itemsize());
     }
-    if constexpr (std::is_same_v<S, float16>) {
-      Store(o + i * item, float16(static_cast<double>(r)));
-    } else {
-      Store<S>(o + i * item, r);
-    }
+  }
+  return absl::OkStatus();
+}
+
+// ufunc.at's loop in S: element k of `values` (C-contiguous, in S) applied
+// to the element at byte offset offsets[k] of `target`, in order.
+template <typename S>
+absl::Status RunAt(Ufunc op, DType output, const NDArray& target, absl::Span<const int64_t> offsets,
+                   const NDArray& values) {
+  const bool binary = Info(op).arity == 2;
+  if (binary) {
+    if (absl::Status s = CheckExponents<S>(op, values); !s.ok()) return s;
+  }
+  const CastFn to_loop = GetCastFn(target.dtype(), kDTypeOf<S>);
+  const CastFn back = GetCastFn(output, target.dtype());
+  for (size_t k = 0; k < offsets.size(); ++k) {
+    char* p = target.data() + offsets[k];
+    char x[16], r[16];
+    to_loop(p, 0, x, 0, 1);
+    const ComputeOf<S> y = binary ? Load<S>(values.data() + k * sizeof(S)) : ComputeOf<S>{};
+    ApplyElement<S>(op, Load<S>(x), y, {}, false, r);
+    back(r, 0, p, 0, 1);
   }
   return absl::OkStatus();
 }
@@ -340,6 +382,46 @@ absl::StatusOr<NDArray> EvaluateReference(const NodePtr& root) {
     value.emplace(n, *std::move(v));
   }
   return value.at(root.get()).Copy(Order::kC);
+}
+
+absl::Status ApplyAt(Ufunc op, const NDArray& target, absl::Span<const int64_t> offsets,
+                     const NDArray& values) {
+  const UfuncInfo& info = Info(op);
+  if (info.arity > 2) {
+    return absl::InvalidArgumentError("Only unary and binary ufuncs supported at this time");
+  }
+  if ((info.arity == 2) != values.valid()) {
+    return absl::InvalidArgumentError(info.arity == 2
+                                          ? "second operand needed for ufunc"
+                                          : "second operand provided when ufunc is unary");
+  }
+  if (!target.writeable()) return absl::InvalidArgumentError("output array is read-only");
+  std::vector<DType> types{target.dtype()};
+  if (values.valid()) types.push_back(values.dtype());
+  absl::StatusOr<Signature> sig = ResolveSignature(op, types);
+  if (!sig.ok()) return sig.status();
+  if (!CanCast(sig->output, target.dtype(), Casting::kSameKind)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("Cannot cast ufunc '", info.name, "' output from dtype('", Name(sig->output),
+                     "') to dtype('", Name(target.dtype()), "') with casting rule 'same_kind'"));
+  }
+  NDArray loop_values;
+  if (values.valid()) {
+    if (values.size() != static_cast<int64_t>(offsets.size())) {
+      return absl::InvalidArgumentError("ufunc.at: one value per selected element is needed");
+    }
+    absl::StatusOr<NDArray> c = values.AsType(sig->compute, Casting::kUnsafe, Order::kC);
+    if (!c.ok()) return c.status();
+    loop_values = *std::move(c);
+  }
+  switch (sig->compute) {
+#define NDJIT_X(e, T, name, kind, size, descr) \
+  case DType::e:                               \
+    return RunAt<T>(op, sig->output, target, offsets, loop_values);
+    NDJIT_DTYPES(NDJIT_X)
+#undef NDJIT_X
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace ndjit::ir

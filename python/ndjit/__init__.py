@@ -156,6 +156,13 @@ def _array_ufunc(self, ufunc, method, *inputs, **kwargs):
         r = _ndjit.call(_UFUNC_REDUCTIONS[name], inputs, kwargs, strict=False)
     elif method == "accumulate" and name in _UFUNC_REDUCTIONS and len(inputs) == 1:
         r = _ndjit.call("ufunc.accumulate", (name,) + inputs, kwargs, strict=False)
+    elif (method == "at" and isinstance(inputs[0], Array) and len(inputs) in (2, 3)
+          and not kwargs and name in _BUILTINS):
+        # In place, as NumPy's: returns None.
+        value = inputs[2] if len(inputs) == 3 else None
+        if inputs[0]._at(name, inputs[1], value):
+            return None
+        r = NotImplemented
     elif method == "outer" and name in _BUILTINS and len(inputs) == 2:
         # op(a[..., None, ...], b): one fused broadcast, no (a, b)-shaped temporary.
         a, b = asarray(inputs[0]), asarray(inputs[1])

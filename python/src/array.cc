@@ -251,6 +251,25 @@ void BindArray(py::module_& m) {
              index_assign(target, *items, v);
              return true;
            })
+      .def("_at",
+           // NumPy's ufunc.at(a, key, value) into the computed value's memory
+           // (ufunc_at: one element after another, lazy readers computed
+           // first). False, having done nothing, for keys only NumPy reads.
+           [](const Array<>& target, const std::string& name, py::handle key,
+              py::handle value) -> bool {
+             std::optional<std::vector<ArrayIndexItem>> items = IndexKey(key);
+             if (!items.has_value()) return false;
+             EngineLock lock;
+             const ir::Ufunc op = Check(ir::UfuncFromName(name));
+             std::optional<Array<>> v;
+             if (!value.is_none()) {  // a Python number is weak beside the target
+               v = Check(script::Operands({Value::Arr(target), ToValue(value, "ufunc.at")},
+                                          "ufunc.at"))[1];
+             }
+             py::gil_scoped_release unlocked;
+             ufunc_at(op, target, *items, v);
+             return true;
+           })
       .def("__add__", BinaryOp<ir::Ufunc::kAdd, false>)
       .def("__radd__", BinaryOp<ir::Ufunc::kAdd, true>)
       .def("__sub__", BinaryOp<ir::Ufunc::kSubtract, false>)

@@ -301,3 +301,26 @@ def test_an_error_while_numpy_reads_the_buffer_is_an_exception():
         np.asarray(x)
     with pytest.raises(ValueError, match="negative integer powers"):
         memoryview(x)
+
+
+def test_ufunc_at_in_place_like_numpy(rng):
+    a = rng.standard_normal((4, 5)).astype(np.float32)
+    x = ndjit.asarray(a.copy())
+    keys = [([0, 0, 3],), (slice(None), [1, 1, 4]), (np.array([True, False, True, True]),),
+            (2, [0, 4, 4])]
+    for key in keys:
+        key = key if len(key) > 1 else key[0]
+        values = rng.standard_normal(np.empty((4, 5))[key].shape).astype(np.float32)
+        np.add.at(a, key, values)
+        assert np.add.at(x, key, ndjit.asarray(values)) is None
+        np.multiply.at(a, key, 0.5)
+        np.multiply.at(x, key, 0.5)
+        bits_equal(x, a)
+    np.negative.at(a, [1, 1])
+    np.negative.at(x, [1, 1])
+    bits_equal(x, a)
+    with pytest.raises(TypeError, match="same_kind"):
+        np.add.at(ndjit.asarray(np.arange(3)), [0], 0.5)
+    with pytest.raises(IndexError, match="out of bounds"):
+        np.add.at(x, [9], 1.0)
+    bits_equal(x, a)

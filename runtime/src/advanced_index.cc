@@ -2,6 +2,7 @@
 // NumPy's rules for where the indexed dimensions go. Reading copies what the
 // index selects (AdvancedIndex); writing (AdvancedAssign) stores a value
 // into it.
+#include <algorithm>
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
@@ -323,6 +324,60 @@ absl::Status AdvancedAssign(const NDArray& a, absl::Span<const AdvancedItem> ite
     if (absl::Status s = CopyTo(blocks->second, blocks->first, Casting::kNo); !s.ok()) return s;
   }
   return absl::OkStatus();
+}
+
+absl::StatusOr<SelectedElements> SelectElements(const NDArray& a,
+                                                absl::Span<const AdvancedItem> items) {
+  absl::StatusOr<Selection> sel = Select(a, items);
+  if (!sel.ok()) return sel.status();
+  SelectedElements out;
+  out.shape = sel->shape;
+  absl::StatusOr<int64_t> n = CheckedSize(sel->shape);
+  if (!n.ok()) return n.status();
+  out.offsets.resize(*n);
+  const int64_t base = sel->view.data() - a.data();
+  // Without index arrays the selection is the view itself.
+  const bool whole_view = sel->arrays.empty();
+  const int64_t tuples = whole_view ? 1 : sel->count;
+  const Dims rest = whole_view ? sel->view.shape() : Dims(sel->rest_shape);
+  const Dims rest_strides = whole_view ? sel->view.strides() : Dims(sel->rest_strides);
+  // Where each rest dim steps in the selection's C order (in elements).
+  Strides c_strides(out.shape.size(), 1);
+  for (int d = static_cast<int>(out.shape.size()) - 2; d >= 0; --d) {
+    c_strides[d] = c_strides[d + 1] * out.shape[d + 1];
+  }
+  Strides rest_steps;
+  const int nb = whole_view ? 0 : static_cast<int>(sel->b.size());
+  for (int d = 0; d < static_cast<int>(out.shape.size()); ++d) {
+    if (d < sel->before || d >= sel->before + nb) rest_steps.push_back(c_strides[d]);
+  }
+  std::vector<int64_t> at(rest.size());
+  for (int64_t flat = 0; flat < tuples; ++flat) {
+    int64_t src = 0, dst = 0;
+    if (!whole_view) {
+      absl::StatusOr<int64_t> s = sel->Source(flat);
+      if (!s.ok()) return s.status();
+      src = *s;
+      int64_t f = flat;
+      for (int d = nb - 1; d >= 0; --d) {
+        dst += (f % sel->b[d]) * c_strides[sel->before + d];
+        f /= sel->b[d];
+      }
+    }
+    // Every element of the rest's dims, odometer order.
+    std::fill(at.begin(), at.end(), 0);
+    const int64_t block = *CheckedSize(rest);
+    for (int64_t e = 0; e < block; ++e) {
+      int64_t s = src, t = dst;
+      for (size_t d = 0; d < rest.size(); ++d) {
+        s += at[d] * rest_strides[d];
+        t += at[d] * rest_steps[d];
+      }
+      out.offsets[t] = base + s;
+      for (int d = static_cast<int>(rest.size()) - 1; d >= 0 && ++at[d] == rest[d]; --d) at[d] = 0;
+    }
+  }
+  return out;
 }
 
 }  // namespace ndjit

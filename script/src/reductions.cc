@@ -1,5 +1,6 @@
 // The language's reductions: NumPy's (sum, mean, var, argmax, ...), the
-// nan-reductions, and the running ones (cumsum, cumprod, ufunc.accumulate).
+// nan-reductions, and the running ones (cumsum, cumprod, ufunc.accumulate),
+// and ufunc.at, the in-place element loop beside them.
 #include <optional>
 #include <tuple>
 
@@ -117,6 +118,40 @@ void AddReductions(std::map<std::string, Fn>& t) {
     auto& [x, axis, dtype] = *s;
     if (!axis.has_value()) return Bad("accumulate does not allow multiple axes");
     return Value::Arr(accumulate(*op, x, *axis, dtype));
+  };
+  // ufunc.at(name, a, indices, b): in place, as NumPy's; the indices an int,
+  // an index array (or list) or a tuple of those and None.
+  t["ufunc.at"] = [](Args& a) -> absl::StatusOr<Value> {
+    if (a.pos.size() < 3 || a.pos[0].kind != Value::kString || a.pos[1].kind != Value::kArray) {
+      return Bad("ufunc.at() takes the ufunc's name, an array and the indices");
+    }
+    absl::StatusOr<ir::Ufunc> op = ir::UfuncFromName(a.pos[0].s);
+    if (!op.ok()) return op.status();
+    const Value& key = a.pos[2];
+    std::vector<ArrayIndexItem> items;
+    for (const Value& k : key.kind == Value::kTuple ? key.items : std::vector<Value>{key}) {
+      if (k.kind == Value::kInt) {
+        items.push_back(IndexItem(k.i));
+      } else if (k.kind == Value::kNone) {
+        items.push_back(IndexItem(NewAxis{}));
+      } else {
+        absl::StatusOr<Array<>> x = ToArray(k, "ufunc.at");
+        if (!x.ok()) return x.status();
+        items.push_back(*std::move(x));
+      }
+    }
+    std::optional<Array<>> b;
+    if (a.pos.size() > 3 && a.pos[3].kind != Value::kNone) {
+      absl::StatusOr<std::vector<Array<>>> v = Operands({a.pos[1], a.pos[3]}, "ufunc.at");
+      if (!v.ok()) return v.status();
+      b = (*v)[1];
+    }
+    try {
+      ufunc_at(*op, a.pos[1].array, items, b);
+    } catch (const Error& e) {
+      return absl::Status(e.code(), e.what());
+    }
+    return Value();
   };
 }
 

@@ -210,6 +210,12 @@ struct Session::Impl {
       }
       return Value::Function("rng." + name, std::make_shared<Value>(*obj));
     }
+    // A ufunc's methods that are not reductions by name (add.at(a, i, b),
+    // maximum.accumulate(x)): the builtins that take the ufunc's name first.
+    if (obj->kind == Value::kFunction && obj->self == nullptr &&
+        (name == "at" || name == "accumulate") && ir::UfuncFromName(obj->s).ok()) {
+      return Value::Function("ufunc." + name, std::make_shared<Value>(Value::Str(obj->s)));
+    }
     if (obj->kind == Value::kRecords) return RecordAttribute(*obj, name);
     if (obj->kind == Value::kDType) return DTypeAttribute(*obj, name);
     if (obj->kind != Value::kArray) {

@@ -37,6 +37,7 @@ constexpr const char* kSignatures[] = {
     "cumsum(a, axis=None, dtype=None, out=None)",
     "cumprod(a, axis=None, dtype=None, out=None)",
     "ufunc.accumulate(ufunc, array, /, axis=0, dtype=None, out=None)",
+    "ufunc.at(ufunc, a, indices, b=None, /)",
     "nansum(a, axis=None, *, dtype=None, out=None, keepdims=False)",
     "nanprod(a, axis=None, *, dtype=None, out=None, keepdims=False)",
     "nanmean(a, axis=None, *, dtype=None, out=None, keepdims=False)",

@@ -302,6 +302,14 @@ Array<> index(const Array<>& a, absl::Span<const ArrayIndexItem> items);
 // kernel; other array indexes store into a copy that is written back
 // (runtime's AdvancedAssign for the rules and errors).
 void index_assign(const Array<>& a, absl::Span<const ArrayIndexItem> items, const Array<>& value);
+// NumPy's ufunc.at (np.add.at(a, idx, b)): a[i] = op(a[i], b[k]) for each
+// element a[items] selects, one after another, so a repeated index applies
+// op again (where a[idx] += b adds once). `b` broadcasts to the selection;
+// none for a unary op. The result is cast back as NumPy's same_kind rule
+// allows (no float into an int array). Not fused: an element loop into a's
+// memory, lazy readers of `a` computed first.
+void ufunc_at(ir::Ufunc op, const Array<>& a, absl::Span<const ArrayIndexItem> items,
+              const std::optional<Array<>>& b = std::nullopt);
 
 // --- Reductions ---------------------------------------------------------------
 // NumPy's reductions with its result dtypes (sum of int32 is int64, mean of

@@ -1,7 +1,10 @@
 // Writing through an advanced index (reading is AdvancedIndex, ndarray.h).
 #pragma once
 
+#include <vector>
+
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "ndjit/runtime/ndarray.h"
 
@@ -15,5 +18,16 @@ namespace ndjit {
 // does not broadcast, a read-only `a`) leaves `a` as it was.
 absl::Status AdvancedAssign(const NDArray& a, absl::Span<const AdvancedItem> items,
                             const NDArray& value);
+
+// The elements a[items] selects, as byte offsets from a.data(), in C order
+// of the selection's shape `shape` (a repeated index repeats its offsets):
+// where NumPy's ufunc.at applies its op, one element after another. Every
+// index is checked here, before anything is read or written.
+struct SelectedElements {
+  Shape shape;
+  std::vector<int64_t> offsets;
+};
+absl::StatusOr<SelectedElements> SelectElements(const NDArray& a,
+                                                absl::Span<const AdvancedItem> items);
 
 }  // namespace ndjit
