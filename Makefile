@@ -2,13 +2,14 @@
 # fresh Debian 12 machine. CMake stays the real build.
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
+TSAN_BUILD ?= build-tsan
 JOBS       ?= $(shell nproc)
 CMAKE_ARGS ?=
 PREFIX     ?= /usr/local
 
 PYTHON     ?= /usr/bin/python3
 
-.PHONY: all deps configure build python python-remove run test test-release test-sanitize install deb bench bench-full bench-deps clean format
+.PHONY: all deps configure build python python-remove run test test-release test-sanitize test-tsan install deb bench bench-full bench-deps clean format
 
 all: build
 
@@ -47,8 +48,9 @@ install: build
 deb: build
 	cd $(BUILD) && cpack -G DEB
 
-# The whole suite: the Release build, then the same tests under ASan + UBSan.
-test: test-release test-sanitize
+# The whole suite: the Release build, then the same tests under ASan + UBSan,
+# then the concurrency tests under ThreadSanitizer.
+test: test-release test-sanitize test-tsan
 
 test-release: build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
@@ -58,6 +60,12 @@ test-sanitize: deps
 	  -DNDJIT_BUILD_BENCH=OFF $(CMAKE_ARGS)
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS)
+
+test-tsan: deps
+	cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DNDJIT_TSAN=ON \
+	  -DNDJIT_BUILD_BENCH=OFF $(CMAKE_ARGS)
+	cmake --build $(TSAN_BUILD) -j $(JOBS)
+	ctest --test-dir $(TSAN_BUILD) --output-on-failure -j $(JOBS)
 
 # The roofline report: every workload beside this machine's limits and the
 # other tools, medians of 3 short repetitions (about 2 minutes). Writes
