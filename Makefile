@@ -3,13 +3,15 @@
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 TSAN_BUILD ?= build-tsan
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
 JOBS       ?= $(shell nproc)
 CMAKE_ARGS ?=
 PREFIX     ?= /usr/local
 
 PYTHON     ?= /usr/bin/python3
 
-.PHONY: all deps configure build python python-remove run test test-release test-sanitize test-tsan install deb bench bench-full bench-deps clean format
+.PHONY: all deps configure build python python-remove run test test-release test-sanitize test-tsan test-fuzz fuzz fuzz-build install deb bench bench-full bench-deps clean format
 
 all: build
 
@@ -49,8 +51,8 @@ deb: build
 	cd $(BUILD) && cpack -G DEB
 
 # The whole suite: the Release build, then the same tests under ASan + UBSan,
-# then the concurrency tests under ThreadSanitizer.
-test: test-release test-sanitize test-tsan
+# then the concurrency tests under ThreadSanitizer, then each fuzzer briefly.
+test: test-release test-sanitize test-tsan test-fuzz
 
 test-release: build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
@@ -99,7 +101,23 @@ bench-deps:
 	$(MAKE) build
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(TSAN_BUILD) $(FUZZ_BUILD)
 
 format:
 	git ls-files '*.h' '*.cc' | xargs clang-format -i
+
+# The fuzzers (fuzz/: libFuzzer, clang, ASan + UBSan) from their committed
+# seed corpora: `make fuzz FUZZ_SECONDS=600` runs each that long; test-fuzz
+# is make test's 20-second smoke run.
+fuzz-build: deps
+	CC=clang-19 CXX=clang++-19 cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=Debug \
+	  -DNDJIT_FUZZ=ON -DNDJIT_BUILD_BENCH=OFF $(CMAKE_ARGS)
+	cmake --build $(FUZZ_BUILD) -j $(JOBS)
+
+fuzz: fuzz-build
+	cmake -DNDJIT_FUZZ_SECONDS=$(FUZZ_SECONDS) $(FUZZ_BUILD) > /dev/null
+	ctest --test-dir $(FUZZ_BUILD) --output-on-failure -j $(JOBS)
+
+test-fuzz: fuzz-build
+	cmake -DNDJIT_FUZZ_SECONDS=20 $(FUZZ_BUILD) > /dev/null
+	ctest --test-dir $(FUZZ_BUILD) --output-on-failure -j $(JOBS)

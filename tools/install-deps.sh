@@ -9,6 +9,8 @@ set -euo pipefail
 packages=(
   build-essential cmake make pkg-config ccache
   llvm-19-dev libzstd-dev clang-19
+  # libFuzzer (and clang's sanitizer runtimes) for `make fuzz` and the fuzz smoke tests.
+  libclang-rt-19-dev
   libabsl-dev libhwy-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   libedit-dev
