@@ -29,11 +29,7 @@ void OnThreads(const std::function<void(int)>& body) {
   for (std::thread& th : threads) th.join();
 }
 
-NDArray Ramp(int64_t n) {
-  NDArray a = *NDArray::Arange(n, DType::kFloat64);
-  return *(*NDArray::FromBuffer(a.buffer(), 0, DType::kFloat64, {n}, {8}, true))
-              .AsType(DType::kFloat32);
-}
+NDArray Ramp(int64_t n) { return *NDArray::Arange(n, DType::kFloat32); }
 
 // Each thread its own mix of expressions: fused elementwise work, a
 // reduction group, a softmax (several kernels), a GEMM with an epilogue, and

@@ -103,7 +103,7 @@ absl::Status RunLoop(const Node& node, absl::Span<const NDArray> ins, const NDAr
   const int64_t n = out.size();
   const int64_t item = sizeof(S);
   auto in = [&](int k, int64_t i) {
-    return k < arity && op != Ufunc::kWhere ? Load<S>(ins[k].data() + i * item) : ComputeOf<S>{};
+    return k < arity ? Load<S>(ins[k].data() + i * item) : ComputeOf<S>{};
   };
   for (int64_t i = 0; i < n; ++i) {
     if (op == Ufunc::kWhere) {

@@ -274,7 +274,6 @@ typename C::value_type ApplyReal(Ufunc op, C z) {
   }
 }
 
-// Applies a ufunc whose output rule is kSame (output type T).
 // ldexp's exponent arrives converted to the loop's float type (an int64
 // beyond 2^53 rounded, one beyond float16's range infinite): past +-10000
 // every result is already 0 or inf, so the value is clamped there, where
@@ -298,6 +297,7 @@ inline float NextafterHalf(float x, float y) {
   return static_cast<float>(HalfBitsToDouble(bits));
 }
 
+// Applies a ufunc whose output rule is kSame (output type T).
 template <typename T>
 T Apply(Ufunc op, T a, T b = T{}, T c = T{}) {
   constexpr bool kInt = std::is_integral_v<T> && !std::is_same_v<T, bool>;
