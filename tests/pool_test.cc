@@ -127,6 +127,41 @@ TEST(Pool, AbsurdRequestsFailCleanly) {
   EXPECT_FALSE(Buffer::Allocate(-1).ok());
 }
 
+TEST(Pool, MemoryLimitRefusesWhatWouldPassItAndFreesMakeRoom) {
+  const int64_t base = GetPoolStats().bytes_in_use;
+  SetPoolMemoryLimit(base + (int64_t{8} << 20));
+  absl::StatusOr<PoolBlock> a = PoolAllocate(size_t{6} << 20);
+  ASSERT_TRUE(a.ok()) << a.status();
+  absl::StatusOr<PoolBlock> b = PoolAllocate(size_t{4} << 20);
+  ASSERT_FALSE(b.ok());
+  EXPECT_EQ(b.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_NE(b.status().message().find("Unable to allocate 4194304 bytes"), std::string::npos)
+      << b.status();
+  EXPECT_NE(b.status().message().find("memory limit"), std::string::npos) << b.status();
+  // The refusal left the count as it was; an array of that size fails the same way.
+  EXPECT_EQ(GetPoolStats().bytes_in_use, base + (int64_t{6} << 20));
+  EXPECT_FALSE(Buffer::Allocate(int64_t{4} << 20).ok());
+  PoolFree(*a);
+  absl::StatusOr<PoolBlock> c = PoolAllocate(size_t{4} << 20);
+  EXPECT_TRUE(c.ok()) << c.status();
+  if (c.ok()) PoolFree(*c);
+  SetPoolMemoryLimit(0);
+  EXPECT_EQ(PoolMemoryLimit(), 0);
+}
+
+TEST(Pool, ByteSizesParseWithBinarySuffixes) {
+  EXPECT_EQ(*ParseByteSize("4096"), 4096);
+  EXPECT_EQ(*ParseByteSize("512M"), int64_t{512} << 20);
+  EXPECT_EQ(*ParseByteSize("2g"), int64_t{2} << 30);
+  for (const char* bad : {"", "M", "-1", "12X", "1.5G", "99999999999T"}) {
+    absl::StatusOr<int64_t> n = ParseByteSize(bad);
+    EXPECT_FALSE(n.ok()) << bad;
+    if (!n.ok()) {
+      EXPECT_NE(n.status().message().find("is not a byte size"), std::string::npos);
+    }
+  }
+}
+
 TEST(Pool, ThreadsAllocateAndFreeEachOthersBlocks) {
   const PoolStats base = GetPoolStats();
   constexpr int kThreads = 4, kPerThread = 2000;

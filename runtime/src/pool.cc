@@ -6,11 +6,15 @@
 #include <array>
 #include <atomic>
 #include <bit>
+#include <cstdio>
 #include <cstdlib>
+#include <limits>
+#include <mutex>
+#include <string>
 #include <vector>
 
-#include <mutex>
 #include "absl/status/status.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 
 namespace ndjit {
@@ -44,12 +48,42 @@ struct Counters {
   std::atomic<int64_t> system_allocations{0};
   std::atomic<int64_t> system_frees{0};
   std::atomic<int64_t> cache_limit{int64_t{1} << 30};
+  std::atomic<int64_t> memory_limit{MemoryLimitFromEnvironment()};
 
   void NoteInUse(int64_t delta) {
     const int64_t now = bytes_in_use.fetch_add(delta, std::memory_order_relaxed) + delta;
     int64_t p = peak.load(std::memory_order_relaxed);
     while (now > p && !peak.compare_exchange_weak(p, now, std::memory_order_relaxed)) {
     }
+  }
+
+  // Counts `size` as in use unless that passes the memory limit. Reserving
+  // before allocating keeps concurrent requests from passing it together.
+  bool Reserve(int64_t size) {
+    const int64_t limit = memory_limit.load(std::memory_order_relaxed);
+    if (limit <= 0) {
+      NoteInUse(size);
+      return true;
+    }
+    int64_t now = bytes_in_use.load(std::memory_order_relaxed);
+    do {
+      if (size > limit - now) return false;
+    } while (!bytes_in_use.compare_exchange_weak(now, now + size, std::memory_order_relaxed));
+    NoteInUse(0);
+    return true;
+  }
+
+  static int64_t MemoryLimitFromEnvironment() {
+    const char* env = std::getenv("NDJIT_MEMORY_LIMIT");
+    if (env == nullptr || *env == '\0') return 0;
+    absl::StatusOr<int64_t> bytes = ParseByteSize(env);
+    if (!bytes.ok()) {
+      // A typo must not pass for a limit: say once that there is none.
+      std::fprintf(stderr, "ndjit: NDJIT_MEMORY_LIMIT: %s; no limit is set\n",
+                   std::string(bytes.status().message()).c_str());
+      return 0;
+    }
+    return *bytes;
   }
 };
 
@@ -210,6 +244,13 @@ absl::StatusOr<PoolBlock> PoolAllocate(size_t nbytes) {
   Counters& s = Stats();
   PoolBlock block;
   block.size = PoolClassSize(nbytes);
+  if (!s.Reserve(static_cast<int64_t>(block.size))) {
+    return absl::ResourceExhaustedError(absl::StrCat(
+        "Unable to allocate ", nbytes, " bytes: ", s.bytes_in_use.load(std::memory_order_relaxed),
+        " bytes are in use and the memory limit is ",
+        s.memory_limit.load(std::memory_order_relaxed),
+        " bytes (SetPoolMemoryLimit, NDJIT_MEMORY_LIMIT)"));
+  }
   const int cls = ClassIndex(block.size);
   if (Local().Take(cls, &block) || Shared().Take(cls, &block)) {
     s.hits.fetch_add(1, std::memory_order_relaxed);
@@ -223,12 +264,12 @@ absl::StatusOr<PoolBlock> PoolAllocate(size_t nbytes) {
       block.data = SystemAllocate(block.size);
     }
     if (block.data == nullptr) {
+      s.NoteInUse(-static_cast<int64_t>(block.size));
       return absl::ResourceExhaustedError(
           absl::StrCat("Unable to allocate ", nbytes, " bytes: the system is out of memory"));
     }
     s.system_allocations.fetch_add(1, std::memory_order_relaxed);
   }
-  s.NoteInUse(static_cast<int64_t>(block.size));
   return block;
 }
 
@@ -260,6 +301,48 @@ void ResetPeakBytesInUse() {
 void ReleaseCachedMemory() {
   Local().Flush();
   Shared().ReleaseAll();
+}
+
+void SetPoolMemoryLimit(int64_t bytes) {
+  Stats().memory_limit.store(std::max<int64_t>(bytes, 0), std::memory_order_relaxed);
+}
+
+int64_t PoolMemoryLimit() { return Stats().memory_limit.load(std::memory_order_relaxed); }
+
+absl::StatusOr<int64_t> ParseByteSize(absl::string_view text) {
+  absl::string_view digits = text;
+  int shift = 0;
+  if (!digits.empty()) {
+    switch (digits.back()) {
+      case 'K':
+      case 'k':
+        shift = 10;
+        break;
+      case 'M':
+      case 'm':
+        shift = 20;
+        break;
+      case 'G':
+      case 'g':
+        shift = 30;
+        break;
+      case 'T':
+      case 't':
+        shift = 40;
+        break;
+      default:
+        break;
+    }
+    if (shift != 0) digits.remove_suffix(1);
+  }
+  int64_t n = 0;
+  if (digits.empty() || !absl::SimpleAtoi(digits, &n) || n < 0 ||
+      n > (std::numeric_limits<int64_t>::max() >> shift)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "'", text,
+        "' is not a byte size (a non-negative integer, optionally followed by K, M, G or T)"));
+  }
+  return n << shift;
 }
 
 void SetPoolCacheLimit(int64_t bytes) {

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "ast.h"
+#include "stack_guard.h"
 
 namespace ndjit::script {
 namespace {
@@ -189,7 +190,9 @@ class Parser {
   static constexpr int kMaxChain = 1000;  // operators, calls, subscripts, attributes in a row
   struct Nest {
     explicit Nest(Parser& p) : p_(p) {
-      if (++p_.depth_ > kMaxDepth) p_.Fail("expression is nested too deeply", p_.Peek().column);
+      if (++p_.depth_ > kMaxDepth || StackNearlyFull()) {
+        p_.Fail("expression is nested too deeply", p_.Peek().column);
+      }
     }
     ~Nest() { --p_.depth_; }
     Parser& p_;

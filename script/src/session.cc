@@ -11,6 +11,7 @@
 #include "explorer.h"
 #include "lambda.h"
 #include "ndjit/script.h"
+#include "stack_guard.h"
 #include "value.h"
 
 namespace ndjit::script {
@@ -51,6 +52,7 @@ struct Session::Impl {
   }
 
   absl::StatusOr<Value> Eval(const Node& n) {
+    if (StackNearlyFull()) return Bad("maximum recursion depth exceeded");
     switch (n.kind) {
       case Node::kNumber: {
         if (n.is_int) {

@@ -13,6 +13,7 @@
 #include <cstdint>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace ndjit {
 
@@ -35,8 +36,9 @@ struct PoolBlock {
   size_t size = 0;  // the class size: at least the requested size
 };
 
-// Allocates at least `nbytes` (0 is allowed). Errors only if the system is out
-// of memory or the size is absurd.
+// Allocates at least `nbytes` (0 is allowed). Errors (ResourceExhausted) if
+// the system is out of memory, the size is absurd, or the block would pass
+// the memory limit.
 absl::StatusOr<PoolBlock> PoolAllocate(size_t nbytes);
 // Returns a block obtained from PoolAllocate. Any thread may free any block.
 void PoolFree(PoolBlock block);
@@ -51,6 +53,16 @@ void ResetPeakBytesInUse();
 // Gives every cached block (of all threads' caches that can be reached: the
 // shared cache and the calling thread's) back to the system.
 void ReleaseCachedMemory();
+// The most bytes handed out at once (class sizes, as PoolStats::bytes_in_use
+// counts them); a request beyond it is an error, not an allocation. 0, the
+// default, is no limit; the environment's NDJIT_MEMORY_LIMIT ("512M", "2G",
+// bytes) sets it at start. For a process that must stay within a budget (a
+// Dask worker, a service evaluating users' expressions, a fuzzer).
+void SetPoolMemoryLimit(int64_t bytes);
+int64_t PoolMemoryLimit();
+// "512M", "2G", "4096": bytes, with an optional K/M/G/T (binary) suffix.
+absl::StatusOr<int64_t> ParseByteSize(absl::string_view text);
+
 // The most bytes the shared cache keeps; beyond it, freed blocks go back to
 // the system. Default 1 GiB.
 void SetPoolCacheLimit(int64_t bytes);
