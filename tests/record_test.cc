@@ -117,6 +117,21 @@ TEST(Record, DescrAndReprSpellWhatNumPySpells) {
   }
 }
 
+// Field names are Python strings: written as repr() writes them and read
+// with Python's escapes, so any name survives a round trip (found by the
+// descr fuzzer: a name holding a quote came back as another descr).
+TEST(Record, FieldNamesAreQuotedAndEscapedAsPythonDoes) {
+  RecordTypePtr t = *RecordType::Make(
+      {F("it's", DType::kFloat32), F("a\"b'c\\", DType::kInt8), F("tab\there", DType::kUInt8)});
+  EXPECT_EQ(t->Descr(), "[(\"it's\", '<f4'), ('a\"b\\'c\\\\', '|i1'), ('tab\\there', '|u1')]");
+  RecordTypePtr back = *RecordTypeFromDescr(t->Descr());
+  EXPECT_TRUE(*back == *t) << back->Descr();
+  RecordTypePtr escaped = *RecordTypeFromDescr("[('\\x41\\102\\n\\q', '<f8')]");
+  EXPECT_EQ(escaped->fields()[0].name, "AB\n\\q");
+  EXPECT_NE(RecordTypeFromDescr("[('\\x4', '<f8')]").status().message().find("\\xXX"),
+            std::string::npos);
+}
+
 TEST(Record, BadDescriptionsGiveClearErrors) {
   auto error = [](absl::string_view descr) {
     return std::string(RecordTypeFromDescr(descr).status().message());

@@ -1,5 +1,7 @@
 #include "py_literal.h"
 
+#include <cstring>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 
@@ -44,12 +46,54 @@ class Parser {
     return true;
   }
 
+  // Python's escapes: \\ \' \" \n \r \t \a \b \f \v, \xNN, octal
+  // \ooo and a backslash-newline; any other backslash stays, as in Python.
   absl::Status String(std::string* out) {
     const char quote = s_[pos_++];
-    const size_t end = s_.find(quote, pos_);
-    if (end == absl::string_view::npos) return Error("unterminated string");
-    *out = std::string(s_.substr(pos_, end - pos_));
-    pos_ = end + 1;
+    out->clear();
+    while (pos_ < s_.size() && s_[pos_] != quote) {
+      if (s_[pos_] != '\\' || pos_ + 1 >= s_.size()) {
+        out->push_back(s_[pos_++]);
+        continue;
+      }
+      const char e = s_[pos_ + 1];
+      pos_ += 2;
+      if (const char* simple = std::strchr("\\'\"\n", e); simple != nullptr && e != '\0') {
+        if (e != '\n') out->push_back(e);
+        continue;
+      }
+      if (const char* named = std::strchr("nrtabfv", e); named != nullptr && e != '\0') {
+        out->push_back("\n\r\t\a\b\f\v"[named - "nrtabfv"]);
+        continue;
+      }
+      if (e == 'x') {
+        int v = 0;
+        for (int k = 0; k < 2; ++k, ++pos_) {
+          const char h = pos_ < s_.size() ? s_[pos_] : '\0';
+          if (!absl::ascii_isxdigit(static_cast<unsigned char>(h))) {
+            return Error("truncated \\xXX escape in a string");
+          }
+          v = v * 16 + (absl::ascii_isdigit(static_cast<unsigned char>(h))
+                            ? h - '0'
+                            : absl::ascii_tolower(static_cast<unsigned char>(h)) - 'a' + 10);
+        }
+        out->push_back(static_cast<char>(v));
+        continue;
+      }
+      if (e >= '0' && e <= '7') {
+        int v = e - '0';
+        for (int k = 0; k < 2 && pos_ < s_.size() && s_[pos_] >= '0' && s_[pos_] <= '7'; ++k) {
+          v = v * 8 + (s_[pos_++] - '0');
+        }
+        if (v > 0xff) return Error("an octal escape past \\377 in a string");
+        out->push_back(static_cast<char>(v));
+        continue;
+      }
+      out->push_back('\\');
+      out->push_back(e);
+    }
+    if (pos_ >= s_.size()) return Error("unterminated string");
+    ++pos_;
     return absl::OkStatus();
   }
 
@@ -141,6 +185,28 @@ class Parser {
 
 absl::StatusOr<PyLiteral> ParsePyLiteral(absl::string_view text, absl::string_view context) {
   return Parser(text, context).Whole();
+}
+
+std::string PyStringRepr(absl::string_view s) {
+  const bool has_single = s.find('\'') != absl::string_view::npos;
+  const char quote = has_single && s.find('"') == absl::string_view::npos ? '"' : '\'';
+  std::string out(1, quote);
+  for (const char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (c == quote || c == '\\') {
+      out.push_back('\\');
+      out.push_back(c);
+    } else if (c == '\n' || c == '\r' || c == '\t') {
+      out.push_back('\\');
+      out.push_back(c == '\n' ? 'n' : c == '\r' ? 'r' : 't');
+    } else if (u < 0x20 || u == 0x7f) {
+      absl::StrAppend(&out, "\\x", absl::Hex(u, absl::kZeroPad2));
+    } else {
+      out.push_back(c);  // UTF-8 bytes pass through, as Python prints printable text
+    }
+  }
+  out.push_back(quote);
+  return out;
 }
 
 }  // namespace ndjit::internal

@@ -71,7 +71,8 @@ std::string FormatText(const FieldFormat& f, bool for_descr) {
 }
 
 std::string FieldTuple(const RecordField& f, bool for_descr) {
-  std::string s = absl::StrCat("('", f.name, "', ", FormatText(f.format, for_descr));
+  std::string s =
+      absl::StrCat("(", internal::PyStringRepr(f.name), ", ", FormatText(f.format, for_descr));
   if (!f.format.subshape.empty()) absl::StrAppend(&s, ", ", ShapeRepr(f.format.subshape));
   return s + ")";
 }
@@ -133,7 +134,7 @@ absl::StatusOr<const RecordField*> RecordType::Field(absl::string_view name) con
     if (f.name == name) return &f;
   }
   std::vector<std::string> names;
-  for (const RecordField& f : fields_) names.push_back(absl::StrCat("'", f.name, "'"));
+  for (const RecordField& f : fields_) names.push_back(internal::PyStringRepr(f.name));
   return absl::InvalidArgumentError(absl::StrCat("no field of name '", name, "' (the fields are ",
                                                  absl::StrJoin(names, ", "), ")"));
 }
@@ -189,7 +190,7 @@ std::string RecordType::Body(bool dict_form) const {
   }
   std::vector<std::string> names, formats, offsets;
   for (const RecordField& f : fields_) {
-    names.push_back(absl::StrCat("'", f.name, "'"));
+    names.push_back(internal::PyStringRepr(f.name));
     const std::string fmt = FormatText(f.format, /*for_descr=*/false);
     formats.push_back(f.format.subshape.empty()
                           ? fmt
