@@ -212,7 +212,10 @@ TEST(Format, ReprLooksLikeNumPy) {
   EXPECT_EQ(ArrayRepr(*NDArray::FromValues<int16_t>({3}, std::vector<int16_t>{1, -10, 100})),
             "array([  1, -10, 100], dtype=int16)");
   EXPECT_EQ(ArrayRepr(*NDArray::Zeros({0, 2}, DType::kFloat32)),
-            "array([], dtype=float32, shape=(0, 2))");
+            "array([], shape=(0, 2), dtype=float32)");
+  EXPECT_EQ(ArrayRepr(*NDArray::Zeros({0}, DType::kFloat64)), "array([], dtype=float64)");
+  EXPECT_EQ(ArrayRepr(*NDArray::Zeros({2, 0}, DType::kInt64)),
+            "array([], shape=(2, 0), dtype=int64)");
   // Floats print with the fewest digits that identify the value in their dtype.
   EXPECT_EQ(ArrayRepr(*NDArray::Full({1}, DType::kFloat16, 1.0 / 3)),
             "array([0.3333], dtype=float16)");

@@ -74,5 +74,19 @@ TEST(ScriptLimits, TheGuardMeasuresTheStackItRunsOn) {
   EXPECT_EQ(small.out, "error: maximum recursion depth exceeded|array([1., 1.])");
 }
 
+// Lengths NumPy 1.24 computes (found by the language fuzzer: arange(-inf)
+// converted -inf to an integer).
+TEST(ScriptLimits, ArangeLengthsFromInfinitiesAreNumPys) {
+  Session s;
+  for (const char* too_big :
+       {"arange(-inf)", "arange(0, -inf)", "arange(inf, 0)", "arange(0, 1e300, 1e-300)"}) {
+    EXPECT_EQ(Line(s, too_big), "error: Maximum allowed size exceeded") << too_big;
+  }
+  EXPECT_EQ(Line(s, "arange(inf, inf)"), "error: arange: cannot compute length");
+  EXPECT_EQ(Line(s, "arange(0, 5, inf)"), "array([0.])");
+  EXPECT_EQ(Line(s, "arange(0, 5, -inf)"), "array([], dtype=float64)");
+  EXPECT_EQ(Line(s, "arange(5, 0, inf)"), "array([], dtype=float64)");
+}
+
 }  // namespace
 }  // namespace ndjit::script

@@ -357,14 +357,14 @@ std::string ArrayRepr(const NDArray& a) {
     width.im.FitWhole();
     FormatAxis(a, a.data(), 0, summarise, width, &out);
   }
-  // NumPy leaves out the dtype only for its defaults.
+  // An empty array's values say nothing of its shape or dtype, so NumPy
+  // spells both (shape first); otherwise it leaves out the default dtypes.
   const DType d = a.dtype();
-  if (d != DType::kFloat64 && d != DType::kInt64 && d != DType::kBool && d != DType::kComplex128) {
-    absl::StrAppend(&out, ", dtype=", Name(d));
-  } else if (a.size() == 0 && d != DType::kFloat64) {
+  if (a.size() == 0 && a.ndim() > 1) absl::StrAppend(&out, ", shape=", ShapeRepr(a.shape()));
+  if ((a.size() == 0 && a.ndim() > 0) || (d != DType::kFloat64 && d != DType::kInt64 &&
+                                          d != DType::kBool && d != DType::kComplex128)) {
     absl::StrAppend(&out, ", dtype=", Name(d));
   }
-  if (a.size() == 0 && a.ndim() > 1) absl::StrAppend(&out, ", shape=", ShapeRepr(a.shape()));
   out += ")";
   return out;
 }

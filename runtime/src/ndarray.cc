@@ -94,7 +94,8 @@ absl::StatusOr<NDArray> FillRange(From start, From step, int64_t n, DType dtype)
           std::is_same_v<From, int64_t>
               ? static_cast<From>(static_cast<uint64_t>(start) +
                                   static_cast<uint64_t>(done + i) * static_cast<uint64_t>(step))
-              : start + static_cast<From>(done + i) * step;
+          : done + i == 0 ? start  // not start + 0 * step: NaN for an infinite step
+                          : start + static_cast<From>(done + i) * step;
     }
     cast(reinterpret_cast<const char*>(chunk), sizeof(From), a->data() + done * item, item, m);
   }

@@ -404,9 +404,14 @@ std::map<std::string, Fn>& Table() {
         const double start = p.size() > 1 ? p[0] : 0, stop = p.size() > 1 ? p[1] : p[0];
         const double step = p.size() > 2 ? p[2] : 1;
         if (step == 0) return Bad("Maximum allowed size exceeded");
-        const double n = std::ceil((stop - start) / step);
-        if (std::isnan(n)) return Bad("arange: cannot compute length");
-        if (n >= 0x1p63) return Bad("Maximum allowed size exceeded");
+        // NumPy's length rule: an infinite quotient is too large whatever its
+        // sign, and a quotient that underflows to zero counts one element
+        // when positive (arange(0, 5, inf) is [0.]).
+        const double q = (stop - start) / step;
+        if (std::isnan(q)) return Bad("arange: cannot compute length");
+        double n = std::ceil(q);
+        if (q == 0 && stop != start) n = std::signbit(q) ? 0 : 1;
+        if (std::isinf(q) || n >= 0x1p63) return Bad("Maximum allowed size exceeded");
         out = NDArray::Range(start, step, std::max<int64_t>(0, static_cast<int64_t>(n)), t);
       }
       if (!out.ok()) return out.status();
