@@ -8,6 +8,8 @@
 #include <sstream>
 #include <thread>
 
+#include "absl/strings/match.h"
+#include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
 #include "ndjit/codegen/jit.h"
 #include "ndjit/engine/engine.h"
@@ -263,6 +265,56 @@ TEST(Jit, TheKernelCacheIsBoundedAndPlansKeepTheirKernelsAlive) {
   EXPECT_NEAR(*(*v)[0].Item<double>({99}), std::tanh(0.5) * 3.0, 1e-15);
   codegen::SetKernelCacheCapacity(capacity);
   EXPECT_EQ(codegen::KernelCacheCapacity(), capacity);
+}
+
+// Kernels share no code. The math library's helpers are linked into each
+// kernel; were they visible symbols, a kernel compiled while another was
+// cached would call the other's copy, freed when the cache evicts it (found
+// by the graph fuzzer: a jump into unmapped code). Special values take the
+// helpers' slow lanes.
+TEST(Jit, AKernelOutlivesTheEvictionOfKernelsCompiledBeforeIt) {
+  const int64_t capacity = codegen::KernelCacheCapacity();
+  const double special[] = {NAN, INFINITY, -INFINITY, 1e300, -1e300, 30, -30, 1e-310, 0.5, -0.0};
+  NDArray a = *NDArray::Empty({40}, DType::kFloat64);
+  for (int64_t i = 0; i < 40; ++i) ASSERT_TRUE(a.SetItem<double>({i}, special[i % 10]).ok());
+  const Array<> x(a);
+  engine::ClearProgramCache();
+  (void)(tanh(x) + exp(x) + sin(x)).eval();  // compiled first, held by nothing but the caches
+  const Array<> second = tanh(x) * exp(x) * sin(x);
+  auto held = engine::Plan({second.node()});
+  ASSERT_TRUE(held.ok()) << held.status();
+  engine::ClearProgramCache();
+  codegen::SetKernelCacheCapacity(1);  // evicts the first kernel, and frees it
+  // New kernels take the freed memory.
+  for (Array<> (*f)(const Array<>&) : {cos, arctan, sinh, cosh, expm1, log1p, sqrt, tan}) {
+    (void)(f(x) * x).eval();
+  }
+  absl::StatusOr<std::vector<NDArray>> v = engine::Run(**held, {a}, {});
+  // What keeps it safe: its module defines no symbol but its entry.
+  ir::ForEachCall((*held)->program.steps[0], [](const ir::KernelCall& call) {
+    const std::string ir = *codegen::KernelLLVMIR(call.spec, /*optimized=*/true);
+    int visible = 0;
+    for (absl::string_view line : absl::StrSplit(ir, '\n')) {
+      if (absl::StartsWith(line, "define ") && !absl::StartsWith(line, "define internal ") &&
+          !absl::StartsWith(line, "define private ")) {
+        ++visible;
+        EXPECT_TRUE(absl::StartsWith(line, "define void @kernel(")) << line;
+      }
+      EXPECT_FALSE(absl::StrContains(line, "linkonce") || absl::StrContains(line, "weak")) << line;
+    }
+    EXPECT_EQ(visible, 1);
+    EXPECT_TRUE(absl::StrContains(ir, "PatchLanes")) << "the math helpers are linked in";
+  });
+  codegen::SetKernelCacheCapacity(capacity);
+  ASSERT_TRUE(v.ok()) << v.status();
+  const NDArray want = *ir::EvaluateReference(second.node());
+  EXPECT_EQ(testing::Values((*v)[0]).size(), 40u);
+  for (int64_t i = 0; i < 40; ++i) {
+    const double got = *(*v)[0].Item<double>({i}), ref = *want.Item<double>({i});
+    EXPECT_TRUE(got == ref || (std::isnan(got) && std::isnan(ref)) ||
+                std::fabs(got - ref) <= 1e-12 * std::fabs(ref))
+        << i << ": " << got << " vs " << ref;
+  }
 }
 
 TEST(Dsl, LazyUntilReadAndHandlesOwnOperands) {

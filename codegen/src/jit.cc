@@ -141,9 +141,18 @@ class Jit {
     f.addFnAttr("min-legal-vector-width", std::to_string(GetHostTarget().vector_bits));
   }
 
-  // Verifies the module, then optionally runs the O3 pipeline over it.
+  // Makes every definition but the entry `name` private to the module, then
+  // verifies it and optionally runs the O3 pipeline over it. A definition
+  // left visible (the math library's linkonce_odr helpers) would be one ORC
+  // symbol shared by every module defining it: kernels compiled later would
+  // call the first module's copy, freed when the cache evicts that module.
   absl::StatusOr<std::unique_ptr<llvm::Module>> Finish(std::unique_ptr<llvm::Module> module,
                                                        const std::string& name, bool optimize) {
+    for (llvm::GlobalValue& g : module->global_values()) {
+      if (g.isDeclaration() || g.hasLocalLinkage() || g.getName() == name) continue;
+      if (auto* object = llvm::dyn_cast<llvm::GlobalObject>(&g)) object->setComdat(nullptr);
+      g.setLinkage(llvm::GlobalValue::InternalLinkage);
+    }
     std::string problems;
     llvm::raw_string_ostream os(problems);
     if (llvm::verifyModule(*module, &os)) {
