@@ -15,6 +15,7 @@
 
 #include "../tests/random_graph.h"
 #include "fuzz_util.h"
+#include "ndjit/codegen/jit.h"
 #include "ndjit/ir/reference.h"
 #include "ndjit/ndjit.h"
 
@@ -45,6 +46,14 @@ absl::StatusOr<ndjit::NDArray> Run(const ndjit::Array<>& expr, ndjit::Backend ba
 }
 
 }  // namespace
+
+// A small kernel cache evicts all the time, so kernels run after the
+// eviction of others compiled before them (how the fuzzer found kernels
+// calling code of evicted modules).
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  ndjit::codegen::SetKernelCacheCapacity(8);
+  return 0;
+}
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   FuzzedDataProvider in(data, size);

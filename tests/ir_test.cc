@@ -6,6 +6,7 @@
 #include "ndjit/ir/kernel.h"
 #include "ndjit/ir/ops.h"
 #include "ndjit/ir/reference.h"
+#include "ndjit/ir/scalar_ops.h"
 #include "ndjit/ir/verify_kernel.h"
 #include "test_util.h"
 
@@ -303,6 +304,21 @@ TEST(Graph, StatsCountDeduplicationAndLiveNodes) {
     EXPECT_EQ(during.live_nodes - before.live_nodes, 2);
   }
   EXPECT_EQ(GetGraphStats().live_nodes, before.live_nodes);
+}
+
+// Integer products wrap modulo 2^bits for every width. uint16 and int16
+// operands promote to int, where 65530 * 65530 overflowed (undefined
+// behaviour, found by the graph fuzzer under UBSan).
+TEST(ScalarOps, IntegerProductsWrapAtEveryWidth) {
+  EXPECT_EQ(scalar::Apply<uint16_t>(Ufunc::kMultiply, 65530, 65530), 36);
+  EXPECT_EQ(scalar::Apply<uint16_t>(Ufunc::kSquare, 65530), 36);
+  EXPECT_EQ(scalar::Apply<int16_t>(Ufunc::kMultiply, -32768, -1), -32768);
+  EXPECT_EQ(scalar::Apply<int16_t>(Ufunc::kSquare, 300), static_cast<int16_t>(90000 - 65536));
+  EXPECT_EQ(scalar::IntPower<uint16_t>(65530, 3), 65320);  // (-6)^3 mod 2^16
+  EXPECT_EQ(scalar::IntPower<int8_t>(-128, 3), 0);
+  EXPECT_EQ(WrappingMultiply<int64_t>(std::numeric_limits<int64_t>::min(), -1),
+            std::numeric_limits<int64_t>::min());
+  EXPECT_EQ(WrappingMultiply<uint64_t>(~uint64_t{0}, ~uint64_t{0}), 1u);
 }
 
 }  // namespace

@@ -43,9 +43,8 @@ Arith<T> Step(AccumulateOp op, Arith<T> acc, Arith<T> x) {
     case AccumulateOp::kMultiply:
       if constexpr (std::is_same_v<T, bool>) {
         return acc && x;
-      } else if constexpr (std::is_integral_v<T> && std::is_signed_v<T>) {
-        using U = std::make_unsigned_t<T>;
-        return static_cast<T>(static_cast<U>(acc) * static_cast<U>(x));
+      } else if constexpr (std::is_integral_v<T>) {
+        return WrappingMultiply(acc, x);
       } else {
         return static_cast<Arith<T>>(acc * x);
       }

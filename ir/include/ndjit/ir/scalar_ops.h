@@ -120,8 +120,8 @@ T IntPower(T base, T exp) {
   U result = 1, b = static_cast<U>(base);
   auto e = static_cast<U>(exp);
   while (e != 0) {
-    if (e & 1) result = static_cast<U>(result * b);
-    b = static_cast<U>(b * b);
+    if (e & 1) result = WrappingMultiply(result, b);
+    b = WrappingMultiply(b, b);
     e >>= 1;
   }
   return static_cast<T>(result);
@@ -322,7 +322,7 @@ T Apply(Ufunc op, T a, T b = T{}, T c = T{}) {
       if constexpr (std::is_same_v<T, bool>)
         return a && b;
       else if constexpr (kInt)
-        return Wrap<T>(static_cast<U>(static_cast<U>(a) * static_cast<U>(b)));
+        return WrappingMultiply(a, b);
       else
         return a * b;
     case Ufunc::kTrueDivide:
@@ -411,7 +411,7 @@ T Apply(Ufunc op, T a, T b = T{}, T c = T{}) {
       break;
     case Ufunc::kSquare:
       if constexpr (kInt)
-        return Wrap<T>(static_cast<U>(static_cast<U>(a) * static_cast<U>(a)));
+        return WrappingMultiply(a, a);
       else if constexpr (!std::is_same_v<T, bool>)
         return a * a;
       break;

@@ -6,6 +6,7 @@
 
 #include <complex>
 #include <cstdint>
+#include <type_traits>
 #include "absl/strings/string_view.h"
 
 #include "absl/status/statusor.h"
@@ -103,5 +104,15 @@ DType DefaultDType(WeakScalar scalar);
 enum class Casting { kNo, kEquiv, kSafe, kSameKind, kUnsafe };
 bool CanCast(DType from, DType to, Casting casting);
 absl::string_view CastingName(Casting casting);
+
+// An integer product modulo 2^bits, as NumPy's (signed types included).
+// Operands narrower than int promote to int, where 65535 * 65535
+// overflows, so the product is taken in unsigned int at least.
+template <typename T>
+constexpr T WrappingMultiply(T a, T b) {
+  static_assert(std::is_integral_v<T> && !std::is_same_v<T, bool>);
+  using W = std::common_type_t<std::make_unsigned_t<T>, unsigned>;
+  return static_cast<T>(static_cast<W>(a) * static_cast<W>(b));
+}
 
 }  // namespace ndjit
