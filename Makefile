@@ -107,17 +107,17 @@ format:
 	git ls-files '*.h' '*.cc' | xargs clang-format -i
 
 # The fuzzers (fuzz/: libFuzzer, clang, ASan + UBSan) from their committed
-# seed corpora: `make fuzz FUZZ_SECONDS=600` runs each that long; test-fuzz
-# is make test's 20-second smoke run.
+# seed corpora: `make fuzz FUZZ_SECONDS=600` runs each that long (random
+# seeds); test-fuzz is make test's 20-second smoke run (a fixed seed).
 fuzz-build: deps
 	CC=clang-19 CXX=clang++-19 cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=Debug \
 	  -DNDJIT_FUZZ=ON -DNDJIT_BUILD_BENCH=OFF $(CMAKE_ARGS)
 	cmake --build $(FUZZ_BUILD) -j $(JOBS)
 
 fuzz: fuzz-build
-	cmake -DNDJIT_FUZZ_SECONDS=$(FUZZ_SECONDS) $(FUZZ_BUILD) > /dev/null
+	cmake -DNDJIT_FUZZ_SECONDS=$(FUZZ_SECONDS) -DNDJIT_FUZZ_SEED=0 $(FUZZ_BUILD) > /dev/null
 	ctest --test-dir $(FUZZ_BUILD) --output-on-failure -j $(JOBS)
 
 test-fuzz: fuzz-build
-	cmake -DNDJIT_FUZZ_SECONDS=20 $(FUZZ_BUILD) > /dev/null
+	cmake -DNDJIT_FUZZ_SECONDS=20 -DNDJIT_FUZZ_SEED=1 $(FUZZ_BUILD) > /dev/null
 	ctest --test-dir $(FUZZ_BUILD) --output-on-failure -j $(JOBS)
