@@ -46,13 +46,11 @@ ndjit::NDArray Operand(FuzzedDataProvider& in) {
 absl::StatusOr<ndjit::NDArray> Run(const std::string& subscripts,
                                    const std::vector<ndjit::Array<>>& ops,
                                    ndjit::PathStrategy order, bool reference) {
-  try {
+  return ndjit::testing::Caught([&]() -> absl::StatusOr<ndjit::NDArray> {
     ndjit::Array<> r = ndjit::einsum(subscripts, ops, order);
     if (reference) return ndjit::ir::EvaluateReference(r.node());
     return r.eval().array();
-  } catch (const ndjit::Error& e) {
-    return absl::Status(e.code(), e.what());
-  }
+  });
 }
 
 }  // namespace

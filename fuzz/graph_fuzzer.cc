@@ -31,14 +31,6 @@ class FuzzedChoices {
   FuzzedDataProvider* in_;
 };
 
-absl::StatusOr<ndjit::NDArray> Run(const ndjit::Array<>& expr, ndjit::Backend backend) {
-  try {
-    return ndjit::Array<>(expr.node()).eval(backend).array();
-  } catch (const ndjit::Error& e) {
-    return absl::Status(e.code(), e.what());
-  }
-}
-
 [[noreturn]] void Fail(const ndjit::Array<>& expr, const char* backend, const std::string& what) {
   std::fprintf(stderr, "%s vs reference: %s\n%s", backend, what.c_str(),
                ndjit::ir::PrintGraph({expr.node()}).c_str());
@@ -65,7 +57,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const absl::StatusOr<ndjit::NDArray> want = ndjit::ir::EvaluateReference(expr.node());
   for (ndjit::Backend backend : {ndjit::Backend::kJit, ndjit::Backend::kEager}) {
     const char* name = backend == ndjit::Backend::kJit ? "JIT" : "eager";
-    const absl::StatusOr<ndjit::NDArray> got = Run(expr, backend);
+    const absl::StatusOr<ndjit::NDArray> got =
+        ndjit::testing::Caught([&] { return ndjit::Array<>(expr.node()).eval(backend).array(); });
     if (!want.ok()) {
       if (got.ok()) Fail(expr, name, "accepted; the reference says " + want.status().ToString());
       if (got.status().message() != want.status().message()) {

@@ -131,6 +131,16 @@ class GraphGenerator {
   std::vector<ir::Ufunc> ops_;
 };
 
+// `f()`'s array, or the public API's Error as the Status it carries.
+template <typename F>
+absl::StatusOr<NDArray> Caught(F f) {
+  try {
+    return f();
+  } catch (const Error& e) {
+    return absl::Status(e.code(), e.what());
+  }
+}
+
 // Where `got` and `want` first differ, or "" when they agree: dtype, shape,
 // then every element (NaNs as a class); `tol` 0 asks for the same bits
 // (signed zeros included), else |got - want| <= tol * max(1, |want|).

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 
@@ -51,7 +52,9 @@ struct Counters {
   std::atomic<int64_t> memory_limit{MemoryLimitFromEnvironment()};
 
   void NoteInUse(int64_t delta) {
-    const int64_t now = bytes_in_use.fetch_add(delta, std::memory_order_relaxed) + delta;
+    RaisePeak(bytes_in_use.fetch_add(delta, std::memory_order_relaxed) + delta);
+  }
+  void RaisePeak(int64_t now) {
     int64_t p = peak.load(std::memory_order_relaxed);
     while (now > p && !peak.compare_exchange_weak(p, now, std::memory_order_relaxed)) {
     }
@@ -69,7 +72,7 @@ struct Counters {
     do {
       if (size > limit - now) return false;
     } while (!bytes_in_use.compare_exchange_weak(now, now + size, std::memory_order_relaxed));
-    NoteInUse(0);
+    RaisePeak(now + size);
     return true;
   }
 
@@ -313,27 +316,11 @@ absl::StatusOr<int64_t> ParseByteSize(absl::string_view text) {
   absl::string_view digits = text;
   int shift = 0;
   if (!digits.empty()) {
-    switch (digits.back()) {
-      case 'K':
-      case 'k':
-        shift = 10;
-        break;
-      case 'M':
-      case 'm':
-        shift = 20;
-        break;
-      case 'G':
-      case 'g':
-        shift = 30;
-        break;
-      case 'T':
-      case 't':
-        shift = 40;
-        break;
-      default:
-        break;
+    const size_t unit = absl::string_view("KMGT").find(absl::ascii_toupper(digits.back()));
+    if (unit != absl::string_view::npos) {
+      shift = 10 * static_cast<int>(unit + 1);
+      digits.remove_suffix(1);
     }
-    if (shift != 0) digits.remove_suffix(1);
   }
   int64_t n = 0;
   if (digits.empty() || !absl::SimpleAtoi(digits, &n) || n < 0 ||
