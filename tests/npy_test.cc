@@ -142,7 +142,8 @@ TEST(Npy, MalformedFilesGiveClearErrors) {
             "npy data: file truncated: shape (3,4) of float32 needs 48 bytes but only 20 follow "
             "the header");
   EXPECT_EQ(error(with_dict("{'descr': '<U5', 'fortran_order': False, 'shape': (3,), }\n")),
-            "npy header: unsupported dtype '<U5'");
+            "npy header: unicode strings (dtype '<U5') are not supported; bytes strings ('|S5') "
+            "are");
   EXPECT_EQ(error(with_dict("{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (3,)}")),
             "npy: the file holds records of dtype([('a', '<f4')]): load it as a record array");
   EXPECT_EQ(error(with_dict("{'descr': '<f4', 'shape': (3,), }\n")),

@@ -261,8 +261,8 @@ TEST(ScriptTest, FloatToIntCastsAndPositiveFollowNumPy) {
   Session s;
   EXPECT_EQ(Exec(s, "x = array([nan, inf, -inf, 3e9, -3e9, 70000.7, -1.5])"), "");
   const std::string int32 =
-      "array([-2147483648, -2147483648, -2147483648, -2147483648, -2147483648,       70000,"
-      "          -1], dtype=int32)\n";
+      "array([-2147483648, -2147483648, -2147483648, -2147483648, -2147483648,\n"
+      "             70000,          -1], dtype=int32)\n";
   EXPECT_EQ(Exec(s, "x.astype(int32)"), int32);
   EXPECT_EQ(Exec(s, "(x * 1).astype(int32)"), int32);
   const std::string uint8 = "array([  0,   0,   0,   0,   0, 112, 255], dtype=uint8)\n";
@@ -497,7 +497,8 @@ TEST(ScriptTest, RecordArraysAndListLiterals) {
   EXPECT_EQ(Exec(s, "rec + 1"), "error: add(): expected an array or a number, not ndarray");
   EXPECT_EQ(Exec(s, "ones(2, dtype=p)"), "error: ones() of a record dtype: use zeros()");
   EXPECT_EQ(Exec(s, "dtype([('a', 'U5')])"),
-            "error: dtype(): field 'a': data type not understood: 'U5'");
+            "error: dtype(): field 'a': unicode strings (dtype 'U5') are not supported; bytes "
+            "strings ('|S5') are");
   EXPECT_EQ(Exec(s, "dtype([('a', 'f4'), ('a', 'i4')])"),
             "error: dtype(): field 'a' occurs more than once");
   EXPECT_EQ(Exec(s, "dtype([('a',)])"),

@@ -18,6 +18,26 @@ namespace {
 // Arrays with more elements are summarised with "..." (NumPy's threshold).
 constexpr int64_t kSummaryThreshold = 1000;
 constexpr int64_t kEdgeItems = 3;
+// NumPy's line width, less the ',' that follows the values in a repr.
+constexpr size_t kLineWidth = 75;
+constexpr size_t kValuesWidth = kLineWidth - 1;
+
+// One value of the innermost axis `axis` (`last` of its row or not), as
+// NumPy's _formatArray places it: on the current line unless that would pass
+// the width (one less for each enclosing '[', and one less again for values
+// a ',' follows), then on a new line under the row's first value.
+void AppendWrapped(const std::string& word, int axis, bool last, std::string* out) {
+  const size_t indent = 7 + axis;  // "array([" and one '[' per enclosing axis
+  const size_t width = kValuesWidth - axis - (last ? 0 : 1);
+  const size_t newline = out->rfind('\n');
+  const size_t line = out->size() - (newline == std::string::npos ? 0 : newline + 1);
+  if (line > indent && line + word.size() > width) {
+    while (out->back() == ' ') out->pop_back();
+    absl::StrAppend(out, "\n", std::string(indent, ' '));
+  }
+  out->append(word);
+  if (!last) out->append(", ");
+}
 
 // Significant digits of the shortest text that reads back as the same
 // value of `dtype` (float16, float32 or float64).
@@ -239,26 +259,34 @@ Width FormatAxis(const NDArray& a, const char* p, int axis, bool summarise, cons
   }
   const int64_t n = a.shape()[axis];
   if (out != nullptr) out->push_back('[');
+  const bool inner = axis + 1 == a.ndim();
   const std::string sep =
-      axis + 1 == a.ndim()
-          ? ", "
-          : absl::StrCat(",", std::string(a.ndim() - axis - 1, '\n'), std::string(7 + axis, ' '));
+      absl::StrCat(",", std::string(a.ndim() - axis - 1, '\n'), std::string(7 + axis, ' '));
   Width widest;
   for (int64_t i = 0; i < n; ++i) {
     if (summarise && n > 2 * kEdgeItems && i == kEdgeItems) {
-      if (out != nullptr) absl::StrAppend(out, "...", sep);
+      if (out != nullptr && inner) AppendWrapped("...", axis, false, out);
+      if (out != nullptr && !inner) absl::StrAppend(out, "...", sep);
       i = n - kEdgeItems;
     }
-    const Width w = FormatAxis(a, p + i * a.strides()[axis], axis + 1, summarise, width, out);
+    const char* item = p + i * a.strides()[axis];
+    Width w;
+    if (inner && out != nullptr) {
+      std::string word;
+      w = FormatAxis(a, item, axis + 1, summarise, width, &word);
+      AppendWrapped(word, axis, i + 1 == n, out);
+    } else {
+      w = FormatAxis(a, item, axis + 1, summarise, width, out);
+      if (out != nullptr && i + 1 < n) out->append(sep);
+    }
     widest.re.Widen(w.re);
     widest.im.Widen(w.im);
-    if (out != nullptr && i + 1 < n) out->append(sep);
   }
   if (out != nullptr) out->push_back(']');
   return widest;
 }
 
-// One record: a tuple of its fields, sub-arrays as nested lists.
+// One record: a tuple of its fields, sub-arrays as nested lists; or bytes.
 void FormatRecord(const RecordType& t, const char* p, std::string* out);
 
 void FormatFieldValue(const FieldFormat& f, const char* p, size_t dim, int64_t elemsize,
@@ -282,6 +310,10 @@ void FormatFieldValue(const FieldFormat& f, const char* p, size_t dim, int64_t e
 }
 
 void FormatRecord(const RecordType& t, const char* p, std::string* out) {
+  if (t.is_bytes()) {
+    out->append(BytesRepr(BytesItem(p, t.itemsize())));
+    return;
+  }
   out->push_back('(');
   for (size_t i = 0; i < t.fields().size(); ++i) {
     const RecordField& f = t.fields()[i];
@@ -292,19 +324,14 @@ void FormatRecord(const RecordType& t, const char* p, std::string* out) {
   out->push_back(')');
 }
 
-// NumPy's line width: the innermost axis's records fill lines greedily.
-constexpr size_t kLineWidth = 75;
-
 void FormatRecordAxis(const RecordArray& a, const char* p, int axis, bool summarise,
                       std::string* out) {
   if (axis == a.ndim()) return FormatRecord(*a.type(), p, out);
   const int64_t n = a.shape()[axis];
   const bool inner = axis + 1 == a.ndim();
-  const std::string indent(7 + axis, ' ');
   const std::string sep =
-      absl::StrCat(",", std::string(inner ? 0 : a.ndim() - axis - 1, '\n'), inner ? "" : indent);
+      absl::StrCat(",", std::string(a.ndim() - axis - 1, '\n'), std::string(7 + axis, ' '));
   out->push_back('[');
-  size_t line_start = out->rfind('\n') == std::string::npos ? 0 : out->rfind('\n') + 1;
   for (int64_t i = 0; i < n; ++i) {
     std::string item;
     if (summarise && n > 2 * kEdgeItems && i == kEdgeItems) {
@@ -313,19 +340,25 @@ void FormatRecordAxis(const RecordArray& a, const char* p, int axis, bool summar
     } else {
       FormatRecordAxis(a, p + i * a.strides()[axis], axis + 1, summarise, &item);
     }
-    if (inner && i > 0 && out->back() == ',') {
-      // A record that would pass the line width starts the next line.
-      if (out->size() - line_start + 1 + item.size() + 2 > kLineWidth) {
-        absl::StrAppend(out, "\n", indent);
-        line_start = out->size() - indent.size();
-      } else {
-        out->push_back(' ');
-      }
+    if (inner) {
+      AppendWrapped(item, axis, i + 1 == n, out);
+    } else {
+      out->append(item);
+      if (i + 1 < n) out->append(sep);
     }
-    out->append(item);
-    if (i + 1 < n) out->append(sep);
   }
   out->push_back(']');
+}
+
+// NumPy's placement of "dtype=...)": after the values' last line unless it
+// would pass the line width there, then on a line of its own.
+void AppendDType(absl::string_view spec, std::string* out) {
+  const std::string dtype = absl::StrCat("dtype=", spec, ")");
+  out->push_back(',');
+  const size_t newline = out->rfind('\n');
+  const size_t last_line = out->size() - (newline == std::string::npos ? 0 : newline + 1);
+  out->append(last_line + dtype.size() + 1 > kLineWidth ? "\n      " : " ");
+  out->append(dtype);
 }
 
 }  // namespace
@@ -363,10 +396,10 @@ std::string ArrayRepr(const NDArray& a) {
   if (a.size() == 0 && a.ndim() > 1) absl::StrAppend(&out, ", shape=", ShapeRepr(a.shape()));
   if ((a.size() == 0 && a.ndim() > 0) || (d != DType::kFloat64 && d != DType::kInt64 &&
                                           d != DType::kBool && d != DType::kComplex128)) {
-    absl::StrAppend(&out, ", dtype=", Name(d));
+    AppendDType(Name(d), &out);
+    return out;
   }
-  out += ")";
-  return out;
+  return out + ")";
 }
 
 std::string RecordArrayRepr(const RecordArray& a) {
@@ -374,10 +407,11 @@ std::string RecordArrayRepr(const RecordArray& a) {
   std::string out = "array(";
   if (a.size() == 0 && a.ndim() > 0) {
     out += "[]";
+    if (a.ndim() > 1) absl::StrAppend(&out, ", shape=", ShapeRepr(a.shape()));
   } else {
     FormatRecordAxis(a, a.data(), 0, a.size() > kSummaryThreshold, &out);
   }
-  absl::StrAppend(&out, ",\n      dtype=", a.type()->ArraySpec(), ")");
+  AppendDType(a.type()->ArraySpec(), &out);
   return out;
 }
 

@@ -42,6 +42,13 @@ uint32_t ReadLE(absl::string_view b, size_t pos, int nbytes) {
 }
 
 absl::Status ParseDescr(absl::string_view descr, NpyHeader* h) {
+  absl::StatusOr<RecordTypePtr> text = StringTypeFromCode(descr, "npy header");
+  if (!text.ok()) return text.status();
+  if (*text != nullptr) {
+    h->record = *std::move(text);
+    h->dtype = DType::kUInt8;
+    return absl::OkStatus();
+  }
   if (descr.size() < 2) return HeaderError(absl::StrCat("unsupported dtype '", descr, "'"));
   const char order = descr[0];
   absl::string_view code = descr;
@@ -283,8 +290,9 @@ absl::Status CheckKind(const NpyHeader& h, bool records) {
                                                    " values, not records: load it as an array"));
   }
   if (!records && h.record) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "npy: the file holds records of ", h.record->Repr(), ": load it as a record array"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("npy: the file holds ", h.record->is_bytes() ? "bytes" : "records", " of ",
+                     h.record->Repr(), ": load it as a record array"));
   }
   return absl::OkStatus();
 }

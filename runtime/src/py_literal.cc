@@ -187,10 +187,15 @@ absl::StatusOr<PyLiteral> ParsePyLiteral(absl::string_view text, absl::string_vi
   return Parser(text, context).Whole();
 }
 
-std::string PyStringRepr(absl::string_view s) {
+namespace {
+
+// Python's repr of str (`bytes` false: UTF-8 passes through) or of bytes
+// (every byte outside printable ASCII escaped).
+std::string Quoted(absl::string_view s, bool bytes) {
   const bool has_single = s.find('\'') != absl::string_view::npos;
   const char quote = has_single && s.find('"') == absl::string_view::npos ? '"' : '\'';
-  std::string out(1, quote);
+  std::string out = bytes ? "b" : "";
+  out.push_back(quote);
   for (const char c : s) {
     const auto u = static_cast<unsigned char>(c);
     if (c == quote || c == '\\') {
@@ -199,14 +204,24 @@ std::string PyStringRepr(absl::string_view s) {
     } else if (c == '\n' || c == '\r' || c == '\t') {
       out.push_back('\\');
       out.push_back(c == '\n' ? 'n' : c == '\r' ? 'r' : 't');
-    } else if (u < 0x20 || u == 0x7f) {
+    } else if (u < 0x20 || u == 0x7f || (bytes && u > 0x7f)) {
       absl::StrAppend(&out, "\\x", absl::Hex(u, absl::kZeroPad2));
     } else {
-      out.push_back(c);  // UTF-8 bytes pass through, as Python prints printable text
+      out.push_back(c);
     }
   }
   out.push_back(quote);
   return out;
 }
 
+}  // namespace
+
 }  // namespace ndjit::internal
+
+namespace ndjit {
+
+std::string StrRepr(absl::string_view text) { return internal::Quoted(text, /*bytes=*/false); }
+
+std::string BytesRepr(absl::string_view bytes) { return internal::Quoted(bytes, /*bytes=*/true); }
+
+}  // namespace ndjit

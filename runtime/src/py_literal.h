@@ -26,11 +26,6 @@ struct PyLiteral {
 // Errors read "<context>: <what went wrong>".
 absl::StatusOr<PyLiteral> ParsePyLiteral(absl::string_view text, absl::string_view context);
 
-// `s` as Python's repr() writes a str: single quotes unless the text holds
-// one and no double quote; backslashes, the quote and control characters
-// escaped. What ParsePyLiteral reads back as `s`.
-std::string PyStringRepr(absl::string_view s);
-
 // A record dtype from its descr list (the .npy reader's and
 // ndjit::RecordTypeFromDescr's); errors start with `context`.
 absl::StatusOr<RecordTypePtr> RecordTypeFromDescr(const PyLiteral& descr,

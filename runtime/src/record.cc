@@ -66,13 +66,15 @@ std::string ReprFormat(DType t) {
 
 // One field's format, as descr (`for_descr`) or repr spells it.
 std::string FormatText(const FieldFormat& f, bool for_descr) {
+  if (f.record && f.record->is_bytes() && !for_descr) {
+    return absl::StrCat("'S", f.record->itemsize(), "'");
+  }
   if (f.record) return for_descr ? f.record->Descr() : f.record->Repr();
   return for_descr ? absl::StrCat("'", Info(f.dtype).descr, "'") : ReprFormat(f.dtype);
 }
 
 std::string FieldTuple(const RecordField& f, bool for_descr) {
-  std::string s =
-      absl::StrCat("(", internal::PyStringRepr(f.name), ", ", FormatText(f.format, for_descr));
+  std::string s = absl::StrCat("(", StrRepr(f.name), ", ", FormatText(f.format, for_descr));
   if (!f.format.subshape.empty()) absl::StrAppend(&s, ", ", ShapeRepr(f.format.subshape));
   return s + ")";
 }
@@ -129,18 +131,34 @@ absl::StatusOr<RecordTypePtr> RecordType::WithOffsets(std::vector<FieldSpec> spe
   return t;
 }
 
+absl::StatusOr<RecordTypePtr> RecordType::Bytes(int64_t width) {
+  if (width < 1 || width > INT32_MAX) {
+    return DTypeError(
+        absl::StrCat("a bytes dtype is 1 to ", INT32_MAX, " bytes wide, not ", width));
+  }
+  auto t = std::make_shared<RecordType>();
+  t->itemsize_ = width;
+  t->bytes_ = true;
+  return t;
+}
+
 absl::StatusOr<const RecordField*> RecordType::Field(absl::string_view name) const {
+  if (bytes_) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("no field of name '", name, "': bytes (", Repr(), ") have no fields"));
+  }
   for (const RecordField& f : fields_) {
     if (f.name == name) return &f;
   }
   std::vector<std::string> names;
-  for (const RecordField& f : fields_) names.push_back(internal::PyStringRepr(f.name));
+  for (const RecordField& f : fields_) names.push_back(StrRepr(f.name));
   return absl::InvalidArgumentError(absl::StrCat("no field of name '", name, "' (the fields are ",
                                                  absl::StrJoin(names, ", "), ")"));
 }
 
 bool RecordType::operator==(const RecordType& o) const {
-  if (itemsize_ != o.itemsize_ || aligned_ != o.aligned_ || fields_.size() != o.fields_.size()) {
+  if (itemsize_ != o.itemsize_ || aligned_ != o.aligned_ || bytes_ != o.bytes_ ||
+      fields_.size() != o.fields_.size()) {
     return false;
   }
   for (size_t i = 0; i < fields_.size(); ++i) {
@@ -158,6 +176,7 @@ bool RecordType::operator==(const RecordType& o) const {
 }
 
 std::string RecordType::Descr() const {
+  if (bytes_) return absl::StrCat("'|S", itemsize_, "'");
   // By offset, with the gaps spelled as unnamed void fields (NumPy's
   // dtype.descr), so that the offsets survive a round trip.
   std::vector<const RecordField*> order;
@@ -190,7 +209,7 @@ std::string RecordType::Body(bool dict_form) const {
   }
   std::vector<std::string> names, formats, offsets;
   for (const RecordField& f : fields_) {
-    names.push_back(internal::PyStringRepr(f.name));
+    names.push_back(StrRepr(f.name));
     const std::string fmt = FormatText(f.format, /*for_descr=*/false);
     formats.push_back(f.format.subshape.empty()
                           ? fmt
@@ -204,10 +223,11 @@ std::string RecordType::Body(bool dict_form) const {
 }
 
 std::string RecordType::Repr() const {
+  if (bytes_) return absl::StrCat("dtype('S", itemsize_, "')");
   return absl::StrCat("dtype(", Body(false), aligned_ ? ", align=True" : "", ")");
 }
 
-std::string RecordType::ArraySpec() const { return Body(aligned_); }
+std::string RecordType::ArraySpec() const { return bytes_ ? Descr() : Body(aligned_); }
 
 namespace internal {
 
@@ -259,13 +279,19 @@ absl::StatusOr<RecordTypePtr> RecordTypeFromDescr(const PyLiteral& descr,
         if (__builtin_add_overflow(at, gap, &at)) return error("the fields overflow the record");
         continue;
       }
+      absl::StatusOr<RecordTypePtr> text =
+          StringTypeFromCode(code, absl::StrCat(context, ": field '", name, "'"));
+      if (!text.ok()) return text.status();
       absl::StatusOr<DType> t = DTypeFromString(code);
-      if (!t.ok() || code.size() < 2 || (code[0] != '<' && code[0] != '|') ||
-          Info(*t).descr.substr(1) != absl::string_view(code).substr(1)) {
+      if (*text != nullptr) {
+        spec.format.record = *std::move(text);
+      } else if (!t.ok() || code.size() < 2 || (code[0] != '<' && code[0] != '|') ||
+                 Info(*t).descr.substr(1) != absl::string_view(code).substr(1)) {
         return error(absl::StrCat("field '", name, "' has the unsupported format '", code,
                                   "' (little-endian numeric formats such as '<f4' are)"));
+      } else {
+        spec.format.dtype = *t;
       }
-      spec.format.dtype = *t;
     } else {
       return error(absl::StrCat("field '", name, "': the format must be a string or a list"));
     }
@@ -285,6 +311,29 @@ absl::StatusOr<RecordTypePtr> RecordTypeFromDescr(const PyLiteral& descr,
 }
 
 }  // namespace internal
+
+absl::StatusOr<RecordTypePtr> StringTypeFromCode(absl::string_view code,
+                                                 absl::string_view context) {
+  absl::string_view c = code;
+  if (!c.empty() && (c[0] == '|' || c[0] == '<' || c[0] == '>' || c[0] == '=')) c.remove_prefix(1);
+  if (c.size() < 2 || (c[0] != 'S' && c[0] != 'U')) return nullptr;
+  int64_t width = 0;
+  for (char d : c.substr(1)) {
+    if (d < '0' || d > '9') return nullptr;
+    width = std::min<int64_t>(width * 10 + (d - '0'), int64_t{1} << 40);
+  }
+  if (c[0] == 'U') {
+    return absl::InvalidArgumentError(absl::StrCat(context, ": unicode strings (dtype '", code,
+                                                   "') are not supported; bytes strings ('|S",
+                                                   width, "') are"));
+  }
+  absl::StatusOr<RecordTypePtr> t = RecordType::Bytes(width);
+  if (!t.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(context, ": '", code, "': ", t.status().message()));
+  }
+  return t;
+}
 
 absl::StatusOr<RecordTypePtr> RecordTypeFromDescr(absl::string_view descr) {
   absl::StatusOr<internal::PyLiteral> lit = internal::ParsePyLiteral(descr, "record descr");

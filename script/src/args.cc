@@ -29,6 +29,8 @@ std::string KindName(const Value& v) {
       return "complex";
     case Value::kString:
       return "str";
+    case Value::kBytes:
+      return "bytes";
     case Value::kTuple:
       return "tuple";
     case Value::kDType:
@@ -95,8 +97,19 @@ absl::StatusOr<DType> ToDType(const Value& v) {
   if (v.kind == Value::kString) {
     absl::StatusOr<DType> t = DTypeFromString(v.s);
     if (t.ok()) return t;
+    absl::StatusOr<RecordTypePtr> text = StringTypeFromCode(v.s, "dtype()");
+    if (!text.ok()) return text.status();
+    if (*text != nullptr) {
+      return Bad(absl::StrCat("a bytes dtype is not allowed here: ", (*text)->Repr()));
+    }
   }
   return Bad(absl::StrCat("data type not understood: ", Repr(v)));
+}
+
+absl::StatusOr<RecordTypePtr> ToItemType(const Value& v, const std::string& what) {
+  if (v.kind == Value::kDType && v.record) return v.record;
+  if (v.kind == Value::kString) return StringTypeFromCode(v.s, what);
+  return RecordTypePtr();
 }
 
 const Value* Arg(const Args& a, const std::string& name, size_t index) {

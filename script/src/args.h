@@ -23,6 +23,9 @@ absl::StatusOr<Shape> ShapeArgs(const std::vector<Value>& pos, size_t from,
                                 const std::string& what);
 // A scalar dtype (a dtype value or a name); record dtypes are refused.
 absl::StatusOr<DType> ToDType(const Value& v);
+// The item type a dtype argument names when it is not a scalar dtype: a
+// record dtype, or bytes ('S5', dtype('S5')); nullptr otherwise.
+absl::StatusOr<RecordTypePtr> ToItemType(const Value& v, const std::string& what);
 // Keyword `name` (or positional `index`), if present.
 const Value* Arg(const Args& a, const std::string& name, size_t index);
 absl::StatusOr<Axis> ToAxis(const Value* v);

@@ -39,7 +39,8 @@ struct Node {
   int column = 0;
   std::string text;  // literal, name, or operator
   bool is_int = false;
-  bool is_imag = false;  // kNumber: 2j, 1.5e3J
+  bool is_imag = false;   // kNumber: 2j, 1.5e3J
+  bool is_bytes = false;  // kString: b'abc'
   std::vector<NodePtr> kids;
   std::vector<std::string> keywords;  // kCall: names of the trailing keyword arguments
   std::vector<NodePtr> kwargs;        // kCall: their values

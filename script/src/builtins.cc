@@ -1,6 +1,7 @@
 // The language's builtins: every ufunc of the op table under its NumPy name,
 // the reductions, shape functions, array creation, .npy files, and the
 // methods of arrays.
+#include <algorithm>
 #include <cmath>
 #include <random>
 
@@ -462,6 +463,20 @@ std::map<std::string, Fn>& Table() {
     // later expressions read it instead of recomputing it.
     t["array"] = [](Args& a) -> absl::StatusOr<Value> {
       if (a.pos.empty()) return Bad("array() missing required argument 'object'");
+      if (IsBytes(a.pos[0])) {
+        const Value* d = Arg(a, "dtype", 1);
+        absl::StatusOr<RecordTypePtr> width =
+            d == nullptr ? RecordTypePtr() : ToItemType(*d, "array()");
+        if (!width.ok()) return width.status();
+        if (d != nullptr && d->kind != Value::kNone &&
+            (*width == nullptr || !(*width)->is_bytes())) {
+          return Bad(absl::StrCat("array(): bytes cannot be read as ", Repr(*d)));
+        }
+        absl::StatusOr<RecordArray> r =
+            ToBytesArray(a.pos[0], *width == nullptr ? 0 : (*width)->itemsize());
+        if (!r.ok()) return r.status();
+        return Value::Records(*std::move(r));
+      }
       absl::StatusOr<Array<>> x = ToArray(a.pos[0], "array");
       if (!x.ok()) return x.status();
       Array<> v = *x;
@@ -639,6 +654,7 @@ absl::StatusOr<Value> ApplyUfunc(ir::Ufunc op, const std::vector<Value>& ins) {
     return Bad(
         absl::StrCat(info.name, "() takes ", info.arity, " arguments (", ins.size(), " given)"));
   }
+  if (std::any_of(ins.begin(), ins.end(), IsBytes)) return BytesUfunc(op, ins);
   try {
     absl::StatusOr<std::vector<Array<>>> arrays = Operands(
         ins, std::string(info.name),
@@ -701,7 +717,9 @@ std::string Repr(const Value& v) {
     case Value::kBool:
       return v.i ? "True" : "False";
     case Value::kString:
-      return absl::StrCat("'", v.s, "'");
+      return StrRepr(v.s);
+    case Value::kBytes:
+      return BytesRepr(v.s);
     case Value::kTuple:
     case Value::kList: {
       std::vector<std::string> parts;

@@ -54,6 +54,8 @@ NodePtr CloneSyntax(const Node& n) {
   c->column = n.column;
   c->text = n.text;
   c->is_int = n.is_int;
+  c->is_imag = n.is_imag;
+  c->is_bytes = n.is_bytes;
   c->keywords = n.keywords;
   for (const NodePtr& k : n.kids) c->kids.push_back(k == nullptr ? nullptr : CloneSyntax(*k));
   for (const NodePtr& k : n.kwargs) c->kwargs.push_back(k == nullptr ? nullptr : CloneSyntax(*k));

@@ -1,7 +1,9 @@
 // A recursive-descent parser for NumPy's Python subset, with Python's
 // operator precedence: | ^ & (comparisons below them), << >>, + -,
 // * @ / // %, unary + - ~, **, then calls, attributes and subscripts.
+#include <algorithm>
 #include <cctype>
+#include <string>
 
 #include "absl/strings/str_cat.h"
 #include "ast.h"
@@ -16,7 +18,56 @@ struct Token {
   int column = 0;
   bool is_int = false;
   bool is_imag = false;
+  bool is_bytes = false;  // kString: b'...'
 };
+
+// The text of a string literal's body with Python's escapes replaced
+// (\n \t \r \0 \\ \' \" \xNN and octal \NNN; others stay as written). In
+// bytes each escape is one byte; in str \xNN and \NNN are a code point,
+// written as UTF-8.
+bool Unescape(absl::string_view body, bool bytes, std::string& out, std::string& error) {
+  auto put = [&](unsigned code) {
+    if (bytes || code < 0x80) {
+      out.push_back(static_cast<char>(code));
+    } else {
+      out.push_back(static_cast<char>(0xc0 | (code >> 6)));
+      out.push_back(static_cast<char>(0x80 | (code & 0x3f)));
+    }
+  };
+  for (size_t i = 0; i < body.size(); ++i) {
+    if (body[i] != '\\' || i + 1 == body.size()) {
+      out.push_back(body[i]);
+      continue;
+    }
+    const char e = body[++i];
+    static constexpr absl::string_view kSimple = "ntr\\'\"";
+    static constexpr absl::string_view kMeaning = "\n\t\r\\'\"";
+    if (size_t k = kSimple.find(e); k != absl::string_view::npos) {
+      out.push_back(kMeaning[k]);
+    } else if (e == 'x') {
+      if (i + 2 >= body.size() || !std::isxdigit(static_cast<unsigned char>(body[i + 1])) ||
+          !std::isxdigit(static_cast<unsigned char>(body[i + 2]))) {
+        error = "truncated \\xXX escape";
+        return false;
+      }
+      put(static_cast<unsigned>(std::stoi(std::string(body.substr(i + 1, 2)), nullptr, 16)));
+      i += 2;
+    } else if (e >= '0' && e <= '7') {
+      unsigned code = 0;
+      size_t n = 0;
+      for (; n < 3 && i + n < body.size() && body[i + n] >= '0' && body[i + n] <= '7'; ++n) {
+        code = code * 8 + (body[i + n] - '0');
+      }
+      if (bytes) code &= 0xff;  // Python keeps the low byte of \777 in bytes
+      put(code);
+      i += n - 1;
+    } else {
+      out.push_back('\\');
+      out.push_back(e);
+    }
+  }
+  return true;
+}
 
 class Lexer {
  public:
@@ -66,6 +117,11 @@ class Lexer {
           ++end;
         }
         pos_ = end;
+      } else if ((c == 'b' || c == 'B') && pos_ + 1 < s_.size() &&
+                 (s_[pos_ + 1] == '\'' || s_[pos_ + 1] == '"')) {
+        t.is_bytes = true;
+        ++pos_;
+        if (!String(t, error)) return false;
       } else if (std::isalpha(static_cast<unsigned char>(c)) || c == '_') {
         t.kind = Token::kName;
         while (pos_ < s_.size() &&
@@ -73,14 +129,7 @@ class Lexer {
           t.text += s_[pos_++];
         }
       } else if (c == '"' || c == '\'') {
-        t.kind = Token::kString;
-        size_t end = pos_ + 1;
-        while (end < s_.size() && s_[end] != c) t.text += s_[end++];
-        if (end >= s_.size()) {
-          error = {"unterminated string literal", t.column};
-          return false;
-        }
-        pos_ = end + 1;
+        if (!String(t, error)) return false;
       } else {
         static const char* kOps[] = {"...", "**", "//", "<<", ">>", "<=", ">=", "==", "!=", "+",
                                      "-",   "*",  "/",  "%",  "@",  "~",  "&",  "|",  "^",  "<",
@@ -103,6 +152,31 @@ class Lexer {
   }
 
  private:
+  // A string or bytes literal from the quote at pos_.
+  bool String(Token& t, SyntaxError& error) {
+    t.kind = Token::kString;
+    const char quote = s_[pos_];
+    size_t end = pos_ + 1;
+    while (end < s_.size() && s_[end] != quote) end += s_[end] == '\\' ? 2 : 1;
+    if (end >= s_.size()) {
+      error = {"unterminated string literal", t.column};
+      return false;
+    }
+    const absl::string_view body = s_.substr(pos_ + 1, end - pos_ - 1);
+    if (t.is_bytes && std::any_of(body.begin(), body.end(),
+                                  [](char ch) { return static_cast<unsigned char>(ch) > 0x7f; })) {
+      error = {"bytes can only contain ASCII literal characters", t.column};
+      return false;
+    }
+    std::string what;
+    if (!Unescape(body, t.is_bytes, t.text, what)) {
+      error = {what, t.column};
+      return false;
+    }
+    pos_ = end + 1;
+    return true;
+  }
+
   absl::string_view s_;
   size_t pos_ = 0;
 };
@@ -387,6 +461,7 @@ class Parser {
     }
     if (t.kind == Token::kString) {
       auto n = Make(Node::kString, t.column);
+      n->is_bytes = t.is_bytes;
       n->text = Next().text;
       return n;
     }

@@ -1,7 +1,11 @@
 // The language's record arrays: np.dtype(list, align=), zeros, load (also
 // memory-mapped) and save of records, rec['field'], rec[index], and the
-// attributes a record array has.
+// attributes a record array has; and arrays of bytes, which are record
+// arrays of the bytes type: b'..' literals, their comparisons and copies.
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "args.h"
 #include "ndjit/runtime/npy.h"
 #include "value.h"
@@ -28,6 +32,11 @@ absl::StatusOr<FieldSpec> Field(const Value& v, bool align) {
         format.kind == Value::kList ? RecordDType(format, align) : format.record;
     if (!nested.ok()) return nested.status();
     f.format.record = *nested;
+  } else if (absl::StatusOr<RecordTypePtr> bytes =
+                 ToItemType(format, absl::StrCat("dtype(): field '", f.name, "'"));
+             !bytes.ok() || *bytes != nullptr) {
+    if (!bytes.ok()) return bytes.status();
+    f.format.record = *bytes;
   } else {
     absl::StatusOr<DType> t = ToDType(format);
     if (!t.ok()) return Bad(absl::StrCat("dtype(): field '", f.name, "': ", t.status().message()));
@@ -51,9 +60,70 @@ absl::StatusOr<RecordTypePtr> RecordDType(const Value& spec, bool align) {
   return RecordType::Make(std::move(fields), align);
 }
 
-const Value* RecordTypeArg(const Args& a, size_t index) {
+// Nested lists of bytes: their shape (rectangular, NumPy's error text
+// otherwise) and their items in C order.
+absl::Status CollectBytes(const Value& v, size_t depth, Shape& shape,
+                          std::vector<std::string>& items) {
+  auto inhomogeneous = [&] {
+    return Bad(absl::StrCat(
+        "setting an array element with a sequence. The requested array has an inhomogeneous "
+        "shape after ",
+        depth, " dimensions. The detected shape was ", ShapeRepr(Dims(shape).subspan(0, depth)),
+        " + inhomogeneous part."));
+  };
+  if (v.kind == Value::kBytes) {
+    if (depth != shape.size()) return inhomogeneous();
+    items.push_back(v.s);
+    return absl::OkStatus();
+  }
+  if (v.kind != Value::kList && v.kind != Value::kTuple) {
+    return Bad(absl::StrCat("array(): bytes and ", KindName(v), " do not mix in one array"));
+  }
+  const int64_t n = static_cast<int64_t>(v.items.size());
+  if (depth == shape.size() && items.empty()) {
+    shape.push_back(n);
+  } else if (depth >= shape.size() || shape[depth] != n) {
+    return inhomogeneous();
+  }
+  for (const Value& x : v.items) {
+    if (absl::Status s = CollectBytes(x, depth + 1, shape, items); !s.ok()) return s;
+  }
+  return absl::OkStatus();
+}
+
+// What NumPy's errors call an operand's dtype.
+std::string DTypeRepr(const Value& v) {
+  if (v.kind == Value::kBytes)
+    return absl::StrCat("dtype('S", std::max<size_t>(v.s.size(), 1), "')");
+  if (v.kind == Value::kRecords) return v.records.type()->Repr();
+  absl::StatusOr<Array<>> x = ToArray(v, "ufunc");
+  return x.ok() ? absl::StrCat("dtype('", Name(x->dtype()), "')") : KindName(v);
+}
+
+absl::StatusOr<Shape> OperandShape(const Value& v) {
+  if (IsBytes(v)) {
+    absl::StatusOr<RecordArray> r = ToBytesArray(v);
+    if (!r.ok()) return r.status();
+    return Shape(r->shape().begin(), r->shape().end());
+  }
+  absl::StatusOr<Array<>> x = ToArray(v, "comparison");
+  if (!x.ok()) return x.status();
+  return Shape(x->shape().begin(), x->shape().end());
+}
+
+// A predicate's result over bytes operands: of two items (np.bytes_) a
+// bool, as NumPy's scalars give, else the array.
+absl::StatusOr<Value> BoolResult(const std::vector<Value>& ins, absl::StatusOr<NDArray> out) {
+  if (!out.ok()) return out.status();
+  if (std::all_of(ins.begin(), ins.end(), [](const Value& v) { return v.kind == Value::kBytes; })) {
+    return Value::Bool(*reinterpret_cast<const bool*>(out->data()));
+  }
+  return Value::Arr(Array<>(*std::move(out)));
+}
+
+absl::StatusOr<RecordTypePtr> RecordTypeArg(const Args& a, size_t index) {
   const Value* d = Arg(a, "dtype", index);
-  return d != nullptr && d->kind == Value::kDType && d->record ? d : nullptr;
+  return d == nullptr ? RecordTypePtr() : ToItemType(*d, "dtype()");
 }
 
 absl::StatusOr<MmapMode> ToMmapMode(const Value& v) {
@@ -71,6 +141,9 @@ void AddRecords(std::map<std::string, Fn>& t) {
   t["dtype"] = [](Args& a) -> absl::StatusOr<Value> {
     if (a.pos.empty()) return Bad("dtype() missing required argument 'dtype'");
     const Value& spec = a.pos[0];
+    absl::StatusOr<RecordTypePtr> item = ToItemType(spec, "dtype()");
+    if (!item.ok()) return item.status();
+    if (*item != nullptr) return Value::RecordDType(*item);
     if (spec.kind != Value::kList) {
       absl::StatusOr<DType> d = ToDType(spec);
       if (!d.ok()) return d.status();
@@ -83,12 +156,16 @@ void AddRecords(std::map<std::string, Fn>& t) {
   for (const char* fill : {"zeros", "ones", "full"}) {
     Fn plain = t[fill];
     t[fill] = [plain, fill = std::string(fill)](Args& a) -> absl::StatusOr<Value> {
-      const Value* d = RecordTypeArg(a, fill == "full" ? 2 : 1);
-      if (d == nullptr) return plain(a);
-      if (fill != "zeros") return Bad(absl::StrCat(fill, "() of a record dtype: use zeros()"));
+      absl::StatusOr<RecordTypePtr> d = RecordTypeArg(a, fill == "full" ? 2 : 1);
+      if (!d.ok()) return d.status();
+      if (*d == nullptr) return plain(a);
+      if (fill != "zeros") {
+        return Bad(absl::StrCat(fill, "() of a ", (*d)->is_bytes() ? "bytes" : "record",
+                                " dtype: use zeros()"));
+      }
       absl::StatusOr<Shape> shape = ToShape(a.pos.empty() ? Value() : a.pos[0], "shape");
       if (!shape.ok()) return shape.status();
-      absl::StatusOr<RecordArray> r = RecordArray::Zeros(*shape, d->record);
+      absl::StatusOr<RecordArray> r = RecordArray::Zeros(*shape, *d);
       if (!r.ok()) return r.status();
       return Value::Records(*std::move(r));
     };
@@ -141,6 +218,30 @@ void AddRecords(std::map<std::string, Fn>& t) {
     if (!m.ok()) return m.status();
     return Value::Arr(Array<>(*m));
   };
+  // copy(x) / x.copy() of records or bytes: C order.
+  Fn copy = t["copy"];
+  t["copy"] = [copy](Args& a) -> absl::StatusOr<Value> {
+    if (a.pos.size() != 1 || (a.pos[0].kind != Value::kRecords && a.pos[0].kind != Value::kBytes)) {
+      return copy(a);
+    }
+    if (a.pos[0].kind == Value::kBytes) return a.pos[0];
+    absl::StatusOr<RecordArray> r = a.pos[0].records.Copy();
+    if (!r.ok()) return r.status();
+    return Value::Records(*std::move(r));
+  };
+  // numexpr's contains(haystack, needle) over bytes.
+  t["contains"] = [](Args& a) -> absl::StatusOr<Value> {
+    if (a.pos.size() != 2 || !IsBytes(a.pos[0]) || !IsBytes(a.pos[1])) {
+      std::vector<std::string> kinds;
+      for (const Value& v : a.pos) kinds.push_back(DTypeRepr(v));
+      return Bad(absl::StrCat("contains() takes two bytes operands, not (",
+                              absl::StrJoin(kinds, ", "), ")"));
+    }
+    absl::StatusOr<RecordArray> h = ToBytesArray(a.pos[0]), n = ToBytesArray(a.pos[1]);
+    if (!h.ok()) return h.status();
+    if (!n.ok()) return n.status();
+    return BoolResult(a.pos, ContainsBytes(*h, *n));
+  };
   Fn save = t["save"];
   t["save"] = [save](Args& a) -> absl::StatusOr<Value> {
     if (a.pos.size() != 2 || a.pos[0].kind != Value::kString || a.pos[1].kind != Value::kRecords) {
@@ -156,6 +257,10 @@ absl::StatusOr<Value> RecordSubscript(const Value& rec, const std::vector<Value>
   if (keys.empty()) {
     absl::StatusOr<RecordArray> r = rec.records.Index(items);
     if (!r.ok()) return r.status();
+    // An item of bytes is np.bytes_, which the language holds as bytes.
+    if (r->type()->is_bytes() && r->ndim() == 0) {
+      return Value::Bytes(std::string(BytesItem(r->data(), r->itemsize())));
+    }
     return Value::Records(*std::move(r));
   }
   if (keys.size() != 1 || !items.empty() || keys[0].kind != Value::kString) {
@@ -182,6 +287,8 @@ absl::StatusOr<Value> RecordAttribute(const Value& rec, const std::string& name)
   if (name == "nbytes") return Value::Int(r.nbytes());
   if (name == "shape") return Value::IntTuple(r.shape());
   if (name == "strides") return Value::IntTuple(r.strides());
+  if (name == "copy") return Value::Function(name, std::make_shared<Value>(rec));
+  if (r.type()->is_bytes()) return Bad(absl::StrCat("bytes array has no attribute '", name, "'"));
   return Bad(
       absl::StrCat("record array has no attribute '", name, "' (fields are read as rec['name'])"));
 }
@@ -194,14 +301,17 @@ absl::StatusOr<Value> DTypeAttribute(const Value& d, const std::string& name) {
                       : IsComplex(d.dtype) ? ItemSize(d.dtype) / 2
                                            : ItemSize(d.dtype));
   }
+  const bool bytes = r && r->is_bytes();
   if (name == "name") {
-    return Value::Str(r ? absl::StrCat("void", 8 * r->itemsize()) : std::string(Name(d.dtype)));
+    return Value::Str(r ? absl::StrCat(bytes ? "bytes" : "void", 8 * r->itemsize())
+                        : std::string(Name(d.dtype)));
   }
   if (name == "kind") {
-    return Value::Str(r ? "V" : std::string(1, static_cast<char>(Kind(d.dtype))));
+    return Value::Str(r ? (bytes ? "S" : "V") : std::string(1, static_cast<char>(Kind(d.dtype))));
   }
   if (name == "isalignedstruct") return Value::Bool(r && r->aligned());
-  if (!r && (name == "names" || name == "fields")) return Value();  // NumPy's None
+  if ((!r || bytes) && (name == "names" || name == "fields")) return Value();  // NumPy's None
+  if (bytes && name == "descr") return Value::Str(absl::StrCat("[('', ", r->Descr(), ")]"));
   if (r && name == "descr") return Value::Str(r->Descr());
   if (r && (name == "names" || name == "fields")) {
     Value t;
@@ -222,6 +332,66 @@ absl::StatusOr<Value> DTypeAttribute(const Value& d, const std::string& name) {
     return t;
   }
   return Bad(absl::StrCat("'numpy.dtype' object has no attribute '", name, "'"));
+}
+
+bool IsBytes(const Value& v) {
+  if (v.kind == Value::kRecords) return v.records.type()->is_bytes();
+  if ((v.kind == Value::kList || v.kind == Value::kTuple) && !v.items.empty()) {
+    return IsBytes(v.items[0]);
+  }
+  return v.kind == Value::kBytes;
+}
+
+absl::StatusOr<RecordArray> ToBytesArray(const Value& v, int64_t width) {
+  if (v.kind == Value::kRecords) {
+    if (!v.records.type()->is_bytes()) {
+      return Bad(absl::StrCat("expected bytes, not records of ", v.records.type()->Repr()));
+    }
+    return v.records;
+  }
+  Shape shape;
+  std::vector<std::string> items;
+  if (absl::Status s = CollectBytes(v, 0, shape, items); !s.ok()) return s;
+  return BytesArray(items, shape, width);
+}
+
+absl::StatusOr<Value> BytesUfunc(ir::Ufunc op, const std::vector<Value>& ins) {
+  static constexpr std::pair<ir::Ufunc, Comparison> kComparisons[] = {
+      {ir::Ufunc::kEqual, Comparison::kEqual},
+      {ir::Ufunc::kNotEqual, Comparison::kNotEqual},
+      {ir::Ufunc::kLess, Comparison::kLess},
+      {ir::Ufunc::kLessEqual, Comparison::kLessEqual},
+      {ir::Ufunc::kGreater, Comparison::kGreater},
+      {ir::Ufunc::kGreaterEqual, Comparison::kGreaterEqual}};
+  const auto* c = std::find_if(std::begin(kComparisons), std::end(kComparisons),
+                               [op](const auto& entry) { return entry.first == op; });
+  const bool both = ins.size() == 2 && IsBytes(ins[0]) && IsBytes(ins[1]);
+  // NumPy 2: == and != of bytes and numbers are elementwise False and True;
+  // nothing else has a loop.
+  const bool equality = c != std::end(kComparisons) &&
+                        (c->second == Comparison::kEqual || c->second == Comparison::kNotEqual);
+  if (c == std::end(kComparisons) || (!both && !equality)) {
+    std::vector<std::string> types;
+    for (const Value& v : ins) types.push_back(DTypeRepr(v));
+    return Bad(absl::StrCat("ufunc '", ir::Name(op),
+                            "' did not contain a loop with signature matching types (",
+                            absl::StrJoin(types, ", "), ") -> None"));
+  }
+  if (!both) {
+    absl::StatusOr<Shape> a = OperandShape(ins[0]), b = OperandShape(ins[1]);
+    if (!a.ok()) return a.status();
+    if (!b.ok()) return b.status();
+    absl::StatusOr<Shape> shape = BroadcastShapes(*a, *b);
+    if (!shape.ok()) return shape.status();
+    absl::StatusOr<NDArray> out =
+        NDArray::Full(*shape, DType::kBool, c->second == Comparison::kNotEqual);
+    if (!out.ok()) return out.status();
+    return Value::Arr(Array<>(*std::move(out)));
+  }
+  absl::StatusOr<RecordArray> a = ToBytesArray(ins[0]), b = ToBytesArray(ins[1]);
+  if (!a.ok()) return a.status();
+  if (!b.ok()) return b.status();
+  return BoolResult(ins, CompareBytes(c->second, *a, *b));
 }
 
 }  // namespace ndjit::script

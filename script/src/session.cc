@@ -67,7 +67,7 @@ struct Session::Impl {
         return n.is_imag ? Value::Complex({0, d}) : Value::Float(d);
       }
       case Node::kString:
-        return Value::Str(n.text);
+        return n.is_bytes ? Value::Bytes(n.text) : Value::Str(n.text);
       case Node::kName:
         return Lookup(n.text);
       case Node::kNone:

@@ -100,6 +100,7 @@ constexpr const char* kSignatures[] = {
     "full_like(a, fill_value, dtype=None)",
     "modf(x, /)",
     "frexp(x, /)",
+    "contains(haystack, needle, /)",
     "spacing(x, /, *, out=None)",
     "trace(a, /, offset=0, axis1=0, axis2=1, *, out=None)",
     "diagonal(a, /, offset=0, axis1=0, axis2=1)",

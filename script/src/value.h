@@ -26,10 +26,11 @@ struct Value {
     kBool,
     kComplex,  // a Python complex number (1j, 2+3j)
     kString,
+    kBytes,  // a Python bytes object (b'abc'), or an item of a bytes array
     kTuple,
     kList,
     kDType,    // a scalar dtype, or a record dtype when `record` is set
-    kRecords,  // a record (structured) array
+    kRecords,  // a record (structured) array, or an array of bytes
     kFunction,
     kModule,
     kGenerator,  // random.default_rng(seed): shared, so its stream count moves on
@@ -40,7 +41,7 @@ struct Value {
   int64_t i = 0;
   double f = 0;
   std::complex<double> c;  // kComplex
-  std::string s;           // kString; kFunction / kModule: the name
+  std::string s;           // kString, kBytes; kFunction / kModule: the name
   std::vector<Value> items;
   DType dtype = DType::kFloat64;
   RecordTypePtr record;                  // kDType of records
@@ -82,6 +83,12 @@ struct Value {
   static Value Str(std::string x) {
     Value v;
     v.kind = kString;
+    v.s = std::move(x);
+    return v;
+  }
+  static Value Bytes(std::string x) {
+    Value v;
+    v.kind = kBytes;
     v.s = std::move(x);
     return v;
   }
@@ -157,6 +164,13 @@ void AddReductions(std::map<std::string, Fn>& table);
 absl::StatusOr<Value> RecordSubscript(const Value& records, const std::vector<Value>& keys,
                                       absl::Span<const IndexItem> items);
 absl::StatusOr<Value> RecordAttribute(const Value& records, const std::string& name);
+// Whether a ufunc's operand is bytes: b'..', a bytes array, or a list of
+// bytes; then ApplyUfunc hands the call to BytesUfunc (records.cc), which
+// compares them and refuses other ufuncs.
+bool IsBytes(const Value& v);
+absl::StatusOr<Value> BytesUfunc(ir::Ufunc op, const std::vector<Value>& ins);
+// np.array of bytes: b'..', a bytes array, or nested lists of bytes.
+absl::StatusOr<RecordArray> ToBytesArray(const Value& v, int64_t width = 0);
 // dtype attributes: name, itemsize, kind, alignment; of records also names,
 // descr, isalignedstruct and fields ({name: (dtype, offset)}, as a tuple of
 // (name, dtype, offset) here: the language has no dicts).

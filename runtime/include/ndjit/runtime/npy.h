@@ -15,7 +15,9 @@ namespace ndjit {
 struct NpyHeader {
   int major_version = 1, minor_version = 0;
   DType dtype = DType::kFloat64;
-  RecordTypePtr record;     // set for record files ('descr' a list); then dtype is unused
+  // Set for files of records ('descr' a list) or of bytes ('|S5'); then
+  // dtype is unused.
+  RecordTypePtr record;
   bool big_endian = false;  // data must be byte-swapped on this host
   bool fortran_order = false;
   Shape shape;
@@ -46,8 +48,9 @@ absl::StatusOr<NDArray> LoadNpy(const std::string& path);
 enum class MmapMode { kReadOnly, kCopyOnWrite, kReadWrite };
 absl::StatusOr<NDArray> OpenNpyMemmap(const std::string& path, MmapMode mode);
 
-// The same for arrays of records: 'descr' is NumPy's dtype.descr list.
-// The plain-array functions above refuse record files, and these plain ones.
+// The same for arrays of records, 'descr' NumPy's dtype.descr list, and of
+// bytes ('|S5'). The plain-array functions above refuse those files, and
+// these plain ones.
 absl::StatusOr<std::string> NpyBytes(const RecordArray& a);
 absl::StatusOr<RecordArray> RecordsFromNpyBytes(absl::string_view bytes);
 absl::Status SaveNpy(const std::string& path, const RecordArray& a);

@@ -6,6 +6,11 @@
 // model over such items; a field of it is an ordinary strided NDArray view of
 // the same bytes (rec['vel'] has shape rec.shape + (3,) and the record's
 // stride), so kernels read fields in place.
+//
+// NumPy's fixed-width bytes type 'S<n>' is a RecordType without fields
+// (RecordType::Bytes): its items are byte strings padded with NULs, so
+// arrays of them, and record fields of them, share the record array's
+// layout, views, copies and .npy code.
 #pragma once
 
 #include <memory>
@@ -53,6 +58,10 @@ class RecordType {
   // 'itemsize'})): every field must lie inside the item.
   static absl::StatusOr<RecordTypePtr> WithOffsets(std::vector<FieldSpec> fields,
                                                    std::vector<int64_t> offsets, int64_t itemsize);
+  // np.dtype('S<width>'): byte strings of up to `width` (>= 1) bytes.
+  static absl::StatusOr<RecordTypePtr> Bytes(int64_t width);
+
+  bool is_bytes() const { return bytes_; }
 
   const std::vector<RecordField>& fields() const { return fields_; }
   int64_t itemsize() const { return itemsize_; }
@@ -64,13 +73,14 @@ class RecordType {
   bool operator==(const RecordType& other) const;
 
   // The .npy header's 'descr' (NumPy's dtype.descr): a Python list of
-  // (name, format[, shape]) with ('', '|V<n>') entries for gaps.
+  // (name, format[, shape]) with ('', '|V<n>') entries for gaps; of bytes,
+  // the string '|S5'.
   std::string Descr() const;
   // NumPy's repr: "dtype([('t', '<u8'), ('pos', '<f4', (3,))], align=True)",
-  // or the dict form when the fields leave gaps.
+  // or the dict form when the fields leave gaps; "dtype('S5')".
   std::string Repr() const;
   // What follows "dtype=" in an array's repr: the list form, or the dict
-  // form ('aligned': True included) when the list cannot say it.
+  // form ('aligned': True included) when the list cannot say it; '|S5'.
   std::string ArraySpec() const;
 
  private:
@@ -80,11 +90,17 @@ class RecordType {
   int64_t itemsize_ = 0;
   int64_t alignment_ = 1;
   bool aligned_ = false;
+  bool bytes_ = false;
 };
+
+// A string dtype code: 'S5' (or '|S5', '<S5', '>S5') is the bytes type of
+// that width; 'U5' is an error, as unicode is not supported; anything else
+// is not a string code (nullptr). Errors start with `context`.
+absl::StatusOr<RecordTypePtr> StringTypeFromCode(absl::string_view code, absl::string_view context);
 
 // Parses a descr as .npy headers and NumPy's dtype.descr spell it:
 // "[('t', '<u8'), ('pos', '<f4', (3,)), ('', '|V4')]". Little-endian or
-// byte-order-free scalar formats only.
+// byte-order-free scalar formats, and bytes ('|S5'), only.
 absl::StatusOr<RecordTypePtr> RecordTypeFromDescr(absl::string_view descr);
 
 // An array of records: shape, byte strides per record, a byte offset into a
@@ -133,7 +149,34 @@ class RecordArray {
   RecordTypePtr type_;
 };
 
-// NumPy's repr: "array([(0, [1., 2., 3.]), ...], dtype=[...])".
+// NumPy's repr: "array([(0, [1., 2., 3.]), ...], dtype=[...])", and of
+// bytes "array([b'abc', b'de'], dtype='|S5')".
 std::string RecordArrayRepr(const RecordArray& a);
+
+// Python's repr of a str (a field name) and of bytes: 'a\tb' and
+// b'a\x00\n'. Single quotes unless the text holds one and no double quote;
+// backslashes, the quote and control characters escaped, and in bytes every
+// byte outside printable ASCII. What a .npy header's reader reads back.
+std::string StrRepr(absl::string_view text);
+std::string BytesRepr(absl::string_view bytes);
+
+// An item of a bytes array as NumPy reads it (np.bytes_): its bytes up to
+// the last one that is not NUL.
+absl::string_view BytesItem(const char* item, int64_t width);
+
+// a <op> b, elementwise with broadcasting, for arrays of bytes: NumPy's
+// order, the bytes compared as unsigned, the shorter item padded with NULs.
+enum class Comparison { kEqual, kNotEqual, kLess, kLessEqual, kGreater, kGreaterEqual };
+absl::StatusOr<NDArray> CompareBytes(Comparison op, const RecordArray& a, const RecordArray& b);
+// numexpr's contains(haystack, needle), elementwise with broadcasting:
+// whether the needle's item occurs in the haystack's, both without their
+// trailing NULs (an empty needle occurs in every item).
+absl::StatusOr<NDArray> ContainsBytes(const RecordArray& haystack, const RecordArray& needle);
+
+// A bytes array of `shape` holding `items` in C order, as wide as the
+// longest item (at least 1 byte) unless `width` is given; longer items are
+// cut to it, as NumPy's assignment cuts them.
+absl::StatusOr<RecordArray> BytesArray(absl::Span<const std::string> items, Dims shape,
+                                       int64_t width = 0);
 
 }  // namespace ndjit
