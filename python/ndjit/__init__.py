@@ -355,6 +355,13 @@ def evaluate(ex, local_dict=None, global_dict=None, out=None, order="K", casting
     if not isinstance(ex, str):
         raise ValueError("must specify expression as a string")
     names, values = _scope(_names(ex), local_dict, global_dict, _frame_depth)
+    if _py.any(_holds_bytes(v) for v in values):
+        r = np.asarray(_ndjit.evaluate_values(ex, names, values))
+        _last.expr = (ex, None, names)
+        if out is None:
+            return r
+        np.copyto(out, r, casting=casting)
+        return out
     e, arrays = _compiled(ex, names, values)
     _last.expr = (ex, e, names)
     r = e(arrays)
@@ -362,6 +369,14 @@ def evaluate(ex, local_dict=None, global_dict=None, out=None, order="K", casting
         return r
     np.copyto(out, r, casting=casting)
     return out
+
+
+def _holds_bytes(v):
+    """Bytes, NumPy's arrays of them or lists of them: evaluated eagerly,
+    not traced."""
+    if isinstance(v, (list, tuple)):
+        return _py.len(v) > 0 and _holds_bytes(v[0])
+    return isinstance(v, bytes) or (isinstance(v, np.ndarray) and v.dtype.kind == "S")
 
 
 def re_evaluate(local_dict=None, global_dict=None, _frame_depth=1):
@@ -372,7 +387,7 @@ def re_evaluate(local_dict=None, global_dict=None, _frame_depth=1):
         raise RuntimeError("not a previous evaluate() execution found")
     ex, e, names = last
     used, values = _scope(names, local_dict, global_dict, _frame_depth)
-    if _py.any(type(v) in _PY_NUMBERS for v in values):
+    if e is None or _py.any(type(v) in _PY_NUMBERS or _holds_bytes(v) for v in values):
         return evaluate(ex, dict(zip(used, values)), global_dict)
     return e(values)
 

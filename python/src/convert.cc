@@ -101,7 +101,9 @@ void Raise(const absl::Status& status) {
                       "not supported for the input types", "Cannot cast", "cannot cast",
                       "data type not understood", "is not callable", "is not subscriptable",
                       "unsupported operand", "multiple values for argument",
-                      "arguments, traced with", "expected an array or a number, not"})) {
+                      "arguments, traced with", "expected an array or a number, not",
+                      "did not contain a loop with signature", "takes two bytes operands",
+                      "unicode strings"})) {
     throw py::type_error(text);
   }
   throw py::value_error(text);
@@ -285,13 +287,22 @@ script::Value ToValue(py::handle h, const char* what) {
   if (py::isinstance<Array<>>(h)) return Value::Arr(h.cast<const Array<>&>());
   if (py::isinstance<py::array>(h)) {
     const py::array a = py::reinterpret_borrow<py::array>(h);
-    if (py::detail::array_descriptor_proxy(a.dtype().ptr())->names != nullptr) {
+    if (py::detail::array_descriptor_proxy(a.dtype().ptr())->names != nullptr ||
+        a.dtype().kind() == 'S') {
       return Value::Records(RecordsFromNumpy(a));
+    }
+    if (a.dtype().kind() == 'U') {
+      throw py::type_error(absl::StrCat(what, ": unicode strings (dtype ",
+                                        py::repr(a.dtype()).cast<std::string>(),
+                                        ") are not supported; bytes strings ('S') are"));
     }
     return Value::Arr(Array<>(FromNumpy(a)));
   }
   if (py::isinstance<RecordArray>(h)) return Value::Records(h.cast<const RecordArray&>());
   if (PyUnicode_Check(h.ptr())) return Value::Str(h.cast<std::string>());
+  if (PyBytes_Check(h.ptr())) {  // np.bytes_ too
+    return Value::Bytes(std::string(PyBytes_AS_STRING(h.ptr()), PyBytes_GET_SIZE(h.ptr())));
+  }
   if (PyTuple_Check(h.ptr()) || PyList_Check(h.ptr())) {
     Value v;
     v.kind = PyTuple_Check(h.ptr()) ? Value::kTuple : Value::kList;
@@ -349,7 +360,11 @@ py::object FromValue(const script::Value& v) {
       if (v.record == nullptr) return ToNumpyDType(v.dtype);
       break;
     case Value::kRecords:
+      // Bytes are NumPy's own 'S<n>' arrays (a view); records ndjit.Records.
+      if (v.records.type()->is_bytes()) return py::cast(v.records).attr("numpy")();
       return py::cast(v.records);
+    case Value::kBytes:
+      return py::module_::import("numpy").attr("bytes_")(py::bytes(v.s));
     default:
       break;
   }

@@ -57,7 +57,8 @@ NDArray FromNumpy(const py::array& a);
 // A buffer over [begin, begin + size) of `a`'s memory that holds a
 // reference to `a` until the last ndjit view goes.
 BufferPtr WrapNumpyMemory(const py::array& a, char* begin, int64_t size);
-// A structured array's records, viewed in place (records.cc).
+// A structured array's records, or a bytes array's items ('S<n>'), viewed
+// in place (records.cc).
 RecordArray RecordsFromNumpy(const py::array& a);
 // A NumPy array over `a`'s buffer (shared, not copied), read-only when `a` is.
 py::array ToNumpy(const NDArray& a);

@@ -21,8 +21,10 @@ py::object NumpyRecordDType(const RecordType& t) {
 }  // namespace
 
 RecordArray RecordsFromNumpy(const py::array& a) {
-  py::object descr = a.dtype().attr("descr");
-  const RecordTypePtr type = Check(RecordTypeFromDescr(py::repr(descr).cast<std::string>()));
+  const RecordTypePtr type =
+      a.dtype().kind() == 'S'
+          ? Check(RecordType::Bytes(a.itemsize()))
+          : Check(RecordTypeFromDescr(py::repr(a.dtype().attr("descr")).cast<std::string>()));
   if (type->itemsize() != a.itemsize()) {
     throw py::type_error(absl::StrCat("ndjit reads this record dtype as ", type->itemsize(),
                                       " bytes, NumPy's is ", a.itemsize()));

@@ -190,6 +190,17 @@ PyType_Spec kJitSpec = {"ndjit._ndjit.JitFunction", sizeof(JitObject), 0,
 }  // namespace
 
 void BindTraced(py::module_& m) {
+  // evaluate() over values the traced Expression cannot take (bytes):
+  // evaluated once, eagerly, in a session of its own.
+  m.def("evaluate_values", [](const std::string& expr, const std::vector<std::string>& names,
+                              const py::sequence& values) {
+    EngineLock lock;
+    script::Session session;
+    for (size_t i = 0; i < names.size() && i < values.size(); ++i) {
+      script::SessionAccess::Set(session, names[i], ToValue(values[i], "evaluate"));
+    }
+    return FromValue(Check(script::SessionAccess::Evaluate(session, expr)));
+  });
   py::class_<Expression>(m, "Expression")
       .def(py::init<const std::string&, std::vector<std::string>, const py::dict&>())
       .def("__call__", &Expression::operator())

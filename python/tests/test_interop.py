@@ -2,6 +2,7 @@
 the functions beside the array (eval, jit, explain, profile, random)."""
 import contextlib
 import gc
+import operator
 import pickle
 import subprocess
 import sys
@@ -387,3 +388,44 @@ def test_jit_functions_keep_their_name_and_check_their_calls():
         g(x)
     with pytest.raises(TypeError):
         g(x, "not an array")
+
+
+COMPARISONS = {"==": operator.eq, "!=": operator.ne, "<": operator.lt, "<=": operator.le,
+               ">": operator.gt, ">=": operator.ge}
+
+
+def test_bytes_arrays_compare_and_contain_as_numpy_and_numexpr_do():
+    rng = np.random.default_rng(7)
+    pieces = [b"", b"a", b"b", b"\0", b"\xff", b"ab"]
+
+    def words(n):
+        return [b"".join(rng.choice(pieces, size=rng.integers(0, 4))) for _ in range(n)]
+
+    a = np.array(words(40), dtype="S6")
+    b = np.array(words(40), dtype="S3")  # a narrower width: NULs pad it
+
+    def expect(op, x, y):
+        # NumPy 2's order (numpy#25522): the items padded with NULs to one
+        # width, compared as unsigned bytes, which is Python's order of bytes.
+        # NumPy 1.24 compared a longer item's extra bytes as signed chars.
+        x, y = np.broadcast_arrays(np.asarray(x), np.asarray(y))
+        compare = COMPARISONS[op]
+        return np.array([compare(p.ljust(6, b"\0"), q.ljust(6, b"\0")) for p, q in
+                         zip(x.ravel().tolist(), y.ravel().tolist())]).reshape(x.shape)
+
+    for op in COMPARISONS:
+        np.testing.assert_array_equal(ndjit.evaluate(f"a {op} b"), expect(op, a, b))
+        np.testing.assert_array_equal(ndjit.evaluate(f"a[:5, None] {op} b[::7]"),
+                                      expect(op, a[:5, None], b[::7]))
+        np.testing.assert_array_equal(ndjit.evaluate(f"a {op} b'ab'"), expect(op, a, b"ab"))
+    # numexpr's contains: the items without their trailing NULs.
+    expected = [y.rstrip(b"\0") in x.rstrip(b"\0") for x, y in zip(a.tolist(), b.tolist())]
+    np.testing.assert_array_equal(ndjit.evaluate("contains(a, b)"), expected)
+    # Arrays of bytes come back as NumPy's, items as np.bytes_.
+    r = ndjit.evaluate("a")
+    assert r.dtype == a.dtype and r.tobytes() == a.tobytes()
+    assert ndjit.equal(a, a[0]).tolist() == (a == a[0]).tolist()
+    with pytest.raises(TypeError, match="did not contain a loop"):
+        ndjit.evaluate("a + b")
+    with pytest.raises(TypeError, match="unicode strings"):
+        ndjit.equal(np.array(["x"]), np.array(["y"]))

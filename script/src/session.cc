@@ -499,12 +499,24 @@ absl::StatusOr<std::string> Session::Execute(absl::string_view line) {
   }
 }
 
-absl::StatusOr<NDArray> Session::EvaluateArray(absl::string_view expr) {
+void SessionAccess::Set(Session& s, const std::string& name, Value v) {
+  s.impl_->vars[name] = std::move(v);
+}
+
+absl::StatusOr<Value> SessionAccess::Evaluate(Session& s, absl::string_view expr) {
   try {
     absl::StatusOr<NodePtr> ast = ParseStatement(expr);
     if (!ast.ok()) return ast.status();
     if (IsAssignment(**ast)) return Bad("expected an expression, not an assignment");
-    absl::StatusOr<Value> v = impl_->Eval(**ast);
+    return s.impl_->Eval(**ast);
+  } catch (const Error& e) {
+    return absl::Status(e.code(), e.what());
+  }
+}
+
+absl::StatusOr<NDArray> Session::EvaluateArray(absl::string_view expr) {
+  try {
+    absl::StatusOr<Value> v = SessionAccess::Evaluate(*this, expr);
     if (!v.ok()) return v.status();
     absl::StatusOr<Array<>> a = ToArray(*v, "eval");
     if (!a.ok()) return a.status();

@@ -12,6 +12,7 @@
 #include "ndjit/array.h"
 #include "ndjit/random.h"
 #include "ndjit/runtime/record.h"
+#include "ndjit/script.h"
 
 namespace ndjit::script {
 
@@ -178,5 +179,12 @@ absl::StatusOr<Value> DTypeAttribute(const Value& dtype, const std::string& name
 
 // NumPy's repr of a value.
 std::string Repr(const Value& v);
+
+// A session's variables and evaluation as values, for the Python binding's
+// evaluate over what its traced path cannot take (bytes).
+struct SessionAccess {
+  static void Set(Session& s, const std::string& name, Value v);
+  static absl::StatusOr<Value> Evaluate(Session& s, absl::string_view expr);
+};
 
 }  // namespace ndjit::script

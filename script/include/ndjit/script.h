@@ -64,6 +64,7 @@ class Session {
   std::vector<std::string> Completions(absl::string_view prefix) const;
 
  private:
+  friend struct SessionAccess;  // the Python binding's values (script/src/value.h)
   struct Impl;
   std::shared_ptr<Impl> impl_;
 };
