@@ -25,6 +25,7 @@
 #include "gemm_kernel.h"
 #include "ndjit/codegen/profile.h"
 #include "ndjit/ir/gemm_plan.h"
+#include "ndjit/runtime/status_macros.h"
 #include "ndjit/runtime/thread_pool.h"
 #include "profile_internal.h"
 
@@ -211,8 +212,7 @@ absl::Status RunGemm(const GemmProblem& p, const GemmEpilogue& epilogue) {
                                                    p.m, ", n ", p.n, ", k ", p.k, ")"));
   }
   if (p.batch == 0 || p.m == 0 || p.n == 0) return absl::OkStatus();
-  absl::StatusOr<MicroKernelFn> kernel = GetMicroKernel(p.dtype);
-  if (!kernel.ok()) return kernel.status();
+  NDJIT_ASSIGN_OR_RETURN(MicroKernelFn kernel, GetMicroKernel(p.dtype));
   const GemmBlocking blk = GetGemmBlocking(p.dtype);
   // Tasks: whole batch entries when there are enough of them, else each
   // entry cut in one part per thread, along rows or columns, whichever
@@ -244,8 +244,8 @@ absl::Status RunGemm(const GemmProblem& p, const GemmEpilogue& epilogue) {
       profiling ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
   std::vector<absl::Status> status(tasks.size());
   auto run = [&](int64_t i) {
-    status[i] = p.dtype == DType::kFloat32 ? RunTask<float>(p, tasks[i], blk, *kernel, epilogue)
-                                           : RunTask<double>(p, tasks[i], blk, *kernel, epilogue);
+    status[i] = p.dtype == DType::kFloat32 ? RunTask<float>(p, tasks[i], blk, kernel, epilogue)
+                                           : RunTask<double>(p, tasks[i], blk, kernel, epilogue);
   };
   if (parallel) {
     ParallelFor(static_cast<int64_t>(tasks.size()), run);
@@ -258,7 +258,7 @@ absl::Status RunGemm(const GemmProblem& p, const GemmEpilogue& epilogue) {
     const double b = static_cast<double>(p.batch), item = ItemSize(p.dtype);
     const double m = static_cast<double>(p.m), n = static_cast<double>(p.n);
     const double k = static_cast<double>(p.k);
-    profile::RecordRun(reinterpret_cast<const void*>(*kernel),
+    profile::RecordRun(reinterpret_cast<const void*>(kernel),
                        absl::StrCat("gemm ", Name(p.dtype), " ", blk.mr, "x", blk.nr), ms,
                        b * (m * k + k * n + m * n) * item, 2 * b * m * n * k,
                        parallel ? static_cast<int>(std::min<size_t>(tasks.size(), threads)) : 1);

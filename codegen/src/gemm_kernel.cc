@@ -13,6 +13,7 @@
 #include "llvm/IR/Intrinsics.h"
 #include "lower.h"
 #include "ndjit/codegen/target.h"
+#include "ndjit/runtime/status_macros.h"
 
 namespace ndjit::codegen {
 namespace {
@@ -156,10 +157,10 @@ absl::StatusOr<MicroKernelFn> GetMicroKernel(DType dtype) {
   }
   const MicroTile t = GetMicroTile(dtype);
   // The key is also the kernel's name in the profiler.
-  absl::StatusOr<void*> fn =
-      CompileFunction(absl::StrCat("gemm ", Name(dtype), " ", t.mr, "x", t.nr), Builder(dtype));
-  if (!fn.ok()) return fn.status();
-  return reinterpret_cast<MicroKernelFn>(*fn);
+  NDJIT_ASSIGN_OR_RETURN(
+      void* fn,
+      CompileFunction(absl::StrCat("gemm ", Name(dtype), " ", t.mr, "x", t.nr), Builder(dtype)));
+  return reinterpret_cast<MicroKernelFn>(fn);
 }
 
 absl::StatusOr<std::string> MicroKernelText(DType dtype, int stage) {

@@ -30,6 +30,7 @@
 #include "ndjit/ir/verify_kernel.h"
 #include "ndjit/runtime/cast.h"
 #include "ndjit/runtime/interrupt.h"
+#include "ndjit/runtime/status_macros.h"
 #include "ndjit/runtime/thread_pool.h"
 #include "profile_internal.h"
 #include "vecmath.h"
@@ -58,15 +59,15 @@ class Jit {
     const auto start = std::chrono::steady_clock::now();
     const std::string name = absl::StrCat("ndjit_kernel_", next_id_++);
     auto ctx = std::make_unique<llvm::LLVMContext>();
-    absl::StatusOr<std::unique_ptr<llvm::Module>> module = BuildModule(spec, name, *ctx, true);
-    if (!module.ok()) return module.status();
+    NDJIT_ASSIGN_OR_RETURN(std::unique_ptr<llvm::Module> module,
+                           BuildModule(spec, name, *ctx, true));
     // A tracker of its own, so that the kernel's code can be freed alone.
     llvm::orc::ResourceTrackerSP tracker = jit_->getMainJITDylib().createResourceTracker();
-    absl::StatusOr<void*> entry = AddAndLookup(*std::move(module), std::move(ctx), name, tracker);
-    if (!entry.ok()) return entry.status();
+    NDJIT_ASSIGN_OR_RETURN(void* entry,
+                           AddAndLookup(std::move(module), std::move(ctx), name, tracker));
     Kernel kernel;
-    kernel.fn = reinterpret_cast<KernelFn>(*entry);
-    const void* address = *entry;
+    kernel.fn = reinterpret_cast<KernelFn>(entry);
+    const void* address = entry;
     kernel.code = std::shared_ptr<const void>(address, [tracker](const void* code) {
       profile::RetireKernel(code);
       llvm::consumeError(tracker->remove());
@@ -127,10 +128,10 @@ class Jit {
     auto module = std::make_unique<llvm::Module>(name, ctx);
     module->setDataLayout(tm_->createDataLayout());
     module->setTargetTriple(tm_->getTargetTriple().str());
-    if (absl::Status s = ir::VerifyKernel(spec); !s.ok()) return s;
-    if (absl::Status s = LowerKernel(spec, name, *module, labels); !s.ok()) return s;
+    NDJIT_RETURN_IF_ERROR(ir::VerifyKernel(spec));
+    NDJIT_RETURN_IF_ERROR(LowerKernel(spec, name, *module, labels));
     if (llvm::Function* kernel = module->getFunction(name)) ForHost(*kernel);
-    if (absl::Status s = LinkVecMath(*module); !s.ok()) return s;
+    NDJIT_RETURN_IF_ERROR(LinkVecMath(*module));
     return Finish(std::move(module), name, optimize);
   }
 
@@ -164,9 +165,8 @@ class Jit {
 
   absl::StatusOr<std::string> Assembly(const ir::KernelSpec& spec) {
     llvm::LLVMContext ctx;
-    absl::StatusOr<std::unique_ptr<llvm::Module>> m = BuildModule(spec, "kernel", ctx, true);
-    if (!m.ok()) return m.status();
-    return Assembly(**m);
+    NDJIT_ASSIGN_OR_RETURN(std::unique_ptr<llvm::Module> m, BuildModule(spec, "kernel", ctx, true));
+    return Assembly(*m);
   }
 
   absl::StatusOr<std::string> Assembly(llvm::Module& m) {
@@ -189,7 +189,7 @@ class Jit {
     auto module = std::make_unique<llvm::Module>(name, ctx);
     module->setDataLayout(tm_->createDataLayout());
     module->setTargetTriple(tm_->getTargetTriple().str());
-    if (absl::Status s = build(*module, name); !s.ok()) return s;
+    NDJIT_RETURN_IF_ERROR(build(*module, name));
     for (llvm::Function& f : *module) {
       if (!f.isDeclaration()) ForHost(f);
     }
@@ -209,12 +209,10 @@ class Jit {
     const auto start = std::chrono::steady_clock::now();
     const std::string name = absl::StrCat("ndjit_fn_", next_id_++);
     auto ctx = std::make_unique<llvm::LLVMContext>();
-    absl::StatusOr<std::unique_ptr<llvm::Module>> module =
-        BuildNamedModule(build, name, *ctx, true);
-    if (!module.ok()) return module.status();
-    absl::StatusOr<void*> entry = AddAndLookup(*std::move(module), std::move(ctx), name);
-    if (!entry.ok()) return entry.status();
-    void* fn = *entry;
+    NDJIT_ASSIGN_OR_RETURN(std::unique_ptr<llvm::Module> module,
+                           BuildNamedModule(build, name, *ctx, true));
+    NDJIT_ASSIGN_OR_RETURN(void* entry, AddAndLookup(std::move(module), std::move(ctx), name));
+    void* fn = entry;
     const double ms =
         std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
     profile::RecordCompile(fn, key, ms);
@@ -352,9 +350,8 @@ class Jit {
 }  // namespace
 
 absl::StatusOr<Kernel> GetKernel(const ir::KernelSpec& spec) {
-  absl::StatusOr<Jit*> jit = Jit::Get();
-  if (!jit.ok()) return jit.status();
-  return (*jit)->Compile(spec);
+  NDJIT_ASSIGN_OR_RETURN(Jit * jit, Jit::Get());
+  return (jit)->Compile(spec);
 }
 
 void SetKernelCacheCapacity(int64_t kernels) {
@@ -377,9 +374,8 @@ absl::Status RunKernel(const ir::KernelSpec& spec, absl::Span<char* const> ptrs,
                        absl::Span<const Strides> strides,
                        absl::Span<const ir::ScalarValue> scalar_values) {
   // The Kernel is held while it runs: another thread may evict it meanwhile.
-  absl::StatusOr<Kernel> kernel = GetKernel(spec);
-  if (!kernel.ok()) return kernel.status();
-  return RunKernel(kernel->fn, spec, ptrs, sizes, strides, scalar_values);
+  NDJIT_ASSIGN_OR_RETURN(Kernel kernel, GetKernel(spec));
+  return RunKernel(kernel.fn, spec, ptrs, sizes, strides, scalar_values);
 }
 
 absl::Status RunKernel(KernelFn fn, const ir::KernelSpec& spec, absl::Span<char* const> ptrs,
@@ -473,42 +469,38 @@ CompileStats GetCompileStats() {
 
 absl::StatusOr<std::string> KernelLLVMIR(const ir::KernelSpec& spec, bool optimized,
                                          const std::vector<std::string>& labels) {
-  absl::StatusOr<Jit*> jit = Jit::Get();
-  if (!jit.ok()) return jit.status();
+  NDJIT_ASSIGN_OR_RETURN(Jit * jit, Jit::Get());
   llvm::LLVMContext ctx;
-  absl::StatusOr<std::unique_ptr<llvm::Module>> m =
-      (*jit)->BuildModule(spec, "kernel", ctx, optimized, labels.empty() ? nullptr : &labels);
-  if (!m.ok()) return m.status();
+  NDJIT_ASSIGN_OR_RETURN(
+      std::unique_ptr<llvm::Module> m,
+      (jit)->BuildModule(spec, "kernel", ctx, optimized, labels.empty() ? nullptr : &labels));
   std::string text;
   llvm::raw_string_ostream os(text);
-  (*m)->print(os, nullptr);
+  (m)->print(os, nullptr);
   return text;
 }
 
 absl::StatusOr<void*> CompileFunction(const std::string& key, const ModuleBuilder& build) {
-  absl::StatusOr<Jit*> jit = Jit::Get();
-  if (!jit.ok()) return jit.status();
-  return (*jit)->CompileNamed(key, build);
+  NDJIT_ASSIGN_OR_RETURN(Jit * jit, Jit::Get());
+  return (jit)->CompileNamed(key, build);
 }
 
 absl::StatusOr<std::string> FunctionText(const ModuleBuilder& build, FunctionStage stage) {
-  absl::StatusOr<Jit*> jit = Jit::Get();
-  if (!jit.ok()) return jit.status();
+  NDJIT_ASSIGN_OR_RETURN(Jit * jit, Jit::Get());
   llvm::LLVMContext ctx;
-  absl::StatusOr<std::unique_ptr<llvm::Module>> m =
-      (*jit)->BuildNamedModule(build, "kernel", ctx, stage != FunctionStage::kLLVM);
-  if (!m.ok()) return m.status();
-  if (stage == FunctionStage::kAssembly) return (*jit)->Assembly(**m);
+  NDJIT_ASSIGN_OR_RETURN(
+      std::unique_ptr<llvm::Module> m,
+      (jit)->BuildNamedModule(build, "kernel", ctx, stage != FunctionStage::kLLVM));
+  if (stage == FunctionStage::kAssembly) return (jit)->Assembly(*m);
   std::string text;
   llvm::raw_string_ostream os(text);
-  (*m)->print(os, nullptr);
+  (m)->print(os, nullptr);
   return text;
 }
 
 absl::StatusOr<std::string> KernelAssembly(const ir::KernelSpec& spec) {
-  absl::StatusOr<Jit*> jit = Jit::Get();
-  if (!jit.ok()) return jit.status();
-  return (*jit)->Assembly(spec);
+  NDJIT_ASSIGN_OR_RETURN(Jit * jit, Jit::Get());
+  return (jit)->Assembly(spec);
 }
 
 }  // namespace ndjit::codegen

@@ -4,14 +4,14 @@
 #include "absl/container/flat_hash_map.h"
 #include "ndjit/engine/engine.h"
 #include "ndjit/ir/reference.h"
+#include "ndjit/runtime/status_macros.h"
 
 namespace ndjit::engine {
 namespace {
 
 absl::StatusOr<NDArray> One(const ir::NodePtr& node) {
-  absl::StatusOr<std::vector<NDArray>> v = Evaluate({node});
-  if (!v.ok()) return v.status();
-  return (*v)[0];
+  NDJIT_ASSIGN_OR_RETURN(std::vector<NDArray> v, Evaluate({node}));
+  return (v)[0];
 }
 
 }  // namespace
@@ -45,18 +45,15 @@ absl::StatusOr<NDArray> EvaluateEager(const ir::NodePtr& root) {
       if (it == done.end() && in->kind() == ir::NodeKind::kRandom) {
         // Random values are generated into an array first, as NumPy's
         // generators fill one.
-        absl::StatusOr<NDArray> v = One(in);
-        if (!v.ok()) return v.status();
-        it = done.emplace(in.get(), ir::MakeArray(*v)).first;
+        NDJIT_ASSIGN_OR_RETURN(NDArray v, One(in));
+        it = done.emplace(in.get(), ir::MakeArray(v)).first;
       }
       ins.push_back(it == done.end() ? in : it->second);
     }
-    absl::StatusOr<ir::NodePtr> single = ir::Rebuild(*n, ins);
-    if (!single.ok()) return single.status();
+    NDJIT_ASSIGN_OR_RETURN(ir::NodePtr single, ir::Rebuild(*n, ins));
     if (n->kind() == ir::NodeKind::kContract || n->kind() == ir::NodeKind::kReduce) {
-      absl::StatusOr<NDArray> v = One(*single);
-      if (!v.ok()) return v.status();
-      finish(n, *v);
+      NDJIT_ASSIGN_OR_RETURN(NDArray v, One(single));
+      finish(n, v);
       continue;
     }
     // A precompiled kernel where one covers the op; else a one-op JIT kernel.
@@ -65,20 +62,18 @@ absl::StatusOr<NDArray> EvaluateEager(const ir::NodePtr& root) {
       if (in->kind() == ir::NodeKind::kArray) {
         arrays.push_back(in->array());
       } else {
-        absl::StatusOr<NDArray> one = NDArray::Empty({}, in->dtype());
-        if (!one.ok()) return one.status();
-        ir::ScalarToStorage(in->scalar(), in->dtype(), one->data());
-        arrays.push_back(*std::move(one));
+        NDJIT_ASSIGN_OR_RETURN(NDArray one, NDArray::Empty({}, in->dtype()));
+        ir::ScalarToStorage(in->scalar(), in->dtype(), one.data());
+        arrays.push_back(std::move(one));
       }
     }
-    if (std::optional<absl::StatusOr<NDArray>> pre = ir::EvaluateEagerKernel(**single, arrays)) {
+    if (std::optional<absl::StatusOr<NDArray>> pre = ir::EvaluateEagerKernel(*single, arrays)) {
       if (!pre->ok()) return pre->status();
       finish(n, **pre);
       continue;
     }
-    absl::StatusOr<NDArray> v = One(*single);
-    if (!v.ok()) return v.status();
-    finish(n, *v);
+    NDJIT_ASSIGN_OR_RETURN(NDArray v, One(single));
+    finish(n, v);
   }
   if (root->kind() == ir::NodeKind::kScalar || root->kind() == ir::NodeKind::kRandom) {
     return One(root);
@@ -91,9 +86,8 @@ absl::StatusOr<std::vector<NDArray>> EvaluateReference(absl::Span<const ir::Node
   CountFallback();
   std::vector<NDArray> out;
   for (const ir::NodePtr& n : roots) {
-    absl::StatusOr<NDArray> v = ir::EvaluateReference(n);
-    if (!v.ok()) return v.status();
-    out.push_back(*std::move(v));
+    NDJIT_ASSIGN_OR_RETURN(NDArray v, ir::EvaluateReference(n));
+    out.push_back(std::move(v));
   }
   return out;
 }

@@ -10,6 +10,7 @@
 #include "ndjit/codegen/target.h"
 #include "ndjit/engine/engine.h"
 #include "ndjit/runtime/interrupt.h"
+#include "ndjit/runtime/status_macros.h"
 
 namespace ndjit::engine {
 namespace {
@@ -78,13 +79,12 @@ absl::StatusOr<std::shared_ptr<const Executable>> Plan(absl::Span<const ir::Node
       return it->second;
     }
   }
-  absl::StatusOr<ir::Program> program = Schedule(roots, out);
-  if (!program.ok()) return program.status();
+  NDJIT_ASSIGN_OR_RETURN(ir::Program program, Schedule(roots, out));
   c.misses.fetch_add(1, std::memory_order_relaxed);
-  if (observer != nullptr) (*observer)(*program);
-  ForgetNodes(*program);
+  if (observer != nullptr) (*observer)(program);
+  ForgetNodes(program);
   auto exe = std::make_shared<Executable>();
-  exe->program = *std::move(program);
+  exe->program = std::move(program);
   absl::Status compiled = absl::OkStatus();
   for (const ir::Step& step : exe->program.steps) {
     ir::ForEachCall(step, [&](const ir::KernelCall& call) {

@@ -12,6 +12,7 @@
 #include "ndjit/engine/engine.h"
 #include "ndjit/ir/reference.h"
 #include "ndjit/runtime/interrupt.h"
+#include "ndjit/runtime/status_macros.h"
 
 namespace ndjit::engine {
 namespace {
@@ -63,10 +64,9 @@ absl::Status RunCall(const ir::KernelCall& c, codegen::KernelFn fn, const Slots&
   Pointers ptrs;
   Scalars values;
   Bind(c, bound, scalars, ptrs, values);
-  const absl::Status s = fn != nullptr
-                             ? codegen::RunKernel(fn, c.spec, ptrs, c.sizes, c.strides, values)
-                             : codegen::RunKernel(c.spec, ptrs, c.sizes, c.strides, values);
-  if (!s.ok()) return s;
+  NDJIT_RETURN_IF_ERROR(fn != nullptr
+                            ? codegen::RunKernel(fn, c.spec, ptrs, c.sizes, c.strides, values)
+                            : codegen::RunKernel(c.spec, ptrs, c.sizes, c.strides, values));
   CountKernel(c.spec);
   return absl::OkStatus();
 }
@@ -115,11 +115,9 @@ int64_t SharedShift(const ir::Program& p, int step, const Slots& bound) {
 // A slot's array `shift` bytes past the start of a fresh pool block.
 absl::StatusOr<NDArray> EmptyAt(const ir::Slot& slot, int64_t shift) {
   if (shift == 0) return NDArray::Empty(slot.shape, slot.dtype, slot.order);
-  absl::StatusOr<int64_t> n = CheckedSize(slot.shape);
-  if (!n.ok()) return n.status();
-  absl::StatusOr<BufferPtr> block = Buffer::Allocate(*n * ItemSize(slot.dtype) + shift);
-  if (!block.ok()) return block.status();
-  return NDArray::FromBuffer(*std::move(block), shift, slot.dtype, slot.shape,
+  NDJIT_ASSIGN_OR_RETURN(int64_t n, CheckedSize(slot.shape));
+  NDJIT_ASSIGN_OR_RETURN(BufferPtr block, Buffer::Allocate(n * ItemSize(slot.dtype) + shift));
+  return NDArray::FromBuffer(std::move(block), shift, slot.dtype, slot.shape,
                              ContiguousStrides(slot.shape, ItemSize(slot.dtype), slot.order));
 }
 
@@ -131,10 +129,9 @@ absl::Status RunSplit(const ir::KernelCall& c, codegen::KernelFn fn, const Slots
   Bind(c, bound, scalars, ptrs, values);
   const int64_t sizes[2][1] = {{head}, {c.sizes[0] - head}};
   for (int part = 0; part < 2; ++part) {
-    const absl::Status s =
-        fn != nullptr ? codegen::RunKernel(fn, c.spec, ptrs, sizes[part], c.strides, values)
-                      : codegen::RunKernel(c.spec, ptrs, sizes[part], c.strides, values);
-    if (!s.ok()) return s;
+    NDJIT_RETURN_IF_ERROR(fn != nullptr
+                              ? codegen::RunKernel(fn, c.spec, ptrs, sizes[part], c.strides, values)
+                              : codegen::RunKernel(c.spec, ptrs, sizes[part], c.strides, values));
     for (size_t k = 0; k < ptrs.size(); ++k) ptrs[k] += head * c.strides[k][0];
   }
   CountKernel(c.spec);
@@ -147,18 +144,16 @@ absl::Status RunReference(const ir::Step& step, const Slots& bound) {
   for (const ir::Step::Leaf& l : step.reference_leaves) {
     const NDArray& home = bound[l.slot];
     const NDArray& stand_in = l.leaf->array();
-    absl::StatusOr<NDArray> view =
+    NDJIT_ASSIGN_OR_RETURN(
+        NDArray view,
         NDArray::FromBuffer(home.buffer(), home.offset() + l.offset, stand_in.dtype(),
-                            stand_in.shape(), stand_in.strides(), /*writeable=*/false);
-    if (!view.ok()) return view.status();
-    with[l.leaf] = ir::MakeArray(*view);
+                            stand_in.shape(), stand_in.strides(), /*writeable=*/false));
+    with[l.leaf] = ir::MakeArray(view);
   }
   for (size_t k = 0; k < step.reference.size(); ++k) {
-    absl::StatusOr<ir::NodePtr> graph = ir::Substitute(step.reference[k], with);
-    if (!graph.ok()) return graph.status();
-    absl::StatusOr<NDArray> value = ir::EvaluateReference(*graph);
-    if (!value.ok()) return value.status();
-    if (absl::Status s = CopyTo(bound[step.reference_dest[k]], *value); !s.ok()) return s;
+    NDJIT_ASSIGN_OR_RETURN(ir::NodePtr graph, ir::Substitute(step.reference[k], with));
+    NDJIT_ASSIGN_OR_RETURN(NDArray value, ir::EvaluateReference(graph));
+    NDJIT_RETURN_IF_ERROR(CopyTo(bound[step.reference_dest[k]], value));
     CountFallback();
   }
   return absl::OkStatus();
@@ -219,17 +214,16 @@ absl::Status RunGemm(const ir::GemmCall& g, const char* a, const char* b, char* 
         for (size_t d = 0; d < corner.size(); ++d) shift += corner[d] * e.strides[k][d];
         ptrs.push_back(epilogue_ptrs[k] + shift);
       }
-      const absl::Status s =
+      NDJIT_RETURN_IF_ERROR(
           epilogue != nullptr
               ? codegen::RunKernel(epilogue, e.spec, ptrs, sizes, e.strides, epilogue_scalars)
-              : codegen::RunKernel(e.spec, ptrs, sizes, e.strides, epilogue_scalars);
-      if (!s.ok()) return s;
+              : codegen::RunKernel(e.spec, ptrs, sizes, e.strides, epilogue_scalars));
       CountKernel(e.spec);
       CountEpilogue();
       return absl::OkStatus();
     };
   }
-  if (absl::Status s = codegen::RunGemm(p, on_block); !s.ok()) return s;
+  NDJIT_RETURN_IF_ERROR(codegen::RunGemm(p, on_block));
   CountGemm();
   return absl::OkStatus();
 }
@@ -286,16 +280,15 @@ absl::StatusOr<std::vector<NDArray>> RunWith(const ir::Program& p,
     for (size_t s = p.num_inputs; s < p.slots.size(); ++s) {
       const ir::Slot& slot = p.slots[s];
       if (slot.writer != i || slot.home == ir::SlotHome::kGiven) continue;
-      absl::StatusOr<NDArray> a = EmptyAt(slot, shift);
-      if (!a.ok()) return a.status();
-      bound.Hold(static_cast<int>(s), *std::move(a));
+      NDJIT_ASSIGN_OR_RETURN(NDArray a, EmptyAt(slot, shift));
+      bound.Hold(static_cast<int>(s), std::move(a));
     }
     const ir::Step& step = p.steps[i];
     if (shift > 0) {
       const ir::KernelCall& c = step.calls[0];
       const int64_t head = (kBufferAlignment - shift) / ItemSize(c.spec.operands[0]);
       const codegen::KernelFn fn = kernels.empty() ? nullptr : kernels[next_kernel++].fn;
-      if (absl::Status s = RunSplit(c, fn, bound, scalars, head); !s.ok()) return s;
+      NDJIT_RETURN_IF_ERROR(RunSplit(c, fn, bound, scalars, head));
       ReleaseDead(p, i, bound);
       continue;
     }
@@ -304,10 +297,10 @@ absl::StatusOr<std::vector<NDArray>> RunWith(const ir::Program& p,
     }
     for (const ir::KernelCall& c : step.calls) {
       const codegen::KernelFn fn = kernels.empty() ? nullptr : kernels[next_kernel++].fn;
-      if (absl::Status s = RunCall(c, fn, bound, scalars); !s.ok()) return s;
+      NDJIT_RETURN_IF_ERROR(RunCall(c, fn, bound, scalars));
     }
     if (step.kind == ir::Step::kReference) {
-      if (absl::Status s = RunReference(step, bound); !s.ok()) return s;
+      NDJIT_RETURN_IF_ERROR(RunReference(step, bound));
     }
     if (step.kind == ir::Step::kGemm) {
       const ir::GemmCall& g = step.gemm;
@@ -327,9 +320,8 @@ absl::StatusOr<std::vector<NDArray>> RunWith(const ir::Program& p,
     for (const ir::Step::Fold& f : step.folds) {
       ir::CombinePartials(bound[f.partials], f.op);
       if (f.cast_to < 0) continue;
-      absl::StatusOr<NDArray> slab = bound[f.partials].Index({IndexItem{int64_t{0}}});
-      if (!slab.ok()) return slab.status();
-      if (absl::Status s = CopyTo(bound[f.cast_to], *slab, Casting::kUnsafe); !s.ok()) return s;
+      NDJIT_ASSIGN_OR_RETURN(NDArray slab, bound[f.partials].Index({IndexItem{int64_t{0}}}));
+      NDJIT_RETURN_IF_ERROR(CopyTo(bound[f.cast_to], slab, Casting::kUnsafe));
     }
     ReleaseDead(p, i, bound);
   }
@@ -343,10 +335,10 @@ absl::StatusOr<std::vector<NDArray>> RunWith(const ir::Program& p,
       out.push_back(home);
       continue;
     }
-    absl::StatusOr<NDArray> value = NDArray::FromBuffer(
-        home.buffer(), home.offset() + v.offset, v.dtype, v.shape, v.strides, home.writeable());
-    if (!value.ok()) return value.status();
-    out.push_back(*std::move(value));
+    NDJIT_ASSIGN_OR_RETURN(NDArray value,
+                           NDArray::FromBuffer(home.buffer(), home.offset() + v.offset, v.dtype,
+                                               v.shape, v.strides, home.writeable()));
+    out.push_back(std::move(value));
   }
   return out;
 }
@@ -424,10 +416,10 @@ absl::StatusOr<std::vector<NDArray>> Evaluate(absl::Span<const ir::NodePtr> root
     if (std::shared_ptr<const Bound> b = Memo().Find(roots[0].get())) return RunBound(*b, {});
   }
   ir::GraphSignature sig = ir::Sign(roots, out);
-  absl::StatusOr<std::shared_ptr<const Executable>> exe = Plan(roots, std::move(sig.key), out);
-  if (!exe.ok()) return exe.status();
+  NDJIT_ASSIGN_OR_RETURN(std::shared_ptr<const Executable> exe,
+                         Plan(roots, std::move(sig.key), out));
   auto b = std::make_shared<Bound>();
-  b->exe = *std::move(exe);
+  b->exe = std::move(exe);
   b->inputs.reserve(sig.leaves.arrays.size());
   for (const ir::Node* n : sig.leaves.arrays) b->inputs.push_back(n->array());
   b->scalars.reserve(sig.leaves.scalars.size());

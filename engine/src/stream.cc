@@ -77,7 +77,8 @@ bool Streamable(const NDArray& a) {
 
 // `outs[i]`, when valid, is where roots[i] goes: a file-backed one is
 // written chunk by chunk even when nothing file-backed is read.
-std::optional<StreamPlan> MakePlan(absl::Span<const ir::NodePtr> roots, absl::Span<const NDArray> outs) {
+std::optional<StreamPlan> MakePlan(absl::Span<const ir::NodePtr> roots,
+                                   absl::Span<const NDArray> outs) {
   StreamPlan plan;
   plan.order = ir::TopologicalOrder(roots);
   for (const ir::NodePtr& r : roots) plan.ptr[r.get()] = r;
@@ -161,10 +162,10 @@ absl::StatusOr<NodeMap> ChunkLeaves(const StreamPlan& plan, int64_t a, int64_t b
     if (!IsLeaf(*n)) continue;
     std::vector<IndexItem> items(q, Slice{});
     items.push_back(Slice{a, b, {}});
-    absl::StatusOr<ir::NodePtr> s =
-        ir::ApplyView(plan.ptr.at(n), [&](const NDArray& x) { return x.Index(items); });
-    if (!s.ok()) return s.status();
-    m[n] = *std::move(s);
+    NDJIT_ASSIGN_OR_RETURN(ir::NodePtr s, ir::ApplyView(plan.ptr.at(n), [&](const NDArray& x) {
+                             return x.Index(items);
+                           }));
+    m[n] = std::move(s);
   }
   return m;
 }

@@ -10,6 +10,7 @@
 #include "evaluate_internal.h"
 #include "ndjit/array.h"
 #include "ndjit/engine/engine.h"
+#include "ndjit/runtime/status_macros.h"
 
 namespace ndjit {
 namespace {
@@ -45,9 +46,8 @@ absl::StatusOr<std::vector<NDArray>> Compute(absl::Span<const ir::NodePtr> outpu
     case Backend::kEager: {
       std::vector<NDArray> out;
       for (const ir::NodePtr& n : outputs) {
-        absl::StatusOr<NDArray> v = engine::EvaluateEager(n);
-        if (!v.ok()) return v.status();
-        out.push_back(*std::move(v));
+        NDJIT_ASSIGN_OR_RETURN(NDArray v, engine::EvaluateEager(n));
+        out.push_back(std::move(v));
       }
       return out;
     }

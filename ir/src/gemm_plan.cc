@@ -5,6 +5,7 @@
 
 #include "absl/algorithm/container.h"
 #include "absl/strings/str_cat.h"
+#include "ndjit/runtime/status_macros.h"
 
 namespace ndjit::ir {
 namespace {
@@ -27,9 +28,8 @@ absl::StatusOr<NDArray> Merge(const NDArray& v, int input, const std::vector<siz
   }
   absl::StatusOr<NDArray> view = v.ReshapeView(merged);
   if (view.ok()) return view;
-  absl::StatusOr<NDArray> c = copy(v, input);
-  if (!c.ok()) return c.status();
-  return c->ReshapeView(merged);
+  NDJIT_ASSIGN_OR_RETURN(NDArray c, copy(v, input));
+  return c.ReshapeView(merged);
 }
 
 }  // namespace
@@ -122,12 +122,10 @@ absl::StatusOr<GemmPlan> PlanGemm(const Node& node, const NDArray& a_in, const N
   plan.k = a3->shape()[2];
   plan.a = *std::move(a3);
   plan.b = *std::move(b3);
-  absl::StatusOr<NDArray> c3 = c->ReshapeView({plan.batch, plan.m, plan.n});
-  if (!c3.ok()) return c3.status();
-  plan.c3 = *std::move(c3);
-  absl::StatusOr<NDArray> result = c->Transpose(perm);
-  if (!result.ok()) return result.status();
-  plan.result = *result;
+  NDJIT_ASSIGN_OR_RETURN(NDArray c3, c->ReshapeView({plan.batch, plan.m, plan.n}));
+  plan.c3 = std::move(c3);
+  NDJIT_ASSIGN_OR_RETURN(NDArray result, c->Transpose(perm));
+  plan.result = result;
   plan.blocks_are_boxes = GemmBlocksAreBoxes(node);
   const std::vector<int>* groups[3] = {&batch, &m, &n};
   for (int g = 0; g < 3; ++g) {

@@ -11,6 +11,7 @@
 #include "absl/strings/str_join.h"
 #include "ndjit/ir/simplify.h"
 #include "ndjit/runtime/cast.h"
+#include "ndjit/runtime/status_macros.h"
 
 namespace ndjit::ir {
 namespace {
@@ -347,8 +348,7 @@ absl::StatusOr<NodePtr> MakeRandom(DType dtype, Dims shape, uint64_t seed, uint6
     return absl::InvalidArgumentError(
         absl::StrCat("random: stream ", stream, " or word ", word, " out of range"));
   }
-  absl::StatusOr<int64_t> n = CheckedSize(shape);
-  if (!n.ok()) return n.status();
+  NDJIT_ASSIGN_OR_RETURN(int64_t n, CheckedSize(shape));
   Shape strides(shape.size(), 1);
   for (int d = static_cast<int>(shape.size()) - 2; d >= 0; --d) {
     strides[d] = strides[d + 1] * std::max<int64_t>(shape[d + 1], 1);
@@ -356,11 +356,10 @@ absl::StatusOr<NodePtr> MakeRandom(DType dtype, Dims shape, uint64_t seed, uint6
   // Nothing is ever read through this buffer: it only gives the view its
   // extent.
   BufferPtr space =
-      Buffer::WrapExternal(const_cast<char*>(RandomOrigin()), std::max<int64_t>(*n, 1), nullptr);
-  absl::StatusOr<NDArray> index =
-      NDArray::FromBuffer(space, 0, DType::kUInt8, shape, strides, /*writeable=*/false);
-  if (!index.ok()) return index.status();
-  return RandomLeaf(dtype, *index, seed, stream, word);
+      Buffer::WrapExternal(const_cast<char*>(RandomOrigin()), std::max<int64_t>(n, 1), nullptr);
+  NDJIT_ASSIGN_OR_RETURN(NDArray index, NDArray::FromBuffer(space, 0, DType::kUInt8, shape, strides,
+                                                            /*writeable=*/false));
+  return RandomLeaf(dtype, index, seed, stream, word);
 }
 
 NodePtr MakeScalar(DType dtype, ScalarValue value, Dims shape) {
@@ -410,8 +409,7 @@ NodePtr MakeScalarLike(DType like, std::complex<double> value) {
 absl::StatusOr<NodePtr> MakeUfunc(Ufunc op, absl::Span<const NodePtr> inputs) {
   absl::InlinedVector<DType, 3> dtypes;
   for (const NodePtr& in : inputs) dtypes.push_back(in->dtype());
-  absl::StatusOr<Signature> sig = ResolveSignature(op, dtypes);
-  if (!sig.ok()) return sig.status();
+  NDJIT_ASSIGN_OR_RETURN(Signature sig, ResolveSignature(op, dtypes));
   Shape shape;
   for (const NodePtr& in : inputs) {
     // Most operands have the result's shape already or are scalars.
@@ -430,9 +428,9 @@ absl::StatusOr<NodePtr> MakeUfunc(Ufunc op, absl::Span<const NodePtr> inputs) {
     }
     shape = *std::move(b);
   }
-  if (NodePtr same = SimplifyUfunc(op, inputs, sig->output, shape)) return same;
-  Node n = NodeBuilder::Blank(NodeKind::kUfunc, sig->output, shape);
-  NodeBuilder::SetOp(n, op, sig->compute);
+  if (NodePtr same = SimplifyUfunc(op, inputs, sig.output, shape)) return same;
+  Node n = NodeBuilder::Blank(NodeKind::kUfunc, sig.output, shape);
+  NodeBuilder::SetOp(n, op, sig.compute);
   for (const NodePtr& in : inputs) NodeBuilder::AddInput(n, in);
   return NodeBuilder::Intern(std::move(n));
 }
@@ -621,9 +619,8 @@ absl::StatusOr<NodePtr> ApplyView(const NodePtr& root, const ViewFn& view,
   // root's shape and then viewed: one transformation for all paths, which
   // lets shared subgraphs be rewritten once.
   auto leaf_view = [&](const NDArray& leaf) -> absl::StatusOr<NDArray> {
-    absl::StatusOr<NDArray> b = leaf.BroadcastTo(root_shape);
-    if (!b.ok()) return b.status();
-    return view(*b);
+    NDJIT_ASSIGN_OR_RETURN(NDArray b, leaf.BroadcastTo(root_shape));
+    return view(b);
   };
   absl::flat_hash_map<const Node*, NodePtr> done;
   std::function<absl::StatusOr<NodePtr>(const NodePtr&)> rewrite =
@@ -655,9 +652,8 @@ absl::StatusOr<NodePtr> ApplyView(const NodePtr& root, const ViewFn& view,
       case NodeKind::kCast: {
         absl::InlinedVector<NodePtr, 3> ins;
         for (const NodePtr& in : n->inputs()) {
-          absl::StatusOr<NodePtr> r = rewrite(in);
-          if (!r.ok()) return r.status();
-          ins.push_back(*std::move(r));
+          NDJIT_ASSIGN_OR_RETURN(NodePtr r, rewrite(in));
+          ins.push_back(std::move(r));
         }
         out = Rebuild(*n, ins);
         break;
@@ -667,12 +663,11 @@ absl::StatusOr<NodePtr> ApplyView(const NodePtr& root, const ViewFn& view,
         if (materialize == nullptr) {
           return absl::UnimplementedError("a view of a reduction's result needs its value");
         }
-        absl::StatusOr<NodePtr> m = materialize(n);
-        if (!m.ok()) return m.status();
-        if ((*m)->kind() != NodeKind::kArray) {
+        NDJIT_ASSIGN_OR_RETURN(NodePtr m, materialize(n));
+        if ((m)->kind() != NodeKind::kArray) {
           return absl::InternalError("ApplyView(): materialize did not return an array");
         }
-        absl::StatusOr<NDArray> v = leaf_view((*m)->array());
+        absl::StatusOr<NDArray> v = leaf_view((m)->array());
         out = v.ok() ? absl::StatusOr<NodePtr>(MakeArray(*v)) : v.status();
         break;
       }

@@ -2,6 +2,7 @@
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
+#include "ndjit/runtime/status_macros.h"
 
 namespace ndjit::ir {
 namespace {
@@ -13,15 +14,13 @@ absl::Status Bad(size_t i, const std::string& what) {
 // The random leaf over index view (offset, shape, strides) of stream
 // (seed, stream, word): a view of the 1-D leaf that spans those indices.
 absl::StatusOr<NodePtr> RandomLeafFor(const NodeRecord& r) {
-  absl::StatusOr<ByteRange> extent = ByteExtent(r.shape, r.strides, 1);
-  if (!extent.ok()) return extent.status();
-  if (r.offset < 0 || r.offset + extent->begin < 0) {
+  NDJIT_ASSIGN_OR_RETURN(ByteRange extent, ByteExtent(r.shape, r.strides, 1));
+  if (r.offset < 0 || r.offset + extent.begin < 0) {
     return absl::InvalidArgumentError("random index view reaches below index 0");
   }
-  const int64_t span = std::max<int64_t>(r.offset + extent->end, 1);
-  absl::StatusOr<NodePtr> base = MakeRandom(r.dtype, {span}, r.seed, r.stream, r.word);
-  if (!base.ok()) return base.status();
-  return ApplyView(*base, [&](const NDArray& leaf) {
+  const int64_t span = std::max<int64_t>(r.offset + extent.end, 1);
+  NDJIT_ASSIGN_OR_RETURN(NodePtr base, MakeRandom(r.dtype, {span}, r.seed, r.stream, r.word));
+  return ApplyView(base, [&](const NDArray& leaf) {
     return NDArray::FromBuffer(leaf.buffer(), r.offset, DType::kUInt8, r.shape, r.strides,
                                /*writeable=*/false);
   });

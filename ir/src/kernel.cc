@@ -9,6 +9,7 @@
 #include "absl/strings/str_join.h"
 #include "kernel_body.h"
 #include "ndjit/runtime/philox.h"
+#include "ndjit/runtime/status_macros.h"
 #include "ndjit/runtime/strided_loop.h"
 
 namespace ndjit::ir {
@@ -124,12 +125,11 @@ absl::Status BodyBuilder::Emit(absl::Span<const NodePtr> values) {
     in.compute = n->dtype();
     switch (n->kind()) {
       case NodeKind::kArray: {
-        absl::StatusOr<NDArray> b = n->array().BroadcastTo(shape_);
-        if (!b.ok()) return b.status();
+        NDJIT_ASSIGN_OR_RETURN(NDArray b, n->array().BroadcastTo(shape_));
         in.kind = Instr::kLoad;
         in.slot = static_cast<int>(spec.operands.size());
         spec.operands.push_back(n->dtype());
-        inputs_.push_back(*b);
+        inputs_.push_back(b);
         break;
       }
       case NodeKind::kScalar:
@@ -139,14 +139,13 @@ absl::Status BodyBuilder::Emit(absl::Span<const NodePtr> values) {
         launch_.scalar_values.push_back(n->scalar());
         break;
       case NodeKind::kRandom: {
-        absl::StatusOr<NDArray> b = n->array().BroadcastTo(shape_);
-        if (!b.ok()) return b.status();
+        NDJIT_ASSIGN_OR_RETURN(NDArray b, n->array().BroadcastTo(shape_));
         in.kind = Instr::kRandom;
         in.param = n->word();
-        const std::vector<int64_t> strides(b->strides().begin(), b->strides().end());
+        const std::vector<int64_t> strides(b.strides().begin(), b.strides().end());
         auto same =
             std::find_if(random_sources_.begin(), random_sources_.end(), [&](const auto& r) {
-              return r.data == b->data() && r.strides == strides && r.seed == n->seed() &&
+              return r.data == b.data() && r.strides == strides && r.seed == n->seed() &&
                      r.stream == n->stream();
             });
         if (same != random_sources_.end()) {
@@ -171,8 +170,8 @@ absl::Status BodyBuilder::Emit(absl::Span<const NodePtr> values) {
         }
         in.slot = static_cast<int>(spec.operands.size());
         spec.operands.push_back(DType::kUInt8);
-        inputs_.push_back(*b);
-        random_sources_.push_back({b->data(), strides, n->seed(), n->stream(), in.slot, in.args});
+        inputs_.push_back(b);
+        random_sources_.push_back({b.data(), strides, n->seed(), n->stream(), in.slot, in.args});
         break;
       }
       case NodeKind::kCast:
@@ -242,7 +241,7 @@ absl::StatusOr<KernelLaunch> PlanElementwiseKernel(absl::Span<const NodePtr> out
   launch.arrays.resize(outputs.size());
 
   BodyBuilder body(launch, shape);
-  if (absl::Status s = body.Emit(outputs); !s.ok()) return s;
+  NDJIT_RETURN_IF_ERROR(body.Emit(outputs));
   for (int k = 0; k < spec.num_outputs; ++k) {
     Instr st;
     st.kind = Instr::kStore;
@@ -266,11 +265,10 @@ absl::StatusOr<KernelLaunch> PlanElementwiseKernel(absl::Span<const NodePtr> out
       launch.arrays[k] = out[k];
       continue;
     }
-    absl::StatusOr<NDArray> fresh = make_outputs
-                                        ? make_outputs(shape, outputs[k]->dtype(), order)
-                                        : NDArray::Empty(shape, outputs[k]->dtype(), order);
-    if (!fresh.ok()) return fresh.status();
-    launch.arrays[k] = *std::move(fresh);
+    NDJIT_ASSIGN_OR_RETURN(NDArray fresh, make_outputs
+                                              ? make_outputs(shape, outputs[k]->dtype(), order)
+                                              : NDArray::Empty(shape, outputs[k]->dtype(), order));
+    launch.arrays[k] = std::move(fresh);
   }
   for (NDArray& a : inputs) launch.arrays.push_back(std::move(a));
 

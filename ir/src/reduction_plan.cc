@@ -11,6 +11,7 @@
 #include "kernel_body.h"
 #include "ndjit/ir/kernel.h"
 #include "ndjit/ir/scalar_ops.h"
+#include "ndjit/runtime/status_macros.h"
 #include "ndjit/runtime/strided_loop.h"
 
 namespace ndjit::ir {
@@ -214,7 +215,7 @@ absl::StatusOr<ReductionPlan> PlanReduction(absl::Span<const NodePtr> reductions
   BodyBuilder body(base, shape);
   std::vector<NodePtr> values;
   for (const NodePtr& r : reductions) values.push_back(r->inputs()[0]);
-  if (absl::Status s = body.Emit(values); !s.ok()) return s;
+  NDJIT_RETURN_IF_ERROR(body.Emit(values));
   // Vector width from the values, not the accumulators: float32 work stays
   // at full width and widens only for the adds.
   const int value_bytes = body.widest();
@@ -284,12 +285,11 @@ absl::StatusOr<ReductionPlan> PlanReduction(absl::Span<const NodePtr> reductions
   for (int k = 0; k < nout; ++k) {
     Shape pshape{plan.chunks};
     pshape.insert(pshape.end(), kept.begin(), kept.end());
-    absl::StatusOr<NDArray> p =
-        make_partials ? make_partials(pshape, acc[k], Order::kC) : NDArray::Empty(pshape, acc[k]);
-    if (!p.ok()) return p.status();
-    if (!make_partials) FillWith(*p, ReductionIdentity(reductions[k]->op(), acc[k]));
-    plan.partials.push_back(*p);
-    base.arrays.push_back(*p);
+    NDJIT_ASSIGN_OR_RETURN(NDArray p, make_partials ? make_partials(pshape, acc[k], Order::kC)
+                                                    : NDArray::Empty(pshape, acc[k]));
+    if (!make_partials) FillWith(p, ReductionIdentity(reductions[k]->op(), acc[k]));
+    plan.partials.push_back(p);
+    base.arrays.push_back(p);
   }
   for (NDArray& a : inputs) base.arrays.push_back(std::move(a));
   const int nops = static_cast<int>(base.arrays.size());

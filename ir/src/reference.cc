@@ -10,6 +10,7 @@
 #include "ndjit/ir/scalar_ops.h"
 #include "ndjit/runtime/cast.h"
 #include "ndjit/runtime/philox.h"
+#include "ndjit/runtime/status_macros.h"
 
 namespace ndjit::ir {
 namespace {
@@ -98,7 +99,7 @@ absl::Status RunLoop(const Node& node, absl::Span<const NDArray> ins, const NDAr
   const Ufunc op = node.op();
   const int arity = Info(op).arity;
   if (arity == 2) {
-    if (absl::Status s = CheckExponents<S>(op, ins[1]); !s.ok()) return s;
+    NDJIT_RETURN_IF_ERROR(CheckExponents<S>(op, ins[1]));
   }
   const int64_t n = out.size();
   const int64_t item = sizeof(S);
@@ -123,7 +124,7 @@ absl::Status RunAt(Ufunc op, DType output, const NDArray& target, absl::Span<con
                    const NDArray& values) {
   const bool binary = Info(op).arity == 2;
   if (binary) {
-    if (absl::Status s = CheckExponents<S>(op, values); !s.ok()) return s;
+    NDJIT_RETURN_IF_ERROR(CheckExponents<S>(op, values));
   }
   const CastFn to_loop = GetCastFn(target.dtype(), kDTypeOf<S>);
   const CastFn back = GetCastFn(output, target.dtype());
@@ -141,14 +142,12 @@ absl::Status RunAt(Ufunc op, DType output, const NDArray& target, absl::Span<con
 absl::StatusOr<NDArray> EvalUfunc(const Node& node, absl::Span<const NDArray> inputs) {
   std::vector<NDArray> cast;
   for (size_t k = 0; k < inputs.size(); ++k) {
-    absl::StatusOr<NDArray> b = inputs[k].BroadcastTo(node.shape());
-    if (!b.ok()) return b.status();
+    NDJIT_ASSIGN_OR_RETURN(NDArray b, inputs[k].BroadcastTo(node.shape()));
     // where's condition is read as bool; everything else in the loop type.
     const DType to =
         IsCondition(node.op(), static_cast<int>(k)) ? DType::kBool : node.compute_dtype();
-    absl::StatusOr<NDArray> c = b->AsType(to, Casting::kUnsafe, Order::kC);
-    if (!c.ok()) return c.status();
-    cast.push_back(*std::move(c));
+    NDJIT_ASSIGN_OR_RETURN(NDArray c, b.AsType(to, Casting::kUnsafe, Order::kC));
+    cast.push_back(std::move(c));
   }
   absl::StatusOr<NDArray> out = NDArray::Empty(node.shape(), node.dtype());
   if (!out.ok()) return out;
@@ -231,15 +230,14 @@ absl::Status RunReduce(const Node& node, const NDArray& in, const NDArray& out) 
 }
 
 absl::StatusOr<NDArray> EvalReduce(const Node& node, const NDArray& input) {
-  absl::StatusOr<NDArray> in = input.Copy(Order::kC);
-  if (!in.ok()) return in.status();
+  NDJIT_ASSIGN_OR_RETURN(NDArray in, input.Copy(Order::kC));
   absl::StatusOr<NDArray> out = NDArray::Empty(node.shape(), node.dtype());
   if (!out.ok()) return out;
   absl::Status s;
   switch (node.dtype()) {
 #define NDJIT_X(e, T, name, kind, size, descr) \
   case DType::e:                               \
-    s = RunReduce<T>(node, *in, *out);         \
+    s = RunReduce<T>(node, in, *out);          \
     break;
     NDJIT_DTYPES(NDJIT_X)
 #undef NDJIT_X
@@ -353,10 +351,9 @@ absl::StatusOr<NDArray> EvaluateReference(const NodePtr& root) {
         v = n->array();
         break;
       case NodeKind::kScalar: {
-        absl::StatusOr<NDArray> one = NDArray::Empty({}, n->dtype());
-        if (!one.ok()) return one.status();
-        ScalarToStorage(n->scalar(), n->dtype(), one->data());
-        v = one->BroadcastTo(n->shape());
+        NDJIT_ASSIGN_OR_RETURN(NDArray one, NDArray::Empty({}, n->dtype()));
+        ScalarToStorage(n->scalar(), n->dtype(), one.data());
+        v = one.BroadcastTo(n->shape());
         break;
       }
       case NodeKind::kCast:
@@ -398,11 +395,10 @@ absl::Status ApplyAt(Ufunc op, const NDArray& target, absl::Span<const int64_t> 
   if (!target.writeable()) return absl::InvalidArgumentError("output array is read-only");
   std::vector<DType> types{target.dtype()};
   if (values.valid()) types.push_back(values.dtype());
-  absl::StatusOr<Signature> sig = ResolveSignature(op, types);
-  if (!sig.ok()) return sig.status();
-  if (!CanCast(sig->output, target.dtype(), Casting::kSameKind)) {
+  NDJIT_ASSIGN_OR_RETURN(Signature sig, ResolveSignature(op, types));
+  if (!CanCast(sig.output, target.dtype(), Casting::kSameKind)) {
     return absl::InvalidArgumentError(
-        absl::StrCat("Cannot cast ufunc '", info.name, "' output from dtype('", Name(sig->output),
+        absl::StrCat("Cannot cast ufunc '", info.name, "' output from dtype('", Name(sig.output),
                      "') to dtype('", Name(target.dtype()), "') with casting rule 'same_kind'"));
   }
   NDArray loop_values;
@@ -410,14 +406,13 @@ absl::Status ApplyAt(Ufunc op, const NDArray& target, absl::Span<const int64_t> 
     if (values.size() != static_cast<int64_t>(offsets.size())) {
       return absl::InvalidArgumentError("ufunc.at: one value per selected element is needed");
     }
-    absl::StatusOr<NDArray> c = values.AsType(sig->compute, Casting::kUnsafe, Order::kC);
-    if (!c.ok()) return c.status();
-    loop_values = *std::move(c);
+    NDJIT_ASSIGN_OR_RETURN(NDArray c, values.AsType(sig.compute, Casting::kUnsafe, Order::kC));
+    loop_values = std::move(c);
   }
-  switch (sig->compute) {
+  switch (sig.compute) {
 #define NDJIT_X(e, T, name, kind, size, descr) \
   case DType::e:                               \
-    return RunAt<T>(op, sig->output, target, offsets, loop_values);
+    return RunAt<T>(op, sig.output, target, offsets, loop_values);
     NDJIT_DTYPES(NDJIT_X)
 #undef NDJIT_X
   }

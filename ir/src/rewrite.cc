@@ -23,10 +23,9 @@ absl::StatusOr<NodePtr> Substitute(const NodePtr& root,
     absl::InlinedVector<NodePtr, 3> ins;
     bool changed = false;
     for (const NodePtr& in : n->inputs()) {
-      absl::StatusOr<NodePtr> r = rewrite(in);
-      if (!r.ok()) return r.status();
-      changed |= *r != in;
-      ins.push_back(*std::move(r));
+      NDJIT_ASSIGN_OR_RETURN(NodePtr r, rewrite(in));
+      changed |= r != in;
+      ins.push_back(std::move(r));
     }
     absl::StatusOr<NodePtr> out = changed ? Rebuild(*n, ins) : n;
     if (out.ok()) done.emplace(n.get(), *out);

@@ -12,6 +12,7 @@
 #include "ndjit/ir/gemm_plan.h"
 #include "ndjit/ir/program.h"
 #include "ndjit/runtime/shape.h"
+#include "ndjit/runtime/status_macros.h"
 
 namespace ndjit::ir {
 namespace {
@@ -83,9 +84,8 @@ class Scheduler {
 
     out_ = out;
     if (roots.size() == 1) {
-      absl::StatusOr<bool> fused = GemmWithEpilogue(roots[0]);
-      if (!fused.ok()) return fused.status();
-      if (*fused) {
+      NDJIT_ASSIGN_OR_RETURN(bool fused, GemmWithEpilogue(roots[0]));
+      if (fused) {
         program_.held.insert(program_.held.end(), roots.begin(), roots.end());
         Liveness();
         return std::move(program_);
@@ -93,27 +93,25 @@ class Scheduler {
     }
     std::vector<NodePtr> final_roots(roots.begin(), roots.end());
     if (!reductions.empty()) {
-      absl::StatusOr<std::vector<NodePtr>> cut = CutAtReductions(roots, reductions);
-      if (!cut.ok()) return cut.status();
-      final_roots = *std::move(cut);
+      NDJIT_ASSIGN_OR_RETURN(std::vector<NodePtr> cut, CutAtReductions(roots, reductions));
+      final_roots = std::move(cut);
     }
     // Without reductions the roots always run as a kernel (a leaf root is
     // copied); after them, roots that are their values are returned as such.
     bool all_arrays = !reductions.empty() && out.empty();
     for (const NodePtr& r : final_roots) all_arrays &= r->kind() == NodeKind::kArray;
     if (!all_arrays) {
-      absl::StatusOr<KernelLaunch> launch =
-          PlanElementwiseKernel(final_roots, vector_bytes_, out, Maker(SlotHome::kOutput));
-      if (!launch.ok()) return launch.status();
-      absl::StatusOr<KernelCall> call = Call(*launch);
-      if (!call.ok()) return call.status();
+      NDJIT_ASSIGN_OR_RETURN(
+          KernelLaunch launch,
+          PlanElementwiseKernel(final_roots, vector_bytes_, out, Maker(SlotHome::kOutput)));
+      NDJIT_ASSIGN_OR_RETURN(KernelCall call, Call(launch));
       Step step;
       step.kind = Step::kKernel;
       for (const NodePtr& r : final_roots) step.nodes.push_back(r.get());
       program_.held.insert(program_.held.end(), final_roots.begin(), final_roots.end());
-      step.calls.push_back(*std::move(call));
+      step.calls.push_back(std::move(call));
       program_.steps.push_back(std::move(step));
-      for (int k = 0; k < launch->spec.num_outputs; ++k) {
+      for (int k = 0; k < launch.spec.num_outputs; ++k) {
         if (!out.empty()) {
           const NDArray& o = out[k];
           program_.outputs.push_back(ValueRef{program_.given[k], 0, o.dtype(),
@@ -121,9 +119,8 @@ class Scheduler {
                                               Strides(o.strides().begin(), o.strides().end())});
           continue;
         }
-        absl::StatusOr<ValueRef> v = Value(launch->arrays[k], nullptr);
-        if (!v.ok()) return v.status();
-        program_.outputs.push_back(*std::move(v));
+        NDJIT_ASSIGN_OR_RETURN(ValueRef v, Value(launch.arrays[k], nullptr));
+        program_.outputs.push_back(std::move(v));
       }
       // Reduction results the kernel reads were allocated for it.
       for (const NodePtr& r : final_roots) {
@@ -136,9 +133,8 @@ class Scheduler {
       }
     } else {
       for (const NodePtr& r : final_roots) {
-        absl::StatusOr<ValueRef> v = Value(r->array(), r.get());
-        if (!v.ok()) return v.status();
-        program_.outputs.push_back(*std::move(v));
+        NDJIT_ASSIGN_OR_RETURN(ValueRef v, Value(r->array(), r.get()));
+        program_.outputs.push_back(std::move(v));
       }
     }
     program_.held.insert(program_.held.end(), roots.begin(), roots.end());
@@ -150,7 +146,7 @@ class Scheduler {
   // A new slot and its placeholder array: `shape` in `order`, no memory.
   absl::StatusOr<NDArray> NewSlot(SlotHome home, Dims shape, DType dtype, Order order) {
     // What could never be allocated fails now, as allocating it would.
-    if (absl::Status s = CheckAllocatable(shape, dtype); !s.ok()) return s;
+    NDJIT_RETURN_IF_ERROR(CheckAllocatable(shape, dtype));
     const int64_t nbytes = CheckedSize(shape, ItemSize(dtype)).value() * ItemSize(dtype);
     const int index = static_cast<int>(program_.slots.size());
     if (static_cast<uint64_t>(nbytes) > kPlaceholderSpan || program_.slots.size() >= kMaxSlots) {
@@ -164,11 +160,11 @@ class Scheduler {
     s.shape.assign(shape.begin(), shape.end());
     s.order = order == Order::kF ? Order::kF : Order::kC;
     s.strides = ContiguousStrides(shape, ItemSize(dtype), s.order);
-    absl::StatusOr<NDArray> a = NDArray::FromBuffer(Buffer::WrapExternal(base, nbytes, nullptr), 0,
-                                                    dtype, shape, s.strides);
-    if (!a.ok()) return a.status();
+    NDJIT_ASSIGN_OR_RETURN(
+        NDArray a, NDArray::FromBuffer(Buffer::WrapExternal(base, nbytes, nullptr), 0, dtype, shape,
+                                       s.strides));
     program_.slots.push_back(std::move(s));
-    placeholders_.push_back(*a);
+    placeholders_.push_back(a);
     return a;
   }
 
@@ -197,10 +193,9 @@ class Scheduler {
       v.offset = a.data() - placeholders_[v.slot].data();
       return v;
     }
-    absl::StatusOr<OperandRef> ref = Ref(a, leaf);
-    if (!ref.ok()) return ref.status();
-    v.slot = ref->slot;
-    v.offset = ref->offset;
+    NDJIT_ASSIGN_OR_RETURN(OperandRef ref, Ref(a, leaf));
+    v.slot = ref.slot;
+    v.offset = ref.offset;
     return v;
   }
 
@@ -297,74 +292,65 @@ class Scheduler {
       bool contracted = false;
       for (const Node* n : pending) {
         if (n->kind() == NodeKind::kContract) {
-          absl::StatusOr<NodePtr> a = Substitute(n->inputs()[0], with, &program_.origins);
-          if (!a.ok()) return a.status();
-          absl::StatusOr<NodePtr> b = Substitute(n->inputs()[1], with, &program_.origins);
-          if (!b.ok()) return b.status();
-          if ((*a)->has_reduction() || (*b)->has_reduction()) {
+          NDJIT_ASSIGN_OR_RETURN(NodePtr a, Substitute(n->inputs()[0], with, &program_.origins));
+          NDJIT_ASSIGN_OR_RETURN(NodePtr b, Substitute(n->inputs()[1], with, &program_.origins));
+          if ((a)->has_reduction() || (b)->has_reduction()) {
             later.push_back(n);
             continue;
           }
           contracted = true;
           if (!ContractsOnGemm(n->dtype())) {
-            absl::StatusOr<NodePtr> c =
-                MakeContract(*a, *b, n->labels(0), n->labels(1), n->labels(2));
-            if (!c.ok()) return c.status();
-            absl::StatusOr<std::vector<NDArray>> v = ReferenceStep({*c});
-            if (!v.ok()) return v.status();
-            with[n] = MakeArray((*v)[0]);
+            NDJIT_ASSIGN_OR_RETURN(NodePtr c,
+                                   MakeContract(a, b, n->labels(0), n->labels(1), n->labels(2)));
+            NDJIT_ASSIGN_OR_RETURN(std::vector<NDArray> v, ReferenceStep({c}));
+            with[n] = MakeArray((v)[0]);
             continue;
           }
-          absl::StatusOr<GemmPlan> plan = GemmStep(*n, *a, *b, NDArray());
-          if (!plan.ok()) return plan.status();
-          with[n] = MakeArray(plan->result);
+          NDJIT_ASSIGN_OR_RETURN(GemmPlan plan, GemmStep(*n, a, b, NDArray()));
+          with[n] = MakeArray(plan.result);
           continue;
         }
-        absl::StatusOr<NodePtr> input = Substitute(n->inputs()[0], with, &program_.origins);
-        if (!input.ok()) return input.status();
-        if ((*input)->has_reduction()) {
+        NDJIT_ASSIGN_OR_RETURN(NodePtr input, Substitute(n->inputs()[0], with, &program_.origins));
+        if ((input)->has_reduction()) {
           later.push_back(n);
           continue;
         }
-        keep_alive.push_back(*input);
-        ReductionKey key{input->get(), n->op(),
+        keep_alive.push_back(input);
+        ReductionKey key{input.get(), n->op(),
                          std::vector<int>(n->axes().begin(), n->axes().end())};
         ready.emplace_back(n, key);
         if (computed.contains(key)) continue;
-        absl::StatusOr<NodePtr> r = MakeReduce(
-            n->op(), *input, std::vector<int64_t>(n->axes().begin(), n->axes().end()), true);
-        if (!r.ok()) return r.status();
-        if (r->get() != n) program_.origins[r->get()] = n;
+        NDJIT_ASSIGN_OR_RETURN(
+            NodePtr r, MakeReduce(n->op(), input,
+                                  std::vector<int64_t>(n->axes().begin(), n->axes().end()), true));
+        if (r.get() != n) program_.origins[r.get()] = n;
         computed.emplace(key, NDArray());  // claimed: planned with its group
-        AddToReductionGroup(groups, *std::move(r));
+        AddToReductionGroup(groups, std::move(r));
       }
       if (ready.empty() && !contracted) {
         return absl::InternalError("Schedule(): no reduction is ready");
       }
       for (const std::vector<NodePtr>& group : groups) {
-        absl::StatusOr<std::vector<NDArray>> values = ReduceStep(group);
-        if (!values.ok()) return values.status();
+        NDJIT_ASSIGN_OR_RETURN(std::vector<NDArray> values, ReduceStep(group));
         for (size_t k = 0; k < group.size(); ++k) {
           const Node& r = *group[k];
           computed[ReductionKey{r.inputs()[0].get(), r.op(),
-                                std::vector<int>(r.axes().begin(), r.axes().end())}] = (*values)[k];
+                                std::vector<int>(r.axes().begin(), r.axes().end())}] = (values)[k];
         }
       }
       for (const auto& [n, key] : ready) {
-        absl::StatusOr<NDArray> shaped = computed.at(key).Reshape(n->shape());
-        if (!shaped.ok()) return shaped.status();
-        if (PlaceholderSlot(shaped->data()) < 0 || shaped->buffer() != computed.at(key).buffer()) {
+        NDJIT_ASSIGN_OR_RETURN(NDArray shaped, computed.at(key).Reshape(n->shape()));
+        if (PlaceholderSlot(shaped.data()) < 0 || shaped.buffer() != computed.at(key).buffer()) {
           return absl::InternalError("Schedule(): a reduction's value is not a view of its slot");
         }
-        with[n] = MakeArray(*shaped);
+        with[n] = MakeArray(shaped);
       }
       pending = std::move(later);
     }
     std::vector<NodePtr> out;
     for (const NodePtr& r : roots) {
-      absl::StatusOr<NodePtr> sub = Substitute(r, with, &program_.origins);
-      if (!sub.ok()) return sub.status();
-      out.push_back(*std::move(sub));
+      NDJIT_ASSIGN_OR_RETURN(NodePtr sub, Substitute(r, with, &program_.origins));
+      out.push_back(std::move(sub));
     }
     return out;
   }
@@ -373,11 +359,10 @@ class Scheduler {
   // axes); returns each one's value, a placeholder view in its dtype.
   absl::StatusOr<std::vector<NDArray>> ReduceStep(const std::vector<NodePtr>& group) {
     const size_t slots_before = program_.slots.size();
-    absl::StatusOr<ReductionPlan> plan =
-        PlanReduction(group, vector_bytes_, Maker(SlotHome::kTemp));
-    if (!plan.ok()) return plan.status();
+    NDJIT_ASSIGN_OR_RETURN(ReductionPlan plan,
+                           PlanReduction(group, vector_bytes_, Maker(SlotHome::kTemp)));
     bool lowered = true;
-    for (const KernelLaunch& piece : plan->pieces) {
+    for (const KernelLaunch& piece : plan.pieces) {
       lowered &= piece.empty || lowers_ == nullptr || lowers_(piece.spec);
     }
     if (!lowered) {
@@ -390,14 +375,13 @@ class Scheduler {
     step.kind = Step::kReduce;
     for (const NodePtr& r : group) step.nodes.push_back(r.get());
     program_.held.insert(program_.held.end(), group.begin(), group.end());
-    for (const KernelLaunch& piece : plan->pieces) {
-      absl::StatusOr<KernelCall> call = Call(piece);
-      if (!call.ok()) return call.status();
-      step.calls.push_back(*std::move(call));
+    for (const KernelLaunch& piece : plan.pieces) {
+      NDJIT_ASSIGN_OR_RETURN(KernelCall call, Call(piece));
+      step.calls.push_back(std::move(call));
     }
     std::vector<NDArray> values;
     for (size_t k = 0; k < group.size(); ++k) {
-      const NDArray& partials = plan->partials[k];
+      const NDArray& partials = plan.partials[k];
       Step::Fold fold;
       fold.partials = PlaceholderSlot(partials.data());
       fold.op = group[k]->op();
@@ -427,32 +411,29 @@ class Scheduler {
     const ArrayMaker make = [this, c_order](Dims shape, DType dtype, Order order) {
       return NewSlot(SlotHome::kTemp, shape, dtype, c_order ? Order::kC : order);
     };
-    absl::StatusOr<KernelLaunch> launch = PlanElementwiseKernel({x}, vector_bytes_, {}, make);
-    if (!launch.ok()) return launch.status();
-    absl::StatusOr<KernelCall> call = Call(*launch);
-    if (!call.ok()) return call.status();
+    NDJIT_ASSIGN_OR_RETURN(KernelLaunch launch,
+                           PlanElementwiseKernel({x}, vector_bytes_, {}, make));
+    NDJIT_ASSIGN_OR_RETURN(KernelCall call, Call(launch));
     Step step;
     step.kind = Step::kKernel;
     step.nodes.push_back(x.get());
     program_.held.push_back(x);
-    step.calls.push_back(*std::move(call));
+    step.calls.push_back(std::move(call));
     program_.steps.push_back(std::move(step));
-    program_.intermediate_bytes += launch->arrays[0].nbytes();
-    return launch->arrays[0];
+    program_.intermediate_bytes += launch.arrays[0].nbytes();
+    return launch.arrays[0];
   }
 
   // A kGemm step computing `n` over operands `a` and `b` (no reduction
   // below them), into `target` when its layout allows; returns its plan.
   absl::StatusOr<GemmPlan> GemmStep(const Node& n, const NodePtr& a, const NodePtr& b,
                                     const NDArray& target) {
-    absl::StatusOr<NDArray> av = Operand(a);
-    if (!av.ok()) return av.status();
-    absl::StatusOr<NDArray> bv = Operand(b);
-    if (!bv.ok()) return bv.status();
+    NDJIT_ASSIGN_OR_RETURN(NDArray av, Operand(a));
+    NDJIT_ASSIGN_OR_RETURN(NDArray bv, Operand(b));
     // An operand whose dims do not merge by a view is copied by a kernel
     // step first; the copy's leaf is a view of the operand's slot.
     absl::StatusOr<GemmPlan> plan =
-        PlanGemm(n, *av, *bv, target, Maker(SlotHome::kTemp),
+        PlanGemm(n, av, bv, target, Maker(SlotHome::kTemp),
                  [&](const NDArray& v, int input) -> absl::StatusOr<NDArray> {
                    const Node* leaf = (input == 0 ? a : b).get();
                    if (input_slot_.contains(leaf)) copied_from_ = leaf;
@@ -505,61 +486,55 @@ class Scheduler {
     }
     std::vector<NodePtr> ins = {contract.inputs()[0], contract.inputs()[1]};
     if (!pending.empty()) {
-      absl::StatusOr<std::vector<NodePtr>> cut = CutAtReductions(ins, pending);
-      if (!cut.ok()) return cut.status();
-      ins = *std::move(cut);
+      NDJIT_ASSIGN_OR_RETURN(std::vector<NodePtr> cut, CutAtReductions(ins, pending));
+      ins = std::move(cut);
     }
     // The GEMM writes into out= itself when it can: with no epilogue, or an
     // epilogue that keeps the dtype (it then runs in place).
     const NDArray direct =
         !out_.empty() && out_[0].dtype() == contract.dtype() ? out_[0] : NDArray();
-    absl::StatusOr<GemmPlan> plan = GemmStep(contract, ins[0], ins[1], direct);
-    if (!plan.ok()) return plan.status();
+    NDJIT_ASSIGN_OR_RETURN(GemmPlan plan, GemmStep(contract, ins[0], ins[1], direct));
     Step& gemm = program_.steps.back();
-    NodePtr body = MakeArray(plan->result);
+    NodePtr body = MakeArray(plan.result);
     NDArray target;
     if (!bare) {
       absl::flat_hash_map<const Node*, NodePtr> with = {{&contract, body}};
-      absl::StatusOr<NodePtr> sub = Substitute(root, with, &program_.origins);
-      if (!sub.ok()) return sub.status();
-      body = *std::move(sub);
+      NDJIT_ASSIGN_OR_RETURN(NodePtr sub, Substitute(root, with, &program_.origins));
+      body = std::move(sub);
       gemm.nodes.push_back(root.get());
     }
     if (!out_.empty()) {
       target = out_[0];  // C itself when the plan could use it: then in place
     } else if (root->dtype() == contract.dtype()) {
-      target = plan->result;  // same element, same layout: safe in place
+      target = plan.result;  // same element, same layout: safe in place
     } else {
-      absl::StatusOr<NDArray> fresh =
-          NewSlot(SlotHome::kOutput, root->shape(), root->dtype(), Order::kC);
-      if (!fresh.ok()) return fresh.status();
-      target = *std::move(fresh);
+      NDJIT_ASSIGN_OR_RETURN(NDArray fresh,
+                             NewSlot(SlotHome::kOutput, root->shape(), root->dtype(), Order::kC));
+      target = std::move(fresh);
     }
-    const bool in_place = target.buffer() == plan->c.buffer();
+    const bool in_place = target.buffer() == plan.c.buffer();
     if (!bare || !in_place) {
       // A bare contraction's epilogue is a copy from C into out=.
-      absl::StatusOr<KernelLaunch> launch =
+      NDJIT_ASSIGN_OR_RETURN(
+          KernelLaunch launch,
           PlanElementwiseKernel({body}, vector_bytes_, {target}, nullptr,
-                                plan->blocks_are_boxes ? LoopNest::kPerDim : LoopNest::kCoalesced);
-      if (!launch.ok()) return launch.status();
-      absl::StatusOr<KernelCall> call = Call(*launch);
-      if (!call.ok()) return call.status();
+                                plan.blocks_are_boxes ? LoopNest::kPerDim : LoopNest::kCoalesced));
+      NDJIT_ASSIGN_OR_RETURN(KernelCall call, Call(launch));
       program_.held.push_back(body);
-      if (plan->blocks_are_boxes) {
+      if (plan.blocks_are_boxes) {
         gemm.gemm.has_epilogue = true;
-        gemm.gemm.epilogue = *std::move(call);
+        gemm.gemm.epilogue = std::move(call);
       } else {
         Step copy;
         copy.kind = Step::kKernel;
         copy.nodes.push_back(root.get());
-        copy.calls.push_back(*std::move(call));
+        copy.calls.push_back(std::move(call));
         program_.steps.push_back(std::move(copy));
       }
     }
-    if (!in_place) program_.intermediate_bytes += plan->c.nbytes();
-    absl::StatusOr<ValueRef> v = Value(target, nullptr);
-    if (!v.ok()) return v.status();
-    program_.outputs.push_back(*std::move(v));
+    if (!in_place) program_.intermediate_bytes += plan.c.nbytes();
+    NDJIT_ASSIGN_OR_RETURN(ValueRef v, Value(target, nullptr));
+    program_.outputs.push_back(std::move(v));
     return true;
   }
 
@@ -581,28 +556,28 @@ class Scheduler {
       // the step's graph (which a cached Program keeps) holds no array.
       auto in = input_slot_.find(n);
       if (in == input_slot_.end()) return absl::InternalError("Schedule(): a leaf of no slot");
-      absl::StatusOr<ByteRange> extent = ByteExtent(a.shape(), a.strides(), ItemSize(a.dtype()));
-      if (!extent.ok()) return extent.status();
+      NDJIT_ASSIGN_OR_RETURN(ByteRange extent,
+                             ByteExtent(a.shape(), a.strides(), ItemSize(a.dtype())));
       char* base = reinterpret_cast<char*>(kPlaceholderBase - (in->second + 1) * kPlaceholderSpan);
-      absl::StatusOr<NDArray> stand_in = NDArray::FromBuffer(
-          Buffer::WrapExternal(base, std::max<int64_t>(extent->end - extent->begin, 1), nullptr),
-          -extent->begin, a.dtype(), a.shape(), a.strides(), /*writeable=*/false);
-      if (!stand_in.ok()) return stand_in.status();
-      NodePtr leaf = MakeArray(*stand_in);
+      NDJIT_ASSIGN_OR_RETURN(
+          NDArray stand_in,
+          NDArray::FromBuffer(
+              Buffer::WrapExternal(base, std::max<int64_t>(extent.end - extent.begin, 1), nullptr),
+              -extent.begin, a.dtype(), a.shape(), a.strides(), /*writeable=*/false));
+      NodePtr leaf = MakeArray(stand_in);
       step.reference_leaves.push_back({leaf.get(), in->second, 0});
       with[n] = std::move(leaf);
     }
     std::vector<NDArray> values;
     for (const NodePtr& r : roots) {
-      absl::StatusOr<NodePtr> sub = Substitute(r, with, &program_.origins);
-      if (!sub.ok()) return sub.status();
-      absl::StatusOr<NDArray> dest = NewSlot(SlotHome::kTemp, r->shape(), r->dtype(), Order::kC);
-      if (!dest.ok()) return dest.status();
-      step.reference.push_back(*std::move(sub));
-      step.reference_dest.push_back(PlaceholderSlot(dest->data()));
+      NDJIT_ASSIGN_OR_RETURN(NodePtr sub, Substitute(r, with, &program_.origins));
+      NDJIT_ASSIGN_OR_RETURN(NDArray dest,
+                             NewSlot(SlotHome::kTemp, r->shape(), r->dtype(), Order::kC));
+      step.reference.push_back(std::move(sub));
+      step.reference_dest.push_back(PlaceholderSlot(dest.data()));
       step.nodes.push_back(r.get());
       program_.held.push_back(r);
-      values.push_back(*std::move(dest));
+      values.push_back(std::move(dest));
     }
     program_.steps.push_back(std::move(step));
     return values;

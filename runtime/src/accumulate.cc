@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "ndjit/runtime/accumulate.h"
 #include "ndjit/runtime/cast.h"
+#include "ndjit/runtime/status_macros.h"
 
 namespace ndjit {
 namespace {
@@ -93,8 +94,7 @@ void Scan(AccumulateOp op, const NDArray& a, int axis) {
 absl::StatusOr<NDArray> Accumulate(const NDArray& a, AccumulateOp op, int64_t axis, DType dtype) {
   if (!a.valid()) return absl::InvalidArgumentError("accumulate: a null array");
   if (a.ndim() == 0) return absl::InvalidArgumentError("cannot accumulate on a scalar");
-  absl::StatusOr<int> ax = NormalizeAxis(axis, a.ndim());
-  if (!ax.ok()) return ax.status();
+  NDJIT_ASSIGN_OR_RETURN(int ax, NormalizeAxis(axis, a.ndim()));
   if ((op == AccumulateOp::kMaximum || op == AccumulateOp::kMinimum) && IsComplex(dtype)) {
     return absl::InvalidArgumentError(
         absl::StrCat("accumulate: no ordering of ", Name(dtype), " values for maximum/minimum"));
@@ -110,7 +110,7 @@ absl::StatusOr<NDArray> Accumulate(const NDArray& a, AccumulateOp op, int64_t ax
   switch (dtype) {
 #define NDJIT_X(e, T, name, kind, size, descr) \
   case DType::e:                               \
-    Scan<T>(op, *out, *ax);                    \
+    Scan<T>(op, *out, ax);                     \
     break;
     NDJIT_DTYPES(NDJIT_X)
 #undef NDJIT_X

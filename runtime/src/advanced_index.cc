@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "ndjit/runtime/advanced_index.h"
 #include "ndjit/runtime/cast.h"
+#include "ndjit/runtime/status_macros.h"
 
 namespace ndjit {
 namespace {
@@ -40,9 +41,8 @@ absl::StatusOr<std::vector<NDArray>> NonZero(const NDArray& mask) {
   std::vector<NDArray> out;
   for (const std::vector<int64_t>& w : where) {
     const int64_t n = static_cast<int64_t>(w.size());
-    absl::StatusOr<NDArray> a = NDArray::FromValues<int64_t>({n}, w);
-    if (!a.ok()) return a.status();
-    out.push_back(*std::move(a));
+    NDJIT_ASSIGN_OR_RETURN(NDArray a, NDArray::FromValues<int64_t>({n}, w));
+    out.push_back(std::move(a));
   }
   return out;
 }
@@ -162,10 +162,9 @@ absl::StatusOr<Selection> Select(const NDArray& a, absl::Span<const AdvancedItem
         for (int k = 0; k < a.ndim() - consumed; ++k) norm.push_back({Slice{}, NDArray()});
         dim += a.ndim() - consumed;
       } else if (any_array && std::holds_alternative<int64_t>(*basic)) {
-        absl::StatusOr<NDArray> zero_d =
-            NDArray::FromValues<int64_t>({}, {std::get<int64_t>(*basic)});
-        if (!zero_d.ok()) return zero_d.status();
-        norm.push_back({std::nullopt, *std::move(zero_d)});
+        NDJIT_ASSIGN_OR_RETURN(NDArray zero_d,
+                               NDArray::FromValues<int64_t>({}, {std::get<int64_t>(*basic)}));
+        norm.push_back({std::nullopt, std::move(zero_d)});
         ++dim;
       } else {
         norm.push_back({*basic, NDArray()});
@@ -184,9 +183,8 @@ absl::StatusOr<Selection> Select(const NDArray& a, absl::Span<const AdvancedItem
                            " but corresponding boolean dimension is ", mask.shape()[d]));
         }
       }
-      absl::StatusOr<std::vector<NDArray>> nz = NonZero(mask);
-      if (!nz.ok()) return nz.status();
-      for (NDArray& w : *nz) norm.push_back({std::nullopt, std::move(w)});
+      NDJIT_ASSIGN_OR_RETURN(std::vector<NDArray> nz, NonZero(mask));
+      for (NDArray& w : nz) norm.push_back({std::nullopt, std::move(w)});
       dim += mask.ndim();
       continue;
     }
@@ -220,11 +218,10 @@ absl::StatusOr<Selection> Select(const NDArray& a, absl::Span<const AdvancedItem
     if (first < 0) first = static_cast<int>(k);
     last = static_cast<int>(k);
   }
-  absl::StatusOr<NDArray> view = a.Index(basic);
-  if (!view.ok()) return view.status();
-  sel.view = *view;
+  NDJIT_ASSIGN_OR_RETURN(NDArray view, a.Index(basic));
+  sel.view = view;
   if (arrays.empty()) {
-    sel.shape.assign(view->shape().begin(), view->shape().end());
+    sel.shape.assign(view.shape().begin(), view.shape().end());
     return sel;
   }
   bool adjacent = true;
@@ -243,18 +240,17 @@ absl::StatusOr<Selection> Select(const NDArray& a, absl::Span<const AdvancedItem
     }
     b = *s;
   }
-  absl::StatusOr<int64_t> count = CheckedSize(b);
-  if (!count.ok()) return count.status();
-  sel.count = *count;
+  NDJIT_ASSIGN_OR_RETURN(int64_t count, CheckedSize(b));
+  sel.count = count;
   // The rest of the view (dims no array indexes), and the result's shape.
   Shape& rest_shape = sel.rest_shape;
   Strides& rest_strides = sel.rest_strides;
-  std::vector<bool> indexed(view->ndim(), false);
+  std::vector<bool> indexed(view.ndim(), false);
   for (int d : array_dims) indexed[d] = true;
-  for (int d = 0; d < view->ndim(); ++d) {
+  for (int d = 0; d < view.ndim(); ++d) {
     if (indexed[d]) continue;
-    rest_shape.push_back(view->shape()[d]);
-    rest_strides.push_back(view->strides()[d]);
+    rest_shape.push_back(view.shape()[d]);
+    rest_strides.push_back(view.strides()[d]);
   }
   sel.before = adjacent ? array_dims[0] : 0;
   sel.shape.assign(rest_shape.begin(), rest_shape.begin() + sel.before);
@@ -266,22 +262,19 @@ absl::StatusOr<Selection> Select(const NDArray& a, absl::Span<const AdvancedItem
 }  // namespace
 
 absl::StatusOr<NDArray> AdvancedIndex(const NDArray& a, absl::Span<const AdvancedItem> items) {
-  absl::StatusOr<Selection> sel = Select(a, items);
-  if (!sel.ok()) return sel.status();
-  if (sel->arrays.empty()) return sel->view.Copy();
-  absl::StatusOr<NDArray> out = NDArray::Empty(sel->shape, a.dtype());
-  if (!out.ok()) return out.status();
+  NDJIT_ASSIGN_OR_RETURN(Selection sel, Select(a, items));
+  if (sel.arrays.empty()) return sel.view.Copy();
+  NDJIT_ASSIGN_OR_RETURN(NDArray out, NDArray::Empty(sel.shape, a.dtype()));
   // Gather: for each index tuple, one block of the rest's dims.
-  for (int64_t flat = 0; flat < sel->count; ++flat) {
-    absl::StatusOr<int64_t> src = sel->Source(flat);
-    if (!src.ok()) return src.status();
-    if (sel->rest_shape.empty()) {  // one element
-      std::memcpy(out->data() + sel->Dest(*out, flat), sel->view.data() + *src, a.itemsize());
+  for (int64_t flat = 0; flat < sel.count; ++flat) {
+    NDJIT_ASSIGN_OR_RETURN(int64_t src, sel.Source(flat));
+    if (sel.rest_shape.empty()) {  // one element
+      std::memcpy(out.data() + sel.Dest(out, flat), sel.view.data() + src, a.itemsize());
       continue;
     }
-    absl::StatusOr<std::pair<NDArray, NDArray>> blocks = sel->Blocks(*out, flat, *src);
+    absl::StatusOr<std::pair<NDArray, NDArray>> blocks = sel.Blocks(out, flat, src);
     if (!blocks.ok()) return blocks.status();
-    if (absl::Status s = CopyTo(blocks->first, blocks->second, Casting::kNo); !s.ok()) return s;
+    NDJIT_RETURN_IF_ERROR(CopyTo(blocks->first, blocks->second, Casting::kNo));
   }
   return out;
 }
@@ -289,79 +282,73 @@ absl::StatusOr<NDArray> AdvancedIndex(const NDArray& a, absl::Span<const Advance
 absl::Status AdvancedAssign(const NDArray& a, absl::Span<const AdvancedItem> items,
                             const NDArray& value) {
   if (!a.writeable()) return absl::InvalidArgumentError("assignment destination is read-only");
-  absl::StatusOr<Selection> sel = Select(a, items);
-  if (!sel.ok()) return sel.status();
+  NDJIT_ASSIGN_OR_RETURN(Selection sel, Select(a, items));
   // The value as the selection: cast as NumPy's setitem casts (unsafe), and
   // broadcast to the selection's shape.
   absl::StatusOr<NDArray> v = value.AsType(a.dtype(), Casting::kUnsafe);
   if (!v.ok()) return v.status();
   if (MayShareMemory(*v, a)) v = v->Copy();  // a[idx] = a[::-1] reads what it writes
   if (!v.ok()) return v.status();
-  absl::StatusOr<NDArray> full = v->BroadcastTo(sel->shape);
+  absl::StatusOr<NDArray> full = v->BroadcastTo(sel.shape);
   if (!full.ok()) {
     return absl::InvalidArgumentError(absl::StrCat(
         "shape mismatch: value array of shape ", ShapeString(value.shape()),
-        " could not be broadcast to indexing result of shape ", ShapeString(sel->shape)));
+        " could not be broadcast to indexing result of shape ", ShapeString(sel.shape)));
   }
-  if (sel->arrays.empty()) return CopyTo(sel->view, *full, Casting::kNo);
+  if (sel.arrays.empty()) return CopyTo(sel.view, *full, Casting::kNo);
   // Every index is checked before anything is written: a bad index leaves
   // the array as it was.
-  std::vector<int64_t> src(sel->count);
-  for (int64_t flat = 0; flat < sel->count; ++flat) {
-    absl::StatusOr<int64_t> s = sel->Source(flat);
-    if (!s.ok()) return s.status();
-    src[flat] = *s;
+  std::vector<int64_t> src(sel.count);
+  for (int64_t flat = 0; flat < sel.count; ++flat) {
+    NDJIT_ASSIGN_OR_RETURN(int64_t s, sel.Source(flat));
+    src[flat] = s;
   }
   // In index order: a repeated index keeps the last value written, as NumPy.
-  for (int64_t flat = 0; flat < sel->count; ++flat) {
-    if (sel->rest_shape.empty()) {  // one element
-      std::memcpy(sel->view.data() + src[flat], full->data() + sel->Dest(*full, flat),
-                  a.itemsize());
+  for (int64_t flat = 0; flat < sel.count; ++flat) {
+    if (sel.rest_shape.empty()) {  // one element
+      std::memcpy(sel.view.data() + src[flat], full->data() + sel.Dest(*full, flat), a.itemsize());
       continue;
     }
-    absl::StatusOr<std::pair<NDArray, NDArray>> blocks = sel->Blocks(*full, flat, src[flat]);
+    absl::StatusOr<std::pair<NDArray, NDArray>> blocks = sel.Blocks(*full, flat, src[flat]);
     if (!blocks.ok()) return blocks.status();
-    if (absl::Status s = CopyTo(blocks->second, blocks->first, Casting::kNo); !s.ok()) return s;
+    NDJIT_RETURN_IF_ERROR(CopyTo(blocks->second, blocks->first, Casting::kNo));
   }
   return absl::OkStatus();
 }
 
 absl::StatusOr<SelectedElements> SelectElements(const NDArray& a,
                                                 absl::Span<const AdvancedItem> items) {
-  absl::StatusOr<Selection> sel = Select(a, items);
-  if (!sel.ok()) return sel.status();
+  NDJIT_ASSIGN_OR_RETURN(Selection sel, Select(a, items));
   SelectedElements out;
-  out.shape = sel->shape;
-  absl::StatusOr<int64_t> n = CheckedSize(sel->shape);
-  if (!n.ok()) return n.status();
-  out.offsets.resize(*n);
-  const int64_t base = sel->view.data() - a.data();
+  out.shape = sel.shape;
+  NDJIT_ASSIGN_OR_RETURN(int64_t n, CheckedSize(sel.shape));
+  out.offsets.resize(n);
+  const int64_t base = sel.view.data() - a.data();
   // Without index arrays the selection is the view itself.
-  const bool whole_view = sel->arrays.empty();
-  const int64_t tuples = whole_view ? 1 : sel->count;
-  const Dims rest = whole_view ? sel->view.shape() : Dims(sel->rest_shape);
-  const Dims rest_strides = whole_view ? sel->view.strides() : Dims(sel->rest_strides);
+  const bool whole_view = sel.arrays.empty();
+  const int64_t tuples = whole_view ? 1 : sel.count;
+  const Dims rest = whole_view ? sel.view.shape() : Dims(sel.rest_shape);
+  const Dims rest_strides = whole_view ? sel.view.strides() : Dims(sel.rest_strides);
   // Where each rest dim steps in the selection's C order (in elements).
   Strides c_strides(out.shape.size(), 1);
   for (int d = static_cast<int>(out.shape.size()) - 2; d >= 0; --d) {
     c_strides[d] = c_strides[d + 1] * out.shape[d + 1];
   }
   Strides rest_steps;
-  const int nb = whole_view ? 0 : static_cast<int>(sel->b.size());
+  const int nb = whole_view ? 0 : static_cast<int>(sel.b.size());
   for (int d = 0; d < static_cast<int>(out.shape.size()); ++d) {
-    if (d < sel->before || d >= sel->before + nb) rest_steps.push_back(c_strides[d]);
+    if (d < sel.before || d >= sel.before + nb) rest_steps.push_back(c_strides[d]);
   }
   std::vector<int64_t> at(rest.size());
   for (int64_t flat = 0; flat < tuples; ++flat) {
     int64_t src = 0, dst = 0;
     if (!whole_view) {
-      absl::StatusOr<int64_t> s = sel->Source(flat);
-      if (!s.ok()) return s.status();
-      src = *s;
+      NDJIT_ASSIGN_OR_RETURN(int64_t s, sel.Source(flat));
+      src = s;
       int64_t f = flat;
       for (int d = nb - 1; d >= 0; --d) {
-        dst += (f % sel->b[d]) * c_strides[sel->before + d];
-        f /= sel->b[d];
+        dst += (f % sel.b[d]) * c_strides[sel.before + d];
+        f /= sel.b[d];
       }
     }
     // Every element of the rest's dims, odometer order.

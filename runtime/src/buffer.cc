@@ -8,6 +8,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "ndjit/runtime/status_macros.h"
 
 namespace ndjit {
 
@@ -15,9 +16,8 @@ absl::StatusOr<BufferPtr> Buffer::Allocate(int64_t nbytes) {
   if (nbytes < 0) {
     return absl::InvalidArgumentError(absl::StrCat("Buffer::Allocate(): negative size ", nbytes));
   }
-  absl::StatusOr<PoolBlock> block = PoolAllocate(static_cast<size_t>(nbytes));
-  if (!block.ok()) return block.status();
-  return BufferPtr(new Buffer(static_cast<char*>(block->data), nbytes, block->size, nullptr));
+  NDJIT_ASSIGN_OR_RETURN(PoolBlock block, PoolAllocate(static_cast<size_t>(nbytes)));
+  return BufferPtr(new Buffer(static_cast<char*>(block.data), nbytes, block.size, nullptr));
 }
 
 namespace {

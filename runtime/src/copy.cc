@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "ndjit/runtime/cast.h"
 #include "ndjit/runtime/ndarray.h"
+#include "ndjit/runtime/status_macros.h"
 #include "ndjit/runtime/strided_loop.h"
 
 namespace ndjit {
@@ -109,9 +110,8 @@ absl::Status CopyTo(const NDArray& dst, const NDArray& src, Casting casting) {
   if (MayShareMemory(dst, src)) {
     // Reading while writing the same bytes in a different order would mix old
     // and new values: read everything first.
-    absl::StatusOr<NDArray> tmp = src.Copy(Order::kK);
-    if (!tmp.ok()) return tmp.status();
-    from = tmp->BroadcastTo(dst.shape());
+    NDJIT_ASSIGN_OR_RETURN(NDArray tmp, src.Copy(Order::kK));
+    from = tmp.BroadcastTo(dst.shape());
     if (!from.ok()) return from.status();
   }
   CastInto(dst, *from);
@@ -126,52 +126,49 @@ absl::StatusOr<NDArray> Take(const NDArray& a, const NDArray& indices, int64_t a
     return absl::InvalidArgumentError(
         absl::StrCat("take(): indices must be integers, not ", Name(indices.dtype())));
   }
-  absl::StatusOr<int> ax = NormalizeAxis(axis, a.ndim());
-  if (!ax.ok()) return ax.status();
-  absl::StatusOr<NDArray> idx = indices.AsType(DType::kInt64, Casting::kUnsafe, Order::kC);
-  if (!idx.ok()) return idx.status();
-  const int64_t extent = a.shape()[*ax];
-  std::vector<int64_t> rows(static_cast<size_t>(idx->size()));
+  NDJIT_ASSIGN_OR_RETURN(int ax, NormalizeAxis(axis, a.ndim()));
+  NDJIT_ASSIGN_OR_RETURN(NDArray idx, indices.AsType(DType::kInt64, Casting::kUnsafe, Order::kC));
+  const int64_t extent = a.shape()[ax];
+  std::vector<int64_t> rows(static_cast<size_t>(idx.size()));
   for (size_t j = 0; j < rows.size(); ++j) {
-    int64_t i = reinterpret_cast<const int64_t*>(idx->data())[j];
+    int64_t i = reinterpret_cast<const int64_t*>(idx.data())[j];
     // uint64 indices above INT64_MAX arrive negative: out of bounds either way.
     if (indices.dtype() == DType::kUInt64 && i < 0) i = extent;
     if (i < -extent || i >= extent) {
       return absl::OutOfRangeError(
-          absl::StrCat("index ", i, " is out of bounds for axis ", *ax, " with size ", extent));
+          absl::StrCat("index ", i, " is out of bounds for axis ", ax, " with size ", extent));
     }
     rows[j] = i < 0 ? i + extent : i;
   }
   // Gathered as (before..., len(indices), after...), then shaped.
   Shape flat(a.shape().begin(), a.shape().end());
-  flat[*ax] = static_cast<int64_t>(rows.size());
-  absl::StatusOr<NDArray> out = NDArray::Empty(flat, a.dtype());
-  if (!out.ok()) return out.status();
+  flat[ax] = static_cast<int64_t>(rows.size());
+  NDJIT_ASSIGN_OR_RETURN(NDArray out, NDArray::Empty(flat, a.dtype()));
   // Rows of a C-contiguous layout (a batch of records from a dataset) are
   // one memcpy each; anything else copies a view per index.
   const Strides row_strides = ContiguousStrides(a.shape().subspan(1), a.itemsize(), Order::kC);
-  if (*ax == 0 && absl::MakeConstSpan(row_strides) == a.strides().subspan(1)) {
-    const int64_t row_bytes = rows.empty() ? 0 : out->nbytes() / static_cast<int64_t>(rows.size());
+  if (ax == 0 && absl::MakeConstSpan(row_strides) == a.strides().subspan(1)) {
+    const int64_t row_bytes = rows.empty() ? 0 : out.nbytes() / static_cast<int64_t>(rows.size());
     for (size_t j = 0; j < rows.size(); ++j) {
-      std::memcpy(out->data() + static_cast<int64_t>(j) * row_bytes,
+      std::memcpy(out.data() + static_cast<int64_t>(j) * row_bytes,
                   a.data() + rows[j] * a.strides()[0], static_cast<size_t>(row_bytes));
     }
   } else {
-    std::vector<IndexItem> pick(*ax, Slice{});
+    std::vector<IndexItem> pick(ax, Slice{});
     pick.push_back(int64_t{0});
     for (size_t j = 0; j < rows.size(); ++j) {
       pick.back() = static_cast<int64_t>(j);
-      absl::StatusOr<NDArray> dst = out->Index(pick);
+      absl::StatusOr<NDArray> dst = out.Index(pick);
       pick.back() = rows[j];
       absl::StatusOr<NDArray> src = a.Index(pick);
       if (!dst.ok() || !src.ok()) return absl::InternalError("take(): a row view failed");
       CastInto(*dst, *src);
     }
   }
-  Shape shape(a.shape().begin(), a.shape().begin() + *ax);
+  Shape shape(a.shape().begin(), a.shape().begin() + ax);
   shape.insert(shape.end(), indices.shape().begin(), indices.shape().end());
-  shape.insert(shape.end(), a.shape().begin() + *ax + 1, a.shape().end());
-  return out->Reshape(shape);
+  shape.insert(shape.end(), a.shape().begin() + ax + 1, a.shape().end());
+  return out.Reshape(shape);
 }
 
 }  // namespace ndjit

@@ -4,6 +4,7 @@
 #include <optional>
 
 #include "absl/strings/str_cat.h"
+#include "ndjit/runtime/status_macros.h"
 
 namespace ndjit {
 namespace {
@@ -113,15 +114,14 @@ absl::StatusOr<NDArray> FromDLPack(DLManagedTensor* t, bool writeable) {
       strides.push_back(bytes);
     }
   }
-  absl::StatusOr<ByteRange> extent = ByteExtent(shape, strides, itemsize);
-  if (!extent.ok()) return extent.status();
+  NDJIT_ASSIGN_OR_RETURN(ByteRange extent, ByteExtent(shape, strides, itemsize));
   char* first = static_cast<char*>(d.data) + d.byte_offset;
   DLManagedTensor* raw = owned.release();
-  BufferPtr buffer = Buffer::WrapExternal(first + extent->begin, extent->end - extent->begin,
-                                          [raw](void*, int64_t) {
-                                            if (raw->deleter != nullptr) raw->deleter(raw);
-                                          });
-  return NDArray::FromBuffer(std::move(buffer), -extent->begin, *dtype, shape, strides, writeable);
+  BufferPtr buffer =
+      Buffer::WrapExternal(first + extent.begin, extent.end - extent.begin, [raw](void*, int64_t) {
+        if (raw->deleter != nullptr) raw->deleter(raw);
+      });
+  return NDArray::FromBuffer(std::move(buffer), -extent.begin, *dtype, shape, strides, writeable);
 }
 
 }  // namespace ndjit

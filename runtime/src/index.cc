@@ -2,6 +2,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "ndjit/runtime/ndarray.h"
+#include "ndjit/runtime/status_macros.h"
 
 namespace ndjit {
 namespace {
@@ -73,15 +74,14 @@ absl::StatusOr<NDArray> NDArray::Index(absl::Span<const IndexItem> items) const 
       offset += (*i < 0 ? *i + n : *i) * strides_[axis];
       ++axis;
     } else if (const auto* s = std::get_if<Slice>(&item)) {
-      absl::StatusOr<SliceBounds> b = ResolveSlice(*s, shape_[axis]);
-      if (!b.ok()) return b.status();
+      NDJIT_ASSIGN_OR_RETURN(SliceBounds b, ResolveSlice(*s, shape_[axis]));
       // An empty slice keeps the offset: it must stay inside the buffer even
       // though nothing is read through it.
-      if (b->length > 0) offset += b->start * strides_[axis];
-      shape.push_back(b->length);
+      if (b.length > 0) offset += b.start * strides_[axis];
+      shape.push_back(b.length);
       // With one element or none the stride is never used; keeping the old
       // one avoids overflow for huge steps.
-      strides.push_back(b->length > 1 ? strides_[axis] * b->step : strides_[axis]);
+      strides.push_back(b.length > 1 ? strides_[axis] * b.step : strides_[axis]);
       ++axis;
     } else if (std::holds_alternative<NewAxis>(item)) {
       shape.push_back(1);

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "ndjit/runtime/cast.h"
+#include "ndjit/runtime/status_macros.h"
 
 namespace ndjit {
 
@@ -33,9 +34,8 @@ absl::Status AllocationError(Dims shape, DType dtype, int64_t nbytes) {
 }  // namespace
 
 absl::Status CheckAllocatable(Dims shape, DType dtype) {
-  absl::StatusOr<int64_t> size = CheckedSize(shape, ItemSize(dtype));
-  if (!size.ok()) return size.status();
-  const int64_t nbytes = *size * ItemSize(dtype);
+  NDJIT_ASSIGN_OR_RETURN(int64_t size, CheckedSize(shape, ItemSize(dtype)));
+  const int64_t nbytes = size * ItemSize(dtype);
   if (static_cast<uint64_t>(nbytes) > PoolMaxRequest())
     return AllocationError(shape, dtype, nbytes);
   return absl::OkStatus();
@@ -45,16 +45,15 @@ absl::StatusOr<NDArray> NDArray::Empty(Dims shape, DType dtype, Order order) {
   if (order != Order::kC && order != Order::kF) {
     return absl::InvalidArgumentError("empty(): only 'C' or 'F' order is permitted");
   }
-  absl::StatusOr<int64_t> size = CheckedSize(shape, ItemSize(dtype));
-  if (!size.ok()) return size.status();
-  absl::StatusOr<BufferPtr> buffer = Buffer::Allocate(*size * ItemSize(dtype));
-  if (!buffer.ok()) return AllocationError(shape, dtype, *size * ItemSize(dtype));
+  NDJIT_ASSIGN_OR_RETURN(int64_t size, CheckedSize(shape, ItemSize(dtype)));
+  absl::StatusOr<BufferPtr> buffer = Buffer::Allocate(size * ItemSize(dtype));
+  if (!buffer.ok()) return AllocationError(shape, dtype, size * ItemSize(dtype));
   NDArray a;
   a.buffer_ = *std::move(buffer);
   a.dtype_ = dtype;
   a.shape_.assign(shape.begin(), shape.end());
   a.strides_ = ContiguousStrides(shape, ItemSize(dtype), order);
-  a.size_ = *size;
+  a.size_ = size;
   a.writeable_ = true;
   return a;
 }
@@ -124,18 +123,16 @@ absl::StatusOr<NDArray> NDArray::FromBuffer(BufferPtr buffer, int64_t offset, DT
                                                    " and strides ", ShapeString(strides),
                                                    " differ in length"));
   }
-  absl::StatusOr<int64_t> size = CheckedSize(shape, ItemSize(dtype));
-  if (!size.ok()) return size.status();
-  absl::StatusOr<ByteRange> extent = ByteExtent(shape, strides, ItemSize(dtype));
-  if (!extent.ok()) return extent.status();
+  NDJIT_ASSIGN_OR_RETURN(int64_t size, CheckedSize(shape, ItemSize(dtype)));
+  NDJIT_ASSIGN_OR_RETURN(ByteRange extent, ByteExtent(shape, strides, ItemSize(dtype)));
   if (offset < 0 || offset > buffer->size()) {
     return absl::OutOfRangeError(
         absl::StrCat("offset ", offset, " is outside the buffer of ", buffer->size(), " bytes"));
   }
-  if (*size > 0 && (offset + extent->begin < 0 || offset > buffer->size() - extent->end)) {
+  if (size > 0 && (offset + extent.begin < 0 || offset > buffer->size() - extent.end)) {
     return absl::OutOfRangeError(
         absl::StrCat("shape ", ShapeString(shape), " with strides ", ShapeString(strides),
-                     " spans bytes [", extent->begin, ", ", extent->end, ") around offset ", offset,
+                     " spans bytes [", extent.begin, ", ", extent.end, ") around offset ", offset,
                      ", outside the buffer of ", buffer->size(), " bytes"));
   }
   NDArray a;
@@ -144,7 +141,7 @@ absl::StatusOr<NDArray> NDArray::FromBuffer(BufferPtr buffer, int64_t offset, DT
   a.dtype_ = dtype;
   a.shape_.assign(shape.begin(), shape.end());
   a.strides_.assign(strides.begin(), strides.end());
-  a.size_ = *size;
+  a.size_ = size;
   a.writeable_ = writeable;
   return a;
 }
@@ -198,18 +195,16 @@ absl::StatusOr<char*> NDArray::ElementPointer(Dims index) const {
 }
 
 absl::Status NDArray::ReadItem(Dims index, DType as, void* out) const {
-  absl::StatusOr<char*> p = ElementPointer(index);
-  if (!p.ok()) return p.status();
-  GetCastFn(dtype_, as)(*p, 0, static_cast<char*>(out), 0, 1);
+  NDJIT_ASSIGN_OR_RETURN(char* p, ElementPointer(index));
+  GetCastFn(dtype_, as)(p, 0, static_cast<char*>(out), 0, 1);
   return absl::OkStatus();
 }
 
 absl::Status NDArray::WriteItem(Dims index, DType from, const void* value) const {
   if (valid() && !writeable_)
     return absl::InvalidArgumentError("assignment destination is read-only");
-  absl::StatusOr<char*> p = ElementPointer(index);
-  if (!p.ok()) return p.status();
-  GetCastFn(from, dtype_)(static_cast<const char*>(value), 0, *p, 0, 1);
+  NDJIT_ASSIGN_OR_RETURN(char* p, ElementPointer(index));
+  GetCastFn(from, dtype_)(static_cast<const char*>(value), 0, p, 0, 1);
   return absl::OkStatus();
 }
 

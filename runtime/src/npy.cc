@@ -21,6 +21,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "ndjit/runtime/status_macros.h"
 #include "py_literal.h"
 
 namespace ndjit {
@@ -42,10 +43,9 @@ uint32_t ReadLE(absl::string_view b, size_t pos, int nbytes) {
 }
 
 absl::Status ParseDescr(absl::string_view descr, NpyHeader* h) {
-  absl::StatusOr<RecordTypePtr> text = StringTypeFromCode(descr, "npy header");
-  if (!text.ok()) return text.status();
-  if (*text != nullptr) {
-    h->record = *std::move(text);
+  NDJIT_ASSIGN_OR_RETURN(RecordTypePtr text, StringTypeFromCode(descr, "npy header"));
+  if (text != nullptr) {
+    h->record = std::move(text);
     h->dtype = DType::kUInt8;
     return absl::OkStatus();
   }
@@ -104,20 +104,19 @@ absl::StatusOr<NpyHeader> ParseNpyHeader(absl::string_view file) {
     return HeaderError(absl::StrCat("file truncated: the header is ", header_len,
                                     " bytes but only ", file.size() - header_start, " follow"));
   }
-  absl::StatusOr<internal::PyLiteral> dict =
-      internal::ParsePyLiteral(file.substr(header_start, header_len), "npy header");
-  if (!dict.ok()) return dict.status();
-  if (dict->kind != internal::PyLiteral::kDict) return HeaderError("the header is not a dict");
+  NDJIT_ASSIGN_OR_RETURN(
+      internal::PyLiteral dict,
+      internal::ParsePyLiteral(file.substr(header_start, header_len), "npy header"));
+  if (dict.kind != internal::PyLiteral::kDict) return HeaderError("the header is not a dict");
   bool have_descr = false, have_order = false, have_shape = false;
-  for (size_t i = 0; i < dict->items.size(); i += 2) {
-    const internal::PyLiteral& k = dict->items[i];
-    const internal::PyLiteral& v = dict->items[i + 1];
+  for (size_t i = 0; i < dict.items.size(); i += 2) {
+    const internal::PyLiteral& k = dict.items[i];
+    const internal::PyLiteral& v = dict.items[i + 1];
     const std::string key = k.kind == internal::PyLiteral::kString ? k.text : "";
     if (key == "descr") {
       if (v.kind == internal::PyLiteral::kList) {
-        absl::StatusOr<RecordTypePtr> rt = internal::RecordTypeFromDescr(v, "npy header");
-        if (!rt.ok()) return rt.status();
-        h.record = *std::move(rt);
+        NDJIT_ASSIGN_OR_RETURN(RecordTypePtr rt, internal::RecordTypeFromDescr(v, "npy header"));
+        h.record = std::move(rt);
         h.dtype = DType::kUInt8;
       } else if (v.kind != internal::PyLiteral::kString) {
         return HeaderError("'descr' is not a string or a list of fields");
@@ -312,15 +311,13 @@ absl::StatusOr<NDArray> EmptyItems(const NpyHeader& h, bool records) {
 
 // The header and a fresh C- or F-ordered copy of the data, as raw items.
 absl::StatusOr<std::pair<NpyHeader, NDArray>> ReadItems(absl::string_view bytes, bool records) {
-  absl::StatusOr<NpyHeader> h = ParseNpyHeader(bytes);
-  if (!h.ok()) return h.status();
-  if (absl::Status s = CheckKind(*h, records); !s.ok()) return s;
-  if (absl::Status s = CheckDataPresent(*h, bytes.size()); !s.ok()) return s;
-  absl::StatusOr<NDArray> a = EmptyItems(*h, records);
-  if (!a.ok()) return a.status();
-  std::memcpy(a->data(), bytes.data() + h->data_offset, static_cast<size_t>(h->data_bytes));
-  if (h->big_endian) SwapBytes(a->data(), a->size(), h->dtype);
-  return std::make_pair(*std::move(h), *std::move(a));
+  NDJIT_ASSIGN_OR_RETURN(NpyHeader h, ParseNpyHeader(bytes));
+  NDJIT_RETURN_IF_ERROR(CheckKind(h, records));
+  NDJIT_RETURN_IF_ERROR(CheckDataPresent(h, bytes.size()));
+  NDJIT_ASSIGN_OR_RETURN(NDArray a, EmptyItems(h, records));
+  std::memcpy(a.data(), bytes.data() + h.data_offset, static_cast<size_t>(h.data_bytes));
+  if (h.big_endian) SwapBytes(a.data(), a.size(), h.dtype);
+  return std::make_pair(std::move(h), std::move(a));
 }
 
 // Records in a buffer laid out as the header says, from `offset`.
@@ -387,18 +384,16 @@ absl::StatusOr<std::string> NpyBytes(const NDArray& a) {
   if (!a.valid()) return absl::FailedPreconditionError("save(): the array is null");
   const bool fortran = SavesFortran(a);
   std::string out = HeaderBytes(absl::StrCat("'", Info(a.dtype()).descr, "'"), a.shape(), fortran);
-  absl::StatusOr<NDArray> contiguous = fortran ? AsFortranArray(a) : AsContiguousArray(a);
-  if (!contiguous.ok()) return contiguous.status();
-  out.append(contiguous->data(), static_cast<size_t>(contiguous->nbytes()));
+  NDJIT_ASSIGN_OR_RETURN(NDArray contiguous, fortran ? AsFortranArray(a) : AsContiguousArray(a));
+  out.append(contiguous.data(), static_cast<size_t>(contiguous.nbytes()));
   return out;
 }
 
 absl::StatusOr<std::string> NpyBytes(const RecordArray& a) {
   if (!a.valid()) return absl::FailedPreconditionError("save(): the record array is null");
   std::string out = HeaderBytes(a.type()->Descr(), a.shape(), /*fortran=*/false);
-  absl::StatusOr<NDArray> contiguous = AsContiguousArray(a.bytes());
-  if (!contiguous.ok()) return contiguous.status();
-  out.append(contiguous->data(), static_cast<size_t>(contiguous->nbytes()));
+  NDJIT_ASSIGN_OR_RETURN(NDArray contiguous, AsContiguousArray(a.bytes()));
+  out.append(contiguous.data(), static_cast<size_t>(contiguous.nbytes()));
   return out;
 }
 
@@ -420,24 +415,21 @@ absl::Status SaveNpy(const std::string& path, const NDArray& a) {
   const bool fortran = SavesFortran(a);
   const std::string header =
       HeaderBytes(absl::StrCat("'", Info(a.dtype()).descr, "'"), a.shape(), fortran);
-  absl::StatusOr<NDArray> data = fortran ? AsFortranArray(a) : AsContiguousArray(a);
-  if (!data.ok()) return data.status();
-  return WriteFile(path, {header, absl::string_view(data->data(), data->nbytes())});
+  NDJIT_ASSIGN_OR_RETURN(NDArray data, fortran ? AsFortranArray(a) : AsContiguousArray(a));
+  return WriteFile(path, {header, absl::string_view(data.data(), data.nbytes())});
 }
 
 absl::Status SaveNpy(const std::string& path, const RecordArray& a) {
   if (!a.valid()) return absl::FailedPreconditionError("save(): the record array is null");
   const std::string header = HeaderBytes(a.type()->Descr(), a.shape(), /*fortran=*/false);
-  absl::StatusOr<NDArray> data = AsContiguousArray(a.bytes());
-  if (!data.ok()) return data.status();
-  return WriteFile(path, {header, absl::string_view(data->data(), data->nbytes())});
+  NDJIT_ASSIGN_OR_RETURN(NDArray data, AsContiguousArray(a.bytes()));
+  return WriteFile(path, {header, absl::string_view(data.data(), data.nbytes())});
 }
 
 absl::StatusOr<NpyHeader> ReadNpyHeader(const std::string& path) {
-  absl::StatusOr<int> fd = OpenForLoad(path);
-  if (!fd.ok()) return fd.status();
-  absl::StatusOr<NpyHeader> h = ReadHeader(*fd);
-  close(*fd);
+  NDJIT_ASSIGN_OR_RETURN(int fd, OpenForLoad(path));
+  absl::StatusOr<NpyHeader> h = ReadHeader(fd);
+  close(fd);
   if (!h.ok()) return InFile(path, h.status());
   return h;
 }
@@ -447,26 +439,23 @@ namespace {
 // The header of `path`, then its data read straight into a fresh C- or
 // F-ordered array of raw items (one copy, no staging of the whole file).
 absl::StatusOr<std::pair<NpyHeader, NDArray>> LoadItems(const std::string& path, bool records) {
-  absl::StatusOr<int> fd = OpenForLoad(path);
-  if (!fd.ok()) return fd.status();
+  NDJIT_ASSIGN_OR_RETURN(int fd, OpenForLoad(path));
   auto read = [&]() -> absl::StatusOr<std::pair<NpyHeader, NDArray>> {
-    absl::StatusOr<NpyHeader> h = ReadHeader(*fd);
-    if (!h.ok()) return h.status();
-    if (absl::Status s = CheckKind(*h, records); !s.ok()) return s;
+    NDJIT_ASSIGN_OR_RETURN(NpyHeader h, ReadHeader(fd));
+    NDJIT_RETURN_IF_ERROR(CheckKind(h, records));
     struct stat st;
-    if (fstat(*fd, &st) == 0 && S_ISREG(st.st_mode)) {
-      if (absl::Status s = CheckDataPresent(*h, static_cast<size_t>(st.st_size)); !s.ok()) return s;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+      NDJIT_RETURN_IF_ERROR(CheckDataPresent(h, static_cast<size_t>(st.st_size)));
     }
-    absl::StatusOr<NDArray> a = EmptyItems(*h, records);
-    if (!a.ok()) return a.status();
-    if (absl::Status s = ReadExactly(*fd, h->data_offset, a->data(), h->data_bytes, *h); !s.ok()) {
+    NDJIT_ASSIGN_OR_RETURN(NDArray a, EmptyItems(h, records));
+    if (absl::Status s = ReadExactly(fd, h.data_offset, a.data(), h.data_bytes, h); !s.ok()) {
       return s;
     }
-    if (h->big_endian) SwapBytes(a->data(), a->size(), h->dtype);
-    return std::make_pair(*std::move(h), *std::move(a));
+    if (h.big_endian) SwapBytes(a.data(), a.size(), h.dtype);
+    return std::make_pair(std::move(h), std::move(a));
   };
   absl::StatusOr<std::pair<NpyHeader, NDArray>> items = read();
-  close(*fd);
+  close(fd);
   if (!items.ok()) return InFile(path, items.status());
   return items;
 }
@@ -487,34 +476,31 @@ absl::StatusOr<RecordArray> LoadRecordNpy(const std::string& path) {
 }
 
 absl::StatusOr<NDArray> OpenNpyMemmap(const std::string& path, MmapMode mode) {
-  absl::StatusOr<Mapped> m = MapForReading(path, mode);
-  if (!m.ok()) return m.status();
-  if (absl::Status s = CheckKind(m->header, /*records=*/false); !s.ok()) return InFile(path, s);
-  const NpyHeader& h = m->header;
+  NDJIT_ASSIGN_OR_RETURN(Mapped m, MapForReading(path, mode));
+  if (absl::Status s = CheckKind(m.header, /*records=*/false); !s.ok()) return InFile(path, s);
+  const NpyHeader& h = m.header;
   const Strides strides =
       ContiguousStrides(h.shape, ItemSize(h.dtype), h.fortran_order ? Order::kF : Order::kC);
-  return NDArray::FromBuffer(std::move(m->buffer), h.data_offset, h.dtype, h.shape, strides,
+  return NDArray::FromBuffer(std::move(m.buffer), h.data_offset, h.dtype, h.shape, strides,
                              mode != MmapMode::kReadOnly);
 }
 
 absl::StatusOr<RecordArray> OpenRecordNpyMemmap(const std::string& path, MmapMode mode) {
-  absl::StatusOr<Mapped> m = MapForReading(path, mode);
-  if (!m.ok()) return m.status();
-  if (absl::Status s = CheckKind(m->header, /*records=*/true); !s.ok()) return InFile(path, s);
-  return RecordsIn(std::move(m->buffer), m->header.data_offset, m->header,
+  NDJIT_ASSIGN_OR_RETURN(Mapped m, MapForReading(path, mode));
+  if (absl::Status s = CheckKind(m.header, /*records=*/true); !s.ok()) return InFile(path, s);
+  return RecordsIn(std::move(m.buffer), m.header.data_offset, m.header,
                    mode != MmapMode::kReadOnly);
 }
 
 absl::StatusOr<NDArray> CreateNpyMemmap(const std::string& path, Dims shape, DType dtype,
                                         bool fortran_order) {
-  absl::StatusOr<int64_t> size = CheckedSize(shape, ItemSize(dtype));
-  if (!size.ok()) return size.status();
+  NDJIT_ASSIGN_OR_RETURN(int64_t size, CheckedSize(shape, ItemSize(dtype)));
   const std::string header =
       HeaderBytes(absl::StrCat("'", Info(dtype).descr, "'"), shape, fortran_order);
   {
     const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) return FileError("open_memmap(): cannot create", path);
-    const int64_t total = static_cast<int64_t>(header.size()) + *size * ItemSize(dtype);
+    const int64_t total = static_cast<int64_t>(header.size()) + size * ItemSize(dtype);
     // The blocks are reserved now: a sparse file on a full disk would turn
     // a later store through the mapping into SIGBUS instead of an error.
     const bool wrote =
@@ -537,11 +523,10 @@ absl::StatusOr<NDArray> CreateNpyMemmap(const std::string& path, Dims shape, DTy
                                                        "': ", std::strerror(reserved)));
     }
   }
-  absl::StatusOr<Mapped> m = MapFile(path, O_RDWR, PROT_READ | PROT_WRITE, MAP_SHARED);
-  if (!m.ok()) return m.status();
+  NDJIT_ASSIGN_OR_RETURN(Mapped m, MapFile(path, O_RDWR, PROT_READ | PROT_WRITE, MAP_SHARED));
   const Strides strides =
       ContiguousStrides(shape, ItemSize(dtype), fortran_order ? Order::kF : Order::kC);
-  return NDArray::FromBuffer(std::move(m->buffer), m->header.data_offset, dtype, shape, strides,
+  return NDArray::FromBuffer(std::move(m.buffer), m.header.data_offset, dtype, shape, strides,
                              /*writeable=*/true);
 }
 

@@ -4,6 +4,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "ndjit/runtime/status_macros.h"
 
 namespace ndjit::internal {
 namespace {
@@ -18,7 +19,7 @@ class Parser {
 
   absl::StatusOr<PyLiteral> Whole() {
     PyLiteral v;
-    if (absl::Status st = Value(&v, 0); !st.ok()) return st;
+    NDJIT_RETURN_IF_ERROR(Value(&v, 0));
     SkipSpace();
     if (pos_ != s_.size()) return Error("unexpected text after the literal");
     return v;
@@ -122,11 +123,11 @@ class Parser {
   absl::Status Sequence(char close, PyLiteral* v, int depth) {
     while (!Eat(close)) {
       v->items.emplace_back();
-      if (absl::Status st = Value(&v->items.back(), depth + 1); !st.ok()) return st;
+      NDJIT_RETURN_IF_ERROR(Value(&v->items.back(), depth + 1));
       if (v->kind == PyLiteral::kDict) {
         if (!Eat(':')) return Error("expected ':' after a key");
         v->items.emplace_back();
-        if (absl::Status st = Value(&v->items.back(), depth + 1); !st.ok()) return st;
+        NDJIT_RETURN_IF_ERROR(Value(&v->items.back(), depth + 1));
       }
       if (!Eat(',')) {
         if (!Eat(close))

@@ -8,6 +8,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "ndjit/runtime/status_macros.h"
 #include "py_literal.h"
 
 namespace ndjit {
@@ -82,11 +83,10 @@ std::string FieldTuple(const RecordField& f, bool for_descr) {
 }  // namespace
 
 absl::StatusOr<RecordTypePtr> RecordType::Make(std::vector<FieldSpec> specs, bool align) {
-  absl::StatusOr<std::vector<RecordField>> fields = Fields(std::move(specs));
-  if (!fields.ok()) return fields.status();
+  NDJIT_ASSIGN_OR_RETURN(std::vector<RecordField> fields, Fields(std::move(specs)));
   auto t = std::make_shared<RecordType>();
   int64_t end = 0, max_align = 1;
-  for (RecordField& f : *fields) {
+  for (RecordField& f : fields) {
     if (align) {
       const int64_t a = Alignment(f.format);
       if (end > INT64_MAX - a)
@@ -99,7 +99,7 @@ absl::StatusOr<RecordTypePtr> RecordType::Make(std::vector<FieldSpec> specs, boo
       return DTypeError("the fields add up to more bytes than an array can hold");
     }
   }
-  t->fields_ = *std::move(fields);
+  t->fields_ = std::move(fields);
   t->aligned_ = align;
   t->alignment_ = align ? max_align : 1;
   if (align && end > INT64_MAX - max_align) {
@@ -115,10 +115,9 @@ absl::StatusOr<RecordTypePtr> RecordType::WithOffsets(std::vector<FieldSpec> spe
   if (offsets.size() != specs.size()) {
     return DTypeError(absl::StrCat(specs.size(), " fields but ", offsets.size(), " offsets"));
   }
-  absl::StatusOr<std::vector<RecordField>> fields = Fields(std::move(specs));
-  if (!fields.ok()) return fields.status();
+  NDJIT_ASSIGN_OR_RETURN(std::vector<RecordField> fields, Fields(std::move(specs)));
   for (size_t i = 0; i < offsets.size(); ++i) {
-    RecordField& f = (*fields)[i];
+    RecordField& f = (fields)[i];
     if (offsets[i] < 0 || offsets[i] > itemsize || f.nbytes > itemsize - offsets[i]) {
       return DTypeError(absl::StrCat("field '", f.name, "' of ", f.nbytes, " bytes at offset ",
                                      offsets[i], " does not fit in an itemsize of ", itemsize));
@@ -126,7 +125,7 @@ absl::StatusOr<RecordTypePtr> RecordType::WithOffsets(std::vector<FieldSpec> spe
     f.offset = offsets[i];
   }
   auto t = std::make_shared<RecordType>();
-  t->fields_ = *std::move(fields);
+  t->fields_ = std::move(fields);
   t->itemsize_ = itemsize;
   return t;
 }
@@ -263,9 +262,8 @@ absl::StatusOr<RecordTypePtr> RecordTypeFromDescr(const PyLiteral& descr,
       }
     }
     if (format.kind == PyLiteral::kList) {
-      absl::StatusOr<RecordTypePtr> nested = RecordTypeFromDescr(format, context);
-      if (!nested.ok()) return nested.status();
-      spec.format.record = *std::move(nested);
+      NDJIT_ASSIGN_OR_RETURN(RecordTypePtr nested, RecordTypeFromDescr(format, context));
+      spec.format.record = std::move(nested);
     } else if (format.kind == PyLiteral::kString) {
       const std::string& code = format.text;
       // Unnamed void fields are padding: they only move the offset.
@@ -279,12 +277,12 @@ absl::StatusOr<RecordTypePtr> RecordTypeFromDescr(const PyLiteral& descr,
         if (__builtin_add_overflow(at, gap, &at)) return error("the fields overflow the record");
         continue;
       }
-      absl::StatusOr<RecordTypePtr> text =
-          StringTypeFromCode(code, absl::StrCat(context, ": field '", name, "'"));
-      if (!text.ok()) return text.status();
+      NDJIT_ASSIGN_OR_RETURN(
+          RecordTypePtr text,
+          StringTypeFromCode(code, absl::StrCat(context, ": field '", name, "'")));
       absl::StatusOr<DType> t = DTypeFromString(code);
-      if (*text != nullptr) {
-        spec.format.record = *std::move(text);
+      if (text != nullptr) {
+        spec.format.record = std::move(text);
       } else if (!t.ok() || code.size() < 2 || (code[0] != '<' && code[0] != '|') ||
                  Info(*t).descr.substr(1) != absl::string_view(code).substr(1)) {
         return error(absl::StrCat("field '", name, "' has the unsupported format '", code,
@@ -336,9 +334,8 @@ absl::StatusOr<RecordTypePtr> StringTypeFromCode(absl::string_view code,
 }
 
 absl::StatusOr<RecordTypePtr> RecordTypeFromDescr(absl::string_view descr) {
-  absl::StatusOr<internal::PyLiteral> lit = internal::ParsePyLiteral(descr, "record descr");
-  if (!lit.ok()) return lit.status();
-  return internal::RecordTypeFromDescr(*lit, "record descr");
+  NDJIT_ASSIGN_OR_RETURN(internal::PyLiteral lit, internal::ParsePyLiteral(descr, "record descr"));
+  return internal::RecordTypeFromDescr(lit, "record descr");
 }
 
 // --- RecordArray ------------------------------------------------------------
@@ -363,9 +360,9 @@ absl::StatusOr<RecordArray> RecordArray::Zeros(Dims shape, RecordTypePtr type) {
   if (type == nullptr) return absl::InvalidArgumentError("zeros(): the record type is null");
   // The record count must fit int64 even when the records hold no bytes.
   if (absl::StatusOr<int64_t> n = CheckedSize(shape); !n.ok()) return n.status();
-  absl::StatusOr<NDArray> bytes = NDArray::Zeros(Append(shape, {type->itemsize()}), DType::kUInt8);
-  if (!bytes.ok()) return bytes.status();
-  return RecordArray(*std::move(bytes), std::move(type));
+  NDJIT_ASSIGN_OR_RETURN(NDArray bytes,
+                         NDArray::Zeros(Append(shape, {type->itemsize()}), DType::kUInt8));
+  return RecordArray(std::move(bytes), std::move(type));
 }
 
 absl::StatusOr<RecordArray> RecordArray::FromBuffer(BufferPtr buffer, int64_t offset,
@@ -376,11 +373,11 @@ absl::StatusOr<RecordArray> RecordArray::FromBuffer(BufferPtr buffer, int64_t of
     return absl::InvalidArgumentError("records: shape and strides differ in length");
   }
   if (absl::StatusOr<int64_t> n = CheckedSize(shape); !n.ok()) return n.status();
-  absl::StatusOr<NDArray> bytes =
+  NDJIT_ASSIGN_OR_RETURN(
+      NDArray bytes,
       NDArray::FromBuffer(std::move(buffer), offset, DType::kUInt8,
-                          Append(shape, {type->itemsize()}), Append(strides, {1}), writeable);
-  if (!bytes.ok()) return bytes.status();
-  return RecordArray(*std::move(bytes), std::move(type));
+                          Append(shape, {type->itemsize()}), Append(strides, {1}), writeable));
+  return RecordArray(std::move(bytes), std::move(type));
 }
 
 std::string RecordArray::Describe() const {
@@ -389,29 +386,27 @@ std::string RecordArray::Describe() const {
 }
 
 absl::StatusOr<NDArray> RecordArray::Field(absl::string_view name) const {
-  absl::StatusOr<const RecordField*> f = type_->Field(name);
-  if (!f.ok()) return f.status();
-  const FieldFormat& fmt = (*f)->format;
+  NDJIT_ASSIGN_OR_RETURN(const RecordField* f, type_->Field(name));
+  const FieldFormat& fmt = (f)->format;
   if (fmt.record) {
     return absl::InvalidArgumentError(
         absl::StrCat("field '", name, "' holds records (", fmt.record->Repr(),
                      "): take it as a record array, not a numeric one"));
   }
   return NDArray::FromBuffer(
-      buffer(), offset() + (*f)->offset, fmt.dtype, Append(shape(), fmt.subshape),
-      Append(strides(), ContiguousStrides(fmt.subshape, (*f)->elemsize, Order::kC)), writeable());
+      buffer(), offset() + (f)->offset, fmt.dtype, Append(shape(), fmt.subshape),
+      Append(strides(), ContiguousStrides(fmt.subshape, (f)->elemsize, Order::kC)), writeable());
 }
 
 absl::StatusOr<RecordArray> RecordArray::Records(absl::string_view name) const {
-  absl::StatusOr<const RecordField*> f = type_->Field(name);
-  if (!f.ok()) return f.status();
-  const FieldFormat& fmt = (*f)->format;
+  NDJIT_ASSIGN_OR_RETURN(const RecordField* f, type_->Field(name));
+  const FieldFormat& fmt = (f)->format;
   if (!fmt.record) {
     return absl::InvalidArgumentError(
         absl::StrCat("field '", name, "' holds ", Name(fmt.dtype), " values, not records"));
   }
-  return FromBuffer(buffer(), offset() + (*f)->offset, fmt.record, Append(shape(), fmt.subshape),
-                    Append(strides(), ContiguousStrides(fmt.subshape, (*f)->elemsize, Order::kC)),
+  return FromBuffer(buffer(), offset() + (f)->offset, fmt.record, Append(shape(), fmt.subshape),
+                    Append(strides(), ContiguousStrides(fmt.subshape, (f)->elemsize, Order::kC)),
                     writeable());
 }
 
@@ -430,15 +425,13 @@ absl::StatusOr<RecordArray> RecordArray::Index(absl::Span<const IndexItem> items
   // The bytes' last dim is the item: an ellipsis must not reach it.
   std::vector<IndexItem> all(items.begin(), items.end());
   if (ellipsis) all.push_back(Slice{});
-  absl::StatusOr<NDArray> bytes = bytes_.Index(all);
-  if (!bytes.ok()) return bytes.status();
-  return RecordArray(*std::move(bytes), type_);
+  NDJIT_ASSIGN_OR_RETURN(NDArray bytes, bytes_.Index(all));
+  return RecordArray(std::move(bytes), type_);
 }
 
 absl::StatusOr<RecordArray> RecordArray::Copy() const {
-  absl::StatusOr<NDArray> bytes = bytes_.Copy(Order::kC);
-  if (!bytes.ok()) return bytes.status();
-  return RecordArray(*std::move(bytes), type_);
+  NDJIT_ASSIGN_OR_RETURN(NDArray bytes, bytes_.Copy(Order::kC));
+  return RecordArray(std::move(bytes), type_);
 }
 
 }  // namespace ndjit

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "ndjit/runtime/ndarray.h"
+#include "ndjit/runtime/status_macros.h"
 
 namespace ndjit {
 namespace {
@@ -103,31 +104,28 @@ absl::Status CheckOrder(Order order, absl::string_view op) {
 
 absl::StatusOr<NDArray> NDArray::ReshapeView(Dims shape, Order order) const {
   if (!valid()) return absl::FailedPreconditionError("reshape(): the array is null");
-  if (absl::Status s = CheckOrder(order, "reshape"); !s.ok()) return s;
-  absl::StatusOr<Shape> resolved = ResolveShape(shape, size_);
-  if (!resolved.ok()) return resolved.status();
-  std::optional<Strides> strides = NoCopyStrides(*this, *resolved, order);
+  NDJIT_RETURN_IF_ERROR(CheckOrder(order, "reshape"));
+  NDJIT_ASSIGN_OR_RETURN(Shape resolved, ResolveShape(shape, size_));
+  std::optional<Strides> strides = NoCopyStrides(*this, resolved, order);
   if (!strides) {
     return absl::InvalidArgumentError(absl::StrCat(
         "reshape(): cannot reshape array of shape ", ShapeString(shape_), " and strides ",
-        ShapeString(strides_), " into shape ", ShapeString(*resolved), " without copying"));
+        ShapeString(strides_), " into shape ", ShapeString(resolved), " without copying"));
   }
-  return View(offset_, *std::move(resolved), *std::move(strides), writeable_);
+  return View(offset_, std::move(resolved), *std::move(strides), writeable_);
 }
 
 absl::StatusOr<NDArray> NDArray::Reshape(Dims shape, Order order) const {
   if (!valid()) return absl::FailedPreconditionError("reshape(): the array is null");
-  if (absl::Status s = CheckOrder(order, "reshape"); !s.ok()) return s;
-  absl::StatusOr<Shape> resolved = ResolveShape(shape, size_);
-  if (!resolved.ok()) return resolved.status();
-  if (std::optional<Strides> strides = NoCopyStrides(*this, *resolved, order)) {
-    return View(offset_, *std::move(resolved), *std::move(strides), writeable_);
+  NDJIT_RETURN_IF_ERROR(CheckOrder(order, "reshape"));
+  NDJIT_ASSIGN_OR_RETURN(Shape resolved, ResolveShape(shape, size_));
+  if (std::optional<Strides> strides = NoCopyStrides(*this, resolved, order)) {
+    return View(offset_, std::move(resolved), *std::move(strides), writeable_);
   }
   // A copy laid out in `order` reads the elements in that index order, and is
   // then trivially viewable with the new shape.
-  absl::StatusOr<NDArray> copy = Copy(order);
-  if (!copy.ok()) return copy.status();
-  return copy->ReshapeView(*resolved, order);
+  NDJIT_ASSIGN_OR_RETURN(NDArray copy, Copy(order));
+  return copy.ReshapeView(resolved, order);
 }
 
 absl::StatusOr<NDArray> NDArray::Ravel(Order order) const { return Reshape({-1}, order); }

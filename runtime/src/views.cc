@@ -7,6 +7,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
 #include "ndjit/runtime/ndarray.h"
+#include "ndjit/runtime/status_macros.h"
 
 namespace ndjit {
 namespace {
@@ -18,11 +19,10 @@ absl::StatusOr<absl::InlinedVector<int, 6>> NormalizeAxes(Dims axes, int ndim,
   absl::InlinedVector<int, 6> out;
   absl::InlinedVector<bool, 6> seen(ndim, false);
   for (int64_t a : axes) {
-    absl::StatusOr<int> n = NormalizeAxis(a, ndim);
-    if (!n.ok()) return n.status();
-    if (seen[*n]) return absl::InvalidArgumentError(absl::StrCat("repeated axis in ", what));
-    seen[*n] = true;
-    out.push_back(*n);
+    NDJIT_ASSIGN_OR_RETURN(int n, NormalizeAxis(a, ndim));
+    if (seen[n]) return absl::InvalidArgumentError(absl::StrCat("repeated axis in ", what));
+    seen[n] = true;
+    out.push_back(n);
   }
   return out;
 }
@@ -35,7 +35,7 @@ absl::Status CheckValid(const NDArray& a, absl::string_view op) {
 }  // namespace
 
 absl::StatusOr<NDArray> NDArray::Transpose(Dims axes) const {
-  if (absl::Status s = CheckValid(*this, "transpose"); !s.ok()) return s;
+  NDJIT_RETURN_IF_ERROR(CheckValid(*this, "transpose"));
   const int n = ndim();
   absl::InlinedVector<int, 6> perm(n);
   if (axes.empty()) {
@@ -64,19 +64,17 @@ NDArray NDArray::T() const {
 }
 
 absl::StatusOr<NDArray> NDArray::SwapAxes(int64_t axis1, int64_t axis2) const {
-  if (absl::Status s = CheckValid(*this, "swapaxes"); !s.ok()) return s;
-  absl::StatusOr<int> a = NormalizeAxis(axis1, ndim());
-  if (!a.ok()) return a.status();
-  absl::StatusOr<int> b = NormalizeAxis(axis2, ndim());
-  if (!b.ok()) return b.status();
+  NDJIT_RETURN_IF_ERROR(CheckValid(*this, "swapaxes"));
+  NDJIT_ASSIGN_OR_RETURN(int a, NormalizeAxis(axis1, ndim()));
+  NDJIT_ASSIGN_OR_RETURN(int b, NormalizeAxis(axis2, ndim()));
   Shape axes(ndim());
   std::iota(axes.begin(), axes.end(), 0);
-  std::swap(axes[*a], axes[*b]);
+  std::swap(axes[a], axes[b]);
   return Transpose(axes);
 }
 
 absl::StatusOr<NDArray> NDArray::MoveAxis(Dims source, Dims destination) const {
-  if (absl::Status s = CheckValid(*this, "moveaxis"); !s.ok()) return s;
+  NDJIT_RETURN_IF_ERROR(CheckValid(*this, "moveaxis"));
   if (source.size() != destination.size()) {
     return absl::InvalidArgumentError(
         "`source` and `destination` arguments must have the same number of elements");
@@ -101,7 +99,7 @@ absl::StatusOr<NDArray> NDArray::MoveAxis(Dims source, Dims destination) const {
 }
 
 absl::StatusOr<NDArray> NDArray::Squeeze(std::optional<Dims> axes) const {
-  if (absl::Status s = CheckValid(*this, "squeeze"); !s.ok()) return s;
+  NDJIT_RETURN_IF_ERROR(CheckValid(*this, "squeeze"));
   absl::InlinedVector<bool, 6> drop(ndim(), false);
   if (axes) {
     absl::StatusOr<absl::InlinedVector<int, 6>> norm = NormalizeAxes(*axes, ndim(), "squeeze");
@@ -127,7 +125,7 @@ absl::StatusOr<NDArray> NDArray::Squeeze(std::optional<Dims> axes) const {
 }
 
 absl::StatusOr<NDArray> NDArray::ExpandDims(Dims axes) const {
-  if (absl::Status s = CheckValid(*this, "expand_dims"); !s.ok()) return s;
+  NDJIT_RETURN_IF_ERROR(CheckValid(*this, "expand_dims"));
   const int out_ndim = ndim() + static_cast<int>(axes.size());
   if (out_ndim > kMaxDims) {
     return absl::InvalidArgumentError(
@@ -154,7 +152,7 @@ absl::StatusOr<NDArray> NDArray::ExpandDims(Dims axes) const {
 }
 
 absl::StatusOr<NDArray> NDArray::BroadcastTo(Dims shape) const {
-  if (absl::Status s = CheckValid(*this, "broadcast_to"); !s.ok()) return s;
+  NDJIT_RETURN_IF_ERROR(CheckValid(*this, "broadcast_to"));
   for (int64_t d : shape) {
     if (d < 0) {
       return absl::InvalidArgumentError("all elements of broadcast shape must be non-negative");
@@ -182,17 +180,15 @@ absl::StatusOr<NDArray> NDArray::BroadcastTo(Dims shape) const {
 }
 
 absl::StatusOr<NDArray> NDArray::Diagonal(int64_t offset, int64_t axis1, int64_t axis2) const {
-  if (absl::Status s = CheckValid(*this, "diagonal"); !s.ok()) return s;
+  NDJIT_RETURN_IF_ERROR(CheckValid(*this, "diagonal"));
   if (ndim() < 2) {
     return absl::InvalidArgumentError("diag requires an array of at least two dimensions");
   }
-  absl::StatusOr<int> a1 = NormalizeAxis(axis1, ndim());
-  if (!a1.ok()) return a1.status();
-  absl::StatusOr<int> a2 = NormalizeAxis(axis2, ndim());
-  if (!a2.ok()) return a2.status();
-  if (*a1 == *a2) return absl::InvalidArgumentError("axis1 and axis2 cannot be the same");
-  const int64_t n1 = shape_[*a1];
-  const int64_t n2 = shape_[*a2];
+  NDJIT_ASSIGN_OR_RETURN(int a1, NormalizeAxis(axis1, ndim()));
+  NDJIT_ASSIGN_OR_RETURN(int a2, NormalizeAxis(axis2, ndim()));
+  if (a1 == a2) return absl::InvalidArgumentError("axis1 and axis2 cannot be the same");
+  const int64_t n1 = shape_[a1];
+  const int64_t n2 = shape_[a2];
   // Element k of the diagonal is [k, k + offset] (offset >= 0) or
   // [k - offset, k]; clamp the length before moving the start so that an
   // empty diagonal never points outside the buffer.
@@ -200,10 +196,10 @@ absl::StatusOr<NDArray> NDArray::Diagonal(int64_t offset, int64_t axis1, int64_t
   int64_t start = offset_;
   if (offset >= 0 && offset < n2) {
     length = std::min(n1, n2 - offset);
-    start += offset * strides_[*a2];
+    start += offset * strides_[a2];
   } else if (offset < 0 && offset > -n1) {
     length = std::min(n1 + offset, n2);
-    start -= offset * strides_[*a1];
+    start -= offset * strides_[a1];
   }
   if (length <= 0) {
     length = 0;
@@ -212,17 +208,17 @@ absl::StatusOr<NDArray> NDArray::Diagonal(int64_t offset, int64_t axis1, int64_t
   Shape shape;
   Strides strides;
   for (int i = 0; i < ndim(); ++i) {
-    if (i == *a1 || i == *a2) continue;
+    if (i == a1 || i == a2) continue;
     shape.push_back(shape_[i]);
     strides.push_back(strides_[i]);
   }
   shape.push_back(length);
-  strides.push_back(strides_[*a1] + strides_[*a2]);
+  strides.push_back(strides_[a1] + strides_[a2]);
   return View(start, std::move(shape), std::move(strides), false);
 }
 
 absl::StatusOr<NDArray> AsStrided(const NDArray& a, Dims shape, Dims strides, bool writeable) {
-  if (absl::Status s = CheckValid(a, "as_strided"); !s.ok()) return s;
+  NDJIT_RETURN_IF_ERROR(CheckValid(a, "as_strided"));
   absl::StatusOr<NDArray> v = NDArray::FromBuffer(a.buffer(), a.offset(), a.dtype(), shape, strides,
                                                   writeable && a.writeable());
   if (!v.ok())
@@ -232,7 +228,7 @@ absl::StatusOr<NDArray> AsStrided(const NDArray& a, Dims shape, Dims strides, bo
 
 absl::StatusOr<NDArray> SlidingWindowView(const NDArray& a, Dims window_shape,
                                           std::optional<Dims> axes) {
-  if (absl::Status s = CheckValid(a, "sliding_window_view"); !s.ok()) return s;
+  NDJIT_RETURN_IF_ERROR(CheckValid(a, "sliding_window_view"));
   Shape axis_list;
   if (axes) {
     if (axes->size() != window_shape.size()) {
@@ -241,9 +237,8 @@ absl::StatusOr<NDArray> SlidingWindowView(const NDArray& a, Dims window_shape,
           " window_shape elements and ", axes->size(), " axes elements."));
     }
     for (int64_t ax : *axes) {
-      absl::StatusOr<int> n = NormalizeAxis(ax, a.ndim());
-      if (!n.ok()) return n.status();
-      axis_list.push_back(*n);
+      NDJIT_ASSIGN_OR_RETURN(int n, NormalizeAxis(ax, a.ndim()));
+      axis_list.push_back(n);
     }
   } else {
     if (static_cast<int>(window_shape.size()) != a.ndim()) {

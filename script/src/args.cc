@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "ndjit/runtime/status_macros.h"
 
 namespace ndjit::script {
 
@@ -65,15 +66,13 @@ absl::StatusOr<Shape> ToShape(const Value& v, const std::string& what) {
   Shape s;
   if (v.kind == Value::kTuple || v.kind == Value::kList) {
     for (const Value& x : v.items) {
-      absl::StatusOr<int64_t> n = ToInt(x, what);
-      if (!n.ok()) return n.status();
-      s.push_back(*n);
+      NDJIT_ASSIGN_OR_RETURN(int64_t n, ToInt(x, what));
+      s.push_back(n);
     }
     return s;
   }
-  absl::StatusOr<int64_t> n = ToInt(v, what);
-  if (!n.ok()) return n.status();
-  s.push_back(*n);
+  NDJIT_ASSIGN_OR_RETURN(int64_t n, ToInt(v, what));
+  s.push_back(n);
   return s;
 }
 
@@ -82,9 +81,8 @@ absl::StatusOr<Shape> ShapeArgs(const std::vector<Value>& pos, size_t from,
   if (pos.size() == from + 1) return ToShape(pos[from], what);
   Shape s;
   for (size_t k = from; k < pos.size(); ++k) {
-    absl::StatusOr<int64_t> n = ToInt(pos[k], what);
-    if (!n.ok()) return n.status();
-    s.push_back(*n);
+    NDJIT_ASSIGN_OR_RETURN(int64_t n, ToInt(pos[k], what));
+    s.push_back(n);
   }
   return s;
 }
@@ -97,10 +95,9 @@ absl::StatusOr<DType> ToDType(const Value& v) {
   if (v.kind == Value::kString) {
     absl::StatusOr<DType> t = DTypeFromString(v.s);
     if (t.ok()) return t;
-    absl::StatusOr<RecordTypePtr> text = StringTypeFromCode(v.s, "dtype()");
-    if (!text.ok()) return text.status();
-    if (*text != nullptr) {
-      return Bad(absl::StrCat("a bytes dtype is not allowed here: ", (*text)->Repr()));
+    NDJIT_ASSIGN_OR_RETURN(RecordTypePtr text, StringTypeFromCode(v.s, "dtype()"));
+    if (text != nullptr) {
+      return Bad(absl::StrCat("a bytes dtype is not allowed here: ", (text)->Repr()));
     }
   }
   return Bad(absl::StrCat("data type not understood: ", Repr(v)));
@@ -122,15 +119,13 @@ absl::StatusOr<Axis> ToAxis(const Value* v) {
   if (v->kind == Value::kTuple) {
     std::vector<int64_t> axes;
     for (const Value& x : v->items) {
-      absl::StatusOr<int64_t> n = ToInt(x, "axis");
-      if (!n.ok()) return n.status();
-      axes.push_back(*n);
+      NDJIT_ASSIGN_OR_RETURN(int64_t n, ToInt(x, "axis"));
+      axes.push_back(n);
     }
     return Axis(axes);
   }
-  absl::StatusOr<int64_t> n = ToInt(*v, "axis");
-  if (!n.ok()) return n.status();
-  return Axis(*n);
+  NDJIT_ASSIGN_OR_RETURN(int64_t n, ToInt(*v, "axis"));
+  return Axis(n);
 }
 
 bool Truthy(const Value* v, bool dflt) {
@@ -169,7 +164,7 @@ absl::Status Flatten(const Value& v, size_t depth, Shape& shape, bool& shape_don
     return absl::OkStatus();
   }
   for (const Value& x : v.items) {
-    if (absl::Status s = Flatten(x, depth + 1, shape, shape_done, leaves); !s.ok()) return s;
+    NDJIT_RETURN_IF_ERROR(Flatten(x, depth + 1, shape, shape_done, leaves));
   }
   return absl::OkStatus();
 }
@@ -192,24 +187,22 @@ absl::StatusOr<Array<>> ListToArray(const Value& v, const std::string& what) {
     any_int |= x->kind == Value::kInt;
   }
   if (any_complex) {
-    absl::StatusOr<NDArray> out = NDArray::Empty(shape, DType::kComplex128);
-    if (!out.ok()) return out.status();
-    auto* p = reinterpret_cast<std::complex<double>*>(out->data());
+    NDJIT_ASSIGN_OR_RETURN(NDArray out, NDArray::Empty(shape, DType::kComplex128));
+    auto* p = reinterpret_cast<std::complex<double>*>(out.data());
     for (size_t i = 0; i < leaves.size(); ++i) {
       const Value& x = *leaves[i];
       p[i] = x.kind == Value::kComplex ? x.c
              : x.kind == Value::kFloat ? std::complex<double>(x.f)
                                        : std::complex<double>(static_cast<double>(x.i));
     }
-    return Array<>(*std::move(out));
+    return Array<>(std::move(out));
   }
   const DType t = any_float                   ? DType::kFloat64
                   : any_int || leaves.empty() ? DType::kInt64
                                               : DType::kBool;
-  absl::StatusOr<NDArray> out = NDArray::Empty(shape, leaves.empty() ? DType::kFloat64 : t);
-  if (!out.ok()) return out.status();
+  NDJIT_ASSIGN_OR_RETURN(NDArray out, NDArray::Empty(shape, leaves.empty() ? DType::kFloat64 : t));
   for (size_t i = 0; i < leaves.size(); ++i) {
-    char* p = out->data() + static_cast<int64_t>(i) * ItemSize(t);
+    char* p = out.data() + static_cast<int64_t>(i) * ItemSize(t);
     if (t == DType::kFloat64) {
       const double d =
           leaves[i]->kind == Value::kFloat ? leaves[i]->f : static_cast<double>(leaves[i]->i);
@@ -220,7 +213,7 @@ absl::StatusOr<Array<>> ListToArray(const Value& v, const std::string& what) {
       *p = static_cast<char>(leaves[i]->i != 0);
     }
   }
-  return Array<>(*std::move(out));
+  return Array<>(std::move(out));
 }
 
 }  // namespace ndjit::script

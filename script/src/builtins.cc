@@ -12,6 +12,7 @@
 #include "lambda.h"
 #include "ndjit/linalg.h"
 #include "ndjit/runtime/npy.h"
+#include "ndjit/runtime/status_macros.h"
 #include "signatures.h"
 #include "value.h"
 
@@ -25,9 +26,8 @@ std::mt19937_64& Rng() {
 
 absl::StatusOr<Value> Random(bool normal, const Args& a) {
   if (const Value* seed = Arg(a, "seed", 1000)) {
-    absl::StatusOr<int64_t> s = ToInt(*seed, "seed");
-    if (!s.ok()) return s.status();
-    Rng().seed(static_cast<uint64_t>(*s));
+    NDJIT_ASSIGN_OR_RETURN(int64_t s, ToInt(*seed, "seed"));
+    Rng().seed(static_cast<uint64_t>(s));
   }
   Shape shape;
   double loc = 0, scale = 1;
@@ -35,28 +35,24 @@ absl::StatusOr<Value> Random(bool normal, const Args& a) {
     for (auto [name, index, target] :
          {std::tuple{"loc", 0, &loc}, std::tuple{"scale", 1, &scale}}) {
       if (const Value* v = Arg(a, name, index)) {
-        absl::StatusOr<double> x = ToFloat(*v, name);
-        if (!x.ok()) return x.status();
-        *target = *x;
+        NDJIT_ASSIGN_OR_RETURN(double x, ToFloat(*v, name));
+        *target = x;
       }
     }
     if (const Value* v = Arg(a, "size", 2)) {
-      absl::StatusOr<Shape> s = ToShape(*v, "size");
-      if (!s.ok()) return s.status();
-      shape = *s;
+      NDJIT_ASSIGN_OR_RETURN(Shape s, ToShape(*v, "size"));
+      shape = s;
     }
   } else {
-    absl::StatusOr<Shape> s = ShapeArgs(a.pos, 0, "dimensions");
-    if (!s.ok()) return s.status();
-    if (!a.pos.empty()) shape = *s;
+    NDJIT_ASSIGN_OR_RETURN(Shape s, ShapeArgs(a.pos, 0, "dimensions"));
+    if (!a.pos.empty()) shape = s;
   }
-  absl::StatusOr<NDArray> out = NDArray::Empty(shape, DType::kFloat64);
-  if (!out.ok()) return out.status();
-  double* p = reinterpret_cast<double*>(out->data());
+  NDJIT_ASSIGN_OR_RETURN(NDArray out, NDArray::Empty(shape, DType::kFloat64));
+  double* p = reinterpret_cast<double*>(out.data());
   std::uniform_real_distribution<double> uni(0, 1);
   std::normal_distribution<double> gauss(loc, scale);
-  for (int64_t i = 0; i < out->size(); ++i) p[i] = normal ? gauss(Rng()) : uni(Rng());
-  return Value::Arr(Array<>(*out));
+  for (int64_t i = 0; i < out.size(); ++i) p[i] = normal ? gauss(Rng()) : uni(Rng());
+  return Value::Arr(Array<>(out));
 }
 
 // Reductions share their argument handling: (a, axis, dtype/ddof, keepdims).
@@ -68,21 +64,19 @@ absl::StatusOr<std::pair<std::vector<Array<>>, PathStrategy>> EinsumArgs(const A
   }
   std::vector<Array<>> ops;
   for (size_t k = 1; k < a.pos.size(); ++k) {
-    absl::StatusOr<Array<>> x = ToArray(a.pos[k], fn);
-    if (!x.ok()) return x.status();
-    ops.push_back(*x);
+    NDJIT_ASSIGN_OR_RETURN(Array<> x, ToArray(a.pos[k], fn));
+    ops.push_back(x);
   }
   // NumPy's dtype= computes in that type: the operands are cast to it, under
   // einsum's default casting='safe'.
   if (auto it = a.kw.find("dtype"); it != a.kw.end() && it->second.kind != Value::kNone) {
-    absl::StatusOr<DType> t = ToDType(it->second);
-    if (!t.ok()) return t.status();
+    NDJIT_ASSIGN_OR_RETURN(DType t, ToDType(it->second));
     for (Array<>& x : ops) {
-      if (!CanCast(x.dtype(), *t, Casting::kSafe)) {
+      if (!CanCast(x.dtype(), t, Casting::kSafe)) {
         return Bad(absl::StrCat(fn, "(): cannot cast an operand from ", Name(x.dtype()), " to ",
-                                Name(*t), " under casting='safe'"));
+                                Name(t), " under casting='safe'"));
       }
-      x = x.astype(*t);
+      x = x.astype(t);
     }
   }
   PathStrategy strategy = PathStrategy::kAuto;
@@ -106,9 +100,8 @@ void AddGenerator(std::map<std::string, Fn>& t) {
   t["random.default_rng"] = [](Args& a) -> absl::StatusOr<Value> {
     int64_t seed = 0;
     if (const Value* v = Arg(a, "seed", 0); v != nullptr && v->kind != Value::kNone) {
-      absl::StatusOr<int64_t> n = ToInt(*v, "seed");
-      if (!n.ok()) return n.status();
-      seed = *n;
+      NDJIT_ASSIGN_OR_RETURN(int64_t n, ToInt(*v, "seed"));
+      seed = n;
     }
     Value g;
     g.kind = Value::kGenerator;
@@ -126,24 +119,21 @@ void AddGenerator(std::map<std::string, Fn>& t) {
       for (size_t k = 0; k < numbers.size(); ++k) {
         double v = numbers[k].second;
         if (const Value* given = Arg(a, numbers[k].first, k + 1)) {
-          absl::StatusOr<double> d = ToFloat(*given, numbers[k].first);
-          if (!d.ok()) return d.status();
-          v = *d;
+          NDJIT_ASSIGN_OR_RETURN(double d, ToFloat(*given, numbers[k].first));
+          v = d;
         }
         x.push_back(v);
       }
       Shape shape;
       if (const Value* s = Arg(a, "size", numbers.size() + 1);
           s != nullptr && s->kind != Value::kNone) {
-        absl::StatusOr<Shape> sh = ToShape(*s, "size");
-        if (!sh.ok()) return sh.status();
-        shape = *sh;
+        NDJIT_ASSIGN_OR_RETURN(Shape sh, ToShape(*s, "size"));
+        shape = sh;
       }
       DType dtype = DType::kFloat64;
       if (const Value* d = Arg(a, "dtype", 1000)) {
-        absl::StatusOr<DType> dt = ToDType(*d);
-        if (!dt.ok()) return dt.status();
-        dtype = *dt;
+        NDJIT_ASSIGN_OR_RETURN(DType dt, ToDType(*d));
+        dtype = dt;
       }
       return Value::Arr(draw(*a.pos[0].rng, x, shape, dtype));
     };
@@ -208,26 +198,23 @@ void AddContractions(std::map<std::string, Fn>& t) {
       if (!ya.ok()) return ya.status();
       return Value::Arr(tensordot(*x, *y, *xa, *ya));
     }
-    absl::StatusOr<int64_t> n = ToInt(*axes, "axes");
-    if (!n.ok()) return n.status();
-    return Value::Arr(tensordot(*x, *y, *n));
+    NDJIT_ASSIGN_OR_RETURN(int64_t n, ToInt(*axes, "axes"));
+    return Value::Arr(tensordot(*x, *y, n));
   };
   for (const char* name : {"trace", "diagonal"}) {
     t[name] = [name](Args& a) -> absl::StatusOr<Value> {
       if (a.pos.empty()) return Bad(absl::StrCat(name, "() missing required argument 'a'"));
-      absl::StatusOr<Array<>> x = ToArray(a.pos[0], name);
-      if (!x.ok()) return x.status();
+      NDJIT_ASSIGN_OR_RETURN(Array<> x, ToArray(a.pos[0], name));
       int64_t p[3] = {0, 0, 1};
       const char* names[3] = {"offset", "axis1", "axis2"};
       for (int k = 0; k < 3; ++k) {
         if (const Value* v = Arg(a, names[k], k + 1)) {
-          absl::StatusOr<int64_t> n = ToInt(*v, names[k]);
-          if (!n.ok()) return n.status();
-          p[k] = *n;
+          NDJIT_ASSIGN_OR_RETURN(int64_t n, ToInt(*v, names[k]));
+          p[k] = n;
         }
       }
-      return Value::Arr(std::string(name) == "trace" ? trace(*x, p[0], p[1], p[2])
-                                                     : diagonal(*x, p[0], p[1], p[2]));
+      return Value::Arr(std::string(name) == "trace" ? trace(x, p[0], p[1], p[2])
+                                                     : diagonal(x, p[0], p[1], p[2]));
     };
   }
   // linalg.multi_dot((a, b, c)) or multi_dot(a, b, c).
@@ -236,9 +223,8 @@ void AddContractions(std::map<std::string, Fn>& t) {
         a.pos.size() == 1 && a.pos[0].kind == Value::kTuple ? a.pos[0].items : a.pos;
     std::vector<Array<>> arrays;
     for (const Value& v : items) {
-      absl::StatusOr<Array<>> x = ToArray(v, "multi_dot");
-      if (!x.ok()) return x.status();
-      arrays.push_back(*x);
+      NDJIT_ASSIGN_OR_RETURN(Array<> x, ToArray(v, "multi_dot"));
+      arrays.push_back(x);
     }
     return Value::Arr(multi_dot(arrays));
   };
@@ -274,9 +260,8 @@ std::map<std::string, Fn>& Table() {
       return t;
     };
     t["modf"] = [](Args& a) -> absl::StatusOr<Value> {
-      absl::StatusOr<Array<>> x = ToArray(a.pos[0], "modf");
-      if (!x.ok()) return x.status();
-      auto [frac, whole] = modf(*x);
+      NDJIT_ASSIGN_OR_RETURN(Array<> x, ToArray(a.pos[0], "modf"));
+      auto [frac, whole] = modf(x);
       Value t;
       t.kind = Value::kTuple;
       t.items = {Value::Arr(frac), Value::Arr(whole)};
@@ -290,84 +275,68 @@ std::map<std::string, Fn>& Table() {
       return ToArray(a.pos[0], fn);
     };
     t["transpose"] = [array_arg](Args& a) -> absl::StatusOr<Value> {
-      absl::StatusOr<Array<>> x = array_arg(a, "transpose");
-      if (!x.ok()) return x.status();
+      NDJIT_ASSIGN_OR_RETURN(Array<> x, array_arg(a, "transpose"));
       Shape axes;
       if (a.pos.size() > 1 && a.pos[1].kind != Value::kNone) {
-        absl::StatusOr<Shape> s = ShapeArgs(a.pos, 1, "axes");
-        if (!s.ok()) return s.status();
-        axes = *s;
+        NDJIT_ASSIGN_OR_RETURN(Shape s, ShapeArgs(a.pos, 1, "axes"));
+        axes = s;
       }
-      return Value::Arr(x->transpose(axes));
+      return Value::Arr(x.transpose(axes));
     };
     t["reshape"] = [array_arg](Args& a) -> absl::StatusOr<Value> {
-      absl::StatusOr<Array<>> x = array_arg(a, "reshape");
-      if (!x.ok()) return x.status();
-      absl::StatusOr<Shape> s = ShapeArgs(a.pos, 1, "shape");
-      if (!s.ok()) return s.status();
-      return Value::Arr(x->reshape(*s));
+      NDJIT_ASSIGN_OR_RETURN(Array<> x, array_arg(a, "reshape"));
+      NDJIT_ASSIGN_OR_RETURN(Shape s, ShapeArgs(a.pos, 1, "shape"));
+      return Value::Arr(x.reshape(s));
     };
     t["broadcast_to"] = [array_arg](Args& a) -> absl::StatusOr<Value> {
-      absl::StatusOr<Array<>> x = array_arg(a, "broadcast_to");
-      if (!x.ok()) return x.status();
+      NDJIT_ASSIGN_OR_RETURN(Array<> x, array_arg(a, "broadcast_to"));
       const Value* s = Arg(a, "shape", 1);
       if (s == nullptr) return Bad("broadcast_to() missing required argument 'shape'");
-      absl::StatusOr<Shape> shape = ToShape(*s, "shape");
-      if (!shape.ok()) return shape.status();
-      return Value::Arr(x->broadcast_to(*shape));
+      NDJIT_ASSIGN_OR_RETURN(Shape shape, ToShape(*s, "shape"));
+      return Value::Arr(x.broadcast_to(shape));
     };
     t["squeeze"] = [array_arg](Args& a) -> absl::StatusOr<Value> {
-      absl::StatusOr<Array<>> x = array_arg(a, "squeeze");
-      if (!x.ok()) return x.status();
+      NDJIT_ASSIGN_OR_RETURN(Array<> x, array_arg(a, "squeeze"));
       const Value* ax = Arg(a, "axis", 1);
-      if (ax == nullptr || ax->kind == Value::kNone) return Value::Arr(x->squeeze());
-      absl::StatusOr<Shape> s = ToShape(*ax, "axis");
-      if (!s.ok()) return s.status();
-      return Value::Arr(x->squeeze(Dims(*s)));
+      if (ax == nullptr || ax->kind == Value::kNone) return Value::Arr(x.squeeze());
+      NDJIT_ASSIGN_OR_RETURN(Shape s, ToShape(*ax, "axis"));
+      return Value::Arr(x.squeeze(Dims(s)));
     };
     t["expand_dims"] = [array_arg](Args& a) -> absl::StatusOr<Value> {
-      absl::StatusOr<Array<>> x = array_arg(a, "expand_dims");
-      if (!x.ok()) return x.status();
+      NDJIT_ASSIGN_OR_RETURN(Array<> x, array_arg(a, "expand_dims"));
       const Value* ax = Arg(a, "axis", 1);
       if (ax == nullptr) return Bad("expand_dims() missing required argument 'axis'");
-      absl::StatusOr<Shape> s = ToShape(*ax, "axis");
-      if (!s.ok()) return s.status();
-      return Value::Arr(x->expand_dims(*s));
+      NDJIT_ASSIGN_OR_RETURN(Shape s, ToShape(*ax, "axis"));
+      return Value::Arr(x.expand_dims(s));
     };
     t["astype"] = [array_arg](Args& a) -> absl::StatusOr<Value> {
-      absl::StatusOr<Array<>> x = array_arg(a, "astype");
-      if (!x.ok()) return x.status();
+      NDJIT_ASSIGN_OR_RETURN(Array<> x, array_arg(a, "astype"));
       const Value* d = Arg(a, "dtype", 1);
       if (d == nullptr) return Bad("astype() missing required argument 'dtype'");
-      absl::StatusOr<DType> t = ToDType(*d);
-      if (!t.ok()) return t.status();
-      return Value::Arr(x->astype(*t));
+      NDJIT_ASSIGN_OR_RETURN(DType t, ToDType(*d));
+      return Value::Arr(x.astype(t));
     };
     auto creation = [](const char* fn, double fill) {
       return [fn, fill](Args& a) -> absl::StatusOr<Value> {
         const Value* s = Arg(a, "shape", 0);
         if (s == nullptr) return Bad(absl::StrCat(fn, "() missing required argument 'shape'"));
-        absl::StatusOr<Shape> shape = ToShape(*s, "shape");
-        if (!shape.ok()) return shape.status();
+        NDJIT_ASSIGN_OR_RETURN(Shape shape, ToShape(*s, "shape"));
         double value = fill;
         size_t dtype_at = 1;
         if (std::string(fn) == "full") {
           const Value* v = Arg(a, "fill_value", 1);
           if (v == nullptr) return Bad("full() missing required argument 'fill_value'");
-          absl::StatusOr<double> x = ToFloat(*v, "fill_value");
-          if (!x.ok()) return x.status();
-          value = *x;
+          NDJIT_ASSIGN_OR_RETURN(double x, ToFloat(*v, "fill_value"));
+          value = x;
           dtype_at = 2;
         }
         DType t = DType::kFloat64;
         if (const Value* d = Arg(a, "dtype", dtype_at)) {
-          absl::StatusOr<DType> dt = ToDType(*d);
-          if (!dt.ok()) return dt.status();
-          t = *dt;
+          NDJIT_ASSIGN_OR_RETURN(DType dt, ToDType(*d));
+          t = dt;
         }
-        absl::StatusOr<NDArray> out = NDArray::Full(*shape, t, value);
-        if (!out.ok()) return out.status();
-        return Value::Arr(Array<>(*out));
+        NDJIT_ASSIGN_OR_RETURN(NDArray out, NDArray::Full(shape, t, value));
+        return Value::Arr(Array<>(out));
       };
     };
     t["zeros"] = creation("zeros", 0);
@@ -380,9 +349,8 @@ std::map<std::string, Fn>& Table() {
       for (const Value& v : a.pos) ints &= v.kind == Value::kInt || v.kind == Value::kBool;
       DType t = ints ? DType::kInt64 : DType::kFloat64;
       if (const Value* d = Arg(a, "dtype", 1000)) {
-        absl::StatusOr<DType> dt = ToDType(*d);
-        if (!dt.ok()) return dt.status();
-        t = *dt;
+        NDJIT_ASSIGN_OR_RETURN(DType dt, ToDType(*d));
+        t = dt;
       }
       absl::StatusOr<NDArray> out;
       if (ints) {
@@ -398,9 +366,8 @@ std::map<std::string, Fn>& Table() {
       } else {
         std::vector<double> p;
         for (const Value& v : a.pos) {
-          absl::StatusOr<double> x = ToFloat(v, "arange() argument");
-          if (!x.ok()) return x.status();
-          p.push_back(*x);
+          NDJIT_ASSIGN_OR_RETURN(double x, ToFloat(v, "arange() argument"));
+          p.push_back(x);
         }
         const double start = p.size() > 1 ? p[0] : 0, stop = p.size() > 1 ? p[1] : p[0];
         const double step = p.size() > 2 ? p[2] : 1;
@@ -428,35 +395,30 @@ std::map<std::string, Fn>& Table() {
       if (!hi.ok()) return hi.status();
       int64_t n = 50;
       if (const Value* v = Arg(a, "num", 2)) {
-        absl::StatusOr<int64_t> k = ToInt(*v, "num");
-        if (!k.ok()) return k.status();
-        if (*k < 0) return Bad(absl::StrCat("Number of samples, ", *k, ", must be non-negative."));
-        n = *k;
+        NDJIT_ASSIGN_OR_RETURN(int64_t k, ToInt(*v, "num"));
+        if (k < 0) return Bad(absl::StrCat("Number of samples, ", k, ", must be non-negative."));
+        n = k;
       }
-      absl::StatusOr<NDArray> out = NDArray::Empty({n}, DType::kFloat64);
-      if (!out.ok()) return out.status();
+      NDJIT_ASSIGN_OR_RETURN(NDArray out, NDArray::Empty({n}, DType::kFloat64));
       for (int64_t i = 0; i < n; ++i) {
-        reinterpret_cast<double*>(out->data())[i] =
+        reinterpret_cast<double*>(out.data())[i] =
             n == 1 ? *lo : *lo + (*hi - *lo) * static_cast<double>(i) / static_cast<double>(n - 1);
       }
-      return Value::Arr(Array<>(*out));
+      return Value::Arr(Array<>(out));
     };
     t["eye"] = [](Args& a) -> absl::StatusOr<Value> {
       if (a.pos.empty()) return Bad("eye() missing required argument 'N'");
-      absl::StatusOr<int64_t> n = ToInt(a.pos[0], "N");
-      if (!n.ok()) return n.status();
-      absl::StatusOr<NDArray> out = NDArray::Zeros({*n, *n}, DType::kFloat64);
-      if (!out.ok()) return out.status();
-      for (int64_t i = 0; i < *n; ++i) reinterpret_cast<double*>(out->data())[i * (*n + 1)] = 1;
-      return Value::Arr(Array<>(*out));
+      NDJIT_ASSIGN_OR_RETURN(int64_t n, ToInt(a.pos[0], "N"));
+      NDJIT_ASSIGN_OR_RETURN(NDArray out, NDArray::Zeros({n, n}, DType::kFloat64));
+      for (int64_t i = 0; i < n; ++i) reinterpret_cast<double*>(out.data())[i * (n + 1)] = 1;
+      return Value::Arr(Array<>(out));
     };
     t["random.rand"] = [](Args& a) { return Random(false, a); };
     t["random.normal"] = [](Args& a) { return Random(true, a); };
     t["random.seed"] = [](Args& a) -> absl::StatusOr<Value> {
       if (a.pos.empty()) return Bad("seed() missing required argument 'seed'");
-      absl::StatusOr<int64_t> s = ToInt(a.pos[0], "seed");
-      if (!s.ok()) return s.status();
-      Rng().seed(static_cast<uint64_t>(*s));
+      NDJIT_ASSIGN_OR_RETURN(int64_t s, ToInt(a.pos[0], "seed"));
+      Rng().seed(static_cast<uint64_t>(s));
       return Value();
     };
     // np.array / np.asarray: the value computed now (optionally cast), so
@@ -465,25 +427,20 @@ std::map<std::string, Fn>& Table() {
       if (a.pos.empty()) return Bad("array() missing required argument 'object'");
       if (IsBytes(a.pos[0])) {
         const Value* d = Arg(a, "dtype", 1);
-        absl::StatusOr<RecordTypePtr> width =
-            d == nullptr ? RecordTypePtr() : ToItemType(*d, "array()");
-        if (!width.ok()) return width.status();
-        if (d != nullptr && d->kind != Value::kNone &&
-            (*width == nullptr || !(*width)->is_bytes())) {
+        NDJIT_ASSIGN_OR_RETURN(RecordTypePtr width,
+                               d == nullptr ? RecordTypePtr() : ToItemType(*d, "array()"));
+        if (d != nullptr && d->kind != Value::kNone && (width == nullptr || !(width)->is_bytes())) {
           return Bad(absl::StrCat("array(): bytes cannot be read as ", Repr(*d)));
         }
-        absl::StatusOr<RecordArray> r =
-            ToBytesArray(a.pos[0], *width == nullptr ? 0 : (*width)->itemsize());
-        if (!r.ok()) return r.status();
-        return Value::Records(*std::move(r));
+        NDJIT_ASSIGN_OR_RETURN(RecordArray r,
+                               ToBytesArray(a.pos[0], width == nullptr ? 0 : (width)->itemsize()));
+        return Value::Records(std::move(r));
       }
-      absl::StatusOr<Array<>> x = ToArray(a.pos[0], "array");
-      if (!x.ok()) return x.status();
-      Array<> v = *x;
+      NDJIT_ASSIGN_OR_RETURN(Array<> x, ToArray(a.pos[0], "array"));
+      Array<> v = x;
       if (const Value* d = Arg(a, "dtype", 1); d != nullptr && d->kind != Value::kNone) {
-        absl::StatusOr<DType> t = ToDType(*d);
-        if (!t.ok()) return t.status();
-        v = v.astype(*t);
+        NDJIT_ASSIGN_OR_RETURN(DType t, ToDType(*d));
+        v = v.astype(t);
       }
       return Value::Arr(Array<>(Array<>(v.node()).array()));
     };
@@ -495,9 +452,8 @@ std::map<std::string, Fn>& Table() {
       if (!i.ok()) return i.status();
       std::optional<int64_t> axis;
       if (const Value* v = Arg(a, "axis", 2); v != nullptr && v->kind != Value::kNone) {
-        absl::StatusOr<int64_t> n = ToInt(*v, "axis");
-        if (!n.ok()) return n.status();
-        axis = *n;
+        NDJIT_ASSIGN_OR_RETURN(int64_t n, ToInt(*v, "axis"));
+        axis = n;
       }
       try {
         return Value::Arr(take(*x, *i, axis));
@@ -507,25 +463,21 @@ std::map<std::string, Fn>& Table() {
     };
     t["ascontiguousarray"] = [](Args& a) -> absl::StatusOr<Value> {
       if (a.pos.empty()) return Bad("ascontiguousarray() missing required argument 'a'");
-      absl::StatusOr<Array<>> x = ToArray(a.pos[0], "ascontiguousarray");
-      if (!x.ok()) return x.status();
-      absl::StatusOr<NDArray> c = AsContiguousArray(Array<>(x->node()).array());
-      if (!c.ok()) return c.status();
-      return Value::Arr(Array<>(*c));
+      NDJIT_ASSIGN_OR_RETURN(Array<> x, ToArray(a.pos[0], "ascontiguousarray"));
+      NDJIT_ASSIGN_OR_RETURN(NDArray c, AsContiguousArray(Array<>(x.node()).array()));
+      return Value::Arr(Array<>(c));
     };
     t["load"] = [](Args& a) -> absl::StatusOr<Value> {
       if (a.pos.empty() || a.pos[0].kind != Value::kString) return Bad("load() needs a file name");
-      absl::StatusOr<NDArray> x = LoadNpy(a.pos[0].s);
-      if (!x.ok()) return x.status();
-      return Value::Arr(Array<>(*x));
+      NDJIT_ASSIGN_OR_RETURN(NDArray x, LoadNpy(a.pos[0].s));
+      return Value::Arr(Array<>(x));
     };
     t["save"] = [](Args& a) -> absl::StatusOr<Value> {
       if (a.pos.size() != 2 || a.pos[0].kind != Value::kString) {
         return Bad("save() needs a file name and an array");
       }
-      absl::StatusOr<Array<>> x = ToArray(a.pos[1], "save");
-      if (!x.ok()) return x.status();
-      if (absl::Status s = SaveNpy(a.pos[0].s, x->array()); !s.ok()) return s;
+      NDJIT_ASSIGN_OR_RETURN(Array<> x, ToArray(a.pos[1], "save"));
+      NDJIT_RETURN_IF_ERROR(SaveNpy(a.pos[0].s, x.array()));
       return Value();
     };
     AddContractions(t);
@@ -563,7 +515,7 @@ absl::StatusOr<Value> CallBuiltin(const std::string& name, Args args) {
   if (it == Table().end()) return Bad(absl::StrCat("name '", name, "' is not defined"));
   const Signature* sig = FindSignature(name);
   if (sig == nullptr) return absl::InternalError(absl::StrCat(name, "() has no signature"));
-  if (absl::Status s = sig->Check(args); !s.ok()) return s;
+  NDJIT_RETURN_IF_ERROR(sig->Check(args));
   // NumPy's out=, for every builtin that takes it: the value is written into
   // that array (broadcast, cast with same_kind), which is also the result.
   Value out;
@@ -577,13 +529,12 @@ absl::StatusOr<Value> CallBuiltin(const std::string& name, Args args) {
   try {
     absl::StatusOr<Value> v = it->second(args);
     if (!v.ok() || out.kind != Value::kArray) return v;
-    absl::StatusOr<Array<>> value = ToArray(*v, name);
-    if (!value.ok()) return value.status();
+    NDJIT_ASSIGN_OR_RETURN(Array<> value, ToArray(*v, name));
     // The operands' handles go first: a handle still alive at the write
     // counts as a reader whose value must be computed before it.
     args = Args();
     v = Value();
-    value->eval_into(out.array.array());
+    value.eval_into(out.array.array());
     return out;
   } catch (const Error& e) {
     return absl::Status(e.code(), e.what());
@@ -607,10 +558,9 @@ absl::StatusOr<Array<>> ToArray(const Value& v, const std::string& what) {
       s.c = v.kind == Value::kFloat     ? v.f
             : v.kind == Value::kComplex ? v.c
                                         : static_cast<double>(v.i);
-      absl::StatusOr<NDArray> one = NDArray::Empty({}, t);
-      if (!one.ok()) return one.status();
-      ir::ScalarToStorage(s, t, one->data());
-      return Array<>(*one);
+      NDJIT_ASSIGN_OR_RETURN(NDArray one, NDArray::Empty({}, t));
+      ir::ScalarToStorage(s, t, one.data());
+      return Array<>(one);
     }
     case Value::kList:
       return ListToArray(v, what);
@@ -641,9 +591,8 @@ absl::StatusOr<std::vector<Array<>>> Operands(const std::vector<Value>& ins,
                                                 : Weak(t, v.i));
       continue;
     }
-    absl::StatusOr<Array<>> a = ToArray(v, what);
-    if (!a.ok()) return a.status();
-    out.push_back(*a);
+    NDJIT_ASSIGN_OR_RETURN(Array<> a, ToArray(v, what));
+    out.push_back(a);
   }
   return out;
 }
@@ -666,9 +615,8 @@ absl::StatusOr<Value> ApplyUfunc(ir::Ufunc op, const std::vector<Value>& ins) {
     if (!arrays.ok()) return arrays.status();
     std::vector<ir::NodePtr> nodes;
     for (const Array<>& a : *arrays) nodes.push_back(a.node());
-    absl::StatusOr<ir::NodePtr> n = ir::MakeUfunc(op, nodes);
-    if (!n.ok()) return n.status();
-    return Value::Arr(Array<>(*n));
+    NDJIT_ASSIGN_OR_RETURN(ir::NodePtr n, ir::MakeUfunc(op, nodes));
+    return Value::Arr(Array<>(n));
   } catch (const Error& e) {
     return absl::Status(e.code(), e.what());
   }

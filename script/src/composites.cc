@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "args.h"
+#include "ndjit/runtime/status_macros.h"
 #include "value.h"
 
 namespace ndjit::script {
@@ -20,9 +21,8 @@ void AddComposites(std::map<std::string, Fn>& t) {
                                                             {"bitwise_not", bitwise_not},
                                                             {"copy", copy}}) {
     t[name] = [name = std::string(name), fn = fn](Args& a) -> absl::StatusOr<Value> {
-      absl::StatusOr<std::vector<Array<>>> x = Operands(a.pos, name);
-      if (!x.ok()) return x.status();
-      return Value::Arr(fn((*x)[0]));
+      NDJIT_ASSIGN_OR_RETURN(std::vector<Array<>> x, Operands(a.pos, name));
+      return Value::Arr(fn((x)[0]));
     };
   }
   using Binary = Array<> (*)(const Array<>&, const Array<>&);
@@ -32,15 +32,13 @@ void AddComposites(std::map<std::string, Fn>& t) {
                                                              {"heaviside", heaviside},
                                                              {"float_power", float_power}}) {
     t[name] = [name = std::string(name), fn = fn](Args& a) -> absl::StatusOr<Value> {
-      absl::StatusOr<std::vector<Array<>>> x = Operands(a.pos, name);
-      if (!x.ok()) return x.status();
-      return Value::Arr(fn((*x)[0], (*x)[1]));
+      NDJIT_ASSIGN_OR_RETURN(std::vector<Array<>> x, Operands(a.pos, name));
+      return Value::Arr(fn((x)[0], (x)[1]));
     };
   }
   t["frexp"] = [](Args& a) -> absl::StatusOr<Value> {
-    absl::StatusOr<std::vector<Array<>>> x = Operands(a.pos, "frexp");
-    if (!x.ok()) return x.status();
-    auto [m, e] = frexp((*x)[0]);
+    NDJIT_ASSIGN_OR_RETURN(std::vector<Array<>> x, Operands(a.pos, "frexp"));
+    auto [m, e] = frexp((x)[0]);
     Value pair;
     pair.kind = Value::kTuple;
     pair.items = {Value::Arr(m), Value::Arr(e)};
@@ -48,23 +46,20 @@ void AddComposites(std::map<std::string, Fn>& t) {
   };
   for (const char* name : {"zeros_like", "ones_like", "full_like"}) {
     t[name] = [name = std::string(name)](Args& a) -> absl::StatusOr<Value> {
-      absl::StatusOr<Array<>> x = ToArray(a.pos[0], name);
-      if (!x.ok()) return x.status();
+      NDJIT_ASSIGN_OR_RETURN(Array<> x, ToArray(a.pos[0], name));
       const bool full = name == "full_like";
       std::optional<DType> dtype;
       if (const Value* d = Arg(a, "dtype", full ? 2 : 1); d != nullptr && d->kind != Value::kNone) {
-        absl::StatusOr<DType> dt = ToDType(*d);
-        if (!dt.ok()) return dt.status();
-        dtype = *dt;
+        NDJIT_ASSIGN_OR_RETURN(DType dt, ToDType(*d));
+        dtype = dt;
       }
       double value = name == "ones_like" ? 1 : 0;
       if (full) {
         const Value* v = Arg(a, "fill_value", 1);
-        absl::StatusOr<double> f = ToFloat(*v, "fill_value");
-        if (!f.ok()) return f.status();
-        value = *f;
+        NDJIT_ASSIGN_OR_RETURN(double f, ToFloat(*v, "fill_value"));
+        value = f;
       }
-      return Value::Arr(full_like(*x, value, dtype));
+      return Value::Arr(full_like(x, value, dtype));
     };
   }
 }

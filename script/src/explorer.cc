@@ -21,6 +21,7 @@
 #include "ndjit/codegen/target.h"
 #include "ndjit/engine/engine.h"
 #include "ndjit/ir/program.h"
+#include "ndjit/runtime/status_macros.h"
 #include "shown.h"
 
 namespace ndjit::script {
@@ -132,11 +133,10 @@ absl::StatusOr<std::string> RunExplorerCommand(absl::string_view line,
     rest.resize(last);
   }
   if (rest.empty()) return Bad(absl::StrCat(cmd, " needs an expression (:help lists commands)"));
-  absl::StatusOr<Array<>> a = array_of(rest);
-  if (!a.ok()) return a.status();
-  if (cmd == ":graph") return ir::PrintGraph({a->node()});
+  NDJIT_ASSIGN_OR_RETURN(Array<> a, array_of(rest));
+  if (cmd == ":graph") return ir::PrintGraph({a.node()});
   if (cmd == ":program") {
-    absl::StatusOr<ir::Program> program = engine::Schedule({a->node()});
+    absl::StatusOr<ir::Program> program = engine::Schedule({a.node()});
     if (program.status().code() == absl::StatusCode::kUnimplemented) {
       return absl::StrCat("not planned as a Program yet (", program.status().message(),
                           "): evaluated without one\n");
@@ -146,7 +146,7 @@ absl::StatusOr<std::string> RunExplorerCommand(absl::string_view line,
   }
   if (cmd == ":dot") {
     std::string dot = "digraph ndjit {\n  rankdir=BT;\n  node [shape=box, fontname=monospace];\n";
-    const std::vector<const ir::Node*> order = ir::TopologicalOrder({a->node()});
+    const std::vector<const ir::Node*> order = ir::TopologicalOrder({a.node()});
     std::map<const ir::Node*, int> id;
     for (const ir::Node* n : order) {
       const int k = static_cast<int>(id.size());
@@ -165,8 +165,7 @@ absl::StatusOr<std::string> RunExplorerCommand(absl::string_view line,
         absl::StrAppend(&dot, "  n", id[in.get()], " -> n", k, ";\n");
     }
     // Kernels as clusters: the nodes each one computes.
-    absl::StatusOr<Shown> shown = EvaluateAndShow(*a);
-    if (!shown.ok()) return shown.status();
+    NDJIT_ASSIGN_OR_RETURN(Shown shown, EvaluateAndShow(a));
     // A node belongs to the first kernel that computes it; leaves (inputs)
     // and values a kernel only reads stay outside.
     std::vector<std::string> placed;
@@ -175,9 +174,9 @@ absl::StatusOr<std::string> RunExplorerCommand(absl::string_view line,
         placed.push_back(absl::StrCat("%", id[n]));
       }
     }
-    for (size_t k = 0; k < shown->kernels.size(); ++k) {
+    for (size_t k = 0; k < shown.kernels.size(); ++k) {
       absl::StrAppend(&dot, "  subgraph cluster_", k, " {\n    label=\"kernel ", k, "\";\n");
-      for (const std::string& label : shown->kernels[k].labels) {
+      for (const std::string& label : shown.kernels[k].labels) {
         if (label.empty() || std::find(placed.begin(), placed.end(), label) != placed.end()) {
           continue;
         }
@@ -204,19 +203,17 @@ absl::StatusOr<std::string> RunExplorerCommand(absl::string_view line,
     codegen::SetProfiling(true);
     profile_before = codegen::GetProfile();
   }
-  absl::StatusOr<Shown> shown = EvaluateAndShow(*a);
-  if (!shown.ok()) return shown.status();
-  first_ms = shown->first_ms;
-  const std::vector<ShownKernel>& kernels = shown->kernels;
-  if (!shown->unplanned.empty()) {
-    return absl::StrCat("not planned as a Program yet (", shown->unplanned,
+  NDJIT_ASSIGN_OR_RETURN(Shown shown, EvaluateAndShow(a));
+  first_ms = shown.first_ms;
+  const std::vector<ShownKernel>& kernels = shown.kernels;
+  if (!shown.unplanned.empty()) {
+    return absl::StrCat("not planned as a Program yet (", shown.unplanned,
                         "): evaluated without one\n");
   }
   if (kernels.empty()) return std::string("no kernel runs: the value is an array already\n");
   std::string out;
-  if (shown->streamed_chunks > 0) {
-    absl::StrAppend(&out, "streamed: ", shown->streamed_chunks, " chunks in ",
-                    shown->streamed_passes,
+  if (shown.streamed_chunks > 0) {
+    absl::StrAppend(&out, "streamed: ", shown.streamed_chunks, " chunks in ", shown.streamed_passes,
                     " pass(es) along the first axis of the memory-mapped inputs (chunk budget ",
                     StreamChunkBytes(), " bytes); each kernel shown once\n");
   }
@@ -262,15 +259,15 @@ absl::StatusOr<std::string> RunExplorerCommand(absl::string_view line,
         absl::StrAppend(&out, "; kernel ", k, ": the reference evaluator\n");
         continue;
       }
-      absl::StatusOr<std::string> text =
-          l.gemm          ? codegen::GemmKernelText(l.gemm_dtype,
-                                           cmd == ":asm" ? codegen::GemmStage::kAssembly
-                                                    : optimized   ? codegen::GemmStage::kOptimizedLLVM
-                                                                  : codegen::GemmStage::kLLVM)
-          : cmd == ":asm" ? codegen::KernelAssembly(l.spec)
-                          : codegen::KernelLLVMIR(l.spec, optimized, l.labels);
-      if (!text.ok()) return text.status();
-      absl::StrAppend(&out, "; kernel ", k, "\n", *text);
+      NDJIT_ASSIGN_OR_RETURN(
+          std::string text, l.gemm
+                                ? codegen::GemmKernelText(
+                                      l.gemm_dtype, cmd == ":asm" ? codegen::GemmStage::kAssembly
+                                                    : optimized ? codegen::GemmStage::kOptimizedLLVM
+                                                                : codegen::GemmStage::kLLVM)
+                            : cmd == ":asm" ? codegen::KernelAssembly(l.spec)
+                                            : codegen::KernelLLVMIR(l.spec, optimized, l.labels));
+      absl::StrAppend(&out, "; kernel ", k, "\n", text);
     }
     return out;
   }
@@ -280,7 +277,7 @@ absl::StatusOr<std::string> RunExplorerCommand(absl::string_view line,
       double best = 1e30;
       for (int r = 0; r < 5; ++r) {
         const auto t0 = std::chrono::steady_clock::now();
-        Array<>(a->node()).eval(b);
+        Array<>(a.node()).eval(b);
         best = std::min(
             best, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
                       .count());
@@ -310,15 +307,15 @@ absl::StatusOr<std::string> RunExplorerCommand(absl::string_view line,
     }
     // Bytes that must move: every input read once, every kernel output written once.
     int64_t bytes = 0;
-    for (const ir::Node* n : ir::TopologicalOrder({a->node()})) {
+    for (const ir::Node* n : ir::TopologicalOrder({a.node()})) {
       if (n->kind() == ir::NodeKind::kArray) bytes += n->array().nbytes();
     }
-    bytes += a->size() * ItemSize(a->dtype());
+    bytes += a.size() * ItemSize(a.dtype());
     // Work: one operation per element each ufunc produces, per element a
     // reduction folds (transcendentals count as one), two per multiply-add
     // of a contraction.
     double flops = 0;
-    for (const ir::Node* n : ir::TopologicalOrder({a->node()})) {
+    for (const ir::Node* n : ir::TopologicalOrder({a.node()})) {
       if (n->kind() == ir::NodeKind::kUfunc) flops += static_cast<double>(n->size());
       if (n->kind() == ir::NodeKind::kReduce) flops += static_cast<double>(n->inputs()[0]->size());
       if (n->kind() == ir::NodeKind::kContract) {

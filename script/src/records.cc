@@ -8,6 +8,7 @@
 #include "absl/strings/str_join.h"
 #include "args.h"
 #include "ndjit/runtime/npy.h"
+#include "ndjit/runtime/status_macros.h"
 #include "value.h"
 
 namespace ndjit::script {
@@ -28,10 +29,10 @@ absl::StatusOr<FieldSpec> Field(const Value& v, bool align) {
   FieldSpec f{v.items[0].s, {}};
   const Value& format = v.items[1];
   if (format.kind == Value::kList || (format.kind == Value::kDType && format.record)) {
-    absl::StatusOr<RecordTypePtr> nested =
-        format.kind == Value::kList ? RecordDType(format, align) : format.record;
-    if (!nested.ok()) return nested.status();
-    f.format.record = *nested;
+    NDJIT_ASSIGN_OR_RETURN(RecordTypePtr nested, format.kind == Value::kList
+                                                     ? RecordDType(format, align)
+                                                     : format.record);
+    f.format.record = nested;
   } else if (absl::StatusOr<RecordTypePtr> bytes =
                  ToItemType(format, absl::StrCat("dtype(): field '", f.name, "'"));
              !bytes.ok() || *bytes != nullptr) {
@@ -43,9 +44,8 @@ absl::StatusOr<FieldSpec> Field(const Value& v, bool align) {
     f.format.dtype = *t;
   }
   if (v.items.size() == 3) {
-    absl::StatusOr<Shape> s = ToShape(v.items[2], "field shape");
-    if (!s.ok()) return s.status();
-    f.format.subshape = *s;
+    NDJIT_ASSIGN_OR_RETURN(Shape s, ToShape(v.items[2], "field shape"));
+    f.format.subshape = s;
   }
   return f;
 }
@@ -53,9 +53,8 @@ absl::StatusOr<FieldSpec> Field(const Value& v, bool align) {
 absl::StatusOr<RecordTypePtr> RecordDType(const Value& spec, bool align) {
   std::vector<FieldSpec> fields;
   for (const Value& item : spec.items) {
-    absl::StatusOr<FieldSpec> f = Field(item, align);
-    if (!f.ok()) return f.status();
-    fields.push_back(*std::move(f));
+    NDJIT_ASSIGN_OR_RETURN(FieldSpec f, Field(item, align));
+    fields.push_back(std::move(f));
   }
   return RecordType::Make(std::move(fields), align);
 }
@@ -86,7 +85,7 @@ absl::Status CollectBytes(const Value& v, size_t depth, Shape& shape,
     return inhomogeneous();
   }
   for (const Value& x : v.items) {
-    if (absl::Status s = CollectBytes(x, depth + 1, shape, items); !s.ok()) return s;
+    NDJIT_RETURN_IF_ERROR(CollectBytes(x, depth + 1, shape, items));
   }
   return absl::OkStatus();
 }
@@ -102,13 +101,11 @@ std::string DTypeRepr(const Value& v) {
 
 absl::StatusOr<Shape> OperandShape(const Value& v) {
   if (IsBytes(v)) {
-    absl::StatusOr<RecordArray> r = ToBytesArray(v);
-    if (!r.ok()) return r.status();
-    return Shape(r->shape().begin(), r->shape().end());
+    NDJIT_ASSIGN_OR_RETURN(RecordArray r, ToBytesArray(v));
+    return Shape(r.shape().begin(), r.shape().end());
   }
-  absl::StatusOr<Array<>> x = ToArray(v, "comparison");
-  if (!x.ok()) return x.status();
-  return Shape(x->shape().begin(), x->shape().end());
+  NDJIT_ASSIGN_OR_RETURN(Array<> x, ToArray(v, "comparison"));
+  return Shape(x.shape().begin(), x.shape().end());
 }
 
 // A predicate's result over bytes operands: of two items (np.bytes_) a
@@ -141,33 +138,27 @@ void AddRecords(std::map<std::string, Fn>& t) {
   t["dtype"] = [](Args& a) -> absl::StatusOr<Value> {
     if (a.pos.empty()) return Bad("dtype() missing required argument 'dtype'");
     const Value& spec = a.pos[0];
-    absl::StatusOr<RecordTypePtr> item = ToItemType(spec, "dtype()");
-    if (!item.ok()) return item.status();
-    if (*item != nullptr) return Value::RecordDType(*item);
+    NDJIT_ASSIGN_OR_RETURN(RecordTypePtr item, ToItemType(spec, "dtype()"));
+    if (item != nullptr) return Value::RecordDType(item);
     if (spec.kind != Value::kList) {
-      absl::StatusOr<DType> d = ToDType(spec);
-      if (!d.ok()) return d.status();
-      return Value::DTypeOf(*d);
+      NDJIT_ASSIGN_OR_RETURN(DType d, ToDType(spec));
+      return Value::DTypeOf(d);
     }
-    absl::StatusOr<RecordTypePtr> r = RecordDType(spec, Truthy(Arg(a, "align", 1), false));
-    if (!r.ok()) return r.status();
-    return Value::RecordDType(*r);
+    NDJIT_ASSIGN_OR_RETURN(RecordTypePtr r, RecordDType(spec, Truthy(Arg(a, "align", 1), false)));
+    return Value::RecordDType(r);
   };
   for (const char* fill : {"zeros", "ones", "full"}) {
     Fn plain = t[fill];
     t[fill] = [plain, fill = std::string(fill)](Args& a) -> absl::StatusOr<Value> {
-      absl::StatusOr<RecordTypePtr> d = RecordTypeArg(a, fill == "full" ? 2 : 1);
-      if (!d.ok()) return d.status();
-      if (*d == nullptr) return plain(a);
+      NDJIT_ASSIGN_OR_RETURN(RecordTypePtr d, RecordTypeArg(a, fill == "full" ? 2 : 1));
+      if (d == nullptr) return plain(a);
       if (fill != "zeros") {
-        return Bad(absl::StrCat(fill, "() of a ", (*d)->is_bytes() ? "bytes" : "record",
+        return Bad(absl::StrCat(fill, "() of a ", (d)->is_bytes() ? "bytes" : "record",
                                 " dtype: use zeros()"));
       }
-      absl::StatusOr<Shape> shape = ToShape(a.pos.empty() ? Value() : a.pos[0], "shape");
-      if (!shape.ok()) return shape.status();
-      absl::StatusOr<RecordArray> r = RecordArray::Zeros(*shape, *d);
-      if (!r.ok()) return r.status();
-      return Value::Records(*std::move(r));
+      NDJIT_ASSIGN_OR_RETURN(Shape shape, ToShape(a.pos.empty() ? Value() : a.pos[0], "shape"));
+      NDJIT_ASSIGN_OR_RETURN(RecordArray r, RecordArray::Zeros(shape, d));
+      return Value::Records(std::move(r));
     };
   }
   // np.load(path, mmap_mode=None|'r'|'c'): an array or a record array, as
@@ -177,20 +168,17 @@ void AddRecords(std::map<std::string, Fn>& t) {
     const std::string& path = a.pos[0].s;
     std::optional<MmapMode> mode;
     if (const Value* m = Arg(a, "mmap_mode", 1); m != nullptr && m->kind != Value::kNone) {
-      absl::StatusOr<MmapMode> md = ToMmapMode(*m);
-      if (!md.ok()) return md.status();
-      mode = *md;
+      NDJIT_ASSIGN_OR_RETURN(MmapMode md, ToMmapMode(*m));
+      mode = md;
     }
-    absl::StatusOr<NpyHeader> h = ReadNpyHeader(path);
-    if (!h.ok()) return h.status();
-    if (h->record) {
-      absl::StatusOr<RecordArray> r = mode ? OpenRecordNpyMemmap(path, *mode) : LoadRecordNpy(path);
-      if (!r.ok()) return r.status();
-      return Value::Records(*std::move(r));
+    NDJIT_ASSIGN_OR_RETURN(NpyHeader h, ReadNpyHeader(path));
+    if (h.record) {
+      NDJIT_ASSIGN_OR_RETURN(RecordArray r,
+                             mode ? OpenRecordNpyMemmap(path, *mode) : LoadRecordNpy(path));
+      return Value::Records(std::move(r));
     }
-    absl::StatusOr<NDArray> x = mode ? OpenNpyMemmap(path, *mode) : LoadNpy(path);
-    if (!x.ok()) return x.status();
-    return Value::Arr(Array<>(*x));
+    NDJIT_ASSIGN_OR_RETURN(NDArray x, mode ? OpenNpyMemmap(path, *mode) : LoadNpy(path));
+    return Value::Arr(Array<>(x));
   };
   // np.lib.format.open_memmap(path, mode='w+', dtype=, shape=): a new
   // .npy file mapped writeable, e.g. as the out= of a streamed evaluation.
@@ -206,17 +194,14 @@ void AddRecords(std::map<std::string, Fn>& t) {
     }
     const Value* shape = Arg(a, "shape", 3);
     if (shape == nullptr) return Bad("open_memmap() missing required argument 'shape'");
-    absl::StatusOr<Shape> s = ToShape(*shape, "shape");
-    if (!s.ok()) return s.status();
+    NDJIT_ASSIGN_OR_RETURN(Shape s, ToShape(*shape, "shape"));
     DType t = DType::kFloat64;
     if (const Value* d = Arg(a, "dtype", 2); d != nullptr && d->kind != Value::kNone) {
-      absl::StatusOr<DType> dt = ToDType(*d);
-      if (!dt.ok()) return dt.status();
-      t = *dt;
+      NDJIT_ASSIGN_OR_RETURN(DType dt, ToDType(*d));
+      t = dt;
     }
-    absl::StatusOr<NDArray> m = CreateNpyMemmap(a.pos[0].s, *s, t);
-    if (!m.ok()) return m.status();
-    return Value::Arr(Array<>(*m));
+    NDJIT_ASSIGN_OR_RETURN(NDArray m, CreateNpyMemmap(a.pos[0].s, s, t));
+    return Value::Arr(Array<>(m));
   };
   // copy(x) / x.copy() of records or bytes: C order.
   Fn copy = t["copy"];
@@ -225,9 +210,8 @@ void AddRecords(std::map<std::string, Fn>& t) {
       return copy(a);
     }
     if (a.pos[0].kind == Value::kBytes) return a.pos[0];
-    absl::StatusOr<RecordArray> r = a.pos[0].records.Copy();
-    if (!r.ok()) return r.status();
-    return Value::Records(*std::move(r));
+    NDJIT_ASSIGN_OR_RETURN(RecordArray r, a.pos[0].records.Copy());
+    return Value::Records(std::move(r));
   };
   // numexpr's contains(haystack, needle) over bytes.
   t["contains"] = [](Args& a) -> absl::StatusOr<Value> {
@@ -247,7 +231,7 @@ void AddRecords(std::map<std::string, Fn>& t) {
     if (a.pos.size() != 2 || a.pos[0].kind != Value::kString || a.pos[1].kind != Value::kRecords) {
       return save(a);
     }
-    if (absl::Status s = SaveNpy(a.pos[0].s, a.pos[1].records); !s.ok()) return s;
+    NDJIT_RETURN_IF_ERROR(SaveNpy(a.pos[0].s, a.pos[1].records));
     return Value();
   };
 }
@@ -255,27 +239,23 @@ void AddRecords(std::map<std::string, Fn>& t) {
 absl::StatusOr<Value> RecordSubscript(const Value& rec, const std::vector<Value>& keys,
                                       absl::Span<const IndexItem> items) {
   if (keys.empty()) {
-    absl::StatusOr<RecordArray> r = rec.records.Index(items);
-    if (!r.ok()) return r.status();
+    NDJIT_ASSIGN_OR_RETURN(RecordArray r, rec.records.Index(items));
     // An item of bytes is np.bytes_, which the language holds as bytes.
-    if (r->type()->is_bytes() && r->ndim() == 0) {
-      return Value::Bytes(std::string(BytesItem(r->data(), r->itemsize())));
+    if (r.type()->is_bytes() && r.ndim() == 0) {
+      return Value::Bytes(std::string(BytesItem(r.data(), r.itemsize())));
     }
-    return Value::Records(*std::move(r));
+    return Value::Records(std::move(r));
   }
   if (keys.size() != 1 || !items.empty() || keys[0].kind != Value::kString) {
     return Bad("a record array takes one field name, or integers, slices and ... as an index");
   }
-  absl::StatusOr<const RecordField*> f = rec.records.type()->Field(keys[0].s);
-  if (!f.ok()) return f.status();
-  if ((*f)->format.record) {
-    absl::StatusOr<RecordArray> r = rec.records.Records(keys[0].s);
-    if (!r.ok()) return r.status();
-    return Value::Records(*std::move(r));
+  NDJIT_ASSIGN_OR_RETURN(const RecordField* f, rec.records.type()->Field(keys[0].s));
+  if ((f)->format.record) {
+    NDJIT_ASSIGN_OR_RETURN(RecordArray r, rec.records.Records(keys[0].s));
+    return Value::Records(std::move(r));
   }
-  absl::StatusOr<NDArray> x = rec.records.Field(keys[0].s);
-  if (!x.ok()) return x.status();
-  return Value::Arr(Array<>(*x));
+  NDJIT_ASSIGN_OR_RETURN(NDArray x, rec.records.Field(keys[0].s));
+  return Value::Arr(Array<>(x));
 }
 
 absl::StatusOr<Value> RecordAttribute(const Value& rec, const std::string& name) {
@@ -351,7 +331,7 @@ absl::StatusOr<RecordArray> ToBytesArray(const Value& v, int64_t width) {
   }
   Shape shape;
   std::vector<std::string> items;
-  if (absl::Status s = CollectBytes(v, 0, shape, items); !s.ok()) return s;
+  NDJIT_RETURN_IF_ERROR(CollectBytes(v, 0, shape, items));
   return BytesArray(items, shape, width);
 }
 
@@ -381,12 +361,10 @@ absl::StatusOr<Value> BytesUfunc(ir::Ufunc op, const std::vector<Value>& ins) {
     absl::StatusOr<Shape> a = OperandShape(ins[0]), b = OperandShape(ins[1]);
     if (!a.ok()) return a.status();
     if (!b.ok()) return b.status();
-    absl::StatusOr<Shape> shape = BroadcastShapes(*a, *b);
-    if (!shape.ok()) return shape.status();
-    absl::StatusOr<NDArray> out =
-        NDArray::Full(*shape, DType::kBool, c->second == Comparison::kNotEqual);
-    if (!out.ok()) return out.status();
-    return Value::Arr(Array<>(*std::move(out)));
+    NDJIT_ASSIGN_OR_RETURN(Shape shape, BroadcastShapes(*a, *b));
+    NDJIT_ASSIGN_OR_RETURN(NDArray out,
+                           NDArray::Full(shape, DType::kBool, c->second == Comparison::kNotEqual));
+    return Value::Arr(Array<>(std::move(out)));
   }
   absl::StatusOr<RecordArray> a = ToBytesArray(ins[0]), b = ToBytesArray(ins[1]);
   if (!a.ok()) return a.status();

@@ -10,6 +10,7 @@
 #include "ast.h"
 #include "explorer.h"
 #include "lambda.h"
+#include "ndjit/runtime/status_macros.h"
 #include "ndjit/script.h"
 #include "stack_guard.h"
 #include "value.h"
@@ -119,9 +120,8 @@ struct Session::Impl {
         if (!b.ok()) return b;
         if (n.text == "@") return CallBuiltin("matmul", Args{{*a, *b}, {}});
         if (a->IsNumber() && b->IsNumber()) return NumberOp(n.text, *a, *b);
-        absl::StatusOr<ir::Ufunc> op = OperatorUfunc(n.text);
-        if (!op.ok()) return op.status();
-        return ApplyUfunc(*op, {*a, *b});
+        NDJIT_ASSIGN_OR_RETURN(ir::Ufunc op, OperatorUfunc(n.text));
+        return ApplyUfunc(op, {*a, *b});
       }
       case Node::kCall:
         return Call(n);
@@ -177,9 +177,8 @@ struct Session::Impl {
         return ApplyUfunc(ir::Ufunc::kAdd, {args.pos[0], *im});
       }
       if (args.pos.size() != 1) return Bad("a dtype call takes one argument");
-      absl::StatusOr<Array<>> a = ToArray(args.pos[0], Name(callee->dtype).data());
-      if (!a.ok()) return a.status();
-      return Value::Arr(a->astype(callee->dtype));
+      NDJIT_ASSIGN_OR_RETURN(Array<> a, ToArray(args.pos[0], Name(callee->dtype).data()));
+      return Value::Arr(a.astype(callee->dtype));
     }
     const Evaluator eval = [this](const Node& body) { return Eval(body); };
     if (callee->kind == Value::kLambda) return CallLambda(*callee, args, vars, eval);
@@ -236,9 +235,8 @@ struct Session::Impl {
       if (IsComplex(a.dtype()))
         return ApplyUfunc(name == "real" ? ir::Ufunc::kReal : ir::Ufunc::kImag, {*obj});
       if (name == "real") return *obj;
-      absl::StatusOr<NDArray> zeros = NDArray::Zeros(a.shape(), a.dtype());
-      if (!zeros.ok()) return zeros.status();
-      return Value::Arr(Array<>(*zeros));
+      NDJIT_ASSIGN_OR_RETURN(NDArray zeros, NDArray::Zeros(a.shape(), a.dtype()));
+      return Value::Arr(Array<>(zeros));
     }
     if (IsMethod(name)) return Value::Function(name, std::make_shared<Value>(*obj));
     return Bad(absl::StrCat("'numpy.ndarray' object has no attribute '", name, "'"));
@@ -246,13 +244,12 @@ struct Session::Impl {
 
   absl::StatusOr<std::optional<int64_t>> OptionalInt(const NodePtr& n) {
     if (n == nullptr) return std::optional<int64_t>();
-    absl::StatusOr<Value> v = Eval(*n);
-    if (!v.ok()) return v.status();
-    if (v->kind == Value::kNone) return std::optional<int64_t>();
-    if (v->kind != Value::kInt && v->kind != Value::kBool) {
+    NDJIT_ASSIGN_OR_RETURN(Value v, Eval(*n));
+    if (v.kind == Value::kNone) return std::optional<int64_t>();
+    if (v.kind != Value::kInt && v.kind != Value::kBool) {
       return Bad("slice indices must be integers or None");
     }
-    return std::optional<int64_t>(v->i);
+    return std::optional<int64_t>(v.i);
   }
 
   // A subscript's items, evaluated.
@@ -275,25 +272,22 @@ struct Session::Impl {
       } else if (item.kind == Node::kSlice) {
         Slice s;
         for (int part = 0; part < 3; ++part) {
-          absl::StatusOr<std::optional<int64_t>> v = OptionalInt(item.kids[part]);
-          if (!v.ok()) return v.status();
-          (part == 0 ? s.start : part == 1 ? s.stop : s.step) = *v;
+          NDJIT_ASSIGN_OR_RETURN(std::optional<int64_t> v, OptionalInt(item.kids[part]));
+          (part == 0 ? s.start : part == 1 ? s.stop : s.step) = v;
         }
         items.push_back(s);
       } else {
-        absl::StatusOr<Value> v = Eval(item);
-        if (!v.ok()) return v.status();
-        if (v->kind == Value::kNone) {
+        NDJIT_ASSIGN_OR_RETURN(Value v, Eval(item));
+        if (v.kind == Value::kNone) {
           items.push_back(NewAxis{});
-        } else if (v->kind == Value::kInt) {
-          items.push_back(v->i);
-        } else if (v->kind == Value::kString && obj.kind == Value::kRecords) {
-          r.keys.push_back(*v);
+        } else if (v.kind == Value::kInt) {
+          items.push_back(v.i);
+        } else if (v.kind == Value::kString && obj.kind == Value::kRecords) {
+          r.keys.push_back(v);
           continue;
-        } else if (v->kind == Value::kArray || v->kind == Value::kList) {
-          absl::StatusOr<Array<>> x = ToArray(*v, "index");
-          if (!x.ok()) return x.status();
-          advanced.push_back(*std::move(x));
+        } else if (v.kind == Value::kArray || v.kind == Value::kList) {
+          NDJIT_ASSIGN_OR_RETURN(Array<> x, ToArray(v, "index"));
+          advanced.push_back(std::move(x));
           any_array = true;
           continue;
         } else {
@@ -310,9 +304,8 @@ struct Session::Impl {
   absl::StatusOr<Value> Subscript(const Node& n) {
     absl::StatusOr<Value> obj = Eval(*n.kids[0]);
     if (!obj.ok()) return obj;
-    absl::StatusOr<IndexArgs> index_args = Index(n, *obj);
-    if (!index_args.ok()) return index_args.status();
-    const std::vector<IndexItem>& items = index_args->items;
+    NDJIT_ASSIGN_OR_RETURN(IndexArgs index_args, Index(n, *obj));
+    const std::vector<IndexItem>& items = index_args.items;
     if (obj->kind == Value::kTuple) {
       if (items.size() != 1 || !std::holds_alternative<int64_t>(items[0])) {
         return Bad("tuple indices must be integers");
@@ -323,11 +316,11 @@ struct Session::Impl {
       if (i < 0 || i >= size) return Bad("tuple index out of range");
       return obj->items[i];
     }
-    if (obj->kind == Value::kRecords) return RecordSubscript(*obj, index_args->keys, items);
+    if (obj->kind == Value::kRecords) return RecordSubscript(*obj, index_args.keys, items);
     if (obj->kind != Value::kArray)
       return Bad(absl::StrCat("'", Repr(*obj), "' is not subscriptable"));
     try {
-      if (index_args->any_array) return Value::Arr(index(obj->array, index_args->advanced));
+      if (index_args.any_array) return Value::Arr(index(obj->array, index_args.advanced));
       return Value::Arr(obj->array.index(items));
     } catch (const Error& e) {
       return absl::Status(e.code(), e.what());
@@ -340,15 +333,13 @@ struct Session::Impl {
     const Node& target = *n.kids[0];
     absl::StatusOr<Value> obj = Eval(*target.kids[0]);
     if (!obj.ok()) return obj;
-    absl::StatusOr<IndexArgs> index_args = Index(target, *obj);
-    if (!index_args.ok()) return index_args.status();
+    NDJIT_ASSIGN_OR_RETURN(IndexArgs index_args, Index(target, *obj));
     absl::StatusOr<Value> v = Eval(*n.kids[1]);
     if (!v.ok()) return v;
-    absl::StatusOr<Array<>> value = ToArray(*v, "setitem");
-    if (!value.ok()) return value.status();
-    std::vector<ArrayIndexItem> advanced = index_args->advanced;
-    if (obj->kind == Value::kRecords && !index_args->keys.empty()) {
-      obj = RecordSubscript(*obj, index_args->keys, index_args->items);
+    NDJIT_ASSIGN_OR_RETURN(Array<> value, ToArray(*v, "setitem"));
+    std::vector<ArrayIndexItem> advanced = index_args.advanced;
+    if (obj->kind == Value::kRecords && !index_args.keys.empty()) {
+      obj = RecordSubscript(*obj, index_args.keys, index_args.items);
       if (!obj.ok()) return obj;
       advanced.clear();
     }
@@ -356,7 +347,7 @@ struct Session::Impl {
       return Bad(absl::StrCat("'", Repr(*obj), "' does not support item assignment"));
     }
     try {
-      index_assign(obj->array, advanced, *value);
+      index_assign(obj->array, advanced, value);
     } catch (const Error& e) {
       return absl::Status(e.code(), e.what());
     }
@@ -366,14 +357,12 @@ struct Session::Impl {
   // --- Explorer commands ---------------------------------------------------
 
   absl::StatusOr<Array<>> ArrayOf(absl::string_view expr) {
-    absl::StatusOr<NodePtr> ast = ParseStatement(expr);
-    if (!ast.ok()) return ast.status();
+    NDJIT_ASSIGN_OR_RETURN(NodePtr ast, ParseStatement(expr));
     // Refused before it runs: showing a statement must not bind a name.
-    if (IsAssignment(**ast)) return Bad("the explorer shows expressions, not assignments");
-    absl::StatusOr<Value> v = Eval(**ast);
-    if (!v.ok()) return v.status();
-    if (v->kind != Value::kArray) return Bad("the explorer shows array expressions");
-    return v->array;
+    if (IsAssignment(*ast)) return Bad("the explorer shows expressions, not assignments");
+    NDJIT_ASSIGN_OR_RETURN(Value v, Eval(*ast));
+    if (v.kind != Value::kArray) return Bad("the explorer shows array expressions");
+    return v.array;
   }
 
   absl::StatusOr<std::string> Command(absl::string_view line);
@@ -417,33 +406,30 @@ void CollectNames(const Node& n, std::vector<std::string>& names) {
 }  // namespace
 
 absl::StatusOr<std::vector<std::string>> Session::Names(absl::string_view expr) {
-  absl::StatusOr<NodePtr> ast = ParseStatement(expr);
-  if (!ast.ok()) return ast.status();
-  if (IsAssignment(**ast)) return Bad("expected an expression, not an assignment");
+  NDJIT_ASSIGN_OR_RETURN(NodePtr ast, ParseStatement(expr));
+  if (IsAssignment(*ast)) return Bad("expected an expression, not an assignment");
   std::vector<std::string> names;
-  CollectNames(**ast, names);
+  CollectNames(*ast, names);
   return names;
 }
 
 absl::StatusOr<std::shared_ptr<const Function>> Session::Trace(absl::string_view expr,
                                                                std::vector<std::string> params) {
-  absl::StatusOr<NodePtr> ast = ParseStatement(expr);
-  if (!ast.ok()) return ast.status();
-  if (IsAssignment(**ast)) return Bad("expected an expression, not an assignment");
+  NDJIT_ASSIGN_OR_RETURN(NodePtr ast, ParseStatement(expr));
+  if (IsAssignment(*ast)) return Bad("expected an expression, not an assignment");
   Value lambda;
   lambda.kind = Value::kLambda;
   auto l = std::make_shared<Lambda>();
   l->params = std::move(params);
-  l->body = std::shared_ptr<const Node>(std::move(*ast));
+  l->body = std::shared_ptr<const Node>(std::move(ast));
   lambda.lambda = std::move(l);
   // The traced function keeps the session alive: it reads its variables.
   std::shared_ptr<Impl> impl = impl_;
   const Evaluator eval = [impl](const Node& body) { return impl->Eval(body); };
-  absl::StatusOr<Value> f = Jit(Args{{lambda}, {}}, impl->vars, eval);
-  if (!f.ok()) return f.status();
+  NDJIT_ASSIGN_OR_RETURN(Value f, Jit(Args{{lambda}, {}}, impl->vars, eval));
   // The Function's callable reads impl->vars and evaluates through impl:
   // its evaluator holds the session, the returned pointer its lambda.
-  std::shared_ptr<const Lambda> traced = f->lambda;
+  std::shared_ptr<const Lambda> traced = f.lambda;
   return std::shared_ptr<const Function>(traced, traced->traced.get());
 }
 
@@ -460,11 +446,9 @@ absl::StatusOr<std::string> Session::Execute(absl::string_view line) {
   if (trimmed.empty() || trimmed[0] == '#') return std::string();
   try {
     if (trimmed[0] == ':') return impl_->Command(trimmed);
-    absl::StatusOr<NodePtr> ast = ParseStatement(line);
-    if (!ast.ok()) return ast.status();
+    NDJIT_ASSIGN_OR_RETURN(NodePtr ast, ParseStatement(line));
     const EvalStats before = GetEvalStats();
-    absl::StatusOr<Value> v = impl_->Eval(**ast);
-    if (!v.ok()) return v.status();
+    NDJIT_ASSIGN_OR_RETURN(Value v, impl_->Eval(*ast));
     // Evaluations the statement forced say so: they are where its cost went.
     std::string note;
     const EvalStats after = GetEvalStats();
@@ -481,19 +465,19 @@ absl::StatusOr<std::string> Session::Execute(absl::string_view line) {
       absl::StrAppend(&note, "# cut: the value had grown past ", kMaxGraphOps,
                       " ops, so its inputs were computed\n");
     }
-    if (IsAssignment(**ast) || v->kind == Value::kNone) return note;
-    if (v->kind == Value::kArray) return note + Array<>(v->array.node()).repr() + "\n";
-    if (v->kind == Value::kTuple) {
+    if (IsAssignment(*ast) || v.kind == Value::kNone) return note;
+    if (v.kind == Value::kArray) return note + Array<>(v.array.node()).repr() + "\n";
+    if (v.kind == Value::kTuple) {
       // The arrays of a tuple (divmod's results) in one evaluation.
       std::vector<const Array<>*> arrays;
-      for (const Value& item : v->items) {
+      for (const Value& item : v.items) {
         if (item.kind == Value::kArray) arrays.push_back(&item.array);
       }
       if (arrays.size() > 1) EvaluateAll(arrays);
     }
     // A report (einsum_path's table) prints as text, as print() would.
-    if (v->kind == Value::kString && v->s.find('\n') != std::string::npos) return note + v->s;
-    return note + Repr(*v) + "\n";
+    if (v.kind == Value::kString && v.s.find('\n') != std::string::npos) return note + v.s;
+    return note + Repr(v) + "\n";
   } catch (const Error& e) {
     return absl::Status(e.code(), e.what());
   }
@@ -505,10 +489,9 @@ void SessionAccess::Set(Session& s, const std::string& name, Value v) {
 
 absl::StatusOr<Value> SessionAccess::Evaluate(Session& s, absl::string_view expr) {
   try {
-    absl::StatusOr<NodePtr> ast = ParseStatement(expr);
-    if (!ast.ok()) return ast.status();
-    if (IsAssignment(**ast)) return Bad("expected an expression, not an assignment");
-    return s.impl_->Eval(**ast);
+    NDJIT_ASSIGN_OR_RETURN(NodePtr ast, ParseStatement(expr));
+    if (IsAssignment(*ast)) return Bad("expected an expression, not an assignment");
+    return s.impl_->Eval(*ast);
   } catch (const Error& e) {
     return absl::Status(e.code(), e.what());
   }
@@ -516,11 +499,9 @@ absl::StatusOr<Value> SessionAccess::Evaluate(Session& s, absl::string_view expr
 
 absl::StatusOr<NDArray> Session::EvaluateArray(absl::string_view expr) {
   try {
-    absl::StatusOr<Value> v = SessionAccess::Evaluate(*this, expr);
-    if (!v.ok()) return v.status();
-    absl::StatusOr<Array<>> a = ToArray(*v, "eval");
-    if (!a.ok()) return a.status();
-    return Array<>(a->node()).array();
+    NDJIT_ASSIGN_OR_RETURN(Value v, SessionAccess::Evaluate(*this, expr));
+    NDJIT_ASSIGN_OR_RETURN(Array<> a, ToArray(v, "eval"));
+    return Array<>(a.node()).array();
   } catch (const Error& e) {
     return absl::Status(e.code(), e.what());
   }
