@@ -1,6 +1,7 @@
 // The language's bytes: b'..' literals with Python's escapes, arrays of
 // them (NumPy's 'S<n>') made, indexed, compared, copied, saved and loaded,
 // and NumPy's errors for what has no loop; unicode is refused clearly.
+#include <cstdio>
 #include <string>
 
 #include "absl/strings/ascii.h"
@@ -118,6 +119,22 @@ TEST(ScriptBytes, FilesRoundTripAndUnicodeIsRefused) {
   EXPECT_EQ(Line(s, "zeros(2, dtype='<U3')"),
             "error: dtype(): unicode strings (dtype '<U3') are not supported; bytes strings "
             "('|S3') are");
+}
+
+// `ndjit eval --in` reads a file as the language's load does: bytes too.
+TEST(ScriptBytes, EvalReadsBytesFiles) {
+  const std::string dir = ::testing::TempDir();
+  Session s;
+  EXPECT_EQ(Line(s, "save('" + dir + "/cli_bytes.npy', array([b'x', b'yz']))"), "");
+  const std::string cmd =
+      std::string(NDJIT_CLI) + " eval \"a == b'x'\" --in a=" + dir + "/cli_bytes.npy 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  ASSERT_NE(p, nullptr);
+  std::string out;
+  char buf[256];
+  while (size_t n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
+  EXPECT_EQ(pclose(p), 0) << out;
+  EXPECT_EQ(out, "array([ True, False])\n");
 }
 
 }  // namespace

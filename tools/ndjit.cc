@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -19,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "ndjit/ndjit.h"
 #include "ndjit/runtime/interrupt.h"
 #include "ndjit/script.h"
@@ -183,13 +185,20 @@ int Eval(int argc, char** argv) {
         std::fprintf(stderr, "error: --in takes NAME=PATH.npy, not '%s'\n", spec.c_str());
         return 2;
       }
-      absl::StatusOr<ndjit::NDArray> a = ndjit::LoadNpy(spec.substr(eq + 1));
-      if (!a.ok()) {
-        std::fprintf(stderr, "error: %s: %s\n", spec.substr(eq + 1).c_str(),
-                     std::string(a.status().message()).c_str());
+      // The language's load: arrays, records and bytes, as the file holds.
+      const std::string name = spec.substr(0, eq), path = spec.substr(eq + 1);
+      const bool identifier = std::isalpha(static_cast<unsigned char>(name[0])) || name[0] == '_';
+      absl::StatusOr<std::string> loaded =
+          identifier && name.find_first_not_of(
+                            "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                            "0123456789_") == std::string::npos
+              ? session.Execute(absl::StrCat(name, " = load(", ndjit::StrRepr(path), ")"))
+              : absl::InvalidArgumentError(absl::StrCat("'", name, "' is not a name"));
+      if (!loaded.ok()) {
+        std::fprintf(stderr, "error: %s: %s\n", path.c_str(),
+                     std::string(loaded.status().message()).c_str());
         return 1;
       }
-      session.Set(spec.substr(0, eq), ndjit::Array<>(*a));
     } else {
       std::fprintf(stderr, "error: unknown argument '%s'\n", arg.c_str());
       return 2;
