@@ -1,21 +1,14 @@
 // The language's bytes: b'..' literals with Python's escapes, arrays of
 // them (NumPy's 'S<n>') made, indexed, compared, copied, saved and loaded,
 // and NumPy's errors for what has no loop; unicode is refused clearly.
-#include <cstdio>
 #include <string>
 
-#include "absl/strings/ascii.h"
 #include "gtest/gtest.h"
 #include "ndjit/script.h"
+#include "script_test_util.h"
 
 namespace ndjit::script {
 namespace {
-
-std::string Line(Session& s, const std::string& line) {
-  absl::StatusOr<std::string> out = s.Execute(line);
-  return out.ok() ? std::string(absl::StripTrailingAsciiWhitespace(*out))
-                  : "error: " + std::string(out.status().message());
-}
 
 TEST(ScriptBytes, LiteralsReadPythonsEscapes) {
   Session s;
@@ -126,15 +119,9 @@ TEST(ScriptBytes, EvalReadsBytesFiles) {
   const std::string dir = ::testing::TempDir();
   Session s;
   EXPECT_EQ(Line(s, "save('" + dir + "/cli_bytes.npy', array([b'x', b'yz']))"), "");
-  const std::string cmd =
-      std::string(NDJIT_CLI) + " eval \"a == b'x'\" --in a=" + dir + "/cli_bytes.npy 2>&1";
-  FILE* p = popen(cmd.c_str(), "r");
-  ASSERT_NE(p, nullptr);
-  std::string out;
-  char buf[256];
-  while (size_t n = fread(buf, 1, sizeof buf, p)) out.append(buf, n);
-  EXPECT_EQ(pclose(p), 0) << out;
-  EXPECT_EQ(out, "array([ True, False])\n");
+  const Result r = Cli("eval \"a == b'x'\" --in a=" + dir + "/cli_bytes.npy");
+  EXPECT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out, "array([ True, False])\n");
 }
 
 }  // namespace

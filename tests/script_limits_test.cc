@@ -4,18 +4,12 @@
 
 #include <string>
 
-#include "absl/strings/ascii.h"
 #include "gtest/gtest.h"
 #include "ndjit/script.h"
+#include "script_test_util.h"
 
 namespace ndjit::script {
 namespace {
-
-std::string Line(Session& s, const std::string& line) {
-  absl::StatusOr<std::string> out = s.Execute(line);
-  return out.ok() ? std::string(absl::StripTrailingAsciiWhitespace(*out))
-                  : "error: " + std::string(out.status().message());
-}
 
 // `body` on a thread of its own with a stack of `bytes`.
 void OnStack(size_t bytes, void (*body)(void*), void* arg) {

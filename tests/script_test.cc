@@ -15,6 +15,7 @@
 #include "ndjit/codegen/gemm.h"
 #include "ndjit/ndjit.h"
 #include "ndjit/script.h"
+#include "script_test_util.h"
 #include "signatures.h"  // script/src: the builtins' table, for the coverage test
 #include "test_util.h"
 #include "value.h"
@@ -679,33 +680,6 @@ TEST(ScriptTest, CompletionOffersNamesAndCommands) {
 }
 
 // --- The binary ----------------------------------------------------------------
-
-struct Result {
-  int status = -1;
-  std::string out, err;
-};
-
-// Runs the binary with `args`, and `env` ("NAME=value ...") in its environment.
-Result Cli(const std::string& args, const std::string& env = "") {
-  const std::string dir = ::testing::TempDir();
-  // Named per process: ctest runs the CLI tests side by side.
-  static int calls = 0;
-  const std::string tag = std::to_string(getpid()) + "_" + std::to_string(calls++);
-  const std::string out = dir + "/cli_out" + tag + ".txt", err = dir + "/cli_err" + tag + ".txt";
-  const int raw = std::system(
-      (env + " '" + NDJIT_CLI + "' " + args + " > '" + out + "' 2> '" + err + "' < /dev/null")
-          .c_str());
-  Result r;
-  r.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : -1;
-  std::stringstream o, e;
-  o << std::ifstream(out).rdbuf();
-  e << std::ifstream(err).rdbuf();
-  r.out = o.str();
-  r.err = e.str();
-  std::remove(out.c_str());
-  std::remove(err.c_str());
-  return r;
-}
 
 TEST(CliTest, RunsAScriptAsASession) {
   const std::string path = ::testing::TempDir() + "/session.ndjit";

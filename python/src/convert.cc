@@ -96,14 +96,14 @@ void Raise(const absl::Status& status) {
                       "index out of range"})) {
     throw py::index_error(text);
   }
-  if (Contains(text, {"unexpected keyword argument", "positional argument", "missing required",
-                      "takes no keyword", "must be an integer, not", "must be a number, not",
-                      "not supported for the input types", "Cannot cast", "cannot cast",
-                      "data type not understood", "is not callable", "is not subscriptable",
-                      "unsupported operand", "multiple values for argument",
-                      "arguments, traced with", "expected an array or a number, not",
-                      "did not contain a loop with signature", "takes two bytes operands",
-                      "unicode strings"})) {
+  if (Contains(text,
+               {"unexpected keyword argument", "positional argument", "missing required",
+                "takes no keyword", "must be an integer, not", "must be a number, not",
+                "not supported for the input types", "Cannot cast", "cannot cast",
+                "data type not understood", "is not callable", "is not subscriptable",
+                "unsupported operand", "multiple values for argument", "arguments, traced with",
+                "expected an array or a number, not", "did not contain a loop with signature",
+                "takes two bytes operands", "unicode strings"})) {
     throw py::type_error(text);
   }
   throw py::value_error(text);
