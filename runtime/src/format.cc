@@ -22,6 +22,11 @@ constexpr int64_t kEdgeItems = 3;
 constexpr size_t kLineWidth = 75;
 constexpr size_t kValuesWidth = kLineWidth - 1;
 
+size_t LastLineLength(const std::string& text) {
+  const size_t newline = text.rfind('\n');
+  return text.size() - (newline == std::string::npos ? 0 : newline + 1);
+}
+
 // One value of the innermost axis `axis` (`last` of its row or not), as
 // NumPy's _formatArray places it: on the current line unless that would pass
 // the width (one less for each enclosing '[', and one less again for values
@@ -29,8 +34,7 @@ constexpr size_t kValuesWidth = kLineWidth - 1;
 void AppendWrapped(const std::string& word, int axis, bool last, std::string* out) {
   const size_t indent = 7 + axis;  // "array([" and one '[' per enclosing axis
   const size_t width = kValuesWidth - axis - (last ? 0 : 1);
-  const size_t newline = out->rfind('\n');
-  const size_t line = out->size() - (newline == std::string::npos ? 0 : newline + 1);
+  const size_t line = LastLineLength(*out);
   if (line > indent && line + word.size() > width) {
     while (out->back() == ' ') out->pop_back();
     absl::StrAppend(out, "\n", std::string(indent, ' '));
@@ -355,9 +359,7 @@ void FormatRecordAxis(const RecordArray& a, const char* p, int axis, bool summar
 void AppendDType(absl::string_view spec, std::string* out) {
   const std::string dtype = absl::StrCat("dtype=", spec, ")");
   out->push_back(',');
-  const size_t newline = out->rfind('\n');
-  const size_t last_line = out->size() - (newline == std::string::npos ? 0 : newline + 1);
-  out->append(last_line + dtype.size() + 1 > kLineWidth ? "\n      " : " ");
+  out->append(LastLineLength(*out) + dtype.size() + 1 > kLineWidth ? "\n      " : " ");
   out->append(dtype);
 }
 

@@ -139,10 +139,8 @@ bool Truthy(const Value* v, bool dflt) {
 namespace ndjit::script {
 namespace {
 
-// Walks nested lists and tuples: `shape` fixed by the first path down,
-// every other path must agree (NumPy refuses ragged nesting).
 absl::Status Flatten(const Value& v, size_t depth, Shape& shape, bool& shape_done,
-                     std::vector<const Value*>& leaves) {
+                     std::vector<const Value*>& leaves, const LeafCheck& leaf) {
   const bool seq = v.kind == Value::kList || v.kind == Value::kTuple;
   if (!shape_done && seq) {
     shape.push_back(static_cast<int64_t>(v.items.size()));
@@ -159,25 +157,31 @@ absl::Status Flatten(const Value& v, size_t depth, Shape& shape, bool& shape_don
         " + inhomogeneous part."));
   }
   if (!seq) {
-    if (!v.IsNumber()) return Bad(absl::StrCat("cannot hold a ", KindName(v)));
+    NDJIT_RETURN_IF_ERROR(leaf(v));
     leaves.push_back(&v);
     return absl::OkStatus();
   }
   for (const Value& x : v.items) {
-    NDJIT_RETURN_IF_ERROR(Flatten(x, depth + 1, shape, shape_done, leaves));
+    NDJIT_RETURN_IF_ERROR(Flatten(x, depth + 1, shape, shape_done, leaves, leaf));
   }
   return absl::OkStatus();
 }
 
 }  // namespace
 
+absl::Status FlattenList(const Value& v, Shape& shape, std::vector<const Value*>& leaves,
+                         const LeafCheck& leaf) {
+  bool shape_done = false;
+  return Flatten(v, 0, shape, shape_done, leaves, leaf);
+}
+
 absl::StatusOr<Array<>> ListToArray(const Value& v, const std::string& what) {
   Shape shape;
-  bool shape_done = false;
   std::vector<const Value*> leaves;
-  if (absl::Status s = Flatten(v, 0, shape, shape_done, leaves); !s.ok()) {
-    return Bad(absl::StrCat(what, "(): ", s.message()));
-  }
+  const absl::Status s = FlattenList(v, shape, leaves, [](const Value& x) {
+    return x.IsNumber() ? absl::OkStatus() : Bad(absl::StrCat("cannot hold a ", KindName(x)));
+  });
+  if (!s.ok()) return Bad(absl::StrCat(what, "(): ", s.message()));
   // NumPy's inference: any complex makes complex128, else any float
   // float64, else any int int64.
   bool any_float = false, any_int = false, any_complex = false;

@@ -2,6 +2,7 @@
 // Python's error texts.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -30,6 +31,12 @@ absl::StatusOr<RecordTypePtr> ToItemType(const Value& v, const std::string& what
 const Value* Arg(const Args& a, const std::string& name, size_t index);
 absl::StatusOr<Axis> ToAxis(const Value* v);
 bool Truthy(const Value* v, bool dflt);
+// The leaves of nested lists and tuples in C order and the shape of the
+// nesting, fixed by the first path down; every other path must agree
+// (NumPy's inhomogeneous-shape error). `leaf` vets each leaf as it is met.
+using LeafCheck = std::function<absl::Status(const Value&)>;
+absl::Status FlattenList(const Value& v, Shape& shape, std::vector<const Value*>& leaves,
+                         const LeafCheck& leaf);
 // np.array of nested lists or tuples of numbers: the shape from the
 // nesting, float64 / int64 / bool as NumPy infers; ragged nesting fails.
 absl::StatusOr<Array<>> ListToArray(const Value& v, const std::string& what);

@@ -59,44 +59,15 @@ absl::StatusOr<RecordTypePtr> RecordDType(const Value& spec, bool align) {
   return RecordType::Make(std::move(fields), align);
 }
 
-// Nested lists of bytes: their shape (rectangular, NumPy's error text
-// otherwise) and their items in C order.
-absl::Status CollectBytes(const Value& v, size_t depth, Shape& shape,
-                          std::vector<std::string>& items) {
-  auto inhomogeneous = [&] {
-    return Bad(absl::StrCat(
-        "setting an array element with a sequence. The requested array has an inhomogeneous "
-        "shape after ",
-        depth, " dimensions. The detected shape was ", ShapeRepr(Dims(shape).subspan(0, depth)),
-        " + inhomogeneous part."));
-  };
-  if (v.kind == Value::kBytes) {
-    if (depth != shape.size()) return inhomogeneous();
-    items.push_back(v.s);
-    return absl::OkStatus();
-  }
-  if (v.kind != Value::kList && v.kind != Value::kTuple) {
-    return Bad(absl::StrCat("array(): bytes and ", KindName(v), " do not mix in one array"));
-  }
-  const int64_t n = static_cast<int64_t>(v.items.size());
-  if (depth == shape.size() && items.empty()) {
-    shape.push_back(n);
-  } else if (depth >= shape.size() || shape[depth] != n) {
-    return inhomogeneous();
-  }
-  for (const Value& x : v.items) {
-    NDJIT_RETURN_IF_ERROR(CollectBytes(x, depth + 1, shape, items));
-  }
-  return absl::OkStatus();
-}
-
 // What NumPy's errors call an operand's dtype.
 std::string DTypeRepr(const Value& v) {
-  if (v.kind == Value::kBytes)
-    return absl::StrCat("dtype('S", std::max<size_t>(v.s.size(), 1), "')");
+  if (IsBytes(v)) {
+    absl::StatusOr<RecordArray> r = ToBytesArray(v);
+    return r.ok() ? r->type()->Repr() : KindName(v);
+  }
   if (v.kind == Value::kRecords) return v.records.type()->Repr();
   absl::StatusOr<Array<>> x = ToArray(v, "ufunc");
-  return x.ok() ? absl::StrCat("dtype('", Name(x->dtype()), "')") : KindName(v);
+  return x.ok() ? Repr(Value::DTypeOf(x->dtype())) : KindName(v);
 }
 
 absl::StatusOr<Shape> OperandShape(const Value& v) {
@@ -330,8 +301,14 @@ absl::StatusOr<RecordArray> ToBytesArray(const Value& v, int64_t width) {
     return v.records;
   }
   Shape shape;
+  std::vector<const Value*> leaves;
+  NDJIT_RETURN_IF_ERROR(FlattenList(v, shape, leaves, [](const Value& x) {
+    return x.kind == Value::kBytes
+               ? absl::OkStatus()
+               : Bad(absl::StrCat("array(): bytes and ", KindName(x), " do not mix in one array"));
+  }));
   std::vector<std::string> items;
-  NDJIT_RETURN_IF_ERROR(CollectBytes(v, 0, shape, items));
+  for (const Value* x : leaves) items.push_back(x->s);
   return BytesArray(items, shape, width);
 }
 
