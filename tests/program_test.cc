@@ -2,6 +2,7 @@
 // kernels, same values), printing, the program cache, planning without
 // allocating, and running over new arrays.
 #include <cmath>
+#include <cstdio>
 #include <functional>
 #include <map>
 #include <string>
@@ -381,6 +382,74 @@ TEST(ProgramTest, GemmWithEpiloguePrintsOneKernelForEveryBlock) {
             "    per block of c:\n"
             "    kernel [64,80] x16: out0=t3 in0=t3 in1=in2 scalars s0; 2 ops\n"
             "outputs: t3 as f32[64,80]\n");
+}
+
+// A streamed standardisation: one pass folds the column sums into an
+// accumulator, the mean is computed once, a second pass writes the rows.
+TEST(ProgramTest, StreamedReductionPrintsItsChunkLoops) {
+  const std::string path = ::testing::TempDir() + "ndjit_program_stream.npy";
+  ASSERT_TRUE(SaveNpy(path, Data({1000, 3}, DType::kFloat64, 1)).ok());
+  const NDArray mapped = *OpenNpyMemmap(path, MmapMode::kReadOnly);
+  std::remove(path.c_str());  // the mapping keeps the file
+  const Array<> x(mapped);
+  const std::vector<ir::NodePtr> roots = Nodes({x - mean(x, Axis(0), true)});
+  // 24000 bytes in chunks of at most 7000: 291 rows a chunk, 4 chunks.
+  absl::StatusOr<std::optional<ir::Program>> p = ir::ScheduleStreamed(roots, {}, 7000, 64);
+  ASSERT_TRUE(p.ok()) << p.status();
+  ASSERT_TRUE(p->has_value());
+  EXPECT_EQ(ir::PrintProgram(**p),
+            "slots:\n"
+            "  in0 f64[1000,3] strides (24,8) input, last read by step 2\n"
+            "  t1 f64[1,3] C temp, written by step 0, last read by step 1\n"
+            "  t2 f64[1,3] C temp, written by step 1, last read by step 2\n"
+            "  out3 f64[1000,3] C output, written by step 2, last read by step end\n"
+            "steps:\n"
+            "  step 0: chunk loop sum over (0) f64[1,3]\n"
+            "    1000 rows, 291 a chunk (4 chunks, the last of 127 rows); in0 mapped ahead; in0 "
+            "dropped behind\n"
+            "    t1 starts at add's identity\n"
+            "    part 0: in0=t1 in1=in0[rows along 0] given2=t1\n"
+            "      | slots:\n"
+            "      |   in0 f64[1,3] strides (24,8) input, last read by step -\n"
+            "      |   in1 f64[291,3] strides (24,8) input, last read by step 0\n"
+            "      |   given2 f64[1,3] C out= array, written by step 1, last read by step end\n"
+            "      |   t3 f64[1,3] C temp, written by step 0, last read by step 1\n"
+            "      | steps:\n"
+            "      |   step 0: reduce sum over (0) f64[1,3]\n"
+            "      |     kernel [291,3] x16: out0=t3 in0=in1; 0 ops\n"
+            "      |     fold t3 by add, slab 0 is the value\n"
+            "      |   step 1: kernel add f64[1,3]\n"
+            "      |     kernel [3] x8: out0=given2 in0=given2 in1=t3; 1 ops\n"
+            "      | outputs: given2 as f64[1,3]\n"
+            "      | intermediate bytes: 24\n"
+            "    part 0, last chunk: the same over 127 rows\n"
+            "  step 1: once divide f64[1,3]\n"
+            "    part 0: in0=t1 given1=t2 s0=s0\n"
+            "      | slots:\n"
+            "      |   in0 f64[1,3] strides (24,8) input, last read by step 0\n"
+            "      |   given1 f64[1,3] C out= array, written by step 0, last read by step end\n"
+            "      | steps:\n"
+            "      |   step 0: kernel divide f64[1,3]\n"
+            "      |     kernel [3] x8: out0=given1 in0=in0 scalars s0; 1 ops\n"
+            "      | outputs: given1 as f64[1,3]\n"
+            "  step 2: chunk loop subtract f64[1000,3]\n"
+            "    1000 rows, 291 a chunk (4 chunks, the last of 127 rows); in0 mapped ahead; "
+            "in0,out3 dropped behind\n"
+            "    part 0: in0=in0[rows along 0] in1=t2 given2=out3[rows along 0]\n"
+            "      | slots:\n"
+            "      |   in0 f64[291,3] strides (24,8) input, last read by step 0\n"
+            "      |   in1 f64[1,3] strides (24,8) input, last read by step 0\n"
+            "      |   given2 f64[291,3] C out= array, written by step 0, last read by step end\n"
+            "      | steps:\n"
+            "      |   step 0: kernel subtract f64[291,3]\n"
+            "      |     kernel [291,3] x8: out0=given2 in0=in0 in1=in1; 1 ops\n"
+            "      | outputs: given2 as f64[291,3]\n"
+            "    part 0, last chunk: the same over 127 rows\n"
+            "outputs: out3 as f64[1000,3]\n");
+  // Under the budget: not streamed.
+  p = ir::ScheduleStreamed(roots, {}, 24000, 64);
+  ASSERT_TRUE(p.ok()) << p.status();
+  EXPECT_FALSE(p->has_value());
 }
 
 // NumPy's arrays start 16 bytes past a 64-byte boundary: a kernel reading

@@ -13,6 +13,7 @@
 #include "ndjit/ir/reference.h"
 #include "ndjit/runtime/interrupt.h"
 #include "ndjit/runtime/status_macros.h"
+#include "run_internal.h"
 
 namespace ndjit::engine {
 namespace {
@@ -21,14 +22,18 @@ namespace {
 // caller's (referred to, not copied), the others are held here.
 class Slots {
  public:
-  Slots(const ir::Program& p, absl::Span<const NDArray> inputs, absl::Span<const NDArray> outs)
+  // `row0`: the row a chunk loop's chunk starts at (random operands move).
+  Slots(const ir::Program& p, absl::Span<const NDArray> inputs, absl::Span<const NDArray> outs,
+        int64_t row0)
       : where_(p.slots.size(), nullptr),
         held_(p.slots.size() - p.num_inputs),
-        first_held_(p.num_inputs) {
+        first_held_(p.num_inputs),
+        row0_(row0) {
     for (int i = 0; i < p.num_inputs; ++i) where_[i] = &inputs[i];
     for (size_t k = 0; k < outs.size(); ++k) where_[p.given[k]] = &outs[k];
   }
   const NDArray& operator[](int slot) const { return *where_[slot]; }
+  int64_t row0() const { return row0_; }
   void Hold(int slot, NDArray a) {
     NDArray& h = held_[slot - first_held_];
     h = std::move(a);
@@ -42,10 +47,12 @@ class Slots {
   absl::InlinedVector<const NDArray*, 8> where_;
   absl::InlinedVector<NDArray, 2> held_;
   int first_held_;
+  int64_t row0_;
 };
 
 char* Address(const ir::OperandRef& r, const Slots& bound) {
-  return r.fixed != nullptr ? const_cast<char*>(r.fixed) : bound[r.slot].data() + r.offset;
+  return r.fixed != nullptr ? const_cast<char*>(r.fixed) + bound.row0() * r.per_row
+                            : bound[r.slot].data() + r.offset;
 }
 
 using Pointers = absl::InlinedVector<char*, 8>;
@@ -244,7 +251,7 @@ absl::StatusOr<std::vector<NDArray>> RunWith(const ir::Program& p,
                                              absl::Span<const codegen::Kernel> kernels,
                                              absl::Span<const NDArray> inputs,
                                              absl::Span<const ir::ScalarValue> scalars,
-                                             absl::Span<const NDArray> outs) {
+                                             absl::Span<const NDArray> outs, int64_t row0) {
   if (static_cast<int>(inputs.size()) != p.num_inputs ||
       static_cast<int>(scalars.size()) != p.num_scalars) {
     return absl::InvalidArgumentError(absl::StrCat("Run(): the program takes ", p.num_inputs,
@@ -271,7 +278,7 @@ absl::StatusOr<std::vector<NDArray>> RunWith(const ir::Program& p,
                                                      ir::TypeString(slot.dtype, slot.shape)));
     }
   }
-  Slots bound(p, inputs, outs);
+  Slots bound(p, inputs, outs, row0);
   const int nsteps = static_cast<int>(p.steps.size());
   size_t next_kernel = 0;
   for (int i = 0; i < nsteps; ++i) {
@@ -301,6 +308,10 @@ absl::StatusOr<std::vector<NDArray>> RunWith(const ir::Program& p,
     }
     if (step.kind == ir::Step::kReference) {
       NDJIT_RETURN_IF_ERROR(RunReference(step, bound));
+    }
+    if (step.kind == ir::Step::kChunkLoop) {
+      NDJIT_RETURN_IF_ERROR(RunChunkLoop(
+          *step.loop, [&](int slot) -> const NDArray& { return bound[slot]; }, scalars));
     }
     if (step.kind == ir::Step::kGemm) {
       const ir::GemmCall& g = step.gemm;
@@ -348,13 +359,20 @@ absl::StatusOr<std::vector<NDArray>> RunWith(const ir::Program& p,
 absl::StatusOr<std::vector<NDArray>> Run(const Executable& e, absl::Span<const NDArray> inputs,
                                          absl::Span<const ir::ScalarValue> scalars,
                                          absl::Span<const NDArray> outs) {
-  return RunWith(e.program, e.kernels, inputs, scalars, outs);
+  return RunWith(e.program, e.kernels, inputs, scalars, outs, 0);
 }
 
 absl::StatusOr<std::vector<NDArray>> Run(const ir::Program& p, absl::Span<const NDArray> inputs,
                                          absl::Span<const ir::ScalarValue> scalars,
                                          absl::Span<const NDArray> outs) {
-  return RunWith(p, {}, inputs, scalars, outs);
+  return RunWith(p, {}, inputs, scalars, outs, 0);
+}
+
+absl::StatusOr<std::vector<NDArray>> RunChunk(const ir::Program& p,
+                                              absl::Span<const NDArray> inputs,
+                                              absl::Span<const ir::ScalarValue> scalars,
+                                              absl::Span<const NDArray> outs, int64_t row0) {
+  return RunWith(p, {}, inputs, scalars, outs, row0);
 }
 
 namespace {

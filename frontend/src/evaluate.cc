@@ -20,6 +20,10 @@ std::atomic<int64_t> g_fixed_before_write{0};
 std::atomic<int64_t> g_graph_cuts{0};
 std::atomic<int64_t> g_selections{0};
 
+}  // namespace
+
+namespace internal {
+
 Backend EffectiveBackend(Backend requested) {
   static const bool force_reference = [] {
     const char* b = std::getenv("NDJIT_BACKEND");
@@ -31,10 +35,6 @@ Backend EffectiveBackend(Backend requested) {
   }();
   return force_reference ? Backend::kReference : requested;
 }
-
-}  // namespace
-
-namespace internal {
 
 absl::StatusOr<std::vector<NDArray>> Compute(absl::Span<const ir::NodePtr> outputs,
                                              Backend backend) {

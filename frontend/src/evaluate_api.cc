@@ -12,11 +12,14 @@ namespace ndjit {
 
 namespace {
 
+// The JIT streams over memory-mapped files; the eager backend, like NumPy,
+// and the reference evaluator read them whole.
 std::vector<NDArray> ComputeGroup(absl::Span<const ir::NodePtr> roots, Backend backend) {
-  std::optional<std::vector<NDArray>> streamed = ValueOrThrow(engine::EvaluateStreamed(
-      roots, [backend](absl::Span<const ir::NodePtr> r) { return internal::Compute(r, backend); },
-      backend == Backend::kJit));
-  return streamed ? *std::move(streamed) : ValueOrThrow(internal::Compute(roots, backend));
+  if (internal::EffectiveBackend(backend) == Backend::kJit) {
+    std::optional<std::vector<NDArray>> streamed = ValueOrThrow(engine::EvaluateStreamed(roots));
+    if (streamed) return *std::move(streamed);
+  }
+  return ValueOrThrow(internal::Compute(roots, backend));
 }
 
 }  // namespace
@@ -211,8 +214,7 @@ void EvaluateInto(absl::Span<const Array<>* const> arrays, absl::Span<const NDAr
   internal::CountFixedValues(FixReadersOfOuts(nodes, taken, outs));
   taken.clear();
   nodes = ValueOrThrow(ir::WithFixedValues(nodes));
-  const engine::Evaluator jit = [](absl::Span<const ir::NodePtr> r) { return engine::Evaluate(r); };
-  if (!ValueOrThrow(engine::EvaluateStreamed(nodes, jit, /*in_place=*/true, outs)).has_value()) {
+  if (!ValueOrThrow(engine::EvaluateStreamed(nodes, outs)).has_value()) {
     ThrowIfError(engine::EvaluateInto(nodes, outs));
   }
   // Each handle now reads what was written (out= returns out in NumPy), so

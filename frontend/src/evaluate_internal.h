@@ -10,6 +10,9 @@
 
 namespace ndjit::internal {
 
+// `requested`, unless NDJIT_BACKEND=reference forces the reference evaluator.
+Backend EffectiveBackend(Backend requested);
+
 // `outputs` (one shape) by `backend`.
 absl::StatusOr<std::vector<NDArray>> Compute(absl::Span<const ir::NodePtr> outputs,
                                              Backend backend);

@@ -1,6 +1,7 @@
 // PrintProgram: slots, steps and outputs under stable names, no addresses.
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
 #include "ndjit/ir/program.h"
 
 namespace ndjit::ir {
@@ -72,6 +73,63 @@ void AppendCall(const Program& p, const KernelCall& c, std::string& out) {
                   "; ", ufuncs, " ops", c.empty ? " (empty)" : "", "\n");
 }
 
+std::string Indented(const std::string& text, const std::string& prefix) {
+  std::string out;
+  for (absl::string_view line : absl::StrSplit(text, '\n', absl::SkipEmpty())) {
+    absl::StrAppend(&out, prefix, line, "\n");
+  }
+  return out;
+}
+
+void AppendLoop(const Program& p, const ChunkLoop& loop, std::string& out) {
+  auto slots = [&](absl::Span<const int> v) {
+    std::vector<std::string> names;
+    for (int s : v) names.push_back(SlotName(p, s));
+    return absl::StrJoin(names, ",");
+  };
+  if (loop.extent > 0) {
+    const int64_t last = loop.extent % loop.rows;
+    absl::StrAppend(&out, "    ", loop.extent, " rows, ", loop.rows, " a chunk (",
+                    (loop.extent + loop.rows - 1) / loop.rows, " chunks",
+                    last > 0 ? absl::StrCat(", the last of ", last, " rows") : "", ")");
+    if (!loop.sources.empty()) absl::StrAppend(&out, "; ", slots(loop.sources), " mapped ahead");
+    std::vector<int> dropped = loop.sources;
+    for (const ChunkLoop::Part& part : loop.parts) {
+      for (const ChunkLoop::Bind& b : part.given) {
+        if (b.axis >= 0) dropped.push_back(b.slot);
+      }
+    }
+    if (!dropped.empty()) absl::StrAppend(&out, "; ", slots(dropped), " dropped behind");
+    out += "\n";
+  }
+  for (const ChunkLoop::Init& init : loop.inits) {
+    absl::StrAppend(&out, "    ", SlotName(p, init.slot), " starts at ", Name(init.op),
+                    "'s identity\n");
+  }
+  for (size_t k = 0; k < loop.parts.size(); ++k) {
+    const ChunkLoop::Part& part = loop.parts[k];
+    const Program& body = *part.body;
+    std::vector<std::string> binds;
+    auto bind = [&](int inner, const ChunkLoop::Bind& b) {
+      binds.push_back(absl::StrCat(SlotName(body, inner), "=", SlotName(p, b.slot),
+                                   b.axis >= 0 ? absl::StrCat("[rows along ", b.axis, "]") : ""));
+    };
+    for (size_t i = 0; i < part.inputs.size(); ++i) bind(static_cast<int>(i), part.inputs[i]);
+    for (size_t i = 0; i < part.given.size(); ++i) bind(body.given[i], part.given[i]);
+    std::vector<std::string> scalars;
+    for (size_t i = 0; i < part.scalars.size(); ++i) {
+      scalars.push_back(absl::StrCat("s", i, "=s", part.scalars[i]));
+    }
+    binds.insert(binds.end(), scalars.begin(), scalars.end());
+    absl::StrAppend(&out, "    part ", k, ": ", absl::StrJoin(binds, " "), "\n",
+                    Indented(PrintProgram(body), "      | "));
+    if (part.tail != nullptr) {
+      absl::StrAppend(&out, "    part ", k, ", last chunk: the same over ", loop.extent % loop.rows,
+                      " rows\n");
+    }
+  }
+}
+
 }  // namespace
 
 std::string PrintProgram(const Program& p) {
@@ -102,9 +160,11 @@ std::string PrintProgram(const Program& p) {
                     s.kind == Step::kReduce      ? "reduce "
                     : s.kind == Step::kGemm      ? "gemm "
                     : s.kind == Step::kReference ? "reference "
+                    : s.kind == Step::kChunkLoop ? (s.loop->extent > 0 ? "chunk loop " : "once ")
                                                  : "kernel ",
                     absl::StrJoin(nodes, "; "), "\n");
     for (const KernelCall& c : s.calls) AppendCall(p, c, out);
+    if (s.kind == Step::kChunkLoop) AppendLoop(p, *s.loop, out);
     if (s.kind == Step::kReference) {
       std::vector<std::string> reads, writes;
       for (const Step::Leaf& l : s.reference_leaves) {

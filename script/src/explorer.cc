@@ -136,6 +136,9 @@ absl::StatusOr<std::string> RunExplorerCommand(absl::string_view line,
   NDJIT_ASSIGN_OR_RETURN(Array<> a, array_of(rest));
   if (cmd == ":graph") return ir::PrintGraph({a.node()});
   if (cmd == ":program") {
+    NDJIT_ASSIGN_OR_RETURN(std::optional<ir::Program> streamed,
+                           engine::ScheduleStreamed({a.node()}));
+    if (streamed) return ir::PrintProgram(*streamed);
     absl::StatusOr<ir::Program> program = engine::Schedule({a.node()});
     if (program.status().code() == absl::StatusCode::kUnimplemented) {
       return absl::StrCat("not planned as a Program yet (", program.status().message(),

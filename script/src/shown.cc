@@ -24,6 +24,10 @@ class Watcher {
 
   void Add(const ir::Program& p) {
     for (const ir::Step& step : p.steps) {
+      if (step.kind == ir::Step::kChunkLoop) {
+        for (const ir::ChunkLoop::Part& part : step.loop->parts) Add(*part.body);
+        continue;
+      }
       std::vector<std::string> computes;
       for (const ir::Node* n : step.nodes) computes.push_back(Computes(*n));
       if (step.kind == ir::Step::kReference) {

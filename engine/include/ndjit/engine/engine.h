@@ -80,25 +80,17 @@ absl::StatusOr<std::vector<NDArray>> EvaluateReference(absl::Span<const ir::Node
 absl::Status EvaluateInto(absl::Span<const ir::NodePtr> nodes, absl::Span<const NDArray> outs);
 
 // --- Streaming over memory-mapped files -------------------------------------
-// How a value is computed: Evaluate, or an evaluator beside the JIT's.
-using Evaluator =
-    std::function<absl::StatusOr<std::vector<NDArray>>(absl::Span<const ir::NodePtr>)>;
-// Evaluates `roots` chunk by chunk along the first axis of the file-backed
-// arrays they read or are written to (outs[i], when given and valid, is
-// where roots[i] goes, already broadcast and cast to it), when together
-// those span more than StreamChunkBytes(): reductions over that axis combine
-// per-chunk partials (sum adds, max takes the maximum, ...; a reduction of
-// values that need an earlier one, like var's mean, takes one more pass),
-// elementwise values are written chunk by chunk into their outs (or fresh
-// arrays; in place by a Program when `in_place`, else computed by
-// `evaluate` and copied), and each chunk's pages are dropped from this
-// process after use. nullopt, having done nothing, when the roots do not
-// qualify: no such files, an out overlapping an input, or a graph whose
-// streamed axis cannot be followed (it meets itself transposed, or enters
-// a contraction).
+// ir::ScheduleStreamed for this host and the chunk budget (StreamChunkBytes):
+// the Program evaluating `roots` chunk by chunk along the first axis of the
+// memory-mapped arrays they read or are written to (outs[i], when given, is
+// where roots[i] goes, already broadcast and cast to it). nullopt when they
+// do not qualify (see there), or when an out overlaps an input.
+absl::StatusOr<std::optional<ir::Program>> ScheduleStreamed(absl::Span<const ir::NodePtr> roots,
+                                                            absl::Span<const NDArray> outs = {});
+// That Program run (each chunk's pages dropped from this process after
+// use); nullopt, having done nothing, when there is none.
 absl::StatusOr<std::optional<std::vector<NDArray>>> EvaluateStreamed(
-    absl::Span<const ir::NodePtr> roots, const Evaluator& evaluate, bool in_place,
-    absl::Span<const NDArray> outs = {});
+    absl::Span<const ir::NodePtr> roots, absl::Span<const NDArray> outs = {});
 void SetStreamChunkBytes(int64_t bytes);
 int64_t StreamChunkBytes();
 

@@ -14,6 +14,8 @@
 #pragma once
 
 #include <functional>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -47,10 +49,13 @@ struct Slot {
 
 // A kernel operand: `offset` bytes from the first element of slot `slot`,
 // or a fixed address (the index space random values are computed from).
+// In a chunk loop's body, a fixed address moves `per_row` bytes for each row
+// the chunk starts at (a random leaf sliced with the files).
 struct OperandRef {
   int slot = -1;
   int64_t offset = 0;
   const char* fixed = nullptr;
+  int64_t per_row = 0;
 };
 
 // A scalar argument: the value of scalar leaf `leaf` (bound at run time), or
@@ -92,6 +97,43 @@ struct GemmCall {
   const Node* node = nullptr;  // the kContract node, for printers
 };
 
+struct Program;
+
+// Programs run inside another one (a Step::kChunkLoop), once or chunk by
+// chunk along the streamed axis of memory-mapped arrays: each part is a
+// Program planned over the first chunk, its input and out= slots bound per
+// chunk to views of the outer Program's slots (a binding's `axis` is the
+// one the chunk's rows are taken along; -1: the whole slot). Parts write
+// only through out= slots, so every outer slot has the layout planned for it.
+struct ChunkLoop {
+  struct Bind {
+    int slot = -1;
+    int axis = -1;
+  };
+  struct Part {
+    std::shared_ptr<const Program> body;  // over `rows` rows (or the whole, once)
+    std::shared_ptr<const Program> tail;  // over the last extent % rows rows; null: none
+    std::vector<Bind> inputs;             // one per body input slot
+    std::vector<Bind> given;              // one per body out= slot
+    std::vector<int> scalars;             // the outer scalar leaf of each body scalar
+  };
+  // Accumulators set to their op's identity before the first chunk; each
+  // chunk folds its partial into them in place (a body out= slot bound to
+  // the accumulator, which it also reads).
+  struct Init {
+    int slot = -1;
+    Ufunc op = Ufunc::kAdd;
+  };
+  int64_t extent = 0;  // rows of the streamed axis; 0: the parts run once
+  int64_t rows = 0;    // per chunk (the last takes what is left)
+  std::vector<Part> parts;
+  std::vector<Init> inits;
+  // Input slots (memory-mapped) whose chunk is mapped before it runs and
+  // whose rows are dropped from the process after (as are the rows of the
+  // slots parts write along the axis).
+  std::vector<int> sources;
+};
+
 struct Step {
   enum Kind : uint8_t {
     kKernel,  // one elementwise kernel: `calls[0]`
@@ -107,6 +149,7 @@ struct Step {
     // root's layout). Their leaves are stand-ins bound at run time to the
     // slots `reference_leaves` names.
     kReference,
+    kChunkLoop,  // `loop`: Programs run once or per chunk (streaming)
   };
   // A leaf of a reference step's graph: a view at `offset` bytes from the
   // first element of slot `slot`, of the leaf's own layout.
@@ -127,11 +170,13 @@ struct Step {
   std::vector<NodePtr> reference;  // kept when a cached Program drops its nodes
   std::vector<int> reference_dest;
   std::vector<Leaf> reference_leaves;
+  std::shared_ptr<const ChunkLoop> loop;
   std::vector<const Node*> nodes;  // the graph nodes the step computes
 };
 
 // Calls fn(call) for every kernel launch of `step`, in the order the
-// engine compiles and runs them: its calls, then a GEMM's epilogue.
+// engine compiles and runs them: its calls, then a GEMM's epilogue. (Not a
+// chunk loop's: those belong to its parts' Programs.)
 template <typename Fn>
 void ForEachCall(const Step& step, Fn&& fn) {
   for (const KernelCall& c : step.calls) fn(c);
@@ -212,6 +257,21 @@ using LowersFn = std::function<bool(const KernelSpec&)>;
 absl::StatusOr<Program> Schedule(absl::Span<const NodePtr> roots, int vector_bytes,
                                  absl::Span<const NDArray> out = {},
                                  const LowersFn& lowers = nullptr);
+
+// Plans `roots` (one shape) chunk by chunk along the first axis of the
+// memory-mapped arrays they read or are written to (`out`, as for Schedule),
+// when together those span more than `chunk_bytes`: a Program of chunk-loop
+// steps. Reductions over that axis fold per-chunk partials into
+// accumulators (sum adds, max takes the maximum, ...; a reduction of values
+// that need an earlier one, like var's mean, takes one more pass over the
+// chunks); values broadcast over the chunks are computed once between the
+// passes; elementwise values are written chunk by chunk. nullopt when the
+// roots do not qualify: no such arrays, or a graph whose streamed axis
+// cannot be followed (it meets itself transposed, or enters a contraction).
+absl::StatusOr<std::optional<Program>> ScheduleStreamed(absl::Span<const NodePtr> roots,
+                                                        absl::Span<const NDArray> out,
+                                                        int64_t chunk_bytes, int vector_bytes,
+                                                        const LowersFn& lowers = nullptr);
 
 // Slots and steps, under stable names (in0, t1, out0; step 0, ...).
 std::string PrintProgram(const Program& program);

@@ -1,0 +1,23 @@
+// What the Program runner (run.cc) and the chunk-loop runner (stream.cc)
+// call of each other.
+#pragma once
+
+#include <functional>
+
+#include "ndjit/engine/engine.h"
+
+namespace ndjit::engine {
+
+// Run(program, ...) for a chunk loop's part whose chunk starts at row `row0`
+// (the rows its random operands move by).
+absl::StatusOr<std::vector<NDArray>> RunChunk(const ir::Program& program,
+                                              absl::Span<const NDArray> inputs,
+                                              absl::Span<const ir::ScalarValue> scalars,
+                                              absl::Span<const NDArray> outs, int64_t row0);
+
+// Runs a Step::kChunkLoop over the outer Program's slots (`slot(i)`, each
+// allocated or bound before the step) and its scalars.
+absl::Status RunChunkLoop(const ir::ChunkLoop& loop, const std::function<const NDArray&(int)>& slot,
+                          absl::Span<const ir::ScalarValue> scalars);
+
+}  // namespace ndjit::engine
