@@ -394,8 +394,12 @@ TEST(ProgramTest, StreamedReductionPrintsItsChunkLoops) {
   const Array<> x(mapped);
   const std::vector<ir::NodePtr> roots = Nodes({x - mean(x, Axis(0), true)});
   // 24000 bytes in chunks of at most 7000: 291 rows a chunk, 4 chunks.
+  const PoolStats before = GetPoolStats();
   absl::StatusOr<std::optional<ir::Program>> p = ir::ScheduleStreamed(roots, {}, 7000, 64);
   ASSERT_TRUE(p.ok()) << p.status();
+  const PoolStats after = GetPoolStats();
+  EXPECT_EQ(after.cache_hits + after.cache_misses, before.cache_hits + before.cache_misses)
+      << "planning allocates nothing";
   ASSERT_TRUE(p->has_value());
   EXPECT_EQ(ir::PrintProgram(**p),
             "slots:\n"

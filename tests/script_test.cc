@@ -530,6 +530,14 @@ TEST(ScriptTest, ExplorerShowsAStreamedEvaluation) {
   EXPECT_EQ(fused.substr(0, fused.find('\n')),
             "streamed: 14 chunks in 2 pass(es) along the first axis of the memory-mapped "
             "inputs (chunk budget 65536 bytes); each kernel shown once");
+  // Planned before anything runs: two chunk loops around the mean.
+  const std::string program = Exec(s, ":program x - x.mean()");
+  EXPECT_NE(program.find("  step 0: chunk loop sum over (0) f32[]\n"
+                         "    100000 rows, 16384 a chunk (7 chunks, the last of 1696 rows)"),
+            std::string::npos)
+      << program;
+  EXPECT_NE(program.find("  step 2: chunk loop subtract f32[100000]\n"), std::string::npos)
+      << program;
   EXPECT_EQ(Exec(s, "(x - x.mean())[[0, 99999]]"),
             "# an array index computed its operands (the result's size comes from their "
             "values): a fused graph ends there\narray([-49999.5,  49999.5], dtype=float32)\n");
