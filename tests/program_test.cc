@@ -260,9 +260,25 @@ TEST(ProgramTest, TheCacheServesEqualStructuresOverNewArrays) {
   const auto got = testing::Values(r2), ref = testing::Values(want.array());
   for (size_t k = 0; k < got.size(); ++k) ASSERT_NEAR(got[k], ref[k], 1e-6) << k;
   EXPECT_NE(testing::Values(r1), got);
+  // Other scalar values, the same Program, bound to the new values.
+  const Array<> a(m1);
+  const EvalStats s3 = GetEvalStats();
+  const NDArray cubed = power(a + 1.0f, 3.0f).array();
+  const NDArray fourth = power(a + 1.0f, 4.0f).array();
+  EXPECT_EQ(GetEvalStats().programs_planned - s3.programs_planned, 1);
+  const auto in = testing::Values(m1), got4 = testing::Values(fourth);
+  for (size_t k = 0; k < in.size(); ++k) {
+    ASSERT_NEAR(got4[k], std::pow(in[k] + 1.0, 4.0), 1e-5 * std::pow(in[k] + 1.0, 4.0)) << k;
+  }
+  EXPECT_NE(testing::Values(cubed), got4);
+  // A value simplification turns into another op is another structure:
+  // x ** 2 is square(x).
+  (void)power(a + 1.0f, 2.0f).array();
+  EXPECT_EQ(GetEvalStats().programs_planned - s3.programs_planned, 2);
   // Another shape, another Program.
+  const EvalStats s4 = GetEvalStats();
   (void)softmax(Data({64, 65}, DType::kFloat32, 1)).array();
-  EXPECT_EQ(GetEvalStats().programs_planned - s2.programs_planned, 1);
+  EXPECT_EQ(GetEvalStats().programs_planned - s4.programs_planned, 1);
   EXPECT_GE(engine::ProgramCacheSize(), 2);
   engine::ClearProgramCache();
   EXPECT_EQ(engine::ProgramCacheSize(), 0);

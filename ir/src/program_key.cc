@@ -1,7 +1,5 @@
 // What identifies a Program: the leaves it binds and the key of the graph's
 // structure and leaf layouts (ir/program.h).
-#include <cstring>
-
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/inlined_vector.h"
 #include "ndjit/ir/program.h"
@@ -47,17 +45,6 @@ GraphSignature Sign(absl::Span<const NodePtr> roots, absl::Span<const NDArray> o
           put(-1);
         }
         break;
-      case NodeKind::kScalar: {
-        // Values too, for now: simplification can fold scalars into
-        // constants of its own, which a Program holds as fixed values.
-        put(n->scalar().i);
-        const double parts[2] = {n->scalar().c.real(), n->scalar().c.imag()};
-        int64_t bits[2];
-        std::memcpy(bits, parts, sizeof bits);
-        put(bits[0]);
-        put(bits[1]);
-        break;
-      }
       case NodeKind::kArray:
       case NodeKind::kRandom: {
         const NDArray& a = n->array();

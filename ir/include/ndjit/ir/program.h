@@ -228,10 +228,10 @@ Leaves CollectLeaves(absl::Span<const NodePtr> roots);
 // A key equal for two sets of roots exactly when one Program serves both:
 // the same structure (kinds, ops, dtypes, shapes, axes, sharing), leaves of
 // the same layout (dtype, shape, strides; out= arrays also their 64-byte
-// alignment class, which decides streaming stores), random
-// leaves of the same seeds and scalar leaves of the same values (a Program
-// binds scalar leaves at run time, but may hold constants simplification
-// derived from them).
+// alignment class, which decides streaming stores) and random leaves of the
+// same seeds. Not scalar leaves' values: a Program binds them at run time,
+// and what simplification made of a value (x * 1 is x, x ** 2 is square(x))
+// is in the graph's structure already, decided when the node was built.
 std::string ProgramKey(absl::Span<const NodePtr> roots);
 
 // ProgramKey and CollectLeaves from one walk of the graph.
