@@ -99,13 +99,17 @@ TEST(StreamTest, ReductionsAndElementwiseValuesMatchInMemory) {
   // In-memory operands beside the files: sliced with them (full extent) or
   // broadcast (a row); a random array of the same length is sliced too and
   // keeps its values (they depend on the element index only).
+  // A random row broadcast over the chunks keeps its place in the index
+  // space while the sliced one moves with the rows.
   Generator g(5);
-  const Array<> r = g.random({n});
+  const Array<> r = g.random({n}), row = g.random({5});
   const int64_t chunks = Chunks();
-  const NDArray mixed = (x * s + ym[{Slice{}, NewAxis{}}] * r[{Slice{}, NewAxis{}}]).eval().array();
+  const NDArray mixed =
+      (x * s + ym[{Slice{}, NewAxis{}}] * r[{Slice{}, NewAxis{}}] + row).eval().array();
   EXPECT_GT(Chunks() - chunks, 5);
-  ExpectClose(mixed, (xm * s + ym[{Slice{}, NewAxis{}}] * r[{Slice{}, NewAxis{}}]).eval().array(),
-              0, "x * row + y * random");
+  ExpectClose(mixed,
+              (xm * s + ym[{Slice{}, NewAxis{}}] * r[{Slice{}, NewAxis{}}] + row).eval().array(), 0,
+              "x * row + y * random + random row");
 }
 
 TEST(StreamTest, GraphsTheChunkingCannotFollowFallBackCorrectly) {
