@@ -222,22 +222,23 @@ class StreamScheduler {
       }
     }
     while (true) {
-      absl::flat_hash_map<const Node*, bool> memo;
+      const absl::flat_hash_set<const Node*> pending = Pending();
       for (const Node* o : operands) {
-        if (value_slot_.contains(o) || Pending(o, memo)) continue;
+        if (value_slot_.contains(o) || pending.contains(o)) continue;
         const int slot = NewSlot(SlotHome::kTemp, o->shape(), o->dtype());
         NDJIT_ASSIGN_OR_RETURN(bool planned, Once({o}, {Target{slot}}));
         if (!planned) return std::nullopt;
         value_slot_[o] = slot;
       }
-      std::vector<const Node*> ready;
-      for (const Node* c : axis_.combines) {
-        if (!value_slot_.contains(c) && !Pending(c->inputs()[0].get(), memo)) ready.push_back(c);
+      std::vector<const Node*> ready;  // in topological order: stable Programs
+      for (const Node* c : axis_.order) {
+        if (axis_.combines.contains(c) && !value_slot_.contains(c) &&
+            !pending.contains(c->inputs()[0].get())) {
+          ready.push_back(c);
+        }
       }
       if (ready.empty()) break;
       // One pass folds them all; a part per shape (Schedule's roots share one).
-      std::sort(ready.begin(), ready.end(),
-                [&](const Node* a, const Node* b) { return Index(a) < Index(b); });
       ChunkLoop loop;
       std::vector<std::pair<std::vector<const Node*>, std::vector<Target>>> groups;
       for (const Node* c : ready) {
@@ -299,11 +300,6 @@ class StreamScheduler {
     std::vector<int> scalars;
   };
 
-  int Index(const Node* n) const {
-    return static_cast<int>(std::find(axis_.order.begin(), axis_.order.end(), n) -
-                            axis_.order.begin());
-  }
-
   int NewSlot(SlotHome home, Dims shape, DType dtype) {
     Slot s;
     s.home = home;
@@ -319,21 +315,24 @@ class StreamScheduler {
     program_.outputs.push_back(ValueRef{slot, 0, s.dtype, s.shape, s.strides});
   }
 
-  // Whether a combine point not yet computed lies at or below `n`.
-  bool Pending(const Node* n, absl::flat_hash_map<const Node*, bool>& memo) const {
-    if (value_slot_.contains(n)) return false;
-    if (auto it = memo.find(n); it != memo.end()) return it->second;
-    bool p = axis_.combines.contains(n);
-    for (const NodePtr& in : n->inputs()) p = p || Pending(in.get(), memo);
-    memo[n] = p;
-    return p;
+  // The nodes at or above a combine point not yet computed (one sweep in
+  // topological order: deep graphs must not recurse).
+  absl::flat_hash_set<const Node*> Pending() const {
+    absl::flat_hash_set<const Node*> pending;
+    for (const Node* n : axis_.order) {
+      if (value_slot_.contains(n)) continue;
+      bool p = axis_.combines.contains(n);
+      for (const NodePtr& in : n->inputs()) p = p || pending.contains(in.get());
+      if (p) pending.insert(n);
+    }
+    return pending;
   }
 
   // Outer slot `slot` as a stand-in array (rows [0, rows) along `axis` when
   // axis >= 0), registered as reading (or writing) that slot.
   absl::StatusOr<NDArray> StandIn(int slot, int axis, int64_t rows, int& count) const {
     if (count >= kMaxStandIns) {
-      return absl::ResourceExhaustedError("ScheduleStreamed(): too many values in one part");
+      return absl::InternalError("ScheduleStreamed(): more stand-ins than counted");
     }
     const Slot& s = program_.slots[slot];
     NDJIT_ASSIGN_OR_RETURN(ByteRange extent, ByteExtent(s.shape, s.strides, ItemSize(s.dtype)));
@@ -358,6 +357,11 @@ class StreamScheduler {
     std::vector<NodePtr> graphs;
     for (const Node* n : nodes) graphs.push_back(axis_.ptr.at(n));
     const std::vector<const Node*> below = TopologicalOrder(graphs);
+    // A stand-in per value read and per target: past the limit, the part
+    // is not planned (the evaluation runs whole) rather than failing.
+    const auto reads = std::count_if(below.begin(), below.end(),
+                                     [&](const Node* n) { return value_slot_.contains(n); });
+    if (reads + static_cast<int64_t>(nodes.size()) > kMaxStandIns) return std::nullopt;
     for (const Node* n : below) {
       if (rows > 0 && IsLeaf(*n) && axis_.pos.contains(n)) {
         const int q = axis_.pos.at(n);
