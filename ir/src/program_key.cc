@@ -1,5 +1,6 @@
-// What identifies a Program: the leaves it binds and the key of the graph's
-// structure and leaf layouts (ir/program.h).
+// What identifies a Program: the leaves it binds (and the slots they are
+// bound to) and the key of the graph's structure and leaf layouts
+// (ir/program.h).
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/inlined_vector.h"
 #include "ndjit/ir/program.h"
@@ -13,6 +14,37 @@ Leaves CollectLeaves(absl::Span<const NodePtr> roots) {
     if (n->kind() == NodeKind::kScalar) leaves.scalars.push_back(n);
   }
   return leaves;
+}
+
+Bindings AddBindings(Program& program, absl::Span<const NodePtr> roots,
+                     absl::Span<const NDArray> out) {
+  Bindings b;
+  const Leaves leaves = CollectLeaves(roots);
+  for (const Node* leaf : leaves.arrays) {
+    Slot s;
+    s.home = SlotHome::kInput;
+    s.dtype = leaf->dtype();
+    s.shape.assign(leaf->shape().begin(), leaf->shape().end());
+    s.strides.assign(leaf->array().strides().begin(), leaf->array().strides().end());
+    s.node = leaf;
+    b.input_slot[leaf] = static_cast<int>(program.slots.size());
+    program.slots.push_back(std::move(s));
+  }
+  for (size_t i = 0; i < leaves.scalars.size(); ++i) {
+    b.scalar_leaf[leaves.scalars[i]] = static_cast<int>(i);
+  }
+  program.num_inputs = static_cast<int>(leaves.arrays.size());
+  program.num_scalars = static_cast<int>(leaves.scalars.size());
+  for (const NDArray& o : out) {
+    Slot s;
+    s.home = SlotHome::kGiven;
+    s.dtype = o.dtype();
+    s.shape.assign(o.shape().begin(), o.shape().end());
+    s.strides.assign(o.strides().begin(), o.strides().end());
+    program.given.push_back(static_cast<int>(program.slots.size()));
+    program.slots.push_back(std::move(s));
+  }
+  return b;
 }
 
 std::string ProgramKey(absl::Span<const NodePtr> roots) { return Sign(roots).key; }

@@ -54,33 +54,10 @@ class Scheduler {
         reductions.push_back(n);
       }
     }
-    const Leaves leaves = CollectLeaves(roots);
-    for (const Node* leaf : leaves.arrays) {
-      Slot s;
-      s.home = SlotHome::kInput;
-      s.dtype = leaf->dtype();
-      s.shape.assign(leaf->shape().begin(), leaf->shape().end());
-      s.strides.assign(leaf->array().strides().begin(), leaf->array().strides().end());
-      s.node = leaf;
-      input_slot_[leaf] = static_cast<int>(program_.slots.size());
-      program_.slots.push_back(std::move(s));
-      placeholders_.emplace_back();
-    }
-    for (size_t i = 0; i < leaves.scalars.size(); ++i) {
-      scalar_leaf_[leaves.scalars[i]] = static_cast<int>(i);
-    }
-    program_.num_inputs = static_cast<int>(leaves.arrays.size());
-    program_.num_scalars = static_cast<int>(leaves.scalars.size());
-    for (const NDArray& o : out) {
-      Slot s;
-      s.home = SlotHome::kGiven;
-      s.dtype = o.dtype();
-      s.shape.assign(o.shape().begin(), o.shape().end());
-      s.strides.assign(o.strides().begin(), o.strides().end());
-      program_.given.push_back(static_cast<int>(program_.slots.size()));
-      program_.slots.push_back(std::move(s));
-      placeholders_.emplace_back();
-    }
+    Bindings bindings = AddBindings(program_, roots, out);
+    input_slot_ = std::move(bindings.input_slot);
+    scalar_leaf_ = std::move(bindings.scalar_leaf);
+    placeholders_.resize(program_.slots.size());  // none for bound slots
 
     out_ = out;
     if (roots.size() == 1) {

@@ -225,6 +225,17 @@ struct Leaves {
 };
 Leaves CollectLeaves(absl::Span<const NodePtr> roots);
 
+// What every planner starts a Program with: an input slot per array leaf
+// of `roots` (in CollectLeaves order, of the leaf's layout), the scalar
+// leaves' count, and a kGiven slot per out= array. Returns where each leaf
+// is bound: array leaf -> input slot, scalar leaf -> scalar index.
+struct Bindings {
+  absl::flat_hash_map<const Node*, int> input_slot;
+  absl::flat_hash_map<const Node*, int> scalar_leaf;
+};
+Bindings AddBindings(Program& program, absl::Span<const NodePtr> roots,
+                     absl::Span<const NDArray> out);
+
 // A key equal for two sets of roots exactly when one Program serves both:
 // the same structure (kinds, ops, dtypes, shapes, axes, sharing), leaves of
 // the same layout (dtype, shape, strides; out= arrays also their 64-byte
