@@ -368,6 +368,14 @@ absl::StatusOr<std::vector<NDArray>> Run(const ir::Program& p, absl::Span<const 
   return RunWith(p, {}, inputs, scalars, outs, 0);
 }
 
+void BindLeaves(const ir::Leaves& leaves, std::vector<NDArray>& inputs,
+                std::vector<ir::ScalarValue>& scalars) {
+  inputs.reserve(inputs.size() + leaves.arrays.size());
+  for (const ir::Node* n : leaves.arrays) inputs.push_back(n->array());
+  scalars.reserve(scalars.size() + leaves.scalars.size());
+  for (const ir::Node* n : leaves.scalars) scalars.push_back(n->scalar());
+}
+
 absl::StatusOr<std::vector<NDArray>> RunChunk(const ir::Program& p,
                                               absl::Span<const NDArray> inputs,
                                               absl::Span<const ir::ScalarValue> scalars,
@@ -438,10 +446,7 @@ absl::StatusOr<std::vector<NDArray>> Evaluate(absl::Span<const ir::NodePtr> root
                          Plan(roots, std::move(sig.key), out));
   auto b = std::make_shared<Bound>();
   b->exe = std::move(exe);
-  b->inputs.reserve(sig.leaves.arrays.size());
-  for (const ir::Node* n : sig.leaves.arrays) b->inputs.push_back(n->array());
-  b->scalars.reserve(sig.leaves.scalars.size());
-  for (const ir::Node* n : sig.leaves.scalars) b->scalars.push_back(n->scalar());
+  BindLeaves(sig.leaves, b->inputs, b->scalars);
   absl::StatusOr<std::vector<NDArray>> values = RunBound(*b, out);
   if (memo && values.ok()) {
     b->root = roots[0];

@@ -15,6 +15,11 @@ absl::StatusOr<std::vector<NDArray>> RunChunk(const ir::Program& program,
                                               absl::Span<const ir::ScalarValue> scalars,
                                               absl::Span<const NDArray> outs, int64_t row0);
 
+// What a Program binds for `leaves`: their arrays (input slots, in order)
+// and scalar values, appended to `inputs` and `scalars`.
+void BindLeaves(const ir::Leaves& leaves, std::vector<NDArray>& inputs,
+                std::vector<ir::ScalarValue>& scalars);
+
 // Runs a Step::kChunkLoop over the outer Program's slots (`slot(i)`, each
 // allocated or bound before the step) and its scalars.
 absl::Status RunChunkLoop(const ir::ChunkLoop& loop, const std::function<const NDArray&(int)>& slot,

@@ -19,12 +19,6 @@ std::atomic<int64_t> g_chunk_bytes{int64_t{256} << 20};
 std::atomic<int64_t> g_chunks{0};
 std::atomic<int64_t> g_passes{0};
 
-absl::StatusOr<NDArray> Rows(const NDArray& x, int q, int64_t a, int64_t b) {
-  std::vector<IndexItem> items(q, Slice{});
-  items.push_back(Slice{a, b, {}});
-  return x.Index(items);
-}
-
 // The bytes [lo, hi) the elements of `x` occupy; empty (lo == hi) for none.
 std::pair<const char*, const char*> Bytes(const NDArray& x) {
   absl::StatusOr<ByteRange> e = ByteExtent(x.shape(), x.strides(), x.itemsize());
@@ -37,7 +31,7 @@ using SlotFn = std::function<const NDArray&(int)>;
 // Maps the bytes rows [a, b) of every source occupy.
 absl::Status MapAhead(const ir::ChunkLoop& loop, const SlotFn& slot, int64_t a, int64_t b) {
   for (int s : loop.sources) {
-    NDJIT_ASSIGN_OR_RETURN(const NDArray r, Rows(slot(s), 0, a, b));
+    NDJIT_ASSIGN_OR_RETURN(const NDArray r, ir::ChunkRows(slot(s), 0, a, b));
     const auto [lo, hi] = Bytes(r);
     if (lo < hi) r.buffer()->WillNeed(lo, hi);
   }
@@ -58,7 +52,7 @@ absl::Status ReleaseDone(const ir::ChunkLoop& loop, const SlotFn& slot, int64_t 
   constexpr uintptr_t kHuge = uintptr_t{2} << 20;
   for (size_t i = 0; i < loop.sources.size(); ++i) {
     const NDArray& x = slot(loop.sources[i]);
-    NDJIT_ASSIGN_OR_RETURN(const NDArray done, Rows(x, 0, 0, b));
+    NDJIT_ASSIGN_OR_RETURN(const NDArray done, ir::ChunkRows(x, 0, 0, b));
     auto [lo, hi] = Bytes(done);
     const bool forward = x.strides()[0] >= 0;
     if (b < loop.extent) {  // keep the huge page the next rows start in
@@ -147,7 +141,7 @@ absl::Status RunChunkLoop(const ir::ChunkLoop& loop, const SlotFn& slot,
       const ir::Program& p = b - a < rows && part.tail != nullptr ? *part.tail : *part.body;
       auto bind = [&](const ir::ChunkLoop::Bind& x) -> absl::StatusOr<NDArray> {
         if (x.axis < 0) return slot(x.slot);
-        return Rows(slot(x.slot), x.axis, a, b);
+        return ir::ChunkRows(slot(x.slot), x.axis, a, b);
       };
       inputs.clear();
       given.clear();
@@ -209,11 +203,9 @@ absl::StatusOr<std::optional<std::vector<NDArray>>> EvaluateStreamed(
   NDJIT_ASSIGN_OR_RETURN(std::optional<ir::Program> program, ScheduleStreamed(roots, outs));
   if (!program) return Result();
   if (const ProgramObserver* observer = GetProgramObserver()) (*observer)(*program);
-  const ir::Leaves leaves = ir::CollectLeaves(roots);
   std::vector<NDArray> inputs;
-  for (const ir::Node* n : leaves.arrays) inputs.push_back(n->array());
   std::vector<ir::ScalarValue> scalars;
-  for (const ir::Node* n : leaves.scalars) scalars.push_back(n->scalar());
+  BindLeaves(ir::CollectLeaves(roots), inputs, scalars);
   NDJIT_ASSIGN_OR_RETURN(std::vector<NDArray> values, Run(*program, inputs, scalars, outs));
   return Result(std::move(values));
 }

@@ -13,6 +13,7 @@
 #include "ndjit/ir/program.h"
 #include "ndjit/runtime/shape.h"
 #include "ndjit/runtime/status_macros.h"
+#include "stand_in.h"
 
 namespace ndjit::ir {
 namespace {
@@ -533,14 +534,9 @@ class Scheduler {
       // the step's graph (which a cached Program keeps) holds no array.
       auto in = input_slot_.find(n);
       if (in == input_slot_.end()) return absl::InternalError("Schedule(): a leaf of no slot");
-      NDJIT_ASSIGN_OR_RETURN(ByteRange extent,
-                             ByteExtent(a.shape(), a.strides(), ItemSize(a.dtype())));
-      char* base = reinterpret_cast<char*>(kPlaceholderBase - (in->second + 1) * kPlaceholderSpan);
-      NDJIT_ASSIGN_OR_RETURN(
-          NDArray stand_in,
-          NDArray::FromBuffer(
-              Buffer::WrapExternal(base, std::max<int64_t>(extent.end - extent.begin, 1), nullptr),
-              -extent.begin, a.dtype(), a.shape(), a.strides(), /*writeable=*/false));
+      NDJIT_ASSIGN_OR_RETURN(NDArray stand_in,
+                             StandIn(kPlaceholderBase - (in->second + 1) * kPlaceholderSpan,
+                                     a.dtype(), a.shape(), a.strides(), /*writeable=*/false));
       NodePtr leaf = MakeArray(stand_in);
       step.reference_leaves.push_back({leaf.get(), in->second, 0});
       with[n] = std::move(leaf);

@@ -18,6 +18,7 @@
 #include "ndjit/ir/program.h"
 #include "ndjit/runtime/shape.h"
 #include "ndjit/runtime/status_macros.h"
+#include "stand_in.h"
 
 namespace ndjit::ir {
 namespace {
@@ -152,16 +153,8 @@ std::optional<Axis> FindAxis(absl::Span<const NodePtr> roots, absl::Span<const N
   return axis;
 }
 
-// Rows [0, rows) of `a` along `q`.
-absl::StatusOr<NDArray> FirstRows(const NDArray& a, int q, int64_t rows) {
-  std::vector<IndexItem> items(q, Slice{});
-  items.push_back(Slice{0, rows, {}});
-  return a.Index(items);
-}
-
-// Stand-ins for the outer slots a part binds: a layout at an address of no
-// memory, in [2^54, 2^55), apart from Schedule's placeholders (from 2^56 on)
-// and the stand-ins of its reference steps (just below 2^56).
+// Stand-ins for the outer slots a part binds (stand_in.h), one range each
+// from 2^54 on.
 constexpr uintptr_t kStandInBase = uintptr_t{1} << 54;
 constexpr uintptr_t kStandInSpan = uintptr_t{1} << 46;
 constexpr int kMaxStandIns = 256;
@@ -308,20 +301,15 @@ class StreamScheduler {
 
   // Outer slot `slot` as a stand-in array (rows [0, rows) along `axis` when
   // axis >= 0), registered as reading (or writing) that slot.
-  absl::StatusOr<NDArray> StandIn(int slot, int axis, int64_t rows, int& count) const {
+  absl::StatusOr<NDArray> SlotStandIn(int slot, int axis, int64_t rows, int& count) const {
     if (count >= kMaxStandIns) {
       return absl::InternalError("ScheduleStreamed(): more stand-ins than counted");
     }
     const Slot& s = program_.slots[slot];
-    NDJIT_ASSIGN_OR_RETURN(ByteRange extent, ByteExtent(s.shape, s.strides, ItemSize(s.dtype)));
-    char* base = reinterpret_cast<char*>(kStandInBase + count++ * kStandInSpan);
-    NDJIT_ASSIGN_OR_RETURN(
-        NDArray whole,
-        NDArray::FromBuffer(
-            Buffer::WrapExternal(base, std::max<int64_t>(extent.end - extent.begin, 1), nullptr),
-            -extent.begin, s.dtype, s.shape, s.strides));
+    NDJIT_ASSIGN_OR_RETURN(NDArray whole, StandIn(kStandInBase + count++ * kStandInSpan, s.dtype,
+                                                  s.shape, s.strides, /*writeable=*/true));
     if (axis < 0) return whole;
-    return FirstRows(whole, axis, rows);
+    return ChunkRows(whole, axis, 0, rows);
   }
 
   // Plans `nodes` over the first `rows` rows of the streamed axis (0: not
@@ -344,13 +332,13 @@ class StreamScheduler {
       if (rows > 0 && IsLeaf(*n) && axis_.pos.contains(n)) {
         const int q = axis_.pos.at(n);
         NDJIT_ASSIGN_OR_RETURN(NodePtr view, ApplyView(axis_.ptr.at(n), [&](const NDArray& x) {
-                                 return FirstRows(x, q, rows);
+                                 return ChunkRows(x, q, 0, rows);
                                }));
         if (n->kind() == NodeKind::kArray) bind_of[view.get()] = {input_slot_.at(n), q};
         if (n->kind() == NodeKind::kRandom) per_row[view.get()] = n->array().strides()[q];
         with[n] = std::move(view);
       } else if (auto v = value_slot_.find(n); v != value_slot_.end()) {
-        NDJIT_ASSIGN_OR_RETURN(NDArray a, StandIn(v->second, -1, 0, count));
+        NDJIT_ASSIGN_OR_RETURN(NDArray a, SlotStandIn(v->second, -1, 0, count));
         NodePtr leaf = MakeArray(a);
         bind_of[leaf.get()] = {v->second, -1};
         with[n] = std::move(leaf);
@@ -365,7 +353,7 @@ class StreamScheduler {
       const Target& t = targets[k];
       NDJIT_ASSIGN_OR_RETURN(NodePtr sub, Substitute(axis_.ptr.at(nodes[k]), with, &origins));
       if (t.fold) {
-        NDJIT_ASSIGN_OR_RETURN(NDArray acc, StandIn(t.slot, -1, 0, count));
+        NDJIT_ASSIGN_OR_RETURN(NDArray acc, SlotStandIn(t.slot, -1, 0, count));
         NodePtr acc_leaf = MakeArray(acc);
         bind_of[acc_leaf.get()] = {t.slot, -1};
         NDJIT_ASSIGN_OR_RETURN(sub, MakeUfunc(t.op, {acc_leaf, sub}));
@@ -373,7 +361,7 @@ class StreamScheduler {
         origins[sub.get()] = nodes[k];
         outs.push_back(acc);
       } else {
-        NDJIT_ASSIGN_OR_RETURN(NDArray o, StandIn(t.slot, rows > 0 ? t.axis : -1, rows, count));
+        NDJIT_ASSIGN_OR_RETURN(NDArray o, SlotStandIn(t.slot, rows > 0 ? t.axis : -1, rows, count));
         outs.push_back(o);
       }
       body.given.push_back({t.slot, rows > 0 && !t.fold ? t.axis : -1});
@@ -508,6 +496,12 @@ class StreamScheduler {
 };
 
 }  // namespace
+
+absl::StatusOr<NDArray> ChunkRows(const NDArray& slot, int axis, int64_t begin, int64_t end) {
+  std::vector<IndexItem> items(axis, Slice{});
+  items.push_back(Slice{begin, end, {}});
+  return slot.Index(items);
+}
 
 absl::StatusOr<std::optional<Program>> ScheduleStreamed(absl::Span<const NodePtr> roots,
                                                         absl::Span<const NDArray> out,

@@ -134,6 +134,10 @@ struct ChunkLoop {
   std::vector<int> sources;
 };
 
+// What a binding along `axis` views of a slot for the chunk of rows
+// [begin, end): the slot's array with that axis sliced.
+absl::StatusOr<NDArray> ChunkRows(const NDArray& slot, int axis, int64_t begin, int64_t end);
+
 struct Step {
   enum Kind : uint8_t {
     kKernel,  // one elementwise kernel: `calls[0]`
