@@ -58,6 +58,12 @@ Array<> W6(const Data& d) {
   const Array<> e = exp(a - max(a, 1, true));
   return e / sum(e, 1, true);
 }
+// Standardisation of rows (layer norm without its scale): memory-bound passes.
+Array<> W6norm(const Data& d) {
+  const Array<> a(d.m);
+  const Array<> c = a - mean(a, 1, true);
+  return c / sqrt(mean(c * c, 1, true) + 1e-5f);
+}
 Array<> W8(const Data& d) { return Array<>(d.m).T() + Array<>(d.m2); }
 
 // `bytes` and `items` per run: the minimum that must move, and the work
@@ -95,8 +101,34 @@ NDJIT_CASE(W5dot, W5Dot, 2 * 4 * double(kN), 0)
 NDJIT_CASE(W5rowmax, W5RowMax, 4 * kM, 0)
 NDJIT_CASE(W5colsum, W5ColSum, 4 * kM, 0)
 NDJIT_CASE(W6, W6, 2 * 4 * kM, 0)
+NDJIT_CASE(W6norm, W6norm, 2 * 4 * kM, 0)
 NDJIT_CASE(W8, W8, 3 * 4 * kM, 0)
 #undef NDJIT_CASE
+
+// W6 with row blocks in cache turned off: one pass over memory per
+// reduction and one for the consumers, as before blocks existed.
+void RunUnblocked(benchmark::State& state, Workload w, int threads, double bytes) {
+  const int64_t block = CacheBlockBytes();
+  SetCacheBlockBytes(0);
+  Run(state, w, Backend::kJit, threads, bytes, 0);
+  SetCacheBlockBytes(block);
+}
+BENCHMARK_CAPTURE(RunUnblocked, W6_1, W6, 1, 2 * 4 * kM)
+    ->Name("W6/ndjit-unblocked/1T")
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(RunUnblocked, W6_2, W6, 2, 2 * 4 * kM)
+    ->Name("W6/ndjit-unblocked/2T")
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(RunUnblocked, W6norm_1, W6norm, 1, 2 * 4 * kM)
+    ->Name("W6norm/ndjit-unblocked/1T")
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(RunUnblocked, W6norm_2, W6norm, 2, 2 * 4 * kM)
+    ->Name("W6norm/ndjit-unblocked/2T")
+    ->UseRealTime()
+    ->Unit(benchmark::kMillisecond);
 
 void BM_StreamTriad2T(benchmark::State& state) {
   Threads t(2);

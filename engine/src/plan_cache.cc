@@ -1,6 +1,9 @@
 // The cache of Programs, compiled, keyed by ir::ProgramKey: a repeated
 // evaluation of one structure over arrays of the same layouts skips planning
 // and the JIT cache's lookups.
+#include <unistd.h>
+
+#include <algorithm>
 #include <atomic>
 #include <mutex>
 #include <string>
@@ -33,7 +36,8 @@ Cache& TheCache() {
 }
 
 // A cached Program outlives the graph it was planned from: the node
-// pointers it keeps for printers would dangle.
+// pointers it keeps for printers would dangle, and the nodes it holds (a
+// chunk loop's parts hold views of the inputs) would keep arrays alive.
 void ForgetNodes(ir::Program& p) {
   p.held.clear();
   for (ir::Slot& s : p.slots) s.node = nullptr;
@@ -42,8 +46,28 @@ void ForgetNodes(ir::Program& p) {
     s.nodes.clear();
     s.gemm.node = nullptr;
     ir::ForEachCall(s, [](ir::KernelCall& c) { c.instr_nodes.clear(); });
+    if (s.kind != ir::Step::kChunkLoop) continue;
+    auto loop = std::make_shared<ir::ChunkLoop>(*s.loop);
+    for (ir::ChunkLoop::Part& part : loop->parts) {
+      for (std::shared_ptr<const ir::Program>* q : {&part.body, &part.tail}) {
+        if (*q == nullptr) continue;
+        auto copy = std::make_shared<ir::Program>(**q);
+        ForgetNodes(*copy);
+        *q = std::move(copy);
+      }
+    }
+    s.loop = std::move(loop);
   }
 }
+
+// A block's rows are read from memory once and then from L2 by the passes
+// after the first; its outputs stream past the caches, so the inputs take
+// about half of it (W6norm: L2/2 to 2 L2 measured best, L2/4 and 4 L2 slower).
+int64_t DefaultCacheBlockBytes() {
+  const long l2 = sysconf(_SC_LEVEL2_CACHE_SIZE);
+  return l2 > 0 ? l2 : int64_t{1} << 20;
+}
+std::atomic<int64_t> g_cache_block_bytes{DefaultCacheBlockBytes()};
 
 thread_local const ProgramObserver* t_observer = nullptr;
 
@@ -57,9 +81,21 @@ void AddCacheStats(Stats& s) {
   s.programs_planned = TheCache().misses.load(std::memory_order_relaxed);
 }
 
+void SetCacheBlockBytes(int64_t bytes) {
+  // Cached Programs were planned with the old blocks.
+  if (g_cache_block_bytes.exchange(std::max<int64_t>(0, bytes)) != bytes) ClearProgramCache();
+}
+int64_t CacheBlockBytes() { return g_cache_block_bytes.load(std::memory_order_relaxed); }
+
 absl::StatusOr<ir::Program> Schedule(absl::Span<const ir::NodePtr> roots,
                                      absl::Span<const NDArray> out) {
-  return ir::Schedule(roots, codegen::GetHostTarget().vector_bits / 8, out, codegen::Lowers);
+  const int vector_bytes = codegen::GetHostTarget().vector_bits / 8;
+  if (const int64_t block = CacheBlockBytes(); block > 0) {
+    NDJIT_ASSIGN_OR_RETURN(std::optional<ir::Program> blocked,
+                           ir::ScheduleBlocked(roots, out, block, vector_bytes, codegen::Lowers));
+    if (blocked) return *std::move(blocked);
+  }
+  return ir::Schedule(roots, vector_bytes, out, codegen::Lowers);
 }
 
 absl::StatusOr<std::shared_ptr<const Executable>> Plan(absl::Span<const ir::NodePtr> roots) {

@@ -115,7 +115,7 @@ int64_t SharedShift(const ir::Program& p, int step, const Slots& bound) {
   // The head must fit in less than one vector, so its launch is all masked
   // tail: a full vector there would be a streaming store off its alignment
   // (a fault) where vectors are narrower than a line (AVX2's 32 bytes).
-  if ((kBufferAlignment - shift) / item >= c.spec.lanes) return 0;
+  if ((static_cast<int64_t>(kBufferAlignment) - shift) / item >= c.spec.lanes) return 0;
   return shift;
 }
 

@@ -1,15 +1,17 @@
-// Streaming over memory-mapped files, as the engine runs it: the Program
-// comes from ir::ScheduleStreamed (ir/src/stream_schedule.cc); here are the
-// chunk loop, which maps each chunk's pages before it runs and drops them
-// after, and the entry points.
+// Chunk loops, as the engine runs them: streaming over memory-mapped files
+// (ir::ScheduleStreamed), each chunk's pages mapped before it runs and
+// dropped after, and row blocks in cache (ir::ScheduleBlocked), run by the
+// pool's threads a block each; and the streaming entry points.
 #include <algorithm>
 #include <atomic>
+#include <mutex>
 
 #include "ndjit/codegen/jit.h"
 #include "ndjit/codegen/target.h"
 #include "ndjit/engine/engine.h"
 #include "ndjit/runtime/interrupt.h"
 #include "ndjit/runtime/status_macros.h"
+#include "ndjit/runtime/thread_pool.h"
 #include "run_internal.h"
 
 namespace ndjit::engine {
@@ -114,6 +116,71 @@ void AddStreamStats(Stats& s) {
   s.stream_passes = g_passes.load(std::memory_order_relaxed);
 }
 
+namespace {
+
+// Runs every part of `loop` over the rows [a, b) (a, b = 0, 1: once),
+// noting the slices written along the axis in `written`.
+absl::Status RunParts(const ir::ChunkLoop& loop, const SlotFn& slot,
+                      absl::Span<const ir::ScalarValue> scalars, int64_t a, int64_t b,
+                      std::vector<NDArray>& written) {
+  std::vector<NDArray> inputs, given;
+  std::vector<ir::ScalarValue> values;
+  for (const ir::ChunkLoop::Part& part : loop.parts) {
+    const ir::Program& p = b - a < loop.rows && part.tail != nullptr ? *part.tail : *part.body;
+    auto bind = [&](const ir::ChunkLoop::Bind& x) -> absl::StatusOr<NDArray> {
+      if (x.axis < 0) return slot(x.slot);
+      return ir::ChunkRows(slot(x.slot), x.axis, a, b);
+    };
+    inputs.clear();
+    given.clear();
+    values.clear();
+    for (const ir::ChunkLoop::Bind& x : part.inputs) {
+      NDJIT_ASSIGN_OR_RETURN(NDArray v, bind(x));
+      inputs.push_back(std::move(v));
+    }
+    for (const ir::ChunkLoop::Bind& x : part.given) {
+      NDJIT_ASSIGN_OR_RETURN(NDArray v, bind(x));
+      if (x.axis >= 0) written.push_back(v);
+      given.push_back(std::move(v));
+    }
+    for (int s : part.scalars) values.push_back(scalars[s]);
+    NDJIT_RETURN_IF_ERROR(RunChunk(p, inputs, values, given, a).status());
+  }
+  return absl::OkStatus();
+}
+
+// Row blocks in cache: every chunk writes rows of its own and reads no
+// other's, so the pool's threads take whole chunks (their kernels then run
+// serially, each block staying in its core's cache). The error reported is
+// the first chunk's to fail, whichever thread saw it first.
+absl::Status RunBlocks(const ir::ChunkLoop& loop, const SlotFn& slot,
+                       absl::Span<const ir::ScalarValue> scalars) {
+  const int64_t chunks = (loop.extent + loop.rows - 1) / loop.rows;
+  std::mutex mu;
+  int64_t failed_at = chunks;  // guarded by mu
+  absl::Status failure;        // guarded by mu
+  std::atomic<bool> stop{false};
+  ParallelFor(chunks, [&](int64_t c) {
+    if (stop.load(std::memory_order_relaxed)) return;
+    absl::Status s = InterruptRequested() ? InterruptedError() : absl::OkStatus();
+    std::vector<NDArray> written;
+    if (s.ok()) {
+      s = RunParts(loop, slot, scalars, c * loop.rows, std::min(loop.extent, (c + 1) * loop.rows),
+                   written);
+    }
+    if (s.ok()) return;
+    stop.store(true, std::memory_order_relaxed);
+    std::lock_guard<std::mutex> lock(mu);
+    if (c < failed_at) {
+      failed_at = c;
+      failure = std::move(s);
+    }
+  });
+  return failure;
+}
+
+}  // namespace
+
 absl::Status RunChunkLoop(const ir::ChunkLoop& loop, const SlotFn& slot,
                           absl::Span<const ir::ScalarValue> scalars) {
   for (const ir::ChunkLoop::Init& init : loop.inits) {
@@ -121,11 +188,13 @@ absl::Status RunChunkLoop(const ir::ChunkLoop& loop, const SlotFn& slot,
     ir::FillWith(acc, ir::ReductionIdentity(init.op, acc.dtype()));
   }
   const bool chunked = loop.extent > 0;
-  const int64_t extent = chunked ? loop.extent : 1, rows = chunked ? loop.rows : 1;
+  if (chunked && loop.blocks == ir::ChunkLoop::Blocks::kCache) {
+    return RunBlocks(loop, slot, scalars);
+  }
   if (chunked) g_passes.fetch_add(1, std::memory_order_relaxed);
+  const int64_t extent = chunked ? loop.extent : 1, rows = chunked ? loop.rows : 1;
   std::vector<const char*> frontier(loop.sources.size(), nullptr);
-  std::vector<NDArray> inputs, given, written;
-  std::vector<ir::ScalarValue> values;
+  std::vector<NDArray> written;
   for (int64_t a = 0; a < extent; a += rows) {
     if (InterruptRequested()) return InterruptedError();
     const int64_t b = std::min(extent, a + rows);
@@ -137,27 +206,7 @@ absl::Status RunChunkLoop(const ir::ChunkLoop& loop, const SlotFn& slot,
     // helper competes with the kernel's threads for the two cores).
     if (chunked) NDJIT_RETURN_IF_ERROR(MapAhead(loop, slot, a, b));
     written.clear();
-    for (const ir::ChunkLoop::Part& part : loop.parts) {
-      const ir::Program& p = b - a < rows && part.tail != nullptr ? *part.tail : *part.body;
-      auto bind = [&](const ir::ChunkLoop::Bind& x) -> absl::StatusOr<NDArray> {
-        if (x.axis < 0) return slot(x.slot);
-        return ir::ChunkRows(slot(x.slot), x.axis, a, b);
-      };
-      inputs.clear();
-      given.clear();
-      values.clear();
-      for (const ir::ChunkLoop::Bind& x : part.inputs) {
-        NDJIT_ASSIGN_OR_RETURN(NDArray v, bind(x));
-        inputs.push_back(std::move(v));
-      }
-      for (const ir::ChunkLoop::Bind& x : part.given) {
-        NDJIT_ASSIGN_OR_RETURN(NDArray v, bind(x));
-        if (x.axis >= 0) written.push_back(v);
-        given.push_back(std::move(v));
-      }
-      for (int s : part.scalars) values.push_back(scalars[s]);
-      NDJIT_RETURN_IF_ERROR(RunChunk(p, inputs, values, given, a).status());
-    }
+    NDJIT_RETURN_IF_ERROR(RunParts(loop, slot, scalars, a, b, written));
     if (!chunked) continue;
     for (const NDArray& w : written) {
       const auto [lo, hi] = Bytes(w);

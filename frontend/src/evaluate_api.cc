@@ -230,6 +230,8 @@ void EvaluateInto(absl::Span<const Array<>* const> arrays, absl::Span<const NDAr
 
 void SetStreamChunkBytes(int64_t bytes) { engine::SetStreamChunkBytes(bytes); }
 int64_t StreamChunkBytes() { return engine::StreamChunkBytes(); }
+void SetCacheBlockBytes(int64_t bytes) { engine::SetCacheBlockBytes(bytes); }
+int64_t CacheBlockBytes() { return engine::CacheBlockBytes(); }
 
 void Array<>::eval_into(const NDArray& out) const {
   const Array<>* self[] = {this};

@@ -224,7 +224,8 @@ size_t KernelSpec::Hash() const {
 
 absl::StatusOr<KernelLaunch> PlanElementwiseKernel(absl::Span<const NodePtr> outputs,
                                                    int vector_bytes, absl::Span<const NDArray> out,
-                                                   const ArrayMaker& make_outputs, LoopNest loops) {
+                                                   const ArrayMaker& make_outputs, LoopNest loops,
+                                                   bool out_blocks) {
   if (outputs.empty()) return absl::InvalidArgumentError("PlanElementwiseKernel(): no outputs");
   const Shape shape(outputs[0]->shape().begin(), outputs[0]->shape().end());
   for (const NodePtr& o : outputs) {
@@ -316,11 +317,11 @@ absl::StatusOr<KernelLaunch> PlanElementwiseKernel(absl::Span<const NodePtr> out
   constexpr int64_t kStreamingBytes = int64_t{4} << 20;
   // Every row must start on a vector boundary for that.
   // (Not for boxes: a box's rows start wherever the box does.)
-  bool stream = out.empty() && !launch.empty && loops == LoopNest::kCoalesced;
+  bool stream = (out.empty() || out_blocks) && !launch.empty && loops == LoopNest::kCoalesced;
   for (int k = 0; k < spec.num_outputs && stream; ++k) {
     const int64_t vector = int64_t{spec.lanes} * ItemSize(spec.operands[k]);
     stream = spec.inner[k] == InnerAccess::kContiguous &&
-             launch.arrays[k].nbytes() >= kStreamingBytes &&
+             (out_blocks || launch.arrays[k].nbytes() >= kStreamingBytes) &&
              reinterpret_cast<uintptr_t>(launch.arrays[k].data()) % vector == 0;
     for (int d = 0; d + 1 < spec.rank && stream; ++d) stream = launch.strides[k][d] % vector == 0;
   }

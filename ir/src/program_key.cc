@@ -3,6 +3,7 @@
 // (ir/program.h).
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/inlined_vector.h"
+#include "absl/strings/str_cat.h"
 #include "ndjit/ir/program.h"
 
 namespace ndjit::ir {
@@ -45,6 +46,22 @@ Bindings AddBindings(Program& program, absl::Span<const NodePtr> roots,
     program.slots.push_back(std::move(s));
   }
   return b;
+}
+
+absl::Status CheckRoots(absl::string_view planner, absl::Span<const NodePtr> roots,
+                        absl::Span<const NDArray> out) {
+  if (roots.empty()) return absl::InvalidArgumentError(absl::StrCat(planner, "(): no roots"));
+  if (!out.empty() && out.size() != roots.size()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(planner, "(): ", out.size(), " out arrays for ", roots.size(), " roots"));
+  }
+  for (const NodePtr& r : roots) {
+    if (r->shape() != roots[0]->shape()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat(planner, "(): the roots must share one shape"));
+    }
+  }
+  return absl::OkStatus();
 }
 
 std::string ProgramKey(absl::Span<const NodePtr> roots) { return Sign(roots).key; }

@@ -92,14 +92,20 @@ void AppendLoop(const Program& p, const ChunkLoop& loop, std::string& out) {
     absl::StrAppend(&out, "    ", loop.extent, " rows, ", loop.rows, " a chunk (",
                     (loop.extent + loop.rows - 1) / loop.rows, " chunks",
                     last > 0 ? absl::StrCat(", the last of ", last, " rows") : "", ")");
-    if (!loop.sources.empty()) absl::StrAppend(&out, "; ", slots(loop.sources), " mapped ahead");
-    std::vector<int> dropped = loop.sources;
-    for (const ChunkLoop::Part& part : loop.parts) {
-      for (const ChunkLoop::Bind& b : part.given) {
-        if (b.axis >= 0) dropped.push_back(b.slot);
+    if (loop.blocks == ChunkLoop::Blocks::kCache) {
+      absl::StrAppend(&out, "; each block stays in cache for every part");
+    } else {
+      if (!loop.sources.empty()) {
+        absl::StrAppend(&out, "; ", slots(loop.sources), " mapped ahead");
       }
+      std::vector<int> dropped = loop.sources;
+      for (const ChunkLoop::Part& part : loop.parts) {
+        for (const ChunkLoop::Bind& b : part.given) {
+          if (b.axis >= 0) dropped.push_back(b.slot);
+        }
+      }
+      if (!dropped.empty()) absl::StrAppend(&out, "; ", slots(dropped), " dropped behind");
     }
-    if (!dropped.empty()) absl::StrAppend(&out, "; ", slots(dropped), " dropped behind");
     out += "\n";
   }
   for (const ChunkLoop::Init& init : loop.inits) {

@@ -44,8 +44,8 @@ GemmCall GemmCallOf(const GemmPlan& plan) {
 
 class Scheduler {
  public:
-  Scheduler(int vector_bytes, const LowersFn& lowers)
-      : vector_bytes_(vector_bytes), lowers_(lowers) {}
+  Scheduler(int vector_bytes, const LowersFn& lowers, bool out_blocks)
+      : vector_bytes_(vector_bytes), lowers_(lowers), out_blocks_(out_blocks) {}
 
   absl::StatusOr<Program> Run(absl::Span<const NodePtr> roots, absl::Span<const NDArray> out) {
     const std::vector<const Node*> order = TopologicalOrder(roots);
@@ -81,7 +81,8 @@ class Scheduler {
     if (!all_arrays) {
       NDJIT_ASSIGN_OR_RETURN(
           KernelLaunch launch,
-          PlanElementwiseKernel(final_roots, vector_bytes_, out, Maker(SlotHome::kOutput)));
+          PlanElementwiseKernel(final_roots, vector_bytes_, out, Maker(SlotHome::kOutput),
+                                LoopNest::kCoalesced, out_blocks_));
       NDJIT_ASSIGN_OR_RETURN(KernelCall call, Call(launch));
       Step step;
       step.kind = Step::kKernel;
@@ -595,6 +596,7 @@ class Scheduler {
 
   const int vector_bytes_;
   const LowersFn& lowers_;
+  const bool out_blocks_;
   absl::Span<const NDArray> out_;  // the evaluation's out= arrays (given slots)
   Program program_;
   std::vector<NDArray> placeholders_;  // per slot; null for inputs
@@ -607,18 +609,10 @@ class Scheduler {
 }  // namespace
 
 absl::StatusOr<Program> Schedule(absl::Span<const NodePtr> roots, int vector_bytes,
-                                 absl::Span<const NDArray> out, const LowersFn& lowers) {
-  if (roots.empty()) return absl::InvalidArgumentError("Schedule(): no roots");
-  if (!out.empty() && out.size() != roots.size()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("Schedule(): ", out.size(), " out arrays for ", roots.size(), " roots"));
-  }
-  for (const NodePtr& r : roots) {
-    if (r->shape() != roots[0]->shape()) {
-      return absl::InvalidArgumentError("Schedule(): the roots must share one shape");
-    }
-  }
-  return Scheduler(vector_bytes, lowers).Run(roots, out);
+                                 absl::Span<const NDArray> out, const LowersFn& lowers,
+                                 bool out_blocks) {
+  NDJIT_RETURN_IF_ERROR(CheckRoots("Schedule", roots, out));
+  return Scheduler(vector_bytes, lowers, out_blocks).Run(roots, out);
 }
 
 }  // namespace ndjit::ir

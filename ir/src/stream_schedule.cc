@@ -23,12 +23,15 @@
 namespace ndjit::ir {
 namespace {
 
+using Blocks = ChunkLoop::Blocks;
+
 struct Axis {
+  Blocks blocks = Blocks::kFiles;
   int64_t n = 0;     // extent of the streamed axis
   int64_t rows = 0;  // rows per chunk
   absl::flat_hash_map<const Node*, int> pos;
   absl::flat_hash_set<const Node*> combines;  // reductions folding the axis
-  std::vector<const Node*> sources;           // the memory-mapped leaves
+  std::vector<const Node*> sources;           // the leaves sliced along their first axis
   absl::flat_hash_map<const Node*, NodePtr> ptr;
   std::vector<const Node*> order;  // topological
 };
@@ -46,8 +49,11 @@ bool RowsApart(const NDArray& a) {
   return row.ok() && std::abs(a.strides()[0]) >= row->end - row->begin;
 }
 
-bool Streamable(const NDArray& a) {
-  return a.valid() && a.ndim() > 0 && a.buffer()->file_backed() && RowsApart(a);
+// Whether `a` names the axis and is sliced along its first: a memory-mapped
+// array, or (row blocks in cache) any array of two or more dims.
+bool Sliceable(const NDArray& a, Blocks blocks) {
+  if (!a.valid() || a.ndim() < (blocks == Blocks::kCache ? 2 : 1) || !RowsApart(a)) return false;
+  return blocks == Blocks::kCache || a.buffer()->file_backed();
 }
 
 // The input axis a reduction's output axis `p` comes from.
@@ -66,8 +72,10 @@ bool Assign(Axis& axis, const Node* in, int q) {
   auto it = axis.pos.find(in);
   if (!full) return it == axis.pos.end();  // broadcast along the axis
   if (axis.combines.contains(in) || in->kind() == NodeKind::kContract) return false;
-  // Another view of a file (x.T beside x) would be read whole by each chunk.
-  if (in->kind() == NodeKind::kArray && in->array().buffer()->file_backed() &&
+  // Another view of a file (x.T beside x) would be read whole by each chunk;
+  // in cache, every array sliced must be a block of rows.
+  if (in->kind() == NodeKind::kArray &&
+      (axis.blocks == Blocks::kCache || in->array().buffer()->file_backed()) &&
       std::find(axis.sources.begin(), axis.sources.end(), in) == axis.sources.end()) {
     return false;
   }
@@ -76,42 +84,75 @@ bool Assign(Axis& axis, const Node* in, int q) {
   return true;
 }
 
+// Whether blocks in cache save a pass over memory: no reduction folds the
+// axis (each block is complete by itself), and some reduction keeping it is
+// read by elementwise work over the same rows, which without blocks would
+// read them again from memory. Not when that work computes a transcendental
+// per element: such passes are compute-bound (one float32 exp costs about a
+// cycle an element here), the memory they re-read streams in under the
+// compute, and blocks only add their launches (bench/: W6 against W6norm).
+bool Rereads(const Axis& axis) {
+  if (!axis.combines.empty()) return false;
+  int64_t full = 0;
+  for (const Node* n : axis.order) full = std::max(full, n->size());
+  bool rereads = false;
+  for (const Node* n : axis.order) {
+    if (!axis.pos.contains(n) || IsLeaf(*n) || n->kind() == NodeKind::kReduce) continue;
+    if (n->kind() == NodeKind::kUfunc && n->size() == full && !Info(n->op()).libm.empty()) {
+      return false;
+    }
+    for (const NodePtr& in : n->inputs()) {
+      rereads |= in->kind() == NodeKind::kReduce && axis.pos.contains(in.get());
+    }
+  }
+  return rereads;
+}
+
 std::optional<Axis> FindAxis(absl::Span<const NodePtr> roots, absl::Span<const NDArray> outs,
-                             int64_t chunk_bytes) {
+                             int64_t chunk_bytes, Blocks blocks) {
   Axis axis;
+  axis.blocks = blocks;
   axis.order = TopologicalOrder(roots);
   for (const NodePtr& r : roots) axis.ptr[r.get()] = r;
   for (const Node* n : axis.order) {
     for (const NodePtr& in : n->inputs()) axis.ptr[in.get()] = in;
   }
-  // The largest memory-mapped array read or written names the axis; others
-  // of its extent join.
+  // The largest array to slice read or written names the axis; others of
+  // its extent join.
   const NDArray* largest = nullptr;
   for (const Node* n : axis.order) {
-    if (n->kind() != NodeKind::kArray || !Streamable(n->array())) continue;
+    if (n->kind() != NodeKind::kArray || !Sliceable(n->array(), blocks)) continue;
     if (largest == nullptr || n->array().nbytes() > largest->nbytes()) largest = &n->array();
   }
   for (const NDArray& o : outs) {
-    if (Streamable(o) && (largest == nullptr || o.nbytes() > largest->nbytes())) largest = &o;
+    if (Sliceable(o, blocks) && (largest == nullptr || o.nbytes() > largest->nbytes()))
+      largest = &o;
   }
   if (largest == nullptr || largest->shape()[0] < 2) return std::nullopt;
   axis.n = largest->shape()[0];
   int64_t bytes = 0;
   for (const Node* n : axis.order) {
-    if (n->kind() == NodeKind::kArray && Streamable(n->array()) && n->shape()[0] == axis.n) {
+    if (n->kind() == NodeKind::kArray && Sliceable(n->array(), blocks) && n->shape()[0] == axis.n) {
       axis.sources.push_back(n);
       axis.pos[n] = 0;
       bytes += n->array().nbytes();
     }
   }
   for (size_t i = 0; i < outs.size(); ++i) {
-    if (Streamable(outs[i]) && outs[i].shape()[0] == axis.n) {
+    if (Sliceable(outs[i], blocks) && outs[i].shape()[0] == axis.n) {
       if (roots[i]->kind() == NodeKind::kArray) return std::nullopt;  // a plain copy
       axis.pos[roots[i].get()] = 0;
       bytes += outs[i].nbytes();
     }
   }
-  if (chunk_bytes <= 0 || bytes <= chunk_bytes) return std::nullopt;
+  if (blocks == Blocks::kCache && outs.empty()) {
+    for (const NodePtr& r : roots) {
+      if (r->ndim() > 0 && r->shape()[0] == axis.n) bytes += r->size() * ItemSize(r->dtype());
+    }
+  }
+  if (chunk_bytes <= 0 || bytes <= (blocks == Blocks::kCache ? 4 : 1) * chunk_bytes) {
+    return std::nullopt;
+  }
   axis.rows = std::max<int64_t>(1, chunk_bytes / std::max<int64_t>(1, bytes / axis.n));
 
   // Upward: the axis through broadcasting and reductions.
@@ -150,6 +191,7 @@ std::optional<Axis> FindAxis(absl::Span<const NodePtr> roots, absl::Span<const N
       if (!Assign(axis, in.get(), q)) return std::nullopt;
     }
   }
+  if (blocks == Blocks::kCache && !Rereads(axis)) return std::nullopt;
   return axis;
 }
 
@@ -367,7 +409,15 @@ class StreamScheduler {
       body.given.push_back({t.slot, rows > 0 && !t.fold ? t.axis : -1});
       body_roots.push_back(std::move(sub));
     }
-    absl::StatusOr<Program> p = Schedule(body_roots, vector_bytes_, outs, lowers_);
+    // Row blocks of fresh outputs, each starting on a 64-byte boundary (the
+    // pool's alignment), are written with streaming stores like the whole.
+    bool out_blocks = axis_.blocks == Blocks::kCache && rows > 0;
+    for (const Target& t : targets) {
+      const Slot& s = program_.slots[t.slot];
+      out_blocks &= !t.fold && t.axis >= 0 && s.home == SlotHome::kOutput &&
+                    s.strides[t.axis] * axis_.rows % static_cast<int64_t>(kBufferAlignment) == 0;
+    }
+    absl::StatusOr<Program> p = Schedule(body_roots, vector_bytes_, outs, lowers_, out_blocks);
     if (p.status().code() == absl::StatusCode::kUnimplemented) return std::nullopt;
     NDJIT_RETURN_IF_ERROR(p.status());
     for (int i = 0; i < p->num_inputs; ++i) {
@@ -426,10 +476,11 @@ class StreamScheduler {
       ChunkLoop loop, bool chunked = true) {
     Step step;
     step.kind = Step::kChunkLoop;
+    loop.blocks = axis_.blocks;
     if (chunked) {
       loop.extent = axis_.n;
       loop.rows = axis_.rows;
-      loop.sources = sources_;
+      if (axis_.blocks == Blocks::kFiles) loop.sources = sources_;
     }
     const int64_t tail = chunked ? axis_.n % axis_.rows : 0;
     for (const auto& [nodes, targets] : groups) {
@@ -507,17 +558,18 @@ absl::StatusOr<std::optional<Program>> ScheduleStreamed(absl::Span<const NodePtr
                                                         absl::Span<const NDArray> out,
                                                         int64_t chunk_bytes, int vector_bytes,
                                                         const LowersFn& lowers) {
-  if (roots.empty()) return absl::InvalidArgumentError("ScheduleStreamed(): no roots");
-  if (!out.empty() && out.size() != roots.size()) {
-    return absl::InvalidArgumentError(absl::StrCat("ScheduleStreamed(): ", out.size(),
-                                                   " out arrays for ", roots.size(), " roots"));
-  }
-  for (const NodePtr& r : roots) {
-    if (r->shape() != roots[0]->shape()) {
-      return absl::InvalidArgumentError("ScheduleStreamed(): the roots must share one shape");
-    }
-  }
-  std::optional<Axis> axis = FindAxis(roots, out, chunk_bytes);
+  NDJIT_RETURN_IF_ERROR(CheckRoots("ScheduleStreamed", roots, out));
+  std::optional<Axis> axis = FindAxis(roots, out, chunk_bytes, Blocks::kFiles);
+  if (!axis) return std::optional<Program>();
+  return StreamScheduler(*std::move(axis), vector_bytes, lowers).Run(roots, out);
+}
+
+absl::StatusOr<std::optional<Program>> ScheduleBlocked(absl::Span<const NodePtr> roots,
+                                                       absl::Span<const NDArray> out,
+                                                       int64_t block_bytes, int vector_bytes,
+                                                       const LowersFn& lowers) {
+  NDJIT_RETURN_IF_ERROR(CheckRoots("ScheduleBlocked", roots, out));
+  std::optional<Axis> axis = FindAxis(roots, out, block_bytes, Blocks::kCache);
   if (!axis) return std::optional<Program>();
   return StreamScheduler(*std::move(axis), vector_bytes, lowers).Run(roots, out);
 }

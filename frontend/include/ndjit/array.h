@@ -443,4 +443,12 @@ EvalStats GetEvalStats();
 void SetStreamChunkBytes(int64_t bytes);
 int64_t StreamChunkBytes();
 
+// Row blocks in cache: an evaluation whose reductions keep the first axis
+// and are read back over the same rows (softmax, layer norm) runs every pass
+// over one block of about `bytes` of rows before the next, when its arrays
+// span more than four blocks, so memory is read once; blocks run in parallel.
+// The default is this core's L2 cache size; 0 turns blocks off.
+void SetCacheBlockBytes(int64_t bytes);
+int64_t CacheBlockBytes();
+
 }  // namespace ndjit

@@ -42,7 +42,8 @@ absl::StatusOr<std::vector<NDArray>> Run(const ir::Program& program,
                                          absl::Span<const NDArray> outs = {});
 
 // ir::Schedule for this host: its vector width, and reference steps for
-// what the JIT does not lower (codegen::Lowers).
+// what the JIT does not lower (codegen::Lowers); ir::ScheduleBlocked's
+// Program instead when its row blocks (of CacheBlockBytes) qualify.
 absl::StatusOr<ir::Program> Schedule(absl::Span<const ir::NodePtr> roots,
                                      absl::Span<const NDArray> out = {});
 
@@ -93,6 +94,11 @@ absl::StatusOr<std::optional<std::vector<NDArray>>> EvaluateStreamed(
     absl::Span<const ir::NodePtr> roots, absl::Span<const NDArray> outs = {});
 void SetStreamChunkBytes(int64_t bytes);
 int64_t StreamChunkBytes();
+// The bytes of one row block evaluations over arrays larger than the caches
+// run every pass over before the next (ir::ScheduleBlocked): by default the
+// size of this core's L2 cache; 0 turns row blocks off.
+void SetCacheBlockBytes(int64_t bytes);
+int64_t CacheBlockBytes();
 
 // --- Statistics of everything evaluations ran, whichever path ran it ------
 struct Stats {

@@ -130,12 +130,17 @@ using ArrayMaker = std::function<absl::StatusOr<NDArray>(Dims shape, DType dtype
 // dropped) unless `loops` is kPerDim: then loop d is dim d, so the spec runs
 // any box of the shape, given the box's extents as sizes and pointers moved
 // to its corner (a GEMM epilogue runs on each block that way).
+//
+// `out_blocks`: the out arrays are row blocks of fresh outputs far larger
+// than the caches, each starting on a vector boundary (ir::ScheduleBlocked's
+// parts), so they get streaming stores as large fresh outputs do.
 enum class LoopNest : uint8_t { kCoalesced, kPerDim };
 absl::StatusOr<KernelLaunch> PlanElementwiseKernel(absl::Span<const NodePtr> outputs,
                                                    int vector_bytes,
                                                    absl::Span<const NDArray> out = {},
                                                    const ArrayMaker& make_outputs = nullptr,
-                                                   LoopNest loops = LoopNest::kCoalesced);
+                                                   LoopNest loops = LoopNest::kCoalesced,
+                                                   bool out_blocks = false);
 
 // Plans the kernels of reductions that share one input shape and one set of
 // reduced axes, with the elementwise work that produces their inputs fused

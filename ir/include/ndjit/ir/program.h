@@ -124,6 +124,12 @@ struct ChunkLoop {
     int slot = -1;
     Ufunc op = Ufunc::kAdd;
   };
+  // What the chunks are: rows of memory-mapped files, run in order, each
+  // mapped ahead and dropped behind; or row blocks of memory sized to stay
+  // in cache while every part runs over them (no accumulators: each chunk
+  // writes its own rows, so chunks may run at once on the pool's threads).
+  enum class Blocks : uint8_t { kFiles, kCache };
+  Blocks blocks = Blocks::kFiles;
   int64_t extent = 0;  // rows of the streamed axis; 0: the parts run once
   int64_t rows = 0;    // per chunk (the last takes what is left)
   std::vector<Part> parts;
@@ -239,6 +245,10 @@ struct Bindings {
 };
 Bindings AddBindings(Program& program, absl::Span<const NodePtr> roots,
                      absl::Span<const NDArray> out);
+// What every planner asks of its roots: some, of one shape, and one out
+// array each when `out` is given. Errors name `planner`.
+absl::Status CheckRoots(absl::string_view planner, absl::Span<const NodePtr> roots,
+                        absl::Span<const NDArray> out);
 
 // A key equal for two sets of roots exactly when one Program serves both:
 // the same structure (kinds, ops, dtypes, shapes, axes, sharing), leaves of
@@ -269,9 +279,11 @@ using LowersFn = std::function<bool(const KernelSpec&)>;
 // on a root's one contraction of the root's shape runs as the GEMM's
 // epilogue. Reductions whose kernels `lowers` refuses (null: all lower),
 // and contractions the GEMM does not take, become reference steps.
+// `out_blocks`: the out arrays are row blocks of larger fresh outputs
+// (PlanElementwiseKernel), as ScheduleBlocked's parts write.
 absl::StatusOr<Program> Schedule(absl::Span<const NodePtr> roots, int vector_bytes,
                                  absl::Span<const NDArray> out = {},
-                                 const LowersFn& lowers = nullptr);
+                                 const LowersFn& lowers = nullptr, bool out_blocks = false);
 
 // Plans `roots` (one shape) chunk by chunk along the first axis of the
 // memory-mapped arrays they read or are written to (`out`, as for Schedule),
@@ -287,6 +299,20 @@ absl::StatusOr<std::optional<Program>> ScheduleStreamed(absl::Span<const NodePtr
                                                         absl::Span<const NDArray> out,
                                                         int64_t chunk_bytes, int vector_bytes,
                                                         const LowersFn& lowers = nullptr);
+
+// Plans `roots` (one shape; `out` as for Schedule) row block by row block
+// along the first axis of the arrays they read, when a reduction that keeps
+// that axis is read back by elementwise work over the same rows (softmax,
+// layer norm, standardisation) and the arrays span more than four blocks of
+// `block_bytes`: each block is read from memory once, and every pass over
+// it (the reductions, then the consumers) finds it in cache. Each row's
+// reductions fold in the same order as in Schedule's Program, so values are
+// the same bits. nullopt when the roots do not qualify (no such reduction, a
+// reduction over that axis, arrays whose rows interleave, a contraction).
+absl::StatusOr<std::optional<Program>> ScheduleBlocked(absl::Span<const NodePtr> roots,
+                                                       absl::Span<const NDArray> out,
+                                                       int64_t block_bytes, int vector_bytes,
+                                                       const LowersFn& lowers = nullptr);
 
 // Slots and steps, under stable names (in0, t1, out0; step 0, ...).
 std::string PrintProgram(const Program& program);
