@@ -9,7 +9,8 @@
 // into accumulators, and the roots that carry the axis are written chunk by
 // chunk. Every part of a loop is a Program planned by Schedule over the
 // first chunk, so its kernels are the ones an in-memory evaluation of a
-// chunk compiles.
+// chunk compiles. Row blocks in cache (ScheduleBlocked) are the same loop
+// over in-memory rows, with no combine points: every block is complete.
 #include <algorithm>
 
 #include "absl/container/flat_hash_map.h"
@@ -554,24 +555,34 @@ absl::StatusOr<NDArray> ChunkRows(const NDArray& slot, int axis, int64_t begin, 
   return slot.Index(items);
 }
 
+namespace {
+
+absl::StatusOr<std::optional<Program>> PlanChunks(absl::string_view planner, Blocks blocks,
+                                                  absl::Span<const NodePtr> roots,
+                                                  absl::Span<const NDArray> out, int64_t bytes,
+                                                  int vector_bytes, const LowersFn& lowers) {
+  NDJIT_RETURN_IF_ERROR(CheckRoots(planner, roots, out));
+  std::optional<Axis> axis = FindAxis(roots, out, bytes, blocks);
+  if (!axis) return std::optional<Program>();
+  return StreamScheduler(*std::move(axis), vector_bytes, lowers).Run(roots, out);
+}
+
+}  // namespace
+
 absl::StatusOr<std::optional<Program>> ScheduleStreamed(absl::Span<const NodePtr> roots,
                                                         absl::Span<const NDArray> out,
                                                         int64_t chunk_bytes, int vector_bytes,
                                                         const LowersFn& lowers) {
-  NDJIT_RETURN_IF_ERROR(CheckRoots("ScheduleStreamed", roots, out));
-  std::optional<Axis> axis = FindAxis(roots, out, chunk_bytes, Blocks::kFiles);
-  if (!axis) return std::optional<Program>();
-  return StreamScheduler(*std::move(axis), vector_bytes, lowers).Run(roots, out);
+  return PlanChunks("ScheduleStreamed", Blocks::kFiles, roots, out, chunk_bytes, vector_bytes,
+                    lowers);
 }
 
 absl::StatusOr<std::optional<Program>> ScheduleBlocked(absl::Span<const NodePtr> roots,
                                                        absl::Span<const NDArray> out,
                                                        int64_t block_bytes, int vector_bytes,
                                                        const LowersFn& lowers) {
-  NDJIT_RETURN_IF_ERROR(CheckRoots("ScheduleBlocked", roots, out));
-  std::optional<Axis> axis = FindAxis(roots, out, block_bytes, Blocks::kCache);
-  if (!axis) return std::optional<Program>();
-  return StreamScheduler(*std::move(axis), vector_bytes, lowers).Run(roots, out);
+  return PlanChunks("ScheduleBlocked", Blocks::kCache, roots, out, block_bytes, vector_bytes,
+                    lowers);
 }
 
 }  // namespace ndjit::ir
