@@ -105,7 +105,7 @@ NDJIT_CASE(W6norm, W6norm, 2 * 4 * kM, 0)
 NDJIT_CASE(W8, W8, 3 * 4 * kM, 0)
 #undef NDJIT_CASE
 
-// W6 with row blocks in cache turned off: one pass over memory per
+// W6 and W6norm with row blocks in cache turned off: one pass over memory per
 // reduction and one for the consumers, as before blocks existed.
 void RunUnblocked(benchmark::State& state, Workload w, int threads, double bytes) {
   const int64_t block = CacheBlockBytes();
@@ -113,22 +113,16 @@ void RunUnblocked(benchmark::State& state, Workload w, int threads, double bytes
   Run(state, w, Backend::kJit, threads, bytes, 0);
   SetCacheBlockBytes(block);
 }
-BENCHMARK_CAPTURE(RunUnblocked, W6_1, W6, 1, 2 * 4 * kM)
-    ->Name("W6/ndjit-unblocked/1T")
-    ->UseRealTime()
-    ->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(RunUnblocked, W6_2, W6, 2, 2 * 4 * kM)
-    ->Name("W6/ndjit-unblocked/2T")
-    ->UseRealTime()
-    ->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(RunUnblocked, W6norm_1, W6norm, 1, 2 * 4 * kM)
-    ->Name("W6norm/ndjit-unblocked/1T")
-    ->UseRealTime()
-    ->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(RunUnblocked, W6norm_2, W6norm, 2, 2 * 4 * kM)
-    ->Name("W6norm/ndjit-unblocked/2T")
-    ->UseRealTime()
-    ->Unit(benchmark::kMillisecond);
+#define NDJIT_UNBLOCKED(name, threads)                                         \
+  BENCHMARK_CAPTURE(RunUnblocked, name##_##threads, name, threads, 2 * 4 * kM) \
+      ->Name(#name "/ndjit-unblocked/" #threads "T")                           \
+      ->UseRealTime()                                                          \
+      ->Unit(benchmark::kMillisecond);
+NDJIT_UNBLOCKED(W6, 1)
+NDJIT_UNBLOCKED(W6, 2)
+NDJIT_UNBLOCKED(W6norm, 1)
+NDJIT_UNBLOCKED(W6norm, 2)
+#undef NDJIT_UNBLOCKED
 
 void BM_StreamTriad2T(benchmark::State& state) {
   Threads t(2);

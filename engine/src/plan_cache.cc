@@ -82,8 +82,9 @@ void AddCacheStats(Stats& s) {
 }
 
 void SetCacheBlockBytes(int64_t bytes) {
+  bytes = std::max<int64_t>(0, bytes);
   // Cached Programs were planned with the old blocks.
-  if (g_cache_block_bytes.exchange(std::max<int64_t>(0, bytes)) != bytes) ClearProgramCache();
+  if (g_cache_block_bytes.exchange(bytes) != bytes) ClearProgramCache();
 }
 int64_t CacheBlockBytes() { return g_cache_block_bytes.load(std::memory_order_relaxed); }
 

@@ -111,6 +111,13 @@ bool Rereads(const Axis& axis) {
 
 std::optional<Axis> FindAxis(absl::Span<const NodePtr> roots, absl::Span<const NDArray> outs,
                              int64_t chunk_bytes, Blocks blocks) {
+  // Every plan asks for blocks first: without a reduction nothing is read
+  // back (Rereads), and the graph need not be walked.
+  if (blocks == Blocks::kCache && std::none_of(roots.begin(), roots.end(), [](const NodePtr& r) {
+        return r->has_reduction();
+      })) {
+    return std::nullopt;
+  }
   Axis axis;
   axis.blocks = blocks;
   axis.order = TopologicalOrder(roots);
