@@ -360,6 +360,7 @@ struct Delta {
   EvalStats before = GetEvalStats();
   int64_t kernels() const { return GetEvalStats().kernels_run - before.kernels_run; }
   int64_t bytes() const { return GetEvalStats().intermediate_bytes - before.intermediate_bytes; }
+  int64_t ops() const { return GetEvalStats().kernel_ops - before.kernel_ops; }
 };
 
 TEST(ReductionFusionTest, W4BroadcastThenReduceIsOneKernelWithoutAnNxNTemporary) {
@@ -400,21 +401,44 @@ TEST(ReductionFusionTest, SiblingReductionsShareOnePass) {
   ExpectClose(n.array(), want_n.array(), false, "min");
 }
 
-TEST(ReductionFusionTest, W6SoftmaxRunsThreeKernelsAndKeepsOnlyRowVectors) {
+// Softmax is three passes: the row max, the row sums of exp(x - max), and
+// the output. Arrays that fit in cache have the sum's pass keep the exp
+// values for the output pass (exp computed once per element); with the
+// cache budget off, the output pass computes exp again and no rows x cols
+// temporary exists. Both give the same bits.
+TEST(ReductionFusionTest, W6SoftmaxRunsThreeKernelsAndComputesExpOnce) {
   const int64_t rows = 64, cols = 300;
-  Array<> a(Data(DType::kFloat32, {rows, cols}, 5));
-  Array<> e = exp(a - max(a, 1, true));
-  Array<> softmax = e / sum(e, 1, true);
+  const NDArray x = Data(DType::kFloat32, {rows, cols}, 5);
+  auto softmax = [&] {
+    Array<> a(ValueOrThrow(x.AsType(x.dtype())));  // a fresh leaf: nothing memoised
+    Array<> e = exp(a - max(a, 1, true));
+    return e / sum(e, 1, true);
+  };
+  const int64_t sums = rows * 8 + rows * 4;  // the float64 partial sums, their float32 values
+  const int64_t budget = CacheBlockBytes();
+  NDArray twice;
+  {
+    SetCacheBlockBytes(0);
+    const Array<> r = softmax();
+    Delta delta;
+    twice = r.array();
+    EXPECT_EQ(delta.kernels(), 3);
+    EXPECT_EQ(delta.bytes(), rows * 4 + sums);  // and the row maxima, read again
+    EXPECT_EQ(delta.ops(), 0 + 2 + 3);          // max; subtract, exp; subtract, exp, divide
+    SetCacheBlockBytes(budget);
+  }
+  ASSERT_GE(budget, rows * cols * 4);
+  const Array<> r = softmax();
   Delta delta;
-  softmax.eval();
-  // max pass, sum pass, output pass; the row max computed once.
+  const NDArray once = r.array();
   EXPECT_EQ(delta.kernels(), 3);
-  // The row maxima (float32), the row sums' float64 partials and their
-  // float32 values: no rows x cols temporary.
-  EXPECT_EQ(delta.bytes(), rows * 4 + rows * 8 + rows * 4);
+  EXPECT_EQ(delta.bytes(), sums + rows * cols * 4);  // the kept exp values
+  EXPECT_EQ(delta.ops(), 0 + 2 + 1);                 // the output pass divides the kept values
+  EXPECT_EQ(std::memcmp(once.data(), twice.data(), once.nbytes()), 0);
+  Array<> e = exp(Array<>(x) - max(Array<>(x), 1, true));
   Array<> ref = e / sum(e, 1, true);
   ref.eval(Backend::kReference);
-  ExpectClose(softmax.array(), ref.array(), true, "softmax");
+  ExpectClose(once, ref.array(), true, "softmax");
 }
 
 }  // namespace

@@ -96,7 +96,8 @@ absl::StatusOr<ir::Program> Schedule(absl::Span<const ir::NodePtr> roots,
                            ir::ScheduleBlocked(roots, out, block, vector_bytes, codegen::Lowers));
     if (blocked) return *std::move(blocked);
   }
-  return ir::Schedule(roots, vector_bytes, out, codegen::Lowers);
+  return ir::Schedule(roots, vector_bytes, out, codegen::Lowers, /*out_blocks=*/false,
+                      CacheBlockBytes());
 }
 
 absl::StatusOr<std::shared_ptr<const Executable>> Plan(absl::Span<const ir::NodePtr> roots) {

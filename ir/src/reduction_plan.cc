@@ -174,7 +174,8 @@ DType AccumulatorDType(Ufunc op, DType dtype) {
 }
 
 absl::StatusOr<ReductionPlan> PlanReduction(absl::Span<const NodePtr> reductions, int vector_bytes,
-                                            const ArrayMaker& make_partials) {
+                                            const ArrayMaker& make_partials,
+                                            absl::Span<const NodePtr> keep) {
   if (reductions.empty()) return absl::InvalidArgumentError("PlanReduction(): no reductions");
   const NodePtr& first = reductions[0];
   for (const NodePtr& r : reductions) {
@@ -186,6 +187,12 @@ absl::StatusOr<ReductionPlan> PlanReduction(absl::Span<const NodePtr> reductions
     }
   }
   const Dims in_shape = first->inputs()[0]->shape();
+  for (const NodePtr& v : keep) {
+    if (v->shape() != in_shape || v->has_reduction()) {
+      return absl::InvalidArgumentError(
+          "PlanReduction(): a kept value must be elementwise work of the reductions' input shape");
+    }
+  }
   const Shape shape(in_shape.begin(), in_shape.end());
   const int ndim = static_cast<int>(shape.size());
   auto reduced = [&](int d) {
@@ -204,7 +211,8 @@ absl::StatusOr<ReductionPlan> PlanReduction(absl::Span<const NodePtr> reductions
   KernelLaunch base;
   KernelSpec& spec = base.spec;
   const int nout = static_cast<int>(reductions.size());
-  spec.num_outputs = nout;
+  const int nkeep = static_cast<int>(keep.size());
+  spec.num_outputs = nout + nkeep;
   ReductionPlan plan;
   plan.outputs.assign(reductions.begin(), reductions.end());
   std::vector<DType> acc(nout);
@@ -212,9 +220,11 @@ absl::StatusOr<ReductionPlan> PlanReduction(absl::Span<const NodePtr> reductions
     acc[k] = AccumulatorDType(reductions[k]->op(), reductions[k]->dtype());
     spec.operands.push_back(acc[k]);
   }
+  for (const NodePtr& v : keep) spec.operands.push_back(v->dtype());
   BodyBuilder body(base, shape);
   std::vector<NodePtr> values;
   for (const NodePtr& r : reductions) values.push_back(r->inputs()[0]);
+  values.insert(values.end(), keep.begin(), keep.end());
   NDJIT_RETURN_IF_ERROR(body.Emit(values));
   // Vector width from the values, not the accumulators: float32 work stays
   // at full width and widens only for the adds.
@@ -233,6 +243,15 @@ absl::StatusOr<ReductionPlan> PlanReduction(absl::Span<const NodePtr> reductions
     a.compute = widen_late ? DType::kFloat32 : acc[k];
     a.args = {body.CastTo(body.ValueOf(r->inputs()[0].get()), a.compute)};
     body.Append(std::move(a), r.get());
+  }
+  for (int i = 0; i < nkeep; ++i) {
+    Instr st;
+    st.kind = Instr::kStore;
+    st.dtype = keep[i]->dtype();
+    st.compute = st.dtype;
+    st.slot = nout + i;
+    st.args = {body.ValueOf(keep[i].get())};
+    body.Append(std::move(st));
   }
 
   // Loops: dims of the input, ordered by the deciding input's strides.
@@ -253,6 +272,12 @@ absl::StatusOr<ReductionPlan> PlanReduction(absl::Span<const NodePtr> reductions
       s *= shape[d];
     }
     strides.push_back(out_strides[k]);
+  }
+  for (const NodePtr& v : keep) {
+    NDJIT_ASSIGN_OR_RETURN(NDArray a, make_partials ? make_partials(shape, v->dtype(), Order::kC)
+                                                    : NDArray::Empty(shape, v->dtype()));
+    strides.push_back(a.strides());
+    plan.kept.push_back(std::move(a));
   }
   for (const NDArray& a : inputs) strides.push_back(a.strides());
   const CoalescedDims c = CoalesceDims(shape, strides);
@@ -291,6 +316,7 @@ absl::StatusOr<ReductionPlan> PlanReduction(absl::Span<const NodePtr> reductions
     plan.partials.push_back(p);
     base.arrays.push_back(p);
   }
+  for (const NDArray& a : plan.kept) base.arrays.push_back(a);
   for (NDArray& a : inputs) base.arrays.push_back(std::move(a));
   const int nops = static_cast<int>(base.arrays.size());
   spec.reduce_inner = true;

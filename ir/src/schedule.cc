@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
 #include "ndjit/ir/gemm_plan.h"
@@ -44,8 +45,11 @@ GemmCall GemmCallOf(const GemmPlan& plan) {
 
 class Scheduler {
  public:
-  Scheduler(int vector_bytes, const LowersFn& lowers, bool out_blocks)
-      : vector_bytes_(vector_bytes), lowers_(lowers), out_blocks_(out_blocks) {}
+  Scheduler(int vector_bytes, const LowersFn& lowers, bool out_blocks, int64_t keep_bytes)
+      : vector_bytes_(vector_bytes),
+        lowers_(lowers),
+        out_blocks_(out_blocks),
+        keep_bytes_(keep_bytes) {}
 
   absl::StatusOr<Program> Run(absl::Span<const NodePtr> roots, absl::Span<const NDArray> out) {
     const std::vector<const Node*> order = TopologicalOrder(roots);
@@ -70,6 +74,7 @@ class Scheduler {
       }
     }
     std::vector<NodePtr> final_roots(roots.begin(), roots.end());
+    if (!reductions.empty() && keep_bytes_ > 0) ReadAfterReductions(roots);
     if (!reductions.empty()) {
       NDJIT_ASSIGN_OR_RETURN(std::vector<NodePtr> cut, CutAtReductions(roots, reductions));
       final_roots = std::move(cut);
@@ -255,6 +260,38 @@ class Scheduler {
     return c;
   }
 
+  // The nodes the roots' elementwise work reads outside any reduction or
+  // contraction: what a reduction pass may keep for it (Keeps).
+  void ReadAfterReductions(absl::Span<const NodePtr> roots) {
+    std::vector<const Node*> stack;
+    for (const NodePtr& r : roots) stack.push_back(r.get());
+    while (!stack.empty()) {
+      const Node* n = stack.back();
+      stack.pop_back();
+      if (!read_after_.insert(n).second) continue;
+      if (n->kind() == NodeKind::kReduce || n->kind() == NodeKind::kContract) continue;
+      for (const NodePtr& in : n->inputs()) stack.push_back(in.get());
+    }
+  }
+
+  // Whether the pass computing reduction `n` also writes out its input, for
+  // the roots' work to read instead of computing it again: when that input
+  // computes a transcendental per element (softmax's exp: compute-bound work
+  // done twice otherwise) and is small enough to stay in cache until it is
+  // read back (`keep_bytes`; a value streamed to memory and back would cost
+  // more than computing it again).
+  bool Keeps(const Node& n) const {
+    const Node* v = n.inputs()[0].get();
+    if (!read_after_.contains(v) || v->size() * ItemSize(v->dtype()) > keep_bytes_) return false;
+    for (const Node* m : TopologicalOrder({n.inputs()[0]})) {
+      if (m->kind() == NodeKind::kUfunc && m->size() == v->size() && !Info(m->op()).libm.empty() &&
+          read_after_.contains(m)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   // Computes every reduction below `roots`, innermost first, and returns the
   // roots over placeholder leaves holding their values. Reductions of one
   // input shape and axes in one wave share a pass; reductions that differ
@@ -268,6 +305,8 @@ class Scheduler {
       std::vector<std::pair<const Node*, ReductionKey>> ready;
       std::vector<const Node*> later;
       std::vector<std::vector<NodePtr>> groups;
+      // Reduction input (as planned) -> the node of the roots' graph it is.
+      absl::flat_hash_map<const Node*, const Node*> kept_for;
       bool contracted = false;
       for (const Node* n : pending) {
         if (n->kind() == NodeKind::kContract) {
@@ -295,6 +334,7 @@ class Scheduler {
           continue;
         }
         keep_alive.push_back(input);
+        if (keep_bytes_ > 0 && Keeps(*n)) kept_for[input.get()] = n->inputs()[0].get();
         ReductionKey key{input.get(), n->op(),
                          std::vector<int>(n->axes().begin(), n->axes().end())};
         ready.emplace_back(n, key);
@@ -310,7 +350,17 @@ class Scheduler {
         return absl::InternalError("Schedule(): no reduction is ready");
       }
       for (const std::vector<NodePtr>& group : groups) {
-        NDJIT_ASSIGN_OR_RETURN(std::vector<NDArray> values, ReduceStep(group));
+        std::vector<NodePtr> keep;
+        for (const NodePtr& r : group) {
+          const NodePtr& v = r->inputs()[0];
+          if (kept_for.contains(v.get()) && std::find(keep.begin(), keep.end(), v) == keep.end()) {
+            keep.push_back(v);
+          }
+        }
+        std::vector<NDArray> kept;
+        NDJIT_ASSIGN_OR_RETURN(std::vector<NDArray> values, ReduceStep(group, keep, kept));
+        for (size_t k = 0; k < kept.size(); ++k)
+          with[kept_for.at(keep[k].get())] = MakeArray(kept[k]);
         for (size_t k = 0; k < group.size(); ++k) {
           const Node& r = *group[k];
           computed[ReductionKey{r.inputs()[0].get(), r.op(),
@@ -335,11 +385,15 @@ class Scheduler {
   }
 
   // One kReduce step for `group` (keepdims reductions of one input shape and
-  // axes); returns each one's value, a placeholder view in its dtype.
-  absl::StatusOr<std::vector<NDArray>> ReduceStep(const std::vector<NodePtr>& group) {
+  // axes); returns each one's value, a placeholder view in its dtype, and
+  // into `kept` the slots of the `keep` values it writes too (none when the
+  // reductions run as a reference step).
+  absl::StatusOr<std::vector<NDArray>> ReduceStep(const std::vector<NodePtr>& group,
+                                                  absl::Span<const NodePtr> keep,
+                                                  std::vector<NDArray>& kept) {
     const size_t slots_before = program_.slots.size();
     NDJIT_ASSIGN_OR_RETURN(ReductionPlan plan,
-                           PlanReduction(group, vector_bytes_, Maker(SlotHome::kTemp)));
+                           PlanReduction(group, vector_bytes_, Maker(SlotHome::kTemp), keep));
     bool lowered = true;
     for (const KernelLaunch& piece : plan.pieces) {
       lowered &= piece.empty || lowers_ == nullptr || lowers_(piece.spec);
@@ -379,6 +433,7 @@ class Scheduler {
       step.folds.push_back(fold);
     }
     program_.steps.push_back(std::move(step));
+    kept = std::move(plan.kept);  // counted as intermediates where the roots' kernel reads them
     return values;
   }
 
@@ -597,7 +652,9 @@ class Scheduler {
   const int vector_bytes_;
   const LowersFn& lowers_;
   const bool out_blocks_;
-  absl::Span<const NDArray> out_;  // the evaluation's out= arrays (given slots)
+  const int64_t keep_bytes_;
+  absl::flat_hash_set<const Node*> read_after_;  // ReadAfterReductions
+  absl::Span<const NDArray> out_;                // the evaluation's out= arrays (given slots)
   Program program_;
   std::vector<NDArray> placeholders_;  // per slot; null for inputs
   absl::flat_hash_map<const Node*, int> input_slot_;
@@ -610,9 +667,9 @@ class Scheduler {
 
 absl::StatusOr<Program> Schedule(absl::Span<const NodePtr> roots, int vector_bytes,
                                  absl::Span<const NDArray> out, const LowersFn& lowers,
-                                 bool out_blocks) {
+                                 bool out_blocks, int64_t keep_bytes) {
   NDJIT_RETURN_IF_ERROR(CheckRoots("Schedule", roots, out));
-  return Scheduler(vector_bytes, lowers, out_blocks).Run(roots, out);
+  return Scheduler(vector_bytes, lowers, out_blocks, keep_bytes).Run(roots, out);
 }
 
 }  // namespace ndjit::ir

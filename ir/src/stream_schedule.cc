@@ -12,6 +12,7 @@
 // chunk compiles. Row blocks in cache (ScheduleBlocked) are the same loop
 // over in-memory rows, with no combine points: every block is complete.
 #include <algorithm>
+#include <limits>
 
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/flat_hash_set.h"
@@ -88,20 +89,13 @@ bool Assign(Axis& axis, const Node* in, int q) {
 // Whether blocks in cache save a pass over memory: no reduction folds the
 // axis (each block is complete by itself), and some reduction keeping it is
 // read by elementwise work over the same rows, which without blocks would
-// read them again from memory. Not when that work computes a transcendental
-// per element: such passes are compute-bound (one float32 exp costs about a
-// cycle an element here), the memory they re-read streams in under the
-// compute, and blocks only add their launches (bench/: W6 against W6norm).
+// read them again from memory. (Softmax's exp, which that work would compute
+// again, the reduction's pass keeps in the block: Schedule's keep_bytes.)
 bool Rereads(const Axis& axis) {
   if (!axis.combines.empty()) return false;
-  int64_t full = 0;
-  for (const Node* n : axis.order) full = std::max(full, n->size());
   bool rereads = false;
   for (const Node* n : axis.order) {
     if (!axis.pos.contains(n) || IsLeaf(*n) || n->kind() == NodeKind::kReduce) continue;
-    if (n->kind() == NodeKind::kUfunc && n->size() == full && !Info(n->op()).libm.empty()) {
-      return false;
-    }
     for (const NodePtr& in : n->inputs()) {
       rereads |= in->kind() == NodeKind::kReduce && axis.pos.contains(in.get());
     }
@@ -425,7 +419,12 @@ class StreamScheduler {
       out_blocks &= !t.fold && t.axis >= 0 && s.home == SlotHome::kOutput &&
                     s.strides[t.axis] * axis_.rows % static_cast<int64_t>(kBufferAlignment) == 0;
     }
-    absl::StatusOr<Program> p = Schedule(body_roots, vector_bytes_, outs, lowers_, out_blocks);
+    // A block is sized to stay in cache: a value its reductions' pass keeps
+    // for the later parts' work is read back from there.
+    const int64_t keep_bytes =
+        axis_.blocks == Blocks::kCache ? std::numeric_limits<int64_t>::max() : 0;
+    absl::StatusOr<Program> p =
+        Schedule(body_roots, vector_bytes_, outs, lowers_, out_blocks, keep_bytes);
     if (p.status().code() == absl::StatusCode::kUnimplemented) return std::nullopt;
     NDJIT_RETURN_IF_ERROR(p.status());
     for (int i = 0; i < p->num_inputs; ++i) {

@@ -157,6 +157,8 @@ struct ReductionPlan {
   std::vector<NDArray> partials;
   int64_t chunks = 1;
   std::vector<NodePtr> outputs;  // the kReduce nodes
+  // The values kept (PlanReduction's `keep`), one C-order array each.
+  std::vector<NDArray> kept;
 };
 // What identifies a reduction's value, keepdims aside: evaluations compute
 // reductions that differ only in keepdims once.
@@ -177,8 +179,13 @@ void AddToReductionGroup(std::vector<std::vector<NodePtr>>& groups, NodePtr r);
 
 // The partials are made by `make_partials` when given, and then left for the
 // caller to fill with ReductionIdentity; otherwise allocated and filled here.
+// `keep`: elementwise values of the reductions' input shape that the pass
+// computes anyway (a reduction's input, or a value below one) and also
+// writes out, each into a C-order array made the same way, so later work
+// reads them instead of computing them again (softmax's exp).
 absl::StatusOr<ReductionPlan> PlanReduction(absl::Span<const NodePtr> reductions, int vector_bytes,
-                                            const ArrayMaker& make_partials = nullptr);
+                                            const ArrayMaker& make_partials = nullptr,
+                                            absl::Span<const NodePtr> keep = {});
 
 // The value a reduction with `op` starts from, in `dtype`.
 ScalarValue ReductionIdentity(Ufunc op, DType dtype);

@@ -280,10 +280,15 @@ using LowersFn = std::function<bool(const KernelSpec&)>;
 // epilogue. Reductions whose kernels `lowers` refuses (null: all lower),
 // and contractions the GEMM does not take, become reference steps.
 // `out_blocks`: the out arrays are row blocks of larger fresh outputs
-// (PlanElementwiseKernel), as ScheduleBlocked's parts write.
+// (PlanElementwiseKernel), as ScheduleBlocked's parts write. `keep_bytes`:
+// a reduction's input that computes a transcendental per element and that
+// the roots read again (softmax's exp(x - max)) is written out by the
+// reduction's pass and read back, not computed twice, when it spans at most
+// this many bytes (what stays in cache until it is read; 0: never).
 absl::StatusOr<Program> Schedule(absl::Span<const NodePtr> roots, int vector_bytes,
                                  absl::Span<const NDArray> out = {},
-                                 const LowersFn& lowers = nullptr, bool out_blocks = false);
+                                 const LowersFn& lowers = nullptr, bool out_blocks = false,
+                                 int64_t keep_bytes = 0);
 
 // Plans `roots` (one shape) chunk by chunk along the first axis of the
 // memory-mapped arrays they read or are written to (`out`, as for Schedule),
