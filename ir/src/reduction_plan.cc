@@ -276,9 +276,10 @@ absl::StatusOr<ReductionPlan> PlanReduction(absl::Span<const NodePtr> reductions
   for (const NodePtr& v : keep) {
     NDJIT_ASSIGN_OR_RETURN(NDArray a, make_partials ? make_partials(shape, v->dtype(), Order::kC)
                                                     : NDArray::Empty(shape, v->dtype()));
-    strides.push_back(a.strides());
     plan.kept.push_back(std::move(a));
   }
+  // Views of the arrays' strides: taken once no array moves any more.
+  for (const NDArray& a : plan.kept) strides.push_back(a.strides());
   for (const NDArray& a : inputs) strides.push_back(a.strides());
   const CoalescedDims c = CoalesceDims(shape, strides);
   Shape sizes;
