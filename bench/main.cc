@@ -8,6 +8,7 @@
 #include <benchmark/benchmark.h>
 
 #include "bench_util.h"
+#include "ndjit/codegen/target.h"
 #include "report.h"
 
 int main(int argc, char** argv) {
@@ -27,6 +28,8 @@ int main(int argc, char** argv) {
   }
   argc = kept;
   benchmark::Initialize(&argc, argv);
+  // Which CPU the JIT compiled for, in the console header and the JSON.
+  benchmark::AddCustomContext("ndjit_host", ndjit::codegen::GetHostTarget().Describe());
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   ndjit::bench::CapturingReporter reporter;
   benchmark::RunSpecifiedBenchmarks(&reporter);

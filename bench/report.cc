@@ -6,6 +6,8 @@
 #include <set>
 #include <sstream>
 
+#include "ndjit/codegen/target.h"
+
 namespace ndjit::bench {
 namespace {
 
@@ -152,6 +154,9 @@ std::string WriteReport(const std::vector<Result>& results, const std::string& d
         "output once), one core's FMA peak per thread for W4 (19 FLOP per pair: subtract, "
         "square, exp, add) and W7 (2 FLOP per multiply-add). Last column: the fastest "
         "non-ndjit variant's time over ndjit's, both at 1 thread (above 1: ndjit is faster).\n";
+  // Hosts of one VM kind differ (Zen 4 and Zen 5 halve or double the FMA
+  // peak): figures are only comparable with the host they were measured on.
+  md << "\nHost: " << codegen::GetHostTarget().Describe() << ".\n";
   const std::string text = md.str();
   std::ofstream(dir + "/latest.md") << text;
 
