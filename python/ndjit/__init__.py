@@ -15,6 +15,7 @@ rules). ``ndjit.evaluate`` is a drop-in for ``numexpr.evaluate``.
 import builtins as _py
 import contextlib
 import functools
+import operator
 import sys
 import threading
 import warnings
@@ -26,7 +27,9 @@ from ._ndjit import Array, Records
 
 __all__ = [
     "Array", "Records", "asarray", "eval", "evaluate", "re_evaluate", "jit", "explain", "profile",
-    "set_num_threads", "get_num_threads", "warn_fallback", "no_fallback", "FallbackError",
+    "set_num_threads", "get_num_threads", "set_cache_block_bytes", "get_cache_block_bytes",
+    "set_stream_chunk_bytes", "get_stream_chunk_bytes", "warn_fallback", "no_fallback",
+    "FallbackError",
 ]
 
 _BUILTINS = frozenset(_ndjit.builtin_names())
@@ -438,5 +441,35 @@ def set_num_threads(n):
 def get_num_threads():
     """The number of threads evaluations use."""
     return _ndjit.get_num_threads()
+
+
+def _byte_count(name, n):
+    n = operator.index(n)
+    if n < 0:
+        raise ValueError(f"{name}(): the byte count must be >= 0 (0 turns it off), not {n}")
+    return n
+
+
+def set_cache_block_bytes(n):
+    """Sets the bytes of the row blocks that stay in cache while every pass of
+    a softmax, layer norm or standardisation runs over them (the L2 size by
+    default; 0 turns blocks off). Results are the same bits either way."""
+    _ndjit.set_cache_block_bytes(_byte_count("set_cache_block_bytes", n))
+
+
+def get_cache_block_bytes():
+    """The bytes of a row block in cache (0: blocks are off)."""
+    return _ndjit.get_cache_block_bytes()
+
+
+def set_stream_chunk_bytes(n):
+    """Sets the bytes of the chunks evaluations over memory-mapped arrays
+    stream in (256 MiB by default; 0 turns streaming off)."""
+    _ndjit.set_stream_chunk_bytes(_byte_count("set_stream_chunk_bytes", n))
+
+
+def get_stream_chunk_bytes():
+    """The bytes of a streamed chunk."""
+    return _ndjit.get_stream_chunk_bytes()
 
 from . import random  # noqa: E402  (needs the functions above)

@@ -103,6 +103,10 @@ PYBIND11_MODULE(_ndjit, m) {
   });
   m.def("set_num_threads", &SetNumThreads, py::arg("n"));
   m.def("get_num_threads", &GetNumThreads);
+  m.def("set_cache_block_bytes", &SetCacheBlockBytes, py::arg("n"));
+  m.def("get_cache_block_bytes", &CacheBlockBytes);
+  m.def("set_stream_chunk_bytes", &SetStreamChunkBytes, py::arg("n"));
+  m.def("get_stream_chunk_bytes", &StreamChunkBytes);
   m.def("set_profiling", &codegen::SetProfiling);
   m.def("reset_profile", &codegen::ResetProfile);
   m.def("profile_report", [] { return codegen::ProfileReport(); });

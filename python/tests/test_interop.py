@@ -287,6 +287,38 @@ def test_threads_setting():
     assert ndjit.get_num_threads() == n
 
 
+def test_cache_blocks_change_speed_not_values():
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((512, 300)).astype(np.float32)
+
+    def softmax():
+        a = ndjit.asarray(x.copy())  # a fresh leaf: nothing evaluated before
+        e = np.exp(a - a.max(axis=1, keepdims=True))
+        return np.asarray(e / e.sum(axis=1, keepdims=True))
+
+    block = ndjit.get_cache_block_bytes()
+    try:
+        ndjit.set_cache_block_bytes(0)
+        assert ndjit.get_cache_block_bytes() == 0
+        unblocked = softmax()
+        ndjit.set_cache_block_bytes(16 << 10)  # 13 rows a block: blocks that do not divide the rows
+        assert ndjit.get_cache_block_bytes() == 16 << 10
+        blocked = softmax()
+        with pytest.raises(ValueError, match=r"set_cache_block_bytes\(\): .* not -5"):
+            ndjit.set_cache_block_bytes(-5)
+        with pytest.raises(TypeError):
+            ndjit.set_cache_block_bytes(1.5)
+        assert ndjit.get_cache_block_bytes() == 16 << 10
+    finally:
+        ndjit.set_cache_block_bytes(block)
+    assert blocked.tobytes() == unblocked.tobytes()
+    np.testing.assert_allclose(blocked.sum(axis=1), 1, rtol=1e-5)
+    chunk = ndjit.get_stream_chunk_bytes()
+    ndjit.set_stream_chunk_bytes(1 << 20)
+    assert ndjit.get_stream_chunk_bytes() == 1 << 20
+    ndjit.set_stream_chunk_bytes(chunk)
+
+
 def test_random_generator_is_lazy_and_reproducible():
     r1 = ndjit.random.default_rng(7).normal(size=(100, 10))
     r2 = ndjit.random.default_rng(7).normal(size=(100, 10))
