@@ -117,6 +117,23 @@ TEST(BlocksTest, SoftmaxKeepsItsExpInTheBlock) {
   }
 }
 
+// A cached blocked Program holds its parts' kernels: running it again over
+// new arrays asks the JIT's cache for none, however many blocks launch.
+TEST(BlocksTest, ACachedProgramLaunchesItsPartsWithoutTheJitCache) {
+  Blocks on(kBlock, 2);
+  const NDArray x = Values({300, 256}, 9, DType::kFloat32);
+  const NDArray first = Standardise(Array<>(Copy(x))).array();
+  const codegen::CompileStats before = codegen::GetCompileStats();
+  const Array<> again = Standardise(Array<>(Copy(x)));
+  EXPECT_TRUE(PlansBlocks(again));
+  const codegen::CompileStats planned = codegen::GetCompileStats();
+  const NDArray second = again.array();
+  const codegen::CompileStats after = codegen::GetCompileStats();
+  EXPECT_EQ(after.kernels_compiled, before.kernels_compiled);
+  EXPECT_EQ(after.cache_hits, planned.cache_hits);
+  EXPECT_TRUE(SameBits(second, first));
+}
+
 TEST(BlocksTest, LayerNormWithBroadcastRowsAndIntoOut) {
   const NDArray x = Values({400, 128}, 2, DType::kFloat32);
   const NDArray gamma = Values({128}, 3, DType::kFloat32), beta = Values({128}, 4, DType::kFloat32);

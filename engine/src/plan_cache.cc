@@ -71,6 +71,40 @@ std::atomic<int64_t> g_cache_block_bytes{DefaultCacheBlockBytes()};
 
 thread_local const ProgramObserver* t_observer = nullptr;
 
+// `p`'s kernels into `kernels`, one per call in ir::ForEachCall order (null
+// for calls with no iterations), and its chunk loops' parts' into `parts`.
+absl::Status Compile(const ir::Program& p, std::vector<codegen::Kernel>& kernels,
+                     PartKernels& parts) {
+  for (const ir::Step& step : p.steps) {
+    absl::Status compiled = absl::OkStatus();
+    ir::ForEachCall(step, [&](const ir::KernelCall& call) {
+      codegen::Kernel kernel;
+      if (!call.empty && compiled.ok()) {
+        if (InterruptRequested()) {
+          compiled = InterruptedError();
+          return;
+        }
+        absl::StatusOr<codegen::Kernel> k = codegen::GetKernel(call.spec);
+        if (k.ok()) kernel = *std::move(k);
+        compiled.Update(k.status());
+      }
+      kernels.push_back(std::move(kernel));
+    });
+    NDJIT_RETURN_IF_ERROR(compiled);
+    if (step.kind != ir::Step::kChunkLoop) continue;
+    for (const ir::ChunkLoop::Part& part : step.loop->parts) {
+      for (const ir::Program* q : {part.body.get(), part.tail.get()}) {
+        if (q != nullptr && !parts.contains(q)) {
+          std::vector<codegen::Kernel> own;
+          NDJIT_RETURN_IF_ERROR(Compile(*q, own, parts));
+          parts.emplace(q, std::move(own));
+        }
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 void SetProgramObserver(const ProgramObserver* observer) { t_observer = observer; }
@@ -123,23 +157,7 @@ absl::StatusOr<std::shared_ptr<const Executable>> Plan(absl::Span<const ir::Node
   ForgetNodes(program);
   auto exe = std::make_shared<Executable>();
   exe->program = std::move(program);
-  absl::Status compiled = absl::OkStatus();
-  for (const ir::Step& step : exe->program.steps) {
-    ir::ForEachCall(step, [&](const ir::KernelCall& call) {
-      codegen::Kernel kernel;
-      if (!call.empty && compiled.ok()) {
-        if (InterruptRequested()) {
-          compiled = InterruptedError();
-          return;
-        }
-        absl::StatusOr<codegen::Kernel> k = codegen::GetKernel(call.spec);
-        if (k.ok()) kernel = *std::move(k);
-        compiled.Update(k.status());
-      }
-      exe->kernels.push_back(std::move(kernel));
-    });
-  }
-  if (!compiled.ok()) return compiled;
+  NDJIT_RETURN_IF_ERROR(Compile(exe->program, exe->kernels, exe->part_kernels));
   std::shared_ptr<const Executable> shared = std::move(exe);
   if (observer != nullptr) return shared;
   std::lock_guard<std::mutex> lock(c.mu);

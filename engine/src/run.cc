@@ -249,6 +249,7 @@ void ReleaseDead(const ir::Program& p, int i, Slots& bound) {
 // `kernels`: one per call in step order, or empty to look each one up.
 absl::StatusOr<std::vector<NDArray>> RunWith(const ir::Program& p,
                                              absl::Span<const codegen::Kernel> kernels,
+                                             const PartKernels* parts,
                                              absl::Span<const NDArray> inputs,
                                              absl::Span<const ir::ScalarValue> scalars,
                                              absl::Span<const NDArray> outs, int64_t row0) {
@@ -311,7 +312,7 @@ absl::StatusOr<std::vector<NDArray>> RunWith(const ir::Program& p,
     }
     if (step.kind == ir::Step::kChunkLoop) {
       NDJIT_RETURN_IF_ERROR(RunChunkLoop(
-          *step.loop, [&](int slot) -> const NDArray& { return bound[slot]; }, scalars));
+          *step.loop, [&](int slot) -> const NDArray& { return bound[slot]; }, scalars, parts));
     }
     if (step.kind == ir::Step::kGemm) {
       const ir::GemmCall& g = step.gemm;
@@ -359,13 +360,13 @@ absl::StatusOr<std::vector<NDArray>> RunWith(const ir::Program& p,
 absl::StatusOr<std::vector<NDArray>> Run(const Executable& e, absl::Span<const NDArray> inputs,
                                          absl::Span<const ir::ScalarValue> scalars,
                                          absl::Span<const NDArray> outs) {
-  return RunWith(e.program, e.kernels, inputs, scalars, outs, 0);
+  return RunWith(e.program, e.kernels, &e.part_kernels, inputs, scalars, outs, 0);
 }
 
 absl::StatusOr<std::vector<NDArray>> Run(const ir::Program& p, absl::Span<const NDArray> inputs,
                                          absl::Span<const ir::ScalarValue> scalars,
                                          absl::Span<const NDArray> outs) {
-  return RunWith(p, {}, inputs, scalars, outs, 0);
+  return RunWith(p, {}, nullptr, inputs, scalars, outs, 0);
 }
 
 void BindLeaves(const ir::Leaves& leaves, std::vector<NDArray>& inputs,
@@ -376,11 +377,15 @@ void BindLeaves(const ir::Leaves& leaves, std::vector<NDArray>& inputs,
   for (const ir::Node* n : leaves.scalars) scalars.push_back(n->scalar());
 }
 
-absl::StatusOr<std::vector<NDArray>> RunChunk(const ir::Program& p,
+absl::StatusOr<std::vector<NDArray>> RunChunk(const ir::Program& p, const PartKernels* parts,
                                               absl::Span<const NDArray> inputs,
                                               absl::Span<const ir::ScalarValue> scalars,
                                               absl::Span<const NDArray> outs, int64_t row0) {
-  return RunWith(p, {}, inputs, scalars, outs, row0);
+  absl::Span<const codegen::Kernel> kernels;
+  if (parts != nullptr) {
+    if (auto it = parts->find(&p); it != parts->end()) kernels = it->second;
+  }
+  return RunWith(p, kernels, parts, inputs, scalars, outs, row0);
 }
 
 namespace {

@@ -121,8 +121,8 @@ namespace {
 // Runs every part of `loop` over the rows [a, b) (a, b = 0, 1: once),
 // noting the slices written along the axis in `written`.
 absl::Status RunParts(const ir::ChunkLoop& loop, const SlotFn& slot,
-                      absl::Span<const ir::ScalarValue> scalars, int64_t a, int64_t b,
-                      std::vector<NDArray>& written) {
+                      absl::Span<const ir::ScalarValue> scalars, const PartKernels* kernels,
+                      int64_t a, int64_t b, std::vector<NDArray>& written) {
   std::vector<NDArray> inputs, given;
   std::vector<ir::ScalarValue> values;
   for (const ir::ChunkLoop::Part& part : loop.parts) {
@@ -144,7 +144,7 @@ absl::Status RunParts(const ir::ChunkLoop& loop, const SlotFn& slot,
       given.push_back(std::move(v));
     }
     for (int s : part.scalars) values.push_back(scalars[s]);
-    NDJIT_RETURN_IF_ERROR(RunChunk(p, inputs, values, given, a).status());
+    NDJIT_RETURN_IF_ERROR(RunChunk(p, kernels, inputs, values, given, a).status());
   }
   return absl::OkStatus();
 }
@@ -154,7 +154,7 @@ absl::Status RunParts(const ir::ChunkLoop& loop, const SlotFn& slot,
 // serially, each block staying in its core's cache). The error reported is
 // the first chunk's to fail, whichever thread saw it first.
 absl::Status RunBlocks(const ir::ChunkLoop& loop, const SlotFn& slot,
-                       absl::Span<const ir::ScalarValue> scalars) {
+                       absl::Span<const ir::ScalarValue> scalars, const PartKernels* kernels) {
   const int64_t chunks = (loop.extent + loop.rows - 1) / loop.rows;
   std::mutex mu;
   int64_t failed_at = chunks;  // guarded by mu
@@ -165,8 +165,8 @@ absl::Status RunBlocks(const ir::ChunkLoop& loop, const SlotFn& slot,
     absl::Status s = InterruptRequested() ? InterruptedError() : absl::OkStatus();
     std::vector<NDArray> written;
     if (s.ok()) {
-      s = RunParts(loop, slot, scalars, c * loop.rows, std::min(loop.extent, (c + 1) * loop.rows),
-                   written);
+      s = RunParts(loop, slot, scalars, kernels, c * loop.rows,
+                   std::min(loop.extent, (c + 1) * loop.rows), written);
     }
     if (s.ok()) return;
     stop.store(true, std::memory_order_relaxed);
@@ -182,14 +182,14 @@ absl::Status RunBlocks(const ir::ChunkLoop& loop, const SlotFn& slot,
 }  // namespace
 
 absl::Status RunChunkLoop(const ir::ChunkLoop& loop, const SlotFn& slot,
-                          absl::Span<const ir::ScalarValue> scalars) {
+                          absl::Span<const ir::ScalarValue> scalars, const PartKernels* kernels) {
   for (const ir::ChunkLoop::Init& init : loop.inits) {
     const NDArray& acc = slot(init.slot);
     ir::FillWith(acc, ir::ReductionIdentity(init.op, acc.dtype()));
   }
   const bool chunked = loop.extent > 0;
   if (chunked && loop.blocks == ir::ChunkLoop::Blocks::kCache) {
-    return RunBlocks(loop, slot, scalars);
+    return RunBlocks(loop, slot, scalars, kernels);
   }
   if (chunked) g_passes.fetch_add(1, std::memory_order_relaxed);
   const int64_t extent = chunked ? loop.extent : 1, rows = chunked ? loop.rows : 1;
@@ -206,7 +206,7 @@ absl::Status RunChunkLoop(const ir::ChunkLoop& loop, const SlotFn& slot,
     // helper competes with the kernel's threads for the two cores).
     if (chunked) NDJIT_RETURN_IF_ERROR(MapAhead(loop, slot, a, b));
     written.clear();
-    NDJIT_RETURN_IF_ERROR(RunParts(loop, slot, scalars, a, b, written));
+    NDJIT_RETURN_IF_ERROR(RunParts(loop, slot, scalars, kernels, a, b, written));
     if (!chunked) continue;
     for (const NDArray& w : written) {
       const auto [lo, hi] = Bytes(w);

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
 #include "ndjit/codegen/jit.h"
@@ -19,12 +20,19 @@
 
 namespace ndjit::engine {
 
+// Compiled kernels of chunk loops' parts (body or tail Programs), each in
+// the order ir::ForEachCall visits its steps, by part.
+using PartKernels = absl::flat_hash_map<const ir::Program*, std::vector<codegen::Kernel>>;
+
 // A Program with its kernels compiled (one per KernelCall, in step order;
-// null for calls with no iterations): what the cache keeps. Holding the
-// kernels keeps their code mapped while the JIT's cache evicts them.
+// null for calls with no iterations), its chunk loops' parts' too: what the
+// cache keeps. Holding the kernels keeps their code mapped while the JIT's
+// cache evicts them, and no launch, a row block's included, asks the JIT's
+// cache for one.
 struct Executable {
   ir::Program program;
   std::vector<codegen::Kernel> kernels;
+  PartKernels part_kernels;
 };
 
 // Runs `program` over `inputs` (one per input slot, in leaf order, each of
