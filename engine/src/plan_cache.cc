@@ -125,13 +125,14 @@ int64_t CacheBlockBytes() { return g_cache_block_bytes.load(std::memory_order_re
 absl::StatusOr<ir::Program> Schedule(absl::Span<const ir::NodePtr> roots,
                                      absl::Span<const NDArray> out) {
   const int vector_bytes = codegen::GetHostTarget().vector_bits / 8;
-  if (const int64_t block = CacheBlockBytes(); block > 0) {
+  // One reading: the blocks and what a reduction keeps in cache agree.
+  const int64_t block = CacheBlockBytes();
+  if (block > 0) {
     NDJIT_ASSIGN_OR_RETURN(std::optional<ir::Program> blocked,
                            ir::ScheduleBlocked(roots, out, block, vector_bytes, codegen::Lowers));
     if (blocked) return *std::move(blocked);
   }
-  return ir::Schedule(roots, vector_bytes, out, codegen::Lowers, /*out_blocks=*/false,
-                      CacheBlockBytes());
+  return ir::Schedule(roots, vector_bytes, out, codegen::Lowers, /*out_blocks=*/false, block);
 }
 
 absl::StatusOr<std::shared_ptr<const Executable>> Plan(absl::Span<const ir::NodePtr> roots) {
