@@ -80,7 +80,6 @@ std::atomic<int64_t> g_fixed{0};
 }  // namespace
 
 Node::~Node() {
-  if (!interned_) return;
   g_live.fetch_sub(1, std::memory_order_relaxed);
   for (const NodePtr& in : inputs_) {
     if (in->kind_ == NodeKind::kArray) in->array_.buffer()->AddReaders(-1);
@@ -97,73 +96,65 @@ Node::~Node() {
   }
 }
 
-// Builds candidate nodes and interns them. Nodes are only ever compared and
-// hashed by structure: kind, op, dtypes, shape, input identities, leaf data.
+// Interns nodes: a node is built only when no live node has its structure
+// (kind, op, dtypes, shape, input identities, leaf data). Lookups compare a
+// key of spans over the caller's values, so an expression rebuilt over live
+// nodes (a loop's body) finds each of them without building or copying one.
 class NodeBuilder {
  public:
-  static NodePtr Intern(Node&& candidate) {
-    candidate.hash_ = Hash(candidate);
+  struct Key {
+    NodeKind kind = NodeKind::kScalar;
+    DType dtype = DType::kFloat64;
+    DType compute = DType::kFloat64;  // the loop dtype (kUfunc), else dtype
+    Dims shape;
+    Ufunc op = Ufunc::kAdd;
+    absl::Span<const NodePtr> inputs;
+    absl::Span<const int> axes;  // kReduce: sorted axes; kContract: labels
+    bool keepdims = false;
+    const NDArray* array = nullptr;  // kArray; kRandom: its index space
+    ScalarValue scalar;              // kScalar
+    uint64_t seed = 0, stream = 0;   // kRandom
+    int word = 0;
+  };
+  static Key MakeKey(NodeKind kind, DType dtype, Dims shape) {
+    Key k;
+    k.kind = kind;
+    k.dtype = dtype;
+    k.compute = dtype;
+    k.shape = shape;
+    return k;
+  }
+
+  static NodePtr Intern(const Key& key) {
+    const size_t hash = Hash(key);
     Table& t = GetTable();
     std::lock_guard<std::mutex> lock(t.mu);
     Bump(g_constructed);
-    Bucket& bucket = t.buckets[candidate.hash_];
+    Bucket& bucket = t.buckets[hash];
     for (auto it = bucket.begin(); it != bucket.end();) {
       NodePtr existing = it->lock();
       if (existing == nullptr) {
         it = bucket.erase(it);
         continue;
       }
-      if (Equal(*existing, candidate)) {
+      if (existing->hash_ == hash && Equal(*existing, key)) {
         Bump(g_deduplicated);
         return existing;
       }
       ++it;
     }
-    candidate.interned_ = true;
-    auto node = NodePtr(new Node(std::move(candidate)));
-    candidate.interned_ = false;  // the moved-from shell is not a graph node
+    auto node = NodePtr(Build(key, hash));
     g_live.fetch_add(1, std::memory_order_relaxed);
     for (const NodePtr& in : node->inputs_) {
       if (in->kind_ == NodeKind::kArray) in->array_.buffer()->AddReaders(1);
     }
     bucket.push_back(node);
-    if (++t.inserts_since_sweep > 4096) Sweep(t);
+    // Sweeping once dead entries outnumber the live nodes keeps the table
+    // near the live graph's size, at an amortised constant per insert.
+    if (++t.inserts_since_sweep > std::max<int64_t>(256, g_live.load(std::memory_order_relaxed))) {
+      Sweep(t);
+    }
     return node;
-  }
-
-  static Node Blank(NodeKind kind, DType dtype, Dims shape) {
-    Node n;
-    n.kind_ = kind;
-    n.dtype_ = dtype;
-    n.compute_ = dtype;
-    n.shape_.assign(shape.begin(), shape.end());
-    const bool leaf =
-        kind == NodeKind::kArray || kind == NodeKind::kScalar || kind == NodeKind::kRandom;
-    n.tree_ops_ = leaf ? 0 : 1;
-    return n;
-  }
-  static void SetOp(Node& n, Ufunc op, DType compute) {
-    n.op_ = op;
-    n.compute_ = compute;
-  }
-  static void AddInput(Node& n, NodePtr in) {
-    n.tree_ops_ = std::min(n.tree_ops_ + in->tree_ops_, int64_t{1} << 40);
-    n.has_reduction_ |=
-        in->has_reduction_ || n.kind_ == NodeKind::kReduce || n.kind_ == NodeKind::kContract;
-    n.inputs_.push_back(std::move(in));
-  }
-  static void SetReduce(Node& n, Ufunc op, absl::Span<const int> axes, bool keepdims) {
-    n.op_ = op;
-    n.axes_.assign(axes.begin(), axes.end());
-    n.keepdims_ = keepdims;
-  }
-  static void SetLabels(Node& n, absl::Span<const int> labels) {
-    n.axes_.assign(labels.begin(), labels.end());
-  }
-  static void SetArray(Node& n, NDArray a) { n.array_ = std::move(a); }
-  static void SetScalar(Node& n, ScalarValue v) { n.scalar_ = v; }
-  static void SetRandom(Node& n, uint64_t seed, uint64_t stream, int word) {
-    n.random_ = {seed, stream, word};
   }
 
   static std::vector<NodePtr> DirectReaders(const Buffer& buffer) {
@@ -228,54 +219,82 @@ class NodeBuilder {
         ++it;
       }
     }
+    // Erasing keeps the capacity: give back what a large graph grew.
+    if (t.buckets.capacity() > 4 * t.buckets.size() + 1024) t.buckets.rehash(0);
   }
 
-  static size_t Hash(const Node& n) {
-    size_t h = Mix(0, static_cast<uint64_t>(n.kind_));
-    h = Mix(h, static_cast<uint64_t>(n.op_));
-    h = Mix(h, static_cast<uint64_t>(n.dtype_));
-    h = Mix(h, static_cast<uint64_t>(n.compute_));
-    for (int64_t d : n.shape_) h = Mix(h, static_cast<uint64_t>(d));
-    for (const NodePtr& in : n.inputs_) h = Mix(h, reinterpret_cast<uintptr_t>(in.get()));
-    if (n.kind_ == NodeKind::kReduce || n.kind_ == NodeKind::kContract) {
-      for (int a : n.axes_) h = Mix(h, static_cast<uint64_t>(a));
-      h = Mix(h, n.keepdims_ ? 1 : 0);
+  static Node* Build(const Key& k, size_t hash) {
+    auto* n = new Node;
+    n->kind_ = k.kind;
+    n->op_ = k.op;
+    n->dtype_ = k.dtype;
+    n->compute_ = k.compute;
+    n->shape_.assign(k.shape.begin(), k.shape.end());
+    const bool leaf =
+        k.kind == NodeKind::kArray || k.kind == NodeKind::kScalar || k.kind == NodeKind::kRandom;
+    n->tree_ops_ = leaf ? 0 : 1;
+    for (const NodePtr& in : k.inputs) {
+      n->tree_ops_ = std::min(n->tree_ops_ + in->tree_ops_, int64_t{1} << 40);
+      n->has_reduction_ |=
+          in->has_reduction_ || k.kind == NodeKind::kReduce || k.kind == NodeKind::kContract;
+      n->inputs_.push_back(in);
     }
-    if (n.kind_ == NodeKind::kArray) {
-      h = Mix(h, reinterpret_cast<uintptr_t>(n.array_.buffer().get()));
-      h = Mix(h, static_cast<uint64_t>(n.array_.offset()));
-      for (int64_t s : n.array_.strides()) h = Mix(h, static_cast<uint64_t>(s));
+    n->axes_.assign(k.axes.begin(), k.axes.end());
+    n->keepdims_ = k.keepdims;
+    if (k.array != nullptr) n->array_ = *k.array;
+    n->scalar_ = k.scalar;
+    n->random_ = {k.seed, k.stream, k.word};
+    n->hash_ = hash;
+    return n;
+  }
+
+  static size_t Hash(const Key& k) {
+    size_t h = Mix(0, static_cast<uint64_t>(k.kind));
+    h = Mix(h, static_cast<uint64_t>(k.op));
+    h = Mix(h, static_cast<uint64_t>(k.dtype));
+    h = Mix(h, static_cast<uint64_t>(k.compute));
+    for (int64_t d : k.shape) h = Mix(h, static_cast<uint64_t>(d));
+    for (const NodePtr& in : k.inputs) h = Mix(h, reinterpret_cast<uintptr_t>(in.get()));
+    if (k.kind == NodeKind::kReduce || k.kind == NodeKind::kContract) {
+      for (int a : k.axes) h = Mix(h, static_cast<uint64_t>(a));
+      h = Mix(h, k.keepdims ? 1 : 0);
     }
-    if (n.kind_ == NodeKind::kRandom) {
+    if (k.kind == NodeKind::kArray) {
+      h = Mix(h, reinterpret_cast<uintptr_t>(k.array->buffer().get()));
+      h = Mix(h, static_cast<uint64_t>(k.array->offset()));
+      for (int64_t s : k.array->strides()) h = Mix(h, static_cast<uint64_t>(s));
+    }
+    if (k.kind == NodeKind::kRandom) {
       // Index spaces are equal by where they point, whichever buffer object.
-      h = Mix(h, reinterpret_cast<uintptr_t>(n.array_.data()));
-      for (int64_t s : n.array_.strides()) h = Mix(h, static_cast<uint64_t>(s));
-      h = Mix(h, n.random_.seed);
-      h = Mix(h, n.random_.stream);
-      h = Mix(h, static_cast<uint64_t>(n.random_.word));
+      h = Mix(h, reinterpret_cast<uintptr_t>(k.array->data()));
+      for (int64_t s : k.array->strides()) h = Mix(h, static_cast<uint64_t>(s));
+      h = Mix(h, k.seed);
+      h = Mix(h, k.stream);
+      h = Mix(h, static_cast<uint64_t>(k.word));
     }
-    if (n.kind_ == NodeKind::kScalar) {
-      h = Mix(h, static_cast<uint64_t>(n.scalar_.i));
-      h = Mix(h, Bits(n.scalar_.c.real()));
-      h = Mix(h, Bits(n.scalar_.c.imag()));
+    if (k.kind == NodeKind::kScalar) {
+      h = Mix(h, static_cast<uint64_t>(k.scalar.i));
+      h = Mix(h, Bits(k.scalar.c.real()));
+      h = Mix(h, Bits(k.scalar.c.imag()));
     }
     return h;
   }
 
-  static bool Equal(const Node& a, const Node& b) {
-    if (a.hash_ != b.hash_ || a.kind_ != b.kind_ || a.op_ != b.op_ || a.dtype_ != b.dtype_ ||
-        a.compute_ != b.compute_ || a.shape_ != b.shape_ || a.inputs_.size() != b.inputs_.size() ||
-        a.axes_ != b.axes_ || a.keepdims_ != b.keepdims_) {
+  static bool Equal(const Node& a, const Key& b) {
+    if (a.kind_ != b.kind || a.op_ != b.op || a.dtype_ != b.dtype || a.compute_ != b.compute ||
+        !SameDims(a.shape_, b.shape) || a.inputs_.size() != b.inputs.size() ||
+        !std::equal(a.axes_.begin(), a.axes_.end(), b.axes.begin(), b.axes.end()) ||
+        a.keepdims_ != b.keepdims) {
       return false;
     }
-    for (size_t i = 0; i < a.inputs_.size(); ++i) {
-      if (a.inputs_[i] != b.inputs_[i]) return false;
+    for (size_t i = 0; i < b.inputs.size(); ++i) {
+      if (a.inputs_[i] != b.inputs[i]) return false;
     }
-    if (a.kind_ == NodeKind::kArray && !SameArray(a.array_, b.array_)) return false;
-    if (a.kind_ == NodeKind::kScalar && !(a.scalar_ == b.scalar_)) return false;
-    if (a.kind_ == NodeKind::kRandom &&
-        (a.array_.data() != b.array_.data() || a.array_.strides() != b.array_.strides() ||
-         !(a.random_ == b.random_))) {
+    if (b.kind == NodeKind::kArray && !SameArray(a.array_, *b.array)) return false;
+    if (b.kind == NodeKind::kScalar && !(a.scalar_ == b.scalar)) return false;
+    if (b.kind == NodeKind::kRandom &&
+        (a.array_.data() != b.array->data() || a.array_.strides() != b.array->strides() ||
+         !(a.random_ == Node::Random{b.seed, b.stream, b.word}))) {
       return false;
     }
     return true;
@@ -283,9 +302,9 @@ class NodeBuilder {
 };
 
 NodePtr MakeArray(const NDArray& a) {
-  Node n = NodeBuilder::Blank(NodeKind::kArray, a.dtype(), a.shape());
-  NodeBuilder::SetArray(n, a);
-  return NodeBuilder::Intern(std::move(n));
+  NodeBuilder::Key k = NodeBuilder::MakeKey(NodeKind::kArray, a.dtype(), a.shape());
+  k.array = &a;
+  return NodeBuilder::Intern(k);
 }
 
 std::vector<NodePtr> DirectReaders(const Buffer& buffer) {
@@ -329,10 +348,12 @@ namespace {
 // A random leaf over an index-space view (uint8 elements: byte offsets are
 // indices).
 NodePtr RandomLeaf(DType dtype, const NDArray& index, uint64_t seed, uint64_t stream, int word) {
-  Node n = NodeBuilder::Blank(NodeKind::kRandom, dtype, index.shape());
-  NodeBuilder::SetArray(n, index);
-  NodeBuilder::SetRandom(n, seed, stream, word);
-  return NodeBuilder::Intern(std::move(n));
+  NodeBuilder::Key k = NodeBuilder::MakeKey(NodeKind::kRandom, dtype, index.shape());
+  k.array = &index;
+  k.seed = seed;
+  k.stream = stream;
+  k.word = word;
+  return NodeBuilder::Intern(k);
 }
 
 }  // namespace
@@ -381,9 +402,9 @@ NodePtr MakeScalar(DType dtype, ScalarValue value, Dims shape) {
     v.c = dtype == DType::kUInt64 ? static_cast<double>(static_cast<uint64_t>(v.i))
                                   : static_cast<double>(v.i);
   }
-  Node n = NodeBuilder::Blank(NodeKind::kScalar, dtype, shape);
-  NodeBuilder::SetScalar(n, v);
-  return NodeBuilder::Intern(std::move(n));
+  NodeBuilder::Key k = NodeBuilder::MakeKey(NodeKind::kScalar, dtype, shape);
+  k.scalar = v;
+  return NodeBuilder::Intern(k);
 }
 
 NodePtr MakeScalarLike(DType like, double value) {
@@ -429,17 +450,18 @@ absl::StatusOr<NodePtr> MakeUfunc(Ufunc op, absl::Span<const NodePtr> inputs) {
     shape = *std::move(b);
   }
   if (NodePtr same = SimplifyUfunc(op, inputs, sig.output, shape)) return same;
-  Node n = NodeBuilder::Blank(NodeKind::kUfunc, sig.output, shape);
-  NodeBuilder::SetOp(n, op, sig.compute);
-  for (const NodePtr& in : inputs) NodeBuilder::AddInput(n, in);
-  return NodeBuilder::Intern(std::move(n));
+  NodeBuilder::Key k = NodeBuilder::MakeKey(NodeKind::kUfunc, sig.output, shape);
+  k.op = op;
+  k.compute = sig.compute;
+  k.inputs = inputs;
+  return NodeBuilder::Intern(k);
 }
 
 absl::StatusOr<NodePtr> MakeCast(const NodePtr& input, DType dtype) {
   if (input->dtype() == dtype) return input;  // exact: a no-op
-  Node n = NodeBuilder::Blank(NodeKind::kCast, dtype, input->shape());
-  NodeBuilder::AddInput(n, input);
-  return NodeBuilder::Intern(std::move(n));
+  NodeBuilder::Key k = NodeBuilder::MakeKey(NodeKind::kCast, dtype, input->shape());
+  k.inputs = {&input, 1};
+  return NodeBuilder::Intern(k);
 }
 
 bool IsReductionOp(Ufunc op) {
@@ -512,10 +534,12 @@ absl::StatusOr<NodePtr> MakeReduce(Ufunc op, const NodePtr& input, absl::Span<co
                                                    Name(op), " which has no identity"));
   }
   if (sorted.empty()) return input;
-  Node n = NodeBuilder::Blank(NodeKind::kReduce, input->dtype(), shape);
-  NodeBuilder::SetReduce(n, op, sorted, keepdims);
-  NodeBuilder::AddInput(n, input);
-  return NodeBuilder::Intern(std::move(n));
+  NodeBuilder::Key k = NodeBuilder::MakeKey(NodeKind::kReduce, input->dtype(), shape);
+  k.op = op;
+  k.axes = sorted;
+  k.keepdims = keepdims;
+  k.inputs = {&input, 1};
+  return NodeBuilder::Intern(k);
 }
 
 absl::Span<const int> Node::labels(int which) const {
@@ -567,14 +591,14 @@ absl::StatusOr<NodePtr> MakeContract(const NodePtr& a, const NodePtr& b,
       if (!both && !in_out.contains(l)) return fail("a label of one operand only must be kept");
     }
   }
-  Node n = NodeBuilder::Blank(NodeKind::kContract, a->dtype(), shape);
   std::vector<int> all(labels_a.begin(), labels_a.end());
   all.insert(all.end(), labels_b.begin(), labels_b.end());
   all.insert(all.end(), labels_out.begin(), labels_out.end());
-  NodeBuilder::SetLabels(n, all);
-  NodeBuilder::AddInput(n, a);
-  NodeBuilder::AddInput(n, b);
-  return NodeBuilder::Intern(std::move(n));
+  const NodePtr inputs[] = {a, b};
+  NodeBuilder::Key k = NodeBuilder::MakeKey(NodeKind::kContract, a->dtype(), shape);
+  k.axes = all;
+  k.inputs = inputs;
+  return NodeBuilder::Intern(k);
 }
 
 std::string LabelLetters(absl::Span<const int> labels) {

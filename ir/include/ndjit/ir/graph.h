@@ -121,7 +121,6 @@ class Node {
     bool operator==(const Random&) const = default;
   } random_;
   size_t hash_ = 0;
-  bool interned_ = false;  // false for the candidates interning compares and drops
   bool fixed_ = false;     // FixValue gave it a value; set under the fixed table's lock
 };
 
