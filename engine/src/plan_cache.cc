@@ -12,6 +12,7 @@
 #include "ndjit/codegen/jit.h"
 #include "ndjit/codegen/target.h"
 #include "ndjit/engine/engine.h"
+#include "ndjit/ir/program.h"
 #include "ndjit/runtime/interrupt.h"
 #include "ndjit/runtime/status_macros.h"
 
@@ -24,11 +25,25 @@ namespace {
 // growing without limit.
 constexpr size_t kMaxPrograms = 1024;
 
+using Programs = absl::flat_hash_map<std::string, std::shared_ptr<const Executable>>;
+
 struct Cache {
   std::mutex mu;
-  absl::flat_hash_map<std::string, std::shared_ptr<const Executable>> programs;  // guarded by mu
+  Programs programs;  // by ir::ProgramKey; guarded by mu
+  // The last Program planned for each ir::SizeFreeKey that ir::Respecialise
+  // takes: roots of new sizes are made from it instead of planned. Guarded
+  // by mu.
+  Programs by_size_free_key;
   std::atomic<int64_t> hits{0}, misses{0};
 };
+
+// Keeps `programs` within kMaxPrograms before an insertion. No recency is
+// kept: dropping every other entry is as good a guess.
+void MakeRoom(Programs& programs) {
+  if (programs.size() < kMaxPrograms) return;
+  size_t i = 0;
+  absl::erase_if(programs, [&](const auto&) { return i++ % 2 == 0; });
+}
 
 Cache& TheCache() {
   static Cache* c = new Cache;
@@ -144,7 +159,19 @@ absl::StatusOr<std::shared_ptr<const Executable>> Plan(absl::Span<const ir::Node
                                                        absl::Span<const NDArray> out) {
   Cache& c = TheCache();
   const ProgramObserver* const observer = t_observer;
-  if (observer == nullptr) {
+  if (observer != nullptr) {
+    NDJIT_ASSIGN_OR_RETURN(ir::Program program, Schedule(roots, out));
+    c.misses.fetch_add(1, std::memory_order_relaxed);
+    (*observer)(program);
+    ForgetNodes(program);
+    auto exe = std::make_shared<Executable>();
+    exe->program = std::move(program);
+    NDJIT_RETURN_IF_ERROR(Compile(exe->program, exe->kernels, exe->part_kernels));
+    return exe;
+  }
+  std::string size_free;
+  std::shared_ptr<const Executable> template_exe;
+  {
     std::lock_guard<std::mutex> lock(c.mu);
     auto it = c.programs.find(key);
     if (it != c.programs.end()) {
@@ -152,23 +179,44 @@ absl::StatusOr<std::shared_ptr<const Executable>> Plan(absl::Span<const ir::Node
       return it->second;
     }
   }
-  NDJIT_ASSIGN_OR_RETURN(ir::Program program, Schedule(roots, out));
-  c.misses.fetch_add(1, std::memory_order_relaxed);
-  if (observer != nullptr) (*observer)(program);
-  ForgetNodes(program);
-  auto exe = std::make_shared<Executable>();
-  exe->program = std::move(program);
-  NDJIT_RETURN_IF_ERROR(Compile(exe->program, exe->kernels, exe->part_kernels));
-  std::shared_ptr<const Executable> shared = std::move(exe);
-  if (observer != nullptr) return shared;
-  std::lock_guard<std::mutex> lock(c.mu);
-  if (c.programs.size() >= kMaxPrograms) {
-    // No recency is kept: dropping every other entry is as good a guess.
-    size_t i = 0;
-    absl::erase_if(c.programs, [&](const auto&) { return i++ % 2 == 0; });
+  if (out.empty()) {
+    size_free = ir::SizeFreeKey(roots);
+    std::lock_guard<std::mutex> lock(c.mu);
+    auto it = c.by_size_free_key.find(size_free);
+    if (it != c.by_size_free_key.end()) template_exe = it->second;
   }
-  c.programs.emplace(std::move(key), shared);
-  return shared;
+  std::shared_ptr<Executable> exe;
+  bool respecialised = false;
+  if (template_exe != nullptr) {
+    std::vector<NDArray> inputs;
+    for (const ir::Node* leaf : ir::CollectLeaves(roots).arrays) inputs.push_back(leaf->array());
+    std::optional<ir::Program> made = ir::Respecialise(
+        template_exe->program, roots[0]->shape(), inputs, codegen::GetHostTarget().vector_bits / 8);
+    if (made) {
+      // The kernels are the template's: Respecialise keeps every spec.
+      exe = std::make_shared<Executable>();
+      exe->program = *std::move(made);
+      exe->kernels = template_exe->kernels;
+      respecialised = true;
+      c.hits.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
+  if (exe == nullptr) {
+    NDJIT_ASSIGN_OR_RETURN(ir::Program program, Schedule(roots, out));
+    c.misses.fetch_add(1, std::memory_order_relaxed);
+    ForgetNodes(program);
+    exe = std::make_shared<Executable>();
+    exe->program = std::move(program);
+    NDJIT_RETURN_IF_ERROR(Compile(exe->program, exe->kernels, exe->part_kernels));
+  }
+  std::lock_guard<std::mutex> lock(c.mu);
+  MakeRoom(c.programs);
+  c.programs.emplace(std::move(key), exe);
+  if (!size_free.empty() && !respecialised && ir::Respecialisable(exe->program)) {
+    MakeRoom(c.by_size_free_key);
+    c.by_size_free_key[std::move(size_free)] = exe;
+  }
+  return exe;
 }
 
 int64_t ProgramCacheSize() {
@@ -179,6 +227,7 @@ int64_t ProgramCacheSize() {
 void ClearProgramCache() {
   std::lock_guard<std::mutex> lock(TheCache().mu);
   TheCache().programs.clear();
+  TheCache().by_size_free_key.clear();
 }
 
 }  // namespace ndjit::engine

@@ -74,6 +74,14 @@ double Flops(const KernelSpec& spec, Dims sizes) {
   return static_cast<double>(ops) * elements;
 }
 
+int WidestBytes(const KernelSpec& spec) {
+  int widest = 1;
+  for (const Instr& in : spec.body) {
+    widest = std::max({widest, RegisterBytes(in.dtype), RegisterBytes(in.compute)});
+  }
+  return widest;
+}
+
 int InnerLanes(const KernelSpec& spec, int vector_bytes, int widest_bytes, int chains) {
   int random = 0, pairs = 0;
   for (const Instr& in : spec.body) {
@@ -100,7 +108,6 @@ InnerAccess AccessOf(int64_t inner_stride, DType dtype) {
 }
 
 int BodyBuilder::Append(Instr in, const Node* node) {
-  widest_ = std::max({widest_, RegisterBytes(in.dtype), RegisterBytes(in.compute)});
   launch_.spec.body.push_back(std::move(in));
   launch_.instr_nodes.push_back(node);
   return static_cast<int>(launch_.spec.body.size()) - 1;
@@ -252,26 +259,35 @@ absl::StatusOr<KernelLaunch> PlanElementwiseKernel(absl::Span<const NodePtr> out
     st.args = {body.ValueOf(outputs[k].get())};
     body.Append(std::move(st));
   }
-  std::vector<NDArray>& inputs = body.inputs();
+  for (NDArray& a : body.inputs()) launch.arrays.push_back(std::move(a));
+  NDJIT_RETURN_IF_ERROR(
+      LayOutLoops(launch, shape, vector_bytes, out, make_outputs, loops, out_blocks));
+  return launch;
+}
 
+absl::Status LayOutLoops(KernelLaunch& launch, Dims shape, int vector_bytes,
+                         absl::Span<const NDArray> out, const ArrayMaker& make_outputs,
+                         LoopNest loops, bool out_blocks) {
+  KernelSpec& spec = launch.spec;
+  const absl::Span<const NDArray> inputs =
+      absl::MakeConstSpan(launch.arrays).subspan(spec.num_outputs);
   const Order order = OutputOrder(inputs, shape);
   for (int k = 0; k < spec.num_outputs; ++k) {
+    const DType dtype = spec.operands[k];
     if (!out.empty()) {
-      if (out.size() != outputs.size() || out[k].shape() != Dims(shape) ||
-          out[k].dtype() != outputs[k]->dtype() || !out[k].writeable()) {
+      if (static_cast<int>(out.size()) != spec.num_outputs || out[k].shape() != shape ||
+          out[k].dtype() != dtype || !out[k].writeable()) {
         return absl::InvalidArgumentError(
             absl::StrCat("PlanElementwiseKernel(): out array ", k, " (", out[k].Describe(),
-                         ") does not take a writeable ", TypeString(outputs[k]->dtype(), shape)));
+                         ") does not take a writeable ", TypeString(dtype, shape)));
       }
       launch.arrays[k] = out[k];
       continue;
     }
-    NDJIT_ASSIGN_OR_RETURN(NDArray fresh, make_outputs
-                                              ? make_outputs(shape, outputs[k]->dtype(), order)
-                                              : NDArray::Empty(shape, outputs[k]->dtype(), order));
+    NDJIT_ASSIGN_OR_RETURN(NDArray fresh, make_outputs ? make_outputs(shape, dtype, order)
+                                                       : NDArray::Empty(shape, dtype, order));
     launch.arrays[k] = std::move(fresh);
   }
-  for (NDArray& a : inputs) launch.arrays.push_back(std::move(a));
 
   std::vector<Dims> strides;
   for (const NDArray& a : launch.arrays) strides.push_back(a.strides());
@@ -292,11 +308,12 @@ absl::StatusOr<KernelLaunch> PlanElementwiseKernel(absl::Span<const NodePtr> out
     for (const auto& s : c.strides) launch.strides.emplace_back(s.begin(), s.end());
   }
   spec.rank = static_cast<int>(launch.sizes.size());
+  spec.inner.clear();
   for (size_t k = 0; k < launch.arrays.size(); ++k) {
     spec.inner.push_back(AccessOf(launch.strides[k].back(), spec.operands[k]));
   }
   MarkIndexOperands(spec);
-  spec.lanes = InnerLanes(spec, vector_bytes, body.widest(), 1);
+  spec.lanes = InnerLanes(spec, vector_bytes, WidestBytes(spec), 1);
   // Inputs that run along the second-innermost loop while the outputs run
   // along the innermost: 2-D tiles, so both sides are read along lines.
   if (spec.rank >= 2 && spec.lanes >= 4) {
@@ -326,7 +343,7 @@ absl::StatusOr<KernelLaunch> PlanElementwiseKernel(absl::Span<const NodePtr> out
     for (int d = 0; d + 1 < spec.rank && stream; ++d) stream = launch.strides[k][d] % vector == 0;
   }
   spec.stream_outputs = stream;
-  return launch;
+  return absl::OkStatus();
 }
 
 std::string PrintKernel(const KernelLaunch& launch, const std::vector<std::string>& labels) {

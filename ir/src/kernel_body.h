@@ -25,8 +25,6 @@ class BodyBuilder {
 
   // The leaf arrays read, in operand order after the outputs.
   std::vector<NDArray>& inputs() { return inputs_; }
-  // The widest register lane any value needs, in bytes.
-  int widest() const { return widest_; }
 
  private:
   KernelLaunch& launch_;
@@ -44,8 +42,10 @@ class BodyBuilder {
     absl::InlinedVector<int, 3> args;
   };
   std::vector<RandomSource> random_sources_;
-  int widest_ = 1;
 };
+
+// The widest register lane any value of `spec`'s body needs, in bytes.
+int WidestBytes(const KernelSpec& spec);
 
 // How the innermost loop reaches operand k (from its innermost stride).
 InnerAccess AccessOf(int64_t inner_stride, DType dtype);

@@ -66,7 +66,12 @@ absl::Status CheckRoots(absl::string_view planner, absl::Span<const NodePtr> roo
 
 std::string ProgramKey(absl::Span<const NodePtr> roots) { return Sign(roots).key; }
 
-GraphSignature Sign(absl::Span<const NodePtr> roots, absl::Span<const NDArray> out) {
+namespace {
+
+// The key's words. `size_free`: each extent as its class (0, 1 or more) and
+// no leaf strides, the key of what Respecialise can re-derive.
+GraphSignature Walk(absl::Span<const NodePtr> roots, absl::Span<const NDArray> out,
+                    bool size_free) {
   // One post-order walk (iterative: deep chains must not overflow the
   // stack) numbers the nodes, collects the leaves and writes the key as
   // words; it runs on every evaluation, so it allocates little.
@@ -83,7 +88,7 @@ GraphSignature Sign(absl::Span<const NodePtr> roots, absl::Span<const NDArray> o
     put(static_cast<int64_t>(n->kind()) | static_cast<int64_t>(n->dtype()) << 8 |
         static_cast<int64_t>(n->compute_dtype()) << 16 | static_cast<int64_t>(n->op()) << 24 |
         static_cast<int64_t>(n->keepdims()) << 40 | static_cast<int64_t>(n->ndim()) << 48);
-    for (int64_t d : n->shape()) put(d);
+    for (int64_t d : n->shape()) put(size_free ? std::min<int64_t>(d, 2) : d);
     put(static_cast<int64_t>(n->axes().size()) | static_cast<int64_t>(n->inputs().size()) << 32);
     for (int a : n->axes()) put(a);
     for (const NodePtr& in : n->inputs()) put(index.at(in.get()));
@@ -97,7 +102,9 @@ GraphSignature Sign(absl::Span<const NodePtr> roots, absl::Span<const NDArray> o
       case NodeKind::kArray:
       case NodeKind::kRandom: {
         const NDArray& a = n->array();
-        for (int64_t st : a.strides()) put(st);
+        if (!size_free) {
+          for (int64_t st : a.strides()) put(st);
+        }
         // Not the address's alignment: kernels load with no alignment
         // assumed, so one Program serves NumPy's 16-byte aligned arrays and
         // the pool's 64-byte aligned ones alike. (Outputs' alignment matters,
@@ -142,6 +149,16 @@ GraphSignature Sign(absl::Span<const NodePtr> roots, absl::Span<const NDArray> o
   }
   sig.key.assign(reinterpret_cast<const char*>(words.data()), words.size() * sizeof(int64_t));
   return sig;
+}
+
+}  // namespace
+
+GraphSignature Sign(absl::Span<const NodePtr> roots, absl::Span<const NDArray> out) {
+  return Walk(roots, out, /*size_free=*/false);
+}
+
+std::string SizeFreeKey(absl::Span<const NodePtr> roots) {
+  return Walk(roots, {}, /*size_free=*/true).key;
 }
 
 }  // namespace ndjit::ir

@@ -228,7 +228,7 @@ absl::StatusOr<ReductionPlan> PlanReduction(absl::Span<const NodePtr> reductions
   NDJIT_RETURN_IF_ERROR(body.Emit(values));
   // Vector width from the values, not the accumulators: float32 work stays
   // at full width and widens only for the adds.
-  const int value_bytes = body.widest();
+  const int value_bytes = WidestBytes(base.spec);
   for (int k = 0; k < nout; ++k) {
     const NodePtr& r = reductions[k];
     Instr a;

@@ -142,6 +142,17 @@ absl::StatusOr<KernelLaunch> PlanElementwiseKernel(absl::Span<const NodePtr> out
                                                    LoopNest loops = LoopNest::kCoalesced,
                                                    bool out_blocks = false);
 
+// PlanElementwiseKernel's loop nest for a kernel whose spec has its
+// operands and body: `launch.arrays` holds a slot per output, then the inputs
+// broadcast to `shape`. Makes the outputs (or takes `out`), then sets the
+// launch's sizes, strides and empty flag and the spec's rank, inner access,
+// lanes and streaming stores. Running it again over arrays of new sizes
+// re-derives all that a kernel's sizes decide (ir::Respecialise).
+absl::Status LayOutLoops(KernelLaunch& launch, Dims shape, int vector_bytes,
+                         absl::Span<const NDArray> out = {},
+                         const ArrayMaker& make_outputs = nullptr,
+                         LoopNest loops = LoopNest::kCoalesced, bool out_blocks = false);
+
 // Plans the kernels of reductions that share one input shape and one set of
 // reduced axes, with the elementwise work that produces their inputs fused
 // into the loop. Loops follow the inputs' memory order. When the outermost

@@ -266,6 +266,26 @@ struct GraphSignature {
 };
 GraphSignature Sign(absl::Span<const NodePtr> roots, absl::Span<const NDArray> out = {});
 
+// A key equal for roots of one structure whose sizes may differ: extents as
+// their class (0, 1, more) and leaves without strides. Roots of one such key
+// may share a Program through Respecialise, which checks the rest.
+std::string SizeFreeKey(absl::Span<const NodePtr> roots);
+
+// `program`, which Schedule planned for roots of one structure, made for new
+// sizes without planning: exactly what Schedule would return for roots of
+// that structure (SizeFreeKey) of shape `shape` over leaves of the layouts of
+// `inputs` (one per input slot). For Programs of one elementwise kernel that
+// reads input slots and writes fresh outputs: the kernel's loop nest is laid
+// out again over the new layouts (LayOutLoops). nullopt for other Programs,
+// for empty arrays, and where the new sizes change what the kernel compiles
+// to (its loop order and merged dims, vector access, streaming stores): the
+// caller then plans. The result names no graph node.
+std::optional<Program> Respecialise(const Program& program, Dims shape,
+                                    absl::Span<const NDArray> inputs, int vector_bytes);
+// Whether Respecialise takes `program` for some sizes: one elementwise
+// kernel reading input slots and writing fresh outputs.
+bool Respecialisable(const Program& program);
+
 // Whether the JIT lowers a kernel (codegen::Lowers); Schedule plans what it
 // does not as reference steps.
 using LowersFn = std::function<bool(const KernelSpec&)>;
