@@ -11,6 +11,7 @@
 #include "ndjit/codegen/jit.h"
 #include "ndjit/engine/engine.h"
 #include "ndjit/ir/reference.h"
+#include "ndjit/runtime/cast.h"
 #include "ndjit/runtime/interrupt.h"
 #include "ndjit/runtime/status_macros.h"
 #include "run_internal.h"
@@ -332,8 +333,16 @@ absl::StatusOr<std::vector<NDArray>> RunWith(const ir::Program& p,
     for (const ir::Step::Fold& f : step.folds) {
       ir::CombinePartials(bound[f.partials], f.op);
       if (f.cast_to < 0) continue;
-      NDJIT_ASSIGN_OR_RETURN(NDArray slab, bound[f.partials].Index({IndexItem{int64_t{0}}}));
-      NDJIT_RETURN_IF_ERROR(CopyTo(bound[f.cast_to], slab, Casting::kUnsafe));
+      // Both are slots the engine allocated C-ordered: slab 0 is the first
+      // elements of the partials, one per element of the value.
+      const NDArray &slabs = bound[f.partials], &value = bound[f.cast_to];
+      if (!slabs.IsCContiguous() || !value.IsCContiguous() || slabs.ndim() == 0 ||
+          value.size() * slabs.shape()[0] != slabs.size()) {
+        return absl::InternalError(absl::StrCat("Run(): partials ", slabs.Describe(),
+                                                " do not fold into ", value.Describe()));
+      }
+      GetCastFn(slabs.dtype(), value.dtype())(slabs.data(), ItemSize(slabs.dtype()), value.data(),
+                                              ItemSize(value.dtype()), value.size());
     }
     ReleaseDead(p, i, bound);
   }

@@ -27,7 +27,13 @@ ir::NodePtr Array<>::node() const {
   return state_->Node();
 }
 
-DType Array<>::dtype() const { return node()->dtype(); }
+DType Array<>::dtype() const {
+  // Read under the lock, not through a copy of the node: every operator with
+  // a Python number asks, and the copy's count updates cost as much again.
+  if (!state_) throw Error(absl::FailedPreconditionError("the Array is empty"));
+  std::lock_guard<std::mutex> lock(state_->mu);
+  return state_->node->dtype();
+}
 Dims Array<>::shape() const { return node()->shape(); }
 int64_t Array<>::size() const { return node()->size(); }
 
@@ -117,7 +123,7 @@ Array<> Array<>::astype(DType dtype) const {
   return Array(ValueOrThrow(ir::MakeCast(node(), dtype)));
 }
 
-Array<> apply(ir::Ufunc op, std::initializer_list<Array<>> inputs) {
+Array<> apply(ir::Ufunc op, std::initializer_list<std::reference_wrapper<const Array<>>> inputs) {
   absl::InlinedVector<ir::NodePtr, 3> nodes;
   for (const Array<>& a : inputs) nodes.push_back(a.node());
   return Array<>(ValueOrThrow(ir::MakeUfunc(op, nodes)));

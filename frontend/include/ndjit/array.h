@@ -13,6 +13,7 @@
 #pragma once
 
 #include <complex>
+#include <functional>
 #include <initializer_list>
 #include <memory>
 #include <optional>
@@ -149,7 +150,9 @@ concept PythonScalar = std::is_arithmetic_v<S> || std::is_same_v<S, std::complex
 // --- Ufuncs, one function per op-table entry ---------------------------------
 // Binary ufuncs also take a Python number on either side (`maximum(x, 0.0)`),
 // typed as NumPy >= 2 types a literal (NEP 50, Weak below).
-Array<> apply(ir::Ufunc op, std::initializer_list<Array<>> inputs);
+// (By reference: the handles are not copied, which would cost two atomic
+// count updates each.)
+Array<> apply(ir::Ufunc op, std::initializer_list<std::reference_wrapper<const Array<>>> inputs);
 
 #define NDJIT_DECLARE_UFUNC(e, name, arity, loops, out, flags, sym, libm) \
   NDJIT_DECLARE_UFUNC_##arity(e, name)
