@@ -412,7 +412,8 @@ struct EvalStats {
   int64_t stream_chunks = 0;
   int64_t stream_passes = 0;
   // Evaluations planned as a Program (a program cache miss), and those that
-  // found their Program in the cache.
+  // found their Program in the cache, or one planned for arrays of other
+  // sizes made for theirs (an elementwise Program, ir::Respecialise).
   int64_t programs_planned = 0;
   int64_t programs_reused = 0;
   // Lazy values computed early because an out= write was about to change an

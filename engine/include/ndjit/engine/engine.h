@@ -56,7 +56,10 @@ absl::StatusOr<ir::Program> Schedule(absl::Span<const ir::NodePtr> roots,
                                      absl::Span<const NDArray> out = {});
 
 // The Executable for `roots`: from the cache when roots of the same key
-// (ir::ProgramKey) were planned before, else scheduled, compiled and cached.
+// (ir::ProgramKey) were planned before; else, without out=, made by
+// ir::Respecialise from the Program last planned for roots of the same
+// size-free key (ir::SizeFreeKey), kernels and all, when it takes it; else
+// scheduled and compiled. Cached under both keys.
 // Unimplemented for graphs ir::Schedule does not plan.
 absl::StatusOr<std::shared_ptr<const Executable>> Plan(absl::Span<const ir::NodePtr> roots);
 // The same with the roots' key already computed (ir::Sign), for values
@@ -117,7 +120,7 @@ struct Stats {
   int64_t gemms_run = 0;
   int64_t fused_epilogues = 0;
   int64_t programs_planned = 0;  // program cache misses
-  int64_t programs_reused = 0;   // program cache hits
+  int64_t programs_reused = 0;   // program cache hits, by key or size-free key
   int64_t stream_chunks = 0;     // chunks streamed evaluations ran
   int64_t stream_passes = 0;     // passes over the chunks
 };
