@@ -59,7 +59,7 @@ absl::StatusOr<ir::Program> Schedule(absl::Span<const ir::NodePtr> roots,
 // (ir::ProgramKey) were planned before; else, without out=, made by
 // ir::Respecialise from the Program last planned for roots of the same
 // size-free key (ir::SizeFreeKey), kernels and all, when it takes it; else
-// scheduled and compiled. Cached under both keys.
+// scheduled and compiled (and kept by its size-free key too). Cached by key.
 // Unimplemented for graphs ir::Schedule does not plan.
 absl::StatusOr<std::shared_ptr<const Executable>> Plan(absl::Span<const ir::NodePtr> roots);
 // The same with the roots' key already computed (ir::Sign), for values
