@@ -103,6 +103,27 @@ TEST(FunctionTest, OtherLayoutsTraceAgainAndViewsOfArgumentsFollowThem) {
   (void)r3;
 }
 
+TEST(FunctionTest, EverNewSizesKeepABoundedNumberOfTraces) {
+  int calls = 0;
+  Function f([&](const std::vector<Array<>>& x) {
+    ++calls;
+    return std::vector<Array<>>{x[0] * 2.0f + 1.0f};
+  });
+  for (int64_t n = 1; n <= 100; ++n) {
+    const NDArray a = Floats({n}, 1);
+    EXPECT_EQ(Values(f({a})[0]), Direct(Array<>(a) * 2.0f + 1.0f)) << n;
+  }
+  EXPECT_EQ(calls, 100);
+  EXPECT_EQ(f.traces(), 64);
+  // The newest are kept: replayed without calling the callable.
+  (void)f({Floats({100}, 3)});
+  EXPECT_EQ(calls, 100);
+  // The oldest were dropped: traced again.
+  (void)f({Floats({1}, 3)});
+  EXPECT_EQ(calls, 101);
+  EXPECT_EQ(f.traces(), 64);
+}
+
 TEST(FunctionTest, ClosedOverArraysAreReadAtEachCall) {
   NDArray bias = Floats({16}, 1);
   Function f(

@@ -136,10 +136,13 @@ absl::StatusOr<Trace> MakeTrace(absl::Span<const NDArray> args,
 
 }  // namespace
 
+// Each trace holds its Programs and the arrays the callable closed over.
+constexpr size_t kMaxTraces = 64;
+
 struct Function::Impl {
   Callable f;
   std::mutex mu;
-  std::vector<std::shared_ptr<const Trace>> traces;  // guarded by mu
+  std::vector<std::shared_ptr<const Trace>> traces;  // oldest first; guarded by mu
 };
 
 Function::Function(Callable f) : impl_(std::make_unique<Impl>()) { impl_->f = std::move(f); }
@@ -186,6 +189,7 @@ std::vector<NDArray> Function::operator()(absl::Span<const NDArray> args) const 
     auto fresh = std::make_shared<const Trace>(ValueOrThrow(MakeTrace(traced, results)));
     {
       std::lock_guard<std::mutex> lock(impl_->mu);
+      if (impl_->traces.size() >= kMaxTraces) impl_->traces.erase(impl_->traces.begin());
       impl_->traces.push_back(fresh);
     }
     if (!fresh->replay) return Evaluated(results);

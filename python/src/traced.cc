@@ -165,7 +165,7 @@ PyObject* JitTraces(PyObject* self, PyObject*) {
 }
 
 PyMethodDef kJitMethods[] = {
-    {"traces", JitTraces, METH_NOARGS, "How many argument layouts were traced."},
+    {"traces", JitTraces, METH_NOARGS, "How many argument layouts are traced (at most 64 kept)."},
     {nullptr, nullptr, 0, nullptr}};
 
 PyMemberDef kJitMembers[] = {

@@ -3,7 +3,8 @@
 // (dtype, shape, strides) traces the callable into Programs; later calls
 // with arguments of the same layouts run those Programs on the new arrays
 // without calling the callable or building a graph. Arguments of other
-// layouts trace again (each layout set is kept).
+// layouts trace again (the 64 most recent layout sets are kept: a
+// function called with ever new sizes holds a bounded number of Programs).
 //
 //   ndjit::Function w2([](auto& x) { return std::vector{2 * x[0] + 3 * x[1] * x[2]}; });
 //   std::vector<ndjit::NDArray> r = w2({a, b, c});   // traced, then replayed
@@ -35,7 +36,7 @@ class Function {
   // bad arguments (a null array, another count than the first call's).
   std::vector<NDArray> operator()(absl::Span<const NDArray> args) const;
 
-  // Traces made so far (one per distinct set of argument layouts).
+  // Traces kept (one per distinct set of argument layouts, at most 64).
   int traces() const;
 
  private:
