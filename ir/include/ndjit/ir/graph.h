@@ -121,7 +121,7 @@ class Node {
     bool operator==(const Random&) const = default;
   } random_;
   size_t hash_ = 0;
-  bool fixed_ = false;     // FixValue gave it a value; set under the fixed table's lock
+  bool fixed_ = false;  // FixValue gave it a value; set under the fixed table's lock
 };
 
 // --- Construction: every function returns the unique node for its structure.
