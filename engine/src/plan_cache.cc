@@ -120,6 +120,21 @@ absl::Status Compile(const ir::Program& p, std::vector<codegen::Kernel>& kernels
   return absl::OkStatus();
 }
 
+// `roots` scheduled (shown to `observer` first, when given), their nodes
+// forgotten and their kernels compiled: a program cache miss.
+absl::StatusOr<std::shared_ptr<Executable>> Planned(absl::Span<const ir::NodePtr> roots,
+                                                    absl::Span<const NDArray> out,
+                                                    const ProgramObserver* observer) {
+  NDJIT_ASSIGN_OR_RETURN(ir::Program program, Schedule(roots, out));
+  TheCache().misses.fetch_add(1, std::memory_order_relaxed);
+  if (observer != nullptr) (*observer)(program);
+  ForgetNodes(program);
+  auto exe = std::make_shared<Executable>();
+  exe->program = std::move(program);
+  NDJIT_RETURN_IF_ERROR(Compile(exe->program, exe->kernels, exe->part_kernels));
+  return exe;
+}
+
 }  // namespace
 
 void SetProgramObserver(const ProgramObserver* observer) { t_observer = observer; }
@@ -159,16 +174,7 @@ absl::StatusOr<std::shared_ptr<const Executable>> Plan(absl::Span<const ir::Node
                                                        absl::Span<const NDArray> out) {
   Cache& c = TheCache();
   const ProgramObserver* const observer = t_observer;
-  if (observer != nullptr) {
-    NDJIT_ASSIGN_OR_RETURN(ir::Program program, Schedule(roots, out));
-    c.misses.fetch_add(1, std::memory_order_relaxed);
-    (*observer)(program);
-    ForgetNodes(program);
-    auto exe = std::make_shared<Executable>();
-    exe->program = std::move(program);
-    NDJIT_RETURN_IF_ERROR(Compile(exe->program, exe->kernels, exe->part_kernels));
-    return exe;
-  }
+  if (observer != nullptr) return Planned(roots, out, observer);
   std::string size_free;
   std::shared_ptr<const Executable> template_exe;
   {
@@ -202,12 +208,7 @@ absl::StatusOr<std::shared_ptr<const Executable>> Plan(absl::Span<const ir::Node
     }
   }
   if (exe == nullptr) {
-    NDJIT_ASSIGN_OR_RETURN(ir::Program program, Schedule(roots, out));
-    c.misses.fetch_add(1, std::memory_order_relaxed);
-    ForgetNodes(program);
-    exe = std::make_shared<Executable>();
-    exe->program = std::move(program);
-    NDJIT_RETURN_IF_ERROR(Compile(exe->program, exe->kernels, exe->part_kernels));
+    NDJIT_ASSIGN_OR_RETURN(exe, Planned(roots, out, nullptr));
   }
   std::lock_guard<std::mutex> lock(c.mu);
   MakeRoom(c.programs);
