@@ -175,7 +175,7 @@ absl::StatusOr<std::shared_ptr<const Executable>> Plan(absl::Span<const ir::Node
   Cache& c = TheCache();
   const ProgramObserver* const observer = t_observer;
   if (observer != nullptr) return Planned(roots, out, observer);
-  std::string size_free;
+  ir::GraphSignature size_free;  // key and leaves, from one walk
   std::shared_ptr<const Executable> template_exe;
   {
     std::lock_guard<std::mutex> lock(c.mu);
@@ -186,16 +186,16 @@ absl::StatusOr<std::shared_ptr<const Executable>> Plan(absl::Span<const ir::Node
     }
   }
   if (out.empty()) {
-    size_free = ir::SizeFreeKey(roots);
+    size_free = ir::SignSizeFree(roots);
     std::lock_guard<std::mutex> lock(c.mu);
-    auto it = c.by_size_free_key.find(size_free);
+    auto it = c.by_size_free_key.find(size_free.key);
     if (it != c.by_size_free_key.end()) template_exe = it->second;
   }
   std::shared_ptr<Executable> exe;
   bool respecialised = false;
   if (template_exe != nullptr) {
     std::vector<NDArray> inputs;
-    for (const ir::Node* leaf : ir::CollectLeaves(roots).arrays) inputs.push_back(leaf->array());
+    for (const ir::Node* leaf : size_free.leaves.arrays) inputs.push_back(leaf->array());
     std::optional<ir::Program> made = ir::Respecialise(
         template_exe->program, roots[0]->shape(), inputs, codegen::GetHostTarget().vector_bits / 8);
     if (made) {
@@ -213,9 +213,9 @@ absl::StatusOr<std::shared_ptr<const Executable>> Plan(absl::Span<const ir::Node
   std::lock_guard<std::mutex> lock(c.mu);
   MakeRoom(c.programs);
   c.programs.emplace(std::move(key), exe);
-  if (!size_free.empty() && !respecialised && ir::Respecialisable(exe->program)) {
+  if (!size_free.key.empty() && !respecialised && ir::Respecialisable(exe->program)) {
     MakeRoom(c.by_size_free_key);
-    c.by_size_free_key[std::move(size_free)] = exe;
+    c.by_size_free_key[std::move(size_free.key)] = exe;
   }
   return exe;
 }

@@ -157,8 +157,10 @@ GraphSignature Sign(absl::Span<const NodePtr> roots, absl::Span<const NDArray> o
   return Walk(roots, out, /*size_free=*/false);
 }
 
-std::string SizeFreeKey(absl::Span<const NodePtr> roots) {
-  return Walk(roots, {}, /*size_free=*/true).key;
+GraphSignature SignSizeFree(absl::Span<const NodePtr> roots) {
+  return Walk(roots, {}, /*size_free=*/true);
 }
+
+std::string SizeFreeKey(absl::Span<const NodePtr> roots) { return SignSizeFree(roots).key; }
 
 }  // namespace ndjit::ir

@@ -270,6 +270,8 @@ GraphSignature Sign(absl::Span<const NodePtr> roots, absl::Span<const NDArray> o
 // their class (0, 1, more) and leaves without strides. Roots of one such key
 // may share a Program through Respecialise, which checks the rest.
 std::string SizeFreeKey(absl::Span<const NodePtr> roots);
+// SizeFreeKey and CollectLeaves from one walk of the graph.
+GraphSignature SignSizeFree(absl::Span<const NodePtr> roots);
 
 // `program`, which Schedule planned for roots of one structure, made for new
 // sizes without planning: exactly what Schedule would return for roots of
