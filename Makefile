@@ -52,22 +52,24 @@ deb: build
 
 # The whole suite: the Release build, then the same tests under ASan + UBSan,
 # then the concurrency tests under ThreadSanitizer, then each fuzzer briefly.
+# Each build's tests keep their compiled kernels in that build's directory,
+# not in the user's cache.
 test: test-release test-sanitize test-tsan test-fuzz
 
 test-release: build
-	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+	NDJIT_CACHE_DIR=$(BUILD)/kernel-cache ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
 
 test-sanitize: deps
 	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DNDJIT_SANITIZE=ON \
 	  -DNDJIT_BUILD_BENCH=OFF $(CMAKE_ARGS)
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
-	ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS)
+	NDJIT_CACHE_DIR=$(ASAN_BUILD)/kernel-cache ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS)
 
 test-tsan: deps
 	cmake -S . -B $(TSAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DNDJIT_TSAN=ON \
 	  -DNDJIT_BUILD_BENCH=OFF $(CMAKE_ARGS)
 	cmake --build $(TSAN_BUILD) -j $(JOBS)
-	ctest --test-dir $(TSAN_BUILD) --output-on-failure -j $(JOBS)
+	NDJIT_CACHE_DIR=$(TSAN_BUILD)/kernel-cache ctest --test-dir $(TSAN_BUILD) --output-on-failure -j $(JOBS)
 
 # The roofline report: every workload beside this machine's limits and the
 # other tools, medians of 3 short repetitions (about 2 minutes). Writes
@@ -116,8 +118,8 @@ fuzz-build: deps
 
 fuzz: fuzz-build
 	cmake -DNDJIT_FUZZ_SECONDS=$(FUZZ_SECONDS) -DNDJIT_FUZZ_SEED=0 $(FUZZ_BUILD) > /dev/null
-	ctest --test-dir $(FUZZ_BUILD) --output-on-failure -j $(JOBS)
+	NDJIT_CACHE_DIR=$(FUZZ_BUILD)/kernel-cache ctest --test-dir $(FUZZ_BUILD) --output-on-failure -j $(JOBS)
 
 test-fuzz: fuzz-build
 	cmake -DNDJIT_FUZZ_SECONDS=20 -DNDJIT_FUZZ_SEED=1 $(FUZZ_BUILD) > /dev/null
-	ctest --test-dir $(FUZZ_BUILD) --output-on-failure -j $(JOBS)
+	NDJIT_CACHE_DIR=$(FUZZ_BUILD)/kernel-cache ctest --test-dir $(FUZZ_BUILD) --output-on-failure -j $(JOBS)

@@ -735,6 +735,36 @@ TEST(CliTest, ProfileEnvPrintsAKernelTableAtExit) {
   EXPECT_NE(text.str().find("fold x1"), std::string::npos) << text.str();
 }
 
+TEST(CliTest, CacheListsWhatAnEvaluationStoredAndClearEmptiesIt) {
+  const std::string dir = ::testing::TempDir() + "/cli_cache_" + std::to_string(getpid());
+  const std::string env = "NDJIT_CACHE_DIR='" + dir + "'";
+  const Result eval = Cli("eval 'exp(arange(5.0)) * 2'", env);
+  ASSERT_EQ(eval.status, 0) << eval.err;
+  const Result list = Cli("cache", env);
+  EXPECT_EQ(list.status, 0);
+  EXPECT_NE(list.out.find("kernel disk cache: " + dir), std::string::npos) << list.out;
+  EXPECT_NE(list.out.find(".obj"), std::string::npos) << list.out;
+  EXPECT_EQ(list.out.find("0 entries"), std::string::npos) << list.out;
+  // A second process finds the kernel there and computes the same.
+  const Result again = Cli("eval 'exp(arange(5.0)) * 2'", env);
+  EXPECT_EQ(again.out, eval.out);
+  const Result clear = Cli("cache clear", env);
+  EXPECT_EQ(clear.status, 0);
+  EXPECT_EQ(clear.out.rfind("removed ", 0), 0u) << clear.out;
+  EXPECT_NE(Cli("cache", env).out.find("\n0 entries"), std::string::npos);
+  const Result off = Cli("cache", env + " NDJIT_CACHE=0");
+  EXPECT_NE(off.out.find("off: NDJIT_CACHE=0"), std::string::npos) << off.out;
+  EXPECT_EQ(Cli("cache bogus", env).status, 2);
+  // Without NDJIT_CACHE_DIR: $XDG_CACHE_HOME/ndjit, else ~/.cache/ndjit.
+  EXPECT_NE(Cli("cache", "env -u NDJIT_CACHE_DIR XDG_CACHE_HOME=/nonexistent/x").out.find(
+                "cache: /nonexistent/x/ndjit\n"),
+            std::string::npos);
+  EXPECT_NE(Cli("cache", "env -u NDJIT_CACHE_DIR -u XDG_CACHE_HOME HOME=/nonexistent/h")
+                .out.find("cache: /nonexistent/h/.cache/ndjit\n"),
+            std::string::npos);
+  std::system(("rm -rf '" + dir + "'").c_str());
+}
+
 TEST(CliTest, BadEnvironmentVariablesWarnOnce) {
   const Result threads = Cli("eval 'arange(4.0) * 2 + arange(4.0)'", "NDJIT_NUM_THREADS=abc");
   EXPECT_EQ(threads.status, 0);

@@ -2,6 +2,7 @@
 //   ndjit repl                       interactive, with history and completion
 //   ndjit run FILE                   runs a script, echoing each statement
 //   ndjit eval EXPR [--in NAME=PATH.npy]... [--out PATH.npy]
+//   ndjit cache [clear]              the kernel disk cache: where, how big, entries
 //   ndjit --version                  library version, LLVM, host target
 // Errors print "error: ..." (REPL and scripts show a caret under syntax
 // errors) and never end the REPL; `run` and `eval` exit non-zero after one.
@@ -44,6 +45,7 @@ int Usage() {
                "usage: ndjit repl\n"
                "       ndjit run FILE\n"
                "       ndjit eval EXPR [--in NAME=PATH.npy]... [--out PATH.npy]\n"
+               "       ndjit cache [clear]\n"
                "       ndjit --version\n");
   return 2;
 }
@@ -222,6 +224,32 @@ int Eval(int argc, char** argv) {
   return 0;
 }
 
+// `ndjit cache`: the disk cache's place, size and entries, newest first;
+// `ndjit cache clear` empties it.
+int Cache(bool clear) {
+  if (clear) {
+    absl::StatusOr<int64_t> removed = ndjit::codegen::ClearDiskCache();
+    if (!removed.ok()) {
+      std::fprintf(stderr, "error: %s\n", std::string(removed.status().message()).c_str());
+      return 1;
+    }
+    std::printf("removed %lld entries from %s\n", static_cast<long long>(*removed),
+                ndjit::codegen::InspectDiskCache().dir.c_str());
+    return 0;
+  }
+  const ndjit::codegen::DiskCacheInfo info = ndjit::codegen::InspectDiskCache();
+  std::printf("kernel disk cache: %s\n", info.dir.empty() ? "(none)" : info.dir.c_str());
+  if (!info.enabled) std::printf("off: %s\n", info.why_off.c_str());
+  std::printf("%zu entries, %.2f MiB of %.0f MiB\n", info.entries.size(),
+              static_cast<double>(info.bytes) / (1 << 20),
+              static_cast<double>(info.limit_bytes) / (1 << 20));
+  for (const ndjit::codegen::DiskCacheEntry& e : info.entries) {
+    std::printf("  %s  %8lld bytes  used %llds ago\n", e.file.c_str(),
+                static_cast<long long>(e.bytes), static_cast<long long>(e.age_seconds));
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -232,6 +260,8 @@ int main(int argc, char** argv) {
     if (cmd == "repl") return Repl();
     if (cmd == "run" && argc == 3) return Run(argv[2]);
     if (cmd == "eval") return Eval(argc, argv);
+    if (cmd == "cache" && argc == 2) return Cache(false);
+    if (cmd == "cache" && argc == 3 && std::strcmp(argv[2], "clear") == 0) return Cache(true);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     return 1;

@@ -1,6 +1,11 @@
 #include "ndjit/codegen/jit.h"
 
+#include <elf.h>
+#include <link.h>
+#include <sys/stat.h>
+
 #include <atomic>
+#include <cstring>
 
 #include <algorithm>
 #include <chrono>
@@ -13,14 +18,18 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "complex_helpers.h"
+#include "disk_cache_internal.h"
+#include "llvm/Config/llvm-config.h"
+#include "llvm/ExecutionEngine/Orc/CompileUtils.h"
 #include "llvm/ExecutionEngine/Orc/ExecutionUtils.h"
+#include "llvm/ExecutionEngine/Orc/IRCompileLayer.h"
 #include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
 #include "llvm/ExecutionEngine/Orc/LLJIT.h"
-#include "llvm/ExecutionEngine/Orc/ThreadSafeModule.h"
 #include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Verifier.h"
 #include "llvm/MC/TargetRegistry.h"
 #include "llvm/Passes/PassBuilder.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Support/raw_ostream.h"
 #include "llvm/Target/TargetMachine.h"
@@ -40,6 +49,64 @@ namespace {
 
 std::string ErrorText(llvm::Error e) { return llvm::toString(std::move(e)); }
 
+double MsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+      .count();
+}
+
+// A compiled kernel's entry point, within its own JITDylib.
+constexpr const char* kEntry = "ndjit_kernel";
+
+// The GNU build-id of the library holding this code: a rebuilt code
+// generator (lowering, math library) has a new one, so its kernels never
+// load an older build's objects. Without one, the library file's identity.
+int FindBuildId(dl_phdr_info* info, size_t, void* out) {
+  const auto here = reinterpret_cast<uintptr_t>(&FindBuildId);
+  bool mine = false;
+  for (int i = 0; i < info->dlpi_phnum; ++i) {
+    const ElfW(Phdr)& ph = info->dlpi_phdr[i];
+    const uintptr_t begin = info->dlpi_addr + ph.p_vaddr;
+    mine |= ph.p_type == PT_LOAD && here >= begin && here < begin + ph.p_memsz;
+  }
+  if (!mine) return 0;
+  for (int i = 0; i < info->dlpi_phnum; ++i) {
+    const ElfW(Phdr)& ph = info->dlpi_phdr[i];
+    if (ph.p_type != PT_NOTE) continue;
+    const char* p = reinterpret_cast<const char*>(info->dlpi_addr + ph.p_vaddr);
+    const char* end = p + ph.p_memsz;
+    while (p + sizeof(ElfW(Nhdr)) <= end) {
+      const auto* note = reinterpret_cast<const ElfW(Nhdr)*>(p);
+      const char* name = p + sizeof(ElfW(Nhdr));
+      const char* desc = name + ((note->n_namesz + 3) & ~3u);
+      if (note->n_type == NT_GNU_BUILD_ID && note->n_namesz == 4 &&
+          std::memcmp(name, "GNU", 4) == 0 && desc + note->n_descsz <= end) {
+        std::string& id = *static_cast<std::string*>(out);
+        for (uint32_t b = 0; b < note->n_descsz; ++b) {
+          absl::StrAppend(&id, absl::Hex(static_cast<uint8_t>(desc[b]), absl::kZeroPad2));
+        }
+        return 1;
+      }
+      p = desc + ((note->n_descsz + 3) & ~3u);
+    }
+  }
+  std::string& id = *static_cast<std::string*>(out);
+  struct stat st;
+  if (info->dlpi_name != nullptr && stat(info->dlpi_name, &st) == 0) {
+    id = absl::StrCat(info->dlpi_name, " ", st.st_size, " ", st.st_mtim.tv_sec, ".",
+                      st.st_mtim.tv_nsec);
+  }
+  return 1;
+}
+
+const std::string& BuildId() {
+  static const std::string id = [] {
+    std::string out;
+    dl_iterate_phdr(&FindBuildId, &out);
+    return out.empty() ? std::string("unknown build ") + __DATE__ + " " + __TIME__ : out;
+  }();
+  return id;
+}
+
 // One LLJIT for the process, plus a TargetMachine for the optimisation
 // pipeline and the assembly printer, both configured for the host CPU.
 class Jit {
@@ -57,24 +124,12 @@ class Jit {
     std::lock_guard<std::mutex> compile_lock(compile_mu_);
     if (std::optional<Kernel> k = Lookup(key, spec)) return *std::move(k);
     const auto start = std::chrono::steady_clock::now();
-    const std::string name = absl::StrCat("ndjit_kernel_", next_id_++);
-    auto ctx = std::make_unique<llvm::LLVMContext>();
-    NDJIT_ASSIGN_OR_RETURN(std::unique_ptr<llvm::Module> module,
-                           BuildModule(spec, name, *ctx, true));
-    // A tracker of its own, so that the kernel's code can be freed alone.
-    llvm::orc::ResourceTrackerSP tracker = jit_->getMainJITDylib().createResourceTracker();
-    NDJIT_ASSIGN_OR_RETURN(void* entry,
-                           AddAndLookup(std::move(module), std::move(ctx), name, tracker));
-    Kernel kernel;
-    kernel.fn = reinterpret_cast<KernelFn>(entry);
-    const void* address = entry;
-    kernel.code = std::shared_ptr<const void>(address, [tracker](const void* code) {
-      profile::RetireKernel(code);
-      llvm::consumeError(tracker->remove());
-    });
-    const double ms =
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-    profile::RecordCompile(address, profile::DescribeSpec(spec), ms);
+    NDJIT_ASSIGN_OR_RETURN(Kernel kernel,
+                           Obtain(absl::StrCat("spec ", spec.Bytes()), [&](llvm::LLVMContext& ctx) {
+                             return BuildModule(spec, kEntry, ctx, true);
+                           }));
+    const double ms = MsSince(start);
+    profile::RecordCompile(kernel.code.get(), profile::DescribeSpec(spec), ms);
     std::vector<Kernel> evicted;
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -85,6 +140,86 @@ class Jit {
       evicted = EvictLocked();
     }
     return kernel;  // `evicted` is freed here, outside the lock, if nobody else holds it
+  }
+
+  // The code `what` names: loaded from the disk cache, else built by `build`
+  // (a finished module defining kEntry), emitted, stored there and loaded.
+  // An entry that was checked yet does not link is compiled and replaced.
+  // Holds compile_mu_.
+  using Builder =
+      std::function<absl::StatusOr<std::unique_ptr<llvm::Module>>(llvm::LLVMContext& ctx)>;
+  absl::StatusOr<Kernel> Obtain(absl::string_view what, const Builder& build) {
+    const auto start = std::chrono::steady_clock::now();
+    const std::string disk_key = disk::Enabled() ? DiskKey(what) : std::string();
+    if (!disk_key.empty()) {
+      if (std::optional<std::string> object = disk::Load(disk_key)) {
+        absl::StatusOr<Kernel> kernel = LoadObject(*object);
+        if (kernel.ok()) {
+          disk::AddLoadTime(MsSince(start));
+          return kernel;
+        }
+        disk::Reject();
+      }
+    }
+    llvm::LLVMContext ctx;
+    NDJIT_ASSIGN_OR_RETURN(std::unique_ptr<llvm::Module> module, build(ctx));
+    NDJIT_ASSIGN_OR_RETURN(std::string object, EmitObject(*module));
+    NDJIT_ASSIGN_OR_RETURN(Kernel kernel, LoadObject(object));
+    if (!disk_key.empty()) disk::Store(disk_key, object);
+    return kernel;
+  }
+
+  // What the disk cache keys code by: everything that decides the machine
+  // code besides `what` (a spec's bytes, a function's key), which comes last
+  // so that the text stays readable.
+  std::string DiskKey(absl::string_view what) {
+    return absl::StrCat("ndjit object\nllvm ", LLVM_VERSION_STRING, "\ncpu ",
+                        tm_->getTargetCPU().str(), "\nfeatures ",
+                        tm_->getTargetFeatureString().str(), "\nbuild ", BuildId(), "\n", what);
+  }
+
+  // Host object code for `module`, whose passes have run. Holds compile_mu_:
+  // the TargetMachine is not for two threads at once.
+  absl::StatusOr<std::string> EmitObject(llvm::Module& module) {
+    llvm::SmallVector<char, 0> buffer;
+    llvm::raw_svector_ostream os(buffer);
+    llvm::legacy::PassManager pm;
+    if (tm_->addPassesToEmitFile(pm, os, nullptr, llvm::CodeGenFileType::ObjectFile)) {
+      return absl::InternalError("JIT: the target cannot emit object code");
+    }
+    pm.run(module);
+    return std::string(buffer.begin(), buffer.end());
+  }
+
+  // Links object code into a JITDylib of its own, where the entry is always
+  // kEntry (whichever process compiled it), and frees the dylib with the
+  // last copy of the Kernel. Holds compile_mu_.
+  absl::StatusOr<Kernel> LoadObject(absl::string_view object) {
+    const std::string name = absl::StrCat("ndjit_kernel_", next_id_++);
+    llvm::Expected<llvm::orc::JITDylib&> jd = jit_->createJITDylib(name);
+    if (!jd) return absl::InternalError(absl::StrCat("JIT: ", ErrorText(jd.takeError())));
+    jd->addToLinkOrder(jit_->getMainJITDylib());
+    llvm::orc::ExecutionSession& session = jit_->getExecutionSession();
+    auto drop = [&session, dylib = &*jd] { llvm::consumeError(session.removeJITDylib(*dylib)); };
+    if (llvm::Error e =
+            jit_->addObjectFile(*jd, llvm::MemoryBuffer::getMemBufferCopy(
+                                         llvm::StringRef(object.data(), object.size()), name))) {
+      drop();
+      return absl::InternalError(
+          absl::StrCat("JIT: adding the object failed: ", ErrorText(std::move(e))));
+    }
+    llvm::Expected<llvm::orc::ExecutorAddr> addr = jit_->lookup(*jd, kEntry);
+    if (!addr) {
+      drop();
+      return absl::InternalError(absl::StrCat("JIT: lookup failed: ", ErrorText(addr.takeError())));
+    }
+    Kernel kernel;
+    kernel.fn = addr->toPtr<KernelFn>();
+    kernel.code = std::shared_ptr<const void>(addr->toPtr<const void*>(), [drop](const void* code) {
+      profile::RetireKernel(code);
+      drop();
+    });
+    return kernel;
   }
 
   void SetCapacity(int64_t kernels) {
@@ -100,25 +235,6 @@ class Jit {
   int64_t Size() {
     std::lock_guard<std::mutex> lock(mu_);
     return size_;
-  }
-
-  // Hands a finished module to the LLJIT and returns `name`'s address.
-  // Under `tracker` when given, else the process-long default one.
-  absl::StatusOr<void*> AddAndLookup(std::unique_ptr<llvm::Module> module,
-                                     std::unique_ptr<llvm::LLVMContext> ctx,
-                                     const std::string& name,
-                                     llvm::orc::ResourceTrackerSP tracker = nullptr) {
-    llvm::orc::ThreadSafeModule tsm(std::move(module), std::move(ctx));
-    if (llvm::Error e = tracker ? jit_->addIRModule(tracker, std::move(tsm))
-                                : jit_->addIRModule(std::move(tsm))) {
-      return absl::InternalError(
-          absl::StrCat("JIT: adding the module failed: ", ErrorText(std::move(e))));
-    }
-    llvm::Expected<llvm::orc::ExecutorAddr> addr = jit_->lookup(name);
-    if (!addr) {
-      return absl::InternalError(absl::StrCat("JIT: lookup failed: ", ErrorText(addr.takeError())));
-    }
-    return addr->toPtr<void*>();
   }
 
   // Lowers `spec` into a fresh module; optionally runs the O3 pipeline.
@@ -170,6 +286,7 @@ class Jit {
   }
 
   absl::StatusOr<std::string> Assembly(llvm::Module& m) {
+    std::lock_guard<std::mutex> compile_lock(compile_mu_);  // tm_ is for one thread at a time
     llvm::SmallString<4096> text;
     llvm::raw_svector_ostream os(text);
     llvm::legacy::PassManager pm;
@@ -199,28 +316,27 @@ class Jit {
   absl::StatusOr<void*> CompileNamed(const std::string& key, const ModuleBuilder& build) {
     {
       std::lock_guard<std::mutex> lock(mu_);
-      if (auto it = named_.find(key); it != named_.end()) return it->second;
+      if (auto it = named_.find(key); it != named_.end())
+        return reinterpret_cast<void*>(it->second.fn);
     }
     std::lock_guard<std::mutex> compile_lock(compile_mu_);
     {
       std::lock_guard<std::mutex> lock(mu_);
-      if (auto it = named_.find(key); it != named_.end()) return it->second;
+      if (auto it = named_.find(key); it != named_.end())
+        return reinterpret_cast<void*>(it->second.fn);
     }
     const auto start = std::chrono::steady_clock::now();
-    const std::string name = absl::StrCat("ndjit_fn_", next_id_++);
-    auto ctx = std::make_unique<llvm::LLVMContext>();
-    NDJIT_ASSIGN_OR_RETURN(std::unique_ptr<llvm::Module> module,
-                           BuildNamedModule(build, name, *ctx, true));
-    NDJIT_ASSIGN_OR_RETURN(void* entry, AddAndLookup(std::move(module), std::move(ctx), name));
-    void* fn = entry;
-    const double ms =
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-    profile::RecordCompile(fn, key, ms);
+    NDJIT_ASSIGN_OR_RETURN(Kernel fn,
+                           Obtain(absl::StrCat("function ", key), [&](llvm::LLVMContext& ctx) {
+                             return BuildNamedModule(build, kEntry, ctx, true);
+                           }));
+    const double ms = MsSince(start);
+    profile::RecordCompile(fn.code.get(), key, ms);
     std::lock_guard<std::mutex> lock(mu_);
-    named_[key] = fn;
+    named_[key] = fn;  // kept for the process: GEMM plans hold the bare pointer
     ++stats_.kernels_compiled;
     stats_.compile_ms += ms;
-    return fn;
+    return reinterpret_cast<void*>(fn.fn);
   }
 
   std::optional<Kernel> Lookup(size_t key, const ir::KernelSpec& spec) {
@@ -289,9 +405,28 @@ class Jit {
     for (const std::string& f : host.features) features.push_back("+" + f);
     jtmb.addFeatures(features);
     jtmb.setCodeGenOptLevel(llvm::CodeGenOptLevel::Aggressive);
+    // Kernels are emitted by tm_ and linked by JITLink anywhere in memory:
+    // position-independent code, small code model, as LLJIT's own.
+    jtmb.setRelocationModel(llvm::Reloc::PIC_);
+    jtmb.setCodeModel(llvm::CodeModel::Small);
     auto tm = jtmb.createTargetMachine();
     if (!tm) return absl::InternalError(absl::StrCat("JIT: ", ErrorText(tm.takeError())));
-    auto jit = llvm::orc::LLJITBuilder().setJITTargetMachineBuilder(jtmb).create();
+    // One TargetMachine for the process, tm_: LLJIT would build two more
+    // (its data layout, its IR compiler), at a millisecond of start-up, and
+    // every module reaches it as object code tm_ emitted.
+    llvm::TargetMachine* machine = tm->get();
+    auto jit =
+        llvm::orc::LLJITBuilder()
+            .setJITTargetMachineBuilder(jtmb)
+            .setDataLayout(machine->createDataLayout())
+            // Kernels have no static initialisers to run: no platform.
+            .setPlatformSetUp(llvm::orc::setUpInactivePlatform)
+            .setCompileFunctionCreator(
+                [machine](llvm::orc::JITTargetMachineBuilder)
+                    -> llvm::Expected<std::unique_ptr<llvm::orc::IRCompileLayer::IRCompiler>> {
+                  return std::make_unique<llvm::orc::SimpleCompiler>(*machine);
+                })
+            .create();
     if (!jit) return absl::InternalError(absl::StrCat("JIT: ", ErrorText(jit.takeError())));
     // Kernels call libm for the functions not lowered inline.
     auto process = llvm::orc::DynamicLibrarySearchGenerator::GetForCurrentProcess(
@@ -339,12 +474,12 @@ class Jit {
   };
   // Specs by hash; a bucket holds every spec that shares a hash. Guarded by mu_.
   absl::flat_hash_map<size_t, std::vector<Entry>> cache_;
-  int64_t size_ = 0;                               // entries in cache_; guarded by mu_
-  int64_t capacity_ = 1024;                        // guarded by mu_
-  uint64_t clock_ = 0;                             // guarded by mu_
-  absl::flat_hash_map<std::string, void*> named_;  // guarded by mu_
-  CompileStats stats_;                             // guarded by mu_
-  int64_t next_id_ = 0;                            // guarded by compile_mu_
+  int64_t size_ = 0;                                // entries in cache_; guarded by mu_
+  int64_t capacity_ = 1024;                         // guarded by mu_
+  uint64_t clock_ = 0;                              // guarded by mu_
+  absl::flat_hash_map<std::string, Kernel> named_;  // guarded by mu_
+  CompileStats stats_;                              // guarded by mu_
+  int64_t next_id_ = 0;                             // guarded by compile_mu_
 };
 
 }  // namespace

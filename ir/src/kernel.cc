@@ -206,26 +206,42 @@ absl::Status BodyBuilder::Emit(absl::Span<const NodePtr> values) {
   return absl::OkStatus();
 }
 
-size_t KernelSpec::Hash() const {
-  // FNV-1a over the fields that decide the generated code.
-  uint64_t h = 1469598103934665603ull;
-  auto mix = [&](uint64_t v) { h = (h ^ v) * 1099511628211ull; };
-  mix(rank);
-  mix(lanes);
-  mix(num_outputs);
-  mix(stream_outputs ? 1 : 0);
-  mix(reduce_inner ? 1 : 0);
-  mix(unroll);
-  for (DType t : operands) mix(static_cast<uint64_t>(t));
-  for (InnerAccess a : inner) mix(static_cast<uint64_t>(a));
-  for (DType t : scalars) mix(static_cast<uint64_t>(t) + 64);
+std::string KernelSpec::Bytes() const {
+  // Little-endian fixed-width fields, counts before lists: no two distinct
+  // specs share an encoding. A new field of KernelSpec or Instr goes here.
+  std::string out;
+  out.reserve(64 + 16 * body.size());
+  auto put = [&](int64_t v) {
+    for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>(static_cast<uint64_t>(v) >> 8 * i));
+  };
+  put(rank);
+  put(lanes);
+  put(num_outputs);
+  put(stream_outputs);
+  put(reduce_inner);
+  put(unroll);
+  put(static_cast<int64_t>(operands.size()));
+  for (DType t : operands) put(static_cast<int64_t>(t));
+  put(static_cast<int64_t>(inner.size()));
+  for (InnerAccess a : inner) put(static_cast<int64_t>(a));
+  put(static_cast<int64_t>(scalars.size()));
+  for (DType t : scalars) put(static_cast<int64_t>(t));
+  put(static_cast<int64_t>(body.size()));
   for (const Instr& in : body) {
-    mix(static_cast<uint64_t>(in.kind) | static_cast<uint64_t>(in.dtype) << 8 |
-        static_cast<uint64_t>(in.compute) << 16 | static_cast<uint64_t>(in.op) << 24 |
-        static_cast<uint64_t>(in.slot + 1) << 32 | static_cast<uint64_t>(in.compensated) << 48 |
-        static_cast<uint64_t>(in.param) << 52);
-    for (int a : in.args) mix(static_cast<uint64_t>(a));
+    put(static_cast<int64_t>(in.kind) | static_cast<int64_t>(in.dtype) << 8 |
+        static_cast<int64_t>(in.compute) << 16 | static_cast<int64_t>(in.op) << 24 |
+        static_cast<int64_t>(in.compensated) << 40);
+    put(in.slot);
+    put(in.param);
+    put(static_cast<int64_t>(in.args.size()));
+    for (int a : in.args) put(a);
   }
+  return out;
+}
+
+size_t KernelSpec::Hash() const {
+  uint64_t h = 1469598103934665603ull;  // FNV-1a
+  for (char c : Bytes()) h = (h ^ static_cast<uint8_t>(c)) * 1099511628211ull;
   return static_cast<size_t>(h);
 }
 

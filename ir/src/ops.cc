@@ -1,6 +1,9 @@
 #include "ndjit/ir/ops.h"
 
 #include <array>
+#include <atomic>
+#include <memory>
+#include <optional>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -130,29 +133,35 @@ static absl::StatusOr<Signature> SearchLoops(Ufunc u, absl::Span<const DType> in
 
 namespace {
 
-// Loop search answers for every unary and binary signature, computed once:
-// the search runs on every graph construction and must be cheap.
-struct SignatureTable {
-  struct Entry {
-    bool ok = false;
-    Signature sig;
-  };
-  std::vector<Entry> entries = std::vector<Entry>(kNumUfuncs * kNumDTypes * kNumDTypes);
-  SignatureTable() {
-    for (int u = 0; u < kNumUfuncs; ++u) {
-      const auto op = static_cast<Ufunc>(u);
-      if (Info(op).arity > 2) continue;
-      for (int a = 0; a < kNumDTypes; ++a) {
-        for (int b = 0; b < (Info(op).arity == 2 ? kNumDTypes : 1); ++b) {
-          const DType in[2] = {static_cast<DType>(a), static_cast<DType>(b)};
-          absl::StatusOr<Signature> s = SearchLoops(op, absl::MakeConstSpan(in, Info(op).arity));
-          Entry& e = entries[(u * kNumDTypes + a) * kNumDTypes + b];
-          e.ok = s.ok();
-          if (s.ok()) e.sig = *s;
-        }
-      }
+// Loop search answers for unary and binary signatures, each found on first
+// use and kept: the search runs on every graph construction and must be
+// cheap, and a process uses a few of the table's entries, so none is
+// computed before it is asked for. An entry packs its state and answer in
+// one word: threads racing to fill it store the same value.
+class SignatureTable {
+ public:
+  std::optional<Signature> Find(Ufunc u, DType a, DType b) {
+    std::atomic<uint32_t>& e =
+        entries_[(static_cast<int>(u) * kNumDTypes + static_cast<int>(a)) * kNumDTypes +
+                 static_cast<int>(b)];
+    uint32_t v = e.load(std::memory_order_relaxed);
+    if (v == kUnknown) {
+      const DType in[2] = {a, b};
+      absl::StatusOr<Signature> s = SearchLoops(u, absl::MakeConstSpan(in, Info(u).arity));
+      v = s.ok()
+              ? kFound | static_cast<uint32_t>(s->compute) | static_cast<uint32_t>(s->output) << 8
+              : kNoLoop;
+      e.store(v, std::memory_order_relaxed);
     }
+    if (v == kNoLoop) return std::nullopt;
+    return Signature{static_cast<DType>(v & 0xff), static_cast<DType>(v >> 8 & 0xff)};
   }
+
+ private:
+  static constexpr uint32_t kUnknown = 0, kNoLoop = 1, kFound = 1u << 16;
+  std::unique_ptr<std::atomic<uint32_t>[]> entries_ {
+    new std::atomic<uint32_t>[ kNumUfuncs * kNumDTypes * kNumDTypes ]()
+  };
 };
 
 }  // namespace
@@ -160,12 +169,11 @@ struct SignatureTable {
 absl::StatusOr<Signature> ResolveSignature(Ufunc u, absl::Span<const DType> inputs) {
   const int arity = Info(u).arity;
   if (arity <= 2 && static_cast<int>(inputs.size()) == arity) {
-    static const SignatureTable* table = new SignatureTable;
-    const int a = static_cast<int>(inputs[0]);
-    const int b = arity == 2 ? static_cast<int>(inputs[1]) : 0;
-    const SignatureTable::Entry& e =
-        table->entries[(static_cast<int>(u) * kNumDTypes + a) * kNumDTypes + b];
-    if (e.ok) return e.sig;
+    static SignatureTable* table = new SignatureTable;
+    if (std::optional<Signature> sig =
+            table->Find(u, inputs[0], arity == 2 ? inputs[1] : DType::kBool)) {
+      return *sig;
+    }
   }
   // Errors (and three-input ops) take the slow path, which builds the text.
   return SearchLoops(u, inputs);

@@ -6,6 +6,7 @@
 #pragma once
 
 #include "ndjit/array.h"
+#include "ndjit/codegen/disk_cache.h"
 #include "ndjit/codegen/jit.h"
 #include "ndjit/codegen/profile.h"
 #include "ndjit/codegen/target.h"

@@ -83,8 +83,10 @@ struct KernelSpec {
   int unroll = 1;
 
   // Equal specs compile to the same machine code; sizes and values are not
-  // part of a spec. Hash() is for the kernel cache.
+  // part of a spec. Bytes() is every field in a fixed encoding, equal for
+  // equal specs in any process (the disk cache's key); Hash() hashes it.
   bool operator==(const KernelSpec&) const = default;
+  std::string Bytes() const;
   size_t Hash() const;
 };
 
