@@ -11,8 +11,10 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "ndjit/codegen/disk_cache.h"
 #include "ndjit/codegen/jit.h"
 #include "ndjit/engine/engine.h"
+#include "ndjit/ir/kernel.h"
 #include "ndjit/ir/reference.h"
 #include "ndjit/ndjit.h"
 #include "test_util.h"
@@ -93,6 +95,51 @@ TEST(Concurrency, KernelCacheEvictionsWhileOtherThreadsRun) {
   EXPECT_LE(codegen::KernelCacheSize(), 4);
   codegen::SetKernelCacheCapacity(capacity);
   EXPECT_EQ(wrong.load(), 0);
+}
+
+// A kernel launched from every thread while the background thread compiles
+// its optimised tier and swaps it in: each launch runs whole code of one
+// tier or the other, and every answer is right before, during and after.
+TEST(Concurrency, TierSwapUnderConcurrentLaunches) {
+  const codegen::JitTier tier = codegen::GetJitTier();
+  const int64_t capacity = codegen::KernelCacheCapacity();
+  codegen::ConfigureDiskCache("", 0, /*enabled=*/false);  // compiled here, in the fast tier
+  codegen::SetJitTier(codegen::JitTier::kAuto);
+  codegen::SetKernelCacheCapacity(1);
+  const NDArray x = Ramp(4096);
+  const ir::NodePtr node =
+      *ir::MakeUfunc(ir::Ufunc::kMultiply, {*ir::MakeUfunc(ir::Ufunc::kSqrt, {ir::MakeArray(x)}),
+                                            *ir::MakeUfunc(ir::Ufunc::kSqrt, {ir::MakeArray(x)})});
+  const ir::KernelLaunch launch = *ir::PlanElementwiseKernel({node}, 64);
+  absl::StatusOr<codegen::Kernel> kernel = codegen::GetKernel(launch.spec);
+  ASSERT_TRUE(kernel.ok());
+  const bool started_fast = !kernel->optimised();
+  std::atomic<int> wrong{0}, after_swap{0};
+  OnThreads([&](int) {
+    ir::KernelLaunch mine = launch;
+    mine.arrays[0] = *NDArray::Empty(launch.arrays[0].shape(), launch.arrays[0].dtype());
+    std::vector<char*> ptrs;
+    for (const NDArray& a : mine.arrays) ptrs.push_back(a.data());
+    // Until a few launches have run the optimised code (or a bound).
+    for (int i = 0; i < 200000 && after_swap.load() < 4 * kThreads; ++i) {
+      const bool optimised = kernel->optimised();
+      if (!codegen::RunKernel(kernel->fn(), launch.spec, ptrs, launch.sizes, launch.strides,
+                              launch.scalar_values)
+               .ok()) {
+        wrong.fetch_add(1);
+      }
+      const auto* out = reinterpret_cast<const float*>(mine.arrays[0].data());
+      for (int k = 0; k < 4096; k += 511) wrong.fetch_add(std::fabs(out[k] - k) > 1e-3f * k);
+      if (optimised) after_swap.fetch_add(1);
+    }
+  });
+  codegen::WaitForBackgroundCompiles();
+  EXPECT_TRUE(kernel->optimised());
+  EXPECT_TRUE(started_fast);
+  EXPECT_EQ(wrong.load(), 0);
+  codegen::SetJitTier(tier);
+  codegen::SetKernelCacheCapacity(capacity);
+  codegen::ConfigureDiskCache("", 0);
 }
 
 // The same expression structure from every thread at once, with the program

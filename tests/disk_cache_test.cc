@@ -73,6 +73,7 @@ pid_t SpawnChild(const std::string& cache_dir, const std::string& out) {
     if (std::strncmp(*e, "NDJIT_CACHE", 11) != 0) env.emplace_back(*e);
   }
   env.push_back("NDJIT_CACHE_DIR=" + cache_dir);
+  env.push_back("NDJIT_JIT_TIER=opt");  // stored before the child exits
   env.push_back("NDJIT_DISK_CHILD_OUT=" + out);
   std::vector<char*> envp;
   for (std::string& e : env) envp.push_back(e.data());
@@ -113,6 +114,10 @@ class DiskCache : public ::testing::Test {
             ::testing::UnitTest::GetInstance()->current_test_info()->name());
     fs::remove_all(dir_);
     saved_capacity_ = codegen::KernelCacheCapacity();
+    saved_tier_ = codegen::GetJitTier();
+    // Optimised code compiled and stored at once; the fast tier's case is
+    // its own test.
+    codegen::SetJitTier(codegen::JitTier::kOpt);
     // The in-memory cache down to one kernel no test asks for, compiled
     // without the disk: every kernel a test asks for starts on disk.
     codegen::ConfigureDiskCache(dir_.string(), 0, /*enabled=*/false);
@@ -121,6 +126,8 @@ class DiskCache : public ::testing::Test {
     codegen::ConfigureDiskCache(dir_.string(), 0);
   }
   void TearDown() override {
+    codegen::WaitForBackgroundCompiles();
+    codegen::SetJitTier(saved_tier_);
     codegen::SetKernelCacheCapacity(saved_capacity_);
     codegen::ConfigureDiskCache("", 0);
     fs::remove_all(dir_);
@@ -141,6 +148,7 @@ class DiskCache : public ::testing::Test {
   }
   fs::path dir_;
   int64_t saved_capacity_ = 0;
+  codegen::JitTier saved_tier_ = codegen::JitTier::kAuto;
 };
 
 TEST_F(DiskCache, ASecondProcessLoadsWhatTheFirstCompiled) {
@@ -276,6 +284,29 @@ TEST_F(DiskCache, ClearRemovesEveryEntryAndInspectListsThem) {
   ASSERT_TRUE(removed.ok()) << removed.status();
   EXPECT_EQ(*removed, 2);
   EXPECT_TRUE(codegen::InspectDiskCache().entries.empty());
+}
+
+TEST_F(DiskCache, TheAutoTierStoresBothTiersAndLoadsTheOptimised) {
+  codegen::SetJitTier(codegen::JitTier::kAuto);
+  const uint64_t want = Fresh(ir::Ufunc::kTanh);
+  codegen::WaitForBackgroundCompiles();
+  // Fast and optimised code of tanh's kernel and the fast code of the
+  // evicting one, whose optimised compile is skipped if it died first.
+  EXPECT_GE(Entries().size(), 3u);
+  EXPECT_LE(Entries().size(), 4u);
+  const codegen::DiskCacheStats before = codegen::GetDiskCacheStats();
+  codegen::SetKernelCacheCapacity(1);
+  RunOp(ir::Ufunc::kNegative);
+  absl::StatusOr<codegen::Kernel> k = [] {
+    const NDArray a = *NDArray::Full({8}, DType::kFloat32, 0.5);
+    return codegen::GetKernel(
+        ir::PlanElementwiseKernel({*ir::MakeUfunc(ir::Ufunc::kTanh, {ir::MakeArray(a)})}, 64)
+            ->spec);
+  }();
+  ASSERT_TRUE(k.ok());
+  EXPECT_TRUE(k->optimised());  // loaded, not compiled in the fast tier
+  EXPECT_EQ(RunOp(ir::Ufunc::kTanh), want);
+  EXPECT_EQ(codegen::GetDiskCacheStats().hits - before.hits, 2);
 }
 
 TEST_F(DiskCache, TurnedOffItNeitherReadsNorWrites) {

@@ -756,13 +756,29 @@ TEST(CliTest, CacheListsWhatAnEvaluationStoredAndClearEmptiesIt) {
   EXPECT_NE(off.out.find("off: NDJIT_CACHE=0"), std::string::npos) << off.out;
   EXPECT_EQ(Cli("cache bogus", env).status, 2);
   // Without NDJIT_CACHE_DIR: $XDG_CACHE_HOME/ndjit, else ~/.cache/ndjit.
-  EXPECT_NE(Cli("cache", "env -u NDJIT_CACHE_DIR XDG_CACHE_HOME=/nonexistent/x").out.find(
-                "cache: /nonexistent/x/ndjit\n"),
+  EXPECT_NE(Cli("cache", "env -u NDJIT_CACHE_DIR XDG_CACHE_HOME=/nonexistent/x")
+                .out.find("cache: /nonexistent/x/ndjit\n"),
             std::string::npos);
   EXPECT_NE(Cli("cache", "env -u NDJIT_CACHE_DIR -u XDG_CACHE_HOME HOME=/nonexistent/h")
                 .out.find("cache: /nonexistent/h/.cache/ndjit\n"),
             std::string::npos);
   std::system(("rm -rf '" + dir + "'").c_str());
+}
+
+TEST(CliTest, JitTierFromTheEnvironment) {
+  const std::string expr = "eval 'tanh(arange(7.0) / 3) * exp(-arange(7.0))'";
+  const Result fast = Cli(expr, "NDJIT_CACHE=0 NDJIT_JIT_TIER=fast");
+  const Result opt = Cli(expr, "NDJIT_CACHE=0 NDJIT_JIT_TIER=opt");
+  ASSERT_EQ(fast.status, 0) << fast.err;
+  EXPECT_EQ(fast.out, opt.out);
+  EXPECT_EQ(fast.err, "");
+  const Result bad = Cli(expr, "NDJIT_CACHE=0 NDJIT_JIT_TIER=turbo");
+  EXPECT_EQ(bad.out, opt.out);
+  EXPECT_EQ(bad.err, "ndjit: NDJIT_JIT_TIER='turbo' is not fast, opt or auto; using auto\n");
+  const Result profiled = Cli(expr, "NDJIT_CACHE=0 NDJIT_JIT_TIER=opt NDJIT_PROFILE=1");
+  EXPECT_NE(profiled.err.find("thr tier      opt ms"), std::string::npos) << profiled.err;
+  EXPECT_NE(profiled.err.find(" opt "), std::string::npos) << profiled.err;
+  EXPECT_NE(profiled.err.find("jit start-up "), std::string::npos) << profiled.err;
 }
 
 TEST(CliTest, BadEnvironmentVariablesWarnOnce) {

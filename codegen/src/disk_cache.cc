@@ -9,7 +9,9 @@
 #include "ndjit/codegen/disk_cache.h"
 
 #include <dirent.h>
+#include <elf.h>
 #include <fcntl.h>
+#include <link.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -208,6 +210,59 @@ bool WriteAll(int fd, absl::string_view data) {
 }  // namespace
 
 namespace disk {
+
+namespace {
+// The GNU build-id of the library holding this code: a rebuilt code
+// generator (lowering, math library) has a new one, so its kernels never
+// load an older build's objects. Without one, the library file's identity.
+int FindBuildId(dl_phdr_info* info, size_t, void* out) {
+  const auto here = reinterpret_cast<uintptr_t>(&FindBuildId);
+  bool mine = false;
+  for (int i = 0; i < info->dlpi_phnum; ++i) {
+    const ElfW(Phdr)& ph = info->dlpi_phdr[i];
+    const uintptr_t begin = info->dlpi_addr + ph.p_vaddr;
+    mine |= ph.p_type == PT_LOAD && here >= begin && here < begin + ph.p_memsz;
+  }
+  if (!mine) return 0;
+  for (int i = 0; i < info->dlpi_phnum; ++i) {
+    const ElfW(Phdr)& ph = info->dlpi_phdr[i];
+    if (ph.p_type != PT_NOTE) continue;
+    const char* p = reinterpret_cast<const char*>(info->dlpi_addr + ph.p_vaddr);
+    const char* end = p + ph.p_memsz;
+    while (p + sizeof(ElfW(Nhdr)) <= end) {
+      const auto* note = reinterpret_cast<const ElfW(Nhdr)*>(p);
+      const char* name = p + sizeof(ElfW(Nhdr));
+      const char* desc = name + ((note->n_namesz + 3) & ~3u);
+      if (note->n_type == NT_GNU_BUILD_ID && note->n_namesz == 4 &&
+          std::memcmp(name, "GNU", 4) == 0 && desc + note->n_descsz <= end) {
+        std::string& id = *static_cast<std::string*>(out);
+        for (uint32_t b = 0; b < note->n_descsz; ++b) {
+          absl::StrAppend(&id, absl::Hex(static_cast<uint8_t>(desc[b]), absl::kZeroPad2));
+        }
+        return 1;
+      }
+      p = desc + ((note->n_descsz + 3) & ~3u);
+    }
+  }
+  std::string& id = *static_cast<std::string*>(out);
+  struct stat st;
+  if (info->dlpi_name != nullptr && stat(info->dlpi_name, &st) == 0) {
+    id = absl::StrCat(info->dlpi_name, " ", st.st_size, " ", st.st_mtim.tv_sec, ".",
+                      st.st_mtim.tv_nsec);
+  }
+  return 1;
+}
+
+}  // namespace
+
+const std::string& BuildId() {
+  static const std::string id = [] {
+    std::string out;
+    dl_iterate_phdr(&FindBuildId, &out);
+    return out.empty() ? std::string("unknown build ") + __DATE__ + " " + __TIME__ : out;
+  }();
+  return id;
+}
 
 bool Enabled() {
   State& s = GetState();

@@ -9,6 +9,8 @@
 namespace ndjit::codegen::disk {
 
 bool Enabled();
+// The code generator's build identity (its library's GNU build-id), for keys.
+const std::string& BuildId();
 // The object code stored under `key`, if a whole, checked entry is there.
 std::optional<std::string> Load(absl::string_view key);
 // Stores `object` under `key`. Failures are not errors: the cache degrades

@@ -1,24 +1,30 @@
+// The JIT: one LLJIT for the process, the kernel cache, the tiers and the
+// disk cache's use. Every module reaches ORC as object code emitted here.
 #include "ndjit/codegen/jit.h"
 
-#include <elf.h>
-#include <link.h>
-#include <sys/stat.h>
-
-#include <atomic>
-#include <cstring>
+#include <pthread.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <deque>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
+#include <thread>
 #include <vector>
 
-#include <mutex>
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_join.h"
 #include "complex_helpers.h"
 #include "disk_cache_internal.h"
+#include "llvm/Analysis/TargetLibraryInfo.h"
 #include "llvm/Config/llvm-config.h"
 #include "llvm/ExecutionEngine/Orc/CompileUtils.h"
 #include "llvm/ExecutionEngine/Orc/ExecutionUtils.h"
@@ -34,13 +40,9 @@
 #include "llvm/Support/raw_ostream.h"
 #include "llvm/Target/TargetMachine.h"
 #include "lower.h"
-#include "ndjit/codegen/profile.h"
 #include "ndjit/codegen/target.h"
 #include "ndjit/ir/verify_kernel.h"
-#include "ndjit/runtime/cast.h"
-#include "ndjit/runtime/interrupt.h"
 #include "ndjit/runtime/status_macros.h"
-#include "ndjit/runtime/thread_pool.h"
 #include "profile_internal.h"
 #include "vecmath.h"
 
@@ -57,58 +59,67 @@ double MsSince(std::chrono::steady_clock::time_point start) {
 // A compiled kernel's entry point, within its own JITDylib.
 constexpr const char* kEntry = "ndjit_kernel";
 
-// The GNU build-id of the library holding this code: a rebuilt code
-// generator (lowering, math library) has a new one, so its kernels never
-// load an older build's objects. Without one, the library file's identity.
-int FindBuildId(dl_phdr_info* info, size_t, void* out) {
-  const auto here = reinterpret_cast<uintptr_t>(&FindBuildId);
-  bool mine = false;
-  for (int i = 0; i < info->dlpi_phnum; ++i) {
-    const ElfW(Phdr)& ph = info->dlpi_phdr[i];
-    const uintptr_t begin = info->dlpi_addr + ph.p_vaddr;
-    mine |= ph.p_type == PT_LOAD && here >= begin && here < begin + ph.p_memsz;
+// The passes a module gets. The fast tier's: the lowering emits vector code
+// already, so only the math library's helpers are inlined (they are marked
+// always-inline) and what stays unused is dropped; its instructions are then
+// selected at CodeGenOptLevel::None (FastISel, the fast register allocator).
+// On W6's kernels that compiles 3-4x quicker than O3 and runs about half as
+// fast; neither pipeline reassociates or contracts floating-point
+// operations, so both compute the same bits.
+enum class Passes : uint8_t { kNone, kFast, kOpt };
+constexpr const char* kFastPipeline = "always-inline,globaldce";
+
+JitTier TierFromEnvironment() {
+  const char* env = std::getenv("NDJIT_JIT_TIER");
+  if (env == nullptr || *env == '\0' || std::strcmp(env, "auto") == 0) return JitTier::kAuto;
+  if (std::strcmp(env, "fast") == 0) return JitTier::kFast;
+  if (std::strcmp(env, "opt") == 0) return JitTier::kOpt;
+  std::fprintf(stderr, "ndjit: NDJIT_JIT_TIER='%s' is not fast, opt or auto; using auto\n", env);
+  return JitTier::kAuto;
+}
+std::atomic<JitTier>& Tier() {
+  static std::atomic<JitTier> tier{TierFromEnvironment()};
+  return tier;
+}
+
+// A kernel's code: every tier's, each in a JITDylib that is removed when the
+// last copy of the Kernel goes. The first tier's entry names the kernel's
+// row in the profiler for its whole life.
+class Code final : public KernelCode {
+ public:
+  Code(KernelFn fn, std::function<void()> drop, bool optimised) : first_(fn) {
+    drops_.push_back(std::move(drop));
+    entry.store(fn, std::memory_order_release);
+    this->optimised.store(optimised, std::memory_order_release);
   }
-  if (!mine) return 0;
-  for (int i = 0; i < info->dlpi_phnum; ++i) {
-    const ElfW(Phdr)& ph = info->dlpi_phdr[i];
-    if (ph.p_type != PT_NOTE) continue;
-    const char* p = reinterpret_cast<const char*>(info->dlpi_addr + ph.p_vaddr);
-    const char* end = p + ph.p_memsz;
-    while (p + sizeof(ElfW(Nhdr)) <= end) {
-      const auto* note = reinterpret_cast<const ElfW(Nhdr)*>(p);
-      const char* name = p + sizeof(ElfW(Nhdr));
-      const char* desc = name + ((note->n_namesz + 3) & ~3u);
-      if (note->n_type == NT_GNU_BUILD_ID && note->n_namesz == 4 &&
-          std::memcmp(name, "GNU", 4) == 0 && desc + note->n_descsz <= end) {
-        std::string& id = *static_cast<std::string*>(out);
-        for (uint32_t b = 0; b < note->n_descsz; ++b) {
-          absl::StrAppend(&id, absl::Hex(static_cast<uint8_t>(desc[b]), absl::kZeroPad2));
-        }
-        return 1;
-      }
-      p = desc + ((note->n_descsz + 3) & ~3u);
+  ~Code() override {
+    profile::RetireKernel(reinterpret_cast<const void*>(first_));
+    for (auto& drop : drops_) drop();
+  }
+  // Launches that read the old entry finish on the old code, which stays.
+  void TierUp(KernelFn fn, std::function<void()> drop) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      drops_.push_back(std::move(drop));
     }
+    entry.store(fn, std::memory_order_release);
+    optimised.store(true, std::memory_order_release);
   }
-  std::string& id = *static_cast<std::string*>(out);
-  struct stat st;
-  if (info->dlpi_name != nullptr && stat(info->dlpi_name, &st) == 0) {
-    id = absl::StrCat(info->dlpi_name, " ", st.st_size, " ", st.st_mtim.tv_sec, ".",
-                      st.st_mtim.tv_nsec);
-  }
-  return 1;
-}
+  KernelFn first() const { return first_; }
 
-const std::string& BuildId() {
-  static const std::string id = [] {
-    std::string out;
-    dl_iterate_phdr(&FindBuildId, &out);
-    return out.empty() ? std::string("unknown build ") + __DATE__ + " " + __TIME__ : out;
-  }();
-  return id;
-}
+ private:
+  const KernelFn first_;
+  std::mutex mu_;
+  std::vector<std::function<void()>> drops_;  // guarded by mu_ (and the destructor's own)
+};
 
-// One LLJIT for the process, plus a TargetMachine for the optimisation
-// pipeline and the assembly printer, both configured for the host CPU.
+// Code as the loader returns it, before it becomes a Kernel or a tier.
+struct Loaded {
+  KernelFn fn = nullptr;
+  std::function<void()> drop;
+  std::string object;  // when compiled here: the object code, for the disk cache
+};
+
 class Jit {
  public:
   static absl::StatusOr<Jit*> Get() {
@@ -119,72 +130,204 @@ class Jit {
   absl::StatusOr<Kernel> Compile(const ir::KernelSpec& spec) {
     const size_t key = spec.Hash();
     if (std::optional<Kernel> k = Lookup(key, spec)) return *std::move(k);
-    // Compiles serialise: LLVM's pipeline is the expensive part and a second
-    // thread asking for the same kernel must get the same function.
+    // Compiles serialise: a second thread asking for the same kernel must
+    // get the same function, and tm_ is for one thread at a time.
     std::lock_guard<std::mutex> compile_lock(compile_mu_);
     if (std::optional<Kernel> k = Lookup(key, spec)) return *std::move(k);
     const auto start = std::chrono::steady_clock::now();
-    NDJIT_ASSIGN_OR_RETURN(Kernel kernel,
-                           Obtain(absl::StrCat("spec ", spec.Bytes()), [&](llvm::LLVMContext& ctx) {
-                             return BuildModule(spec, kEntry, ctx, true);
-                           }));
+    const JitTier tier = Tier().load(std::memory_order_relaxed);
+    const std::string what = absl::StrCat("spec ", spec.Bytes());
+    // The disk cache keeps both tiers' code: a short-lived process (an
+    // `ndjit eval`, a Dask task) may end before its optimised compiles do,
+    // and the next one still starts without compiling.
+    const std::string fast_what = absl::StrCat("fast ", what);
+    Kernel kernel;
+    const char* how = "disk";
+    if (std::optional<Loaded> opt = tier == JitTier::kFast ? std::nullopt : FromDisk(what)) {
+      kernel = MakeKernel(*std::move(opt), true);
+    } else if (tier == JitTier::kOpt) {
+      how = "opt";
+      NDJIT_ASSIGN_OR_RETURN(Loaded loaded, CompileSpec(spec, Passes::kOpt, *tm_));
+      ToDisk(what, loaded.object);
+      kernel = MakeKernel(std::move(loaded), true);
+    } else {
+      how = "fast";
+      std::optional<Loaded> fast = tier == JitTier::kAuto ? FromDisk(fast_what) : std::nullopt;
+      if (!fast) {
+        NDJIT_ASSIGN_OR_RETURN(llvm::TargetMachine * machine, FastMachine());
+        NDJIT_ASSIGN_OR_RETURN(fast, CompileSpec(spec, Passes::kFast, *machine));
+      }
+      // The background thread writes the fast code to disk (a write and an
+      // fsync the caller need not wait for), then compiles the optimised.
+      std::string object = std::move(fast->object);
+      kernel = MakeKernel(*std::move(fast), false);
+      if (tier == JitTier::kAuto)
+        Enqueue(Job{spec, what, kernel.code, fast_what, std::move(object)});
+    }
     const double ms = MsSince(start);
-    profile::RecordCompile(kernel.code.get(), profile::DescribeSpec(spec), ms);
+    profile::RecordCompile(reinterpret_cast<const void*>(kernel.fn()), profile::DescribeSpec(spec),
+                           ms, how);
     std::vector<Kernel> evicted;
     {
       std::lock_guard<std::mutex> lock(mu_);
       cache_[key].push_back(Entry{spec, kernel, ++clock_});
       ++size_;
       ++stats_.kernels_compiled;
+      stats_.fast_compiled += tier != JitTier::kOpt && !kernel.optimised();
       stats_.compile_ms += ms;
       evicted = EvictLocked();
     }
     return kernel;  // `evicted` is freed here, outside the lock, if nobody else holds it
   }
 
-  // The code `what` names: loaded from the disk cache, else built by `build`
-  // (a finished module defining kEntry), emitted, stored there and loaded.
-  // An entry that was checked yet does not link is compiled and replaced.
-  // Holds compile_mu_.
-  using Builder =
-      std::function<absl::StatusOr<std::unique_ptr<llvm::Module>>(llvm::LLVMContext& ctx)>;
-  absl::StatusOr<Kernel> Obtain(absl::string_view what, const Builder& build) {
-    const auto start = std::chrono::steady_clock::now();
-    const std::string disk_key = disk::Enabled() ? DiskKey(what) : std::string();
-    if (!disk_key.empty()) {
-      if (std::optional<std::string> object = disk::Load(disk_key)) {
-        absl::StatusOr<Kernel> kernel = LoadObject(*object);
-        if (kernel.ok()) {
-          disk::AddLoadTime(MsSince(start));
-          return kernel;
-        }
-        disk::Reject();
+  absl::StatusOr<void*> CompileNamed(const std::string& key, const ModuleBuilder& build) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (auto it = named_.find(key); it != named_.end()) {
+        return reinterpret_cast<void*>(it->second.fn());
       }
     }
+    std::lock_guard<std::mutex> compile_lock(compile_mu_);
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (auto it = named_.find(key); it != named_.end()) {
+        return reinterpret_cast<void*>(it->second.fn());
+      }
+    }
+    // Always the optimised tier: these are GEMM micro-kernels, whose speed
+    // is the point, compiled once per shape class.
+    const auto start = std::chrono::steady_clock::now();
+    const std::string what = absl::StrCat("function ", key);
+    std::optional<Loaded> loaded = FromDisk(what);
+    if (!loaded) {
+      llvm::LLVMContext ctx;
+      NDJIT_ASSIGN_OR_RETURN(std::unique_ptr<llvm::Module> module,
+                             BuildNamedModule(build, kEntry, ctx, Passes::kOpt, *tm_));
+      NDJIT_ASSIGN_OR_RETURN(std::string object, EmitObject(*module, *tm_));
+      NDJIT_ASSIGN_OR_RETURN(loaded, LoadObject(object));
+      ToDisk(what, object);
+    }
+    const Kernel fn = MakeKernel(*std::move(loaded), true);
+    const double ms = MsSince(start);
+    profile::RecordCompile(reinterpret_cast<const void*>(fn.fn()), key, ms, "opt");
+    std::lock_guard<std::mutex> lock(mu_);
+    named_[key] = fn;  // kept for the process: GEMM plans hold the bare pointer
+    ++stats_.kernels_compiled;
+    stats_.compile_ms += ms;
+    return reinterpret_cast<void*>(fn.fn());
+  }
+
+  void WaitForBackground() {
+    std::unique_lock<std::mutex> lock(work_mu_);
+    if (!jobs_.empty()) StartWorkerLocked();  // a forked child's queue has no worker yet
+    work_cv_.wait(lock, [&] { return (jobs_.empty() && !busy_) || !worker_running_; });
+  }
+
+  void SetCapacity(int64_t kernels) {
+    std::vector<Kernel> evicted;
+    std::lock_guard<std::mutex> lock(mu_);
+    capacity_ = std::max<int64_t>(1, kernels);
+    evicted = EvictLocked();
+  }
+  int64_t Capacity() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return capacity_;
+  }
+  int64_t Size() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return size_;
+  }
+  CompileStats Stats() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return stats_;
+  }
+
+  // The kernel's LLVM IR or host assembly, as the optimised tier makes it.
+  absl::StatusOr<std::string> Text(const ir::KernelSpec& spec, bool optimized, bool assembly,
+                                   const std::vector<std::string>* labels) {
+    std::lock_guard<std::mutex> compile_lock(compile_mu_);
     llvm::LLVMContext ctx;
-    NDJIT_ASSIGN_OR_RETURN(std::unique_ptr<llvm::Module> module, build(ctx));
-    NDJIT_ASSIGN_OR_RETURN(std::string object, EmitObject(*module));
-    NDJIT_ASSIGN_OR_RETURN(Kernel kernel, LoadObject(object));
-    if (!disk_key.empty()) disk::Store(disk_key, object);
-    return kernel;
+    NDJIT_ASSIGN_OR_RETURN(
+        std::unique_ptr<llvm::Module> m,
+        BuildModule(spec, "kernel", ctx, optimized ? Passes::kOpt : Passes::kNone, *tm_, labels));
+    return assembly ? Assembly(*m) : Print(*m);
+  }
+  absl::StatusOr<std::string> Text(const ModuleBuilder& build, FunctionStage stage) {
+    std::lock_guard<std::mutex> compile_lock(compile_mu_);
+    llvm::LLVMContext ctx;
+    NDJIT_ASSIGN_OR_RETURN(
+        std::unique_ptr<llvm::Module> m,
+        BuildNamedModule(build, "kernel", ctx,
+                         stage == FunctionStage::kLLVM ? Passes::kNone : Passes::kOpt, *tm_));
+    return stage == FunctionStage::kAssembly ? Assembly(*m) : Print(*m);
+  }
+
+ private:
+  struct Entry {
+    ir::KernelSpec spec;
+    Kernel kernel;
+    uint64_t last_use = 0;  // clock_ at the last lookup
+  };
+  // A kernel running in the fast tier, whose optimised code the background
+  // thread compiles; skipped if the kernel is gone by then.
+  struct Job {
+    ir::KernelSpec spec;
+    std::string what;
+    std::weak_ptr<KernelCode> code;
+    std::string fast_what, fast_object;  // to store first, when compiled here
+  };
+
+  Kernel MakeKernel(Loaded loaded, bool optimised) {
+    Kernel k;
+    k.code = std::make_shared<Code>(loaded.fn, std::move(loaded.drop), optimised);
+    return k;
+  }
+
+  // Lowers, optimises, emits and loads `spec`.
+  absl::StatusOr<Loaded> CompileSpec(const ir::KernelSpec& spec, Passes passes,
+                                     llvm::TargetMachine& tm) {
+    llvm::LLVMContext ctx;
+    NDJIT_ASSIGN_OR_RETURN(std::unique_ptr<llvm::Module> module,
+                           BuildModule(spec, kEntry, ctx, passes, tm));
+    NDJIT_ASSIGN_OR_RETURN(std::string object, EmitObject(*module, tm));
+    NDJIT_ASSIGN_OR_RETURN(Loaded loaded, LoadObject(object));
+    loaded.object = std::move(object);
+    return loaded;
   }
 
   // What the disk cache keys code by: everything that decides the machine
   // code besides `what` (a spec's bytes, a function's key), which comes last
   // so that the text stays readable.
   std::string DiskKey(absl::string_view what) {
-    return absl::StrCat("ndjit object\nllvm ", LLVM_VERSION_STRING, "\ncpu ",
-                        tm_->getTargetCPU().str(), "\nfeatures ",
-                        tm_->getTargetFeatureString().str(), "\nbuild ", BuildId(), "\n", what);
+    return absl::StrCat("ndjit object\nllvm ", LLVM_VERSION_STRING, "\ncpu ", cpu_, "\nfeatures ",
+                        features_, "\nbuild ", disk::BuildId(), "\n", what);
+  }
+  // The optimised code `what` names, if the disk cache has a whole entry
+  // that links. One that was checked yet does not link counts as corrupt
+  // and is replaced by the compile that follows.
+  std::optional<Loaded> FromDisk(absl::string_view what) {
+    if (!disk::Enabled()) return std::nullopt;
+    const auto start = std::chrono::steady_clock::now();
+    std::optional<std::string> object = disk::Load(DiskKey(what));
+    if (!object) return std::nullopt;
+    absl::StatusOr<Loaded> loaded = LoadObject(*object);
+    if (!loaded.ok()) {
+      disk::Reject();
+      return std::nullopt;
+    }
+    disk::AddLoadTime(MsSince(start));
+    return *std::move(loaded);
+  }
+  void ToDisk(absl::string_view what, absl::string_view object) {
+    if (disk::Enabled()) disk::Store(DiskKey(what), object);
   }
 
-  // Host object code for `module`, whose passes have run. Holds compile_mu_:
-  // the TargetMachine is not for two threads at once.
-  absl::StatusOr<std::string> EmitObject(llvm::Module& module) {
+  // Host object code for `module`, whose passes have run.
+  static absl::StatusOr<std::string> EmitObject(llvm::Module& module, llvm::TargetMachine& tm) {
     llvm::SmallVector<char, 0> buffer;
     llvm::raw_svector_ostream os(buffer);
     llvm::legacy::PassManager pm;
-    if (tm_->addPassesToEmitFile(pm, os, nullptr, llvm::CodeGenFileType::ObjectFile)) {
+    if (tm.addPassesToEmitFile(pm, os, nullptr, llvm::CodeGenFileType::ObjectFile)) {
       return absl::InternalError("JIT: the target cannot emit object code");
     }
     pm.run(module);
@@ -192,10 +335,10 @@ class Jit {
   }
 
   // Links object code into a JITDylib of its own, where the entry is always
-  // kEntry (whichever process compiled it), and frees the dylib with the
-  // last copy of the Kernel. Holds compile_mu_.
-  absl::StatusOr<Kernel> LoadObject(absl::string_view object) {
-    const std::string name = absl::StrCat("ndjit_kernel_", next_id_++);
+  // kEntry (whichever process or tier compiled it). Thread-safe.
+  absl::StatusOr<Loaded> LoadObject(absl::string_view object) {
+    const std::string name =
+        absl::StrCat("ndjit_kernel_", next_id_.fetch_add(1, std::memory_order_relaxed));
     llvm::Expected<llvm::orc::JITDylib&> jd = jit_->createJITDylib(name);
     if (!jd) return absl::InternalError(absl::StrCat("JIT: ", ErrorText(jd.takeError())));
     jd->addToLinkOrder(jit_->getMainJITDylib());
@@ -213,58 +356,60 @@ class Jit {
       drop();
       return absl::InternalError(absl::StrCat("JIT: lookup failed: ", ErrorText(addr.takeError())));
     }
-    Kernel kernel;
-    kernel.fn = addr->toPtr<KernelFn>();
-    kernel.code = std::shared_ptr<const void>(addr->toPtr<const void*>(), [drop](const void* code) {
-      profile::RetireKernel(code);
-      drop();
-    });
-    return kernel;
+    return Loaded{addr->toPtr<KernelFn>(), std::move(drop)};
   }
 
-  void SetCapacity(int64_t kernels) {
-    std::vector<Kernel> evicted;
-    std::lock_guard<std::mutex> lock(mu_);
-    capacity_ = std::max<int64_t>(1, kernels);
-    evicted = EvictLocked();
-  }
-  int64_t Capacity() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return capacity_;
-  }
-  int64_t Size() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return size_;
-  }
-
-  // Lowers `spec` into a fresh module; optionally runs the O3 pipeline.
+  // Lowers `spec` into a fresh module for `tm`'s target and runs `passes`.
   absl::StatusOr<std::unique_ptr<llvm::Module>> BuildModule(
-      const ir::KernelSpec& spec, const std::string& name, llvm::LLVMContext& ctx, bool optimize,
-      const std::vector<std::string>* labels = nullptr) {
-    auto module = std::make_unique<llvm::Module>(name, ctx);
-    module->setDataLayout(tm_->createDataLayout());
-    module->setTargetTriple(tm_->getTargetTriple().str());
+      const ir::KernelSpec& spec, const std::string& name, llvm::LLVMContext& ctx, Passes passes,
+      llvm::TargetMachine& tm, const std::vector<std::string>* labels = nullptr) {
+    auto module = NewModule(name, ctx, tm);
     NDJIT_RETURN_IF_ERROR(ir::VerifyKernel(spec));
     NDJIT_RETURN_IF_ERROR(LowerKernel(spec, name, *module, labels));
-    if (llvm::Function* kernel = module->getFunction(name)) ForHost(*kernel);
+    if (llvm::Function* kernel = module->getFunction(name)) ForHost(*kernel, tm);
     NDJIT_RETURN_IF_ERROR(LinkVecMath(*module));
-    return Finish(std::move(module), name, optimize);
+    return Finish(std::move(module), name, passes, tm);
   }
 
-  void ForHost(llvm::Function& f) {
-    f.addFnAttr("target-cpu", tm_->getTargetCPU());
-    f.addFnAttr("target-features", tm_->getTargetFeatureString());
+  // A module whose functions `build` writes directly (the GEMM micro-kernel),
+  // configured for the host like the loop-IR kernels.
+  absl::StatusOr<std::unique_ptr<llvm::Module>> BuildNamedModule(const ModuleBuilder& build,
+                                                                 const std::string& name,
+                                                                 llvm::LLVMContext& ctx,
+                                                                 Passes passes,
+                                                                 llvm::TargetMachine& tm) {
+    auto module = NewModule(name, ctx, tm);
+    NDJIT_RETURN_IF_ERROR(build(*module, name));
+    for (llvm::Function& f : *module) {
+      if (!f.isDeclaration()) ForHost(f, tm);
+    }
+    return Finish(std::move(module), name, passes, tm);
+  }
+
+  static std::unique_ptr<llvm::Module> NewModule(const std::string& name, llvm::LLVMContext& ctx,
+                                                 llvm::TargetMachine& tm) {
+    auto module = std::make_unique<llvm::Module>(name, ctx);
+    module->setDataLayout(tm.createDataLayout());
+    module->setTargetTriple(tm.getTargetTriple().str());
+    return module;
+  }
+
+  static void ForHost(llvm::Function& f, llvm::TargetMachine& tm) {
+    f.addFnAttr("target-cpu", tm.getTargetCPU());
+    f.addFnAttr("target-features", tm.getTargetFeatureString());
     // Keep full-width vectors even where the CPU's tuning prefers narrower.
     f.addFnAttr("min-legal-vector-width", std::to_string(GetHostTarget().vector_bits));
   }
 
   // Makes every definition but the entry `name` private to the module, then
-  // verifies it and optionally runs the O3 pipeline over it. A definition
-  // left visible (the math library's linkonce_odr helpers) would be one ORC
-  // symbol shared by every module defining it: kernels compiled later would
-  // call the first module's copy, freed when the cache evicts that module.
-  absl::StatusOr<std::unique_ptr<llvm::Module>> Finish(std::unique_ptr<llvm::Module> module,
-                                                       const std::string& name, bool optimize) {
+  // verifies it and runs `passes` over it. A definition left visible (the
+  // math library's linkonce_odr helpers) would be one ORC symbol shared by
+  // every module defining it: kernels compiled later would call the first
+  // module's copy, freed when the cache evicts that module.
+  static absl::StatusOr<std::unique_ptr<llvm::Module>> Finish(std::unique_ptr<llvm::Module> module,
+                                                              const std::string& name,
+                                                              Passes passes,
+                                                              llvm::TargetMachine& tm) {
     for (llvm::GlobalValue& g : module->global_values()) {
       if (g.isDeclaration() || g.hasLocalLinkage() || g.getName() == name) continue;
       if (auto* object = llvm::dyn_cast<llvm::GlobalObject>(&g)) object->setComdat(nullptr);
@@ -275,68 +420,182 @@ class Jit {
     if (llvm::verifyModule(*module, &os)) {
       return absl::InternalError(absl::StrCat("JIT: invalid LLVM IR for ", name, ": ", problems));
     }
-    if (optimize) Optimize(*module);
+    if (passes != Passes::kNone) NDJIT_RETURN_IF_ERROR(Optimize(*module, passes, tm));
     return module;
   }
 
-  absl::StatusOr<std::string> Assembly(const ir::KernelSpec& spec) {
-    llvm::LLVMContext ctx;
-    NDJIT_ASSIGN_OR_RETURN(std::unique_ptr<llvm::Module> m, BuildModule(spec, "kernel", ctx, true));
-    return Assembly(*m);
+  static absl::Status Optimize(llvm::Module& m, Passes passes, llvm::TargetMachine& tm) {
+    llvm::LoopAnalysisManager lam;
+    llvm::FunctionAnalysisManager fam;
+    llvm::CGSCCAnalysisManager cgam;
+    llvm::ModuleAnalysisManager mam;
+    llvm::PassBuilder pb(&tm);
+    pb.registerModuleAnalyses(mam);
+    pb.registerCGSCCAnalyses(cgam);
+    pb.registerFunctionAnalyses(fam);
+    pb.registerLoopAnalyses(lam);
+    pb.crossRegisterProxies(lam, fam, cgam, mam);
+    llvm::ModulePassManager mpm;
+    if (passes == Passes::kOpt) {
+      mpm = pb.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O3);
+    } else if (llvm::Error e = pb.parsePassPipeline(mpm, kFastPipeline)) {
+      return absl::InternalError(absl::StrCat("JIT: the fast pipeline: ", ErrorText(std::move(e))));
+    }
+    mpm.run(m, mam);
+    return absl::OkStatus();
   }
 
-  absl::StatusOr<std::string> Assembly(llvm::Module& m) {
-    std::lock_guard<std::mutex> compile_lock(compile_mu_);  // tm_ is for one thread at a time
+  static absl::StatusOr<std::string> Assembly(llvm::Module& m) {
     llvm::SmallString<4096> text;
     llvm::raw_svector_ostream os(text);
     llvm::legacy::PassManager pm;
-    if (tm_->addPassesToEmitFile(pm, os, nullptr, llvm::CodeGenFileType::AssemblyFile)) {
+    if (Get().value()->tm_->addPassesToEmitFile(pm, os, nullptr,
+                                                llvm::CodeGenFileType::AssemblyFile)) {
       return absl::InternalError("JIT: the target cannot emit assembly");
     }
     pm.run(m);
     return std::string(text.str());
   }
-
-  // A module whose functions `build` writes directly (the GEMM micro-kernel),
-  // configured for the host like the loop-IR kernels.
-  absl::StatusOr<std::unique_ptr<llvm::Module>> BuildNamedModule(const ModuleBuilder& build,
-                                                                 const std::string& name,
-                                                                 llvm::LLVMContext& ctx,
-                                                                 bool optimize) {
-    auto module = std::make_unique<llvm::Module>(name, ctx);
-    module->setDataLayout(tm_->createDataLayout());
-    module->setTargetTriple(tm_->getTargetTriple().str());
-    NDJIT_RETURN_IF_ERROR(build(*module, name));
-    for (llvm::Function& f : *module) {
-      if (!f.isDeclaration()) ForHost(f);
-    }
-    return Finish(std::move(module), name, optimize);
+  static std::string Print(llvm::Module& m) {
+    std::string text;
+    llvm::raw_string_ostream os(text);
+    m.print(os, nullptr);
+    return text;
   }
 
-  absl::StatusOr<void*> CompileNamed(const std::string& key, const ModuleBuilder& build) {
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (auto it = named_.find(key); it != named_.end())
-        return reinterpret_cast<void*>(it->second.fn);
+  absl::StatusOr<std::unique_ptr<llvm::TargetMachine>> NewMachine(llvm::CodeGenOptLevel level) {
+    llvm::orc::JITTargetMachineBuilder jtmb = jtmb_;
+    jtmb.setCodeGenOptLevel(level);
+    auto tm = jtmb.createTargetMachine();
+    if (!tm) return absl::InternalError(absl::StrCat("JIT: ", ErrorText(tm.takeError())));
+    return std::move(*tm);
+  }
+  // Made on first use: a process that loads every kernel from disk never
+  // needs it. Holds compile_mu_.
+  absl::StatusOr<llvm::TargetMachine*> FastMachine() {
+    if (fast_tm_ == nullptr) {
+      NDJIT_ASSIGN_OR_RETURN(fast_tm_, NewMachine(llvm::CodeGenOptLevel::None));
     }
-    std::lock_guard<std::mutex> compile_lock(compile_mu_);
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (auto it = named_.find(key); it != named_.end())
-        return reinterpret_cast<void*>(it->second.fn);
+    return fast_tm_.get();
+  }
+
+  // The background thread: started with the first job; compiles each job's
+  // optimised tier with a TargetMachine of its own and swaps it in.
+  void Enqueue(Job job) {
+    GuardMainThread();
+    std::lock_guard<std::mutex> lock(work_mu_);
+    if (stopping_) return;  // exiting: the kernel stays in the fast tier
+    jobs_.push_back(std::move(job));
+    StartWorkerLocked();
+    work_cv_.notify_all();
+  }
+  // Holds work_mu_.
+  void StartWorkerLocked() {
+    if (!worker_running_ && !stopping_) {
+      static const bool once = [] {
+        // Function-local statics that LLVM makes on first use register
+        // their destructors then, after StopWorker's registration, and so
+        // run before it at exit, under a worker still compiling. The one
+        // the optimised pipeline reaches first is made here, beforehand;
+        // Work() registers StopWorker again after its first jobs, when
+        // the pipeline has made the rest.
+        llvm::TargetLibraryInfoImpl tli(llvm::Triple(GetHostTarget().triple));
+        llvm::LibFunc f;
+        tli.getLibFunc("sin", f);
+        pthread_atfork([] { Get().value()->work_mu_.lock(); },
+                       [] { Get().value()->work_mu_.unlock(); },
+                       [] {
+                         // The child has no worker; its next job starts one.
+                         Jit* j = Get().value();
+                         j->worker_running_ = false;
+                         j->busy_ = false;
+                         j->work_mu_.unlock();
+                       });
+        return true;
+      }();
+      (void)once;
+      std::atexit(StopAtExit);
+      worker_running_ = true;
+      std::thread([this] { Work(); }).detach();
     }
+  }
+  static void StopAtExit() { Get().value()->StopWorker(); }
+
+  // exit() must not destroy what a compile under way uses. glibc's exit()
+  // destroys the calling thread's thread-locals first, then runs atexit
+  // handlers and static destructors (newest first, so a static LLVM makes
+  // on first use inside the worker goes before an older StopAtExit). A
+  // thread-local on the main thread therefore stops the worker before any
+  // of them; StopAtExit covers an exit() from another thread.
+  struct MainThreadGuard {
+    ~MainThreadGuard() {
+      if (gettid() == getpid()) Get().value()->StopWorker();
+    }
+  };
+  static void GuardMainThread() {
+    if (gettid() != getpid()) return;
+    static thread_local MainThreadGuard guard;
+    (void)guard;
+  }
+
+  // Until stopped: each job's fast code to disk, then its optimised tier.
+  // Once stopping, the jobs left only write their fast code (no compile
+  // starts during exit), so that a short process still leaves it on disk.
+  void Work() {
+    absl::StatusOr<std::unique_ptr<llvm::TargetMachine>> tm =
+        NewMachine(llvm::CodeGenOptLevel::Aggressive);
+    std::unique_lock<std::mutex> lock(work_mu_);
+    int done = 0;
+    while (true) {
+      work_cv_.wait(lock, [&] { return stopping_ || !jobs_.empty(); });
+      if (jobs_.empty()) break;
+      Job job = std::move(jobs_.front());
+      jobs_.pop_front();
+      busy_ = true;
+      const bool stopping = stopping_;
+      lock.unlock();
+      if (!job.fast_object.empty()) ToDisk(job.fast_what, job.fast_object);
+      if (!stopping && tm.ok()) TierUp(job, **tm);
+      if (++done <= kReregisterJobs && !stopping) std::atexit(StopAtExit);
+      lock.lock();
+      busy_ = false;
+      work_cv_.notify_all();
+    }
+    worker_running_ = false;
+    work_cv_.notify_all();
+  }
+  static constexpr int kReregisterJobs = 8;
+
+  void TierUp(const Job& job, llvm::TargetMachine& tm) {
+    if (job.code.expired()) return;
     const auto start = std::chrono::steady_clock::now();
-    NDJIT_ASSIGN_OR_RETURN(Kernel fn,
-                           Obtain(absl::StrCat("function ", key), [&](llvm::LLVMContext& ctx) {
-                             return BuildNamedModule(build, kEntry, ctx, true);
-                           }));
+    absl::StatusOr<Loaded> loaded = CompileSpec(job.spec, Passes::kOpt, tm);
+    // A failure leaves the kernel in the fast tier, which computes the same.
+    if (!loaded.ok()) return;
     const double ms = MsSince(start);
-    profile::RecordCompile(fn.code.get(), key, ms);
+    ToDisk(job.what, loaded->object);
+    std::shared_ptr<KernelCode> code = job.code.lock();
+    if (code == nullptr) {
+      loaded->drop();
+      return;
+    }
+    auto& c = static_cast<Code&>(*code);
+    profile::RecordTierUp(reinterpret_cast<const void*>(c.first()),
+                          reinterpret_cast<const void*>(loaded->fn), ms);
+    c.TierUp(loaded->fn, std::move(loaded->drop));
     std::lock_guard<std::mutex> lock(mu_);
-    named_[key] = fn;  // kept for the process: GEMM plans hold the bare pointer
-    ++stats_.kernels_compiled;
-    stats_.compile_ms += ms;
-    return reinterpret_cast<void*>(fn.fn);
+    ++stats_.tiered_up;
+    stats_.background_ms += ms;
+  }
+
+  // At exit: lets a compile under way finish and the stores left be
+  // written, and starts no other compile. Registered several times (above):
+  // the first call does it, the rest find the worker gone.
+  void StopWorker() {
+    std::unique_lock<std::mutex> lock(work_mu_);
+    stopping_ = true;
+    work_cv_.notify_all();
+    work_cv_.wait(lock, [&] { return !worker_running_; });
   }
 
   std::optional<Kernel> Lookup(size_t key, const ir::KernelSpec& spec) {
@@ -388,13 +647,8 @@ class Jit {
     return out;
   }
 
-  CompileStats Stats() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return stats_;
-  }
-
- private:
   static absl::StatusOr<Jit*> Create() {
+    const auto start = std::chrono::steady_clock::now();
     llvm::InitializeNativeTarget();
     llvm::InitializeNativeTargetAsmPrinter();
     llvm::InitializeNativeTargetAsmParser();
@@ -444,34 +698,22 @@ class Jit {
     }
     auto* j = new Jit;  // lives for the process: kernels must stay callable
     j->jit_ = std::move(*jit);
+    j->jtmb_ = jtmb;
+    j->cpu_ = machine->getTargetCPU().str();
+    j->features_ = machine->getTargetFeatureString().str();
     j->tm_ = std::move(*tm);
+    j->stats_.startup_ms = MsSince(start);
+    profile::RecordStartup(j->stats_.startup_ms);
     return j;
   }
 
-  void Optimize(llvm::Module& m) {
-    llvm::LoopAnalysisManager lam;
-    llvm::FunctionAnalysisManager fam;
-    llvm::CGSCCAnalysisManager cgam;
-    llvm::ModuleAnalysisManager mam;
-    llvm::PassBuilder pb(tm_.get());
-    pb.registerModuleAnalyses(mam);
-    pb.registerCGSCCAnalyses(cgam);
-    pb.registerFunctionAnalyses(fam);
-    pb.registerLoopAnalyses(lam);
-    pb.crossRegisterProxies(lam, fam, cgam, mam);
-    llvm::ModulePassManager mpm = pb.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O3);
-    mpm.run(m, mam);
-  }
-
   std::unique_ptr<llvm::orc::LLJIT> jit_;
-  std::unique_ptr<llvm::TargetMachine> tm_;
+  llvm::orc::JITTargetMachineBuilder jtmb_{llvm::Triple()};
+  std::string cpu_, features_;                    // the host's, for disk keys
+  std::unique_ptr<llvm::TargetMachine> tm_;       // the optimised tier's; guarded by compile_mu_
+  std::unique_ptr<llvm::TargetMachine> fast_tm_;  // guarded by compile_mu_
   std::mutex compile_mu_;
   std::mutex mu_;
-  struct Entry {
-    ir::KernelSpec spec;
-    Kernel kernel;
-    uint64_t last_use = 0;  // clock_ at the last lookup
-  };
   // Specs by hash; a bucket holds every spec that shares a hash. Guarded by mu_.
   absl::flat_hash_map<size_t, std::vector<Entry>> cache_;
   int64_t size_ = 0;                                // entries in cache_; guarded by mu_
@@ -479,7 +721,13 @@ class Jit {
   uint64_t clock_ = 0;                              // guarded by mu_
   absl::flat_hash_map<std::string, Kernel> named_;  // guarded by mu_
   CompileStats stats_;                              // guarded by mu_
-  int64_t next_id_ = 0;                             // guarded by compile_mu_
+  std::atomic<int64_t> next_id_{0};
+  std::mutex work_mu_;
+  std::condition_variable work_cv_;
+  std::deque<Job> jobs_;         // guarded by work_mu_
+  bool worker_running_ = false;  // guarded by work_mu_
+  bool busy_ = false;            // a job is compiling; guarded by work_mu_
+  bool stopping_ = false;        // guarded by work_mu_
 };
 
 }  // namespace
@@ -501,102 +749,6 @@ int64_t KernelCacheSize() {
   return jit.ok() ? (*jit)->Size() : 0;
 }
 
-// Below this many elements a kernel runs on the calling thread: waking a
-// thread costs microseconds.
-constexpr int64_t kParallelMinElements = int64_t{1} << 16;
-
-absl::Status RunKernel(const ir::KernelSpec& spec, absl::Span<char* const> ptrs, Dims sizes,
-                       absl::Span<const Strides> strides,
-                       absl::Span<const ir::ScalarValue> scalar_values) {
-  // The Kernel is held while it runs: another thread may evict it meanwhile.
-  NDJIT_ASSIGN_OR_RETURN(Kernel kernel, GetKernel(spec));
-  return RunKernel(kernel.fn, spec, ptrs, sizes, strides, scalar_values);
-}
-
-absl::Status RunKernel(KernelFn fn, const ir::KernelSpec& spec, absl::Span<char* const> ptrs,
-                       Dims sizes, absl::Span<const Strides> strides,
-                       absl::Span<const ir::ScalarValue> scalar_values) {
-  absl::InlinedVector<int64_t, 32> flat;
-  for (const Strides& s : strides) flat.insert(flat.end(), s.begin(), s.end());
-  absl::InlinedVector<char, 64> scalars(spec.scalars.size() * kScalarSlotBytes + 1);
-  for (size_t s = 0; s < spec.scalars.size(); ++s) {
-    ir::ScalarToStorage(scalar_values[s], spec.scalars[s], scalars.data() + s * kScalarSlotBytes);
-  }
-  // The outermost loop runs in parallel when every output moves along it
-  // (no two tasks write one element) and there is enough work to share.
-  int64_t total = 1;
-  for (int64_t s : sizes) total *= s;
-  bool splittable = sizes[0] >= 2;
-  for (int k = 0; k < spec.num_outputs; ++k) splittable &= strides[k][0] != 0;
-  const int threads = GetNumThreads();
-  int64_t tasks = 1;
-  if (splittable && threads > 1 && total >= kParallelMinElements && !InParallelTask()) {
-    // A few tasks per thread even out threads that a busy machine slows.
-    tasks = std::min({sizes[0], int64_t{4} * threads, total / (kParallelMinElements / 2)});
-  }
-  const int64_t rank = static_cast<int64_t>(sizes.size());
-  // A rank-1 loop is the vector loop itself: tasks start on 64-element
-  // boundaries, which keeps streaming stores aligned.
-  const int64_t align = rank == 1 ? 64 : 1;
-  absl::InlinedVector<int64_t, 16> status(tasks, 0);
-  const bool profiling = ProfilingEnabled();
-  const auto start =
-      profiling ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point();
-  std::atomic<bool> interrupted{false};
-  auto run = [&](int64_t t) {
-    if (InterruptRequested()) {
-      interrupted.store(true, std::memory_order_relaxed);
-      return;
-    }
-    auto bound = [&](int64_t i) {
-      return i == tasks ? sizes[0] : std::min(sizes[0], sizes[0] * i / tasks / align * align);
-    };
-    const int64_t begin = bound(t), end = bound(t + 1);
-    if (end <= begin) return;
-    absl::InlinedVector<int64_t, 8> local_sizes(sizes.begin(), sizes.end());
-    local_sizes[0] = end - begin;
-    absl::InlinedVector<char*, 8> local_ptrs(ptrs.begin(), ptrs.end());
-    for (size_t k = 0; k < local_ptrs.size(); ++k) local_ptrs[k] += begin * strides[k][0];
-    fn(local_ptrs.data(), local_sizes.data(), flat.data(), scalars.data(), &status[t]);
-  };
-  // One task runs here: a short kernel's launch is most of its time.
-  if (tasks == 1) {
-    run(0);
-  } else {
-    ParallelFor(tasks, run);
-  }
-  if (profiling) {
-    const double ms =
-        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
-    profile::RecordRun(reinterpret_cast<const void*>(fn), profile::DescribeSpec(spec), ms,
-                       ir::MovedBytes(spec, sizes, strides), ir::Flops(spec, sizes),
-                       static_cast<int>(std::min<int64_t>(tasks, threads)));
-  }
-  if (interrupted.load(std::memory_order_relaxed)) return InterruptedError();
-  for (int64_t s : status) {
-    if (s == kStatusNegativePower) {
-      return absl::InvalidArgumentError("Integers to negative integer powers are not allowed.");
-    }
-  }
-  return absl::OkStatus();
-}
-
-bool Lowers(const ir::KernelSpec& spec) {
-  for (const ir::Instr& in : spec.body) {
-    if (in.kind == ir::Instr::kAccumulate && IsComplex(in.dtype)) return false;
-  }
-  return true;
-}
-
-absl::Status RunKernel(const ir::KernelLaunch& launch) {
-  if (launch.empty) return absl::OkStatus();  // no element: nothing to compile or run
-  absl::InlinedVector<char*, 8> ptrs;
-  for (size_t k = 0; k < launch.arrays.size(); ++k) {
-    ptrs.push_back(launch.arrays[k].data() + (launch.offsets.empty() ? 0 : launch.offsets[k]));
-  }
-  return RunKernel(launch.spec, ptrs, launch.sizes, launch.strides, launch.scalar_values);
-}
-
 CompileStats GetCompileStats() {
   absl::StatusOr<Jit*> jit = Jit::Get();
   return jit.ok() ? (*jit)->Stats() : CompileStats{};
@@ -605,37 +757,29 @@ CompileStats GetCompileStats() {
 absl::StatusOr<std::string> KernelLLVMIR(const ir::KernelSpec& spec, bool optimized,
                                          const std::vector<std::string>& labels) {
   NDJIT_ASSIGN_OR_RETURN(Jit * jit, Jit::Get());
-  llvm::LLVMContext ctx;
-  NDJIT_ASSIGN_OR_RETURN(
-      std::unique_ptr<llvm::Module> m,
-      (jit)->BuildModule(spec, "kernel", ctx, optimized, labels.empty() ? nullptr : &labels));
-  std::string text;
-  llvm::raw_string_ostream os(text);
-  (m)->print(os, nullptr);
-  return text;
-}
-
-absl::StatusOr<void*> CompileFunction(const std::string& key, const ModuleBuilder& build) {
-  NDJIT_ASSIGN_OR_RETURN(Jit * jit, Jit::Get());
-  return (jit)->CompileNamed(key, build);
-}
-
-absl::StatusOr<std::string> FunctionText(const ModuleBuilder& build, FunctionStage stage) {
-  NDJIT_ASSIGN_OR_RETURN(Jit * jit, Jit::Get());
-  llvm::LLVMContext ctx;
-  NDJIT_ASSIGN_OR_RETURN(
-      std::unique_ptr<llvm::Module> m,
-      (jit)->BuildNamedModule(build, "kernel", ctx, stage != FunctionStage::kLLVM));
-  if (stage == FunctionStage::kAssembly) return (jit)->Assembly(*m);
-  std::string text;
-  llvm::raw_string_ostream os(text);
-  (m)->print(os, nullptr);
-  return text;
+  return jit->Text(spec, optimized, false, labels.empty() ? nullptr : &labels);
 }
 
 absl::StatusOr<std::string> KernelAssembly(const ir::KernelSpec& spec) {
   NDJIT_ASSIGN_OR_RETURN(Jit * jit, Jit::Get());
-  return (jit)->Assembly(spec);
+  return jit->Text(spec, true, true, nullptr);
+}
+
+absl::StatusOr<void*> CompileFunction(const std::string& key, const ModuleBuilder& build) {
+  NDJIT_ASSIGN_OR_RETURN(Jit * jit, Jit::Get());
+  return jit->CompileNamed(key, build);
+}
+
+absl::StatusOr<std::string> FunctionText(const ModuleBuilder& build, FunctionStage stage) {
+  NDJIT_ASSIGN_OR_RETURN(Jit * jit, Jit::Get());
+  return jit->Text(build, stage);
+}
+
+void SetJitTier(JitTier tier) { Tier().store(tier, std::memory_order_relaxed); }
+JitTier GetJitTier() { return Tier().load(std::memory_order_relaxed); }
+
+void WaitForBackgroundCompiles() {
+  if (absl::StatusOr<Jit*> jit = Jit::Get(); jit.ok()) (*jit)->WaitForBackground();
 }
 
 }  // namespace ndjit::codegen

@@ -8,6 +8,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "ndjit/codegen/disk_cache.h"
 #include "profile_internal.h"
 
 namespace ndjit::codegen {
@@ -16,6 +17,9 @@ namespace {
 struct Registry {
   std::mutex mu;
   absl::flat_hash_map<const void*, KernelProfile> rows;  // guarded by mu
+  // An optimised tier's entry -> its kernel's row key; guarded by mu.
+  absl::flat_hash_map<const void*, const void*> aliases;
+  double startup_ms = 0;  // guarded by mu
 };
 
 Registry& Get() {
@@ -41,6 +45,7 @@ std::atomic<bool>& Enabled() {
 // Rows are numbered in the order kernels first appear: k0, k1, ...
 KernelProfile& Row(const void* key, const std::string& name) {
   Registry& r = Get();
+  if (auto alias = r.aliases.find(key); alias != r.aliases.end()) key = alias->second;
   auto [it, fresh] = r.rows.try_emplace(key);
   if (fresh) it->second.name = absl::StrCat("k", r.rows.size() - 1, " ", name);
   return it->second;
@@ -66,17 +71,33 @@ std::vector<KernelProfile> GetProfile() {
 void ResetProfile() {
   std::lock_guard<std::mutex> lock(Get().mu);
   Get().rows.clear();
+  Get().aliases.clear();
 }
 
 std::string ProfileReport(const std::vector<KernelProfile>& rows) {
-  std::string s = absl::StrFormat("%-44s %7s %10s %10s %9s %9s %4s\n", "kernel", "calls",
-                                  "compile ms", "run ms", "GB/s", "GFLOP/s", "thr");
+  std::string s =
+      absl::StrFormat("%-44s %7s %10s %10s %9s %9s %4s %-8s %7s\n", "kernel", "calls", "compile ms",
+                      "run ms", "GB/s", "GFLOP/s", "thr", "tier", "opt ms");
   for (const KernelProfile& r : rows) {
     const double sec = r.run_ms / 1e3;
     const std::string name = r.name.size() > 44 ? r.name.substr(0, 41) + "..." : r.name;
-    absl::StrAppend(&s, absl::StrFormat("%-44s %7d %10.3f %10.3f %9.2f %9.2f %4d\n", name, r.calls,
-                                        r.compile_ms, r.run_ms, sec > 0 ? r.bytes / sec / 1e9 : 0,
-                                        sec > 0 ? r.flops / sec / 1e9 : 0, r.threads));
+    absl::StrAppend(
+        &s, absl::StrFormat("%-44s %7d %10.3f %10.3f %9.2f %9.2f %4d %-8s %7s\n", name, r.calls,
+                            r.compile_ms, r.run_ms, sec > 0 ? r.bytes / sec / 1e9 : 0,
+                            sec > 0 ? r.flops / sec / 1e9 : 0, r.threads, r.tier,
+                            r.opt_ms > 0 ? absl::StrFormat("%.3f", r.opt_ms) : ""));
+  }
+  double startup = 0;
+  {
+    std::lock_guard<std::mutex> lock(Get().mu);
+    startup = Get().startup_ms;
+  }
+  const DiskCacheStats disk = GetDiskCacheStats();
+  if (startup > 0 || disk.hits + disk.misses > 0) {
+    absl::StrAppend(&s, absl::StrFormat("jit start-up %.3f ms; disk cache: %d hits (%.3f ms to "
+                                        "load), %d misses, %d stored, %d rejected\n",
+                                        startup, disk.hits, disk.load_ms, disk.misses, disk.stores,
+                                        disk.rejected));
   }
   return s;
 }
@@ -95,16 +116,41 @@ std::string DescribeSpec(const ir::KernelSpec& spec) {
   return absl::StrCat(ops, "-> ", ir::ShortTypeName(spec.operands[0]), "[rank ", spec.rank, "]");
 }
 
-void RecordCompile(const void* key, const std::string& name, double ms) {
+void RecordCompile(const void* key, const std::string& name, double ms, const char* how) {
   if (!ProfilingEnabled()) return;
   std::lock_guard<std::mutex> lock(Get().mu);
-  Row(key, name).compile_ms += ms;
+  KernelProfile& row = Row(key, name);
+  row.compile_ms += ms;
+  row.tier = how;
+}
+
+void RecordTierUp(const void* key, const void* entry, double ms) {
+  // Recorded whether or not profiling is on: a kernel may run profiled
+  // after its swap, and its launches must find the row.
+  std::lock_guard<std::mutex> lock(Get().mu);
+  Get().aliases[entry] = key;
+  auto it = Get().rows.find(key);
+  if (it == Get().rows.end()) return;
+  it->second.tier = "fast>opt";
+  it->second.opt_ms += ms;
+}
+
+void RecordStartup(double ms) {
+  std::lock_guard<std::mutex> lock(Get().mu);
+  Get().startup_ms = ms;
 }
 
 void RetireKernel(const void* key) {
   // Kernel addresses are aligned: odd keys are never one.
   static uintptr_t next_retired = 1;
   std::lock_guard<std::mutex> lock(Get().mu);
+  for (auto a = Get().aliases.begin(); a != Get().aliases.end();) {
+    if (a->second == key) {
+      Get().aliases.erase(a++);
+    } else {
+      ++a;
+    }
+  }
   auto it = Get().rows.find(key);
   if (it == Get().rows.end()) return;
   KernelProfile row = std::move(it->second);

@@ -296,7 +296,7 @@ absl::StatusOr<std::vector<NDArray>> RunWith(const ir::Program& p,
     if (shift > 0) {
       const ir::KernelCall& c = step.calls[0];
       const int64_t head = (kBufferAlignment - shift) / ItemSize(c.spec.operands[0]);
-      const codegen::KernelFn fn = kernels.empty() ? nullptr : kernels[next_kernel++].fn;
+      const codegen::KernelFn fn = kernels.empty() ? nullptr : kernels[next_kernel++].fn();
       NDJIT_RETURN_IF_ERROR(RunSplit(c, fn, bound, scalars, head));
       ReleaseDead(p, i, bound);
       continue;
@@ -305,7 +305,7 @@ absl::StatusOr<std::vector<NDArray>> RunWith(const ir::Program& p,
       ir::FillWith(bound[f.partials], ir::ReductionIdentity(f.op, bound[f.partials].dtype()));
     }
     for (const ir::KernelCall& c : step.calls) {
-      const codegen::KernelFn fn = kernels.empty() ? nullptr : kernels[next_kernel++].fn;
+      const codegen::KernelFn fn = kernels.empty() ? nullptr : kernels[next_kernel++].fn();
       NDJIT_RETURN_IF_ERROR(RunCall(c, fn, bound, scalars));
     }
     if (step.kind == ir::Step::kReference) {
@@ -322,7 +322,7 @@ absl::StatusOr<std::vector<NDArray>> RunWith(const ir::Program& p,
       codegen::KernelFn fn = nullptr;
       if (g.has_epilogue) {
         Bind(g.epilogue, bound, scalars, ptrs, values);
-        if (!kernels.empty()) fn = kernels[next_kernel++].fn;
+        if (!kernels.empty()) fn = kernels[next_kernel++].fn();
       }
       if (absl::Status s = RunGemm(g, Address(g.a, bound), Address(g.b, bound), Address(g.c, bound),
                                    fn, ptrs, values);

@@ -22,6 +22,12 @@ struct KernelProfile {
   double bytes = 0;   // every operand's distinct elements, once per call
   double flops = 0;   // ufunc and fold instructions x elements (GEMM: 2mnk)
   int threads = 0;    // the most threads one call ran on
+  // How its code came: "fast" (the fast tier, then "fast>opt" once the
+  // background compile swapped the optimised code in), "opt", or "disk"
+  // (optimised code loaded from the disk cache); compile_ms is what callers
+  // waited, opt_ms the background compile's time.
+  std::string tier;
+  double opt_ms = 0;
 };
 
 void SetProfiling(bool on);
@@ -30,7 +36,9 @@ bool ProfilingEnabled();
 // longest-running first.
 std::vector<KernelProfile> GetProfile();
 void ResetProfile();
-// A table of GetProfile(): calls, compile ms, run ms, GB/s, GFLOP/s, threads.
+// A table of GetProfile(): calls, compile ms, run ms, GB/s, GFLOP/s,
+// threads, tier and background compile ms; under it, the JIT's start-up
+// and the disk cache's traffic.
 std::string ProfileReport(const std::vector<KernelProfile>& rows);
 inline std::string ProfileReport() { return ProfileReport(GetProfile()); }
 
