@@ -37,6 +37,7 @@ constexpr size_t kHeaderBytes = 32;
 constexpr absl::string_view kSuffix = ".obj";
 constexpr absl::string_view kTempPrefix = ".tmp-";
 constexpr int64_t kDefaultLimit = int64_t{512} << 20;
+constexpr int64_t kMaxEntryBytes = int64_t{64} << 20;
 
 uint64_t Fnv(absl::string_view s, uint64_t h = 1469598103934665603ull) {
   for (char c : s) h = (h ^ static_cast<uint8_t>(c)) * 1099511628211ull;
@@ -292,7 +293,8 @@ std::optional<std::string> Load(absl::string_view key) {
   }
   struct stat st;
   std::string data;
-  bool read_ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode);
+  // No kernel's entry comes near the cap: a file past it is not one.
+  bool read_ok = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size <= kMaxEntryBytes;
   if (read_ok) {
     data.resize(static_cast<size_t>(st.st_size));
     size_t got = 0;

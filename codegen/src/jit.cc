@@ -31,20 +31,16 @@
 #include "llvm/ExecutionEngine/Orc/IRCompileLayer.h"
 #include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
 #include "llvm/ExecutionEngine/Orc/LLJIT.h"
-#include "llvm/IR/LegacyPassManager.h"
-#include "llvm/IR/Verifier.h"
 #include "llvm/MC/TargetRegistry.h"
-#include "llvm/Passes/PassBuilder.h"
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Support/raw_ostream.h"
 #include "llvm/Target/TargetMachine.h"
 #include "lower.h"
+#include "module.h"
 #include "ndjit/codegen/target.h"
-#include "ndjit/ir/verify_kernel.h"
 #include "ndjit/runtime/status_macros.h"
 #include "profile_internal.h"
-#include "vecmath.h"
 
 namespace ndjit::codegen {
 namespace {
@@ -58,16 +54,6 @@ double MsSince(std::chrono::steady_clock::time_point start) {
 
 // A compiled kernel's entry point, within its own JITDylib.
 constexpr const char* kEntry = "ndjit_kernel";
-
-// The passes a module gets. The fast tier's: the lowering emits vector code
-// already, so only the math library's helpers are inlined (they are marked
-// always-inline) and what stays unused is dropped; its instructions are then
-// selected at CodeGenOptLevel::None (FastISel, the fast register allocator).
-// On W6's kernels that compiles 3-4x quicker than O3 and runs about half as
-// fast; neither pipeline reassociates or contracts floating-point
-// operations, so both compute the same bits.
-enum class Passes : uint8_t { kNone, kFast, kOpt };
-constexpr const char* kFastPipeline = "always-inline,globaldce";
 
 JitTier TierFromEnvironment() {
   const char* env = std::getenv("NDJIT_JIT_TIER");
@@ -202,7 +188,7 @@ class Jit {
     if (!loaded) {
       llvm::LLVMContext ctx;
       NDJIT_ASSIGN_OR_RETURN(std::unique_ptr<llvm::Module> module,
-                             BuildNamedModule(build, kEntry, ctx, Passes::kOpt, *tm_));
+                             BuildFunctionModule(build, kEntry, ctx, Passes::kOpt, *tm_));
       NDJIT_ASSIGN_OR_RETURN(std::string object, EmitObject(*module, *tm_));
       NDJIT_ASSIGN_OR_RETURN(loaded, LoadObject(object));
       ToDisk(what, object);
@@ -249,17 +235,18 @@ class Jit {
     llvm::LLVMContext ctx;
     NDJIT_ASSIGN_OR_RETURN(
         std::unique_ptr<llvm::Module> m,
-        BuildModule(spec, "kernel", ctx, optimized ? Passes::kOpt : Passes::kNone, *tm_, labels));
-    return assembly ? Assembly(*m) : Print(*m);
+        BuildKernelModule(spec, "kernel", ctx, optimized ? Passes::kOpt : Passes::kNone, *tm_,
+                          labels));
+    return assembly ? AssemblyText(*m, *tm_) : IRText(*m);
   }
   absl::StatusOr<std::string> Text(const ModuleBuilder& build, FunctionStage stage) {
     std::lock_guard<std::mutex> compile_lock(compile_mu_);
     llvm::LLVMContext ctx;
     NDJIT_ASSIGN_OR_RETURN(
         std::unique_ptr<llvm::Module> m,
-        BuildNamedModule(build, "kernel", ctx,
-                         stage == FunctionStage::kLLVM ? Passes::kNone : Passes::kOpt, *tm_));
-    return stage == FunctionStage::kAssembly ? Assembly(*m) : Print(*m);
+        BuildFunctionModule(build, "kernel", ctx,
+                            stage == FunctionStage::kLLVM ? Passes::kNone : Passes::kOpt, *tm_));
+    return stage == FunctionStage::kAssembly ? AssemblyText(*m, *tm_) : IRText(*m);
   }
 
  private:
@@ -288,7 +275,7 @@ class Jit {
                                      llvm::TargetMachine& tm) {
     llvm::LLVMContext ctx;
     NDJIT_ASSIGN_OR_RETURN(std::unique_ptr<llvm::Module> module,
-                           BuildModule(spec, kEntry, ctx, passes, tm));
+                           BuildKernelModule(spec, kEntry, ctx, passes, tm));
     NDJIT_ASSIGN_OR_RETURN(std::string object, EmitObject(*module, tm));
     NDJIT_ASSIGN_OR_RETURN(Loaded loaded, LoadObject(object));
     loaded.object = std::move(object);
@@ -322,18 +309,6 @@ class Jit {
     if (disk::Enabled()) disk::Store(DiskKey(what), object);
   }
 
-  // Host object code for `module`, whose passes have run.
-  static absl::StatusOr<std::string> EmitObject(llvm::Module& module, llvm::TargetMachine& tm) {
-    llvm::SmallVector<char, 0> buffer;
-    llvm::raw_svector_ostream os(buffer);
-    llvm::legacy::PassManager pm;
-    if (tm.addPassesToEmitFile(pm, os, nullptr, llvm::CodeGenFileType::ObjectFile)) {
-      return absl::InternalError("JIT: the target cannot emit object code");
-    }
-    pm.run(module);
-    return std::string(buffer.begin(), buffer.end());
-  }
-
   // Links object code into a JITDylib of its own, where the entry is always
   // kEntry (whichever process or tier compiled it). Thread-safe.
   absl::StatusOr<Loaded> LoadObject(absl::string_view object) {
@@ -357,110 +332,6 @@ class Jit {
       return absl::InternalError(absl::StrCat("JIT: lookup failed: ", ErrorText(addr.takeError())));
     }
     return Loaded{addr->toPtr<KernelFn>(), std::move(drop)};
-  }
-
-  // Lowers `spec` into a fresh module for `tm`'s target and runs `passes`.
-  absl::StatusOr<std::unique_ptr<llvm::Module>> BuildModule(
-      const ir::KernelSpec& spec, const std::string& name, llvm::LLVMContext& ctx, Passes passes,
-      llvm::TargetMachine& tm, const std::vector<std::string>* labels = nullptr) {
-    auto module = NewModule(name, ctx, tm);
-    NDJIT_RETURN_IF_ERROR(ir::VerifyKernel(spec));
-    NDJIT_RETURN_IF_ERROR(LowerKernel(spec, name, *module, labels));
-    if (llvm::Function* kernel = module->getFunction(name)) ForHost(*kernel, tm);
-    NDJIT_RETURN_IF_ERROR(LinkVecMath(*module));
-    return Finish(std::move(module), name, passes, tm);
-  }
-
-  // A module whose functions `build` writes directly (the GEMM micro-kernel),
-  // configured for the host like the loop-IR kernels.
-  absl::StatusOr<std::unique_ptr<llvm::Module>> BuildNamedModule(const ModuleBuilder& build,
-                                                                 const std::string& name,
-                                                                 llvm::LLVMContext& ctx,
-                                                                 Passes passes,
-                                                                 llvm::TargetMachine& tm) {
-    auto module = NewModule(name, ctx, tm);
-    NDJIT_RETURN_IF_ERROR(build(*module, name));
-    for (llvm::Function& f : *module) {
-      if (!f.isDeclaration()) ForHost(f, tm);
-    }
-    return Finish(std::move(module), name, passes, tm);
-  }
-
-  static std::unique_ptr<llvm::Module> NewModule(const std::string& name, llvm::LLVMContext& ctx,
-                                                 llvm::TargetMachine& tm) {
-    auto module = std::make_unique<llvm::Module>(name, ctx);
-    module->setDataLayout(tm.createDataLayout());
-    module->setTargetTriple(tm.getTargetTriple().str());
-    return module;
-  }
-
-  static void ForHost(llvm::Function& f, llvm::TargetMachine& tm) {
-    f.addFnAttr("target-cpu", tm.getTargetCPU());
-    f.addFnAttr("target-features", tm.getTargetFeatureString());
-    // Keep full-width vectors even where the CPU's tuning prefers narrower.
-    f.addFnAttr("min-legal-vector-width", std::to_string(GetHostTarget().vector_bits));
-  }
-
-  // Makes every definition but the entry `name` private to the module, then
-  // verifies it and runs `passes` over it. A definition left visible (the
-  // math library's linkonce_odr helpers) would be one ORC symbol shared by
-  // every module defining it: kernels compiled later would call the first
-  // module's copy, freed when the cache evicts that module.
-  static absl::StatusOr<std::unique_ptr<llvm::Module>> Finish(std::unique_ptr<llvm::Module> module,
-                                                              const std::string& name,
-                                                              Passes passes,
-                                                              llvm::TargetMachine& tm) {
-    for (llvm::GlobalValue& g : module->global_values()) {
-      if (g.isDeclaration() || g.hasLocalLinkage() || g.getName() == name) continue;
-      if (auto* object = llvm::dyn_cast<llvm::GlobalObject>(&g)) object->setComdat(nullptr);
-      g.setLinkage(llvm::GlobalValue::InternalLinkage);
-    }
-    std::string problems;
-    llvm::raw_string_ostream os(problems);
-    if (llvm::verifyModule(*module, &os)) {
-      return absl::InternalError(absl::StrCat("JIT: invalid LLVM IR for ", name, ": ", problems));
-    }
-    if (passes != Passes::kNone) NDJIT_RETURN_IF_ERROR(Optimize(*module, passes, tm));
-    return module;
-  }
-
-  static absl::Status Optimize(llvm::Module& m, Passes passes, llvm::TargetMachine& tm) {
-    llvm::LoopAnalysisManager lam;
-    llvm::FunctionAnalysisManager fam;
-    llvm::CGSCCAnalysisManager cgam;
-    llvm::ModuleAnalysisManager mam;
-    llvm::PassBuilder pb(&tm);
-    pb.registerModuleAnalyses(mam);
-    pb.registerCGSCCAnalyses(cgam);
-    pb.registerFunctionAnalyses(fam);
-    pb.registerLoopAnalyses(lam);
-    pb.crossRegisterProxies(lam, fam, cgam, mam);
-    llvm::ModulePassManager mpm;
-    if (passes == Passes::kOpt) {
-      mpm = pb.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O3);
-    } else if (llvm::Error e = pb.parsePassPipeline(mpm, kFastPipeline)) {
-      return absl::InternalError(absl::StrCat("JIT: the fast pipeline: ", ErrorText(std::move(e))));
-    }
-    mpm.run(m, mam);
-    return absl::OkStatus();
-  }
-
-  static absl::StatusOr<std::string> Assembly(llvm::Module& m) {
-    llvm::SmallString<4096> text;
-    llvm::raw_svector_ostream os(text);
-    llvm::legacy::PassManager pm;
-    if (Get().value()->tm_->addPassesToEmitFile(pm, os, nullptr,
-                                                llvm::CodeGenFileType::AssemblyFile)) {
-      return absl::InternalError("JIT: the target cannot emit assembly");
-    }
-    pm.run(m);
-    return std::string(text.str());
-  }
-  static std::string Print(llvm::Module& m) {
-    std::string text;
-    llvm::raw_string_ostream os(text);
-    m.print(os, nullptr);
-    return text;
   }
 
   absl::StatusOr<std::unique_ptr<llvm::TargetMachine>> NewMachine(llvm::CodeGenOptLevel level) {
