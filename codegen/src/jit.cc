@@ -186,12 +186,13 @@ class Jit {
     const std::string what = absl::StrCat("function ", key);
     std::optional<Loaded> loaded = FromDisk(what);
     if (!loaded) {
-      llvm::LLVMContext ctx;
-      NDJIT_ASSIGN_OR_RETURN(std::unique_ptr<llvm::Module> module,
-                             BuildFunctionModule(build, kEntry, ctx, Passes::kOpt, *tm_));
-      NDJIT_ASSIGN_OR_RETURN(std::string object, EmitObject(*module, *tm_));
-      NDJIT_ASSIGN_OR_RETURN(loaded, LoadObject(object));
-      ToDisk(what, object);
+      NDJIT_ASSIGN_OR_RETURN(loaded, CompileModule(
+                                         [&](llvm::LLVMContext& ctx) {
+                                           return BuildFunctionModule(build, kEntry, ctx,
+                                                                      Passes::kOpt, *tm_);
+                                         },
+                                         *tm_));
+      ToDisk(what, loaded->object);
     }
     const Kernel fn = MakeKernel(*std::move(loaded), true);
     const double ms = MsSince(start);
@@ -273,9 +274,17 @@ class Jit {
   // Lowers, optimises, emits and loads `spec`.
   absl::StatusOr<Loaded> CompileSpec(const ir::KernelSpec& spec, Passes passes,
                                      llvm::TargetMachine& tm) {
+    return CompileModule(
+        [&](llvm::LLVMContext& ctx) { return BuildKernelModule(spec, kEntry, ctx, passes, tm); },
+        tm);
+  }
+  // Emits and loads the module `build` makes (defining kEntry, its passes
+  // run), keeping the object code for the disk cache.
+  using ModuleMaker =
+      std::function<absl::StatusOr<std::unique_ptr<llvm::Module>>(llvm::LLVMContext& ctx)>;
+  absl::StatusOr<Loaded> CompileModule(const ModuleMaker& build, llvm::TargetMachine& tm) {
     llvm::LLVMContext ctx;
-    NDJIT_ASSIGN_OR_RETURN(std::unique_ptr<llvm::Module> module,
-                           BuildKernelModule(spec, kEntry, ctx, passes, tm));
+    NDJIT_ASSIGN_OR_RETURN(std::unique_ptr<llvm::Module> module, build(ctx));
     NDJIT_ASSIGN_OR_RETURN(std::string object, EmitObject(*module, tm));
     NDJIT_ASSIGN_OR_RETURN(Loaded loaded, LoadObject(object));
     loaded.object = std::move(object);
@@ -289,8 +298,8 @@ class Jit {
     return absl::StrCat("ndjit object\nllvm ", LLVM_VERSION_STRING, "\ncpu ", cpu_, "\nfeatures ",
                         features_, "\nbuild ", disk::BuildId(), "\n", what);
   }
-  // The optimised code `what` names, if the disk cache has a whole entry
-  // that links. One that was checked yet does not link counts as corrupt
+  // The code `what` names (either tier's), if the disk cache has a whole
+  // entry that links. One that was checked yet does not link counts as corrupt
   // and is replaced by the compile that follows.
   std::optional<Loaded> FromDisk(absl::string_view what) {
     if (!disk::Enabled()) return std::nullopt;

@@ -24,9 +24,10 @@ namespace ndjit::codegen {
 // vector code already, so only the math library's helpers are inlined (they
 // are marked always-inline) and what stays unused is dropped; the JIT then
 // selects its instructions at CodeGenOptLevel::None (FastISel, the fast
-// register allocator). On W6's kernels that compiles 3-4x quicker than
-// kOpt (LLVM's O3) and runs about 1.2x slower; neither pipeline reassociates
-// or contracts floating-point operations, so both compute the same bits.
+// register allocator): it compiles several times quicker than kOpt (LLVM's
+// O3) and loses only where a kernel computes much per byte. Neither
+// pipeline reassociates or contracts floating-point operations, so both
+// compute the same bits.
 enum class Passes : uint8_t { kNone, kFast, kOpt };
 
 // `spec` lowered into a fresh module whose entry is `name`, with the math
